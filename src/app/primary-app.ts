@@ -1,0 +1,149 @@
+import { AdminServer } from '../admin/admin-server.js';
+import { HandoffBalancer } from '../balancer/handoff-balancer.js';
+import { reservePort } from '../balancer/listen.js';
+import { RoundRobin } from '../balancer/strategy.js';
+import { NOT_YET_IMPLEMENTED } from '../config/validate.js';
+import { AlreadyListeningError, NotListeningError } from '../errors.js';
+import { PluginHost, type Plugin } from '../plugins/plugin-host.js';
+import { defaultListenMode, ENV, runtimeName } from '../runtime/adapter.js';
+import type { ClusterEventMap } from '../supervisor/events.js';
+import { PoolOperations } from '../supervisor/pool-operations.js';
+import { createSpawner } from '../supervisor/spawner.js';
+import { Supervisor, type WorkerInfo } from '../supervisor/supervisor.js';
+import { BaseApp } from './base-app.js';
+import { installSignalHandlers } from './signals.js';
+import { readinessRoutes } from './probes.js';
+import type { ListenAddress } from './types.js';
+
+const FORWARDED_EVENTS: (keyof ClusterEventMap)[] = ['worker:spawned', 'worker:ready', 'worker:exit', 'worker:restart', 'cluster:degraded'];
+
+/** The primary: owns the port (on Node), the supervisor, the admin server and the signals. */
+export class PrimaryApp extends BaseApp {
+  readonly isPrimary = true;
+  readonly isWorker = false;
+  private supervisor: Supervisor | undefined;
+  private pool: PoolOperations | undefined;
+  private balancer: HandoffBalancer | undefined;
+  private admin: AdminServer | undefined;
+  private plugins: PluginHost | undefined;
+  private removeSignals: (() => void) | undefined;
+  private listening: Promise<ListenAddress> | undefined;
+  private closing: Promise<void> | undefined;
+
+  listen(port = 3000, host?: string): Promise<ListenAddress> {
+    if (this.listening) return Promise.reject(new AlreadyListeningError('listen() was already called on this app'));
+    this.listening = this.start(port, host);
+    return this.listening;
+  }
+
+  private async start(port: number, host: string | undefined): Promise<ListenAddress> {
+    const config = this.options.cluster.config;
+    const pm = config.processManagement;
+    for (const key of this.options.notYetImplemented)
+      this.logger.warn({ option: `cluster.config.${key}`, lands_with: NOT_YET_IMPLEMENTED[key] }, 'option accepted but not implemented yet; it has no effect');
+
+    const mode = defaultListenMode;
+    try {
+      let address: ListenAddress;
+      if (mode === 'handoff') {
+        this.balancer = new HandoffBalancer({
+          candidates: () => this.supervisor?.readyWorkers() ?? [],
+          strategy: new RoundRobin(),
+          logger: this.logger,
+          maxPending: 4096,
+          pendingTimeoutMs: pm.readyTimeoutMs,
+        });
+        address = await this.balancer.listen(port, host);
+      } else {
+        address = await reservePort(port, host);
+      }
+      const spawner = createSpawner({ [ENV.listen]: mode, [ENV.port]: String(address.port), [ENV.host]: host ?? '' });
+      const supervisor = new Supervisor(pm, spawner, this.logger);
+      this.supervisor = supervisor;
+      const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
+      for (const e of FORWARDED_EVENTS) supervisor.on(e, ((payload: unknown) => emit(e, payload)) as never);
+      supervisor.on('worker:ready', () => this.balancer?.flush());
+      if (this.options.admin) {
+        this.admin = new AdminServer();
+        readinessRoutes(this.admin, () => ({
+          shuttingDown: supervisor.isShuttingDown,
+          ready: supervisor.readyWorkers().length,
+          minimum: config.autoScaling.enabled ? config.autoScaling.minWorkers : 1,
+          workers: supervisor.list(),
+        }));
+        this.adminAddress = await this.admin.listen(this.options.admin.port, this.options.admin.host);
+      }
+      this.plugins = new PluginHost(this.options.plugins as Plugin[], this.logger);
+      await this.plugins.start('primary', (base) => ({ ...base, events: this, getWorkers: () => supervisor.list() }));
+      this.pool = new PoolOperations(supervisor, config.autoScaling.maxWorkers);
+      if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger);
+      const started = Date.now();
+      await supervisor.start(config.workers);
+      const ready = supervisor.readyWorkers().length;
+      this.logger.info({ ...address, workers: ready, mode, runtime: runtimeName, startupMs: Date.now() - started, admin: this.adminAddress }, 'cluster ready');
+      this.emit('cluster:ready', { workers: ready, ...address });
+      return address;
+    } catch (err) {
+      await this.teardown();
+      throw err;
+    }
+  }
+
+  override getWorkers(): WorkerInfo[] {
+    return this.supervisor?.list() ?? [];
+  }
+
+  override reload(): Promise<void> {
+    if (!this.pool) return Promise.reject(new NotListeningError('reload() needs a running cluster; call listen() first'));
+    return this.pool.reload();
+  }
+
+  override scaleTo(n: number): Promise<void> {
+    if (!this.pool) return Promise.reject(new NotListeningError('scaleTo() needs a running cluster; call listen() first'));
+    return this.pool.scaleTo(n);
+  }
+
+  override scaleUp(n = 1): Promise<void> {
+    return this.scaleTo((this.pool?.size ?? 0) + n);
+  }
+
+  override scaleDown(n = 1): Promise<void> {
+    return this.scaleTo((this.pool?.size ?? 0) - n);
+  }
+
+  /** Graceful: stop accepting, drain every worker (killing stragglers after the timeout). Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.listening) await this.listening.catch(() => {});
+      const clean = await this.teardown();
+      this.emit('cluster:closed', { clean });
+      this.logger.info({ clean }, 'cluster closed');
+    })();
+    return this.closing;
+  }
+
+  /** Immediate stop (second signal): SIGKILL every worker. */
+  async destroy(): Promise<void> {
+    await this.supervisor?.forceStop();
+    await this.teardown();
+  }
+
+  /** Resolves after close() with whether every worker stopped within the timeout. */
+  get closedCleanly(): Promise<boolean> {
+    return this.teardownResult ?? Promise.resolve(true);
+  }
+
+  private teardownResult: Promise<boolean> | undefined;
+
+  private teardown(): Promise<boolean> {
+    this.teardownResult ??= (async () => {
+      await this.balancer?.close();
+      const { clean } = (await this.supervisor?.shutdown()) ?? { clean: true };
+      await this.plugins?.close();
+      await this.admin?.close();
+      this.removeSignals?.();
+      return clean;
+    })();
+    return this.teardownResult;
+  }
+}

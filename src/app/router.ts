@@ -1,0 +1,126 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export interface Request extends IncomingMessage {
+  /** Values of `:name` segments of the matched route. */
+  params: Record<string, string>;
+}
+export type Response = ServerResponse;
+export type Next = (err?: unknown) => void;
+export type Handler = (req: Request, res: Response, next: Next) => unknown;
+
+/** The matched route template (`/users/:id`), kept for telemetry (`http.route`), never the raw URL. */
+export const kRoute = Symbol.for('otel-cluster.route');
+
+export function getRoute(req: IncomingMessage): string | undefined {
+  return (req as unknown as Record<symbol, string | undefined>)[kRoute];
+}
+
+export const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'all'] as const;
+export type Method = (typeof METHODS)[number];
+
+interface Layer {
+  method: string | undefined; // undefined: middleware from use()
+  template: string;
+  segments: string[];
+  wildcard: boolean;
+  handler: Handler;
+}
+
+/**
+ * A small ordered router: middleware and routes run in registration order, Express-style.
+ * `:name` captures one segment, a trailing `*` the rest. Unmatched requests get 404; a thrown or
+ * rejected handler gets 500 (and is reported through onError).
+ */
+export class Router {
+  private readonly layers: Layer[] = [];
+  constructor(private readonly onError: (err: unknown, req: Request) => void = () => {}) {}
+
+  use(pathOrHandler: string | Handler, maybeHandler?: Handler): void {
+    const [template, handler] = typeof pathOrHandler === 'string' ? [pathOrHandler, maybeHandler!] : ['/*', pathOrHandler];
+    if (typeof handler !== 'function') throw new TypeError('use() expects a handler function');
+    this.layers.push({ method: undefined, ...compile(template.endsWith('*') ? template : `${template.replace(/\/$/, '')}/*`), handler });
+  }
+
+  route(method: Method, template: string, handler: Handler): void {
+    if (typeof template !== 'string' || !template.startsWith('/')) throw new TypeError(`route path must start with '/': ${String(template)}`);
+    if (typeof handler !== 'function') throw new TypeError(`${method.toUpperCase()} ${template}: handler must be a function`);
+    this.layers.push({ method: method === 'all' ? '*' : method.toUpperCase(), ...compile(template), handler });
+  }
+
+  /** The Node request listener. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const request = req as Request;
+    const path = pathOf(req.url ?? '/');
+    const parts = split(path);
+    let i = 0;
+    const next: Next = (err?: unknown) => {
+      if (err !== undefined) return this.fail(err, request, res);
+      while (i < this.layers.length) {
+        const layer = this.layers[i++]!;
+        if (layer.method && layer.method !== '*' && layer.method !== req.method && !(layer.method === 'GET' && req.method === 'HEAD')) continue;
+        const params = match(layer, parts);
+        if (!params) continue;
+        request.params = params;
+        if (layer.method) (request as unknown as Record<symbol, string>)[kRoute] = layer.template;
+        try {
+          const out = layer.handler(request, res, next);
+          if (out && typeof (out as Promise<unknown>).then === 'function') (out as Promise<unknown>).then(undefined, (e) => this.fail(e, request, res));
+        } catch (e) {
+          this.fail(e, request, res);
+        }
+        return;
+      }
+      if (!res.headersSent) {
+        res.statusCode = 404;
+        res.setHeader('content-type', 'text/plain; charset=utf-8');
+      }
+      res.end('Not Found');
+    };
+    next();
+  };
+
+  private fail(err: unknown, req: Request, res: ServerResponse): void {
+    this.onError(err, req);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.statusCode = 500;
+    res.setHeader('content-type', 'text/plain; charset=utf-8');
+    res.end('Internal Server Error');
+  }
+}
+
+function compile(template: string): { template: string; segments: string[]; wildcard: boolean } {
+  const segments = split(template);
+  const wildcard = segments[segments.length - 1] === '*';
+  if (wildcard) segments.pop();
+  return { template, segments, wildcard };
+}
+
+function match(layer: Layer, parts: string[]): Record<string, string> | undefined {
+  const { segments, wildcard } = layer;
+  if (wildcard ? parts.length < segments.length : parts.length !== segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let k = 0; k < segments.length; k++) {
+    const seg = segments[k]!;
+    const part = parts[k]!;
+    if (seg.charCodeAt(0) === 58 /* : */) {
+      try {
+        params[seg.slice(1)] = decodeURIComponent(part);
+      } catch {
+        return undefined; // malformed percent-encoding: not a match, ends as 404
+      }
+    } else if (seg !== part) return undefined;
+  }
+  return params;
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function split(path: string): string[] {
+  return path.split('/').filter((s) => s.length > 0);
+}

@@ -1,0 +1,58 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { ClusterConfigInput, LoggerLike } from '../config/schema.js';
+import type { Plugin } from '../plugins/plugin-host.js';
+import type { ClusterEventMap } from '../supervisor/events.js';
+import type { WorkerInfo } from '../supervisor/supervisor.js';
+import type { Handler } from './router.js';
+
+export interface ServerOptions {
+  /** `{ enabled, config: {...} }` or the config keys flattened beside `enabled`. Omit for one process. */
+  cluster?: ({ enabled?: boolean; config?: ClusterConfigInput } & Partial<ClusterConfigInput>) | undefined;
+  /** Mount any Node request listener (Express, Koa's callback(), Hono's node adapter...). */
+  handler?: RequestListener | ((req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => unknown);
+  plugins?: Plugin[];
+  /** pino-compatible logger, `{ level }` for the built-in pino, or false. Default: pino at info to stderr. */
+  logger?: false | { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' } | LoggerLike;
+  /** The primary's admin server (/livez, /readyz). Default 127.0.0.1:9464; port 0 picks a free port. */
+  admin?: false | { host?: string; port?: number };
+  /** Install SIGTERM/SIGINT (graceful stop) and SIGUSR2 (reload) handlers in the primary. Default true. */
+  handleSignals?: boolean;
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+type RouteMethod = (path: string, handler: Handler) => App;
+
+/** The same interface in every role; methods that make no sense in a role throw CLUSTER_ERR_WRONG_ROLE. */
+export interface App {
+  readonly isPrimary: boolean;
+  readonly isWorker: boolean;
+  /** This worker's slot (0-based), or undefined outside a worker. */
+  readonly workerSlot: number | undefined;
+  /** Where the admin server listens, once listen() has resolved (primary / single process). */
+  readonly adminAddress: ListenAddress | undefined;
+
+  get: RouteMethod;
+  post: RouteMethod;
+  put: RouteMethod;
+  patch: RouteMethod;
+  delete: RouteMethod;
+  all: RouteMethod;
+  use(handler: Handler): App;
+  use(path: string, handler: Handler): App;
+
+  listen(port?: number, host?: string): Promise<ListenAddress>;
+  close(): Promise<void>;
+  reload(): Promise<void>;
+  getWorkers(): WorkerInfo[];
+  scaleTo(n: number): Promise<void>;
+  scaleUp(n?: number): Promise<void>;
+  scaleDown(n?: number): Promise<void>;
+
+  on<E extends keyof ClusterEventMap>(event: E, listener: (...args: ClusterEventMap[E]) => void): App;
+  once<E extends keyof ClusterEventMap>(event: E, listener: (...args: ClusterEventMap[E]) => void): App;
+  off<E extends keyof ClusterEventMap>(event: E, listener: (...args: ClusterEventMap[E]) => void): App;
+}

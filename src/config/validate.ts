@@ -1,0 +1,207 @@
+import os from 'node:os';
+import type { z } from 'zod';
+import { configError, type ClusterErrorCode, type ConfigIssue } from '../errors.js';
+import { optionsSchema, type ClusterConfig, type ParsedOptions } from './schema.js';
+import { suggest } from './suggest.js';
+
+/** Keys accepted now whose behaviour lands with a later issue; setting one logs a warning. */
+export const NOT_YET_IMPLEMENTED: Record<string, string> = {
+  'resources.maxMemoryPerWorker': 'memory manager',
+  'resources.maxCpuPerWorker': 'load balancer / memory manager',
+  'resources.memoryManagement': 'memory manager',
+  healthCheck: 'health monitor',
+  autoScaling: 'auto-scaling',
+};
+
+export interface ResolvedOptions extends Omit<ParsedOptions, 'cluster'> {
+  cluster: {
+    enabled: boolean;
+    config: ClusterConfig & { workers: number; autoScaling: ClusterConfig['autoScaling'] & { maxWorkers: number } };
+  };
+  /** Option paths (from the cluster config root) the user set whose behaviour is not built yet. */
+  notYetImplemented: string[];
+}
+
+/**
+ * Validates createServer options once: both cluster shapes, unknown keys with suggestions, types,
+ * ranges and cross-field rules. Throws the ConfigError subclass of the first problem, carrying all
+ * of them. The result is frozen.
+ */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  const raw = (input ?? {}) as Record<string, unknown>;
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw configError([{ code: 'CLUSTER_ERR_CONFIG_TYPE', path: '(options)', message: `expected an object, received ${describe(input)}` }]);
+
+  // The seed shows two shapes: { enabled, config: {...} } and the config keys flattened beside enabled.
+  let flattened = false;
+  let normalized: Record<string, unknown> = raw;
+  const cluster = raw.cluster;
+  if (cluster && typeof cluster === 'object' && !Array.isArray(cluster)) {
+    const { enabled, config, ...rest } = cluster as Record<string, unknown>;
+    const restKeys = Object.keys(rest);
+    if (config !== undefined && restKeys.length > 0)
+      throw configError([
+        {
+          code: 'CLUSTER_ERR_CONFIG_CONFLICT',
+          path: `cluster.${restKeys[0]}`,
+          message: `cluster.config and flattened cluster keys (${restKeys.join(', ')}) used at once; use one shape`,
+        },
+      ]);
+    if (config === undefined && restKeys.length > 0) {
+      flattened = true;
+      normalized = { ...raw, cluster: enabled === undefined ? { config: rest } : { enabled, config: rest } };
+    }
+  }
+
+  const result = optionsSchema.safeParse(normalized);
+  if (!result.success) {
+    const issues = result.error.issues.flatMap((i) => toIssues(i, normalized, flattened));
+    throw configError(issues);
+  }
+  const parsed = result.data;
+  const config = parsed.cluster?.config ?? optionsSchema.shape.cluster.unwrap().shape.config.parse(undefined);
+  const workers = config.workers === 'auto' ? os.availableParallelism() : config.workers;
+  const maxWorkers = config.autoScaling.maxWorkers ?? Math.max(workers, os.availableParallelism());
+  const clusterRaw = (normalized.cluster as { config?: Record<string, unknown> } | undefined)?.config ?? {};
+  const resolved: ResolvedOptions = {
+    ...parsed,
+    cluster: {
+      enabled: parsed.cluster?.enabled ?? false,
+      config: { ...config, workers, autoScaling: { ...config.autoScaling, maxWorkers } },
+    },
+    notYetImplemented: Object.keys(NOT_YET_IMPLEMENTED).filter((p) => valueAt(clusterRaw, p.split('.')) !== undefined),
+  };
+  return deepFreeze(resolved);
+}
+
+type ZodIssue = z.core.$ZodIssue;
+
+function toIssues(issue: ZodIssue, input: unknown, flattened: boolean): ConfigIssue[] {
+  const path = issue.path as (string | number)[];
+  const where = (p: (string | number)[]) => displayPath(p, flattened);
+  const received = valueAt(input, path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => {
+        const known = knownKeysAt(path);
+        const hint = suggest(key, known);
+        return {
+          code: 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY' as const,
+          path: where([...path, key]),
+          message: `unknown key${hint ? `, did you mean ${hint}?` : ''} (known keys: ${known.join(', ')})`,
+        };
+      });
+    case 'invalid_type':
+      return [
+        {
+          code: 'CLUSTER_ERR_CONFIG_TYPE',
+          path: where(path),
+          message: `expected ${issue.expected === 'int' ? 'an integer' : issue.expected}, received ${describe(received)}`,
+        },
+      ];
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? `>= ${issue.minimum}` : `<= ${issue.maximum}`;
+      const isLength = typeof received === 'string' || Array.isArray(received);
+      return [
+        {
+          code: isLength ? 'CLUSTER_ERR_CONFIG_VALUE' : 'CLUSTER_ERR_CONFIG_RANGE',
+          path: where(path),
+          message: `expected ${isLength ? 'length ' : ''}${bound}, received ${describe(received)}`,
+        },
+      ];
+    }
+    case 'invalid_value':
+      return [
+        {
+          code: 'CLUSTER_ERR_CONFIG_VALUE',
+          path: where(path),
+          message: `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, received ${describe(received)}`,
+        },
+      ];
+    case 'invalid_union': {
+      // A union fails as a whole; report the branch that matched the input's type, or a type error.
+      const fitting = issue.errors.find((b) => b.every((i) => !(i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'))));
+      if (fitting && fitting.length)
+        return fitting.flatMap((i) => toIssues({ ...i, path: [...path, ...i.path] } as ZodIssue, input, flattened));
+      // A string that is not one of the accepted words is a wrong value; anything else a wrong type.
+      const literalWords = issue.errors.some((b) => b.some((i) => i.code === 'invalid_value' && i.values.some((v) => typeof v === 'string')));
+      const code = typeof received === 'string' && literalWords ? 'CLUSTER_ERR_CONFIG_VALUE' : 'CLUSTER_ERR_CONFIG_TYPE';
+      return [{ code, path: where(path), message: `${unionExpectation(path)}, received ${describe(received)}` }];
+    }
+    case 'invalid_format':
+      return [{ code: 'CLUSTER_ERR_CONFIG_VALUE', path: where(path), message: `${issue.message}, received ${describe(received)}` }];
+    case 'custom': {
+      const kind = (issue.params as { kind?: string } | undefined)?.kind;
+      const code: ClusterErrorCode =
+        kind === 'conflict' ? 'CLUSTER_ERR_CONFIG_CONFLICT' : kind === 'range' ? 'CLUSTER_ERR_CONFIG_RANGE' : kind === 'value' ? 'CLUSTER_ERR_CONFIG_VALUE' : 'CLUSTER_ERR_CONFIG_TYPE';
+      const suffix = kind ? '' : `, received ${describe(received)}`;
+      return [{ code, path: where(path), message: issue.message + suffix }];
+    }
+    default:
+      return [{ code: 'CLUSTER_ERR_CONFIG_VALUE', path: where(path), message: issue.message }];
+  }
+}
+
+function unionExpectation(path: (string | number)[]): string {
+  const last = path[path.length - 1];
+  if (last === 'workers') return "expected 'auto' or an integer 1..1024";
+  if (last === 'admin') return 'expected false or { host, port }';
+  if (last === 'logger') return 'expected false, { level }, or a pino-compatible logger';
+  if (last === 'maxMemoryPerWorker') return "expected a size such as '256MB' or a byte count";
+  return 'expected one of the accepted shapes';
+}
+
+/** Paths are reported the way the user wrote them: `cluster.config.x`, or `cluster.x` when flattened. */
+function displayPath(path: (string | number)[], flattened: boolean): string {
+  const parts = path.map(String);
+  if (flattened && parts[0] === 'cluster' && parts[1] === 'config') parts.splice(1, 1);
+  return parts.length ? parts.join('.') : '(options)';
+}
+
+function knownKeysAt(path: (string | number)[]): string[] {
+  let schema: unknown = optionsSchema;
+  for (const key of path) {
+    const shape = shapeOf(schema);
+    if (!shape) return [];
+    schema = shape[String(key)];
+  }
+  return Object.keys(shapeOf(schema) ?? {});
+}
+
+function shapeOf(schema: unknown): Record<string, unknown> | undefined {
+  let s = schema as { def?: { innerType?: unknown; in?: unknown; schema?: unknown }; shape?: Record<string, unknown> } | undefined;
+  for (let i = 0; s && i < 10; i++) {
+    if (s.shape) return s.shape;
+    s = (s.def?.innerType ?? s.def?.in ?? s.def?.schema) as typeof s;
+  }
+  return undefined;
+}
+
+function valueAt(obj: unknown, path: (string | number)[]): unknown {
+  let v = obj;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (!o || typeof o !== 'object' || Object.isFrozen(o)) return o;
+  // Plugins and loggers are user objects with behaviour: freezing them could break them.
+  const plain = Array.isArray(o) || Object.getPrototypeOf(o) === Object.prototype;
+  if (!plain || Object.values(o as object).some((v) => typeof v === 'function')) return o;
+  for (const v of Object.values(o as object)) deepFreeze(v);
+  return Object.freeze(o);
+}

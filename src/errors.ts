@@ -1,0 +1,92 @@
+/**
+ * The one error catalogue. Every error this library throws or rejects with is an instance of
+ * ClusterError with a `code` from this table, and each code has its own class so callers can use
+ * either `err.code === '...'` or `instanceof`. test/unit/errors.test.ts checks every code is
+ * documented in docs/errors.md.
+ */
+
+export const ERROR_CATALOGUE = {
+  CLUSTER_ERR_CONFIG_UNKNOWN_KEY: 'an option key that does not exist (often a typo)',
+  CLUSTER_ERR_CONFIG_TYPE: 'an option of the wrong type',
+  CLUSTER_ERR_CONFIG_RANGE: 'a number outside its allowed range',
+  CLUSTER_ERR_CONFIG_VALUE: 'a value that is the right type but not an accepted value (enum, size string)',
+  CLUSTER_ERR_CONFIG_CONFLICT: 'options that contradict each other (min > max, both config shapes, ...)',
+  CLUSTER_ERR_PORT_IN_USE: 'the port given to listen() is already taken',
+  CLUSTER_ERR_LISTEN: 'listen() failed for another reason (permission, bad address)',
+  CLUSTER_ERR_NO_WORKERS: 'every initial worker failed to start; no process is left behind',
+  CLUSTER_ERR_RELOAD_FAILED: 'a replacement worker did not become ready during a rolling reload; old workers kept',
+  CLUSTER_ERR_WRONG_ROLE: 'a primary-only method was called in a worker or in single-process mode, or the reverse',
+  CLUSTER_ERR_NOT_LISTENING: 'an operation that needs a running cluster was called before listen() or after close()',
+  CLUSTER_ERR_ALREADY_LISTENING: 'listen() was called twice',
+  CLUSTER_ERR_INVALID_ARGUMENT: 'a method argument is invalid (for example scaleTo(0))',
+  CLUSTER_ERR_PLUGIN: 'a plugin is invalid, duplicated, or failed or timed out while starting',
+} as const;
+
+export type ClusterErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class ClusterError extends Error {
+  readonly code: ClusterErrorCode;
+  constructor(code: ClusterErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** One config problem; a ConfigError carries all of them, the first decides its class. */
+export interface ConfigIssue {
+  code: ClusterErrorCode;
+  /** Dotted path from the createServer options, e.g. `cluster.config.workers`. */
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends ClusterError {
+  readonly issues: ConfigIssue[];
+  readonly path: string;
+  constructor(issues: ConfigIssue[]) {
+    const first = issues[0]!;
+    const lines = issues.map((i) => `  ${i.path}: ${i.message} [${i.code}]`).join('\n');
+    super(first.code, `invalid otel-cluster options (${issues.length} problem${issues.length > 1 ? 's' : ''}):\n${lines}`);
+    this.issues = issues;
+    this.path = first.path;
+  }
+}
+
+export class ConfigUnknownKeyError extends ConfigError {}
+export class ConfigTypeError extends ConfigError {}
+export class ConfigRangeError extends ConfigError {}
+export class ConfigValueError extends ConfigError {}
+export class ConfigConflictError extends ConfigError {}
+
+const configClasses = {
+  CLUSTER_ERR_CONFIG_UNKNOWN_KEY: ConfigUnknownKeyError,
+  CLUSTER_ERR_CONFIG_TYPE: ConfigTypeError,
+  CLUSTER_ERR_CONFIG_RANGE: ConfigRangeError,
+  CLUSTER_ERR_CONFIG_VALUE: ConfigValueError,
+  CLUSTER_ERR_CONFIG_CONFLICT: ConfigConflictError,
+} as const;
+
+/** Builds the ConfigError subclass matching the first issue's code. */
+export function configError(issues: ConfigIssue[]): ConfigError {
+  const Cls = configClasses[issues[0]!.code as keyof typeof configClasses] ?? ConfigError;
+  return new Cls(issues);
+}
+
+function simple<C extends ClusterErrorCode>(code: C) {
+  return class extends ClusterError {
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(code, message, options);
+    }
+  };
+}
+
+export class PortInUseError extends simple('CLUSTER_ERR_PORT_IN_USE') {}
+export class ListenError extends simple('CLUSTER_ERR_LISTEN') {}
+export class NoWorkersError extends simple('CLUSTER_ERR_NO_WORKERS') {}
+export class ReloadFailedError extends simple('CLUSTER_ERR_RELOAD_FAILED') {}
+export class WrongRoleError extends simple('CLUSTER_ERR_WRONG_ROLE') {}
+export class NotListeningError extends simple('CLUSTER_ERR_NOT_LISTENING') {}
+export class AlreadyListeningError extends simple('CLUSTER_ERR_ALREADY_LISTENING') {}
+export class InvalidArgumentError extends simple('CLUSTER_ERR_INVALID_ARGUMENT') {}
+export class PluginError extends simple('CLUSTER_ERR_PLUGIN') {}

@@ -1,0 +1,11 @@
+export { createServer } from './app/create-server.js';
+export type { App, ServerOptions, ListenAddress } from './app/types.js';
+export { getRoute, type Handler, type Request, type Response, type Next } from './app/router.js';
+export type { Plugin, PluginContextBase } from './plugins/plugin-host.js';
+export type { ClusterEventMap, ClusterEventName } from './supervisor/events.js';
+export type { WorkerInfo } from './supervisor/supervisor.js';
+export type { WorkerState } from './supervisor/worker-handle.js';
+export { EXIT_REASONS, type ExitReason } from './supervisor/exit-reason.js';
+export type { ClusterConfig, ClusterConfigInput, LoggerLike } from './config/schema.js';
+export { parseSize } from './config/size.js';
+export * from './errors.js';

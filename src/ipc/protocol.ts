@@ -1,0 +1,28 @@
+/**
+ * Internal IPC messages between the primary and workers. Every internal message carries the tag
+ * `__oc` (protocol version) so it never collides with an application's own `process.send` traffic,
+ * and it is dispatched from a table by its `t` field.
+ */
+export const TAG = '__oc';
+export const PROTOCOL_VERSION = 1;
+
+/** Worker -> primary. */
+export type WorkerToPrimary =
+  | { __oc: 1; t: 'ready' }
+  | { __oc: 1; t: 'hb' }
+  /** The worker began draining on its own (it received a signal directly). */
+  | { __oc: 1; t: 'draining'; reason: string };
+
+/** Primary -> worker. `conn` travels with a socket handle. */
+export type PrimaryToWorker = { __oc: 1; t: 'conn' } | { __oc: 1; t: 'drain' };
+
+export function isInternal(msg: unknown): msg is { __oc: number; t: string } {
+  return !!msg && typeof msg === 'object' && (msg as Record<string, unknown>)[TAG] === PROTOCOL_VERSION && typeof (msg as { t?: unknown }).t === 'string';
+}
+
+export function internal<T extends { t: string }>(m: T): T & { __oc: 1 } {
+  return { __oc: 1, ...m };
+}
+
+/** A message without its tag (distributes over the union). */
+export type Body<T> = T extends unknown ? Omit<T, '__oc'> : never;

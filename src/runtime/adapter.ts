@@ -1,0 +1,50 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server as NetServer } from 'node:net';
+
+/**
+ * The one place that knows how Node and Bun differ for clustering.
+ * - Node can pass sockets between processes, so the primary accepts connections and hands each to
+ *   the worker the balancer picks ('handoff'): draining, reload and routing are exact.
+ * - Bun cannot pass handles; its node:http listens with SO_REUSEPORT inside a node:cluster worker,
+ *   so every worker listens on the port and the kernel spreads connections ('shared').
+ */
+export const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined';
+
+export type ListenMode = 'handoff' | 'shared';
+
+export const defaultListenMode: ListenMode = isBun ? 'shared' : 'handoff';
+
+export const runtimeName = isBun ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}` : `node ${process.versions.node}`;
+
+/** Environment variables that tell a forked process it is a worker, and how to serve. */
+export const ENV = {
+  role: 'OTEL_CLUSTER_ROLE',
+  slot: 'OTEL_CLUSTER_SLOT',
+  listen: 'OTEL_CLUSTER_LISTEN',
+  port: 'OTEL_CLUSTER_PORT',
+  host: 'OTEL_CLUSTER_HOST',
+} as const;
+
+/**
+ * Stops accepting new connections without touching open ones. Node's http.Server#close also drops
+ * idle connections at once (including fresh ones whose first request has not arrived), so there we
+ * close only the listening socket. Bun's close() drops idle keep-alive connections too, which races
+ * with a client sending its next request; there we stop the underlying Bun.Server with
+ * stop(false), which keeps open connections, and fall back to close() if it cannot be found.
+ */
+export function stopListening(server: HttpServer): void {
+  if (!isBun) {
+    if (server.listening) netServerClose.call(server);
+    return;
+  }
+  const inner = Object.getOwnPropertySymbols(server)
+    .map((sym) => (server as unknown as Record<symbol, unknown>)[sym])
+    .find((v): v is { stop(closeActive: boolean): void; closeIdleConnections(): void } => {
+      const o = v as { stop?: unknown; closeIdleConnections?: unknown } | null;
+      return !!o && typeof o === 'object' && typeof o.stop === 'function' && typeof o.closeIdleConnections === 'function';
+    });
+  if (inner) inner.stop(false);
+  else server.close();
+}
+
+const netServerClose = NetServer.prototype.close;

@@ -1,0 +1,16 @@
+export const EXIT_REASONS = ['crash', 'signal', 'oom', 'unresponsive', 'recycled', 'scaled-down', 'reload', 'shutdown'] as const;
+export type ExitReason = (typeof EXIT_REASONS)[number];
+
+const OOM_MARKERS = ['JavaScript heap out of memory', 'Reached heap limit', 'Allocation failed - process out of memory'];
+
+/**
+ * Why a worker exited. A stop the supervisor asked for keeps the reason it recorded; otherwise the
+ * exit code, signal and the tail of the worker's stderr decide (V8 prints an OOM marker before it
+ * aborts, which is the only reliable way to tell an OOM abort from another SIGABRT).
+ */
+export function classifyExit(requested: ExitReason | undefined, code: number | null, signal: string | null, stderrTail: string): ExitReason {
+  if (requested) return requested;
+  if (OOM_MARKERS.some((m) => stderrTail.includes(m))) return 'oom';
+  if (signal) return 'signal';
+  return 'crash';
+}

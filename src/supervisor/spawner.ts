@@ -1,0 +1,17 @@
+import cluster, { type Worker } from 'node:cluster';
+import { ENV } from '../runtime/adapter.js';
+
+export interface Spawner {
+  fork(slot: number): Worker;
+}
+
+/**
+ * Forks the entry script again as a worker through node:cluster (on Bun that is also what makes
+ * node:http listen with SO_REUSEPORT). stderr is piped so the supervisor can keep its tail.
+ */
+export function createSpawner(env: Record<string, string>): Spawner {
+  cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'pipe', 'ipc'] });
+  return {
+    fork: (slot) => cluster.fork({ ...env, [ENV.role]: 'worker', [ENV.slot]: String(slot) }),
+  };
+}

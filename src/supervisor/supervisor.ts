@@ -1,0 +1,245 @@
+import { EventEmitter } from 'node:events';
+import { NoWorkersError } from '../errors.js';
+import type { WorkerToPrimary } from '../ipc/protocol.js';
+import type { Logger } from '../logger.js';
+import type { ClusterEventMap } from './events.js';
+import { classifyExit, type ExitReason } from './exit-reason.js';
+import { decideRestart } from './restart-policy.js';
+import type { Spawner } from './spawner.js';
+import { WorkerHandle } from './worker-handle.js';
+
+export interface SupervisorConfig {
+  respawn: boolean;
+  maxRestarts: number;
+  restartDelay: number;
+  maxRestartDelayMs: number;
+  minUptimeMs: number;
+  gracefulShutdownTimeout: number;
+  zombieDetection: boolean;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  readyTimeoutMs: number;
+}
+
+export interface Slot {
+  readonly index: number;
+  current: WorkerHandle | undefined;
+  restarts: number;
+  unstableStreak: number;
+  givenUp: boolean;
+  restartTimer: NodeJS.Timeout | undefined;
+  /** Why the last worker of this slot failed before becoming ready (for error messages). */
+  lastFailure?: string;
+}
+
+export interface WorkerInfo {
+  slot: number;
+  pid: number;
+  state: WorkerHandle['state'];
+  startedAt: number;
+  restarts: number;
+}
+
+/**
+ * Owns the worker slots: spawns, watches (ready timeout, heartbeats), restarts with backoff, gives
+ * slots up on crash loops, drains and kills. Reload and scaling live in pool-operations.ts and use
+ * the primitives here. Every decision is logged with slot, pid and reason, and emitted as an event.
+ */
+export class Supervisor extends EventEmitter<ClusterEventMap> {
+  readonly slots = new Map<number, Slot>();
+  readonly live = new Set<WorkerHandle>();
+  private shuttingDown = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  private closing: Promise<{ clean: boolean }> | undefined;
+
+  constructor(
+    readonly config: SupervisorConfig,
+    private readonly spawner: Spawner,
+    readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /** Starts slots 0..n-1; resolves when each is ready or given up, rejects when none is ready. */
+  async start(n: number): Promise<void> {
+    this.watchdog = setInterval(() => this.checkLiveness(), Math.min(this.config.heartbeatIntervalMs, 1000));
+    this.watchdog.unref();
+    const outcomes = await Promise.all(Array.from({ length: n }, (_, i) => this.startSlot(i)));
+    if (!outcomes.includes('ready')) {
+      const detail = [...this.slots.values()].map((s) => `slot ${s.index}: ${s.lastFailure ?? 'failed'}`).join('; ');
+      await this.forceStop();
+      throw new NoWorkersError(`every worker failed to start (${detail})`);
+    }
+  }
+
+  /** Adds slot i and waits until it is ready or given up. */
+  startSlot(i: number): Promise<'ready' | 'given-up'> {
+    const slot: Slot = { index: i, current: undefined, restarts: 0, unstableStreak: 0, givenUp: false, restartTimer: undefined };
+    this.slots.set(i, slot);
+    this.spawn(slot);
+    return this.settled(slot);
+  }
+
+  /** Resolves when the slot has a ready worker or has been given up. */
+  settled(slot: Slot): Promise<'ready' | 'given-up'> {
+    if (slot.givenUp) return Promise.resolve('given-up');
+    if (slot.current?.state === 'ready') return Promise.resolve('ready');
+    return new Promise((resolve) => {
+      const onReady = (e: { slot: number }) => e.slot === slot.index && slot.current?.state === 'ready' && done('ready');
+      const onDegraded = (e: { slot: number }) => e.slot === slot.index && done('given-up');
+      const done = (r: 'ready' | 'given-up') => {
+        this.off('worker:ready', onReady);
+        this.off('cluster:degraded', onDegraded);
+        resolve(r);
+      };
+      this.on('worker:ready', onReady);
+      this.on('cluster:degraded', onDegraded);
+    });
+  }
+
+  /** Forks a worker for the slot. A candidate (reload) does not replace slot.current until ready. */
+  spawn(slot: Slot, candidate = false): WorkerHandle {
+    const handle = new WorkerHandle(slot.index, this.spawner.fork(slot.index), (h, m) => this.onMessage(h, m));
+    this.live.add(handle);
+    if (!candidate) slot.current = handle;
+    this.logger.info({ slot: slot.index, pid: handle.pid, candidate }, 'worker spawned');
+    this.emit('worker:spawned', { slot: slot.index, pid: handle.pid });
+    void handle.exited.then(({ code, signal }) => this.onExit(slot, handle, code, signal));
+    return handle;
+  }
+
+  readyWorkers(): WorkerHandle[] {
+    const out: WorkerHandle[] = [];
+    for (const s of this.slots.values()) if (s.current?.state === 'ready') out.push(s.current);
+    return out;
+  }
+
+  list(): WorkerInfo[] {
+    return [...this.live]
+      .map((h) => ({ slot: h.slot, pid: h.pid, state: h.state, startedAt: h.startedAt, restarts: this.slots.get(h.slot)?.restarts ?? 0 }))
+      .sort((a, b) => a.slot - b.slot || a.startedAt - b.startedAt);
+  }
+
+  /** Asks a worker to drain and exit; SIGKILL after gracefulShutdownTimeout. Resolves on exit. */
+  async stopWorker(h: WorkerHandle, reason: ExitReason): Promise<void> {
+    h.requestedReason ??= reason;
+    if (h.state === 'exited') return;
+    if (h.state === 'starting') h.kill('SIGTERM'); // it may not listen for IPC yet
+    else if (h.state !== 'draining') {
+      h.state = 'draining';
+      h.send({ t: 'drain' }).catch(() => h.kill('SIGTERM'));
+    }
+    const timer = setTimeout(() => {
+      h.forced = true;
+      this.logger.warn({ slot: h.slot, pid: h.pid, reason, timeoutMs: this.config.gracefulShutdownTimeout }, 'worker did not stop in time, killing');
+      h.kill('SIGKILL');
+    }, this.config.gracefulShutdownTimeout);
+    timer.unref();
+    await h.exited;
+    clearTimeout(timer);
+  }
+
+  /** Graceful stop of the whole pool. Idempotent; `clean` is false when a worker had to be killed. */
+  shutdown(): Promise<{ clean: boolean }> {
+    this.closing ??= (async () => {
+      this.shuttingDown = true;
+      for (const s of this.slots.values()) clearTimeout(s.restartTimer);
+      const handles = [...this.live];
+      this.logger.info({ workers: handles.length, timeoutMs: this.config.gracefulShutdownTimeout }, 'shutting down workers');
+      await Promise.all(handles.map((h) => this.stopWorker(h, 'shutdown')));
+      clearInterval(this.watchdog);
+      return { clean: handles.every((h) => !h.forced) };
+    })();
+    return this.closing;
+  }
+
+  /** Immediate stop: SIGKILL every worker and wait for their exits. */
+  async forceStop(): Promise<void> {
+    this.shuttingDown = true;
+    for (const s of this.slots.values()) clearTimeout(s.restartTimer);
+    const handles = [...this.live];
+    for (const h of handles) {
+      h.requestedReason ??= 'shutdown';
+      h.forced = true;
+      h.kill('SIGKILL');
+    }
+    await Promise.all(handles.map((h) => h.exited));
+    clearInterval(this.watchdog);
+  }
+
+  private onMessage(h: WorkerHandle, m: WorkerToPrimary): void {
+    h.lastHeartbeat = Date.now();
+    if (m.t === 'ready' && h.state === 'starting') {
+      h.state = 'ready';
+      h.readyAt = Date.now();
+      const slot = this.slots.get(h.slot);
+      this.logger.info({ slot: h.slot, pid: h.pid, startupMs: h.readyAt - h.startedAt }, 'worker ready');
+      if (slot && slot.current === h) slot.givenUp = false;
+      this.emit('worker:ready', { slot: h.slot, pid: h.pid, startupMs: h.readyAt - h.startedAt });
+    } else if (m.t === 'draining' && h.state !== 'exited') {
+      h.state = 'draining';
+      h.requestedReason ??= 'signal';
+      this.logger.info({ slot: h.slot, pid: h.pid, reason: 'signal' }, 'worker draining on its own');
+    }
+  }
+
+  private onExit(slot: Slot, h: WorkerHandle, code: number | null, signal: string | null): void {
+    const becameReady = h.readyAt !== undefined;
+    h.state = 'exited';
+    this.live.delete(h);
+    const reason = classifyExit(h.requestedReason, code, signal, h.stderrTail);
+    const uptimeMs = Date.now() - h.startedAt;
+    const expected = ['reload', 'scaled-down', 'shutdown', 'recycled'].includes(reason);
+    const log = { slot: slot.index, pid: h.pid, code, signal, reason, uptimeMs, becameReady };
+    if (expected) this.logger.info(log, 'worker exited');
+    else this.logger.error({ ...log, stderrTail: h.stderrTail.slice(-1000) || undefined }, 'worker exited unexpectedly');
+    if (!becameReady) slot.lastFailure = `${reason}${code !== null ? ` (exit code ${code})` : signal ? ` (${signal})` : ''}`;
+    this.emit('worker:exit', { slot: slot.index, pid: h.pid, code, signal, reason });
+    // A reload candidate that never took over, or a worker already replaced, leaves no hole to fill.
+    if (slot.current !== h) return;
+    slot.current = undefined;
+    if (this.shuttingDown || expected || this.slots.get(slot.index) !== slot) return;
+    const decision = decideRestart(this.config, slot.unstableStreak, { uptimeMs, becameReady });
+    if (decision.action === 'none') return;
+    slot.unstableStreak = decision.unstableStreak;
+    if (decision.action === 'give-up') {
+      slot.givenUp = true;
+      const readyWorkers = this.readyWorkers().length;
+      this.logger.error({ slot: slot.index, pid: h.pid, reason, unstableRestarts: decision.unstableStreak - 1, readyWorkers }, 'slot given up after repeated crashes');
+      this.emit('cluster:degraded', { slot: slot.index, reason, readyWorkers });
+      return;
+    }
+    this.logger.warn({ slot: slot.index, pid: h.pid, reason, delayMs: decision.delayMs, attempt: slot.restarts + 1 }, 'restarting worker');
+    this.emit('worker:restart', { slot: slot.index, reason, delayMs: decision.delayMs, attempt: slot.restarts + 1 });
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      if (this.shuttingDown || this.slots.get(slot.index) !== slot || slot.current) return;
+      slot.restarts++;
+      this.spawn(slot);
+    }, decision.delayMs);
+    slot.restartTimer.unref();
+  }
+
+  /** Ready timeout, heartbeat loss (a wedged event loop) and lost IPC channels. */
+  private checkLiveness(): void {
+    const now = Date.now();
+    const c = this.config;
+    for (const h of this.live) {
+      if (h.requestedReason === 'unresponsive' || h.state === 'exited') continue;
+      let why: string | undefined;
+      if (h.state === 'starting' && now - h.startedAt > c.readyTimeoutMs) why = `not ready within ${c.readyTimeoutMs} ms`;
+      else if (c.zombieDetection && h.state !== 'starting' && now - h.lastHeartbeat > c.heartbeatTimeoutMs)
+        why = `no heartbeat for ${now - h.lastHeartbeat} ms`;
+      else if (c.zombieDetection && h.disconnectedAt !== undefined && now - h.disconnectedAt > c.heartbeatTimeoutMs)
+        why = 'IPC channel closed but process still running';
+      if (!why) continue;
+      this.logger.error({ slot: h.slot, pid: h.pid, reason: 'unresponsive', why }, 'killing unresponsive worker');
+      h.requestedReason = 'unresponsive';
+      h.kill('SIGKILL');
+    }
+  }
+}

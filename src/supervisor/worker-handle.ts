@@ -1,0 +1,62 @@
+import type { Worker } from 'node:cluster';
+import { internal, isInternal, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
+import type { ExitReason } from './exit-reason.js';
+
+export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
+
+const STDERR_TAIL_BYTES = 8192;
+
+/** The primary's view of one worker process: its state machine, heartbeat and stderr tail. */
+export class WorkerHandle {
+  state: WorkerState = 'starting';
+  readonly startedAt = Date.now();
+  readyAt: number | undefined;
+  lastHeartbeat = Date.now();
+  disconnectedAt: number | undefined;
+  /** Set when the supervisor asks the worker to stop; decides the exit reason. */
+  requestedReason: ExitReason | undefined;
+  /** True when the worker had to be SIGKILLed because it did not stop in time. */
+  forced = false;
+  stderrTail = '';
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+
+  constructor(
+    readonly slot: number,
+    readonly worker: Worker,
+    onMessage: (h: WorkerHandle, m: WorkerToPrimary) => void,
+  ) {
+    this.exited = new Promise((resolve) => worker.once('exit', (code, signal) => resolve({ code, signal })));
+    worker.on('message', (msg: unknown) => {
+      if (isInternal(msg)) onMessage(this, msg as WorkerToPrimary);
+    });
+    worker.on('disconnect', () => (this.disconnectedAt ??= Date.now()));
+    // Forward the worker's stderr and keep its tail: it explains crashes and reveals V8 OOM aborts.
+    worker.process.stderr?.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+    });
+  }
+
+  get pid(): number {
+    return this.worker.process.pid ?? -1;
+  }
+
+  get alive(): boolean {
+    return this.state !== 'exited';
+  }
+
+  send(m: Body<PrimaryToWorker>, handle?: unknown): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.worker.isConnected()) return reject(new Error(`worker ${this.slot} (pid ${this.pid}) is not connected`));
+      this.worker.send(internal(m as PrimaryToWorker), handle as never, (err: Error | null) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    try {
+      this.worker.process.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}

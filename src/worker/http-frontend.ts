@@ -1,0 +1,80 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { stopListening } from '../runtime/adapter.js';
+
+interface SocketState {
+  active: number;
+  idleSince: number;
+}
+
+/**
+ * The worker's HTTP server plus the bookkeeping a graceful drain needs. Draining never cuts a
+ * request: in-flight responses get `Connection: close`, new requests on open connections get it
+ * too, and a connection is closed by us only after it has been idle for `idleGraceMs` (a loaded
+ * keep-alive client sends its next request long before that, and gets `Connection: close` on it).
+ */
+export class HttpFrontend {
+  readonly server: http.Server;
+  private readonly sockets = new Map<Socket, SocketState>();
+  private readonly inflight = new Set<http.ServerResponse>();
+  private draining: Promise<void> | undefined;
+
+  constructor(
+    listener: http.RequestListener,
+    private readonly idleGraceMs = 500,
+  ) {
+    this.server = http.createServer((req, res) => {
+      const state = this.sockets.get(req.socket);
+      if (state) state.active++;
+      this.inflight.add(res);
+      if (this.draining) res.setHeader('connection', 'close');
+      res.once('close', () => {
+        this.inflight.delete(res);
+        if (state) {
+          state.active--;
+          state.idleSince = Date.now();
+        }
+      });
+      listener(req, res);
+    });
+    this.server.on('connection', (socket: Socket) => this.track(socket));
+  }
+
+  /** Adopts a connection accepted elsewhere (the primary hands sockets over IPC). */
+  adopt(socket: Socket): void {
+    socket.setNoDelay(true);
+    this.server.emit('connection', socket);
+  }
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  /** Resolves once every request has finished and every connection is closed. Idempotent. */
+  drain(): Promise<void> {
+    this.draining ??= new Promise<void>((resolve) => {
+      stopListening(this.server);
+      for (const res of this.inflight) if (!res.headersSent) res.setHeader('connection', 'close');
+      const sweep = () => {
+        const now = Date.now();
+        for (const [socket, state] of this.sockets) {
+          if (state.active === 0 && now - state.idleSince >= this.idleGraceMs) socket.end();
+        }
+        if (this.inflight.size === 0 && this.sockets.size === 0) {
+          clearInterval(timer);
+          resolve();
+        }
+      };
+      const timer = setInterval(sweep, 25);
+      timer.unref();
+      sweep();
+    });
+    return this.draining;
+  }
+
+  private track(socket: Socket): void {
+    if (this.sockets.has(socket)) return;
+    this.sockets.set(socket, { active: 0, idleSince: Date.now() });
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+}

@@ -1,0 +1,76 @@
+import type { Socket } from 'node:net';
+import { internal, isInternal, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
+import type { Logger } from '../logger.js';
+import type { PluginHost } from '../plugins/plugin-host.js';
+import { ENV, type ListenMode } from '../runtime/adapter.js';
+import type { HttpFrontend } from './http-frontend.js';
+
+export interface WorkerRuntimeOptions {
+  frontend: HttpFrontend;
+  plugins: PluginHost;
+  logger: Logger;
+  slot: number;
+  heartbeatIntervalMs: number;
+}
+
+/**
+ * Everything a worker process does besides answering requests: receive connections (or listen on
+ * the shared port), report ready, send heartbeats, and drain then exit when told to or signalled.
+ */
+export class WorkerRuntime {
+  private drainPromise: Promise<void> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: WorkerRuntimeOptions) {}
+
+  async start(startPlugins: () => Promise<void>): Promise<void> {
+    const mode = (process.env[ENV.listen] as ListenMode | undefined) ?? 'handoff';
+    process.on('message', this.onMessage);
+    // The primary is gone (even SIGKILLed): exit at once so no orphan keeps the port or serves stale code.
+    process.once('disconnect', () => process.exit(0));
+    // A signal sent to the worker directly (or to the whole process group, as Ctrl-C does) drains it;
+    // the primary decides whether to replace it.
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => this.drainAndExit('signal'));
+    if (mode === 'shared') {
+      const port = Number(process.env[ENV.port]);
+      const host = process.env[ENV.host] || undefined;
+      await new Promise<void>((resolve, reject) => {
+        this.o.frontend.server.once('error', reject);
+        this.o.frontend.server.listen(port, host, () => {
+          this.o.frontend.server.off('error', reject);
+          resolve();
+        });
+      });
+    }
+    await startPlugins();
+    this.send({ t: 'ready' });
+    this.heartbeat = setInterval(() => this.send({ t: 'hb' }), this.o.heartbeatIntervalMs);
+    this.heartbeat.unref();
+    this.o.logger.debug({ mode }, 'worker ready');
+  }
+
+  /** Stops taking work, lets in-flight requests finish, runs close hooks, exits 0. Idempotent. */
+  drainAndExit(reason: 'primary' | 'signal'): Promise<void> {
+    this.drainPromise ??= (async () => {
+      if (reason === 'signal') this.send({ t: 'draining', reason: 'signal' });
+      this.o.logger.info({ reason, inflight: this.o.frontend.inflightCount }, 'worker draining');
+      await this.o.frontend.drain();
+      clearInterval(this.heartbeat);
+      await this.o.plugins.close();
+      process.exit(0);
+    })();
+    return this.drainPromise;
+  }
+
+  private readonly onMessage = (msg: unknown, handle?: unknown): void => {
+    if (!isInternal(msg)) return; // the application's own messages
+    const m = msg as PrimaryToWorker;
+    if (m.t === 'conn' && handle) this.o.frontend.adopt(handle as Socket);
+    else if (m.t === 'drain') void this.drainAndExit('primary');
+  };
+
+  private send(m: Body<WorkerToPrimary>): void {
+    // The channel is gone once the primary has died; the disconnect handler ends this process.
+    if (process.connected) process.send?.(internal(m as WorkerToPrimary), undefined, undefined, () => {});
+  }
+}

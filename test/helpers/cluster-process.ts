@@ -1,0 +1,197 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BUN = path.join(ROOT, 'node_modules/.bin/bun');
+export type Runtime = 'node' | 'bun';
+
+export interface ClusterEvent {
+  event: string;
+  [k: string]: unknown;
+}
+
+/**
+ * A fixture cluster run as a real child process. Its stdout carries JSON event lines; its stderr the
+ * JSON logs. Every pid it ever reported is remembered so `cleanup()` can make sure none survives.
+ */
+export class ClusterProcess {
+  readonly child: ChildProcess;
+  readonly events: ClusterEvent[] = [];
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  private waiters: { match: (e: ClusterEvent) => boolean; resolve: (e: ClusterEvent) => void }[] = [];
+  readonly pids = new Set<number>();
+
+  constructor(fixture: string, env: Record<string, string>, runtime: Runtime = 'node') {
+    const exe = runtime === 'bun' ? BUN : process.execPath;
+    this.child = spawn(exe, [path.join(ROOT, 'test/fixtures', fixture)], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.pids.add(this.child.pid!);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    let buf = '';
+    this.child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (!line.startsWith('{')) continue;
+        const e = JSON.parse(line) as ClusterEvent;
+        this.events.push(e);
+        if (typeof e.pid === 'number') this.pids.add(e.pid);
+        if (Array.isArray(e.workers)) for (const w of e.workers as { pid: number }[]) this.pids.add(w.pid);
+        for (const w of [...this.waiters]) if (w.match(e)) { this.waiters.splice(this.waiters.indexOf(w), 1); w.resolve(e); }
+      }
+    });
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+  }
+
+  /** Resolves with the first event (already seen or future) matching; rejects after timeoutMs. */
+  waitFor(match: (e: ClusterEvent) => boolean, timeoutMs = 15_000, label = 'event'): Promise<ClusterEvent> {
+    const seen = this.events.find(match);
+    if (seen) return Promise.resolve(seen);
+    return this.next(match, timeoutMs, label);
+  }
+
+  /** Like waitFor, but only events that arrive after this call. */
+  next(match: (e: ClusterEvent) => boolean, timeoutMs = 15_000, label = 'event'): Promise<ClusterEvent> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.resolve !== done);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${label}; events: ${JSON.stringify(this.events.slice(-12))}\nstderr tail: ${this.stderr.slice(-2000)}`));
+      }, timeoutMs);
+      const done = (e: ClusterEvent) => {
+        clearTimeout(timer);
+        resolve(e);
+      };
+      this.waiters.push({ match, resolve: done });
+    });
+  }
+
+  async listening(timeoutMs = 20_000): Promise<{ port: number; admin: { host: string; port: number }; pid: number; workers: WorkerRow[] }> {
+    const e = await this.waitFor((x) => x.event === 'listening' || x.event === 'listen-failed', timeoutMs, 'listening');
+    if (e.event === 'listen-failed') throw new Error(`listen failed: ${String(e.message)}`);
+    return e as never;
+  }
+
+  command(line: string, timeoutMs = 30_000): Promise<ClusterEvent> {
+    const cmd = line.split(' ')[0];
+    const p = this.next((e) => e.event === 'command' && e.cmd === cmd, timeoutMs, `command ${line}`);
+    this.child.stdin!.write(line + '\n');
+    return p;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    this.child.kill(sig);
+  }
+
+  /** Kills (by pid) anything this fixture started that is still alive. */
+  async cleanup(): Promise<void> {
+    for (const pid of this.pids) if (isAlive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    await this.exited;
+  }
+}
+
+export interface WorkerRow {
+  slot: number;
+  pid: number;
+  state: string;
+  restarts: number;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until every pid is gone (exited and reaped by its parent) or the deadline passes. */
+export async function waitGone(pids: Iterable<number>, timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let alive = [...pids].filter(isAlive);
+  while (alive.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    alive = alive.filter(isAlive);
+  }
+  return alive;
+}
+
+export interface HttpResult {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** One request; `agent: false` opens a fresh connection (closed after), or pass a keep-alive agent. */
+export function request(port: number, urlPath: string, agent: http.Agent | false = false, timeoutMs = 15_000): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`request ${urlPath} timed out`)));
+    req.on('error', reject);
+  });
+}
+
+export async function workersFromAdmin(admin: { port: number }): Promise<{ status: number; readyWorkers: number; workers: WorkerRow[] }> {
+  const r = await request(admin.port, '/readyz');
+  return { ...(JSON.parse(r.body) as { readyWorkers: number; workers: WorkerRow[] }), status: r.status };
+}
+
+export const bunAvailable = existsSync(BUN);
+
+export interface LoadResult {
+  ok: number;
+  failed: number;
+  errors: string[];
+  pids: Set<number>;
+}
+
+/**
+ * Bounded load: `keepAlive` loops on one keep-alive agent and `fresh` loops opening a connection
+ * per request, until stop() is true, `maxRequests` are sent, or `maxMs` has passed.
+ */
+export async function runLoad(
+  port: number,
+  stop: () => boolean,
+  o: { keepAlive: number; fresh: number; maxRequests: number; maxMs: number; path?: string },
+): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.keepAlive });
+  const result: LoadResult = { ok: 0, failed: 0, errors: [], pids: new Set() };
+  const deadline = Date.now() + o.maxMs;
+  let sent = 0;
+  const loop = async (a: http.Agent | false) => {
+    while (!stop() && sent < o.maxRequests && Date.now() < deadline) {
+      sent++;
+      try {
+        const r = await request(port, o.path ?? '/pid', a);
+        if (r.status === 200) {
+          result.ok++;
+          result.pids.add((JSON.parse(r.body) as { pid: number }).pid);
+        } else {
+          result.failed++;
+          result.errors.push(`status ${r.status}`);
+        }
+      } catch (err) {
+        result.failed++;
+        result.errors.push((err as Error).message);
+      }
+    }
+  };
+  await Promise.all([...Array.from({ length: o.keepAlive }, () => loop(agent)), ...Array.from({ length: o.fresh }, () => loop(false))]);
+  agent.destroy();
+  return result;
+}
