@@ -5,7 +5,7 @@ import { RoundRobin } from '../balancer/strategy.js';
 import { NOT_YET_IMPLEMENTED } from '../config/validate.js';
 import { AlreadyListeningError, NotListeningError } from '../errors.js';
 import { PluginHost, type Plugin } from '../plugins/plugin-host.js';
-import { defaultListenMode, ENV, runtimeName } from '../runtime/adapter.js';
+import { defaultListenMode, ENV, reusePortMigrationWarning, runtimeName } from '../runtime/adapter.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import { PoolOperations } from '../supervisor/pool-operations.js';
 import { createSpawner } from '../supervisor/spawner.js';
@@ -56,6 +56,8 @@ export class PrimaryApp extends BaseApp {
         address = await this.balancer.listen(port, host);
       } else {
         address = await reservePort(port, host);
+        const warning = reusePortMigrationWarning();
+        if (warning) this.logger.warn({ mode, runtime: runtimeName }, warning);
       }
       const spawner = createSpawner({ [ENV.listen]: mode, [ENV.port]: String(address.port), [ENV.host]: host ?? '' });
       const supervisor = new Supervisor(pm, spawner, this.logger);

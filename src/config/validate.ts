@@ -9,8 +9,8 @@ export const NOT_YET_IMPLEMENTED: Record<string, string> = {
   'resources.maxMemoryPerWorker': 'memory manager',
   'resources.maxCpuPerWorker': 'load balancer / memory manager',
   'resources.memoryManagement': 'memory manager',
-  healthCheck: 'health monitor',
-  autoScaling: 'auto-scaling',
+  'healthCheck.enabled': 'health monitor',
+  'autoScaling.enabled': 'auto-scaling',
 };
 
 export interface ResolvedOptions extends Omit<ParsedOptions, 'cluster'> {
@@ -69,7 +69,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       enabled: parsed.cluster?.enabled ?? false,
       config: { ...config, workers, autoScaling: { ...config.autoScaling, maxWorkers } },
     },
-    notYetImplemented: Object.keys(NOT_YET_IMPLEMENTED).filter((p) => valueAt(clusterRaw, p.split('.')) !== undefined),
+    notYetImplemented: Object.keys(NOT_YET_IMPLEMENTED).filter((p) => {
+      const v = valueAt(clusterRaw, p.split('.'));
+      return v !== undefined && v !== false;
+    }),
   };
   return deepFreeze(resolved);
 }

@@ -1,4 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { Server as NetServer } from 'node:net';
 
 /**
@@ -48,3 +49,17 @@ export function stopListening(server: HttpServer): void {
 }
 
 const netServerClose = NetServer.prototype.close;
+
+/**
+ * In shared (SO_REUSEPORT) mode a listener that stops resets the connections still in its accept
+ * queue unless the kernel migrates them to another listener of the group (Linux >= 5.14 with
+ * net.ipv4.tcp_migrate_req=1). Returns a warning to log, or undefined when all is well.
+ */
+export function reusePortMigrationWarning(): string | undefined {
+  try {
+    if (readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '1') return undefined;
+    return 'net.ipv4.tcp_migrate_req is 0: during reloads and scale-downs, connections queued on a stopping worker can be reset; set it to 1 for zero-downtime reloads on Bun';
+  } catch {
+    return 'this kernel cannot migrate queued connections between SO_REUSEPORT listeners (net.ipv4.tcp_migrate_req, Linux >= 5.14): reloads on Bun may reset a few connections';
+  }
+}

@@ -156,6 +156,8 @@ export const bunAvailable = existsSync(BUN);
 export interface LoadResult {
   ok: number;
   failed: number;
+  failedKeepAlive: number;
+  failedFresh: number;
   errors: string[];
   pids: Set<number>;
 }
@@ -170,10 +172,16 @@ export async function runLoad(
   o: { keepAlive: number; fresh: number; maxRequests: number; maxMs: number; path?: string },
 ): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.keepAlive });
-  const result: LoadResult = { ok: 0, failed: 0, errors: [], pids: new Set() };
+  const result: LoadResult = { ok: 0, failed: 0, failedKeepAlive: 0, failedFresh: 0, errors: [], pids: new Set() };
   const deadline = Date.now() + o.maxMs;
   let sent = 0;
   const loop = async (a: http.Agent | false) => {
+    const fail = (why: string) => {
+      result.failed++;
+      if (a) result.failedKeepAlive++;
+      else result.failedFresh++;
+      result.errors.push(why);
+    };
     while (!stop() && sent < o.maxRequests && Date.now() < deadline) {
       sent++;
       try {
@@ -181,13 +189,9 @@ export async function runLoad(
         if (r.status === 200) {
           result.ok++;
           result.pids.add((JSON.parse(r.body) as { pid: number }).pid);
-        } else {
-          result.failed++;
-          result.errors.push(`status ${r.status}`);
-        }
+        } else fail(`status ${r.status}`);
       } catch (err) {
-        result.failed++;
-        result.errors.push((err as Error).message);
+        fail((err as Error).message);
       }
     }
   };

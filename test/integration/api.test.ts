@@ -1,0 +1,83 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClusterProcess, request, waitGone } from '../helpers/cluster-process.js';
+
+describe('primary API and failure paths (node)', () => {
+  let cp: ClusterProcess | undefined;
+  afterEach(async () => {
+    await cp?.cleanup();
+    cp = undefined;
+  });
+
+  it('rejects listen() with CLUSTER_ERR_PORT_IN_USE and forks nothing', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const c = (cp = new ClusterProcess('app.mjs', { PORT: String(port) }));
+      const failed = await c.waitFor((e) => e.event === 'listen-failed');
+      expect(failed).toMatchObject({ code: 'CLUSTER_ERR_PORT_IN_USE', name: 'PortInUseError' });
+      expect(String(failed.message)).toContain(`127.0.0.1:${port}`);
+      expect(c.events.some((e) => e.event === 'worker:spawned')).toBe(false);
+      expect((await c.exited).code).toBe(3);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('stops a reload whose replacement cannot start and keeps the old workers serving', async () => {
+    const flag = path.join(os.tmpdir(), `otel-cluster-fail-${process.pid}-${Date.now()}`);
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', FAIL_FILE: flag }));
+    const { port, workers } = await c.listening();
+    writeFileSync(flag, '1');
+    try {
+      const res = await c.command('reload');
+      expect(res).toMatchObject({ ok: false, code: 'CLUSTER_ERR_RELOAD_FAILED' });
+      expect(String(res.message)).toMatch(/slot 0/);
+    } finally {
+      rmSync(flag, { force: true });
+    }
+    const now = await c.command('scale 2');
+    expect((now.workers as { pid: number }[]).map((w) => w.pid).sort()).toEqual(workers.map((w) => w.pid).sort());
+    expect((await request(port, '/pid')).status).toBe(200);
+    // A later reload, once the cause is gone, goes through.
+    expect(await c.command('reload')).toMatchObject({ ok: true });
+  });
+
+  it('reloads on SIGUSR2', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2' }));
+    const { workers } = await c.listening();
+    const old = new Set(workers.map((w) => w.pid));
+    c.signal('SIGUSR2');
+    const exits = await Promise.all(workers.map((w) => c.waitFor((e) => e.event === 'worker:exit' && e.pid === w.pid)));
+    expect(exits.map((e) => e.reason)).toEqual(['reload', 'reload']);
+    const ready = c.events.filter((e) => e.event === 'worker:ready' && !old.has(e.pid as number));
+    expect(ready.map((e) => e.slot).sort()).toEqual([0, 1]);
+  });
+
+  it('serves routes first and a mounted Node listener for the rest', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', MOUNT: '1' }));
+    const { port } = await c.listening();
+    expect((await request(port, '/users/7')).body).toBe('7');
+    expect(await request(port, '/anything/else')).toMatchObject({ status: 200, body: 'mounted /anything/else' });
+  });
+
+  it('runs as a single process with the same API when cluster.enabled is false', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { SINGLE: '1' }));
+    const { port, admin } = await c.listening();
+    const a = JSON.parse((await request(port, '/pid')).body);
+    expect(a.pid).toBe(c.child.pid);
+    expect((await request(admin.port, '/readyz')).status).toBe(200);
+    const reload = await c.command('reload');
+    expect(reload).toMatchObject({ ok: false, code: 'CLUSTER_ERR_WRONG_ROLE' });
+    const slow = request(port, '/slow?ms=1000');
+    await new Promise((r) => setTimeout(r, 200));
+    c.signal('SIGTERM');
+    expect((await slow).status).toBe(200);
+    expect((await c.exited).code).toBe(0);
+    expect(await waitGone(c.pids, 1000)).toEqual([]);
+  });
+});

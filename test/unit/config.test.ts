@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { resolveOptions } from '../../src/config/validate.js';
+import { ConfigConflictError, ConfigError, ConfigRangeError, ConfigTypeError, ConfigUnknownKeyError, ConfigValueError } from '../../src/errors.js';
+import { parseSize } from '../../src/config/size.js';
+
+const seedBasic = {
+  cluster: { enabled: true, config: { workers: 'auto', resources: { maxMemoryPerWorker: '256MB', maxCpuPerWorker: 50 } } },
+};
+const seedAdvanced = {
+  enabled: true,
+  workers: 4,
+  resources: {
+    maxMemoryPerWorker: '512MB',
+    maxCpuPerWorker: 75,
+    memoryManagement: { enabled: true, memoryWarningThreshold: 80, memoryCriticalThreshold: 95, memoryLeakDetection: true, garbageCollectionHint: true },
+  },
+  processManagement: { respawn: true, maxRestarts: 3, restartDelay: 2000, gracefulShutdownTimeout: 30000, zombieDetection: true },
+  healthCheck: { enabled: true, interval: 30000, timeout: 10000, maxFailures: 3, endpoint: '/health' },
+  autoScaling: { enabled: true, minWorkers: 2, maxWorkers: 8, scaleUpThreshold: { cpu: 75, memory: 80, responseTime: 1500 } },
+};
+const seedHealth = { cluster: { enabled: true, config: { healthCheck: { enabled: true, interval: 30000, timeout: 10000, maxFailures: 3, endpoint: '/health' } } } };
+
+describe('config: the seed examples are accepted as written', () => {
+  it('basic configuration', () => {
+    const r = resolveOptions(seedBasic);
+    expect(r.cluster.enabled).toBe(true);
+    expect(r.cluster.config.workers).toBeGreaterThanOrEqual(1);
+    expect(r.cluster.config.resources.maxMemoryPerWorker).toBe(256_000_000);
+    expect(Object.isFrozen(r.cluster.config.resources)).toBe(true);
+  });
+  it('advanced configuration, flattened beside enabled', () => {
+    const r = resolveOptions({ cluster: seedAdvanced });
+    expect(r.cluster.config.workers).toBe(4);
+    expect(r.cluster.config.processManagement).toMatchObject({ maxRestarts: 3, restartDelay: 2000, minUptimeMs: 5000 });
+    expect(r.cluster.config.autoScaling.maxWorkers).toBe(8);
+    expect(r.notYetImplemented).toContain('autoScaling.enabled');
+    expect(resolveOptions({ cluster: { autoScaling: { maxWorkers: 4 } } }).notYetImplemented).toEqual([]);
+  });
+  it('advanced configuration nested under config', () => {
+    const { enabled, ...config } = seedAdvanced;
+    expect(resolveOptions({ cluster: { enabled, config } }).cluster.config.workers).toBe(4);
+  });
+  it('health-check example', () => {
+    expect(resolveOptions(seedHealth).cluster.config.healthCheck.endpoint).toBe('/health');
+  });
+  it('no cluster key means one process; a cluster object defaults enabled to true', () => {
+    expect(resolveOptions({}).cluster.enabled).toBe(false);
+    expect(resolveOptions({ cluster: { workers: 2 } }).cluster.enabled).toBe(true);
+  });
+});
+
+type Case = [name: string, options: unknown, code: string, path: string, cls: typeof ConfigError, message?: RegExp];
+const C = (config: object) => ({ cluster: { enabled: true, config } });
+const F = (flat: object) => ({ cluster: { enabled: true, ...flat } });
+
+const bad: Case[] = [
+  ['misspelled section', C({ processManagment: {} }), 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'cluster.config.processManagment', ConfigUnknownKeyError, /did you mean processManagement\?/],
+  ['misspelled nested key', C({ healthCheck: { intervall: 5 } }), 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'cluster.config.healthCheck.intervall', ConfigUnknownKeyError, /did you mean interval\?/],
+  ['unknown flattened key', F({ worker: 2 }), 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'cluster.worker', ConfigUnknownKeyError, /did you mean workers\?/],
+  ['unknown top-level key', { clustr: {} }, 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'clustr', ConfigUnknownKeyError, /did you mean cluster\?/],
+  ['unknown memoryManagement key', C({ resources: { memoryManagement: { leakDetection: true } } }), 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'cluster.config.resources.memoryManagement.leakDetection', ConfigUnknownKeyError],
+  ['workers zero', C({ workers: 0 }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.workers', ConfigRangeError, /expected >= 1, received number 0/],
+  ['workers too many', F({ workers: 5000 }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.workers', ConfigRangeError],
+  ['workers word', C({ workers: 'many' }), 'CLUSTER_ERR_CONFIG_VALUE', 'cluster.config.workers', ConfigValueError, /'auto' or an integer/],
+  ['workers boolean', C({ workers: true }), 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config.workers', ConfigTypeError, /received boolean true/],
+  ['workers fractional', C({ workers: 1.5 }), 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config.workers', ConfigTypeError, /integer/],
+  ['enabled as string', { cluster: { enabled: 'yes' } }, 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.enabled', ConfigTypeError, /expected boolean/],
+  ['size with unknown unit', C({ resources: { maxMemoryPerWorker: '256XB' } }), 'CLUSTER_ERR_CONFIG_VALUE', 'cluster.config.resources.maxMemoryPerWorker', ConfigValueError],
+  ['size too small', C({ resources: { maxMemoryPerWorker: '1MB' } }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.resources.maxMemoryPerWorker', ConfigRangeError],
+  ['size negative bytes', C({ resources: { maxMemoryPerWorker: -5 } }), 'CLUSTER_ERR_CONFIG_VALUE', 'cluster.config.resources.maxMemoryPerWorker', ConfigValueError],
+  ['cpu over 100', C({ resources: { maxCpuPerWorker: 150 } }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.resources.maxCpuPerWorker', ConfigRangeError],
+  ['threshold as string', C({ resources: { memoryManagement: { memoryWarningThreshold: '80%' } } }), 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config.resources.memoryManagement.memoryWarningThreshold', ConfigTypeError],
+  ['warning above critical', C({ resources: { memoryManagement: { memoryWarningThreshold: 95, memoryCriticalThreshold: 90 } } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.resources.memoryManagement.memoryWarningThreshold', ConfigConflictError],
+  ['negative maxRestarts', C({ processManagement: { maxRestarts: -1 } }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.processManagement.maxRestarts', ConfigRangeError],
+  ['restartDelay as string', C({ processManagement: { restartDelay: '2s' } }), 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config.processManagement.restartDelay', ConfigTypeError],
+  ['restartDelay above cap', C({ processManagement: { restartDelay: 60000, maxRestartDelayMs: 1000 } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.processManagement.restartDelay', ConfigConflictError],
+  ['heartbeat timeout below interval', C({ processManagement: { heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 500 } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.processManagement.heartbeatTimeoutMs', ConfigConflictError],
+  ['respawn as number', C({ processManagement: { respawn: 1 } }), 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config.processManagement.respawn', ConfigTypeError],
+  ['health timeout >= interval', C({ healthCheck: { interval: 5000, timeout: 5000 } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.healthCheck.timeout', ConfigConflictError],
+  ['health endpoint without slash', C({ healthCheck: { endpoint: 'health' } }), 'CLUSTER_ERR_CONFIG_VALUE', 'cluster.config.healthCheck.endpoint', ConfigValueError],
+  ['maxFailures zero', C({ healthCheck: { maxFailures: 0 } }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.healthCheck.maxFailures', ConfigRangeError],
+  ['min above max workers', C({ autoScaling: { minWorkers: 5, maxWorkers: 2 } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.autoScaling.minWorkers', ConfigConflictError],
+  ['workers outside autoscaling bounds', C({ workers: 10, autoScaling: { enabled: true, minWorkers: 1, maxWorkers: 4 } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.workers', ConfigConflictError],
+  ['scale-down above scale-up', C({ autoScaling: { scaleUpThreshold: { cpu: 50 }, scaleDownThreshold: { cpu: 60 } } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.autoScaling.scaleDownThreshold.cpu', ConfigConflictError],
+  ['both shapes at once', { cluster: { enabled: true, workers: 2, config: {} } }, 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.workers', ConfigConflictError, /use one shape/],
+  ['config not an object', { cluster: { enabled: true, config: 4 } }, 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config', ConfigTypeError, /expected object, received number 4/],
+  ['admin port out of range', { admin: { port: 70000 } }, 'CLUSTER_ERR_CONFIG_RANGE', 'admin.port', ConfigRangeError],
+  ['admin as string', { admin: 'on' }, 'CLUSTER_ERR_CONFIG_TYPE', 'admin', ConfigTypeError],
+  ['logger as string', { logger: 'debug' }, 'CLUSTER_ERR_CONFIG_TYPE', 'logger', ConfigTypeError],
+  ['unknown log level', { logger: { level: 'loud' } }, 'CLUSTER_ERR_CONFIG_VALUE', 'logger.level', ConfigValueError],
+  ['handler not a function', { handler: {} }, 'CLUSTER_ERR_CONFIG_TYPE', 'handler', ConfigTypeError],
+  ['plugin without name', { plugins: [{ worker() {} }] }, 'CLUSTER_ERR_CONFIG_TYPE', 'plugins.0', ConfigTypeError],
+  ['options not an object', 'cluster', 'CLUSTER_ERR_CONFIG_TYPE', '(options)', ConfigTypeError],
+];
+
+describe('config: bad options name the code and the path', () => {
+  it(`has at least 25 cases (${bad.length})`, () => expect(bad.length).toBeGreaterThanOrEqual(25));
+  it.each(bad)('%s', (_name, options, code, path, cls, message) => {
+    let caught: unknown;
+    try {
+      resolveOptions(options);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(cls);
+    const err = caught as ConfigError;
+    expect(err.code).toBe(code);
+    expect(err.path).toBe(path);
+    expect(err.message).toContain(path);
+    if (message) expect(err.message).toMatch(message);
+  });
+  it('reports every problem, not just the first', () => {
+    try {
+      resolveOptions(C({ workers: 0, healthCheck: { maxFailures: 0 }, typo: 1 }));
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).issues.map((i) => i.path).sort()).toEqual(['cluster.config.healthCheck.maxFailures', 'cluster.config.typo', 'cluster.config.workers']);
+    }
+  });
+});
+
+describe('sizes', () => {
+  it.each([
+    ['256MB', 256e6],
+    ['512mb', 512e6],
+    ['1.5GB', 1.5e9],
+    ['256MiB', 256 * 1024 ** 2],
+    ['1gib', 1024 ** 3],
+    [1048576, 1048576],
+    ['100', 100],
+    [' 64 KB ', 64e3],
+  ])('%s', (input, bytes) => expect(parseSize(input)).toBe(bytes));
+  it.each(['', 'MB', '12XB', '1,5GB', '-1MB'])('rejects %j', (input) => expect(parseSize(input)).toBeUndefined());
+  it('rejects fractional and negative byte counts', () => {
+    expect(parseSize(1.5)).toBeUndefined();
+    expect(parseSize(-1)).toBeUndefined();
+  });
+});
