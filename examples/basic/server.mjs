@@ -17,12 +17,12 @@ app.get('/slow', async (req, res) => {
   res.end('done\n');
 });
 
-const { host } = await app.listen(port, '127.0.0.1');
+const { host, port: actualPort } = await app.listen(port, '127.0.0.1');
 if (app.isPrimary) {
   const admin = app.adminAddress;
   console.log(`
-otel-cluster example: ${app.getWorkers().length} workers serving http://${host}:${port}/
-  try            curl http://${host}:${port}/users/42
+otel-cluster example: ${app.getWorkers().length} workers serving http://${host}:${actualPort}/
+  try            curl http://${host}:${actualPort}/users/42
   workers        ${app.getWorkers().map((w) => `slot ${w.slot} pid ${w.pid}`).join(', ')}
   liveness       curl http://${admin.host}:${admin.port}/livez
   readiness      curl http://${admin.host}:${admin.port}/readyz

@@ -74,10 +74,36 @@ describe('primary API and failure paths (node)', () => {
     const reload = await c.command('reload');
     expect(reload).toMatchObject({ ok: false, code: 'CLUSTER_ERR_WRONG_ROLE' });
     const slow = request(port, '/slow?ms=1000');
-    await new Promise((r) => setTimeout(r, 200));
+    await c.waitFor((e) => e.event === 'slow-start');
     c.signal('SIGTERM');
     expect((await slow).status).toBe(200);
     expect((await c.exited).code).toBe(0);
     expect(await waitGone(c.pids, 1000)).toEqual([]);
+  });
+
+  it('forces an immediate stop on a second signal', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', GRACEFUL_MS: '30000' }));
+    const { port } = await c.listening();
+    const slow = request(port, '/slow?ms=20000').catch(() => 'aborted');
+    await c.waitFor((e) => e.event === 'slow-start');
+    c.signal('SIGTERM');
+    await c.waitFor((e) => e.event === 'worker:exit'); // the idle worker has drained: shutdown is under way
+    c.signal('SIGTERM');
+    expect((await c.exited).code).toBe(1);
+    expect(await slow).toBe('aborted');
+    expect(await waitGone(c.pids, 2000)).toEqual([]);
+  });
+
+  it('replaces a worker that was sent SIGTERM directly, after it drains', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', RESTART_DELAY: '50' }));
+    const { port, workers } = await c.listening();
+    const slow = request(port, '/slow?ms=800');
+    const started = await c.waitFor((e) => e.event === 'slow-start');
+    process.kill(started.worker as number, 'SIGTERM');
+    expect((await slow).status).toBe(200); // drained, not cut
+    const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === started.worker);
+    expect(exit).toMatchObject({ reason: 'signal', code: 0 });
+    const ready = await c.waitFor((e) => e.event === 'worker:ready' && e.slot === started.slot && e.pid !== started.worker);
+    expect(workers.map((w) => w.pid)).not.toContain(ready.pid);
   });
 });
