@@ -46,6 +46,16 @@ export class HttpFrontend {
     this.server.emit('connection', socket);
   }
 
+  /**
+   * A server fed by adopt() never listens, and Node arms its connection tracking (the checks behind
+   * headersTimeout and requestTimeout, i.e. slowloris protection) on 'listening'. Run those
+   * listeners ourselves, once plugins have had a chance to tune the server's timeouts.
+   */
+  armTimeouts(): void {
+    if (this.server.listening) return;
+    for (const listener of this.server.listeners('listening')) (listener as () => void).call(this.server);
+  }
+
   get inflightCount(): number {
     return this.inflight.size;
   }

@@ -43,6 +43,7 @@ export class WorkerRuntime {
       });
     }
     await startPlugins();
+    if (mode === 'handoff') this.o.frontend.armTimeouts();
     this.send({ t: 'ready' });
     this.heartbeat = setInterval(() => this.send({ t: 'hb' }), this.o.heartbeatIntervalMs);
     this.heartbeat.unref();

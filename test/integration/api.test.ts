@@ -106,4 +106,18 @@ describe('primary API and failure paths (node)', () => {
     const ready = await c.waitFor((e) => e.event === 'worker:ready' && e.slot === started.slot && e.pid !== started.worker);
     expect(workers.map((w) => w.pid)).not.toContain(ready.pid);
   });
+
+  it('enforces headersTimeout on handed-off connections (slowloris protection)', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', HEADERS_TIMEOUT: '300' }));
+    const { port } = await c.listening();
+    const sock = net.connect(port, '127.0.0.1');
+    let answer = '';
+    sock.on('data', (d) => (answer += d.toString()));
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    sock.write('GET /pid HTTP/1.1\r\nHost: x\r\n'); // headers never finished
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect((await request(port, '/pid')).status).toBe(200);
+  });
 });
