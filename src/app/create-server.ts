@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { resolveOptions } from '../config/validate.js';
+import { OPTIONS_ENV, resolveOptions } from '../config/validate.js';
 import { createLogger } from '../logger.js';
 import { ENV } from '../runtime/adapter.js';
 import { PrimaryApp } from './primary-app.js';
@@ -13,8 +13,8 @@ import { WorkerApp } from './worker-app.js';
  * process with the same API. Options are validated here, once; bad options throw a ConfigError.
  */
 export function createServer(options: ServerOptions = {}): App {
-  const resolved = resolveOptions(options);
   const isOurWorker = cluster.isWorker && process.env[ENV.role] === 'worker';
+  const resolved = resolveOptions(options, isOurWorker ? process.env[OPTIONS_ENV] : undefined);
   if (isOurWorker) {
     const slot = Number(process.env[ENV.slot]);
     return new WorkerApp(resolved, createLogger(resolved.logger, { role: 'worker', slot, pid: process.pid }));

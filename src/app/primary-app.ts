@@ -2,7 +2,7 @@ import { AdminServer } from '../admin/admin-server.js';
 import { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import { reservePort } from '../balancer/listen.js';
 import { RoundRobin } from '../balancer/strategy.js';
-import { NOT_YET_IMPLEMENTED } from '../config/validate.js';
+import { NOT_YET_IMPLEMENTED, OPTIONS_ENV, serializeForWorkers } from '../config/validate.js';
 import { AlreadyListeningError, NotListeningError } from '../errors.js';
 import { PluginHost, type Plugin } from '../plugins/plugin-host.js';
 import { defaultListenMode, ENV, reusePortMigrationWarning, runtimeName } from '../runtime/adapter.js';
@@ -59,7 +59,12 @@ export class PrimaryApp extends BaseApp {
         const warning = reusePortMigrationWarning();
         if (warning) this.logger.warn({ mode, runtime: runtimeName }, warning);
       }
-      const spawner = createSpawner({ [ENV.listen]: mode, [ENV.port]: String(address.port), [ENV.host]: host ?? '' });
+      const spawner = createSpawner({
+        [ENV.listen]: mode,
+        [ENV.port]: String(address.port),
+        [ENV.host]: host ?? '',
+        [OPTIONS_ENV]: serializeForWorkers(this.options),
+      });
       const supervisor = new Supervisor(pm, spawner, this.logger);
       this.supervisor = supervisor;
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;

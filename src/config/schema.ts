@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z as Z } from 'zod';
 import { parseSize } from './size.js';
 
 /**
@@ -8,182 +9,186 @@ import { parseSize } from './size.js';
  * (`heartbeatTimeoutMs`).
  */
 
-const ms = (min: number, max: number) => z.number().int().min(min).max(max);
-const percent = () => z.number().min(1).max(100);
+function build(z: typeof Z) {
+  const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+  const percent = () => z.number().min(1).max(100);
 
-const size = (minBytes: number) =>
-  z.union([z.number(), z.string()]).transform((value, ctx) => {
-    const bytes = parseSize(value);
-    if (bytes === undefined) {
-      ctx.issues.push({
-        code: 'custom',
-        input: value,
-        message: `expected a size such as '256MB', '512MiB', '1.5GB' or a byte count, received ${JSON.stringify(value)}`,
-        params: { kind: 'value' },
-      });
-      return z.NEVER;
-    }
-    if (bytes < minBytes) {
-      ctx.issues.push({
-        code: 'custom',
-        input: value,
-        message: `expected at least ${minBytes / 1e6}MB, received ${JSON.stringify(value)} (${bytes} bytes)`,
-        params: { kind: 'range' },
-      });
-      return z.NEVER;
-    }
-    return bytes;
-  });
+  const size = (minBytes: number) =>
+    z.union([z.number(), z.string()]).transform((value, ctx) => {
+      const bytes = parseSize(value);
+      if (bytes === undefined) {
+        ctx.issues.push({
+          code: 'custom',
+          input: value,
+          message: `expected a size such as '256MB', '512MiB', '1.5GB' or a byte count, received ${JSON.stringify(value)}`,
+          params: { kind: 'value' },
+        });
+        return z.NEVER;
+      }
+      if (bytes < minBytes) {
+        ctx.issues.push({
+          code: 'custom',
+          input: value,
+          message: `expected at least ${minBytes / 1e6}MB, received ${JSON.stringify(value)} (${bytes} bytes)`,
+          params: { kind: 'range' },
+        });
+        return z.NEVER;
+      }
+      return bytes;
+    });
 
-const memoryManagement = z
-  .strictObject({
-    enabled: z.boolean().default(true),
-    memoryWarningThreshold: percent().default(80),
-    memoryCriticalThreshold: percent().default(95),
-    memoryLeakDetection: z.boolean().default(true),
-    garbageCollectionHint: z.boolean().default(false),
-  })
-  .prefault({});
-
-const resources = z
-  .strictObject({
-    maxMemoryPerWorker: size(32e6).optional(),
-    maxCpuPerWorker: percent().optional(),
-    memoryManagement,
-  })
-  .prefault({});
-
-const processManagement = z
-  .strictObject({
-    respawn: z.boolean().default(true),
-    maxRestarts: z.number().int().min(0).max(1000).default(5),
-    restartDelay: ms(0, 600_000).default(1000),
-    maxRestartDelayMs: ms(0, 3_600_000).default(30_000),
-    minUptimeMs: ms(0, 3_600_000).default(5000),
-    gracefulShutdownTimeout: ms(0, 3_600_000).default(30_000),
-    zombieDetection: z.boolean().default(true),
-    heartbeatIntervalMs: ms(50, 60_000).default(1000),
-    heartbeatTimeoutMs: ms(100, 600_000).default(10_000),
-    readyTimeoutMs: ms(100, 600_000).default(30_000),
-  })
-  .prefault({});
-
-const healthCheck = z
-  .strictObject({
-    enabled: z.boolean().default(false),
-    interval: ms(100, 3_600_000).default(30_000),
-    timeout: ms(10, 600_000).default(10_000),
-    maxFailures: z.number().int().min(1).max(100).default(3),
-    endpoint: z.string().regex(/^\/\S*$/, "expected a path starting with '/'").default('/health'),
-  })
-  .prefault({});
-
-const thresholds = (defaults: { cpu?: number; memory?: number; responseTime?: number; queueLength?: number }) => {
-  const withDefault = (schema: z.ZodNumber, value: number | undefined) =>
-    value === undefined ? schema.optional() : (schema.default(value) as unknown as z.ZodOptional<z.ZodNumber>);
-  return z
-    .strictObject({
-      cpu: withDefault(percent(), defaults.cpu),
-      memory: withDefault(percent(), defaults.memory),
-      responseTime: withDefault(ms(1, 600_000), defaults.responseTime),
-      queueLength: withDefault(z.number().int().min(1).max(1_000_000), defaults.queueLength),
-    })
-    .prefault({});
-};
-
-const autoScaling = z
-  .strictObject({
-    enabled: z.boolean().default(false),
-    minWorkers: z.number().int().min(1).max(1024).default(1),
-    maxWorkers: z.number().int().min(1).max(1024).optional(),
-    scaleUpThreshold: thresholds({ cpu: 75, memory: 80, responseTime: 1500 }),
-    scaleDownThreshold: thresholds({ cpu: 25 }),
-    scaleUpCooldownMs: ms(0, 3_600_000).default(30_000),
-    scaleDownCooldownMs: ms(0, 3_600_000).default(300_000),
-  })
-  .prefault({});
-
-export const clusterConfigSchema = z
-  .strictObject({
-    workers: z.union([z.literal('auto'), z.number().int().min(1).max(1024)]).default('auto'),
-    resources,
-    processManagement,
-    healthCheck,
-    autoScaling,
-  })
-  .prefault({})
-  .superRefine((c, ctx) => {
-    // Cross-field rules: each names the key a user should change.
-    const conflict = (path: (string | number)[], message: string) =>
-      ctx.addIssue({ code: 'custom', path, message, params: { kind: 'conflict' } });
-    const a = c.autoScaling;
-    if (a.maxWorkers !== undefined && a.minWorkers > a.maxWorkers)
-      conflict(['autoScaling', 'minWorkers'], `minWorkers (${a.minWorkers}) must be <= maxWorkers (${a.maxWorkers})`);
-    if (a.enabled && typeof c.workers === 'number') {
-      if (c.workers < a.minWorkers || (a.maxWorkers !== undefined && c.workers > a.maxWorkers))
-        conflict(['workers'], `workers (${c.workers}) must lie within autoScaling minWorkers..maxWorkers (${a.minWorkers}..${a.maxWorkers ?? 'auto'})`);
-    }
-    for (const k of ['cpu', 'memory', 'responseTime', 'queueLength'] as const) {
-      const down = a.scaleDownThreshold[k];
-      const up = a.scaleUpThreshold[k];
-      if (down !== undefined && up !== undefined && down >= up)
-        conflict(['autoScaling', 'scaleDownThreshold', k], `scaleDownThreshold.${k} (${down}) must be below scaleUpThreshold.${k} (${up})`);
-    }
-    const mm = c.resources.memoryManagement;
-    if (mm.memoryWarningThreshold >= mm.memoryCriticalThreshold)
-      conflict(
-        ['resources', 'memoryManagement', 'memoryWarningThreshold'],
-        `memoryWarningThreshold (${mm.memoryWarningThreshold}) must be below memoryCriticalThreshold (${mm.memoryCriticalThreshold})`,
-      );
-    if (c.healthCheck.timeout >= c.healthCheck.interval)
-      conflict(['healthCheck', 'timeout'], `timeout (${c.healthCheck.timeout}) must be below interval (${c.healthCheck.interval})`);
-    const pm = c.processManagement;
-    if (pm.heartbeatTimeoutMs <= pm.heartbeatIntervalMs)
-      conflict(['processManagement', 'heartbeatTimeoutMs'], `heartbeatTimeoutMs (${pm.heartbeatTimeoutMs}) must be above heartbeatIntervalMs (${pm.heartbeatIntervalMs})`);
-    if (pm.restartDelay > pm.maxRestartDelayMs)
-      conflict(['processManagement', 'restartDelay'], `restartDelay (${pm.restartDelay}) must be <= maxRestartDelayMs (${pm.maxRestartDelayMs})`);
-  });
-
-const isFn = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function';
-
-const loggerLike = z.custom<LoggerLike>(
-  (v) => !!v && typeof v === 'object' && ['info', 'warn', 'error', 'debug', 'child'].every((m) => isFn((v as Record<string, unknown>)[m])),
-  'expected false, { level }, or a pino-compatible logger (info, warn, error, debug, child)',
-);
-
-const plugin = z.custom<PluginLike>(
-  (v) =>
-    !!v &&
-    typeof v === 'object' &&
-    typeof (v as PluginLike).name === 'string' &&
-    ((v as PluginLike).primary === undefined || isFn((v as PluginLike).primary)) &&
-    ((v as PluginLike).worker === undefined || isFn((v as PluginLike).worker)),
-  'expected a plugin object { name: string, primary?(ctx), worker?(ctx) }',
-);
-
-export const optionsSchema = z.strictObject({
-  cluster: z
+  const memoryManagement = z
     .strictObject({
       enabled: z.boolean().default(true),
-      config: clusterConfigSchema,
+      memoryWarningThreshold: percent().default(80),
+      memoryCriticalThreshold: percent().default(95),
+      memoryLeakDetection: z.boolean().default(true),
+      garbageCollectionHint: z.boolean().default(false),
     })
-    .optional(),
-  handler: z.custom<(...args: never[]) => unknown>(isFn, 'expected a Node request listener (req, res) => void').optional(),
-  plugins: z.array(plugin).default([]),
-  logger: z
-    .union([z.literal(false), z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }), loggerLike])
-    .optional(),
-  admin: z
-    .union([
-      z.literal(false),
-      z.strictObject({
-        host: z.string().min(1).default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(9464),
-      }),
-    ])
-    .default({ host: '127.0.0.1', port: 9464 }),
-  handleSignals: z.boolean().default(true),
-});
+    .prefault({});
+
+  const resources = z
+    .strictObject({
+      maxMemoryPerWorker: size(32e6).optional(),
+      maxCpuPerWorker: percent().optional(),
+      memoryManagement,
+    })
+    .prefault({});
+
+  const processManagement = z
+    .strictObject({
+      respawn: z.boolean().default(true),
+      maxRestarts: z.number().int().min(0).max(1000).default(5),
+      restartDelay: ms(0, 600_000).default(1000),
+      maxRestartDelayMs: ms(0, 3_600_000).default(30_000),
+      minUptimeMs: ms(0, 3_600_000).default(5000),
+      gracefulShutdownTimeout: ms(0, 3_600_000).default(30_000),
+      zombieDetection: z.boolean().default(true),
+      heartbeatIntervalMs: ms(50, 60_000).default(1000),
+      heartbeatTimeoutMs: ms(100, 600_000).default(10_000),
+      readyTimeoutMs: ms(100, 600_000).default(30_000),
+    })
+    .prefault({});
+
+  const healthCheck = z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      interval: ms(100, 3_600_000).default(30_000),
+      timeout: ms(10, 600_000).default(10_000),
+      maxFailures: z.number().int().min(1).max(100).default(3),
+      endpoint: z.string().regex(/^\/\S*$/, "expected a path starting with '/'").default('/health'),
+    })
+    .prefault({});
+
+  const thresholds = (defaults: { cpu?: number; memory?: number; responseTime?: number; queueLength?: number }) => {
+    const withDefault = (schema: Z.ZodNumber, value: number | undefined) =>
+      value === undefined ? schema.optional() : (schema.default(value) as unknown as Z.ZodOptional<Z.ZodNumber>);
+    return z
+      .strictObject({
+        cpu: withDefault(percent(), defaults.cpu),
+        memory: withDefault(percent(), defaults.memory),
+        responseTime: withDefault(ms(1, 600_000), defaults.responseTime),
+        queueLength: withDefault(z.number().int().min(1).max(1_000_000), defaults.queueLength),
+      })
+      .prefault({});
+  };
+
+  const autoScaling = z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      minWorkers: z.number().int().min(1).max(1024).default(1),
+      maxWorkers: z.number().int().min(1).max(1024).optional(),
+      scaleUpThreshold: thresholds({ cpu: 75, memory: 80, responseTime: 1500 }),
+      scaleDownThreshold: thresholds({ cpu: 25 }),
+      scaleUpCooldownMs: ms(0, 3_600_000).default(30_000),
+      scaleDownCooldownMs: ms(0, 3_600_000).default(300_000),
+    })
+    .prefault({});
+
+  const clusterConfigSchema = z
+    .strictObject({
+      workers: z.union([z.literal('auto'), z.number().int().min(1).max(1024)]).default('auto'),
+      resources,
+      processManagement,
+      healthCheck,
+      autoScaling,
+    })
+    .prefault({})
+    .superRefine((c, ctx) => {
+      // Cross-field rules: each names the key a user should change.
+      const conflict = (path: (string | number)[], message: string) =>
+        ctx.addIssue({ code: 'custom', path, message, params: { kind: 'conflict' } });
+      const a = c.autoScaling;
+      if (a.maxWorkers !== undefined && a.minWorkers > a.maxWorkers)
+        conflict(['autoScaling', 'minWorkers'], `minWorkers (${a.minWorkers}) must be <= maxWorkers (${a.maxWorkers})`);
+      if (a.enabled && typeof c.workers === 'number') {
+        if (c.workers < a.minWorkers || (a.maxWorkers !== undefined && c.workers > a.maxWorkers))
+          conflict(['workers'], `workers (${c.workers}) must lie within autoScaling minWorkers..maxWorkers (${a.minWorkers}..${a.maxWorkers ?? 'auto'})`);
+      }
+      for (const k of ['cpu', 'memory', 'responseTime', 'queueLength'] as const) {
+        const down = a.scaleDownThreshold[k];
+        const up = a.scaleUpThreshold[k];
+        if (down !== undefined && up !== undefined && down >= up)
+          conflict(['autoScaling', 'scaleDownThreshold', k], `scaleDownThreshold.${k} (${down}) must be below scaleUpThreshold.${k} (${up})`);
+      }
+      const mm = c.resources.memoryManagement;
+      if (mm.memoryWarningThreshold >= mm.memoryCriticalThreshold)
+        conflict(
+          ['resources', 'memoryManagement', 'memoryWarningThreshold'],
+          `memoryWarningThreshold (${mm.memoryWarningThreshold}) must be below memoryCriticalThreshold (${mm.memoryCriticalThreshold})`,
+        );
+      if (c.healthCheck.timeout >= c.healthCheck.interval)
+        conflict(['healthCheck', 'timeout'], `timeout (${c.healthCheck.timeout}) must be below interval (${c.healthCheck.interval})`);
+      const pm = c.processManagement;
+      if (pm.heartbeatTimeoutMs <= pm.heartbeatIntervalMs)
+        conflict(['processManagement', 'heartbeatTimeoutMs'], `heartbeatTimeoutMs (${pm.heartbeatTimeoutMs}) must be above heartbeatIntervalMs (${pm.heartbeatIntervalMs})`);
+      if (pm.restartDelay > pm.maxRestartDelayMs)
+        conflict(['processManagement', 'restartDelay'], `restartDelay (${pm.restartDelay}) must be <= maxRestartDelayMs (${pm.maxRestartDelayMs})`);
+    });
+
+  const isFn = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function';
+
+  const loggerLike = z.custom<LoggerLike>(
+    (v) => !!v && typeof v === 'object' && ['info', 'warn', 'error', 'debug', 'child'].every((m) => isFn((v as Record<string, unknown>)[m])),
+    'expected false, { level }, or a pino-compatible logger (info, warn, error, debug, child)',
+  );
+
+  const plugin = z.custom<PluginLike>(
+    (v) =>
+      !!v &&
+      typeof v === 'object' &&
+      typeof (v as PluginLike).name === 'string' &&
+      ((v as PluginLike).primary === undefined || isFn((v as PluginLike).primary)) &&
+      ((v as PluginLike).worker === undefined || isFn((v as PluginLike).worker)),
+    'expected a plugin object { name: string, primary?(ctx), worker?(ctx) }',
+  );
+
+  const optionsSchema = z.strictObject({
+    cluster: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        config: clusterConfigSchema,
+      })
+      .optional(),
+    handler: z.custom<(...args: never[]) => unknown>(isFn, 'expected a Node request listener (req, res) => void').optional(),
+    plugins: z.array(plugin).default([]),
+    logger: z
+      .union([z.literal(false), z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }), loggerLike])
+      .optional(),
+    admin: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          host: z.string().min(1).default('127.0.0.1'),
+          port: z.number().int().min(0).max(65535).default(9464),
+        }),
+      ])
+      .default({ host: '127.0.0.1', port: 9464 }),
+    handleSignals: z.boolean().default(true),
+  });
+
+  return { clusterConfigSchema, optionsSchema };
+}
 
 export interface LoggerLike {
   info(obj: object, msg?: string): void;
@@ -199,6 +204,17 @@ export interface PluginLike {
   worker?: (...args: never[]) => unknown;
 }
 
-export type ClusterConfig = z.output<typeof clusterConfigSchema>;
-export type ClusterConfigInput = z.input<typeof clusterConfigSchema>;
-export type ParsedOptions = z.output<typeof optionsSchema>;
+type Schemas = ReturnType<typeof build>;
+export type ClusterConfig = Z.output<Schemas['clusterConfigSchema']>;
+export type ClusterConfigInput = Z.input<Schemas['clusterConfigSchema']>;
+export type ParsedOptions = Z.output<Schemas['optionsSchema']>;
+
+let cached: Schemas | undefined;
+
+/**
+ * The schemas, built on first use. zod is loaded only then (it costs ~94 ms of a worker's start):
+ * a worker whose options match what the primary already validated never loads it.
+ */
+export function schemas(): Schemas {
+  return (cached ??= build((createRequire(import.meta.url)('zod') as { z: typeof Z }).z));
+}

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { z } from 'zod';
 import { configError, type ClusterErrorCode, type ConfigIssue } from '../errors.js';
-import { optionsSchema, type ClusterConfig, type ParsedOptions } from './schema.js';
+import { schemas, type ClusterConfig, type ParsedOptions } from './schema.js';
 import { suggest } from './suggest.js';
 
 /** Keys accepted now whose behaviour lands with a later issue; setting one logs a warning. */
@@ -20,6 +21,30 @@ export interface ResolvedOptions extends Omit<ParsedOptions, 'cluster'> {
   };
   /** Option paths (from the cluster config root) the user set whose behaviour is not built yet. */
   notYetImplemented: string[];
+  /** Hash of the options as given (functions and instances by kind), to recognise them in workers. */
+  fingerprint: string;
+}
+
+/** Environment variable carrying the primary's validated options to its workers. */
+export const OPTIONS_ENV = 'OTEL_CLUSTER_OPTIONS';
+
+/**
+ * The data part of validated options, for workers. The same script runs in every role, so a worker
+ * usually builds the same options; when their fingerprint matches it reuses these instead of
+ * validating again (which would load zod, ~94 ms of a worker's start-up).
+ */
+export function serializeForWorkers(o: ResolvedOptions): string {
+  const logger = o.logger === false || (o.logger && !('child' in o.logger)) ? o.logger : undefined;
+  return JSON.stringify({ fingerprint: o.fingerprint, cluster: o.cluster, admin: o.admin, handleSignals: o.handleSignals, notYetImplemented: o.notYetImplemented, logger });
+}
+
+export function fingerprint(input: unknown): string {
+  const json = JSON.stringify(input ?? {}, (_key, v: unknown) => {
+    if (typeof v === 'function') return '[function]';
+    if (v && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) return '[instance]';
+    return v;
+  });
+  return createHash('sha256').update(json).digest('base64url');
 }
 
 /**
@@ -27,8 +52,14 @@ export interface ResolvedOptions extends Omit<ParsedOptions, 'cluster'> {
  * ranges and cross-field rules. Throws the ConfigError subclass of the first problem, carrying all
  * of them. The result is frozen.
  */
-export function resolveOptions(input: unknown): ResolvedOptions {
+export function resolveOptions(input: unknown, inherited?: string): ResolvedOptions {
   const raw = (input ?? {}) as Record<string, unknown>;
+  const print = fingerprint(input);
+  if (inherited) {
+    const fromPrimary = JSON.parse(inherited) as Omit<ResolvedOptions, 'handler' | 'plugins'>;
+    if (fromPrimary.fingerprint === print)
+      return deepFreeze({ ...fromPrimary, handler: raw.handler, plugins: raw.plugins ?? [], logger: raw.logger ?? fromPrimary.logger } as ResolvedOptions);
+  }
   if (typeof raw !== 'object' || Array.isArray(raw))
     throw configError([{ code: 'CLUSTER_ERR_CONFIG_TYPE', path: '(options)', message: `expected an object, received ${describe(input)}` }]);
 
@@ -53,6 +84,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     }
   }
 
+  const { optionsSchema } = schemas();
   const result = optionsSchema.safeParse(normalized);
   if (!result.success) {
     const issues = result.error.issues.flatMap((i) => toIssues(i, normalized, flattened));
@@ -73,6 +105,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       const v = valueAt(clusterRaw, p.split('.'));
       return v !== undefined && v !== false;
     }),
+    fingerprint: print,
   };
   return deepFreeze(resolved);
 }
@@ -163,7 +196,7 @@ function displayPath(path: (string | number)[], flattened: boolean): string {
 }
 
 function knownKeysAt(path: (string | number)[]): string[] {
-  let schema: unknown = optionsSchema;
+  let schema: unknown = schemas().optionsSchema;
   for (const key of path) {
     const shape = shapeOf(schema);
     if (!shape) return [];

@@ -120,4 +120,10 @@ describe('primary API and failure paths (node)', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
     expect((await request(port, '/pid')).status).toBe(200);
   });
+
+  it('starts workers without loading zod: they reuse the options the primary validated', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1' }));
+    const { port } = await c.listening();
+    expect((await request(port, '/zod-loaded')).body).toBe('false');
+  });
 });

@@ -136,3 +136,24 @@ describe('sizes', () => {
     expect(parseSize(-1)).toBeUndefined();
   });
 });
+
+describe('config: workers reuse what the primary validated', () => {
+  it('reuses the inherited options when the fingerprint matches, keeping the worker own functions', async () => {
+    const { serializeForWorkers } = await import('../../src/config/validate.js');
+    const handler = () => {};
+    const options = { cluster: { enabled: true, config: { workers: 3 } }, handler, plugins: [{ name: 'p', worker() {} }] };
+    const inherited = serializeForWorkers(resolveOptions(options));
+    const again = { cluster: { enabled: true, config: { workers: 3 } }, handler: () => {}, plugins: [{ name: 'p', worker() {} }] };
+    const r = resolveOptions(again, inherited);
+    expect(r.cluster.config.workers).toBe(3);
+    expect(r.handler).toBe(again.handler);
+    expect(r.plugins).toBe(again.plugins);
+    expect(r).toEqual({ ...resolveOptions(again), handler: again.handler, plugins: again.plugins });
+  });
+  it('validates in full when the worker built different options', async () => {
+    const { serializeForWorkers } = await import('../../src/config/validate.js');
+    const inherited = serializeForWorkers(resolveOptions(C({ workers: 2 })));
+    expect(resolveOptions(C({ workers: 4 }), inherited).cluster.config.workers).toBe(4);
+    expect(() => resolveOptions(C({ workers: 0 }), inherited)).toThrow(ConfigRangeError);
+  });
+});
