@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
 import { Router, type Handler } from './router.js';
+import type { ClusterMetrics } from './telemetry-setup.js';
 import type { App, ListenAddress } from './types.js';
 
 /**
@@ -47,6 +48,7 @@ export abstract class BaseApp extends EventEmitter<ClusterEventMap> implements A
 
   reload(): Promise<void> { return Promise.reject(this.wrongRole('reload')); }
   getWorkers(): WorkerInfo[] { throw this.wrongRole('getWorkers'); }
+  getClusterMetrics(_windowMs?: number): ClusterMetrics { throw this.wrongRole('getClusterMetrics'); }
   scaleTo(_n: number): Promise<void> { return Promise.reject(this.wrongRole('scaleTo')); }
   scaleUp(_n = 1): Promise<void> { return Promise.reject(this.wrongRole('scaleUp')); }
   scaleDown(_n = 1): Promise<void> { return Promise.reject(this.wrongRole('scaleDown')); }

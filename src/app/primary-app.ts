@@ -14,6 +14,9 @@ import { BaseApp } from './base-app.js';
 import { installSignalHandlers } from './signals.js';
 import { readinessRoutes } from './probes.js';
 import type { ListenAddress } from './types.js';
+import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
+import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
+import { clusterMetrics, primaryContext, primaryTelemetry, SNAPSHOT_KIND, WorkerMessageRouter, type ClusterMetrics } from './telemetry-setup.js';
 
 const FORWARDED_EVENTS: (keyof ClusterEventMap)[] = ['worker:spawned', 'worker:ready', 'worker:exit', 'worker:restart', 'cluster:degraded'];
 
@@ -26,6 +29,7 @@ export class PrimaryApp extends BaseApp {
   private balancer: HandoffBalancer | undefined;
   private admin: AdminServer | undefined;
   private plugins: PluginHost | undefined;
+  private telemetry: PrimaryTelemetry | undefined;
   private removeSignals: (() => void) | undefined;
   private listening: Promise<ListenAddress> | undefined;
   private closing: Promise<void> | undefined;
@@ -70,6 +74,17 @@ export class PrimaryApp extends BaseApp {
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
       for (const e of FORWARDED_EVENTS) supervisor.on(e, ((payload: unknown) => emit(e, payload)) as never);
       supervisor.on('worker:ready', () => this.balancer?.flush());
+      const telemetry = (this.telemetry = primaryTelemetry(this.options, () => supervisor.list(), this.logger));
+      const messages = new WorkerMessageRouter();
+      supervisor.onPluginMessage = (slot, pid, kind, payload) => {
+        if (kind === SNAPSHOT_KIND) telemetry?.store.update(slot, pid, payload as WorkerSnapshot);
+        else messages.dispatch(slot, kind, payload);
+      };
+      if (telemetry) {
+        supervisor.on('worker:restart', (e) => telemetry.recordRestart(e.reason));
+        // A scaled-away slot's series disappear; a replaced worker keeps its slot's series.
+        supervisor.on('worker:exit', (e) => e.reason === 'scaled-down' && telemetry.store.remove(e.slot));
+      }
       if (this.options.admin) {
         this.admin = new AdminServer();
         readinessRoutes(this.admin, () => ({
@@ -78,10 +93,12 @@ export class PrimaryApp extends BaseApp {
           minimum: config.autoScaling.enabled ? config.autoScaling.minWorkers : 1,
           workers: supervisor.list(),
         }));
+        if (telemetry) this.admin.route('/metrics', telemetry.metricsHandler);
         this.adminAddress = await this.admin.listen(this.options.admin.port, this.options.admin.host);
       }
       this.plugins = new PluginHost(this.options.plugins as Plugin[], this.logger);
-      await this.plugins.start('primary', (base) => ({ ...base, events: this, getWorkers: () => supervisor.list() }));
+      const extra = { events: this, getWorkers: () => supervisor.list() };
+      await this.plugins.start('primary', (base) => primaryContext(base, extra, telemetry, this.admin, messages));
       this.pool = new PoolOperations(supervisor, config.autoScaling.maxWorkers);
       if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger);
       const started = Date.now();
@@ -98,6 +115,10 @@ export class PrimaryApp extends BaseApp {
 
   override getWorkers(): WorkerInfo[] {
     return this.supervisor?.list() ?? [];
+  }
+
+  override getClusterMetrics(windowMs = 10_000): ClusterMetrics {
+    return clusterMetrics(this.telemetry, this.getWorkers(), windowMs);
   }
 
   override reload(): Promise<void> {
@@ -147,6 +168,7 @@ export class PrimaryApp extends BaseApp {
       await this.balancer?.close();
       const { clean } = (await this.supervisor?.shutdown()) ?? { clean: true };
       await this.plugins?.close();
+      await this.telemetry?.close(); // after the workers' last snapshots, so OTLP flushes them
       await this.admin?.close();
       this.removeSignals?.();
       return clean;

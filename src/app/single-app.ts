@@ -1,11 +1,13 @@
 import { AdminServer } from '../admin/admin-server.js';
 import { listenOrThrow } from '../balancer/listen.js';
 import { AlreadyListeningError } from '../errors.js';
-import { PluginHost, type Plugin } from '../plugins/plugin-host.js';
+import { PluginHost } from '../plugins/plugin-host.js';
+import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import { HttpFrontend } from '../worker/http-frontend.js';
 import { BaseApp } from './base-app.js';
 import { readinessRoutes } from './probes.js';
 import { installSignalHandlers } from './signals.js';
+import { clusterMetrics, primaryContext, primaryTelemetry, WorkerMessageRouter, workerContext, workerTelemetry, type ClusterMetrics } from './telemetry-setup.js';
 import type { ListenAddress } from './types.js';
 
 /** cluster.enabled false: one process, same API, same admin server and graceful shutdown. */
@@ -15,6 +17,7 @@ export class SingleApp extends BaseApp {
   private frontend: HttpFrontend | undefined;
   private admin: AdminServer | undefined;
   private plugins: PluginHost | undefined;
+  private telemetry: PrimaryTelemetry | undefined;
   private removeSignals: (() => void) | undefined;
   private listening: Promise<ListenAddress> | undefined;
   private closing: Promise<boolean> | undefined;
@@ -22,18 +25,27 @@ export class SingleApp extends BaseApp {
   listen(port = 3000, host?: string): Promise<ListenAddress> {
     if (this.listening) return Promise.reject(new AlreadyListeningError('listen() was already called on this app'));
     this.listening = (async () => {
-      this.frontend = new HttpFrontend(this.requestListener());
-      this.plugins = new PluginHost(this.options.plugins as Plugin[], this.logger);
+      const frontend = (this.frontend = new HttpFrontend(this.requestListener()));
+      // One process plays both parts: its worker telemetry feeds its own store as slot 0.
+      const self = () => [{ slot: 0, pid: process.pid, state: this.closing ? 'draining' : 'ready' }];
+      const primary = (this.telemetry = primaryTelemetry(this.options, self, this.logger));
+      const { telemetry, plugins: pluginList } = workerTelemetry(this.options, 0);
+      const plugins = (this.plugins = new PluginHost(pluginList, this.logger));
+      const messages = new WorkerMessageRouter();
+      const toStore = (snap: Parameters<NonNullable<typeof primary>['store']['update']>[2]) => primary?.store.update(0, process.pid, snap);
+      if (telemetry) plugins.addCloseHook('telemetry', () => telemetry.close(toStore));
       try {
-        const address = await listenOrThrow(this.frontend.server, port, host);
+        const address = await listenOrThrow(frontend.server, port, host);
         if (this.options.admin) {
           this.admin = new AdminServer();
           readinessRoutes(this.admin, () => ({ shuttingDown: !!this.closing, ready: 1, minimum: 1, workers: [] }));
+          if (primary) this.admin.route('/metrics', primary.metricsHandler);
           this.adminAddress = await this.admin.listen(this.options.admin.port, this.options.admin.host);
         }
-        const server = this.frontend.server;
-        await this.plugins.start('primary', (base) => ({ ...base, events: this, getWorkers: () => [] }));
-        await this.plugins.start('worker', (base) => ({ ...base, slot: 0, server }));
+        const extra = { events: this, getWorkers: () => [] };
+        await plugins.start('primary', (base) => primaryContext(base, extra, primary, this.admin, messages));
+        await plugins.start('worker', (base) => workerContext(base, 0, frontend, telemetry, (kind, payload) => messages.dispatch(0, kind, payload)));
+        telemetry?.start(this.options.telemetry.intervalMs, toStore, (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'));
         if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger, false);
         this.logger.info({ ...address, admin: this.adminAddress }, 'server ready (single process)');
         return address;
@@ -43,6 +55,10 @@ export class SingleApp extends BaseApp {
       }
     })();
     return this.listening;
+  }
+
+  override getClusterMetrics(windowMs = 10_000): ClusterMetrics {
+    return clusterMetrics(this.telemetry, [{ slot: 0, pid: process.pid, state: 'ready' }], windowMs);
   }
 
   close(): Promise<void> {
@@ -70,6 +86,7 @@ export class SingleApp extends BaseApp {
         if (!clean) this.frontend.server.closeAllConnections();
       }
       await this.plugins?.close();
+      await this.telemetry?.close();
       await this.admin?.close();
       this.removeSignals?.();
       this.emit('cluster:closed', { clean });

@@ -4,6 +4,7 @@ import type { Plugin } from '../plugins/plugin-host.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
 import type { Handler } from './router.js';
+import type { ClusterMetrics } from './telemetry-setup.js';
 
 export interface ServerOptions {
   /** `{ enabled, config: {...} }` or the config keys flattened beside `enabled`. Omit for one process. */
@@ -15,6 +16,18 @@ export interface ServerOptions {
   logger?: false | { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' } | LoggerLike;
   /** The primary's admin server (/livez, /readyz). Default 127.0.0.1:9464; port 0 picks a free port. */
   admin?: false | { host?: string; port?: number };
+  /** Worker telemetry (OTel metrics, optional traces) and its export from the primary. */
+  telemetry?: {
+    enabled?: boolean;
+    /** How often each worker sends a snapshot to the primary. Default 1000. */
+    intervalMs?: number;
+    /** service.name; default OTEL_SERVICE_NAME, else the entry script's name. */
+    serviceName?: string;
+    /** Server spans exported over OTLP/HTTP from each worker. Off unless enabled or OTEL_TRACES_EXPORTER=otlp. */
+    tracing?: { enabled?: boolean; sampleRatio?: number; endpoint?: string };
+    /** OTLP/HTTP metrics export from the primary; also turned on by the standard OTEL_EXPORTER_OTLP_* variables. */
+    otlp?: { endpoint?: string; intervalMs?: number };
+  };
   /** Install SIGTERM/SIGINT (graceful stop) and SIGUSR2 (reload) handlers in the primary. Default true. */
   handleSignals?: boolean;
 }
@@ -48,6 +61,8 @@ export interface App {
   close(): Promise<void>;
   reload(): Promise<void>;
   getWorkers(): WorkerInfo[];
+  /** Request and error rates, latency quantiles and load, per worker and cluster-wide, over windowMs (default 10 s). */
+  getClusterMetrics(windowMs?: number): ClusterMetrics;
   scaleTo(n: number): Promise<void>;
   scaleUp(n?: number): Promise<void>;
   scaleDown(n?: number): Promise<void>;

@@ -1,9 +1,10 @@
 import { AlreadyListeningError } from '../errors.js';
-import { PluginHost, type Plugin } from '../plugins/plugin-host.js';
+import { PluginHost } from '../plugins/plugin-host.js';
 import { ENV } from '../runtime/adapter.js';
 import { HttpFrontend } from '../worker/http-frontend.js';
 import { WorkerRuntime } from '../worker/worker-runtime.js';
 import { BaseApp } from './base-app.js';
+import { SNAPSHOT_KIND, workerContext, workerTelemetry } from './telemetry-setup.js';
 import type { ListenAddress } from './types.js';
 
 /** A worker: serves requests the primary hands over (or from the shared port on Bun). */
@@ -19,15 +20,23 @@ export class WorkerApp extends BaseApp {
     if (this.listening) return Promise.reject(new AlreadyListeningError('listen() was already called on this app'));
     this.listening = (async () => {
       const frontend = new HttpFrontend(this.requestListener());
-      const plugins = new PluginHost(this.options.plugins as Plugin[], this.logger);
-      this.runtime = new WorkerRuntime({
+      const { telemetry, plugins: pluginList } = workerTelemetry(this.options, this.workerSlot);
+      const plugins = new PluginHost(pluginList, this.logger);
+      const runtime = new WorkerRuntime({
         frontend,
         plugins,
         logger: this.logger,
         slot: this.workerSlot,
         heartbeatIntervalMs: this.options.cluster.config.processManagement.heartbeatIntervalMs,
       });
-      await this.runtime.start(() => plugins.start('worker', (base) => ({ ...base, slot: this.workerSlot, server: frontend.server })));
+      this.runtime = runtime;
+      const send = (kind: string, payload: unknown) => runtime.sendPlugin(kind, payload);
+      // Registered before the plugins' hooks, so it runs after them: the last snapshot counts everything.
+      if (telemetry) plugins.addCloseHook('telemetry', () => telemetry.close((snap) => send(SNAPSHOT_KIND, snap)));
+      await runtime.start(() => plugins.start('worker', (base) => workerContext(base, this.workerSlot, frontend, telemetry, send)));
+      telemetry?.start(this.options.telemetry.intervalMs, (snap) => send(SNAPSHOT_KIND, snap), (err) =>
+        this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'),
+      );
       return { host: process.env[ENV.host] || host || '::', port: Number(process.env[ENV.port]) };
     })();
     return this.listening;

@@ -163,6 +163,28 @@ function build(z: typeof Z) {
     'expected a plugin object { name: string, primary?(ctx), worker?(ctx) }',
   );
 
+  const url = () => z.string().regex(/^https?:\/\/\S+$/, 'expected an http(s) URL');
+  const telemetry = z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      intervalMs: ms(100, 60_000).default(1000),
+      serviceName: z.string().min(1).optional(),
+      tracing: z
+        .strictObject({
+          enabled: z.boolean().optional(),
+          sampleRatio: z.number().min(0).max(1).optional(),
+          endpoint: url().optional(),
+        })
+        .prefault({}),
+      otlp: z
+        .strictObject({
+          endpoint: url().optional(),
+          intervalMs: ms(100, 3_600_000).default(10_000),
+        })
+        .prefault({}),
+    })
+    .prefault({});
+
   const optionsSchema = z.strictObject({
     cluster: z
       .strictObject({
@@ -185,6 +207,7 @@ function build(z: typeof Z) {
       ])
       .default({ host: '127.0.0.1', port: 9464 }),
     handleSignals: z.boolean().default(true),
+    telemetry,
   });
 
   return { clusterConfigSchema, optionsSchema };

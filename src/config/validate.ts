@@ -34,8 +34,10 @@ export const OPTIONS_ENV = 'OTEL_CLUSTER_OPTIONS';
  * validating again (which would load zod, ~94 ms of a worker's start-up).
  */
 export function serializeForWorkers(o: ResolvedOptions): string {
-  const logger = o.logger === false || (o.logger && !('child' in o.logger)) ? o.logger : undefined;
-  return JSON.stringify({ fingerprint: o.fingerprint, cluster: o.cluster, admin: o.admin, handleSignals: o.handleSignals, notYetImplemented: o.notYetImplemented, logger });
+  // Everything but what holds behaviour (functions, user objects): a new option needs no change here.
+  const { handler: _handler, plugins: _plugins, logger, ...data } = o;
+  const plainLogger = logger === false || (logger && !('child' in logger)) ? logger : undefined;
+  return JSON.stringify({ ...data, logger: plainLogger });
 }
 
 export function fingerprint(input: unknown): string {

@@ -11,7 +11,9 @@ export type WorkerToPrimary =
   | { __oc: 1; t: 'ready' }
   | { __oc: 1; t: 'hb' }
   /** The worker began draining on its own (it received a signal directly). */
-  | { __oc: 1; t: 'draining'; reason: string };
+  | { __oc: 1; t: 'draining'; reason: string }
+  /** A plugin's message to its primary side (telemetry snapshots travel this way). */
+  | { __oc: 1; t: 'plugin'; kind: string; payload: unknown };
 
 /** Primary -> worker. `conn` travels with a socket handle. */
 export type PrimaryToWorker = { __oc: 1; t: 'conn' } | { __oc: 1; t: 'drain' };

@@ -36,6 +36,11 @@ export class PluginHost {
     }
   }
 
+  /** A close hook of the host's own (registered before plugins start, so it runs after theirs). */
+  addCloseHook(name: string, hook: CloseHook): void {
+    this.closeHooks.push({ name, hook });
+  }
+
   async start<K extends 'primary' | 'worker'>(role: K, makeContext: (base: PluginContextBase) => object): Promise<void> {
     for (const plugin of this.plugins) {
       const hook = plugin[role] as ((ctx: object) => MaybePromise<void>) | undefined;

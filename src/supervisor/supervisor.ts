@@ -51,6 +51,8 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
   private shuttingDown = false;
   private watchdog: NodeJS.Timeout | undefined;
   private closing: Promise<{ clean: boolean }> | undefined;
+  /** Receives plugin messages from workers (telemetry snapshots among them). */
+  onPluginMessage: ((slot: number, pid: number, kind: string, payload: unknown) => void) | undefined;
 
   constructor(
     readonly config: SupervisorConfig,
@@ -180,6 +182,8 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
       this.logger.info({ slot: h.slot, pid: h.pid, startupMs: h.readyAt - h.startedAt }, 'worker ready');
       if (slot && slot.current === h) slot.givenUp = false;
       this.emit('worker:ready', { slot: h.slot, pid: h.pid, startupMs: h.readyAt - h.startedAt });
+    } else if (m.t === 'plugin') {
+      this.onPluginMessage?.(h.slot, h.pid, m.kind, m.payload);
     } else if (m.t === 'draining' && h.state !== 'exited') {
       h.state = 'draining';
       h.requestedReason ??= 'signal';

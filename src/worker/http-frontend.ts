@@ -1,6 +1,11 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import { getRoute } from '../app/router.js';
+import type { RequestInfo } from '../plugins/contexts.js';
 import { stopListening } from '../runtime/adapter.js';
+
+type RequestHook = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+type ResponseHook = (info: RequestInfo) => void;
 
 interface SocketState {
   active: number;
@@ -18,26 +23,43 @@ export class HttpFrontend {
   private readonly sockets = new Map<Socket, SocketState>();
   private readonly inflight = new Set<http.ServerResponse>();
   private draining: Promise<void> | undefined;
+  private readonly requestHooks: RequestHook[] = [];
+  private readonly responseHooks: ResponseHook[] = [];
 
   constructor(
     listener: http.RequestListener,
     private readonly idleGraceMs = 500,
   ) {
     this.server = http.createServer((req, res) => {
+      const startMs = performance.now();
       const state = this.sockets.get(req.socket);
       if (state) state.active++;
       this.inflight.add(res);
       if (this.draining) res.setHeader('connection', 'close');
+      for (const hook of this.requestHooks) hook(req, res);
       res.once('close', () => {
+        const durationS = (performance.now() - startMs) / 1000;
         this.inflight.delete(res);
         if (state) {
           state.active--;
           state.idleSince = Date.now();
         }
+        if (this.responseHooks.length === 0) return;
+        const info: RequestInfo = { req, res, route: routeOf(req), statusCode: res.statusCode, startMs, durationS, aborted: !res.writableFinished };
+        for (const hook of this.responseHooks) hook(info);
       });
       listener(req, res);
     });
     this.server.on('connection', (socket: Socket) => this.track(socket));
+  }
+
+  onRequest(hook: RequestHook): void {
+    this.requestHooks.push(hook);
+  }
+
+  /** Runs when a response finished or its connection closed, with the request's timing. */
+  onResponse(hook: ResponseHook): void {
+    this.responseHooks.push(hook);
   }
 
   /** Adopts a connection accepted elsewhere (the primary hands sockets over IPC). */
@@ -87,4 +109,14 @@ export class HttpFrontend {
     this.sockets.set(socket, { active: 0, idleSince: Date.now() });
     socket.once('close', () => this.sockets.delete(socket));
   }
+}
+
+/** Our router's template, or Express's (`req.route.path`) for a mounted Express app. */
+function routeOf(req: http.IncomingMessage): string | undefined {
+  const ours = getRoute(req);
+  if (ours) return ours;
+  const express = (req as unknown as { route?: { path?: unknown }; baseUrl?: unknown }).route?.path;
+  if (typeof express !== 'string') return undefined;
+  const base = (req as unknown as { baseUrl?: unknown }).baseUrl;
+  return typeof base === 'string' ? base + express : express;
 }

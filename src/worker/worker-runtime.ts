@@ -63,6 +63,11 @@ export class WorkerRuntime {
     return this.drainPromise;
   }
 
+  /** A plugin's message to the primary (dropped once the primary is gone). */
+  sendPlugin(kind: string, payload: unknown): void {
+    this.send({ t: 'plugin', kind, payload });
+  }
+
   private readonly onMessage = (msg: unknown, handle?: unknown): void => {
     if (!isInternal(msg)) return; // the application's own messages
     const m = msg as PrimaryToWorker;

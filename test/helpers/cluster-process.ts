@@ -25,9 +25,9 @@ export class ClusterProcess {
   private waiters: { match: (e: ClusterEvent) => boolean; resolve: (e: ClusterEvent) => void }[] = [];
   readonly pids = new Set<number>();
 
-  constructor(fixture: string, env: Record<string, string>, runtime: Runtime = 'node') {
+  constructor(fixture: string, env: Record<string, string>, runtime: Runtime = 'node', nodeArgs: string[] = []) {
     const exe = runtime === 'bun' ? BUN : process.execPath;
-    this.child = spawn(exe, [path.join(ROOT, 'test/fixtures', fixture)], {
+    this.child = spawn(exe, [...nodeArgs, path.join(ROOT, 'test/fixtures', fixture)], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -198,4 +198,46 @@ export async function runLoad(
   await Promise.all([...Array.from({ length: o.keepAlive }, () => loop(agent)), ...Array.from({ length: o.fresh }, () => loop(false))]);
   agent.destroy();
   return result;
+}
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses the Prometheus text format (enough of it for our own exporter's output). */
+export function parsePrometheus(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+export async function scrape(adminPort: number): Promise<Sample[]> {
+  const r = await request(adminPort, '/metrics');
+  if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
+  return parsePrometheus(r.body);
+}
+
+/** Re-evaluates check() until it returns a value (not undefined) or the deadline passes. */
+export async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number, label: string, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }

@@ -1,0 +1,130 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { HostMetrics } from '@opentelemetry/host-metrics';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { M, PRIMARY_SCOPE, WORKER_ID } from './instruments.js';
+import { WorkerMetricsStore } from './metrics-store.js';
+import { PidSampler } from './pid-sampler.js';
+
+export interface WorkerView {
+  slot: number;
+  pid: number;
+  state: string;
+}
+
+export interface PrimaryTelemetryOptions {
+  serviceName: string;
+  intervalMs: number;
+  /** Full OTLP/HTTP metrics URL; when unset, OTLP export runs only if the standard OTEL_* variables ask for it. */
+  otlpEndpoint: string | undefined;
+  otlpIntervalMs: number;
+  workers: () => WorkerView[];
+  onError: (err: unknown) => void;
+}
+
+/** service.name: the option, else OTEL_SERVICE_NAME, else the entry script's name. */
+export function serviceNameFor(option: string | undefined): string {
+  return option ?? process.env.OTEL_SERVICE_NAME ?? path.basename(process.argv[1] ?? 'app').replace(/\.[cm]?[jt]s$/, '');
+}
+
+export function otlpMetricsWanted(endpoint: string | undefined): boolean {
+  const env = process.env;
+  if (endpoint) return true;
+  if ((env.OTEL_METRICS_EXPORTER ?? '').split(',').includes('none')) return false;
+  return !!(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || (env.OTEL_METRICS_EXPORTER ?? '').includes('otlp'));
+}
+
+/**
+ * The primary's telemetry: the WorkerMetricsStore (workers' snapshots), exported together with the
+ * primary's own instruments through the Prometheus exporter's handler (GET /metrics on the admin
+ * server) and, when configured, OTLP/HTTP. Per-worker CPU and RSS come from pidusage here, system
+ * metrics from host-metrics (system groups only: its process.* names would collide with the
+ * workers' in one scrape, which the 0.223 Prometheus exporter writes as duplicate HELP lines).
+ */
+export class PrimaryTelemetry {
+  readonly store = new WorkerMetricsStore();
+  readonly meterProvider: MeterProvider;
+  readonly resource: Resource;
+  private readonly prometheus: PrometheusExporter;
+  private readonly pids = new PidSampler();
+  private readonly timer: NodeJS.Timeout;
+  private readonly restartCounter;
+  private closed: Promise<void> | undefined;
+
+  constructor(private readonly o: PrimaryTelemetryOptions) {
+    this.resource = resourceFromAttributes({
+      'service.name': o.serviceName,
+      'service.instance.id': `${os.hostname()}:${process.pid}`,
+      'process.pid': process.pid,
+    });
+    this.prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [this.store] });
+    const readers: MetricReader[] = [this.prometheus];
+    if (otlpMetricsWanted(o.otlpEndpoint))
+      readers.push(
+        new PeriodicExportingMetricReader({
+          exporter: new OTLPMetricExporter(o.otlpEndpoint ? { url: o.otlpEndpoint } : {}),
+          exportIntervalMillis: o.otlpIntervalMs,
+          exportTimeoutMillis: Math.min(o.otlpIntervalMs, 30_000),
+          metricProducers: [this.store],
+        }),
+      );
+    this.meterProvider = new MeterProvider({ resource: this.resource, readers });
+    const meter = this.meterProvider.getMeter(PRIMARY_SCOPE);
+    this.restartCounter = meter.createCounter(M.restarts, { unit: '{restart}', description: 'Worker restarts, by the exit reason that caused them.' });
+    const workers = meter.createObservableGauge(M.workers, { unit: '{worker}', description: 'Workers by state.' });
+    const info = meter.createObservableGauge(M.workerInfo, { unit: '1', description: 'One series per live worker, carrying its pid.' });
+    const age = meter.createObservableGauge(M.snapshotAge, { unit: 's', description: 'Age of the last telemetry snapshot received from the worker.' });
+    const cpu = meter.createObservableGauge(M.workerCpu, { unit: '1', description: 'CPU used by the worker process, in cores (sampled by the primary).' });
+    const rss = meter.createObservableGauge(M.workerMemory, { unit: 'By', description: 'Resident set size of the worker process (sampled by the primary).' });
+    meter.addBatchObservableCallback(
+      (r) => {
+        const byState = new Map<string, number>([['starting', 0], ['ready', 0], ['draining', 0]]);
+        const now = Date.now();
+        for (const w of o.workers()) {
+          byState.set(w.state, (byState.get(w.state) ?? 0) + 1);
+          r.observe(info, 1, { [WORKER_ID]: w.slot, 'process.pid': w.pid });
+          const reading = this.pids.get(w.pid);
+          if (reading) {
+            r.observe(cpu, reading.cpu, { [WORKER_ID]: w.slot });
+            r.observe(rss, reading.rssBytes, { [WORKER_ID]: w.slot });
+          }
+        }
+        for (const slot of this.store.slotIds()) r.observe(age, this.store.snapshotAgeS(slot, now)!, { [WORKER_ID]: slot });
+        for (const [state, n] of byState) r.observe(workers, n, { 'cluster.worker.state': state });
+      },
+      [workers, info, age, cpu, rss],
+    );
+    new HostMetrics({ meterProvider: this.meterProvider, name: 'otel-cluster/host', metricGroups: ['system.cpu', 'system.memory', 'system.network'] }).start();
+    this.timer = setInterval(() => {
+      this.pids.sample(o.workers().map((w) => w.pid)).catch(o.onError);
+    }, o.intervalMs);
+    this.timer.unref();
+  }
+
+  /** GET /metrics in the Prometheus text format. */
+  readonly metricsHandler = (req: IncomingMessage, res: ServerResponse): void => {
+    this.prometheus.getMetricsRequestHandler(req, res);
+  };
+
+  processReading(pid: number): { cpu: number; rssBytes: number } | undefined {
+    return this.pids.get(pid);
+  }
+
+  recordRestart(reason: string): void {
+    this.restartCounter.add(1, { 'cluster.exit.reason': reason });
+  }
+
+  /** Flushes OTLP and stops. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      clearInterval(this.timer);
+      this.pids.close();
+      await this.meterProvider.shutdown().catch(this.o.onError);
+    })();
+    return this.closed;
+  }
+}

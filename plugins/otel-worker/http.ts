@@ -1,0 +1,87 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import type { RequestInfo, WorkerPluginContext } from '../../src/plugins/contexts.js';
+import { DURATION_BOUNDARIES_S, M, WORKER_SCOPE } from '../../otel/instruments.js';
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+const kSpan = Symbol('otel-cluster.span');
+const EXEMPLARS_PER_INTERVAL = 5;
+
+import type { Exemplar } from '../../otel/metrics-store.js';
+
+const headerGetter = {
+  keys: (carrier: IncomingMessage['headers']) => Object.keys(carrier),
+  get: (carrier: IncomingMessage['headers'], key: string) => carrier[key],
+};
+
+/**
+ * http.server.request.duration and http.server.active_requests, timed by our own request hooks (one
+ * clock reading at each end), and, when tracing is on, a server span per request with the same two
+ * readings, continuing an incoming W3C traceparent. The slowest sampled requests of each interval
+ * travel with the snapshot as exemplars.
+ */
+export function recordHttp(ctx: WorkerPluginContext, propagator: Parameters<typeof propagation.setGlobalPropagator>[0], tracingOn: boolean): void {
+  const meter = ctx.meter(WORKER_SCOPE);
+  const duration = meter.createHistogram(M.requestDuration, {
+    unit: 's',
+    description: 'Duration of HTTP server requests.',
+    advice: { explicitBucketBoundaries: DURATION_BOUNDARIES_S },
+  });
+  const active = meter.createUpDownCounter(M.activeRequests, { unit: '{request}', description: 'Number of active HTTP server requests.' });
+  const tracer = ctx.tracer(WORKER_SCOPE);
+  let slowest: Exemplar[] = [];
+  if (tracingOn)
+    ctx.addToSnapshot('exemplars', () => {
+      const out = slowest;
+      slowest = [];
+      return out;
+    });
+  // One attribute object per method, reused: the SDK hashes attributes on every call.
+  const activeAttrs = new Map<string, Attributes>();
+  const methodOf = (req: IncomingMessage) => {
+    const m = req.method ?? 'GET';
+    return KNOWN_METHODS.has(m) ? m : '_OTHER';
+  };
+  const activeFor = (method: string) => {
+    let a = activeAttrs.get(method);
+    if (!a) activeAttrs.set(method, (a = { 'http.request.method': method }));
+    return a;
+  };
+
+  ctx.onRequest((req, _res) => {
+    active.add(1, activeFor(methodOf(req)));
+    if (!tracingOn) return;
+    const parent = propagator.extract(context.active(), req.headers, headerGetter);
+    const span = tracer.startSpan(methodOf(req), { kind: SpanKind.SERVER, startTime: performance.timeOrigin + performance.now() }, parent);
+    (req as unknown as Record<symbol, Span>)[kSpan] = span;
+  });
+
+  ctx.onResponse((info: RequestInfo) => {
+    const method = methodOf(info.req);
+    active.add(-1, activeFor(method));
+    const attrs: Attributes = { 'http.request.method': method, 'http.response.status_code': info.statusCode };
+    if (info.route) attrs['http.route'] = info.route;
+    if (info.aborted) attrs['error.type'] = 'aborted';
+    else if (info.statusCode >= 500) attrs['error.type'] = String(info.statusCode);
+    duration.record(info.durationS, attrs);
+    const span = (info.req as unknown as Record<symbol, Span | undefined>)[kSpan];
+    if (!span) return;
+    if (info.route) span.updateName(`${method} ${info.route}`);
+    span.setAttributes({ ...attrs, 'url.path': (info.req.url ?? '/').split('?')[0] });
+    if (attrs['error.type']) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end(performance.timeOrigin + info.startMs + info.durationS * 1000);
+    const sc = span.spanContext();
+    if (trace.isSpanContextValid(sc) && sc.traceFlags & 1) keepSlowest({ traceId: sc.traceId, spanId: sc.spanId, durationS: info.durationS, route: info.route, statusCode: info.statusCode });
+  });
+
+  function keepSlowest(e: Exemplar) {
+    if (slowest.length < EXEMPLARS_PER_INTERVAL) slowest.push(e);
+    else {
+      let min = 0;
+      for (let i = 1; i < slowest.length; i++) if (slowest[i]!.durationS < slowest[min]!.durationS) min = i;
+      if (slowest[min]!.durationS < e.durationS) slowest[min] = e;
+    }
+  }
+}
+
+export type { ServerResponse };

@@ -1,0 +1,19 @@
+import type { Plugin } from '../../src/plugins/plugin-host.js';
+import type { WorkerPluginContext } from '../../src/plugins/contexts.js';
+import type { WorkerTelemetry } from '../../otel/worker-telemetry.js';
+import { recordHttp } from './http.js';
+import { recordRuntime } from './runtime.js';
+
+/**
+ * The built-in telemetry plugin of every worker (telemetry.enabled): HTTP and runtime metrics, and
+ * server spans when tracing is on. It uses only the public worker context a user's plugin gets.
+ */
+export function otelWorkerPlugin(telemetry: WorkerTelemetry): Plugin<unknown, WorkerPluginContext> {
+  return {
+    name: 'otel-worker',
+    worker(ctx) {
+      recordHttp(ctx, telemetry.propagator, telemetry.tracerProvider !== undefined);
+      recordRuntime(ctx);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { monitorEventLoopDelay, performance, PerformanceObserver, constants, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import type { WorkerPluginContext } from '../../src/plugins/contexts.js';
+import { GC_BOUNDARIES_S, M, WORKER_SCOPE } from '../../otel/instruments.js';
+
+const GC_TYPES: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+
+/**
+ * Event-loop delay (p50, p99, max over the interval) and utilisation, V8 heap by space, heap used
+ * after the last major GC, GC durations by type, and RSS. Where the runtime lacks a source (Bun has
+ * no GC performance entries and reports event-loop utilisation as 0) the instrument stays empty or
+ * reads 0, as documented in the README.
+ */
+export function recordRuntime(ctx: WorkerPluginContext): void {
+  const meter = ctx.meter(WORKER_SCOPE);
+  const delayP50 = meter.createObservableGauge(M.eventLoopDelayP50, { unit: 's', description: 'Event loop delay, 50th percentile over the interval.' });
+  const delayP99 = meter.createObservableGauge(M.eventLoopDelayP99, { unit: 's', description: 'Event loop delay, 99th percentile over the interval.' });
+  const delayMax = meter.createObservableGauge(M.eventLoopDelayMax, { unit: 's', description: 'Event loop delay, maximum over the interval.' });
+  const utilization = meter.createObservableGauge(M.eventLoopUtilization, { unit: '1', description: 'Event loop utilization over the interval.' });
+  const heapUsed = meter.createObservableGauge(M.heapUsed, { unit: 'By', description: 'Heap space used, by V8 heap space.' });
+  const heapAfterGc = meter.createObservableGauge(M.heapAfterGc, { unit: 'By', description: 'Heap used right after the last major GC.' });
+  const rss = meter.createObservableGauge(M.workerRss, { unit: 'By', description: 'Resident set size of the worker process.' });
+  const gcDuration = meter.createHistogram(M.gcDuration, { unit: 's', description: 'Garbage collection duration.', advice: { explicitBucketBoundaries: GC_BOUNDARIES_S } });
+
+  let delay: IntervalHistogram | undefined;
+  try {
+    delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+  } catch {
+    delay = undefined; // not available on this runtime
+  }
+  let lastElu: EventLoopUtilization | undefined = performance.eventLoopUtilization?.();
+  let afterMajorGc: number | undefined;
+  const gcAttrs = new Map<string, { 'v8js.gc.type': string }>();
+  let observer: PerformanceObserver | undefined;
+  try {
+    observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+        const type = GC_TYPES[kind] ?? 'unknown';
+        let attrs = gcAttrs.get(type);
+        if (!attrs) gcAttrs.set(type, (attrs = { 'v8js.gc.type': type }));
+        gcDuration.record(entry.duration / 1000, attrs);
+        if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) afterMajorGc = v8.getHeapStatistics().used_heap_size;
+      }
+    });
+    observer.observe({ entryTypes: ['gc'] });
+  } catch {
+    observer = undefined;
+  }
+
+  meter.addBatchObservableCallback(
+    (result) => {
+      if (delay && delay.count > 0) {
+        result.observe(delayP50, delay.percentile(50) / 1e9);
+        result.observe(delayP99, delay.percentile(99) / 1e9);
+        result.observe(delayMax, delay.max / 1e9);
+        delay.reset();
+      }
+      if (lastElu) {
+        const now = performance.eventLoopUtilization();
+        result.observe(utilization, performance.eventLoopUtilization(now, lastElu).utilization || 0);
+        lastElu = now;
+      }
+      try {
+        for (const space of v8.getHeapSpaceStatistics()) result.observe(heapUsed, space.space_used_size, { 'v8js.heap.space.name': space.space_name });
+      } catch {
+        result.observe(heapUsed, process.memoryUsage().heapUsed);
+      }
+      if (afterMajorGc !== undefined) result.observe(heapAfterGc, afterMajorGc);
+      result.observe(rss, process.memoryUsage.rss());
+    },
+    [delayP50, delayP99, delayMax, utilization, heapUsed, heapAfterGc, rss],
+  );
+  ctx.onClose(() => {
+    delay?.disable();
+    observer?.disconnect();
+  });
+}

@@ -1,0 +1,113 @@
+import { metrics, trace } from '@opentelemetry/api';
+import { PrimaryTelemetry, serviceNameFor, type WorkerView } from '../../otel/primary-telemetry.js';
+import { WorkerMetricsStore, type WindowStats } from '../../otel/metrics-store.js';
+import { WorkerTelemetry, type TracingSettings } from '../../otel/worker-telemetry.js';
+import { otelWorkerPlugin } from '../../plugins/otel-worker/index.js';
+import type { AdminServer } from '../admin/admin-server.js';
+import type { ResolvedOptions } from '../config/validate.js';
+import type { Logger } from '../logger.js';
+import type { PrimaryPluginContext, WorkerPluginContext } from '../plugins/contexts.js';
+import type { Plugin, PluginContextBase } from '../plugins/plugin-host.js';
+import type { HttpFrontend } from '../worker/http-frontend.js';
+
+export const SNAPSHOT_KIND = 'otel:snapshot';
+
+/** Tracing: the option, else the standard OTEL_TRACES_EXPORTER / OTEL_TRACES_SAMPLER_ARG variables. */
+export function tracingSettings(o: ResolvedOptions): TracingSettings {
+  const t = o.telemetry.tracing;
+  const env = process.env;
+  const envRatio = Number(env.OTEL_TRACES_SAMPLER_ARG);
+  return {
+    enabled: t.enabled ?? (env.OTEL_TRACES_EXPORTER ?? '').split(',').includes('otlp'),
+    sampleRatio: t.sampleRatio ?? (Number.isFinite(envRatio) && env.OTEL_TRACES_SAMPLER_ARG ? envRatio : 1),
+    endpoint: t.endpoint,
+  };
+}
+
+/** The worker's providers and its plugin list (the built-in otel-worker plugin first). */
+export function workerTelemetry(o: ResolvedOptions, slot: number): { telemetry: WorkerTelemetry | undefined; plugins: Plugin[] } {
+  const user = o.plugins as Plugin[];
+  if (!o.telemetry.enabled) return { telemetry: undefined, plugins: user };
+  const telemetry = new WorkerTelemetry(
+    { 'service.name': serviceNameFor(o.telemetry.serviceName), 'worker.id': slot, 'process.pid': process.pid },
+    tracingSettings(o),
+  );
+  return { telemetry, plugins: [otelWorkerPlugin(telemetry) as Plugin, ...user] };
+}
+
+export function workerContext(
+  base: PluginContextBase,
+  slot: number,
+  frontend: HttpFrontend,
+  telemetry: WorkerTelemetry | undefined,
+  sendToPrimary: (kind: string, payload: unknown) => void,
+): WorkerPluginContext {
+  return {
+    ...base,
+    slot,
+    server: frontend.server,
+    meter: (name, version) => (telemetry ? telemetry.meter(name, version) : metrics.getMeter(name, version)),
+    tracer: (name, version) => (telemetry ? telemetry.tracer(name, version) : trace.getTracer(name, version)),
+    onRequest: (hook) => frontend.onRequest(hook),
+    onResponse: (hook) => frontend.onResponse(hook),
+    sendToPrimary,
+    addToSnapshot: (key, get) => telemetry?.addToSnapshot(key, get),
+  };
+}
+
+export function primaryTelemetry(o: ResolvedOptions, workers: () => WorkerView[], logger: Logger): PrimaryTelemetry | undefined {
+  if (!o.telemetry.enabled) return undefined;
+  return new PrimaryTelemetry({
+    serviceName: serviceNameFor(o.telemetry.serviceName),
+    intervalMs: o.telemetry.intervalMs,
+    otlpEndpoint: o.telemetry.otlp.endpoint,
+    otlpIntervalMs: o.telemetry.otlp.intervalMs,
+    workers,
+    onError: (err) => logger.warn({ err: (err as Error)?.message ?? String(err) }, 'telemetry error'),
+  });
+}
+
+export class WorkerMessageRouter {
+  private readonly handlers = new Map<string, ((slot: number, payload: unknown) => void)[]>();
+  on(kind: string, handler: (slot: number, payload: unknown) => void): void {
+    this.handlers.set(kind, [...(this.handlers.get(kind) ?? []), handler]);
+  }
+  dispatch(slot: number, kind: string, payload: unknown): void {
+    for (const h of this.handlers.get(kind) ?? []) h(slot, payload);
+  }
+}
+
+export function primaryContext(
+  base: PluginContextBase,
+  extra: Pick<PrimaryPluginContext, 'events' | 'getWorkers'>,
+  telemetry: PrimaryTelemetry | undefined,
+  admin: AdminServer | undefined,
+  router: WorkerMessageRouter,
+): PrimaryPluginContext {
+  const store = telemetry?.store ?? new WorkerMetricsStore();
+  return {
+    ...base,
+    ...extra,
+    store,
+    meter: (name, version) => (telemetry ? telemetry.meterProvider.getMeter(name, version) : metrics.getMeter(name, version)),
+    adminRoute: (path, handler) => admin?.route(path, handler),
+    onWorkerMessage: (kind, handler) => router.on(kind, handler),
+  };
+}
+
+export interface ClusterMetrics {
+  /** Merged over every worker, for the last windowMs. */
+  cluster: WindowStats | undefined;
+  workers: (Partial<WindowStats> & { slot: number; pid: number; state: string; snapshotAgeS: number | undefined; cpu: number | undefined; rssBytes: number | undefined })[];
+}
+
+export function clusterMetrics(t: PrimaryTelemetry | undefined, workers: WorkerView[], windowMs: number): ClusterMetrics {
+  if (!t) return { cluster: undefined, workers: [] };
+  return {
+    cluster: t.store.queryCluster(windowMs),
+    workers: workers.map((w) => {
+      const reading = t.processReading(w.pid);
+      return { slot: w.slot, pid: w.pid, state: w.state, snapshotAgeS: t.store.snapshotAgeS(w.slot), cpu: reading?.cpu, rssBytes: reading?.rssBytes, ...t.store.query(w.slot, windowMs) };
+    }),
+  };
+}

@@ -1,0 +1,156 @@
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClusterProcess, request, scrape, until, type Sample } from '../helpers/cluster-process.js';
+
+// Telemetry from real workers, read the way a user reads it: a scrape of the admin server's /metrics.
+const promtool = spawnSync('promtool', ['--version']).status === 0;
+
+const WORKER_METRICS = [
+  'http_server_request_duration_bucket',
+  'http_server_request_duration_count',
+  'http_server_active_requests',
+  'nodejs_eventloop_delay_p50',
+  'nodejs_eventloop_delay_p99',
+  'nodejs_eventloop_delay_max',
+  'nodejs_eventloop_utilization',
+  'v8js_memory_heap_used',
+  'v8js_memory_heap_used_after_major_gc',
+  'v8js_gc_duration_count',
+  'process_memory_usage',
+  'cluster_worker_cpu_utilization',
+  'cluster_worker_memory_rss',
+  'cluster_worker_info',
+  'cluster_worker_snapshot_age',
+];
+
+const countsByStatus = (samples: Sample[]) => {
+  const out: Record<string, number> = {};
+  for (const s of samples) if (s.name === 'http_server_request_duration_count') out[s.labels.http_response_status_code!] = (out[s.labels.http_response_status_code!] ?? 0) + s.value;
+  return out;
+};
+
+describe('telemetry pipeline (node)', () => {
+  let cp: ClusterProcess | undefined;
+  afterEach(async () => {
+    await cp?.cleanup();
+    cp = undefined;
+  });
+
+  it.runIf(promtool)('exports per-worker series for every metric, and the scrape passes promtool', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2' }, 'node', ['--expose-gc']));
+    const { port, admin } = await c.listening();
+    for (let i = 0; i < 40; i++) await request(port, i % 2 ? '/garbage' : `/users/${i}`);
+    for (let i = 0; i < 4; i++) await request(port, '/gc');
+    const samples = await until(
+      async () => {
+        const s = await scrape(admin.port);
+        const missing = WORKER_METRICS.flatMap((name) => ['0', '1'].filter((w) => !s.some((x) => x.name === name && x.labels.worker_id === w)).map((w) => `${name}{worker_id=${w}}`));
+        return missing.length === 0 ? s : undefined;
+      },
+      10_000,
+      'every metric for both workers',
+    );
+    expect(samples.find((s) => s.name === 'http_server_request_duration_count' && s.labels.http_route === '/users/:id')).toBeDefined();
+    const text = (await request(admin.port, '/metrics')).body;
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(check.stdout + check.stderr).toBe('');
+    expect(check.status).toBe(0);
+  });
+
+  it('counts every request exactly once, with the right status split', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2' }));
+    const { port, admin } = await c.listening();
+    const before = countsByStatus(await scrape(admin.port));
+    const plan = { '200': 100, '503': 30, '404': 7 };
+    for (let i = 0; i < plan['200']; i++) await request(port, `/users/${i}`);
+    for (let i = 0; i < plan['503']; i++) await request(port, '/status/503');
+    for (let i = 0; i < plan['404']; i++) await request(port, '/nothing/here');
+    const expected = Object.fromEntries(Object.entries(plan).map(([k, n]) => [k, (before[k] ?? 0) + n]));
+    const after = await until(
+      async () => {
+        const now = countsByStatus(await scrape(admin.port));
+        return Object.entries(expected).every(([k, n]) => (now[k] ?? 0) >= n) ? now : undefined;
+      },
+      10_000,
+      'all requests counted',
+    );
+    // Exactly: nothing double counted (a late snapshot could only add, so check again after one more).
+    await new Promise((r) => setTimeout(r, 500));
+    const settled = countsByStatus(await scrape(admin.port));
+    for (const [k, n] of Object.entries(expected)) {
+      expect(after[k]).toBe(n);
+      expect(settled[k]).toBe(n);
+    }
+    const errors = (await scrape(admin.port)).filter((s) => s.name === 'http_server_request_duration_count' && s.labels.error_type === '503');
+    expect(errors.reduce((a, s) => a + s.value, 0)).toBe(30);
+    const m = (await c.command('metrics 60000')).metrics as { cluster: { requests: number; errorRate: number } };
+    expect(m.cluster.requests).toBeGreaterThanOrEqual(137);
+    expect(m.cluster.errorRate).toBeGreaterThan(0);
+  });
+
+  it('keeps the same series when a worker is replaced in its slot; its counters reset', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', RESTART_DELAY: '0' }));
+    const { port, admin, workers } = await c.listening();
+    const hitBoth = async (n: number) => {
+      for (let i = 0; i < n; i++) await request(port, `/users/${i}`);
+    };
+    const seriesOf = (s: Sample[]) =>
+      new Set(s.filter((x) => x.name.startsWith('http_server_request_duration') && x.labels.worker_id === '1').map((x) => `${x.name}${JSON.stringify({ ...x.labels })}`));
+    const count1 = (s: Sample[]) => s.filter((x) => x.name === 'http_server_request_duration_count' && x.labels.worker_id === '1').reduce((a, x) => a + x.value, 0);
+    await hitBoth(40);
+    const before = await until(async () => {
+      const s = await scrape(admin.port);
+      return count1(s) >= 20 ? s : undefined;
+    }, 10_000, 'worker 1 counted');
+    const victim = workers.find((w) => w.slot === 1)!.pid;
+    const ready = c.next((e) => e.event === 'worker:ready' && e.slot === 1);
+    process.kill(victim, 'SIGKILL');
+    await ready;
+    await hitBoth(4);
+    const after = await until(async () => {
+      const s = await scrape(admin.port);
+      const n = count1(s);
+      return n > 0 && n < count1(before) && s.some((x) => x.name === 'cluster_worker_info' && x.labels.worker_id === '1' && x.labels.process_pid !== String(victim)) ? s : undefined;
+    }, 10_000, 'replacement snapshot');
+    expect([...seriesOf(after)].sort()).toEqual([...seriesOf(before)].sort());
+    expect(count1(after)).toBeLessThan(count1(before));
+  });
+
+  it('keeps CPU and RSS series for a worker whose event loop is blocked, and its snapshot age grows', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', HB_TIMEOUT: '20000' }));
+    const { port, admin } = await c.listening();
+    const blocked = JSON.parse((await request(port, '/block?ms=4000')).body) as { slot: number };
+    const w = String(blocked.slot);
+    const seen = await until(
+      async () => {
+        const s = await scrape(admin.port);
+        const age = s.find((x) => x.name === 'cluster_worker_snapshot_age' && x.labels.worker_id === w)?.value ?? 0;
+        const cpu = s.find((x) => x.name === 'cluster_worker_cpu_utilization' && x.labels.worker_id === w)?.value ?? 0;
+        const rss = s.find((x) => x.name === 'cluster_worker_memory_rss' && x.labels.worker_id === w)?.value ?? 0;
+        return age > 1.5 && cpu > 0.5 && rss > 0 ? { age, cpu, rss } : undefined;
+      },
+      3500,
+      'blocked worker readings',
+    );
+    expect(seen.age).toBeGreaterThan(1.5);
+  });
+});
+
+describe('telemetry in single-process mode', () => {
+  it('exports the same metrics from one process', async () => {
+    const c = new ClusterProcess('app.mjs', { SINGLE: '1' });
+    try {
+      const { port, admin } = await c.listening();
+      for (let i = 0; i < 5; i++) await request(port, `/users/${i}`);
+      const s = await until(async () => {
+        const x = await scrape(admin.port);
+        const counted = x.some((y) => y.name === 'http_server_request_duration_count' && y.value >= 5 && y.labels.worker_id === '0');
+        return counted && x.some((y) => y.name === 'cluster_worker_memory_rss') ? x : undefined;
+      }, 5000, 'single-process counts and RSS');
+      expect(s.find((x) => x.name === 'cluster_worker_memory_rss')!.value).toBeGreaterThan(10e6);
+    } finally {
+      await c.cleanup();
+    }
+  });
+});
+
