@@ -67,11 +67,9 @@ export function recordRuntime(ctx: WorkerPluginContext): void {
         result.observe(utilization, performance.eventLoopUtilization(now, lastElu).utilization || 0);
         lastElu = now;
       }
-      try {
-        for (const space of v8.getHeapSpaceStatistics()) result.observe(heapUsed, space.space_used_size, { 'v8js.heap.space.name': space.space_name });
-      } catch {
-        result.observe(heapUsed, process.memoryUsage().heapUsed);
-      }
+      const spaces = heapSpaces();
+      if (spaces) for (const space of spaces) result.observe(heapUsed, space.space_used_size, { 'v8js.heap.space.name': space.space_name });
+      else result.observe(heapUsed, process.memoryUsage().heapUsed); // Bun: no per-space figures
       if (afterMajorGc !== undefined) result.observe(heapAfterGc, afterMajorGc);
       result.observe(rss, process.memoryUsage.rss());
     },
@@ -81,4 +79,14 @@ export function recordRuntime(ctx: WorkerPluginContext): void {
     delay?.disable();
     observer?.disconnect();
   });
+}
+
+/** V8's heap spaces, or undefined where the runtime has none (Bun answers zeros). */
+function heapSpaces(): v8.HeapSpaceInfo[] | undefined {
+  try {
+    const spaces = v8.getHeapSpaceStatistics();
+    return spaces.some((s) => s.space_used_size > 0) ? spaces : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -132,9 +132,9 @@ export interface HttpResult {
 }
 
 /** One request; `agent: false` opens a fresh connection (closed after), or pass a keep-alive agent. */
-export function request(port: number, urlPath: string, agent: http.Agent | false = false, timeoutMs = 15_000): Promise<HttpResult> {
+export function request(port: number, urlPath: string, agent: http.Agent | false = false, timeoutMs = 15_000, headers: Record<string, string> = {}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent, timeout: timeoutMs }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent, timeout: timeoutMs, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));

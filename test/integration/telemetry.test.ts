@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterProcess, request, scrape, until, type Sample } from '../helpers/cluster-process.js';
 
 // Telemetry from real workers, read the way a user reads it: a scrape of the admin server's /metrics.
-const promtool = spawnSync('promtool', ['--version']).status === 0;
+const promtool = spawnSync('promtool', ['--version']).status === 0 || process.env.CI === 'true';
 
 const WORKER_METRICS = [
   'http_server_request_duration_bucket',
