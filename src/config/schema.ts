@@ -160,7 +160,7 @@ function build(z: typeof Z) {
       typeof (v as PluginLike).name === 'string' &&
       ((v as PluginLike).primary === undefined || isFn((v as PluginLike).primary)) &&
       ((v as PluginLike).worker === undefined || isFn((v as PluginLike).worker)),
-    'expected a plugin object { name: string, primary?(ctx), worker?(ctx) }',
+    'expected a plugin object { name: string, dependencies?: string[], primary?(ctx), worker?(ctx) }',
   );
 
   const url = () => z.string().regex(/^https?:\/\/\S+$/, 'expected an http(s) URL');
@@ -223,6 +223,7 @@ export interface LoggerLike {
 
 export interface PluginLike {
   name: string;
+  dependencies?: string[];
   primary?: (...args: never[]) => unknown;
   worker?: (...args: never[]) => unknown;
 }

@@ -12,6 +12,8 @@ export interface PluginContextBase {
 
 export interface Plugin<PrimaryCtx = unknown, WorkerCtx = unknown> {
   name: string;
+  /** Names of plugins that must be registered before this one (their hooks run first). */
+  dependencies?: string[];
   primary?(ctx: PrimaryCtx): MaybePromise<void>;
   worker?(ctx: WorkerCtx): MaybePromise<void>;
 }
@@ -32,6 +34,11 @@ export class PluginHost {
     const seen = new Set<string>();
     for (const p of plugins) {
       if (seen.has(p.name)) throw new PluginError(`plugin "${p.name}" is registered twice; plugin names must be unique`);
+      for (const dep of p.dependencies ?? [])
+        if (!seen.has(dep))
+          throw new PluginError(
+            `plugin "${p.name}" depends on "${dep}", which is ${plugins.some((q) => q.name === dep) ? 'registered after it; register it first' : 'not registered'}`,
+          );
       seen.add(p.name);
     }
   }

@@ -136,6 +136,24 @@ describe('telemetry pipeline (node)', () => {
   });
 });
 
+describe('a user plugin', () => {
+  it('records its own metric in workers (exported per worker) and messages its primary side', async () => {
+    const c = new ClusterProcess('app.mjs', { WORKERS: '2' });
+    try {
+      const { port, admin } = await c.listening();
+      for (let i = 0; i < 10; i++) await request(port, `/users/${i}`);
+      const hits = await until(async () => {
+        const s = (await scrape(admin.port)).filter((x) => x.name === 'fixture_hits_total' && x.labels.route === '/users/:id');
+        return s.reduce((a, x) => a + x.value, 0) === 10 ? s : undefined;
+      }, 5000, 'user metric');
+      expect(new Set(hits.map((x) => x.labels.worker_id))).toEqual(new Set(['0', '1']));
+      expect((await request(admin.port, '/user-hits')).body).toBe('10');
+    } finally {
+      await c.cleanup();
+    }
+  });
+});
+
 describe('telemetry in single-process mode', () => {
   it('exports the same metrics from one process', async () => {
     const c = new ClusterProcess('app.mjs', { SINGLE: '1' });
