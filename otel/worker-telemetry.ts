@@ -2,7 +2,7 @@ import { trace, type Meter, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AggregationTemporality, MeterProvider, MetricReader, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, MeterProvider, MetricReader, type MetricData, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 
 /** A reader we drive ourselves: every interval the worker collects and ships the result over IPC. */
@@ -40,6 +40,7 @@ export class WorkerTelemetry {
   readonly propagator = new W3CTraceContextPropagator();
   private readonly reader = new PullReader();
   private readonly extras = new Map<string, () => unknown>();
+  private readonly producers: { scope: string; collect: () => MetricData }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed: Promise<void> | undefined;
 
@@ -65,6 +66,11 @@ export class WorkerTelemetry {
     return this.tracerProvider ? this.tracerProvider.getTracer(name, version) : trace.getTracer(name, version);
   }
 
+  /** A metric aggregated outside the SDK (for a hot path), reported in the given scope. */
+  addMetric(scope: string, collect: () => MetricData): void {
+    this.producers.push({ scope, collect });
+  }
+
   addToSnapshot(key: string, get: () => unknown): void {
     this.extras.set(key, get);
   }
@@ -73,7 +79,8 @@ export class WorkerTelemetry {
     const { resourceMetrics } = await this.reader.collect();
     const extras: Record<string, unknown> = {};
     for (const [k, get] of this.extras) extras[k] = get();
-    return { at: Date.now(), scopeMetrics: resourceMetrics.scopeMetrics, extras };
+    const own = this.producers.map((p) => ({ scope: { name: p.scope }, metrics: [p.collect()] }));
+    return { at: Date.now(), scopeMetrics: [...resourceMetrics.scopeMetrics, ...own], extras };
   }
 
   /** Sends a snapshot every intervalMs; a failed collection is reported, never thrown. */

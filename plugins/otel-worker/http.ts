@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { RequestInfo, WorkerPluginContext } from '../../src/plugins/contexts.js';
-import { DURATION_BOUNDARIES_S, M, WORKER_SCOPE } from '../../otel/instruments.js';
+import { M, WORKER_SCOPE } from '../../otel/instruments.js';
+import type { WorkerTelemetry } from '../../otel/worker-telemetry.js';
+import { RequestDurationHistogram } from './duration-histogram.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 const kSpan = Symbol('otel-cluster.span');
@@ -20,14 +22,20 @@ const headerGetter = {
  * readings, continuing an incoming W3C traceparent. The slowest sampled requests of each interval
  * travel with the snapshot as exemplars.
  */
-export function recordHttp(ctx: WorkerPluginContext, propagator: Parameters<typeof propagation.setGlobalPropagator>[0], tracingOn: boolean): void {
+export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry): void {
   const meter = ctx.meter(WORKER_SCOPE);
-  const duration = meter.createHistogram(M.requestDuration, {
-    unit: 's',
-    description: 'Duration of HTTP server requests.',
-    advice: { explicitBucketBoundaries: DURATION_BOUNDARIES_S },
+  const tracingOn = telemetry.tracerProvider !== undefined;
+  const propagator = telemetry.propagator;
+  const duration = new RequestDurationHistogram();
+  telemetry.addMetric(WORKER_SCOPE, () => duration.collect());
+  // In-flight requests are counted in plain integers and observed at collection time: the exported
+  // value is the same as an UpDownCounter's, without two SDK calls (each hashing its attributes) per
+  // request.
+  const active = meter.createObservableUpDownCounter(M.activeRequests, { unit: '{request}', description: 'Number of active HTTP server requests.' });
+  const inFlight = new Map<string, number>();
+  active.addCallback((result) => {
+    for (const [method, n] of inFlight) result.observe(n, activeFor(method));
   });
-  const active = meter.createUpDownCounter(M.activeRequests, { unit: '{request}', description: 'Number of active HTTP server requests.' });
   const tracer = ctx.tracer(WORKER_SCOPE);
   let slowest: Exemplar[] = [];
   if (tracingOn)
@@ -49,7 +57,8 @@ export function recordHttp(ctx: WorkerPluginContext, propagator: Parameters<type
   };
 
   ctx.onRequest((req, _res) => {
-    active.add(1, activeFor(methodOf(req)));
+    const method = methodOf(req);
+    inFlight.set(method, (inFlight.get(method) ?? 0) + 1);
     if (!tracingOn) return;
     const parent = propagator.extract(context.active(), req.headers, headerGetter);
     const span = tracer.startSpan(methodOf(req), { kind: SpanKind.SERVER, startTime: performance.timeOrigin + performance.now() }, parent);
@@ -58,14 +67,14 @@ export function recordHttp(ctx: WorkerPluginContext, propagator: Parameters<type
 
   ctx.onResponse((info: RequestInfo) => {
     const method = methodOf(info.req);
-    active.add(-1, activeFor(method));
-    const attrs: Attributes = { 'http.request.method': method, 'http.response.status_code': info.statusCode };
-    if (info.route) attrs['http.route'] = info.route;
-    if (info.aborted) attrs['error.type'] = 'aborted';
-    else if (info.statusCode >= 500) attrs['error.type'] = String(info.statusCode);
-    duration.record(info.durationS, attrs);
+    inFlight.set(method, inFlight.get(method)! - 1);
+    const errorType = info.aborted ? 'aborted' : info.statusCode >= 500 ? String(info.statusCode) : undefined;
+    duration.record(method, info.statusCode, info.route, errorType, info.durationS);
     const span = (info.req as unknown as Record<symbol, Span | undefined>)[kSpan];
     if (!span) return;
+    const attrs: Attributes = { 'http.request.method': method, 'http.response.status_code': info.statusCode };
+    if (info.route) attrs['http.route'] = info.route;
+    if (errorType) attrs['error.type'] = errorType;
     if (info.route) span.updateName(`${method} ${info.route}`);
     span.setAttributes({ ...attrs, 'url.path': (info.req.url ?? '/').split('?')[0] });
     if (attrs['error.type']) span.setStatus({ code: SpanStatusCode.ERROR });

@@ -12,7 +12,7 @@ export function otelWorkerPlugin(telemetry: WorkerTelemetry): Plugin<unknown, Wo
   return {
     name: 'otel-worker',
     worker(ctx) {
-      recordHttp(ctx, telemetry.propagator, telemetry.tracerProvider !== undefined);
+      recordHttp(ctx, telemetry);
       recordRuntime(ctx);
     },
   };

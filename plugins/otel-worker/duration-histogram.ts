@@ -1,0 +1,58 @@
+import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import { AggregationTemporality, DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
+import { DURATION_BOUNDARIES_S, M } from '../../otel/instruments.js';
+
+interface Series {
+  attributes: Attributes;
+  counts: number[];
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+const toHr = (ms: number): HrTime => [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
+
+/**
+ * http.server.request.duration, aggregated here rather than through the SDK's Histogram: the SDK
+ * sorts and JSON-encodes the attributes on every record (1.1-1.6 us measured), this keys a Map by a
+ * joined string (~0.1 us). At collection it yields the same OTel MetricData the SDK would: a
+ * cumulative explicit-bucket histogram with the semantic-convention boundaries and attributes.
+ */
+export class RequestDurationHistogram {
+  private readonly series = new Map<string, Series>();
+  private readonly startTime = toHr(Date.now());
+
+  record(method: string, status: number, route: string | undefined, errorType: string | undefined, durationS: number): void {
+    const key = `${method} ${status} ${route ?? ''} ${errorType ?? ''}`;
+    let s = this.series.get(key);
+    if (!s) {
+      const attributes: Attributes = { 'http.request.method': method, 'http.response.status_code': status };
+      if (route) attributes['http.route'] = route;
+      if (errorType) attributes['error.type'] = errorType;
+      this.series.set(key, (s = { attributes, counts: new Array(DURATION_BOUNDARIES_S.length + 1).fill(0), count: 0, sum: 0, min: Infinity, max: -Infinity }));
+    }
+    let i = 0;
+    while (i < DURATION_BOUNDARIES_S.length && durationS > DURATION_BOUNDARIES_S[i]!) i++;
+    s.counts[i]!++;
+    s.count++;
+    s.sum += durationS;
+    if (durationS < s.min) s.min = durationS;
+    if (durationS > s.max) s.max = durationS;
+  }
+
+  collect(): MetricData {
+    const endTime = toHr(Date.now());
+    return {
+      descriptor: { name: M.requestDuration, description: 'Duration of HTTP server requests.', unit: 's', valueType: ValueType.DOUBLE },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.HISTOGRAM,
+      dataPoints: [...this.series.values()].map((s) => ({
+        startTime: this.startTime,
+        endTime,
+        attributes: s.attributes,
+        value: { buckets: { boundaries: DURATION_BOUNDARIES_S, counts: [...s.counts] }, count: s.count, sum: s.sum, min: s.min, max: s.max },
+      })),
+    };
+  }
+}

@@ -1,0 +1,41 @@
+import { MeterProvider, MetricReader, DataPointType } from '@opentelemetry/sdk-metrics';
+import { describe, expect, it } from 'vitest';
+import { DURATION_BOUNDARIES_S } from '../../otel/instruments.js';
+import { RequestDurationHistogram } from '../../plugins/otel-worker/duration-histogram.js';
+
+class Reader extends MetricReader {
+  protected override async onForceFlush() {}
+  protected override async onShutdown() {}
+}
+
+describe('RequestDurationHistogram', () => {
+  it('aggregates exactly as the SDK histogram does, boundaries included', async () => {
+    const reader = new Reader();
+    const sdk = new MeterProvider({ readers: [reader] }).getMeter('t').createHistogram('d', { advice: { explicitBucketBoundaries: DURATION_BOUNDARIES_S } });
+    const ours = new RequestDurationHistogram();
+    const values = [0, 0.001, 0.005, 0.0050001, 0.01, 0.3, 0.5, 0.75, 1, 9.99, 10, 10.5, 60, ...Array.from({ length: 200 }, (_, i) => (i * 0.037) % 3)];
+    for (const [i, v] of values.entries()) {
+      const status = i % 3 === 0 ? 500 : 200;
+      const attrs = { 'http.request.method': 'GET', 'http.response.status_code': status, 'http.route': '/x', ...(status >= 500 ? { 'error.type': '500' } : {}) };
+      sdk.record(v, attrs);
+      ours.record('GET', status, '/x', status >= 500 ? '500' : undefined, v);
+    }
+    const fromSdk = (await reader.collect()).resourceMetrics.scopeMetrics[0]!.metrics[0]!;
+    const mine = ours.collect();
+    expect(mine.dataPointType).toBe(DataPointType.HISTOGRAM);
+    const norm = (m: typeof mine) =>
+      m.dataPoints
+        .map((p) => ({ attributes: p.attributes, value: p.value }))
+        .sort((a, b) => JSON.stringify(a.attributes).localeCompare(JSON.stringify(b.attributes)));
+    const a = norm(fromSdk as typeof mine);
+    const b = norm(mine);
+    expect(b.map((p) => p.attributes)).toEqual(a.map((p) => p.attributes));
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i]!.value as { buckets: { counts: number[] }; count: number; sum: number; min: number; max: number };
+      const y = b[i]!.value as typeof x;
+      expect(y.buckets.counts).toEqual(x.buckets.counts);
+      expect([y.count, y.min, y.max]).toEqual([x.count, x.min, x.max]);
+      expect(y.sum).toBeCloseTo(x.sum, 9);
+    }
+  });
+});
