@@ -136,6 +136,13 @@ describe('telemetry pipeline (node)', () => {
   });
 });
 
+describe('shipped example configs', () => {
+  it.runIf(promtool)('otel/examples/prometheus.yml passes promtool check config', () => {
+    const r = spawnSync('promtool', ['check', 'config', 'otel/examples/prometheus.yml'], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+});
+
 describe('a user plugin', () => {
   it('records its own metric in workers (exported per worker) and messages its primary side', async () => {
     const c = new ClusterProcess('app.mjs', { WORKERS: '2' });
