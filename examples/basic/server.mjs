@@ -24,6 +24,7 @@ if (app.isPrimary) {
 otel-cluster example: ${app.getWorkers().length} workers serving http://${host}:${actualPort}/
   try            curl http://${host}:${actualPort}/users/42
   workers        ${app.getWorkers().map((w) => `slot ${w.slot} pid ${w.pid}`).join(', ')}
+  metrics        curl http://${admin.host}:${admin.port}/metrics
   liveness       curl http://${admin.host}:${admin.port}/livez
   readiness      curl http://${admin.host}:${admin.port}/readyz
   rolling reload kill -USR2 ${process.pid}

@@ -25,6 +25,8 @@ describe('the npm start example', () => {
       expect(pids).toHaveLength(2);
       expect(JSON.parse((await request(port, '/users/42')).body)).toMatchObject({ id: '42' });
       expect((await request(admin, '/readyz')).status).toBe(200);
+      expect(banner).toContain(`curl http://127.0.0.1:${admin}/metrics`);
+      expect((await request(admin, '/metrics')).body).toContain('cluster_worker_info');
       child.kill('SIGINT');
       expect(await exited).toBe(0);
       expect(await waitGone(pids, 2000)).toEqual([]);

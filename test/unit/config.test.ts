@@ -90,6 +90,10 @@ const bad: Case[] = [
   ['unknown log level', { logger: { level: 'loud' } }, 'CLUSTER_ERR_CONFIG_VALUE', 'logger.level', ConfigValueError],
   ['handler not a function', { handler: {} }, 'CLUSTER_ERR_CONFIG_TYPE', 'handler', ConfigTypeError],
   ['plugin without name', { plugins: [{ worker() {} }] }, 'CLUSTER_ERR_CONFIG_TYPE', 'plugins.0', ConfigTypeError],
+  ['telemetry interval too short', { telemetry: { intervalMs: 10 } }, 'CLUSTER_ERR_CONFIG_RANGE', 'telemetry.intervalMs', ConfigRangeError],
+  ['tracing endpoint not a URL', { telemetry: { tracing: { endpoint: 'localhost:4318' } } }, 'CLUSTER_ERR_CONFIG_VALUE', 'telemetry.tracing.endpoint', ConfigValueError, /http\(s\) URL/],
+  ['sample ratio above 1', { telemetry: { tracing: { sampleRatio: 2 } } }, 'CLUSTER_ERR_CONFIG_RANGE', 'telemetry.tracing.sampleRatio', ConfigRangeError],
+  ['misspelled telemetry key', { telemetry: { tracng: {} } }, 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'telemetry.tracng', ConfigUnknownKeyError, /did you mean tracing\?/],
   ['options not an object', 'cluster', 'CLUSTER_ERR_CONFIG_TYPE', '(options)', ConfigTypeError],
 ];
 
