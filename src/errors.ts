@@ -20,6 +20,14 @@ export const ERROR_CATALOGUE = {
   CLUSTER_ERR_ALREADY_LISTENING: 'listen() was called twice',
   CLUSTER_ERR_INVALID_ARGUMENT: 'a method argument is invalid (for example scaleTo(0))',
   CLUSTER_ERR_PLUGIN: 'a plugin is invalid, duplicated, or failed or timed out while starting',
+  CLUSTER_ERR_IPC_TIMEOUT: 'a request got no reply within its timeout',
+  CLUSTER_ERR_WORKER_GONE: 'the worker a request was waiting on exited (or the channel closed) before replying',
+  CLUSTER_ERR_NO_HANDLER: 'the receiving process has no onMessage handler for the request type',
+  CLUSTER_ERR_NO_WORKER: 'there is no worker in that slot (or no ready worker at all) to send to',
+  CLUSTER_ERR_IPC_QUEUE_FULL: 'too many messages are already waiting for a starting worker',
+  CLUSTER_ERR_IPC_INVALID: 'a message is not { type: non-empty string, data? } or its data cannot be serialized',
+  CLUSTER_ERR_IPC_TOO_LARGE: 'a message is larger than ipc.maxMessageBytes',
+  CLUSTER_ERR_REMOTE_HANDLER: 'the remote handler threw; the error carries its message, code and name',
 } as const;
 
 export type ClusterErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -90,3 +98,21 @@ export class NotListeningError extends simple('CLUSTER_ERR_NOT_LISTENING') {}
 export class AlreadyListeningError extends simple('CLUSTER_ERR_ALREADY_LISTENING') {}
 export class InvalidArgumentError extends simple('CLUSTER_ERR_INVALID_ARGUMENT') {}
 export class PluginError extends simple('CLUSTER_ERR_PLUGIN') {}
+export class IpcTimeoutError extends simple('CLUSTER_ERR_IPC_TIMEOUT') {}
+export class WorkerGoneError extends simple('CLUSTER_ERR_WORKER_GONE') {}
+export class NoHandlerError extends simple('CLUSTER_ERR_NO_HANDLER') {}
+export class NoWorkerError extends simple('CLUSTER_ERR_NO_WORKER') {}
+export class IpcQueueFullError extends simple('CLUSTER_ERR_IPC_QUEUE_FULL') {}
+export class IpcInvalidMessageError extends simple('CLUSTER_ERR_IPC_INVALID') {}
+export class IpcTooLargeError extends simple('CLUSTER_ERR_IPC_TOO_LARGE') {}
+
+/** A handler on the other side threw: its message, and its code and name when it had them. */
+export class RemoteHandlerError extends ClusterError {
+  readonly remoteCode: string | undefined;
+  readonly remoteName: string | undefined;
+  constructor(message: string, remoteCode?: string, remoteName?: string) {
+    super('CLUSTER_ERR_REMOTE_HANDLER', message);
+    this.remoteCode = remoteCode;
+    this.remoteName = remoteName;
+  }
+}

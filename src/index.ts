@@ -9,3 +9,8 @@ export { EXIT_REASONS, type ExitReason } from './supervisor/exit-reason.js';
 export type { ClusterConfig, ClusterConfigInput, LoggerLike } from './config/schema.js';
 export { parseSize } from './config/size.js';
 export * from './errors.js';
+export type { Message, Sender } from './ipc/envelope.js';
+export type { SettledReply } from './ipc/primary-ipc.js';
+export type { ClusterMetrics } from './app/telemetry-setup.js';
+export type { WindowStats, Exemplar } from '../otel/metrics-store.js';
+export type { WorkerPluginContext, PrimaryPluginContext, RequestInfo } from './plugins/contexts.js';

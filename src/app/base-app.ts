@@ -7,6 +7,9 @@ import type { ClusterEventMap } from '../supervisor/events.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
 import { Router, type Handler } from './router.js';
 import type { ClusterMetrics } from './telemetry-setup.js';
+import type { Message } from '../ipc/envelope.js';
+import type { SettledReply } from '../ipc/primary-ipc.js';
+import { Handlers, type MessageHandler } from '../ipc/rpc.js';
 import type { App, ListenAddress } from './types.js';
 
 /**
@@ -19,6 +22,8 @@ export abstract class BaseApp extends EventEmitter<ClusterEventMap> implements A
   readonly workerSlot: number | undefined = undefined;
   adminAddress: ListenAddress | undefined;
   protected readonly router: Router;
+  /** onMessage handlers, registered before listen() (at the script's top level) as well as after. */
+  protected readonly handlers: Handlers;
 
   constructor(
     protected readonly options: ResolvedOptions,
@@ -26,7 +31,21 @@ export abstract class BaseApp extends EventEmitter<ClusterEventMap> implements A
   ) {
     super();
     this.router = new Router((err, req) => this.logger.error({ err, method: req.method, url: req.url }, 'request handler failed'));
+    this.handlers = new Handlers(options.ipc.maxMessageBytes, (type, err) => this.logger.error({ type, err }, 'onMessage handler failed'));
   }
+
+  onMessage(type: string, handler: MessageHandler): this {
+    this.handlers.on(type, handler);
+    return this;
+  }
+
+  broadcastToWorkers(_msg: Message): Promise<number[]> { return Promise.reject(this.wrongRole('broadcastToWorkers')); }
+  sendToWorker(_slot: number, _msg: Message): Promise<void> { return Promise.reject(this.wrongRole('sendToWorker')); }
+  sendToRandomWorker(_msg: Message): Promise<number> { return Promise.reject(this.wrongRole('sendToRandomWorker')); }
+  requestWorker<T = unknown>(_slot: number, _msg: Message, _o?: { timeoutMs?: number }): Promise<T> { return Promise.reject(this.wrongRole('requestWorker')); }
+  requestAllWorkers(_msg: Message, _o?: { timeoutMs?: number }): Promise<SettledReply[]> { return Promise.reject(this.wrongRole('requestAllWorkers')); }
+  sendToPrimary(_msg: Message): Promise<void> { return Promise.reject(this.wrongRole('sendToPrimary', 'worker')); }
+  requestPrimary<T = unknown>(_msg: Message, _o?: { timeoutMs?: number }): Promise<T> { return Promise.reject(this.wrongRole('requestPrimary', 'worker')); }
 
   get(path: string, h: Handler): this { this.router.route('get', path, h); return this; }
   post(path: string, h: Handler): this { this.router.route('post', path, h); return this; }
@@ -53,8 +72,14 @@ export abstract class BaseApp extends EventEmitter<ClusterEventMap> implements A
   scaleUp(_n = 1): Promise<void> { return Promise.reject(this.wrongRole('scaleUp')); }
   scaleDown(_n = 1): Promise<void> { return Promise.reject(this.wrongRole('scaleDown')); }
 
-  protected wrongRole(method: string): WrongRoleError {
-    const where = this.isWorker ? 'in a worker' : 'with cluster.enabled false (single process)';
-    return new WrongRoleError(`${method}() is only available in the cluster primary, not ${where}; check app.isPrimary first`);
+  protected wrongRole(method: string, needs: 'primary' | 'worker' = 'primary'): WrongRoleError {
+    const here = this.isWorker ? 'a worker' : this.isPrimaryOfCluster ? 'the cluster primary' : 'single-process mode (cluster.enabled false)';
+    const wanted = needs === 'primary' ? 'the cluster primary' : 'a worker';
+    return new WrongRoleError(`${method}() is only available in ${wanted}, not in ${here}; check app.${needs === 'primary' ? 'isPrimary' : 'isWorker'} first`);
+  }
+
+  /** True only for the primary of a cluster (not single-process mode). */
+  protected get isPrimaryOfCluster(): boolean {
+    return false;
   }
 }

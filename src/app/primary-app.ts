@@ -14,6 +14,11 @@ import { BaseApp } from './base-app.js';
 import { installSignalHandlers } from './signals.js';
 import { readinessRoutes } from './probes.js';
 import type { ListenAddress } from './types.js';
+import { metrics } from '@opentelemetry/api';
+import { PRIMARY_SCOPE } from '../../otel/instruments.js';
+import type { Message } from '../ipc/envelope.js';
+import { ipcMetrics } from '../ipc/metrics.js';
+import { PrimaryIpc, type SettledReply } from '../ipc/primary-ipc.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
 import { clusterMetrics, primaryContext, primaryTelemetry, SNAPSHOT_KIND, WorkerMessageRouter, type ClusterMetrics } from './telemetry-setup.js';
@@ -30,6 +35,7 @@ export class PrimaryApp extends BaseApp {
   private admin: AdminServer | undefined;
   private plugins: PluginHost | undefined;
   private telemetry: PrimaryTelemetry | undefined;
+  private ipc: PrimaryIpc | undefined;
   private removeSignals: (() => void) | undefined;
   private listening: Promise<ListenAddress> | undefined;
   private closing: Promise<void> | undefined;
@@ -80,6 +86,14 @@ export class PrimaryApp extends BaseApp {
         if (kind === SNAPSHOT_KIND) telemetry?.store.update(slot, pid, payload as WorkerSnapshot);
         else messages.dispatch(slot, kind, payload);
       };
+      const meter = telemetry ? telemetry.meterProvider.getMeter(PRIMARY_SCOPE) : metrics.getMeter(PRIMARY_SCOPE);
+      const ipcMeters = ipcMetrics(meter);
+      const ipc = (this.ipc = new PrimaryIpc(supervisor, this.handlers, this.options.ipc, this.logger, ipcMeters));
+      supervisor.onIpc = (h, env) => ipc.onEnvelope(h, env);
+      supervisor.onMalformed = (slot, pid) => {
+        ipcMeters.malformed();
+        this.logger.debug({ slot, pid }, 'malformed internal message dropped');
+      };
       if (telemetry) {
         supervisor.on('worker:restart', (e) => telemetry.recordRestart(e.reason));
         // A scaled-away slot's series disappear; a replaced worker keeps its slot's series.
@@ -115,6 +129,34 @@ export class PrimaryApp extends BaseApp {
 
   override getWorkers(): WorkerInfo[] {
     return this.supervisor?.list() ?? [];
+  }
+
+  protected override get isPrimaryOfCluster(): boolean {
+    return true;
+  }
+
+  override broadcastToWorkers(msg: Message): Promise<number[]> {
+    return this.ipc ? this.ipc.broadcast(msg) : this.notListening('broadcastToWorkers');
+  }
+
+  override sendToWorker(slot: number, msg: Message): Promise<void> {
+    return this.ipc ? this.ipc.sendToWorker(slot, msg) : this.notListening('sendToWorker');
+  }
+
+  override sendToRandomWorker(msg: Message): Promise<number> {
+    return this.ipc ? this.ipc.sendToRandomWorker(msg) : this.notListening('sendToRandomWorker');
+  }
+
+  override requestWorker<T = unknown>(slot: number, msg: Message, o?: { timeoutMs?: number }): Promise<T> {
+    return this.ipc ? (this.ipc.request(slot, msg, o?.timeoutMs) as Promise<T>) : this.notListening('requestWorker');
+  }
+
+  override requestAllWorkers(msg: Message, o?: { timeoutMs?: number }): Promise<SettledReply[]> {
+    return this.ipc ? this.ipc.requestAll(msg, o?.timeoutMs) : this.notListening('requestAllWorkers');
+  }
+
+  private notListening<T>(method: string): Promise<T> {
+    return Promise.reject(new NotListeningError(`${method}() needs a running cluster; call listen() first`));
   }
 
   override getClusterMetrics(windowMs = 10_000): ClusterMetrics {
@@ -167,6 +209,7 @@ export class PrimaryApp extends BaseApp {
     this.teardownResult ??= (async () => {
       await this.balancer?.close();
       const { clean } = (await this.supervisor?.shutdown()) ?? { clean: true };
+      this.ipc?.close();
       await this.plugins?.close();
       await this.telemetry?.close(); // after the workers' last snapshots, so OTLP flushes them
       await this.admin?.close();

@@ -3,6 +3,8 @@ import type { ClusterConfigInput, LoggerLike } from '../config/schema.js';
 import type { Plugin } from '../plugins/plugin-host.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
+import type { Message, Sender } from '../ipc/envelope.js';
+import type { SettledReply } from '../ipc/primary-ipc.js';
 import type { Handler } from './router.js';
 import type { ClusterMetrics } from './telemetry-setup.js';
 
@@ -28,6 +30,8 @@ export interface ServerOptions {
     /** OTLP/HTTP metrics export from the primary; also turned on by the standard OTEL_EXPORTER_OTLP_* variables. */
     otlp?: { endpoint?: string; intervalMs?: number };
   };
+  /** User messaging limits. */
+  ipc?: { maxMessageBytes?: number; queueLimit?: number; requestTimeoutMs?: number };
   /** Install SIGTERM/SIGINT (graceful stop) and SIGUSR2 (reload) handlers in the primary. Default true. */
   handleSignals?: boolean;
 }
@@ -66,6 +70,23 @@ export interface App {
   scaleTo(n: number): Promise<void>;
   scaleUp(n?: number): Promise<void>;
   scaleDown(n?: number): Promise<void>;
+
+  /** Handles messages of one type sent to this process; for a request, the return value (or promise) is the reply. */
+  onMessage(type: string, handler: (data: any, from: Sender) => unknown): App; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Primary. Resolves with the slots written to, once written to every worker (starting ones when ready). */
+  broadcastToWorkers(msg: Message): Promise<number[]>;
+  /** Primary, or a worker (relayed by the primary). Resolves once handed to that slot's worker. */
+  sendToWorker(slot: number, msg: Message): Promise<void>;
+  /** Primary. Resolves with the slot of the ready worker it was written to. */
+  sendToRandomWorker(msg: Message): Promise<number>;
+  /** Primary, or a worker (relayed). Resolves with the reply; typed errors on timeout, exit, no handler. */
+  requestWorker<T = unknown>(slot: number, msg: Message, options?: { timeoutMs?: number }): Promise<T>;
+  /** Primary. Resolves (never rejects for a worker's failure) with each slot's outcome. */
+  requestAllWorkers(msg: Message, options?: { timeoutMs?: number }): Promise<SettledReply[]>;
+  /** Worker. Resolves once written to the channel. */
+  sendToPrimary(msg: Message): Promise<void>;
+  /** Worker. Resolves with the primary handler's reply. */
+  requestPrimary<T = unknown>(msg: Message, options?: { timeoutMs?: number }): Promise<T>;
 
   on<E extends keyof ClusterEventMap>(event: E, listener: (...args: ClusterEventMap[E]) => void): App;
   once<E extends keyof ClusterEventMap>(event: E, listener: (...args: ClusterEventMap[E]) => void): App;

@@ -1,4 +1,7 @@
-import { AlreadyListeningError } from '../errors.js';
+import { AlreadyListeningError, NotListeningError } from '../errors.js';
+import { WORKER_SCOPE } from '../../otel/instruments.js';
+import type { Message } from '../ipc/envelope.js';
+import { WorkerIpc } from '../ipc/worker-ipc.js';
 import { PluginHost } from '../plugins/plugin-host.js';
 import { ENV } from '../runtime/adapter.js';
 import { HttpFrontend } from '../worker/http-frontend.js';
@@ -13,6 +16,7 @@ export class WorkerApp extends BaseApp {
   readonly isWorker = true;
   override readonly workerSlot = Number(process.env[ENV.slot]);
   private runtime: WorkerRuntime | undefined;
+  private ipc: WorkerIpc | undefined;
   private listening: Promise<ListenAddress> | undefined;
 
   /** Port and host are the primary's; the arguments are accepted so one script serves every role. */
@@ -30,6 +34,12 @@ export class WorkerApp extends BaseApp {
         heartbeatIntervalMs: this.options.cluster.config.processManagement.heartbeatIntervalMs,
       });
       this.runtime = runtime;
+      const ipc = (this.ipc = new WorkerIpc((env) => runtime.sendIpc(env), this.handlers, this.options.ipc));
+      runtime.onIpc = (env) => ipc.onEnvelope(env);
+      telemetry
+        ?.meter(WORKER_SCOPE)
+        .createObservableCounter('cluster.worker.ipc.malformed', { unit: '{message}', description: 'Internal IPC messages from the primary that were malformed and dropped.' })
+        .addCallback((r) => r.observe(runtime.malformed + ipc.malformed));
       const send = (kind: string, payload: unknown) => runtime.sendPlugin(kind, payload);
       // Registered before the plugins' hooks, so it runs after them: the last snapshot counts everything.
       if (telemetry) plugins.addCloseHook('telemetry', () => telemetry.close((snap) => send(SNAPSHOT_KIND, snap)));
@@ -40,6 +50,26 @@ export class WorkerApp extends BaseApp {
       return { host: process.env[ENV.host] || host || '::', port: Number(process.env[ENV.port]) };
     })();
     return this.listening;
+  }
+
+  override sendToPrimary(msg: Message): Promise<void> {
+    return this.ipc ? this.ipc.sendToPrimary(msg) : this.notListening('sendToPrimary');
+  }
+
+  override requestPrimary<T = unknown>(msg: Message, o?: { timeoutMs?: number }): Promise<T> {
+    return this.ipc ? (this.ipc.requestPrimary(msg, o?.timeoutMs) as Promise<T>) : this.notListening('requestPrimary');
+  }
+
+  override sendToWorker(slot: number, msg: Message): Promise<void> {
+    return this.ipc ? this.ipc.sendToWorker(slot, msg) : this.notListening('sendToWorker');
+  }
+
+  override requestWorker<T = unknown>(slot: number, msg: Message, o?: { timeoutMs?: number }): Promise<T> {
+    return this.ipc ? (this.ipc.requestWorker(slot, msg, o?.timeoutMs) as Promise<T>) : this.notListening('requestWorker');
+  }
+
+  private notListening<T>(method: string): Promise<T> {
+    return Promise.reject(new NotListeningError(`${method}() works once listen() has resolved in this worker`));
   }
 
   /** In a worker, close() drains this worker and exits its process; the primary decides what follows. */

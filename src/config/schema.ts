@@ -208,6 +208,13 @@ function build(z: typeof Z) {
       .default({ host: '127.0.0.1', port: 9464 }),
     handleSignals: z.boolean().default(true),
     telemetry,
+    ipc: z
+      .strictObject({
+        maxMessageBytes: z.number().int().min(64).max(64 * 1024 * 1024).default(1024 * 1024),
+        queueLimit: z.number().int().min(1).max(1_000_000).default(1000),
+        requestTimeoutMs: ms(1, 3_600_000).default(5000),
+      })
+      .prefault({}),
   });
 
   return { clusterConfigSchema, optionsSchema };

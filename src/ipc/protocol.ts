@@ -3,6 +3,8 @@
  * `__oc` (protocol version) so it never collides with an application's own `process.send` traffic,
  * and it is dispatched from a table by its `t` field.
  */
+import type { IpcEnvelope } from './envelope.js';
+
 export const TAG = '__oc';
 export const PROTOCOL_VERSION = 1;
 
@@ -13,10 +15,12 @@ export type WorkerToPrimary =
   /** The worker began draining on its own (it received a signal directly). */
   | { __oc: 1; t: 'draining'; reason: string }
   /** A plugin's message to its primary side (telemetry snapshots travel this way). */
-  | { __oc: 1; t: 'plugin'; kind: string; payload: unknown };
+  | { __oc: 1; t: 'plugin'; kind: string; payload: unknown }
+  /** User messages (broadcast, unicast, requests, replies). */
+  | ({ __oc: 1 } & IpcEnvelope);
 
 /** Primary -> worker. `conn` travels with a socket handle. */
-export type PrimaryToWorker = { __oc: 1; t: 'conn' } | { __oc: 1; t: 'drain' };
+export type PrimaryToWorker = { __oc: 1; t: 'conn' } | { __oc: 1; t: 'drain' } | ({ __oc: 1 } & IpcEnvelope);
 
 export function isInternal(msg: unknown): msg is { __oc: number; t: string } {
   return !!msg && typeof msg === 'object' && (msg as Record<string, unknown>)[TAG] === PROTOCOL_VERSION && typeof (msg as { t?: unknown }).t === 'string';

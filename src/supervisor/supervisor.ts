@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { NoWorkersError } from '../errors.js';
+import { isValidEnvelope, type IpcEnvelope } from '../ipc/envelope.js';
 import type { WorkerToPrimary } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
 import type { ClusterEventMap } from './events.js';
@@ -53,6 +54,10 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
   private closing: Promise<{ clean: boolean }> | undefined;
   /** Receives plugin messages from workers (telemetry snapshots among them). */
   onPluginMessage: ((slot: number, pid: number, kind: string, payload: unknown) => void) | undefined;
+  /** Receives user IPC envelopes (already checked). */
+  onIpc: ((h: WorkerHandle, env: IpcEnvelope) => void) | undefined;
+  /** Internal messages of a shape we do not know: dropped, counted. */
+  onMalformed: ((slot: number, pid: number) => void) | undefined;
 
   constructor(
     readonly config: SupervisorConfig,
@@ -184,6 +189,10 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
       this.emit('worker:ready', { slot: h.slot, pid: h.pid, startupMs: h.readyAt - h.startedAt });
     } else if (m.t === 'plugin') {
       this.onPluginMessage?.(h.slot, h.pid, m.kind, m.payload);
+    } else if (m.t === 'ipc' && isValidEnvelope(m)) {
+      this.onIpc?.(h, m);
+    } else if (m.t !== 'hb' && m.t !== 'draining' && m.t !== 'ready') {
+      this.onMalformed?.(h.slot, h.pid);
     } else if (m.t === 'draining' && h.state !== 'exited') {
       h.state = 'draining';
       h.requestedReason ??= 'signal';

@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
 import { internal, isInternal, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
+import type { IpcEnvelope } from '../ipc/envelope.js';
+import { WorkerGoneError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { ENV, type ListenMode } from '../runtime/adapter.js';
@@ -68,11 +70,26 @@ export class WorkerRuntime {
     this.send({ t: 'plugin', kind, payload });
   }
 
+  /** Where user IPC envelopes go (set by the worker app). */
+  onIpc: ((env: unknown) => void) | undefined;
+  /** Internal messages of a shape we do not know: dropped, counted. */
+  malformed = 0;
+
+  /** Writes a user IPC envelope; resolves once written to the channel. */
+  sendIpc(env: IpcEnvelope): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!process.connected || !process.send) return reject(new WorkerGoneError('the primary is gone'));
+      process.send(internal(env as Body<WorkerToPrimary>), undefined, undefined, (err: Error | null) => (err ? reject(new WorkerGoneError(`IPC write failed: ${err.message}`)) : resolve()));
+    });
+  }
+
   private readonly onMessage = (msg: unknown, handle?: unknown): void => {
     if (!isInternal(msg)) return; // the application's own messages
     const m = msg as PrimaryToWorker;
     if (m.t === 'conn' && handle) this.o.frontend.adopt(handle as Socket);
     else if (m.t === 'drain') void this.drainAndExit('primary');
+    else if (m.t === 'ipc') this.onIpc?.(m);
+    else this.malformed++;
   };
 
   private send(m: Body<WorkerToPrimary>): void {

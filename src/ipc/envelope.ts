@@ -1,0 +1,117 @@
+import {
+  ClusterError,
+  IpcInvalidMessageError,
+  IpcQueueFullError,
+  IpcTimeoutError,
+  IpcTooLargeError,
+  NoHandlerError,
+  NoWorkerError,
+  RemoteHandlerError,
+  WorkerGoneError,
+} from '../errors.js';
+
+/** A user message: `{ type, data? }`. */
+export interface Message<T = unknown> {
+  type: string;
+  data?: T;
+}
+
+/** Who sent a message: the primary, or a worker's slot. */
+export type Sender = 'primary' | number;
+
+export interface WireError {
+  message: string;
+  code?: string;
+  name?: string;
+  /** True when the user's handler threw (rather than the IPC layer failing). */
+  handler?: boolean;
+}
+
+/**
+ * User IPC travels inside our tagged envelope (t: 'ipc'), never as the application's own
+ * process.send traffic. `d` is the data, JSON-encoded once at the call site (that is where a size or
+ * serialization problem is reported). k: msg (one-way), req (expects a res with the same id), res.
+ */
+export interface IpcEnvelope {
+  t: 'ipc';
+  k: 'msg' | 'req' | 'res';
+  type?: string;
+  d?: string;
+  id?: number;
+  /** Worker to worker: the destination slot (the primary relays). */
+  to?: number;
+  /** Set by the primary on what it delivers: who originally sent it. */
+  from?: Sender;
+  /** Requests: the caller's timeout, so a relay can give up at the same time. */
+  ms?: number;
+  err?: WireError;
+}
+
+/** Validates a user message and encodes its data; throws the typed error the caller should see. */
+export function encodeMessage(msg: unknown, maxBytes: number): { type: string; d: string | undefined } {
+  if (!msg || typeof msg !== 'object' || typeof (msg as Message).type !== 'string' || (msg as Message).type.length === 0)
+    throw new IpcInvalidMessageError(`expected a message { type: non-empty string, data? }, received ${describe(msg)}`);
+  const { type, data } = msg as Message;
+  let d: string | undefined;
+  if (data !== undefined) {
+    try {
+      d = JSON.stringify(data);
+    } catch (err) {
+      throw new IpcInvalidMessageError(`message "${type}": data cannot be serialized to JSON (${(err as Error).message})`, { cause: err });
+    }
+    if (d === undefined) throw new IpcInvalidMessageError(`message "${type}": data of type ${typeof data} cannot be serialized to JSON`);
+  }
+  const bytes = d === undefined ? 0 : Buffer.byteLength(d);
+  if (bytes > maxBytes) throw new IpcTooLargeError(`message "${type}": data is ${bytes} bytes encoded, over ipc.maxMessageBytes (${maxBytes})`);
+  return { type, d };
+}
+
+export function decodeData(d: string | undefined): unknown {
+  return d === undefined ? undefined : JSON.parse(d);
+}
+
+/** Checks an incoming envelope's shape; anything else is malformed (dropped and counted). */
+export function isValidEnvelope(m: unknown): m is IpcEnvelope {
+  if (!m || typeof m !== 'object') return false;
+  const e = m as IpcEnvelope;
+  if (e.k !== 'msg' && e.k !== 'req' && e.k !== 'res') return false;
+  if (e.d !== undefined && typeof e.d !== 'string') return false;
+  if (e.to !== undefined && !Number.isInteger(e.to)) return false;
+  if (e.k === 'res') return Number.isInteger(e.id) && (e.err === undefined || (typeof e.err === 'object' && typeof e.err.message === 'string'));
+  if (typeof e.type !== 'string' || e.type.length === 0) return false;
+  return e.k === 'msg' || Number.isInteger(e.id);
+}
+
+const LOCAL_CODES: Record<string, new (message: string) => ClusterError> = {
+  CLUSTER_ERR_IPC_TIMEOUT: IpcTimeoutError,
+  CLUSTER_ERR_WORKER_GONE: WorkerGoneError,
+  CLUSTER_ERR_NO_HANDLER: NoHandlerError,
+  CLUSTER_ERR_NO_WORKER: NoWorkerError,
+  CLUSTER_ERR_IPC_QUEUE_FULL: IpcQueueFullError,
+  CLUSTER_ERR_IPC_INVALID: IpcInvalidMessageError,
+  CLUSTER_ERR_IPC_TOO_LARGE: IpcTooLargeError,
+};
+
+/** What travels back when a handler throws (or the IPC layer itself fails). */
+export function toWire(err: unknown, handler: boolean): WireError {
+  if (err instanceof RemoteHandlerError) return { message: err.message, code: err.remoteCode, name: err.remoteName, handler: true };
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { message: err.message, code: typeof code === 'string' ? code : undefined, name: err.name, handler };
+  }
+  return { message: String(err), handler };
+}
+
+/** The caller's error: IPC-layer codes keep their class; a handler's own error is a RemoteHandlerError. */
+export function fromWire(e: WireError): ClusterError {
+  const Local = e.code ? LOCAL_CODES[e.code] : undefined;
+  if (Local && !e.handler) return new Local(e.message);
+  return new RemoteHandlerError(e.message, e.code, e.name);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return `an object with type ${JSON.stringify((v as { type?: unknown }).type)}`;
+  return `${typeof v} ${String(v).slice(0, 40)}`;
+}

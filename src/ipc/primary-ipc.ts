@@ -1,0 +1,178 @@
+import { InvalidArgumentError, IpcQueueFullError, NoWorkerError, WorkerGoneError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import type { WorkerHandle } from '../supervisor/worker-handle.js';
+import { encodeMessage, toWire, type IpcEnvelope, type Message, type Sender } from './envelope.js';
+import { PendingRequests, type Handlers } from './rpc.js';
+
+export interface IpcOptions {
+  maxMessageBytes: number;
+  queueLimit: number;
+  requestTimeoutMs: number;
+}
+
+export interface IpcMetrics {
+  message(direction: 'in' | 'out', kind: 'message' | 'request' | 'reply'): void;
+  request(outcome: 'ok' | 'error' | 'timeout', seconds: number): void;
+  malformed(): void;
+}
+
+export type SettledReply = { slot: number; status: 'fulfilled'; value: unknown } | { slot: number; status: 'rejected'; reason: Error };
+
+interface Queued {
+  env: IpcEnvelope;
+  resolve: (h: WorkerHandle) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * The primary's side of user messaging: to workers (queued while a slot's worker is starting),
+ * requests with timeouts, replies to workers' requests, and worker-to-worker relay.
+ */
+export class PrimaryIpc {
+  private readonly pending: PendingRequests;
+  private readonly queues = new Map<number, Queued[]>();
+
+  constructor(
+    private readonly sup: Supervisor,
+    private readonly handlers: Handlers,
+    private readonly o: IpcOptions,
+    private readonly logger: Logger,
+    private readonly metrics: IpcMetrics,
+  ) {
+    this.pending = new PendingRequests((_type, outcome, s) => metrics.request(outcome, s));
+    sup.on('worker:ready', (e) => this.flush(e.slot));
+    sup.on('worker:exit', (e) => this.onExit(e.slot, e.pid));
+  }
+
+  /** Resolves once the message is written to the worker's channel (after it is ready). */
+  async sendToWorker(slot: number, msg: Message): Promise<void> {
+    const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
+    await this.deliver(slot, { t: 'ipc', k: 'msg', type, d, from: 'primary' });
+  }
+
+  /** Resolves with the slots it was written to, once written to every worker (starting ones when ready). */
+  async broadcast(msg: Message): Promise<number[]> {
+    const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
+    const slots = [...this.sup.slots.values()].filter((s) => s.current || !s.givenUp).map((s) => s.index).sort((a, b) => a - b);
+    await Promise.all(slots.map((slot) => this.deliver(slot, { t: 'ipc', k: 'msg', type, d, from: 'primary' })));
+    return slots;
+  }
+
+  /** Resolves with the slot of the ready worker it was written to. */
+  async sendToRandomWorker(msg: Message): Promise<number> {
+    const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
+    const ready = this.sup.readyWorkers();
+    if (!ready.length) throw new NoWorkerError('sendToRandomWorker: no worker is ready');
+    const h = ready[Math.floor(Math.random() * ready.length)]!;
+    await this.deliver(h.slot, { t: 'ipc', k: 'msg', type, d, from: 'primary' });
+    return h.slot;
+  }
+
+  /** Resolves with the handler's reply; rejects with a typed error, never hangs. */
+  async request(slot: number, msg: Message, timeoutMs = this.o.requestTimeoutMs, from: Sender = 'primary'): Promise<unknown> {
+    checkTimeout(timeoutMs);
+    const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
+    return this.requestEncoded(slot, type, d, timeoutMs, from);
+  }
+
+  /** One request per worker; resolves (never rejects) with each slot's outcome. */
+  async requestAll(msg: Message, timeoutMs = this.o.requestTimeoutMs): Promise<SettledReply[]> {
+    checkTimeout(timeoutMs);
+    const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
+    const slots = [...this.sup.slots.keys()].sort((a, b) => a - b);
+    const results = await Promise.allSettled(slots.map((slot) => this.requestEncoded(slot, type, d, timeoutMs, 'primary')));
+    return results.map((r, i) => (r.status === 'fulfilled' ? { slot: slots[i]!, status: 'fulfilled', value: r.value } : { slot: slots[i]!, status: 'rejected', reason: r.reason as Error }));
+  }
+
+  /** An envelope from a worker (already checked by isValidEnvelope). */
+  onEnvelope(h: WorkerHandle, env: IpcEnvelope): void {
+    this.metrics.message('in', env.k === 'req' ? 'request' : env.k === 'res' ? 'reply' : 'message');
+    if (env.k === 'res') return this.pending.settle(env);
+    if (env.to !== undefined) return this.relay(h, env);
+    if (env.k === 'msg') {
+      if (!this.handlers.deliver(env, h.slot)) this.logger.debug({ type: env.type, slot: h.slot }, 'message without a handler dropped');
+      return;
+    }
+    void this.handlers.answer(env, h.slot).then((reply) => this.reply(h, reply));
+  }
+
+  /** Rejects what is still waiting (shutdown). */
+  close(): void {
+    this.pending.failAll((type) => new WorkerGoneError(`request "${type}" abandoned: the cluster is shutting down`));
+    for (const [slot, q] of this.queues) for (const item of q.splice(0)) item.reject(new WorkerGoneError(`message "${item.env.type}" for slot ${slot} abandoned: the cluster is shutting down`));
+  }
+
+  private requestEncoded(slot: number, type: string, d: string | undefined, timeoutMs: number, from: Sender): Promise<unknown> {
+    const { id, promise } = this.pending.add(type, timeoutMs);
+    this.deliver(slot, { t: 'ipc', k: 'req', type, d, id, ms: timeoutMs, from }).then(
+      (h) => this.pending.setTarget(id, h.pid),
+      (err: Error) => this.pending.fail(id, err),
+    );
+    return promise;
+  }
+
+  /** Writes to the slot's worker, or queues while it is starting or being replaced. */
+  private deliver(slot: number, env: IpcEnvelope): Promise<WorkerHandle> {
+    const s = this.sup.slots.get(slot);
+    if (!s || (s.givenUp && !s.current))
+      return Promise.reject(new NoWorkerError(`no worker in slot ${slot} (slots: ${[...this.sup.slots.keys()].sort().join(', ') || 'none'})`));
+    const h = s.current;
+    if (h?.state === 'ready') return this.write(h, env);
+    const q = this.queues.get(slot) ?? [];
+    if (q.length >= this.o.queueLimit)
+      return Promise.reject(new IpcQueueFullError(`slot ${slot} is starting and already has ${q.length} messages waiting (ipc.queueLimit)`));
+    this.queues.set(slot, q);
+    return new Promise((resolve, reject) => q.push({ env, resolve, reject }));
+  }
+
+  private write(h: WorkerHandle, env: IpcEnvelope): Promise<WorkerHandle> {
+    this.metrics.message('out', env.k === 'req' ? 'request' : env.k === 'res' ? 'reply' : 'message');
+    return h.send(env).then(
+      () => h,
+      () => Promise.reject(new WorkerGoneError(`worker in slot ${h.slot} (pid ${h.pid}) is gone; "${env.type ?? 'reply'}" not delivered`)),
+    );
+  }
+
+  private flush(slot: number): void {
+    const h = this.sup.slots.get(slot)?.current;
+    const q = this.queues.get(slot);
+    if (!h || h.state !== 'ready' || !q) return;
+    this.queues.delete(slot);
+    for (const item of q) this.write(h, item.env).then(item.resolve, item.reject);
+  }
+
+  private onExit(slot: number, pid: number): void {
+    this.pending.failTarget(pid, (type) => new WorkerGoneError(`worker in slot ${slot} (pid ${pid}) exited before replying to "${type}"`));
+    const s = this.sup.slots.get(slot);
+    // Queued messages wait for the replacement, unless there will be none.
+    if (s && !s.givenUp) return;
+    for (const item of this.queues.get(slot)?.splice(0) ?? []) item.reject(new NoWorkerError(`slot ${slot} has no worker any more; "${item.env.type}" not delivered`));
+    this.queues.delete(slot);
+  }
+
+  /** Worker to worker: a message is acknowledged once handed on; a request's reply is passed back. */
+  private relay(h: WorkerHandle, env: IpcEnvelope): void {
+    const to = env.to!;
+    if (env.k === 'msg') {
+      this.deliver(to, { t: 'ipc', k: 'msg', type: env.type, d: env.d, from: h.slot }).then(
+        () => env.id !== undefined && this.reply(h, { t: 'ipc', k: 'res', id: env.id }),
+        (err: Error) => env.id !== undefined && this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(err, false) }),
+      );
+      return;
+    }
+    this.requestEncoded(to, env.type!, env.d, env.ms ?? this.o.requestTimeoutMs, h.slot).then(
+      (value) => this.reply(h, { t: 'ipc', k: 'res', id: env.id, d: value === undefined ? undefined : JSON.stringify(value) }),
+      (err: Error) => this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(err, err.name === 'RemoteHandlerError') }),
+    );
+  }
+
+  private reply(h: WorkerHandle, env: IpcEnvelope): void {
+    if (h.state === 'exited') return;
+    this.write(h, env).catch(() => {}); // the asker is gone: nobody to tell
+  }
+}
+
+function checkTimeout(ms: number): void {
+  if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError(`timeoutMs must be a positive number of milliseconds, received ${String(ms)}`);
+}
