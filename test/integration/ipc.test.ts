@@ -15,7 +15,7 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
     const id = nextId++;
     const p = cp!.next((e) => e.event === 'result' && e.id === id, timeoutMs, `result of ${String(o.op)}`);
     cp!.child.stdin!.write(JSON.stringify({ id, ...o }) + '\n');
-    return (await p) as { ok: boolean; value?: any; code?: string; message?: string; remoteCode?: string };
+    return (await p) as unknown as { ok: boolean; value?: any; code?: string; message?: string; remoteCode?: string };
   };
   const stats = async (slot: number) => (await op({ op: 'request', slot, msg: { type: 'stats' } })).value.counts as Record<string, number>;
 
@@ -82,6 +82,14 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
     expect(r.value.stateWhenSent).toBe('starting');
     expect(r.value.stats.slot).toBe(2);
     expect(r.value.stats.counts.early).toBe(1);
+  });
+
+  it('bounds the queue for a starting worker: overflow is a typed error, the rest are delivered', async () => {
+    start({ WORKERS: '1', IPC_QUEUE: '3' });
+    await cp!.listening();
+    const r = await op({ op: 'overflow', to: 2, n: 5 });
+    expect(r.value.outcomes).toEqual(['sent', 'sent', 'sent', 'CLUSTER_ERR_IPC_QUEUE_FULL', 'CLUSTER_ERR_IPC_QUEUE_FULL']);
+    expect(r.value.stats.counts.queued).toBe(3);
   });
 
   it('relays worker to primary and worker to worker, both ways', async () => {
