@@ -1,11 +1,11 @@
 import { AdminServer } from '../admin/admin-server.js';
 import { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import { reservePort } from '../balancer/listen.js';
-import { RoundRobin } from '../balancer/strategy.js';
+import { Routing } from '../balancer/routing.js';
 import { NOT_YET_IMPLEMENTED, OPTIONS_ENV, serializeForWorkers } from '../config/validate.js';
 import { AlreadyListeningError, NotListeningError } from '../errors.js';
 import { PluginHost, type Plugin } from '../plugins/plugin-host.js';
-import { defaultListenMode, ENV, reusePortMigrationWarning, runtimeName } from '../runtime/adapter.js';
+import { defaultListenMode, ENV, isBun, reusePortMigrationWarning, runtimeName } from '../runtime/adapter.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import { PoolOperations } from '../supervisor/pool-operations.js';
 import { createSpawner } from '../supervisor/spawner.js';
@@ -23,7 +23,7 @@ import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
 import { clusterMetrics, primaryContext, primaryTelemetry, SNAPSHOT_KIND, WorkerMessageRouter, type ClusterMetrics } from './telemetry-setup.js';
 
-const FORWARDED_EVENTS: (keyof ClusterEventMap)[] = ['worker:spawned', 'worker:ready', 'worker:exit', 'worker:restart', 'cluster:degraded'];
+const FORWARDED_EVENTS: (keyof ClusterEventMap)[] = ['worker:spawned', 'worker:ready', 'worker:exit', 'worker:restart', 'cluster:degraded', 'worker:excluded', 'worker:readmitted'];
 
 /** The primary: owns the port (on Node), the supervisor, the admin server and the signals. */
 export class PrimaryApp extends BaseApp {
@@ -36,6 +36,7 @@ export class PrimaryApp extends BaseApp {
   private plugins: PluginHost | undefined;
   private telemetry: PrimaryTelemetry | undefined;
   private ipc: PrimaryIpc | undefined;
+  private routing: Routing | undefined;
   private removeSignals: (() => void) | undefined;
   private listening: Promise<ListenAddress> | undefined;
   private closing: Promise<void> | undefined;
@@ -52,13 +53,17 @@ export class PrimaryApp extends BaseApp {
     for (const key of this.options.notYetImplemented)
       this.logger.warn({ option: `cluster.config.${key}`, lands_with: NOT_YET_IMPLEMENTED[key] }, 'option accepted but not implemented yet; it has no effect');
 
-    const mode = defaultListenMode;
+    const lb = config.loadBalancing;
+    // Bun cannot pass sockets: the kernel's SO_REUSEPORT spreading is its only path.
+    const mode = isBun || lb.strategy === 'os' ? 'shared' : defaultListenMode;
+    if (isBun && lb.strategy !== 'os')
+      this.logger.warn({ strategy: lb.strategy, runtime: runtimeName }, "Bun cannot hand sockets between processes: routing uses the kernel's SO_REUSEPORT spreading ('os')");
     try {
       let address: ListenAddress;
       if (mode === 'handoff') {
         this.balancer = new HandoffBalancer({
-          candidates: () => this.supervisor?.readyWorkers() ?? [],
-          strategy: new RoundRobin(),
+          candidates: () => this.routing?.candidates() ?? [],
+          strategy: { pick: (c) => this.routing?.strategy.pick(c) },
           logger: this.logger,
           maxPending: 4096,
           pendingTimeoutMs: pm.readyTimeoutMs,
@@ -74,7 +79,7 @@ export class PrimaryApp extends BaseApp {
         [ENV.port]: String(address.port),
         [ENV.host]: host ?? '',
         [OPTIONS_ENV]: serializeForWorkers(this.options),
-      });
+      }, mode === 'shared' && !isBun);
       const supervisor = new Supervisor(pm, spawner, this.logger);
       this.supervisor = supervisor;
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
@@ -83,7 +88,12 @@ export class PrimaryApp extends BaseApp {
       const telemetry = (this.telemetry = primaryTelemetry(this.options, () => supervisor.list(), this.logger));
       const messages = new WorkerMessageRouter();
       supervisor.onPluginMessage = (slot, pid, kind, payload) => {
-        if (kind === SNAPSHOT_KIND) telemetry?.store.update(slot, pid, payload as WorkerSnapshot);
+        if (kind === SNAPSHOT_KIND) {
+          telemetry?.store.update(slot, pid, payload as WorkerSnapshot);
+          const h = supervisor.slots.get(slot)?.current;
+          const eld = telemetry?.store.query(slot, 0)?.eventLoopDelayP99S;
+          if (h && h.pid === pid && eld !== undefined) h.load.eventLoopDelayS = eld;
+        }
         else messages.dispatch(slot, kind, payload);
       };
       const meter = telemetry ? telemetry.meterProvider.getMeter(PRIMARY_SCOPE) : metrics.getMeter(PRIMARY_SCOPE);
@@ -94,6 +104,20 @@ export class PrimaryApp extends BaseApp {
         ipcMeters.malformed();
         this.logger.debug({ slot, pid }, 'malformed internal message dropped');
       };
+      this.routing = new Routing(
+        supervisor,
+        {
+          strategy: mode === 'shared' ? 'os' : lb.strategy,
+          rebalance: lb.rebalance,
+          imbalanceThreshold: lb.imbalanceThreshold,
+          cpuLimit: config.resources.maxCpuPerWorker === undefined ? undefined : config.resources.maxCpuPerWorker / 100,
+          cpuSustainMs: lb.cpuSustainMs,
+          cpuRecoverMs: lb.cpuRecoverMs,
+          cpuOf: (pid) => telemetry?.processReading(pid)?.cpu,
+          intervalMs: Math.max(250, this.options.telemetry.intervalMs),
+        },
+        this.logger,
+      );
       if (telemetry) {
         supervisor.on('worker:restart', (e) => telemetry.recordRestart(e.reason));
         // A scaled-away slot's series disappear; a replaced worker keeps its slot's series.
@@ -208,6 +232,7 @@ export class PrimaryApp extends BaseApp {
   private teardown(): Promise<boolean> {
     this.teardownResult ??= (async () => {
       await this.balancer?.close();
+      this.routing?.close();
       const { clean } = (await this.supervisor?.shutdown()) ?? { clean: true };
       this.ipc?.close();
       await this.plugins?.close();

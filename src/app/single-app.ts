@@ -25,7 +25,8 @@ export class SingleApp extends BaseApp {
   listen(port = 3000, host?: string): Promise<ListenAddress> {
     if (this.listening) return Promise.reject(new AlreadyListeningError('listen() was already called on this app'));
     this.listening = (async () => {
-      const frontend = (this.frontend = new HttpFrontend(this.requestListener()));
+      const lb = this.options.cluster.config.loadBalancing;
+      const frontend = (this.frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection }));
       // One process plays both parts: its worker telemetry feeds its own store as slot 0.
       const self = () => [{ slot: 0, pid: process.pid, state: this.closing ? 'draining' : 'ready' }];
       const primary = (this.telemetry = primaryTelemetry(this.options, self, this.logger));

@@ -23,7 +23,8 @@ export class WorkerApp extends BaseApp {
   listen(_port?: number, host?: string): Promise<ListenAddress> {
     if (this.listening) return Promise.reject(new AlreadyListeningError('listen() was already called on this app'));
     this.listening = (async () => {
-      const frontend = new HttpFrontend(this.requestListener());
+      const lb = this.options.cluster.config.loadBalancing;
+      const frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection });
       const { telemetry, plugins: pluginList } = workerTelemetry(this.options, this.workerSlot);
       const plugins = new PluginHost(pluginList, this.logger);
       const runtime = new WorkerRuntime({

@@ -105,8 +105,22 @@ function build(z: typeof Z) {
     })
     .prefault({});
 
+  const loadBalancing = z
+    .strictObject({
+      strategy: z.enum(['round-robin', 'least-connections', 'least-load', 'os']).default('least-connections'),
+      maxConnectionAgeMs: ms(100, 86_400_000).optional(),
+      maxRequestsPerConnection: z.number().int().min(1).max(1_000_000_000).optional(),
+      rebalance: z.boolean().default(true),
+      /** Rebalance when the busiest worker holds this much more than the mean (0.5 = 50% more). */
+      imbalanceThreshold: z.number().min(0.05).max(10).default(0.5),
+      cpuSustainMs: ms(0, 600_000).default(3000),
+      cpuRecoverMs: ms(0, 600_000).default(3000),
+    })
+    .prefault({});
+
   const clusterConfigSchema = z
     .strictObject({
+      loadBalancing,
       workers: z.union([z.literal('auto'), z.number().int().min(1).max(1024)]).default('auto'),
       resources,
       processManagement,

@@ -11,7 +11,8 @@ export const PROTOCOL_VERSION = 1;
 /** Worker -> primary. */
 export type WorkerToPrimary =
   | { __oc: 1; t: 'ready' }
-  | { __oc: 1; t: 'hb' }
+  /** Heartbeat, with the load the balancer reads: open connections, requests in flight. */
+  | { __oc: 1; t: 'hb'; c?: number; a?: number }
   /** The worker began draining on its own (it received a signal directly). */
   | { __oc: 1; t: 'draining'; reason: string }
   /** A plugin's message to its primary side (telemetry snapshots travel this way). */
@@ -20,7 +21,12 @@ export type WorkerToPrimary =
   | ({ __oc: 1 } & IpcEnvelope);
 
 /** Primary -> worker. `conn` travels with a socket handle. */
-export type PrimaryToWorker = { __oc: 1; t: 'conn' } | { __oc: 1; t: 'drain' } | ({ __oc: 1 } & IpcEnvelope);
+export type PrimaryToWorker =
+  | { __oc: 1; t: 'conn' }
+  | { __oc: 1; t: 'drain' }
+  /** Close this share (0..1) of open keep-alive connections after their next response. */
+  | { __oc: 1; t: 'rebalance'; share: number }
+  | ({ __oc: 1 } & IpcEnvelope);
 
 export function isInternal(msg: unknown): msg is { __oc: number; t: string } {
   return !!msg && typeof msg === 'object' && (msg as Record<string, unknown>)[TAG] === PROTOCOL_VERSION && typeof (msg as { t?: unknown }).t === 'string';

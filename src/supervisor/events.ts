@@ -9,6 +9,9 @@ export interface ClusterEventMap {
   'cluster:ready': [{ workers: number; host: string; port: number }];
   'cluster:degraded': [{ slot: number; reason: ExitReason; readyWorkers: number }];
   'cluster:closed': [{ clean: boolean }];
+  /** A worker stopped receiving new connections (CPU over resources.maxCpuPerWorker, sustained). */
+  'worker:excluded': [{ slot: number; pid: number; reason: string; cpu: number }];
+  'worker:readmitted': [{ slot: number; pid: number; reason: string; cpu: number }];
 }
 
 export type ClusterEventName = keyof ClusterEventMap;

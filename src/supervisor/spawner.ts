@@ -9,7 +9,10 @@ export interface Spawner {
  * Forks the entry script again as a worker through node:cluster (on Bun that is also what makes
  * node:http listen with SO_REUSEPORT). stderr is piped so the supervisor can keep its tail.
  */
-export function createSpawner(env: Record<string, string>): Spawner {
+export function createSpawner(env: Record<string, string>, schedNone = false): Spawner {
+  // The kernel spreads connections over workers sharing one listening socket ('os' strategy);
+  // node:cluster reads this before its first setupPrimary/fork.
+  if (schedNone) cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'pipe', 'ipc'] });
   return {
     fork: (slot) => cluster.fork({ ...env, [ENV.role]: 'worker', [ENV.slot]: String(slot) }),

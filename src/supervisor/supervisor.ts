@@ -180,6 +180,12 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
 
   private onMessage(h: WorkerHandle, m: WorkerToPrimary): void {
     h.lastHeartbeat = Date.now();
+    if (m.t === 'hb') {
+      if (typeof m.c === 'number') h.load.openConnections = m.c;
+      if (typeof m.a === 'number') h.load.activeRequests = m.a;
+      h.handedSinceReport = 0;
+      return;
+    }
     if (m.t === 'ready' && h.state === 'starting') {
       h.state = 'ready';
       h.readyAt = Date.now();
@@ -191,7 +197,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
       this.onPluginMessage?.(h.slot, h.pid, m.kind, m.payload);
     } else if (m.t === 'ipc' && isValidEnvelope(m)) {
       this.onIpc?.(h, m);
-    } else if (m.t !== 'hb' && m.t !== 'draining' && m.t !== 'ready') {
+    } else if (m.t !== 'draining' && m.t !== 'ready') {
       this.onMalformed?.(h.slot, h.pid);
     } else if (m.t === 'draining' && h.state !== 'exited') {
       h.state = 'draining';

@@ -1,6 +1,8 @@
 import type { Worker } from 'node:cluster';
 import { internal, isInternal, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
 import type { ExitReason } from './exit-reason.js';
+import { OPEN, type CpuGateState } from '../balancer/cpu-gate.js';
+import type { WorkerLoad } from '../balancer/strategy.js';
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
 
@@ -18,6 +20,11 @@ export class WorkerHandle {
   /** True when the worker had to be SIGKILLed because it did not stop in time. */
   forced = false;
   stderrTail = '';
+  /** What the balancer reads: updated by heartbeats, telemetry snapshots and CPU samples. */
+  readonly load: WorkerLoad = { openConnections: 0, activeRequests: 0, eventLoopDelayS: 0, cpu: 0 };
+  /** Connections handed over since the last heartbeat reported the real count. */
+  handedSinceReport = 0;
+  cpuGate: CpuGateState = OPEN;
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
 
   constructor(

@@ -10,6 +10,15 @@ type ResponseHook = (info: RequestInfo) => void;
 interface SocketState {
   active: number;
   idleSince: number;
+  openedAt: number;
+  requests: number;
+  /** Close after its next response (keep-alive rebalancing). */
+  shed: boolean;
+}
+
+export interface RecyclePolicy {
+  maxConnectionAgeMs?: number | undefined;
+  maxRequestsPerConnection?: number | undefined;
 }
 
 /**
@@ -28,14 +37,18 @@ export class HttpFrontend {
 
   constructor(
     listener: http.RequestListener,
+    private readonly recycle: RecyclePolicy = {},
     private readonly idleGraceMs = 500,
   ) {
     this.server = http.createServer((req, res) => {
       const startMs = performance.now();
       const state = this.sockets.get(req.socket);
-      if (state) state.active++;
       this.inflight.add(res);
-      if (this.draining) res.setHeader('connection', 'close');
+      if (state) {
+        state.active++;
+        state.requests++;
+        if (this.draining || state.shed || this.expired(state, startMs)) res.setHeader('connection', 'close');
+      } else if (this.draining) res.setHeader('connection', 'close');
       for (const hook of this.requestHooks) hook(req, res);
       res.once('close', () => {
         const durationS = (performance.now() - startMs) / 1000;
@@ -78,6 +91,27 @@ export class HttpFrontend {
     for (const listener of this.server.listeners('listening')) (listener as () => void).call(this.server);
   }
 
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * Keep-alive rebalancing: mark a share of the open connections (oldest first) to get
+   * `Connection: close` on their next response, so their clients reconnect and are routed afresh.
+   * Never cuts a request. Returns how many were marked.
+   */
+  shed(share: number): number {
+    const open = [...this.sockets.values()].filter((s) => !s.shed).sort((a, b) => a.openedAt - b.openedAt);
+    const n = Math.min(open.length, Math.round(open.length * Math.max(0, Math.min(1, share))));
+    for (let i = 0; i < n; i++) open[i]!.shed = true;
+    return n;
+  }
+
+  private expired(s: SocketState, nowMs: number): boolean {
+    const r = this.recycle;
+    return (r.maxRequestsPerConnection !== undefined && s.requests >= r.maxRequestsPerConnection) || (r.maxConnectionAgeMs !== undefined && nowMs - s.openedAt >= r.maxConnectionAgeMs);
+  }
+
   get inflightCount(): number {
     return this.inflight.size;
   }
@@ -106,7 +140,7 @@ export class HttpFrontend {
 
   private track(socket: Socket): void {
     if (this.sockets.has(socket)) return;
-    this.sockets.set(socket, { active: 0, idleSince: Date.now() });
+    this.sockets.set(socket, { active: 0, idleSince: Date.now(), openedAt: performance.now(), requests: 0, shed: false });
     socket.once('close', () => this.sockets.delete(socket));
   }
 }

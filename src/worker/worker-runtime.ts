@@ -47,7 +47,8 @@ export class WorkerRuntime {
     await startPlugins();
     if (mode === 'handoff') this.o.frontend.armTimeouts();
     this.send({ t: 'ready' });
-    this.heartbeat = setInterval(() => this.send({ t: 'hb' }), this.o.heartbeatIntervalMs);
+    const f = this.o.frontend;
+    this.heartbeat = setInterval(() => this.send({ t: 'hb', c: f.connectionCount, a: f.inflightCount }), this.o.heartbeatIntervalMs);
     this.heartbeat.unref();
     this.o.logger.debug({ mode }, 'worker ready');
   }
@@ -89,6 +90,7 @@ export class WorkerRuntime {
     if (m.t === 'conn' && handle) this.o.frontend.adopt(handle as Socket);
     else if (m.t === 'drain') void this.drainAndExit('primary');
     else if (m.t === 'ipc') this.onIpc?.(m);
+    else if (m.t === 'rebalance' && typeof m.share === 'number') this.o.frontend.shed(m.share);
     else this.malformed++;
   };
 

@@ -48,3 +48,21 @@ describe('CPU gate (maxCpuPerWorker with hysteresis)', () => {
     expect(eligible([1, 2], () => true)).toEqual([1, 2]);
   });
 });
+
+import { planAfterJoin, planForImbalance } from '../../src/balancer/rebalance.js';
+
+describe('keep-alive rebalancing plans', () => {
+  it('after a join, every other busy worker sheds 1/n', () => {
+    expect(planAfterJoin([{ slot: 0, connections: 50 }, { slot: 1, connections: 0 }], 1)).toEqual([{ slot: 0, share: 0.5 }]);
+    expect(planAfterJoin([{ slot: 0, connections: 30 }, { slot: 1, connections: 30 }, { slot: 2, connections: 0 }], 2)).toEqual([
+      { slot: 0, share: 1 / 3 },
+      { slot: 1, share: 1 / 3 },
+    ]);
+    expect(planAfterJoin([{ slot: 0, connections: 9 }], 0)).toEqual([]);
+  });
+  it('sheds only a clear excess over the mean', () => {
+    expect(planForImbalance([{ slot: 0, connections: 40 }, { slot: 1, connections: 10 }], 0.5)).toEqual([{ slot: 0, share: 15 / 40 }]);
+    expect(planForImbalance([{ slot: 0, connections: 12 }, { slot: 1, connections: 10 }], 0.5)).toEqual([]);
+    expect(planForImbalance([{ slot: 0, connections: 3 }, { slot: 1, connections: 0 }], 0.5)).toEqual([]); // excess 1.5 < 2
+  });
+});

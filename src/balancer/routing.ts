@@ -1,0 +1,95 @@
+import type { Logger } from '../logger.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import type { WorkerHandle } from '../supervisor/worker-handle.js';
+import { eligible, nextCpuGate, type CpuGateConfig } from './cpu-gate.js';
+import { planAfterJoin, planForImbalance, type ShedOrder } from './rebalance.js';
+import { leastConnections, leastLoad, RoundRobin, type Strategy, type StrategyName, type WorkerLoad } from './strategy.js';
+
+export interface RoutingOptions {
+  strategy: StrategyName;
+  rebalance: boolean;
+  imbalanceThreshold: number;
+  /** Cores; undefined: no CPU limit. */
+  cpuLimit: number | undefined;
+  cpuSustainMs: number;
+  cpuRecoverMs: number;
+  /** CPU in cores of a pid, from the primary's sampler; undefined when unknown. */
+  cpuOf: (pid: number) => number | undefined;
+  intervalMs: number;
+}
+
+/**
+ * Which workers may take new connections and which one does: the strategy over the eligible ready
+ * workers (CPU limit with hysteresis), plus keep-alive rebalancing after the pool grows and when
+ * connections pile up on one worker. Every change of routability is logged and emitted.
+ */
+export class Routing {
+  readonly strategy: Strategy<WorkerHandle>;
+  private readonly timer: NodeJS.Timeout;
+  private readonly gate: CpuGateConfig | undefined;
+
+  constructor(
+    private readonly sup: Supervisor,
+    private readonly o: RoutingOptions,
+    private readonly logger: Logger,
+  ) {
+    // Connections handed over since the last heartbeat count as open, so a burst is spread.
+    const load = (h: WorkerHandle): WorkerLoad => ({ ...h.load, openConnections: h.load.openConnections + h.handedSinceReport });
+    const inner = o.strategy === 'least-connections' ? leastConnections(load) : o.strategy === 'least-load' ? leastLoad(load) : new RoundRobin<WorkerHandle>();
+    this.strategy = {
+      pick: (candidates) => {
+        const h = inner.pick(candidates);
+        if (h) h.handedSinceReport++;
+        return h;
+      },
+    };
+    this.gate = o.cpuLimit === undefined ? undefined : { limit: o.cpuLimit, sustainMs: o.cpuSustainMs, recoverMs: o.cpuRecoverMs, recoverRatio: 0.8 };
+    if (o.rebalance) sup.on('worker:ready', (e) => this.afterJoin(e.slot));
+    this.timer = setInterval(() => this.tick(), o.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Ready workers that may take new connections (never none while some are ready). */
+  candidates(): WorkerHandle[] {
+    return eligible(this.sup.readyWorkers(), (h) => h.cpuGate.excluded);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const h of this.sup.readyWorkers()) {
+      const cpu = this.o.cpuOf(h.pid);
+      if (cpu === undefined) continue;
+      h.load.cpu = cpu;
+      if (!this.gate) continue;
+      const before = h.cpuGate.excluded;
+      h.cpuGate = nextCpuGate(h.cpuGate, cpu, now, this.gate);
+      if (h.cpuGate.excluded === before) continue;
+      const event = h.cpuGate.excluded ? 'worker:excluded' : 'worker:readmitted';
+      const reason = h.cpuGate.excluded ? 'cpu-over-limit' : 'cpu-recovered';
+      this.logger.warn({ slot: h.slot, pid: h.pid, reason, cpu: Math.round(cpu * 100) / 100, limit: this.gate.limit }, h.cpuGate.excluded ? 'worker excluded from routing' : 'worker back in routing');
+      this.sup.emit(event, { slot: h.slot, pid: h.pid, reason, cpu });
+    }
+    if (this.o.rebalance) this.shed(planForImbalance(this.loads(), this.o.imbalanceThreshold), 'imbalance');
+  }
+
+  private afterJoin(slot: number): void {
+    this.shed(planAfterJoin(this.loads(), slot), 'worker-joined');
+  }
+
+  private loads() {
+    return this.sup.readyWorkers().map((h) => ({ slot: h.slot, connections: h.load.openConnections + h.handedSinceReport }));
+  }
+
+  private shed(orders: ShedOrder[], reason: string): void {
+    for (const o of orders) {
+      const h = this.sup.slots.get(o.slot)?.current;
+      if (!h || h.state !== 'ready') continue;
+      this.logger.info({ slot: h.slot, pid: h.pid, reason, share: Math.round(o.share * 100) / 100, connections: h.load.openConnections }, 'rebalancing keep-alive connections');
+      h.send({ t: 'rebalance', share: o.share }).catch(() => {});
+    }
+  }
+}
