@@ -160,19 +160,22 @@ export interface LoadResult {
   failedFresh: number;
   errors: string[];
   pids: Set<number>;
+  /** Responses per worker pid, updated live while the load runs. */
+  byPid: Map<number, number>;
 }
 
 /**
  * Bounded load: `keepAlive` loops on one keep-alive agent and `fresh` loops opening a connection
  * per request, until stop() is true, `maxRequests` are sent, or `maxMs` has passed.
  */
-export async function runLoad(
+export function runLoad(
   port: number,
   stop: () => boolean,
   o: { keepAlive: number; fresh: number; maxRequests: number; maxMs: number; path?: string },
+  live?: (r: LoadResult) => void,
 ): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.keepAlive });
-  const result: LoadResult = { ok: 0, failed: 0, failedKeepAlive: 0, failedFresh: 0, errors: [], pids: new Set() };
+  const result: LoadResult = { ok: 0, failed: 0, failedKeepAlive: 0, failedFresh: 0, errors: [], pids: new Set(), byPid: new Map() };
   const deadline = Date.now() + o.maxMs;
   let sent = 0;
   const loop = async (a: http.Agent | false) => {
@@ -188,16 +191,20 @@ export async function runLoad(
         const r = await request(port, o.path ?? '/pid', a);
         if (r.status === 200) {
           result.ok++;
-          result.pids.add((JSON.parse(r.body) as { pid: number }).pid);
+          const pid = (JSON.parse(r.body) as { pid: number }).pid;
+          result.pids.add(pid);
+          result.byPid.set(pid, (result.byPid.get(pid) ?? 0) + 1);
         } else fail(`status ${r.status}`);
       } catch (err) {
         fail((err as Error).message);
       }
     }
   };
-  await Promise.all([...Array.from({ length: o.keepAlive }, () => loop(agent)), ...Array.from({ length: o.fresh }, () => loop(false))]);
-  agent.destroy();
-  return result;
+  live?.(result);
+  return Promise.all([...Array.from({ length: o.keepAlive }, () => loop(agent)), ...Array.from({ length: o.fresh }, () => loop(false))]).then(() => {
+    agent.destroy();
+    return result;
+  });
 }
 
 export interface Sample {
