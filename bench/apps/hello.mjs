@@ -1,9 +1,10 @@
-// Benchmark app: hello world on a 2-worker otel-cluster. TELEMETRY=0|1, TRACES_URL to trace.
+// Benchmark app on otel-cluster: GET / answers hello; GET /uneven burns 20 ms of CPU on one request
+// in ten; SIGHUP adds a worker. TELEMETRY=0|1, LB_STRATEGY, WORKERS, TRACES_URL.
 import { createServer } from 'otel-cluster';
 
 const env = process.env;
 const app = createServer({
-  cluster: { enabled: true, config: { workers: Number(env.WORKERS ?? 2) } },
+  cluster: { enabled: true, config: { workers: Number(env.WORKERS ?? 2), loadBalancing: { strategy: env.LB_STRATEGY ?? 'least-connections' } } },
   admin: { host: '127.0.0.1', port: 0 },
   logger: { level: 'warn' },
   telemetry: {
@@ -11,6 +12,17 @@ const app = createServer({
     tracing: env.TRACES_URL ? { enabled: true, endpoint: env.TRACES_URL, sampleRatio: 1 } : {},
   },
 });
+let n = 0;
 app.get('/', (req, res) => res.end('hello world'));
+app.get('/uneven', (req, res) => {
+  if (++n % 10 === 0) {
+    const end = performance.now() + 20;
+    while (performance.now() < end);
+  }
+  res.end('hello world');
+});
 const { port } = await app.listen(Number(env.PORT ?? 0), '127.0.0.1');
-if (app.isPrimary) process.stdout.write(JSON.stringify({ port, admin: app.adminAddress.port }) + '\n');
+if (app.isPrimary) {
+  process.on('SIGHUP', () => app.scaleUp().then(() => process.stdout.write(JSON.stringify({ event: 'scaled' }) + '\n')));
+  process.stdout.write(JSON.stringify({ port, admin: app.adminAddress.port }) + '\n');
+}
