@@ -25,7 +25,11 @@ const only = arg('only', '')?.split(',').filter(Boolean);
 const pm2 = path.join(root, 'node_modules/.bin/pm2');
 const bun = path.join(root, 'node_modules/.bin/bun');
 const pm2Home = mkdtempSync(path.join(os.tmpdir(), 'otel-cluster-pm2-'));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 async function freePort() {
   const s = net.createServer();
@@ -126,11 +130,11 @@ try {
 }
 rmSync(pm2Home, { recursive: true, force: true });
 
-// Scale 1 -> 2 under keep-alive load: the new worker's share of requests in the 10 s after it joins,
+// Scale 1 -> 2 under keep-alive load (least-connections: hand-off routes each reconnecting client): the new worker's share of requests in the 10 s after it joins,
 // read from the cluster's own /metrics (request counts by worker_id).
 async function scaleShare() {
   const port = await freePort();
-  const app = spawnApp(process.execPath, hello, { PORT: String(port), WORKERS: '1' });
+  const app = spawnApp(process.execPath, hello, { PORT: String(port), WORKERS: '1', LB_STRATEGY: 'least-connections' });
   await waitUp(port);
   const counts = async () => {
     const text = (await get(app.admin(), '/metrics')).body;

@@ -2,6 +2,7 @@ import { AdminServer } from '../admin/admin-server.js';
 import { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import { reservePort } from '../balancer/listen.js';
 import { Routing } from '../balancer/routing.js';
+import { resolveStrategy } from '../balancer/strategy.js';
 import { NOT_YET_IMPLEMENTED, OPTIONS_ENV, serializeForWorkers } from '../config/validate.js';
 import { AlreadyListeningError, NotListeningError } from '../errors.js';
 import { PluginHost, type Plugin } from '../plugins/plugin-host.js';
@@ -54,9 +55,12 @@ export class PrimaryApp extends BaseApp {
       this.logger.warn({ option: `cluster.config.${key}`, lands_with: NOT_YET_IMPLEMENTED[key] }, 'option accepted but not implemented yet; it has no effect');
 
     const lb = config.loadBalancing;
+    const strategy = resolveStrategy(lb.strategy, config.resources.maxCpuPerWorker !== undefined);
     // Bun cannot pass sockets: the kernel's SO_REUSEPORT spreading is its only path.
-    const mode = isBun || lb.strategy === 'os' ? 'shared' : defaultListenMode;
-    if (isBun && lb.strategy !== 'os')
+    const mode = isBun || strategy === 'os' ? 'shared' : defaultListenMode;
+    if (strategy === 'os' && !isBun && config.resources.maxCpuPerWorker !== undefined)
+      this.logger.warn({ strategy }, "resources.maxCpuPerWorker is not enforced with the 'os' strategy: nothing is handed over; use least-load");
+    if (isBun && lb.strategy !== 'os' && lb.strategy !== 'auto')
       this.logger.warn({ strategy: lb.strategy, runtime: runtimeName }, "Bun cannot hand sockets between processes: routing uses the kernel's SO_REUSEPORT spreading ('os')");
     try {
       let address: ListenAddress;
@@ -107,7 +111,7 @@ export class PrimaryApp extends BaseApp {
       this.routing = new Routing(
         supervisor,
         {
-          strategy: mode === 'shared' ? 'os' : lb.strategy,
+          strategy: mode === 'shared' ? 'os' : strategy,
           rebalance: lb.rebalance,
           imbalanceThreshold: lb.imbalanceThreshold,
           cpuLimit: config.resources.maxCpuPerWorker === undefined ? undefined : config.resources.maxCpuPerWorker / 100,
@@ -142,7 +146,7 @@ export class PrimaryApp extends BaseApp {
       const started = Date.now();
       await supervisor.start(config.workers);
       const ready = supervisor.readyWorkers().length;
-      this.logger.info({ ...address, workers: ready, mode, runtime: runtimeName, startupMs: Date.now() - started, admin: this.adminAddress }, 'cluster ready');
+      this.logger.info({ ...address, workers: ready, mode, strategy: mode === 'shared' ? 'os' : strategy, runtime: runtimeName, startupMs: Date.now() - started, admin: this.adminAddress }, 'cluster ready');
       this.emit('cluster:ready', { workers: ready, ...address });
       return address;
     } catch (err) {

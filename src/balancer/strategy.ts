@@ -17,6 +17,17 @@ export interface Strategy<W> {
 export const STRATEGIES = ['round-robin', 'least-connections', 'least-load', 'os'] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
 
+/**
+ * 'auto', the default, is the benchmark's answer (bench/RESULTS.md): the kernel-shared socket ('os')
+ * won keep-alive, connection-per-request and the uneven-CPU p99 on Node. Only a hand-off strategy
+ * can keep a worker over its CPU limit from new connections, so with maxCpuPerWorker set it is
+ * least-load.
+ */
+export function resolveStrategy(configured: StrategyName | 'auto', cpuLimitSet: boolean): StrategyName {
+  if (configured !== 'auto') return configured;
+  return cpuLimitSet ? 'least-load' : 'os';
+}
+
 export class RoundRobin<W> implements Strategy<W> {
   private next = 0;
   pick(candidates: readonly W[]): W | undefined {

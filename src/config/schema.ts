@@ -107,7 +107,7 @@ function build(z: typeof Z) {
 
   const loadBalancing = z
     .strictObject({
-      strategy: z.enum(['round-robin', 'least-connections', 'least-load', 'os']).default('least-connections'),
+      strategy: z.enum(['auto', 'round-robin', 'least-connections', 'least-load', 'os']).default('auto'),
       maxConnectionAgeMs: ms(100, 86_400_000).optional(),
       maxRequestsPerConnection: z.number().int().min(1).max(1_000_000_000).optional(),
       rebalance: z.boolean().default(true),

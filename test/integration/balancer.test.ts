@@ -88,4 +88,21 @@ describe('load balancer (node, handoff)', () => {
   it('(contrast) without rebalancing the added worker gets none of the keep-alive traffic', async () => {
     expect(await newWorkerShare(false)).toBe(0);
   });
+
+  it("reloads with zero failed requests in 'os' mode (workers share one listening socket)", async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', LB_STRATEGY: 'os' }));
+    const { port, workers } = await c.listening();
+    let stop = false;
+    const load = runLoad(port, () => stop, { keepAlive: 4, fresh: 2, maxRequests: 50_000, maxMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const reload = await c.command('reload');
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    const result = await load;
+    expect(reload.ok).toBe(true);
+    expect(result.errors.slice(0, 5)).toEqual([]);
+    expect(result.ok).toBeGreaterThan(100);
+    const now = (reload.workers as { pid: number }[]).map((w) => w.pid);
+    for (const w of workers) expect(now).not.toContain(w.pid);
+  });
 });

@@ -66,3 +66,13 @@ describe('keep-alive rebalancing plans', () => {
     expect(planForImbalance([{ slot: 0, connections: 3 }, { slot: 1, connections: 0 }], 0.5)).toEqual([]); // excess 1.5 < 2
   });
 });
+
+import { resolveStrategy } from '../../src/balancer/strategy.js';
+
+describe('default strategy', () => {
+  it("is 'os' (the benchmark's answer) unless a CPU limit needs hand-off routing", () => {
+    expect(resolveStrategy('auto', false)).toBe('os');
+    expect(resolveStrategy('auto', true)).toBe('least-load');
+    expect(resolveStrategy('round-robin', true)).toBe('round-robin');
+  });
+});
