@@ -4,7 +4,7 @@ import { createServer } from 'otel-cluster';
 
 const env = process.env;
 const app = createServer({
-  cluster: { enabled: true, config: { workers: Number(env.WORKERS ?? 2), loadBalancing: { strategy: env.LB_STRATEGY ?? 'auto' } } },
+  cluster: { enabled: true, config: { workers: Number(env.WORKERS ?? 2), loadBalancing: { strategy: env.LB_STRATEGY ?? 'auto', rebalance: env.LB_REBALANCE !== '0' } } },
   admin: { host: '127.0.0.1', port: 0 },
   logger: { level: 'warn' },
   telemetry: {
