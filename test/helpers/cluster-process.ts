@@ -248,3 +248,17 @@ export async function until<T>(check: () => Promise<T | undefined>, timeoutMs: n
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * A rolling reload (stdin command) under bounded keep-alive and fresh-connection load, from 300 ms
+ * before it to 300 ms after. Returns the command's answer and what the load saw.
+ */
+export async function reloadUnderLoad(c: ClusterProcess, port: number): Promise<{ reload: ClusterEvent; result: LoadResult }> {
+  let done = false;
+  const load = runLoad(port, () => done, { keepAlive: 4, fresh: 2, maxRequests: 50_000, maxMs: 30_000 });
+  await new Promise((r) => setTimeout(r, 300));
+  const reload = await c.command('reload');
+  await new Promise((r) => setTimeout(r, 300));
+  done = true;
+  return { reload, result: await load };
+}

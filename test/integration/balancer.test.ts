@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClusterProcess, request, runLoad, type LoadResult } from '../helpers/cluster-process.js';
+import { ClusterProcess, reloadUnderLoad, request, runLoad, type LoadResult } from '../helpers/cluster-process.js';
 
 const slotOf = async (port: number) => (JSON.parse((await request(port, '/pid')).body) as { slot: number }).slot;
 
@@ -92,13 +92,7 @@ describe('load balancer (node, handoff)', () => {
   it("reloads with zero failed requests in 'os' mode (workers share one listening socket)", async () => {
     const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', LB_STRATEGY: 'os' }));
     const { port, workers } = await c.listening();
-    let stop = false;
-    const load = runLoad(port, () => stop, { keepAlive: 4, fresh: 2, maxRequests: 50_000, maxMs: 30_000 });
-    await new Promise((r) => setTimeout(r, 300));
-    const reload = await c.command('reload');
-    await new Promise((r) => setTimeout(r, 300));
-    stop = true;
-    const result = await load;
+    const { reload, result } = await reloadUnderLoad(c, port);
     expect(reload.ok).toBe(true);
     expect(result.errors.slice(0, 5)).toEqual([]);
     expect(result.ok).toBeGreaterThan(100);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, isAlive, request, runLoad, waitGone, workersFromAdmin, type Runtime } from '../helpers/cluster-process.js';
+import { bunAvailable, ClusterProcess, isAlive, reloadUnderLoad, request, waitGone, workersFromAdmin, type Runtime } from '../helpers/cluster-process.js';
 
 // The lifecycle suite runs under Node and under Bun (from the bun devDependency). On Bun there is no
 // socket handoff: workers share the port with SO_REUSEPORT, which changes how traffic is spread.
@@ -118,13 +118,7 @@ describe.each(runtimes)('cluster lifecycle on %s', (runtime) => {
     const c = start({ WORKERS: '2' });
     const { port, workers } = await c.listening();
     const before = new Set(workers.map((w) => w.pid));
-    let done = false;
-    const load = runLoad(port, () => done, { keepAlive: 4, fresh: 2, maxRequests: 50_000, maxMs: 30_000 });
-    await new Promise((r) => setTimeout(r, 300));
-    const reload = await c.command('reload');
-    await new Promise((r) => setTimeout(r, 300));
-    done = true;
-    const result = await load;
+    const { reload, result } = await reloadUnderLoad(c, port);
     expect(reload.ok).toBe(true);
     const after = (reload.workers as { pid: number; state: string }[]).filter((w) => w.state === 'ready').map((w) => w.pid);
     expect(after).toHaveLength(2);
