@@ -5,6 +5,7 @@
 // every round; medians and ratios are printed as Markdown for bench/RESULTS.md. Then: scale 1 -> 2
 // workers under keep-alive load and the new worker's share of requests in the next 10 s.
 //   node bench/lb.mjs [--rounds 2] [--seconds 5] [--connections 50] [--only name,name]
+//                     [--workloads keepalive,close,uneven]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -22,6 +23,7 @@ const rounds = Number(arg('rounds', 2));
 const seconds = Number(arg('seconds', 5));
 const connections = Number(arg('connections', 50));
 const only = arg('only', '')?.split(',').filter(Boolean);
+const workloads = arg('workloads', 'keepalive,close,uneven').split(',');
 const pm2 = path.join(root, 'node_modules/.bin/pm2');
 const bun = path.join(root, 'node_modules/.bin/bun');
 const pm2Home = mkdtempSync(path.join(os.tmpdir(), 'otel-cluster-pm2-'));
@@ -86,6 +88,7 @@ const configs = {
   'otel-cluster least-connections': (port) => spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'least-connections' }),
   'otel-cluster least-load': (port) => spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'least-load' }),
   'otel-cluster os': (port) => spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'os' }),
+  'otel-cluster os (telemetry off)': (port) => spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'os', TELEMETRY: '0' }),
   'otel-cluster os on bun': (port) => spawnApp(bun, hello, { PORT: String(port), LB_STRATEGY: 'os' }),
 };
 const names = Object.keys(configs).filter((n) => !only?.length || only.includes(n));
@@ -102,15 +105,17 @@ function wrk(port, extra, p = '/') {
 
 const results = Object.fromEntries(names.map((n) => [n, { keepAlive: [], close: [], uneven: [], unevenP99: [], notes: new Set() }]));
 for (let r = 0; r < rounds; r++) {
-  for (const name of names) {
+  // Each round starts one configuration later, so none always runs first or after the same one.
+  for (const name of [...names.slice(r % names.length), ...names.slice(0, r % names.length)]) {
     const port = await freePort();
     const app = configs[name](port);
     try {
       await waitUp(port);
       execFileSync('wrk', ['-t1', `-c${connections}`, '-d1s', `http://127.0.0.1:${port}/`], { stdio: 'ignore' }); // warm-up
-      const ka = wrk(port, []);
-      const cl = wrk(port, ['-H', 'Connection: close']);
-      const un = wrk(port, [], '/uneven');
+      const skipped = { rps: NaN, p99ms: NaN, errors: '', non2xx: 0 };
+      const ka = workloads.includes('keepalive') ? wrk(port, []) : skipped;
+      const cl = workloads.includes('close') ? wrk(port, ['-H', 'Connection: close']) : skipped;
+      const un = workloads.includes('uneven') ? wrk(port, [], '/uneven') : skipped;
       const res = results[name];
       res.keepAlive.push(ka.rps);
       res.close.push(cl.rps);
@@ -160,19 +165,24 @@ async function scaleShare() {
   const d1 = (at10['1'] ?? 0) - (at0['1'] ?? 0);
   return d1 / (d0 + d1);
 }
-const share = only?.length ? undefined : await scaleShare();
+const share = only?.length || workloads.length < 3 ? undefined : await scaleShare();
 
 const m = (name, k) => median(results[name][k]);
-const base = (k, name) => (results[name] ? m(name, k) : NaN);
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) ? `${(a / b).toFixed(2)}x` : '-');
+// Median of the per-round ratios: both runs of a pair share the machine's state of that round, so
+// this is steadier than a ratio of medians when the whole machine drifts between rounds.
+const ratio = (name, k, baseName) => {
+  if (!results[baseName] || !results[name]) return '-';
+  const xs = results[name][k].map((v, i) => v / results[baseName][k][i]);
+  return `${median(xs).toFixed(2)}x`;
+};
 console.log(`\n### Load balancing, ${new Date().toISOString().slice(0, 10)}`);
 console.log(`\nMachine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, node ${process.version}.`);
-console.log(`Command: \`node bench/lb.mjs --rounds ${rounds} --seconds ${seconds} --connections ${connections}\` (wrk -t1 -c${connections} -d${seconds}s on loopback; 2 workers; otel-cluster with telemetry on; ${rounds} interleaved rounds, medians).\n`);
+console.log(`Command: \`node bench/lb.mjs ${process.argv.slice(2).map((a) => (/[ ,]/.test(a) ? `"${a}"` : a)).join(' ')}\` (wrk -t1 -c${connections} -d${seconds}s on loopback; 2 workers; otel-cluster with telemetry on; ${rounds} interleaved rounds in rotating order; req/s are medians, ratios are medians of the per-round ratios).\n`);
 console.log('| setup | keep-alive req/s | vs node:cluster rr | new connection per request, req/s | vs PM2 | vs SCHED_NONE | uneven CPU req/s | uneven p99 ms | notes |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const name of names) {
   console.log(
-    `| ${name} | ${m(name, 'keepAlive').toFixed(0)} | ${ratio(m(name, 'keepAlive'), base('keepAlive', 'node:cluster rr'))} | ${m(name, 'close').toFixed(0)} | ${ratio(m(name, 'close'), base('close', 'pm2 -i 2'))} | ${ratio(m(name, 'close'), base('close', 'node:cluster none'))} | ${m(name, 'uneven').toFixed(0)} | ${m(name, 'unevenP99').toFixed(1)} | ${[...results[name].notes].join('; ')} |`,
+    `| ${name} | ${m(name, 'keepAlive').toFixed(0)} | ${ratio(name, 'keepAlive', 'node:cluster rr')} | ${m(name, 'close').toFixed(0)} | ${ratio(name, 'close', 'pm2 -i 2')} | ${ratio(name, 'close', 'node:cluster none')} | ${m(name, 'uneven').toFixed(0)} | ${m(name, 'unevenP99').toFixed(1)} | ${[...results[name].notes].join('; ')} |`,
   );
 }
 if (share !== undefined) console.log(`\nScale 1 -> 2 workers under keep-alive load (least-connections, rebalancing on): the new worker served ${(share * 100).toFixed(0)}% of requests in the 10 s after it joined.`);

@@ -1,5 +1,4 @@
 import net from 'node:net';
-import type { Socket } from 'node:net';
 import type { Logger } from '../logger.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
 import { listenOrThrow } from './listen.js';
@@ -15,13 +14,25 @@ export interface HandoffOptions {
 }
 
 /**
- * The primary accepts every connection and passes the socket to the worker the strategy picks.
- * While no worker can take it, the connection waits (bounded in count and time) instead of being
- * refused, so a restart of the only worker drops nothing.
+ * An accepted connection as libuv hands it to us: a TCP handle nobody reads from yet. Node's own
+ * round-robin handle (lib/internal/cluster/round_robin_handle.js) works at this level too: wrapping
+ * each connection in a paused net.Socket first, as this balancer used to, cost about a third of the
+ * connections per second (bench/RESULTS.md).
+ */
+interface RawHandle {
+  close(cb?: () => void): void;
+}
+type ServerHandle = { onconnection: (err: number, handle: RawHandle | undefined) => void };
+
+/**
+ * The primary accepts every connection and passes the raw handle to the worker the strategy picks,
+ * then closes its own copy (the descriptor travels in the IPC message). While no worker can take
+ * it, the connection waits (bounded in count and time) instead of being refused, so a restart of
+ * the only worker drops nothing.
  */
 export class HandoffBalancer {
-  private readonly server = net.createServer({ pauseOnConnect: true }, (s) => this.route(s, 0));
-  private readonly pending: { socket: Socket; since: number }[] = [];
+  private readonly server = net.createServer();
+  private readonly pending: { handle: RawHandle; since: number }[] = [];
   private readonly sweeper: NodeJS.Timeout;
   private closed: Promise<void> | undefined;
 
@@ -30,15 +41,21 @@ export class HandoffBalancer {
     this.sweeper.unref();
   }
 
-  listen(port: number, host: string | undefined): Promise<{ host: string; port: number }> {
-    return listenOrThrow(this.server, port, host);
+  async listen(port: number, host: string | undefined): Promise<{ host: string; port: number }> {
+    const addr = await listenOrThrow(this.server, port, host);
+    // Take over the listening handle's accept callback, as Node's RoundRobinHandle does; an accept
+    // error (EMFILE and the like) leaves nothing to route.
+    const handle = (this.server as unknown as { _handle: ServerHandle })._handle;
+    handle.onconnection = (err, client) => {
+      if (err === 0 && client) this.route(client, 0);
+    };
+    return addr;
   }
 
   /** Offers waiting connections to workers; called when a worker becomes ready. */
   flush(): void {
     while (this.pending.length && this.o.candidates().length) {
-      const { socket } = this.pending.shift()!;
-      if (!socket.destroyed) this.route(socket, 0);
+      this.route(this.pending.shift()!.handle, 0);
     }
   }
 
@@ -50,36 +67,34 @@ export class HandoffBalancer {
   close(): Promise<void> {
     this.closed ??= new Promise<void>((resolve) => {
       clearInterval(this.sweeper);
-      for (const { socket } of this.pending.splice(0)) socket.destroy();
+      for (const { handle } of this.pending.splice(0)) handle.close();
       if (this.server.listening) this.server.close();
       resolve();
     });
     return this.closed;
   }
 
-  private route(socket: Socket, attempt: number): void {
-    socket.on('error', noop); // a client reset while we hold the socket is not our error
+  private route(handle: RawHandle, attempt: number): void {
     const worker = this.o.strategy.pick(this.o.candidates());
     if (!worker) {
-      if (this.closed || this.pending.length >= this.o.maxPending) {
-        socket.destroy();
-        return;
-      }
-      this.pending.push({ socket, since: Date.now() });
+      if (this.closed || this.pending.length >= this.o.maxPending) return handle.close();
+      this.pending.push({ handle, since: Date.now() });
       return;
     }
-    worker.send({ t: 'conn' }, socket).catch((err: Error) => {
-      // The worker died between pick and send: give the connection to another one, once.
-      if (socket.destroyed || attempt >= 1) return socket.destroy();
-      this.o.logger.debug({ slot: worker.slot, pid: worker.pid, err: err.message }, 'handoff failed, rerouting');
-      this.route(socket, attempt + 1);
-    });
+    worker.send({ t: 'conn' }, handle).then(
+      // Written: the worker's process holds its own descriptor now.
+      () => handle.close(),
+      (err: Error) => {
+        // The worker died between pick and send: give the connection to another one, once.
+        if (attempt >= 1 || this.closed) return handle.close();
+        this.o.logger.debug({ slot: worker.slot, pid: worker.pid, err: err.message }, 'handoff failed, rerouting');
+        this.route(handle, attempt + 1);
+      },
+    );
   }
 
   private expirePending(): void {
     const cutoff = Date.now() - this.o.pendingTimeoutMs;
-    while (this.pending.length && this.pending[0]!.since < cutoff) this.pending.shift()!.socket.destroy();
+    while (this.pending.length && this.pending[0]!.since < cutoff) this.pending.shift()!.handle.close();
   }
 }
-
-function noop(): void {}

@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import { internal, isInternal, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
 import type { IpcEnvelope } from '../ipc/envelope.js';
 import { WorkerGoneError } from '../errors.js';
@@ -87,7 +86,7 @@ export class WorkerRuntime {
   private readonly onMessage = (msg: unknown, handle?: unknown): void => {
     if (!isInternal(msg)) return; // the application's own messages
     const m = msg as PrimaryToWorker;
-    if (m.t === 'conn' && handle) this.o.frontend.adopt(handle as Socket);
+    if (m.t === 'conn' && handle) this.o.frontend.adopt(handle);
     else if (m.t === 'drain') void this.drainAndExit('primary');
     else if (m.t === 'ipc') this.onIpc?.(m);
     else if (m.t === 'rebalance' && typeof m.share === 'number') this.o.frontend.shed(m.share);
