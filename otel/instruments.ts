@@ -20,6 +20,7 @@ export const M = {
   snapshotAge: 'cluster.worker.snapshot.age',
   workers: 'cluster.workers',
   restarts: 'cluster.worker.restarts',
+  recycles: 'cluster.worker.recycles',
 } as const;
 
 /** Attribute added to every point a worker reports: its slot. */

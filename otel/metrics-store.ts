@@ -14,6 +14,10 @@ export interface Digest {
   eventLoopDelayP99S: number | undefined;
   eventLoopUtilization: number | undefined;
   heapAfterGcBytes: number | undefined;
+  /** Major GCs the worker has run (count of the GC duration histogram's major points). */
+  majorGcs: number;
+  /** The worker process that sent it (a slot's replacement has another pid). */
+  pid: number;
   /** Trace ids of the slowest sampled requests of the interval (tracing on). */
   exemplars: Exemplar[];
 }
@@ -64,7 +68,7 @@ export class WorkerMetricsStore implements MetricProducer {
     state.pid = pid;
     state.receivedAt = now;
     state.snapshot = snapshot;
-    state.digests.push(digest(snapshot));
+    state.digests.push(digest(snapshot, pid));
     while (state.digests.length > 2 && state.digests[0]!.at < now - HISTORY_MS) state.digests.shift();
     this.slots.set(slot, state);
   }
@@ -87,6 +91,14 @@ export class WorkerMetricsStore implements MetricProducer {
     return this.slots.get(slot)?.snapshot;
   }
 
+  /** The heap a worker process last reported: used (all spaces) and, if it sent one, V8's limit. */
+  heapOf(slot: number, pid: number): { usedBytes: number | undefined; limitBytes: number | undefined } | undefined {
+    const s = this.slots.get(slot);
+    if (!s || s.pid !== pid) return undefined;
+    const limit = s.snapshot.extras.heapLimitBytes;
+    return { usedBytes: gauge(s.snapshot, M.heapUsed), limitBytes: typeof limit === 'number' ? limit : undefined };
+  }
+
   /** Request rate, error rate, latency quantiles and load for one slot over the last windowMs. */
   query(slot: number, windowMs = 10_000, now = Date.now()): WindowStats | undefined {
     const digests = this.slots.get(slot)?.digests;
@@ -100,10 +112,19 @@ export class WorkerMetricsStore implements MetricProducer {
     return all.length ? windowStats(all, windowMs, now) : undefined;
   }
 
-  /** Heap used after each major GC, oldest first: what leak detection reads. */
-  heapAfterGcSeries(slot: number): { at: number; bytes: number }[] {
+  /**
+   * Heap used after each major GC of one worker process, oldest first: what leak detection reads.
+   * One point per snapshot that saw a new major GC (several GCs between two snapshots give one
+   * point, the last); a replaced worker's points are not mixed in.
+   */
+  heapAfterGcSeries(slot: number, pid?: number): { at: number; bytes: number }[] {
     const out: { at: number; bytes: number }[] = [];
-    for (const d of this.slots.get(slot)?.digests ?? []) if (d.heapAfterGcBytes !== undefined) out.push({ at: d.at, bytes: d.heapAfterGcBytes });
+    let seen = -1;
+    for (const d of this.slots.get(slot)?.digests ?? []) {
+      if (pid !== undefined && d.pid !== pid) continue;
+      if (d.heapAfterGcBytes !== undefined && d.majorGcs > seen && d.majorGcs > 0) out.push({ at: d.at, bytes: d.heapAfterGcBytes });
+      seen = Math.max(seen, d.majorGcs);
+    }
     return out;
   }
 
@@ -147,6 +168,14 @@ function findMetric(s: WorkerSnapshot, name: string): MetricData | undefined {
   return undefined;
 }
 
+function majorGcCount(s: WorkerSnapshot): number {
+  const m = findMetric(s, M.gcDuration);
+  if (!m || m.dataPointType !== DataPointType.HISTOGRAM) return 0;
+  let n = 0;
+  for (const dp of m.dataPoints) if (dp.attributes['v8js.gc.type'] === 'major') n += dp.value.count;
+  return n;
+}
+
 function gauge(s: WorkerSnapshot, name: string): number | undefined {
   const m = findMetric(s, name);
   if (!m || !m.dataPoints.length) return undefined;
@@ -156,7 +185,7 @@ function gauge(s: WorkerSnapshot, name: string): number | undefined {
 const hrMs = (t: HrTime) => t[0] * 1000 + t[1] / 1e6;
 
 /** Reduces a snapshot to the readings decisions use. */
-export function digest(s: WorkerSnapshot): Digest {
+export function digest(s: WorkerSnapshot, pid: number): Digest {
   const m = findMetric(s, M.requestDuration);
   let duration: HistogramPoint | undefined;
   let errors = 0;
@@ -181,6 +210,8 @@ export function digest(s: WorkerSnapshot): Digest {
     eventLoopDelayP99S: gauge(s, M.eventLoopDelayP99),
     eventLoopUtilization: gauge(s, M.eventLoopUtilization),
     heapAfterGcBytes: gauge(s, M.heapAfterGc),
+    majorGcs: majorGcCount(s),
+    pid,
     exemplars: Array.isArray(s.extras.exemplars) ? (s.extras.exemplars as Exemplar[]) : [],
   };
 }

@@ -53,6 +53,7 @@ export class PrimaryTelemetry {
   private readonly pids = new PidSampler();
   private readonly timer: NodeJS.Timeout;
   private readonly restartCounter;
+  private readonly recycleCounter;
   private closed: Promise<void> | undefined;
 
   constructor(private readonly o: PrimaryTelemetryOptions) {
@@ -75,6 +76,7 @@ export class PrimaryTelemetry {
     this.meterProvider = new MeterProvider({ resource: this.resource, readers });
     const meter = this.meterProvider.getMeter(PRIMARY_SCOPE);
     this.restartCounter = meter.createCounter(M.restarts, { unit: '{restart}', description: 'Worker restarts, by the exit reason that caused them.' });
+    this.recycleCounter = meter.createCounter(M.recycles, { unit: '{worker}', description: 'Workers replaced by the primary (replacement first), by reason.' });
     const workers = meter.createObservableGauge(M.workers, { unit: '{worker}', description: 'Workers by state.' });
     const info = meter.createObservableGauge(M.workerInfo, { unit: '1', description: 'One series per live worker, carrying its pid.' });
     const age = meter.createObservableGauge(M.snapshotAge, { unit: 's', description: 'Age of the last telemetry snapshot received from the worker.' });
@@ -112,6 +114,10 @@ export class PrimaryTelemetry {
 
   processReading(pid: number): { cpu: number; rssBytes: number } | undefined {
     return this.pids.get(pid);
+  }
+
+  recordRecycle(reason: string): void {
+    this.recycleCounter.add(1, { 'cluster.exit.reason': reason });
   }
 
   recordRestart(reason: string): void {

@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { RequestListener } from 'node:http';
 import type { ResolvedOptions } from '../config/validate.js';
-import { WrongRoleError } from '../errors.js';
+import { InvalidArgumentError, WrongRoleError } from '../errors.js';
+import type { HealthCheckFn } from '../../plugins/health/report.js';
 import type { Logger } from '../logger.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
-import { Router, type Handler } from './router.js';
+import { kRoute, pathOf, Router, type Handler } from './router.js';
 import type { ClusterMetrics } from './telemetry-setup.js';
 import type { Message } from '../ipc/envelope.js';
 import type { SettledReply } from '../ipc/primary-ipc.js';
@@ -55,9 +56,34 @@ export abstract class BaseApp extends EventEmitter<ClusterEventMap> implements A
   all(path: string, h: Handler): this { this.router.route('all', path, h); return this; }
   use(a: string | Handler, b?: Handler): this { this.router.use(a, b); return this; }
 
-  /** Routes first; when none matches, the mounted handler (if any) gets the request, else 404. */
+  /** Checks a worker's health endpoint runs (`app.healthCheck`). */
+  protected readonly healthChecks = new Map<string, HealthCheckFn>();
+  /** Plugins' default routes (GET/HEAD by exact path), tried after the app's routes. */
+  protected readonly defaultRoutes = new Map<string, Handler>();
+
+  /**
+   * Adds a check to each worker's health endpoint (healthCheck.endpoint): it may return a status
+   * ('pass' | 'warn' | 'fail'), a boolean, or a result with observedValue/observedUnit/output; a
+   * throw, a rejection or exceeding healthCheck.timeout is a fail. Registered in every role, run
+   * in workers.
+   */
+  healthCheck(name: string, fn: HealthCheckFn): this {
+    if (typeof name !== 'string' || !name) throw new InvalidArgumentError('healthCheck(name, fn): name must be a non-empty string');
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`healthCheck('${name}', fn): fn must be a function`);
+    if (this.healthChecks.has(name)) throw new InvalidArgumentError(`healthCheck('${name}'): a check with this name is already registered`);
+    this.healthChecks.set(name, fn);
+    return this;
+  }
+
+  /** Routes first; then plugins' default routes; then the mounted handler (if any); else 404. */
   protected requestListener(): RequestListener {
     const mounted = this.options.handler as Handler | undefined;
+    this.router.use((req, res, next) => {
+      const h = (req.method === 'GET' || req.method === 'HEAD') && this.defaultRoutes.size ? this.defaultRoutes.get(pathOf(req.url ?? '/')) : undefined;
+      if (!h) return next();
+      (req as unknown as Record<symbol, string>)[kRoute] = pathOf(req.url ?? '/');
+      return h(req, res, next);
+    });
     if (mounted) this.router.use((req, res, next) => mounted(req, res, next));
     return this.router.handle;
   }

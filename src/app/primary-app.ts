@@ -12,6 +12,9 @@ import { PoolOperations } from '../supervisor/pool-operations.js';
 import { createSpawner } from '../supervisor/spawner.js';
 import { Supervisor, type WorkerInfo } from '../supervisor/supervisor.js';
 import { BaseApp } from './base-app.js';
+import { builtinPlugins, workerExecArgv } from './builtin-plugins.js';
+import { poolControl } from './pool-control.js';
+import { RECYCLE_REASONS } from '../supervisor/exit-reason.js';
 import { installSignalHandlers } from './signals.js';
 import { readinessRoutes } from './probes.js';
 import type { ListenAddress } from './types.js';
@@ -38,6 +41,7 @@ export class PrimaryApp extends BaseApp {
   private telemetry: PrimaryTelemetry | undefined;
   private ipc: PrimaryIpc | undefined;
   private routing: Routing | undefined;
+  private control: { close(): void } | undefined;
   private removeSignals: (() => void) | undefined;
   private listening: Promise<ListenAddress> | undefined;
   private closing: Promise<void> | undefined;
@@ -83,7 +87,7 @@ export class PrimaryApp extends BaseApp {
         [ENV.port]: String(address.port),
         [ENV.host]: host ?? '',
         [OPTIONS_ENV]: serializeForWorkers(this.options),
-      }, mode === 'shared' && !isBun);
+      }, mode === 'shared' && !isBun, workerExecArgv(this.options));
       const supervisor = new Supervisor(pm, spawner, this.logger);
       this.supervisor = supervisor;
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
@@ -126,22 +130,25 @@ export class PrimaryApp extends BaseApp {
         supervisor.on('worker:restart', (e) => telemetry.recordRestart(e.reason));
         // A scaled-away slot's series disappear; a replaced worker keeps its slot's series.
         supervisor.on('worker:exit', (e) => e.reason === 'scaled-down' && telemetry.store.remove(e.slot));
+        supervisor.on('worker:exit', (e) => (RECYCLE_REASONS as readonly string[]).includes(e.reason) && telemetry.recordRecycle(e.reason));
       }
+      const minimum = config.autoScaling.enabled ? config.autoScaling.minWorkers : 1;
       if (this.options.admin) {
         this.admin = new AdminServer();
         readinessRoutes(this.admin, () => ({
           shuttingDown: supervisor.isShuttingDown,
           ready: supervisor.readyWorkers().length,
-          minimum: config.autoScaling.enabled ? config.autoScaling.minWorkers : 1,
+          minimum,
           workers: supervisor.list(),
         }));
         if (telemetry) this.admin.route('/metrics', telemetry.metricsHandler);
         this.adminAddress = await this.admin.listen(this.options.admin.port, this.options.admin.host);
       }
-      this.plugins = new PluginHost(this.options.plugins as Plugin[], this.logger);
-      const extra = { events: this, getWorkers: () => supervisor.list() };
-      await this.plugins.start('primary', (base) => primaryContext(base, extra, telemetry, this.admin, messages));
-      this.pool = new PoolOperations(supervisor, config.autoScaling.maxWorkers);
+      const builtins = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => minimum, shuttingDown: () => supervisor.isShuttingDown });
+      this.plugins = new PluginHost([...builtins, ...(this.options.plugins as Plugin[])], this.logger);
+      const pool = (this.pool = new PoolOperations(supervisor, config.autoScaling.maxWorkers));
+      const control = (this.control = poolControl(this as never, supervisor, pool, telemetry, this.logger, Math.max(250, this.options.telemetry.intervalMs)));
+      await this.plugins.start('primary', (base) => primaryContext(base, control, telemetry, this.admin, messages));
       if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger);
       const started = Date.now();
       await supervisor.start(config.workers);
@@ -240,6 +247,7 @@ export class PrimaryApp extends BaseApp {
       const { clean } = (await this.supervisor?.shutdown()) ?? { clean: true };
       this.ipc?.close();
       await this.plugins?.close();
+      this.control?.close();
       await this.telemetry?.close(); // after the workers' last snapshots, so OTLP flushes them
       await this.admin?.close();
       this.removeSignals?.();

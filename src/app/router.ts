@@ -116,7 +116,7 @@ function match(layer: Layer, parts: string[]): Record<string, string> | undefine
   return params;
 }
 
-function pathOf(url: string): string {
+export function pathOf(url: string): string {
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
 }

@@ -7,7 +7,7 @@ import { HttpFrontend } from '../worker/http-frontend.js';
 import { BaseApp } from './base-app.js';
 import { readinessRoutes } from './probes.js';
 import { installSignalHandlers } from './signals.js';
-import { clusterMetrics, primaryContext, primaryTelemetry, WorkerMessageRouter, workerContext, workerTelemetry, type ClusterMetrics } from './telemetry-setup.js';
+import { clusterMetrics, primaryContext, primaryTelemetry, WorkerMessageRouter, workerContext, workerTelemetry, type ClusterMetrics, type PoolControl } from './telemetry-setup.js';
 import type { ListenAddress } from './types.js';
 
 /** cluster.enabled false: one process, same API, same admin server and graceful shutdown. */
@@ -43,9 +43,19 @@ export class SingleApp extends BaseApp {
           if (primary) this.admin.route('/metrics', primary.metricsHandler);
           this.adminAddress = await this.admin.listen(this.options.admin.port, this.options.admin.host);
         }
-        const extra = { events: this, getWorkers: () => [] };
+        const fromPrimary = new WorkerMessageRouter();
+        const extra: PoolControl = {
+          events: this,
+          getWorkers: () => [],
+          emit: (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+          // One process, nothing to recycle or route around: a plugin's verdicts are logged by it.
+          recycleWorker: () => Promise.resolve(),
+          excludeWorker: () => {},
+          readProcess: () => undefined,
+          sendToWorker: (_slot, kind, payload) => Promise.resolve(fromPrimary.dispatch(0, kind, payload)),
+        };
         await plugins.start('primary', (base) => primaryContext(base, extra, primary, this.admin, messages));
-        await plugins.start('worker', (base) => workerContext(base, 0, frontend, telemetry, (kind, payload) => messages.dispatch(0, kind, payload)));
+        await plugins.start('worker', (base) => workerContext(base, 0, frontend, telemetry, (kind, payload) => messages.dispatch(0, kind, payload), fromPrimary, this.defaultRoutes));
         telemetry?.start(this.options.telemetry.intervalMs, toStore, (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'));
         if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger, false);
         this.logger.info({ ...address, admin: this.adminAddress }, 'server ready (single process)');

@@ -9,6 +9,8 @@ import type { Logger } from '../logger.js';
 import type { PrimaryPluginContext, WorkerPluginContext } from '../plugins/contexts.js';
 import type { Plugin, PluginContextBase } from '../plugins/plugin-host.js';
 import type { HttpFrontend } from '../worker/http-frontend.js';
+import { PluginError } from '../errors.js';
+import type { Handler } from './router.js';
 
 export const SNAPSHOT_KIND = 'otel:snapshot';
 
@@ -24,9 +26,9 @@ export function tracingSettings(o: ResolvedOptions): TracingSettings {
   };
 }
 
-/** The worker's providers and its plugin list (the built-in otel-worker plugin first). */
-export function workerTelemetry(o: ResolvedOptions, slot: number): { telemetry: WorkerTelemetry | undefined; plugins: Plugin[] } {
-  const user = o.plugins as Plugin[];
+/** The worker's providers and its plugin list (the built-in otel-worker plugin first, then `builtins`). */
+export function workerTelemetry(o: ResolvedOptions, slot: number, builtins: Plugin[] = []): { telemetry: WorkerTelemetry | undefined; plugins: Plugin[] } {
+  const user = [...builtins, ...(o.plugins as Plugin[])];
   if (!o.telemetry.enabled) return { telemetry: undefined, plugins: user };
   const telemetry = new WorkerTelemetry(
     { 'service.name': serviceNameFor(o.telemetry.serviceName), 'worker.id': slot, 'process.pid': process.pid },
@@ -41,6 +43,8 @@ export function workerContext(
   frontend: HttpFrontend,
   telemetry: WorkerTelemetry | undefined,
   sendToPrimary: (kind: string, payload: unknown) => void,
+  fromPrimary: WorkerMessageRouter,
+  defaultRoutes: Map<string, Handler>,
 ): WorkerPluginContext {
   return {
     ...base,
@@ -52,6 +56,12 @@ export function workerContext(
     onResponse: (hook) => frontend.onResponse(hook),
     sendToPrimary,
     addToSnapshot: (key, get) => telemetry?.addToSnapshot(key, get),
+    onPrimaryMessage: (kind, handler) => fromPrimary.on(kind, (_slot, payload) => handler(payload)),
+    handleRequest: frontend.handle,
+    defaultRoute: (path, handler) => {
+      if (defaultRoutes.has(path)) throw new PluginError(`defaultRoute('${path}'): another plugin already serves this path`);
+      defaultRoutes.set(path, handler);
+    },
   };
 }
 
@@ -77,9 +87,12 @@ export class WorkerMessageRouter {
   }
 }
 
+/** What a primary plugin may do to the pool: supplied by the cluster primary (or single mode's stand-ins). */
+export type PoolControl = Pick<PrimaryPluginContext, 'events' | 'getWorkers' | 'sendToWorker' | 'emit' | 'recycleWorker' | 'excludeWorker' | 'readProcess'>;
+
 export function primaryContext(
   base: PluginContextBase,
-  extra: Pick<PrimaryPluginContext, 'events' | 'getWorkers'>,
+  extra: PoolControl,
   telemetry: PrimaryTelemetry | undefined,
   admin: AdminServer | undefined,
   router: WorkerMessageRouter,

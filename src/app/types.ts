@@ -1,3 +1,4 @@
+import type { HealthCheckFn } from '../../plugins/health/report.js';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ClusterConfigInput, LoggerLike } from '../config/schema.js';
 import type { Plugin } from '../plugins/plugin-host.js';
@@ -71,6 +72,8 @@ export interface App {
   scaleUp(n?: number): Promise<void>;
   scaleDown(n?: number): Promise<void>;
 
+  /** Adds a check to each worker's health endpoint (healthCheck.endpoint); see README "Health". */
+  healthCheck(name: string, fn: HealthCheckFn): App;
   /** Handles messages of one type sent to this process; for a request, the return value (or promise) is the reply. */
   onMessage(type: string, handler: (data: any, from: Sender) => unknown): App; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Primary. Resolves with the slots written to, once written to every worker (starting ones when ready). */

@@ -7,7 +7,8 @@ import { ENV } from '../runtime/adapter.js';
 import { HttpFrontend } from '../worker/http-frontend.js';
 import { WorkerRuntime } from '../worker/worker-runtime.js';
 import { BaseApp } from './base-app.js';
-import { SNAPSHOT_KIND, workerContext, workerTelemetry } from './telemetry-setup.js';
+import { builtinPlugins } from './builtin-plugins.js';
+import { SNAPSHOT_KIND, WorkerMessageRouter, workerContext, workerTelemetry } from './telemetry-setup.js';
 import type { ListenAddress } from './types.js';
 
 /** A worker: serves requests the primary hands over (or from the shared port on Bun). */
@@ -25,7 +26,8 @@ export class WorkerApp extends BaseApp {
     this.listening = (async () => {
       const lb = this.options.cluster.config.loadBalancing;
       const frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection });
-      const { telemetry, plugins: pluginList } = workerTelemetry(this.options, this.workerSlot);
+      const builtins = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => 1, shuttingDown: () => false });
+      const { telemetry, plugins: pluginList } = workerTelemetry(this.options, this.workerSlot, builtins);
       const plugins = new PluginHost(pluginList, this.logger);
       const runtime = new WorkerRuntime({
         frontend,
@@ -37,6 +39,8 @@ export class WorkerApp extends BaseApp {
       this.runtime = runtime;
       const ipc = (this.ipc = new WorkerIpc((env) => runtime.sendIpc(env), this.handlers, this.options.ipc));
       runtime.onIpc = (env) => ipc.onEnvelope(env);
+      const fromPrimary = new WorkerMessageRouter();
+      runtime.onPlugin = (kind, payload) => fromPrimary.dispatch(this.workerSlot, kind, payload);
       telemetry
         ?.meter(WORKER_SCOPE)
         .createObservableCounter('cluster.worker.ipc.malformed', { unit: '{message}', description: 'Internal IPC messages from the primary that were malformed and dropped.' })
@@ -44,7 +48,7 @@ export class WorkerApp extends BaseApp {
       const send = (kind: string, payload: unknown) => runtime.sendPlugin(kind, payload);
       // Registered before the plugins' hooks, so it runs after them: the last snapshot counts everything.
       if (telemetry) plugins.addCloseHook('telemetry', () => telemetry.close((snap) => send(SNAPSHOT_KIND, snap)));
-      await runtime.start(() => plugins.start('worker', (base) => workerContext(base, this.workerSlot, frontend, telemetry, send)));
+      await runtime.start(() => plugins.start('worker', (base) => workerContext(base, this.workerSlot, frontend, telemetry, send, fromPrimary, this.defaultRoutes)));
       telemetry?.start(this.options.telemetry.intervalMs, (snap) => send(SNAPSHOT_KIND, snap), (err) =>
         this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'),
       );

@@ -51,7 +51,7 @@ export class Routing {
 
   /** Ready workers that may take new connections (never none while some are ready). */
   candidates(): WorkerHandle[] {
-    return eligible(this.sup.readyWorkers(), (h) => h.cpuGate.excluded);
+    return eligible(this.sup.readyWorkers(), (h) => h.cpuGate.excluded || h.excludedBy !== undefined);
   }
 
   close(): void {

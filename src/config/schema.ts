@@ -44,6 +44,24 @@ function build(z: typeof Z) {
       memoryCriticalThreshold: percent().default(95),
       memoryLeakDetection: z.boolean().default(true),
       garbageCollectionHint: z.boolean().default(false),
+      /** At most one GC hint per worker per this many ms. */
+      gcHintCooldownMs: ms(0, 3_600_000).default(60_000),
+      /** What a detected leak does besides the event, log line and metric. */
+      leakAction: z.enum(['warn', 'snapshot', 'recycle']).default('warn'),
+      /** Where leakAction 'snapshot' writes heap snapshots (default: the OS temp directory). */
+      heapSnapshotDir: z.string().min(1).optional(),
+      /** The leak detector's thresholds (plugins/memory/leak-detector.ts explains each). */
+      leakDetection: z
+        .strictObject({
+          warmupMs: ms(0, 3_600_000).default(60_000),
+          windowMs: ms(1000, 86_400_000).default(600_000),
+          minSamples: z.number().int().min(3).max(10_000).default(8),
+          minSpanMs: ms(0, 86_400_000).default(120_000),
+          minGrowthBytesPerMin: size(1).default(1024 * 1024),
+          minFit: z.number().min(0).max(1).default(0.8),
+          minTrend: z.number().min(0).max(1).default(0.7),
+        })
+        .prefault({}),
     })
     .prefault({});
 
@@ -77,6 +95,8 @@ function build(z: typeof Z) {
       timeout: ms(10, 600_000).default(10_000),
       maxFailures: z.number().int().min(1).max(100).default(3),
       endpoint: z.string().regex(/^\/\S*$/, "expected a path starting with '/'").default('/health'),
+      /** Time after a worker is ready before its first probe. */
+      gracePeriodMs: ms(0, 3_600_000).default(5000),
     })
     .prefault({});
 

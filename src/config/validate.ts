@@ -7,10 +7,6 @@ import { suggest } from './suggest.js';
 
 /** Keys accepted now whose behaviour lands with a later issue; setting one logs a warning. */
 export const NOT_YET_IMPLEMENTED: Record<string, string> = {
-  'resources.maxMemoryPerWorker': 'memory manager',
-
-  'resources.memoryManagement': 'memory manager',
-  'healthCheck.enabled': 'health monitor',
   'autoScaling.enabled': 'auto-scaling',
 };
 

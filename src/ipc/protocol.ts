@@ -26,6 +26,8 @@ export type PrimaryToWorker =
   | { __oc: 1; t: 'drain' }
   /** Close this share (0..1) of open keep-alive connections after their next response. */
   | { __oc: 1; t: 'rebalance'; share: number }
+  /** The primary side of a plugin to its worker side (`ctx.onPrimaryMessage(kind, ...)`). */
+  | { __oc: 1; t: 'plugin'; kind: string; payload: unknown }
   | ({ __oc: 1 } & IpcEnvelope);
 
 export function isInternal(msg: unknown): msg is { __oc: number; t: string } {

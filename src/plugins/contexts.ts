@@ -1,7 +1,10 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Meter, Tracer } from '@opentelemetry/api';
 import type { AdminRoute } from '../admin/admin-server.js';
+import type { Handler } from '../app/router.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
+import type { RecycleReason } from '../supervisor/exit-reason.js';
+import type { ProcessReading } from '../../otel/pid-sampler.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
 import type { WorkerMetricsStore } from '../../otel/metrics-store.js';
 import type { PluginContextBase } from './plugin-host.js';
@@ -33,6 +36,18 @@ export interface WorkerPluginContext extends PluginContextBase {
   sendToPrimary(kind: string, payload: unknown): void;
   /** Adds a field to every telemetry snapshot sent to the primary. */
   addToSnapshot(key: string, get: () => unknown): void;
+  /** Receives messages from this plugin's primary side (`ctx.sendToWorker(slot, kind, ...)` there). */
+  onPrimaryMessage(kind: string, handler: (payload: unknown) => void): void;
+  /**
+   * The worker's whole request handling (hooks, routes, the app's handler), for a plugin that
+   * serves it on another socket, as the health plugin does for the primary's probes.
+   */
+  handleRequest: RequestListener;
+  /**
+   * Serves GET/HEAD `path` when none of the app's routes does (before a mounted handler and the
+   * 404): how the health plugin answers `healthCheck.endpoint` unless the app answers it itself.
+   */
+  defaultRoute(path: string, handler: Handler): void;
 }
 
 export interface PrimaryPluginContext extends PluginContextBase {
@@ -45,4 +60,20 @@ export interface PrimaryPluginContext extends PluginContextBase {
   /** Adds a route to the admin server (for example a plugin's own status page). */
   adminRoute(path: string, handler: AdminRoute): void;
   onWorkerMessage(kind: string, handler: (slot: number, payload: unknown) => void): void;
+  /** Sends a message to one worker's side of this plugin; rejects when the worker is gone. */
+  sendToWorker(slot: number, kind: string, payload: unknown): Promise<void>;
+  /** Emits one of the app's events (how built-in plugins report worker:unhealthy, worker:leak...). */
+  emit<E extends keyof ClusterEventMap>(event: E, ...args: ClusterEventMap[E]): void;
+  /**
+   * Replaces a worker: its replacement starts and takes over first, then it drains. With `kill`
+   * (a worker that no longer answers) it is SIGKILLed at once and restarted by the slot's policy.
+   */
+  recycleWorker(slot: number, reason: RecycleReason, o?: { kill?: boolean }): Promise<void>;
+  /**
+   * Keeps new connections away from a worker (a reason) or lets them back (undefined). With the
+   * 'os' strategy the kernel routes and this has no effect; a recycle is the remedy there.
+   */
+  excludeWorker(slot: number, pid: number, reason: string | undefined): void;
+  /** CPU (cores) and RSS of a worker process, sampled by the primary; undefined until sampled. */
+  readProcess(pid: number): ProcessReading | undefined;
 }

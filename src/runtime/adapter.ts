@@ -63,3 +63,29 @@ export function reusePortMigrationWarning(): string | undefined {
     return 'this kernel cannot migrate queued connections between SO_REUSEPORT listeners (net.ipv4.tcp_migrate_req, Linux >= 5.14): reloads on Bun may reset a few connections';
   }
 }
+
+/**
+ * V8 flags for a worker's memory settings. Node: the old-space limit and, for GC hints, `gc()`
+ * exposed. Bun runs JavaScriptCore, which takes neither flag (it has Bun.gc and no old-space
+ * limit): there the primary's RSS limit is the only memory limit.
+ */
+export function memoryExecArgv(o: { heapLimitMiB: number | undefined; exposeGc: boolean }): string[] {
+  if (isBun) return [];
+  const out: string[] = [];
+  if (o.heapLimitMiB !== undefined) out.push(`--max-old-space-size=${o.heapLimitMiB}`);
+  if (o.exposeGc) out.push('--expose-gc');
+  return out;
+}
+
+/** A full collection, if this process may ask for one (Node with --expose-gc, or Bun). */
+export function collectGarbage(): boolean {
+  const bun = (globalThis as { Bun?: { gc?: (sync: boolean) => void } }).Bun;
+  if (bun?.gc) {
+    bun.gc(true);
+    return true;
+  }
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== 'function') return false;
+  gc();
+  return true;
+}

@@ -12,6 +12,18 @@ export interface ClusterEventMap {
   /** A worker stopped receiving new connections (CPU over resources.maxCpuPerWorker, sustained). */
   'worker:excluded': [{ slot: number; pid: number; reason: string; cpu: number }];
   'worker:readmitted': [{ slot: number; pid: number; reason: string; cpu: number }];
+  /** maxFailures consecutive health probes failed; the worker is being replaced. */
+  'worker:unhealthy': [{ slot: number; pid: number; failures: number; reasons: string[]; action: 'recycle' | 'kill' }];
+  /** A worker whose probes had failed (fewer than maxFailures times) passed again. */
+  'worker:recovered': [{ slot: number; pid: number; failures: number }];
+  /** A worker's memory crossed a threshold (level 'ok' when it falls back below the warning one). */
+  'worker:memory': [{ slot: number; pid: number; level: MemoryLevel; utilization: number; usedBytes: number; limitBytes: number }];
+  /** The leak detector's verdict on a worker's heap-after-GC series, and what was done. */
+  'worker:leak': [{ slot: number; pid: number; growthBytesPerMin: number; fit: number; samples: number; action: 'warn' | 'snapshot' | 'recycle'; snapshotPath?: string }];
+  /** A GC hint was answered: heap used before and after the collection. */
+  'worker:gc': [{ slot: number; pid: number; heapBeforeBytes: number; heapAfterBytes: number }];
 }
+
+export type MemoryLevel = 'ok' | 'warning' | 'critical' | 'over-limit';
 
 export type ClusterEventName = keyof ClusterEventMap;

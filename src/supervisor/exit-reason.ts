@@ -1,4 +1,20 @@
-export const EXIT_REASONS = ['crash', 'signal', 'oom', 'unresponsive', 'recycled', 'scaled-down', 'reload', 'shutdown'] as const;
+export const EXIT_REASONS = [
+  'crash',
+  'signal',
+  'oom',
+  'unresponsive',
+  'unhealthy',
+  'memory-limit',
+  'memory-critical',
+  'leak',
+  'recycled',
+  'scaled-down',
+  'reload',
+  'shutdown',
+] as const;
+/** Reasons the primary stops a worker for after starting its replacement (a recycle). */
+export const RECYCLE_REASONS = ['unhealthy', 'memory-limit', 'memory-critical', 'leak', 'recycled'] as const;
+export type RecycleReason = (typeof RECYCLE_REASONS)[number];
 export type ExitReason = (typeof EXIT_REASONS)[number];
 
 const OOM_MARKERS = ['JavaScript heap out of memory', 'Reached heap limit', 'Allocation failed - process out of memory'];

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, NotListeningError, ReloadFailedError } from '../errors.js';
-import type { Supervisor } from './supervisor.js';
+import type { RecycleReason } from './exit-reason.js';
+import type { Slot, Supervisor } from './supervisor.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 /**
@@ -40,29 +41,76 @@ export class PoolOperations {
     return run;
   }
 
+  /**
+   * Replaces one worker: its replacement starts first and takes over once ready, then the old
+   * worker drains (killed after gracefulShutdownTimeout). It gets no new connections meanwhile.
+   * With `kill` (a worker that no longer answers) it is SIGKILLed at once and the slot's restart
+   * policy starts the next one. A worker already being stopped is left alone.
+   */
+  recycle(slotIndex: number, reason: RecycleReason, o: { kill?: boolean } = {}): Promise<void> {
+    const sup = this.sup;
+    const slot = sup.slots.get(slotIndex);
+    const old = slot?.current;
+    if (!slot || !old || !old.alive || old.requestedReason) return Promise.resolve();
+    old.requestedReason = reason;
+    old.excludedBy ??= reason;
+    if (o.kill) {
+      old.respawnOnExit = true;
+      sup.logger.warn({ slot: slotIndex, pid: old.pid, reason }, 'killing worker');
+      old.kill('SIGKILL');
+      return old.exited.then(() => undefined);
+    }
+    return this.serial(async () => {
+      if (sup.slots.get(slotIndex) !== slot || slot.current !== old || !old.alive) return;
+      sup.logger.info({ slot: slotIndex, pid: old.pid, reason }, 'recycling worker: starting its replacement');
+      const started = await this.startReplacement(slot);
+      if (started.ok) {
+        if (slot.current !== old) {
+          await sup.stopWorker(started.fresh, reason); // the slot moved on meanwhile
+          return;
+        }
+        this.takeOver(slot, started.fresh);
+        sup.logger.info({ slot: slotIndex, pid: started.fresh.pid, oldPid: old.pid, reason }, 'replacement ready, draining old worker');
+      } else {
+        old.respawnOnExit = true;
+        sup.logger.error({ slot: slotIndex, pid: old.pid, reason, why: started.why }, 'replacement did not become ready; stopping the worker anyway');
+      }
+      if (old.alive) await sup.stopWorker(old, reason);
+    });
+  }
+
   private async rollingReload(): Promise<void> {
     const sup = this.sup;
     for (const slot of [...sup.slots.values()].sort((a, b) => a.index - b.index)) {
       if (sup.isShuttingDown) throw new NotListeningError('reload stopped: the cluster is shutting down');
       if (sup.slots.get(slot.index) !== slot) continue; // scaled away meanwhile
       const old = slot.current;
-      const fresh = sup.spawn(slot, true);
-      const outcome = await Promise.race([waitReady(sup, fresh), fresh.exited.then(() => 'exited' as const)]);
-      if (outcome !== 'ready') {
-        const why = `${fresh.requestedReason ?? 'crash'}${fresh.stderrTail ? `: ${lastLine(fresh.stderrTail)}` : ''}`;
-        sup.logger.error({ slot: slot.index, pid: fresh.pid, reason: why }, 'reload stopped: replacement did not become ready');
+      const started = await this.startReplacement(slot);
+      if (!started.ok) {
+        sup.logger.error({ slot: slot.index, pid: started.fresh.pid, reason: started.why }, 'reload stopped: replacement did not become ready');
         throw new ReloadFailedError(
-          `reload stopped at slot ${slot.index}: replacement pid ${fresh.pid} exited before becoming ready (${why}); the remaining workers keep running`,
+          `reload stopped at slot ${slot.index}: replacement pid ${started.fresh.pid} exited before becoming ready (${started.why}); the remaining workers keep running`,
         );
       }
-      clearTimeout(slot.restartTimer);
-      slot.restartTimer = undefined;
-      slot.current = fresh;
-      slot.givenUp = false;
-      slot.unstableStreak = 0;
-      sup.logger.info({ slot: slot.index, pid: fresh.pid, oldPid: old?.pid, reason: 'reload' }, 'replacement ready, draining old worker');
+      this.takeOver(slot, started.fresh);
+      sup.logger.info({ slot: slot.index, pid: started.fresh.pid, oldPid: old?.pid, reason: 'reload' }, 'replacement ready, draining old worker');
       if (old?.alive) await sup.stopWorker(old, 'reload');
     }
+  }
+
+  private async startReplacement(slot: Slot): Promise<{ ok: true; fresh: WorkerHandle } | { ok: false; fresh: WorkerHandle; why: string }> {
+    const fresh = this.sup.spawn(slot, true);
+    const outcome = await Promise.race([waitReady(this.sup, fresh), fresh.exited.then(() => 'exited' as const)]);
+    if (outcome === 'ready') return { ok: true, fresh };
+    return { ok: false, fresh, why: `${fresh.requestedReason ?? 'crash'}${fresh.stderrTail ? `: ${lastLine(fresh.stderrTail)}` : ''}` };
+  }
+
+  private takeOver(slot: Slot, fresh: WorkerHandle): void {
+    clearTimeout(slot.restartTimer);
+    slot.restartTimer = undefined;
+    slot.current = fresh;
+    slot.givenUp = false;
+    slot.unstableStreak = 0;
   }
 
   private async resize(n: number): Promise<void> {

@@ -4,7 +4,7 @@ import { isValidEnvelope, type IpcEnvelope } from '../ipc/envelope.js';
 import type { WorkerToPrimary } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
 import type { ClusterEventMap } from './events.js';
-import { classifyExit, type ExitReason } from './exit-reason.js';
+import { classifyExit, RECYCLE_REASONS, type ExitReason } from './exit-reason.js';
 import { decideRestart } from './restart-policy.js';
 import type { Spawner } from './spawner.js';
 import { WorkerHandle } from './worker-handle.js';
@@ -38,6 +38,10 @@ export interface WorkerInfo {
   pid: number;
   state: WorkerHandle['state'];
   startedAt: number;
+  /** When it became ready (epoch ms), if it did. */
+  readyAt: number | undefined;
+  /** The last message (heartbeat or other) from it, epoch ms: stale while its event loop is blocked. */
+  lastSeenAt: number;
   restarts: number;
 }
 
@@ -127,7 +131,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
 
   list(): WorkerInfo[] {
     return [...this.live]
-      .map((h) => ({ slot: h.slot, pid: h.pid, state: h.state, startedAt: h.startedAt, restarts: this.slots.get(h.slot)?.restarts ?? 0 }))
+      .map((h) => ({ slot: h.slot, pid: h.pid, state: h.state, startedAt: h.startedAt, readyAt: h.readyAt, lastSeenAt: h.lastHeartbeat, restarts: this.slots.get(h.slot)?.restarts ?? 0 }))
       .sort((a, b) => a.slot - b.slot || a.startedAt - b.startedAt);
   }
 
@@ -212,7 +216,9 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     this.live.delete(h);
     const reason = classifyExit(h.requestedReason, code, signal, h.stderrTail);
     const uptimeMs = Date.now() - h.startedAt;
-    const expected = ['reload', 'scaled-down', 'shutdown', 'recycled'].includes(reason);
+    // A recycled worker's replacement is already running (or the recycle failed and the slot's
+    // restart policy takes over, which the slot check below lets through).
+    const expected = ['reload', 'scaled-down', 'shutdown'].includes(reason) || (RECYCLE_REASONS as readonly string[]).includes(reason);
     const log = { slot: slot.index, pid: h.pid, code, signal, reason, uptimeMs, becameReady };
     if (expected) this.logger.info(log, 'worker exited');
     else this.logger.error({ ...log, stderrTail: h.stderrTail.slice(-1000) || undefined }, 'worker exited unexpectedly');
@@ -221,7 +227,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     // A reload candidate that never took over, or a worker already replaced, leaves no hole to fill.
     if (slot.current !== h) return;
     slot.current = undefined;
-    if (this.shuttingDown || expected || this.slots.get(slot.index) !== slot) return;
+    if (this.shuttingDown || (expected && !h.respawnOnExit) || this.slots.get(slot.index) !== slot) return;
     const decision = decideRestart(this.config, slot.unstableStreak, { uptimeMs, becameReady });
     if (decision.action === 'none') return;
     slot.unstableStreak = decision.unstableStreak;

@@ -17,6 +17,8 @@ export class WorkerHandle {
   disconnectedAt: number | undefined;
   /** Set when the supervisor asks the worker to stop; decides the exit reason. */
   requestedReason: ExitReason | undefined;
+  /** A recycle that did not get a replacement running first: this exit is restarted as usual. */
+  respawnOnExit = false;
   /** True when the worker had to be SIGKILLed because it did not stop in time. */
   forced = false;
   stderrTail = '';
@@ -25,6 +27,8 @@ export class WorkerHandle {
   /** Connections handed over since the last heartbeat reported the real count. */
   handedSinceReport = 0;
   cpuGate: CpuGateState = OPEN;
+  /** Set by a plugin (health, memory) to keep new connections away; the reason is logged. */
+  excludedBy: string | undefined;
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
 
   constructor(

@@ -33,6 +33,8 @@ export interface RecyclePolicy {
  */
 export class HttpFrontend {
   readonly server: http.Server;
+  /** The whole request handling (tracking, hooks, the app), also served on the health probe port. */
+  readonly handle: http.RequestListener;
   private readonly sockets = new Map<Socket, SocketState>();
   private readonly inflight = new Set<http.ServerResponse>();
   private draining: Promise<void> | undefined;
@@ -50,7 +52,7 @@ export class HttpFrontend {
     function onClose(this: Tracked): void {
       frontend.finished(this);
     }
-    this.server = http.createServer((req, res) => {
+    this.handle = (req, res) => {
       const startMs = performance.now();
       const state = this.sockets.get(req.socket);
       const tracked = res as Tracked;
@@ -65,7 +67,8 @@ export class HttpFrontend {
       for (const hook of this.requestHooks) hook(req, res);
       res.on('close', onClose);
       listener(req, res);
-    });
+    };
+    this.server = http.createServer(this.handle);
     this.server.on('connection', (socket: Socket) => this.track(socket));
   }
 

@@ -70,6 +70,8 @@ export class WorkerRuntime {
     this.send({ t: 'plugin', kind, payload });
   }
 
+  /** Where plugin messages from the primary go (set by the worker app). */
+  onPlugin: ((kind: string, payload: unknown) => void) | undefined;
   /** Where user IPC envelopes go (set by the worker app). */
   onIpc: ((env: unknown) => void) | undefined;
   /** Internal messages of a shape we do not know: dropped, counted. */
@@ -90,6 +92,7 @@ export class WorkerRuntime {
     else if (m.t === 'drain') void this.drainAndExit('primary');
     else if (m.t === 'ipc') this.onIpc?.(m);
     else if (m.t === 'rebalance' && typeof m.share === 'number') this.o.frontend.shed(m.share);
+    else if (m.t === 'plugin' && typeof m.kind === 'string') this.onPlugin?.(m.kind, m.payload);
     else this.malformed++;
   };
 

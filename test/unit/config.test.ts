@@ -58,7 +58,7 @@ const bad: Case[] = [
   ['misspelled nested key', C({ healthCheck: { intervall: 5 } }), 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'cluster.config.healthCheck.intervall', ConfigUnknownKeyError, /did you mean interval\?/],
   ['unknown flattened key', F({ worker: 2 }), 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'cluster.worker', ConfigUnknownKeyError, /did you mean workers\?/],
   ['unknown top-level key', { clustr: {} }, 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'clustr', ConfigUnknownKeyError, /did you mean cluster\?/],
-  ['unknown memoryManagement key', C({ resources: { memoryManagement: { leakDetection: true } } }), 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'cluster.config.resources.memoryManagement.leakDetection', ConfigUnknownKeyError],
+  ['unknown memoryManagement key', C({ resources: { memoryManagement: { leakDetector: true } } }), 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'cluster.config.resources.memoryManagement.leakDetector', ConfigUnknownKeyError],
   ['workers zero', C({ workers: 0 }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.workers', ConfigRangeError, /expected >= 1, received number 0/],
   ['workers too many', F({ workers: 5000 }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.workers', ConfigRangeError],
   ['workers word', C({ workers: 'many' }), 'CLUSTER_ERR_CONFIG_VALUE', 'cluster.config.workers', ConfigValueError, /'auto' or an integer/],

@@ -6,7 +6,7 @@ import { WorkerMetricsStore } from '../../otel/metrics-store.js';
 import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
 
 /** A synthetic cumulative snapshot: `fast` requests at 3 ms and `slow` at 300 ms, `errors` of them 503. */
-function snapshot(at: number, startMs: number, fast: number, slow: number, errors = 0, active = 0): WorkerSnapshot {
+function snapshot(at: number, startMs: number, fast: number, slow: number, errors = 0, active = 0, majorGcs = Math.floor(at / 1000)): WorkerSnapshot {
   const bucket = (n: number, value: number) => {
     const counts = new Array(DURATION_BOUNDARIES_S.length + 1).fill(0);
     counts[DURATION_BOUNDARIES_S.findIndex((b) => value <= b)] = n;
@@ -31,9 +31,18 @@ function snapshot(at: number, startMs: number, fast: number, slow: number, error
     dataPointType: DataPointType.GAUGE,
     dataPoints: [{ startTime: hr(startMs), endTime: hr(at), attributes: {}, value }],
   });
+  const gc: MetricData = {
+    descriptor: { name: M.gcDuration, description: '', unit: 's', valueType: ValueType.DOUBLE },
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.HISTOGRAM,
+    dataPoints: [
+      { startTime: hr(startMs), endTime: hr(at), attributes: { 'v8js.gc.type': 'major' }, value: { buckets: { boundaries: [1], counts: [majorGcs, 0] }, count: majorGcs, sum: 0 } },
+      { startTime: hr(startMs), endTime: hr(at), attributes: { 'v8js.gc.type': 'minor' }, value: { buckets: { boundaries: [1], counts: [50, 0] }, count: 50, sum: 0 } },
+    ] as never,
+  };
   return {
     at,
-    scopeMetrics: [{ scope: { name: 'otel-cluster/worker' }, metrics: [duration, gauge(M.activeRequests, active), gauge(M.heapAfterGc, 1e6 + at)] }],
+    scopeMetrics: [{ scope: { name: 'otel-cluster/worker' }, metrics: [duration, gc, gauge(M.activeRequests, active), gauge(M.heapAfterGc, 1e6 + at)] }],
     extras: { exemplars: [{ traceId: `t${at}`, spanId: 's', durationS: slow ? 0.3 : 0.003, route: '/x', statusCode: 200 }] },
   };
 }
@@ -89,6 +98,19 @@ describe('WorkerMetricsStore', () => {
     expect(c.requests).toBe(150);
     expect(c.p95S).toBeGreaterThan(0.25);
     expect(store.snapshotAgeS(0, 12_500)).toBe(2.5);
-    expect(store.heapAfterGcSeries(1).map((p) => p.bytes)).toEqual([1e6, 1e6 + 10_000]);
+    expect(store.heapAfterGcSeries(1).map((p) => p.bytes)).toEqual([1e6 + 10_000]); // at 0 no major GC had run
+  });
+
+  it('gives one heap point per new major GC, and only the asked-for process', () => {
+    const store = new WorkerMetricsStore();
+    store.update(0, 7, snapshot(1000, 0, 0, 0, 0, 0, 1), 1000);
+    store.update(0, 7, snapshot(2000, 0, 0, 0, 0, 0, 1), 2000); // no GC since: no new point
+    store.update(0, 7, snapshot(3000, 0, 0, 0, 0, 0, 4), 3000);
+    store.update(0, 8, snapshot(4000, 3500, 0, 0, 0, 0, 1), 4000); // the slot's replacement
+    expect(store.heapAfterGcSeries(0, 7)).toEqual([
+      { at: 1000, bytes: 1e6 + 1000 },
+      { at: 3000, bytes: 1e6 + 3000 },
+    ]);
+    expect(store.heapAfterGcSeries(0, 8)).toEqual([{ at: 4000, bytes: 1e6 + 4000 }]);
   });
 });

@@ -1,0 +1,55 @@
+import type { Plugin } from '../../src/plugins/plugin-host.js';
+import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugins/contexts.js';
+import { sendJson } from '../../src/admin/admin-server.js';
+import { clusterHealth } from './cluster-report.js';
+import { HealthProber } from './primary.js';
+import { HEALTH_CONTENT_TYPE, httpStatusOf, type HealthCheckFn } from './report.js';
+import { serveHealth } from './worker.js';
+
+export interface HealthPluginOptions {
+  /** The seed's healthCheck block (plus gracePeriodMs). */
+  healthCheck: { enabled: boolean; interval: number; timeout: number; maxFailures: number; endpoint: string; gracePeriodMs: number };
+  heartbeatIntervalMs: number;
+  checks: ReadonlyMap<string, HealthCheckFn>;
+  minimumWorkers: () => number;
+  shuttingDown: () => boolean;
+  memoryLimitBytes: number | undefined;
+  memoryWarningPct: number;
+  memoryCriticalPct: number;
+  cpuLimitPct: number | undefined;
+}
+
+/**
+ * Built-in health plugin: per-worker probes through the real request path with maxFailures and
+ * recovery (when healthCheck.enabled), and the cluster's /health on the admin server (always).
+ */
+export function healthPlugin(o: HealthPluginOptions): Plugin<PrimaryPluginContext, WorkerPluginContext> {
+  const hc = o.healthCheck;
+  return {
+    name: 'otel-cluster:health',
+    primary(ctx) {
+      const prober = hc.enabled
+        ? new HealthProber(ctx, { intervalMs: hc.interval, timeoutMs: hc.timeout, maxFailures: hc.maxFailures, endpoint: hc.endpoint, gracePeriodMs: hc.gracePeriodMs, heartbeatIntervalMs: o.heartbeatIntervalMs })
+        : undefined;
+      ctx.onClose(() => prober?.close());
+      ctx.adminRoute('/health', (_req, res) => {
+        const report = clusterHealth({
+          workers: ctx.getWorkers(),
+          minimumWorkers: o.minimumWorkers(),
+          shuttingDown: o.shuttingDown(),
+          health: (pid) => prober?.stateOf(pid),
+          process: (pid) => ctx.readProcess(pid),
+          memoryLimitBytes: o.memoryLimitBytes,
+          memoryWarningPct: o.memoryWarningPct,
+          memoryCriticalPct: o.memoryCriticalPct,
+          cpuLimitPct: o.cpuLimitPct,
+          now: Date.now(),
+        });
+        sendJson(res, httpStatusOf(report.status), report, HEALTH_CONTENT_TYPE);
+      });
+    },
+    async worker(ctx) {
+      if (hc.enabled) await serveHealth(ctx, { endpoint: hc.endpoint, timeoutMs: hc.timeout, checks: o.checks });
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { Plugin } from '../../src/plugins/plugin-host.js';
+import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugins/contexts.js';
+import type { LeakDetectorConfig } from './leak-detector.js';
+import { MemoryManager } from './primary.js';
+import { serveMemory } from './worker.js';
+
+export interface MemoryPluginOptions {
+  intervalMs: number;
+  maxMemoryPerWorker: number | undefined;
+  memoryManagement: {
+    memoryWarningThreshold: number;
+    memoryCriticalThreshold: number;
+    memoryLeakDetection: boolean;
+    garbageCollectionHint: boolean;
+    gcHintCooldownMs: number;
+    leakAction: 'warn' | 'snapshot' | 'recycle';
+    heapSnapshotDir?: string | undefined;
+    leakDetection: LeakDetectorConfig;
+  };
+}
+
+/** Built-in memory manager: thresholds, GC hints, limits and leak detection (README "Memory"). */
+export function memoryPlugin(o: MemoryPluginOptions): Plugin<PrimaryPluginContext, WorkerPluginContext> {
+  const mm = o.memoryManagement;
+  return {
+    name: 'otel-cluster:memory',
+    primary(ctx) {
+      const manager = new MemoryManager(ctx, {
+        intervalMs: o.intervalMs,
+        limitBytes: o.maxMemoryPerWorker,
+        policy: {
+          warningPct: mm.memoryWarningThreshold,
+          criticalPct: mm.memoryCriticalThreshold,
+          gcHint: mm.garbageCollectionHint,
+          gcHintCooldownMs: mm.gcHintCooldownMs,
+          sustainReadings: 2,
+          hysteresisPct: 5,
+        },
+        leakDetection: mm.memoryLeakDetection,
+        leak: mm.leakDetection,
+        leakAction: mm.leakAction,
+        heapSnapshotDir: mm.heapSnapshotDir,
+      });
+      ctx.onClose(() => manager.close());
+    },
+    worker(ctx) {
+      serveMemory(ctx);
+    },
+  };
+}

@@ -1,0 +1,164 @@
+import os from 'node:os';
+import type { Attributes } from '@opentelemetry/api';
+import type { PrimaryPluginContext } from '../../src/plugins/contexts.js';
+import { PRIMARY_SCOPE } from '../../otel/instruments.js';
+import { detectLeak, type HeapSample, type LeakDetectorConfig } from './leak-detector.js';
+import { decideMemory, INITIAL_MEMORY_STATE, type MemoryPolicyConfig, type MemoryState } from './memory-policy.js';
+import { GC_DONE, GC_HINT, SNAPSHOT, SNAPSHOT_DONE } from './worker.js';
+
+export interface PrimaryMemoryOptions {
+  intervalMs: number;
+  /** resources.maxMemoryPerWorker (bytes): the RSS limit; undefined: V8's heap limit is the limit. */
+  limitBytes: number | undefined;
+  policy: Omit<MemoryPolicyConfig, 'hardLimit'>;
+  leakDetection: boolean;
+  leak: LeakDetectorConfig;
+  leakAction: 'warn' | 'snapshot' | 'recycle';
+  heapSnapshotDir: string | undefined;
+}
+
+interface WorkerMemory {
+  slot: number;
+  state: MemoryState;
+  utilization: number | undefined;
+  series: HeapSample[];
+  lastGrowthBytesPerMin: number | undefined;
+  leakReported: boolean;
+  /** The verdict's numbers when a leak was reported. */
+  leak?: { growthBytesPerMin: number; fit: number; samples: number };
+}
+
+/**
+ * The primary side of the memory manager, from the primary's readings only: RSS from its own
+ * sampler (it keeps flowing when a worker is stuck), heap used and heap-after-major-GC from the
+ * workers' telemetry snapshots. Per worker it applies the thresholds (memory-policy.ts), asks for
+ * GC hints, recycles over the limit, and runs the leak detector (leak-detector.ts) on the
+ * heap-after-GC series.
+ */
+export class MemoryManager {
+  private readonly workers = new Map<number, WorkerMemory>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly hints;
+  private readonly policy: MemoryPolicyConfig;
+
+  constructor(
+    private readonly ctx: PrimaryPluginContext,
+    private readonly o: PrimaryMemoryOptions,
+  ) {
+    this.policy = { ...o.policy, hardLimit: o.limitBytes !== undefined };
+    const meter = ctx.meter(PRIMARY_SCOPE);
+    this.hints = meter.createCounter('cluster.worker.gc_hints', { unit: '{hint}', description: 'GC hints sent to workers over their memory warning threshold.' });
+    meter
+      .createObservableGauge('cluster.worker.memory.utilization', { unit: '1', description: 'Worker memory used over its limit (RSS over maxMemoryPerWorker, else heap used over the V8 heap limit).' })
+      .addCallback((r) => {
+        for (const w of this.workers.values()) if (w.utilization !== undefined) r.observe(w.utilization, { 'worker.id': w.slot } as Attributes);
+      });
+    meter
+      .createObservableGauge('cluster.worker.leak.suspected', { unit: '1', description: '1 when the leak detector has reported the worker.' })
+      .addCallback((r) => {
+        for (const w of this.workers.values()) r.observe(w.leakReported ? 1 : 0, { 'worker.id': w.slot } as Attributes);
+      });
+    meter
+      .createObservableGauge('cluster.worker.heap.growth_rate', { unit: 'By/min', description: 'Slope of heap used after major GC over the leak window (once it has enough samples).' })
+      .addCallback((r) => {
+        for (const w of this.workers.values()) if (w.lastGrowthBytesPerMin !== undefined) r.observe(w.lastGrowthBytesPerMin, { 'worker.id': w.slot } as Attributes);
+      });
+    ctx.events.on('worker:exit', (e) => this.workers.delete(e.pid));
+    ctx.onWorkerMessage(GC_DONE, (slot, payload) => {
+      const p = payload as { pid?: unknown; collected?: unknown; heapBeforeBytes?: unknown; heapAfterBytes?: unknown };
+      if (typeof p?.pid !== 'number' || typeof p.heapBeforeBytes !== 'number' || typeof p.heapAfterBytes !== 'number') return;
+      if (!p.collected) {
+        ctx.logger.warn({ slot, pid: p.pid }, 'GC hint not honoured: the worker cannot collect on request (no --expose-gc)');
+        return;
+      }
+      ctx.logger.info({ slot, pid: p.pid, heapBeforeBytes: p.heapBeforeBytes, heapAfterBytes: p.heapAfterBytes }, 'GC hint answered');
+      ctx.emit('worker:gc', { slot, pid: p.pid, heapBeforeBytes: p.heapBeforeBytes, heapAfterBytes: p.heapAfterBytes });
+    });
+    ctx.onWorkerMessage(SNAPSHOT_DONE, (slot, payload) => {
+      const p = payload as { pid?: unknown; path?: unknown; error?: unknown };
+      const w = typeof p?.pid === 'number' ? this.workers.get(p.pid) : undefined;
+      if (typeof p?.path === 'string') ctx.logger.warn({ slot, pid: p.pid, path: p.path }, 'heap snapshot written');
+      else ctx.logger.error({ slot, pid: p?.pid, err: p?.error }, 'heap snapshot failed');
+      if (w && typeof p.pid === 'number') this.reportLeak(w, p.pid, 'snapshot', typeof p.path === 'string' ? p.path : undefined);
+    });
+    this.timer = setInterval(() => this.tick(), o.intervalMs);
+    this.timer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const info of this.ctx.getWorkers()) {
+      if (info.state !== 'ready') continue;
+      let w = this.workers.get(info.pid);
+      if (!w) this.workers.set(info.pid, (w = { slot: info.slot, state: INITIAL_MEMORY_STATE, utilization: undefined, series: [], lastGrowthBytesPerMin: undefined, leakReported: false }));
+      this.thresholds(w, info.pid, now);
+      if (this.o.leakDetection) this.leaks(w, info.pid, info.startedAt, now);
+    }
+  }
+
+  private thresholds(w: WorkerMemory, pid: number, now: number): void {
+    let used: number | undefined;
+    let limit: number | undefined;
+    if (this.o.limitBytes !== undefined) {
+      used = this.ctx.readProcess(pid)?.rssBytes;
+      limit = this.o.limitBytes;
+    } else {
+      const heap = this.ctx.store.heapOf(w.slot, pid);
+      used = heap?.usedBytes;
+      limit = heap?.limitBytes;
+    }
+    if (used === undefined || !limit) return;
+    const d = decideMemory(w.state, used, limit, now, this.policy);
+    w.state = d.state;
+    w.utilization = d.utilization;
+    const log = { slot: w.slot, pid, level: d.state.level, utilization: Math.round(d.utilization * 1000) / 1000, usedBytes: used, limitBytes: limit };
+    if (d.changed) {
+      if (d.state.level === 'ok') this.ctx.logger.info(log, 'worker memory back below the warning threshold');
+      else this.ctx.logger.warn(log, `worker memory ${d.state.level}`);
+      this.ctx.emit('worker:memory', { slot: w.slot, pid, level: d.state.level, utilization: d.utilization, usedBytes: used, limitBytes: limit });
+    }
+    if (d.gcHint) {
+      this.hints.add(1, { 'worker.id': w.slot });
+      this.ctx.sendToWorker(w.slot, GC_HINT, {}).catch(() => {});
+    }
+    if (d.recycle) {
+      this.ctx.logger.error(log, `worker memory ${d.state.level}: recycling it (${d.recycle})`);
+      this.ctx.excludeWorker(w.slot, pid, d.recycle);
+      this.ctx.recycleWorker(w.slot, d.recycle).catch((err: Error) => this.ctx.logger.error({ slot: w.slot, pid, err: err.message }, 'memory recycle failed'));
+    }
+  }
+
+  private leaks(w: WorkerMemory, pid: number, startedAt: number, now: number): void {
+    const last = w.series.length ? w.series[w.series.length - 1]!.at : -Infinity;
+    for (const p of this.ctx.store.heapAfterGcSeries(w.slot, pid)) if (p.at > last) w.series.push(p);
+    const from = now - this.o.leak.windowMs;
+    while (w.series.length && w.series[0]!.at < from) w.series.shift();
+    const v = detectLeak(w.series, startedAt, now, this.o.leak);
+    if (v.verdict === 'insufficient') return;
+    w.lastGrowthBytesPerMin = v.growthBytesPerMin;
+    if (v.verdict !== 'leak' || w.leakReported) return;
+    w.leakReported = true;
+    w.leak = { growthBytesPerMin: v.growthBytesPerMin, fit: v.fit, samples: v.samples };
+    const detail = { slot: w.slot, pid, growthBytesPerMin: Math.round(v.growthBytesPerMin), fit: Math.round(v.fit * 1000) / 1000, samples: v.samples, action: this.o.leakAction };
+    this.ctx.logger.error(detail, 'memory leak suspected');
+    if (this.o.leakAction === 'snapshot') {
+      // Reported once the worker says where the snapshot went.
+      this.ctx.sendToWorker(w.slot, SNAPSHOT, { dir: this.o.heapSnapshotDir ?? os.tmpdir() }).catch(() => this.reportLeak(w, pid, 'snapshot', undefined));
+      return;
+    }
+    this.reportLeak(w, pid, this.o.leakAction, undefined);
+    if (this.o.leakAction === 'recycle') {
+      this.ctx.excludeWorker(w.slot, pid, 'leak');
+      this.ctx.recycleWorker(w.slot, 'leak').catch((err: Error) => this.ctx.logger.error({ slot: w.slot, pid, err: err.message }, 'leak recycle failed'));
+    }
+  }
+
+  private reportLeak(w: WorkerMemory, pid: number, action: 'warn' | 'snapshot' | 'recycle', snapshotPath: string | undefined): void {
+    const v = w.leak ?? { growthBytesPerMin: 0, fit: 0, samples: 0 };
+    this.ctx.emit('worker:leak', { slot: w.slot, pid, ...v, action, ...(snapshotPath ? { snapshotPath } : {}) });
+  }
+}

@@ -1,0 +1,51 @@
+import { PidSampler } from '../../otel/pid-sampler.js';
+import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
+import type { Logger } from '../logger.js';
+import type { ClusterEventMap } from '../supervisor/events.js';
+import type { PoolOperations } from '../supervisor/pool-operations.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import type { PoolControl } from './telemetry-setup.js';
+
+/**
+ * What primary plugins (ours: health, memory; and users') may do to the pool, backed by the
+ * supervisor, the pool operations and the primary's process sampler. With telemetry off, a
+ * sampler of its own feeds readProcess, so memory limits work without telemetry.
+ */
+export function poolControl(
+  events: PoolControl['events'] & { emit(event: string, ...args: unknown[]): boolean },
+  sup: Supervisor,
+  pool: PoolOperations,
+  telemetry: PrimaryTelemetry | undefined,
+  logger: Logger,
+  sampleIntervalMs: number,
+): PoolControl & { close(): void } {
+  let fallback: PidSampler | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  if (!telemetry) {
+    const sampler = (fallback = new PidSampler());
+    timer = setInterval(() => void sampler.sample([...sup.live].map((h) => h.pid)).catch(() => {}), sampleIntervalMs);
+    timer.unref();
+  }
+  return {
+    events,
+    getWorkers: () => sup.list(),
+    emit: <E extends keyof ClusterEventMap>(event: E, ...args: ClusterEventMap[E]) => void events.emit(event, ...args),
+    sendToWorker: (slot, kind, payload) => {
+      const h = sup.slots.get(slot)?.current;
+      if (!h) return Promise.reject(new Error(`no worker in slot ${slot}`));
+      return h.send({ t: 'plugin', kind, payload });
+    },
+    recycleWorker: (slot, reason, o) => pool.recycle(slot, reason, o),
+    excludeWorker: (slot, pid, reason) => {
+      const h = sup.slots.get(slot)?.current;
+      if (!h || h.pid !== pid || h.excludedBy === reason) return;
+      h.excludedBy = reason;
+      logger.warn({ slot, pid, reason: reason ?? 'recovered' }, reason ? 'worker excluded from routing' : 'worker back in routing');
+    },
+    readProcess: (pid) => telemetry?.processReading(pid) ?? fallback?.get(pid),
+    close: () => {
+      clearInterval(timer);
+      fallback?.close();
+    },
+  };
+}
