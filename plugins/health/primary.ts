@@ -76,6 +76,7 @@ export class HealthProber {
       const port = this.ports.get(w.pid);
       if (port === undefined || this.inflight.has(w.pid)) continue;
       this.inflight.add(w.pid);
+      this.ctx.logger.debug({ slot: w.slot, pid: w.pid, port }, 'health probe');
       void probe(port, this.o.endpoint, this.o.timeoutMs).then((result) => {
         this.inflight.delete(w.pid);
         if (!this.closed) this.record(w.slot, w.pid, result);

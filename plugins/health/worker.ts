@@ -34,7 +34,9 @@ export async function serveHealth(ctx: WorkerPluginContext, o: WorkerHealthOptio
   probe.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {
     probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => resolve());
+    // exclusive: in a cluster worker, listen(0) otherwise goes through the primary, which hands
+    // every worker the same shared socket, and a probe would reach any worker.
+    probe.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => resolve());
   });
   probe.unref();
   const { port } = probe.address() as { port: number };

@@ -49,7 +49,46 @@ export class ClusterProcess {
         for (const w of [...this.waiters]) if (w.match(e)) { this.waiters.splice(this.waiters.indexOf(w), 1); w.resolve(e); }
       }
     });
-    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    let errBuf = '';
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+      errBuf += d.toString();
+      let nl: number;
+      while ((nl = errBuf.indexOf('\n')) >= 0) {
+        const line = errBuf.slice(0, nl);
+        errBuf = errBuf.slice(nl + 1);
+        if (!line.startsWith('{')) continue;
+        let log: LogLine;
+        try {
+          log = JSON.parse(line) as LogLine;
+        } catch {
+          continue;
+        }
+        this.logs.push(log);
+        for (const w of [...this.logWaiters]) if (w.match(log)) { this.logWaiters.splice(this.logWaiters.indexOf(w), 1); w.resolve(log); }
+      }
+    });
+  }
+
+  /** The JSON log lines (pino) of the primary and its workers, in arrival order. */
+  readonly logs: LogLine[] = [];
+  private logWaiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+
+  /** Resolves with the first log line (already seen or future) matching; rejects after timeoutMs. */
+  waitForLog(match: (l: LogLine) => boolean, timeoutMs = 15_000, label = 'log line'): Promise<LogLine> {
+    const seen = this.logs.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.logWaiters = this.logWaiters.filter((w) => w.resolve !== done);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${label}; last logs: ${JSON.stringify(this.logs.slice(-8))}`));
+      }, timeoutMs);
+      const done = (l: LogLine) => {
+        clearTimeout(timer);
+        resolve(l);
+      };
+      this.logWaiters.push({ match, resolve: done });
+    });
   }
 
   /** Resolves with the first event (already seen or future) matching; rejects after timeoutMs. */
@@ -96,6 +135,12 @@ export class ClusterProcess {
     for (const pid of this.pids) if (isAlive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     await this.exited;
   }
+}
+
+export interface LogLine {
+  msg?: string;
+  level?: number;
+  [k: string]: unknown;
 }
 
 export interface WorkerRow {

@@ -1,0 +1,121 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClusterProcess, request, runLoad } from '../helpers/cluster-process.js';
+
+const MB = 1024 * 1024;
+// The detector's fast thresholds for a one-minute test (bench/leak-detector.mjs: their detection
+// time and false-positive rate on synthetic series).
+const leakDetection = { warmupMs: 5000, windowMs: 45_000, minSamples: 6, minSpanMs: 20_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
+const memory = (mm: Record<string, unknown>, resources: Record<string, unknown> = {}) => JSON.stringify({ resources: { ...resources, memoryManagement: { leakDetection, ...mm } } });
+const pidVia = async (port: number, p: string) => (JSON.parse((await request(port, p)).body) as { pid: number }).pid;
+
+describe('memory manager (node)', () => {
+  let cp: ClusterProcess | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await cp?.cleanup();
+    cp = undefined;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports a worker retaining 2 MB/s within 60 s and, with recycle, replaces it dropping no request', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: memory({ leakAction: 'recycle' }), HB_TIMEOUT: '20000' }));
+    const { port } = await c.listening();
+    const started = Date.now();
+    const pid = await pidVia(port, '/leak?mbps=2');
+    let stop = false;
+    const load = runLoad(port, () => stop, { keepAlive: 1, fresh: 1, maxRequests: 1_000_000, maxMs: 90_000, path: '/pid' });
+    const leak = await c.waitFor((e) => e.event === 'worker:leak' && e.pid === pid, 60_000, 'worker:leak');
+    const detectedAfterS = (Date.now() - started) / 1000;
+    expect(leak.action).toBe('recycle');
+    expect(leak.growthBytesPerMin as number).toBeGreaterThan(60 * MB); // 120 MB/min retained
+    expect(leak.growthBytesPerMin as number).toBeLessThan(240 * MB);
+    const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === pid, 20_000, 'leaking worker exit');
+    expect(exit).toMatchObject({ reason: 'leak', code: 0 });
+    stop = true;
+    const result = await load;
+    expect(result.failed).toBe(0);
+    expect(result.ok).toBeGreaterThan(50);
+    console.log(`leak detected ${detectedAfterS.toFixed(1)} s after the leak began (${leak.samples} GC samples)`);
+  }, 120_000);
+
+  it('writes a heap snapshot with leakAction snapshot', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'oc-snap-'));
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: memory({ leakAction: 'snapshot', heapSnapshotDir: dir }), HB_TIMEOUT: '30000' }));
+    const { port } = await c.listening();
+    const pid = await pidVia(port, '/leak?mbps=2');
+    const leak = await c.waitFor((e) => e.event === 'worker:leak' && e.pid === pid, 60_000, 'worker:leak');
+    expect(leak.action).toBe('snapshot');
+    expect(path.dirname(leak.snapshotPath as string)).toBe(dir);
+    expect(readdirSync(dir)).toHaveLength(1);
+    expect(statSync(leak.snapshotPath as string).size).toBeGreaterThan(1e6);
+    expect(c.events.some((e) => e.event === 'worker:exit')).toBe(false); // snapshot only: it keeps serving
+    expect((await request(port, '/pid')).status).toBe(200);
+  }, 120_000);
+
+  it('does not report a healthy sawtooth (allocate and free 50 MB) within 3 minutes', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: memory({ leakAction: 'warn' }) }));
+    const { port, admin } = await c.listening();
+    const pid = await pidVia(port, '/sawtooth?mb=50');
+    // Wait for the detector to have judged this worker (its growth-rate gauge appears once it has
+    // enough samples), then let it keep judging for the rest of the 3 minutes.
+    const deadline = Date.now() + 180_000;
+    let judged = false;
+    const gcCount = async () => {
+      const text = (await request(admin.port, '/metrics')).body;
+      judged ||= /cluster_worker_heap_growth_rate\{/.test(text);
+      return Number(/v8js_gc_duration_count\{[^}]*v8js_gc_type="major"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    // One request a second for 3 minutes: the outcome is the absence of an event, so the test
+    // has to span the time; each iteration also checks the worker is still serving.
+    while (Date.now() < deadline) {
+      expect((await request(port, '/pid')).status).toBe(200);
+      await c.next(() => false, 1000, 'tick').catch(() => undefined);
+      if (c.events.some((e) => e.event === 'worker:leak')) break;
+    }
+    const majors = await gcCount();
+    expect(judged).toBe(true);
+    expect(majors).toBeGreaterThan(100); // the detector saw plenty of major GCs
+    expect(c.events.filter((e) => e.event === 'worker:leak')).toEqual([]);
+    expect(c.events.some((e) => e.event === 'worker:exit' && e.pid === pid)).toBe(false);
+  }, 240_000);
+
+  it('recycles a worker over its RSS limit gracefully (memory-limit)', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: memory({ memoryWarningThreshold: 90, memoryCriticalThreshold: 99, memoryLeakDetection: false }, { maxMemoryPerWorker: '256MB' }) }));
+    const { port } = await c.listening();
+    const pid = await pidVia(port, '/native?mb=300');
+    const over = await c.waitFor((e) => e.event === 'worker:memory' && e.pid === pid && e.level === 'over-limit', 10_000, 'over-limit');
+    expect(over.usedBytes as number).toBeGreaterThan(256e6);
+    const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === pid, 20_000, 'recycled worker exit');
+    expect(exit).toMatchObject({ reason: 'memory-limit', code: 0 });
+    const replacement = c.events.find((e) => e.event === 'worker:ready' && e.slot === over.slot && e.pid !== pid);
+    expect(replacement).toBeDefined(); // started before the old one was drained
+    expect(c.events.some((e) => e.event === 'worker:restart')).toBe(false); // a recycle, not a crash restart
+  });
+
+  it('restarts a worker that exhausts its V8 heap (derived from maxMemoryPerWorker) with reason oom', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: memory({ memoryLeakDetection: false, memoryCriticalThreshold: 99 }, { maxMemoryPerWorker: '96MB' }) }));
+    const { port } = await c.listening();
+    const pid = await pidVia(port, '/oom');
+    const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === pid, 20_000, 'oom exit');
+    expect(exit.reason).toBe('oom');
+    expect(c.stderr).toMatch(/heap out of memory|Reached heap limit/);
+    expect(await c.waitFor((e) => e.event === 'worker:restart' && e.slot === 0, 5000)).toMatchObject({ reason: 'oom' });
+    await c.waitFor((e) => e.event === 'worker:ready' && e.pid !== pid, 10_000, 'restarted worker ready');
+  });
+
+  it('sends a GC hint over the warning threshold (with --expose-gc) and the heap drops', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', {
+      WORKERS: '1',
+      CONFIG_JSON: memory({ garbageCollectionHint: true, gcHintCooldownMs: 300, memoryWarningThreshold: 10, memoryCriticalThreshold: 99, memoryLeakDetection: false }, { maxMemoryPerWorker: '400MB' }),
+    }));
+    const { port, admin } = await c.listening();
+    const pid = await pidVia(port, '/churn?ms=5000');
+    const gc = await c.waitFor((e) => e.event === 'worker:gc' && e.pid === pid && (e.heapAfterBytes as number) < (e.heapBeforeBytes as number), 10_000, 'worker:gc');
+    expect((gc.heapBeforeBytes as number) - (gc.heapAfterBytes as number)).toBeGreaterThan(1e6);
+    expect(c.events.find((e) => e.event === 'worker:memory' && e.pid === pid)).toMatchObject({ level: 'warning' });
+    expect((await request(admin.port, '/metrics')).body).toMatch(/cluster_worker_gc_hints_total\{[^}]*worker_id="0"[^}]*\} [1-9]/);
+  });
+});
