@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClusterProcess, request, runLoad } from '../helpers/cluster-process.js';
+import { bunAvailable, ClusterProcess, request, runLoad, type Runtime } from '../helpers/cluster-process.js';
 
 const MB = 1024 * 1024;
 // The detector's fast thresholds for a one-minute test (bench/leak-detector.mjs: their detection
@@ -84,16 +84,7 @@ describe('memory manager (node)', () => {
   }, 240_000);
 
   it('recycles a worker over its RSS limit gracefully (memory-limit)', async () => {
-    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: memory({ memoryWarningThreshold: 90, memoryCriticalThreshold: 99, memoryLeakDetection: false }, { maxMemoryPerWorker: '256MB' }) }));
-    const { port } = await c.listening();
-    const pid = await pidVia(port, '/native?mb=300');
-    const over = await c.waitFor((e) => e.event === 'worker:memory' && e.pid === pid && e.level === 'over-limit', 10_000, 'over-limit');
-    expect(over.usedBytes as number).toBeGreaterThan(256e6);
-    const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === pid, 20_000, 'recycled worker exit');
-    expect(exit).toMatchObject({ reason: 'memory-limit', code: 0 });
-    const replacement = c.events.find((e) => e.event === 'worker:ready' && e.slot === over.slot && e.pid !== pid);
-    expect(replacement).toBeDefined(); // started before the old one was drained
-    expect(c.events.some((e) => e.event === 'worker:restart')).toBe(false); // a recycle, not a crash restart
+    await rssLimitRecycles((cp = startRss('node')));
   });
 
   it('restarts a worker that exhausts its V8 heap (derived from maxMemoryPerWorker) with reason oom', async () => {
@@ -118,5 +109,32 @@ describe('memory manager (node)', () => {
     expect((gc.heapBeforeBytes as number) - (gc.heapAfterBytes as number)).toBeGreaterThan(1e6);
     expect(c.events.find((e) => e.event === 'worker:memory' && e.pid === pid)).toMatchObject({ level: 'warning' });
     expect((await request(admin.port, '/metrics')).body).toMatch(/cluster_worker_gc_hints_total\{[^}]*worker_id="0"[^}]*\} [1-9]/);
+  });
+});
+
+const startRss = (runtime: Runtime) =>
+  new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: memory({ memoryWarningThreshold: 90, memoryCriticalThreshold: 99, memoryLeakDetection: false }, { maxMemoryPerWorker: '256MB' }) }, runtime);
+
+async function rssLimitRecycles(c: ClusterProcess): Promise<void> {
+  const { port } = await c.listening();
+  const pid = await pidVia(port, '/native?mb=300');
+  const over = await c.waitFor((e) => e.event === 'worker:memory' && e.pid === pid && e.level === 'over-limit', 10_000, 'over-limit');
+  expect(over.usedBytes as number).toBeGreaterThan(256e6);
+  const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === pid, 20_000, 'recycled worker exit');
+  expect(exit).toMatchObject({ reason: 'memory-limit', code: 0 });
+  const replacement = c.events.find((e) => e.event === 'worker:ready' && e.slot === over.slot && e.pid !== pid);
+  expect(replacement).toBeDefined(); // started before the old one was drained
+  expect(c.events.some((e) => e.event === 'worker:restart')).toBe(false); // a recycle, not a crash restart
+}
+
+// Bun runs JavaScriptCore: no V8 heap flag and no GC entries, but the RSS limit is the primary's.
+describe.skipIf(!bunAvailable)('memory manager on bun', () => {
+  let cp: ClusterProcess | undefined;
+  afterEach(async () => {
+    await cp?.cleanup();
+    cp = undefined;
+  });
+  it('recycles a worker over its RSS limit gracefully (memory-limit)', async () => {
+    await rssLimitRecycles((cp = startRss('bun')));
   });
 });
