@@ -14,11 +14,20 @@ interface SocketState {
   requests: number;
   /** Close after its next response (keep-alive rebalancing). */
   shed: boolean;
+  /** The response being written on it (the latest, if a client pipelines). */
+  current: http.ServerResponse | undefined;
 }
 
-const START = Symbol('startMs');
-const STATE = Symbol('socketState');
-type Tracked = http.ServerResponse & { [START]: number; [STATE]: SocketState | undefined };
+/**
+ * The server's response class carries the request's start time and connection state as declared
+ * fields: one hidden class for every response, where properties added per request (or a Set of
+ * in-flight responses) cost measurable CPU per request on this path (bench/RESULTS.md).
+ */
+class TrackedResponse extends http.ServerResponse {
+  startMs = 0;
+  state: SocketState | undefined = undefined;
+}
+type Tracked = http.ServerResponse & { startMs: number; state: SocketState | undefined };
 
 export interface RecyclePolicy {
   maxConnectionAgeMs?: number | undefined;
@@ -36,7 +45,7 @@ export class HttpFrontend {
   /** The whole request handling (tracking, hooks, the app), also served on the health probe port. */
   readonly handle: http.RequestListener;
   private readonly sockets = new Map<Socket, SocketState>();
-  private readonly inflight = new Set<http.ServerResponse>();
+  private inflight = 0;
   private draining: Promise<void> | undefined;
   private readonly requestHooks: RequestHook[] = [];
   private readonly responseHooks: ResponseHook[] = [];
@@ -56,10 +65,11 @@ export class HttpFrontend {
       const startMs = performance.now();
       const state = this.sockets.get(req.socket);
       const tracked = res as Tracked;
-      tracked[START] = startMs;
-      tracked[STATE] = state;
-      this.inflight.add(res);
+      tracked.startMs = startMs;
+      tracked.state = state;
+      this.inflight++;
       if (state) {
+        state.current = res;
         state.active++;
         state.requests++;
         if (this.draining || state.shed || this.expired(state, startMs)) res.setHeader('connection', 'close');
@@ -68,15 +78,16 @@ export class HttpFrontend {
       res.on('close', onClose);
       listener(req, res);
     };
-    this.server = http.createServer(this.handle);
+    this.server = http.createServer({ ServerResponse: TrackedResponse as typeof http.ServerResponse }, this.handle);
     this.server.on('connection', (socket: Socket) => this.track(socket));
   }
 
   private finished(res: Tracked): void {
-    const startMs = res[START];
-    const state = res[STATE];
-    this.inflight.delete(res);
+    const startMs = res.startMs;
+    const state = res.state;
+    this.inflight--;
     if (state) {
+      if (state.current === res) state.current = undefined;
       state.active--;
       state.idleSince = Date.now();
     }
@@ -137,20 +148,20 @@ export class HttpFrontend {
   }
 
   get inflightCount(): number {
-    return this.inflight.size;
+    return this.inflight;
   }
 
   /** Resolves once every request has finished and every connection is closed. Idempotent. */
   drain(): Promise<void> {
     this.draining ??= new Promise<void>((resolve) => {
       stopListening(this.server);
-      for (const res of this.inflight) if (!res.headersSent) res.setHeader('connection', 'close');
+      for (const state of this.sockets.values()) if (state.current && !state.current.headersSent) state.current.setHeader('connection', 'close');
       const sweep = () => {
         const now = Date.now();
         for (const [socket, state] of this.sockets) {
           if (state.active === 0 && now - state.idleSince >= this.idleGraceMs) socket.end();
         }
-        if (this.inflight.size === 0 && this.sockets.size === 0) {
+        if (this.inflight === 0 && this.sockets.size === 0) {
           clearInterval(timer);
           resolve();
         }
@@ -170,7 +181,7 @@ export class HttpFrontend {
 
   private track(socket: Socket): void {
     if (this.sockets.has(socket)) return;
-    this.sockets.set(socket, { active: 0, idleSince: Date.now(), openedAt: performance.now(), requests: 0, shed: false });
+    this.sockets.set(socket, { active: 0, idleSince: Date.now(), openedAt: performance.now(), requests: 0, shed: false, current: undefined });
     socket.on('close', this.untrack);
   }
 }
