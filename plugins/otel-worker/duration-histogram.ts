@@ -15,22 +15,32 @@ const toHr = (ms: number): HrTime => [Math.floor(ms / 1000), Math.round((ms % 10
 
 /**
  * http.server.request.duration, aggregated here rather than through the SDK's Histogram: the SDK
- * sorts and JSON-encodes the attributes on every record (1.1-1.6 us measured), this keys a Map by a
- * joined string (~0.1 us). At collection it yields the same OTel MetricData the SDK would: a
+ * sorts and JSON-encodes the attributes on every record (1.1-1.6 us measured). Series are found
+ * through nested maps (method, route, status, error type), so recording allocates nothing: a
+ * joined-string key cost a string per request, and allocation on this path showed up as GC time
+ * in the workers under load. At collection it yields the same OTel MetricData the SDK would: a
  * cumulative explicit-bucket histogram with the semantic-convention boundaries and attributes.
  */
 export class RequestDurationHistogram {
   private readonly series = new Map<string, Series>();
+  private readonly index = new Map<string, Map<string, Map<number, Map<string, Series>>>>();
   private readonly startTime = toHr(Date.now());
 
   record(method: string, status: number, route: string | undefined, errorType: string | undefined, durationS: number): void {
-    const key = `${method} ${status} ${route ?? ''} ${errorType ?? ''}`;
-    let s = this.series.get(key);
+    let byRoute = this.index.get(method);
+    if (!byRoute) this.index.set(method, (byRoute = new Map()));
+    let byStatus = byRoute.get(route ?? '');
+    if (!byStatus) byRoute.set(route ?? '', (byStatus = new Map()));
+    let byError = byStatus.get(status);
+    if (!byError) byStatus.set(status, (byError = new Map()));
+    let s = byError.get(errorType ?? '');
     if (!s) {
+      const key = `${method} ${status} ${route ?? ''} ${errorType ?? ''}`;
       const attributes: Attributes = { 'http.request.method': method, 'http.response.status_code': status };
       if (route) attributes['http.route'] = route;
       if (errorType) attributes['error.type'] = errorType;
       this.series.set(key, (s = { attributes, counts: new Array(DURATION_BOUNDARIES_S.length + 1).fill(0), count: 0, sum: 0, min: Infinity, max: -Infinity }));
+      byError.set(errorType ?? '', s);
     }
     let i = 0;
     while (i < DURATION_BOUNDARIES_S.length && durationS > DURATION_BOUNDARIES_S[i]!) i++;

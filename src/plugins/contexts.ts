@@ -9,7 +9,10 @@ import type { WorkerInfo } from '../supervisor/supervisor.js';
 import type { WorkerMetricsStore } from '../../otel/metrics-store.js';
 import type { PluginContextBase } from './plugin-host.js';
 
-/** What a response hook learns about a finished (or aborted) request. */
+/**
+ * What a response hook learns about a finished (or aborted) request. The object is reused for the
+ * next response once the hooks return: copy what you keep.
+ */
 export interface RequestInfo {
   req: IncomingMessage;
   res: ServerResponse;
