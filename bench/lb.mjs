@@ -113,9 +113,13 @@ for (let r = 0; r < rounds; r++) {
       await waitUp(port);
       execFileSync('wrk', ['-t1', `-c${connections}`, '-d1s', `http://127.0.0.1:${port}/`], { stdio: 'ignore' }); // warm-up
       const skipped = { rps: NaN, p99ms: NaN, errors: '', non2xx: 0 };
+      // The latency-measured workload first: after tens of thousands of short connections to the
+      // same port, the client's ephemeral ports are nearly all in TIME_WAIT (27k of 28k seen),
+      // and the uneven runs that followed one showed 1.3 s p99s and wrk timeouts for several
+      // setups, the plain single process included (bench/RESULTS.md).
+      const un = workloads.includes('uneven') ? wrk(port, [], '/uneven') : skipped;
       const ka = workloads.includes('keepalive') ? wrk(port, []) : skipped;
       const cl = workloads.includes('close') ? wrk(port, ['-H', 'Connection: close']) : skipped;
-      const un = workloads.includes('uneven') ? wrk(port, [], '/uneven') : skipped;
       const res = results[name];
       res.keepAlive.push(ka.rps);
       res.close.push(cl.rps);

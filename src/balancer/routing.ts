@@ -33,13 +33,14 @@ export class Routing {
     private readonly o: RoutingOptions,
     private readonly logger: Logger,
   ) {
-    // Connections handed over since the last heartbeat count as open, so a burst is spread.
-    const load = (h: WorkerHandle): WorkerLoad => ({ ...h.load, openConnections: h.load.openConnections + h.handedSinceReport });
+    // Connections handed over but not yet adopted at the last heartbeat count as open, so a burst
+    // is spread, and none is lost or counted twice when a heartbeat crosses a hand-off.
+    const load = (h: WorkerHandle): WorkerLoad => ({ ...h.load, openConnections: h.openConnections });
     const inner = o.strategy === 'least-connections' ? leastConnections(load) : o.strategy === 'least-load' ? leastLoad(load) : new RoundRobin<WorkerHandle>();
     this.strategy = {
       pick: (candidates) => {
         const h = inner.pick(candidates);
-        if (h) h.handedSinceReport++;
+        if (h) h.handed++;
         return h;
       },
     };
@@ -81,7 +82,7 @@ export class Routing {
   }
 
   private loads() {
-    return this.sup.readyWorkers().map((h) => ({ slot: h.slot, connections: h.load.openConnections + h.handedSinceReport }));
+    return this.sup.readyWorkers().map((h) => ({ slot: h.slot, connections: h.openConnections }));
   }
 
   private shed(orders: ShedOrder[], reason: string): void {

@@ -60,6 +60,16 @@ export class LowestScore<W> implements Strategy<W> {
   }
 }
 
+/**
+ * A worker's open connections as the primary can know them: what it reported at its last
+ * heartbeat (`open`, after `adoptedAtReport` hand-offs had reached it) plus the hand-offs since,
+ * which are in flight or adopted after the report. Exact for opens; closes are known only at the
+ * next report, which a worker sends early when its count drops a lot.
+ */
+export function estimateOpen(reportedOpen: number, handed: number, adoptedAtReport: number): number {
+  return reportedOpen + Math.max(0, handed - adoptedAtReport);
+}
+
 /** Fewest open connections. */
 export function leastConnections<W>(load: (w: W) => WorkerLoad): Strategy<W> {
   return new LowestScore((w) => load(w).openConnections);

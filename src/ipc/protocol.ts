@@ -11,8 +11,11 @@ export const PROTOCOL_VERSION = 1;
 /** Worker -> primary. */
 export type WorkerToPrimary =
   | { __oc: 1; t: 'ready' }
-  /** Heartbeat, with the load the balancer reads: open connections, requests in flight. */
-  | { __oc: 1; t: 'hb'; c?: number; a?: number }
+  /**
+   * Heartbeat, with the load the balancer reads: open connections, requests in flight, and how
+   * many handed-over connections it has adopted in all.
+   */
+  | { __oc: 1; t: 'hb'; c?: number; a?: number; r?: number }
   /** The worker began draining on its own (it received a signal directly). */
   | { __oc: 1; t: 'draining'; reason: string }
   /** A plugin's message to its primary side (telemetry snapshots travel this way). */

@@ -187,7 +187,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     if (m.t === 'hb') {
       if (typeof m.c === 'number') h.load.openConnections = m.c;
       if (typeof m.a === 'number') h.load.activeRequests = m.a;
-      h.handedSinceReport = 0;
+      if (typeof m.r === 'number') h.adoptedAtReport = m.r;
       return;
     }
     if (m.t === 'ready' && h.state === 'starting') {

@@ -2,7 +2,7 @@ import type { Worker } from 'node:cluster';
 import { internal, isInternal, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
 import type { ExitReason } from './exit-reason.js';
 import { OPEN, type CpuGateState } from '../balancer/cpu-gate.js';
-import type { WorkerLoad } from '../balancer/strategy.js';
+import { estimateOpen, type WorkerLoad } from '../balancer/strategy.js';
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
 
@@ -24,8 +24,14 @@ export class WorkerHandle {
   stderrTail = '';
   /** What the balancer reads: updated by heartbeats, telemetry snapshots and CPU samples. */
   readonly load: WorkerLoad = { openConnections: 0, activeRequests: 0, eventLoopDelayS: 0, cpu: 0 };
-  /** Connections handed over since the last heartbeat reported the real count. */
-  handedSinceReport = 0;
+  /** Connections handed to it, and how many of those it had adopted at its last heartbeat. */
+  handed = 0;
+  adoptedAtReport = 0;
+
+  /** Open connections as best known: the last report plus those handed over and not yet adopted then. */
+  get openConnections(): number {
+    return estimateOpen(this.load.openConnections, this.handed, this.adoptedAtReport);
+  }
   cpuGate: CpuGateState = OPEN;
   /** Set by a plugin (health, memory) to keep new connections away; the reason is logged. */
   excludedBy: string | undefined;

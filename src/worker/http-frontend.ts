@@ -46,6 +46,7 @@ export class HttpFrontend {
   readonly handle: http.RequestListener;
   private readonly sockets = new Map<Socket, SocketState>();
   private inflight = 0;
+  private adopted = 0;
   private readonly info: RequestInfo = { req: undefined as never, res: undefined as never, route: undefined, statusCode: 0, startMs: 0, durationS: 0, aborted: false };
   private draining: Promise<void> | undefined;
   private readonly requestHooks: RequestHook[] = [];
@@ -123,6 +124,7 @@ export class HttpFrontend {
    * is accepted too). Wrapped the way net.Server wraps what it accepts.
    */
   adopt(handleOrSocket: unknown): void {
+    this.adopted++;
     const socket = handleOrSocket instanceof net.Socket ? handleOrSocket : new net.Socket({ handle: handleOrSocket, readable: true, writable: true } as net.SocketConstructorOpts);
     socket.setNoDelay(true);
     this.server.emit('connection', socket);
@@ -136,6 +138,11 @@ export class HttpFrontend {
   armTimeouts(): void {
     if (this.server.listening) return;
     for (const listener of this.server.listeners('listening')) (listener as () => void).call(this.server);
+  }
+
+  /** Connections adopted from the primary since start (hand-off mode). */
+  get adoptedCount(): number {
+    return this.adopted;
   }
 
   get connectionCount(): number {
@@ -186,10 +193,14 @@ export class HttpFrontend {
   }
 
   // Shared across connections for the same reason as the response listener.
-  private readonly untrack = ((sockets: Map<Socket, SocketState>) =>
+  private readonly untrack = ((frontend: HttpFrontend) =>
     function (this: Socket): void {
-      sockets.delete(this);
-    })(this.sockets);
+      frontend.sockets.delete(this);
+      frontend.onConnectionCount?.(frontend.sockets.size);
+    })(this);
+
+  /** Called when a connection closes, with the count left (the worker runtime reports big moves). */
+  onConnectionCount: ((open: number) => void) | undefined;
 
   private track(socket: Socket): void {
     if (this.sockets.has(socket)) return;

@@ -21,6 +21,8 @@ export interface WorkerRuntimeOptions {
 export class WorkerRuntime {
   private drainPromise: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private reported = 0;
+  private reportedAt = 0;
 
   constructor(private readonly o: WorkerRuntimeOptions) {}
 
@@ -47,8 +49,16 @@ export class WorkerRuntime {
     if (mode === 'handoff') this.o.frontend.armTimeouts();
     this.send({ t: 'ready' });
     const f = this.o.frontend;
-    this.heartbeat = setInterval(() => this.send({ t: 'hb', c: f.connectionCount, a: f.inflightCount }), this.o.heartbeatIntervalMs);
+    this.heartbeat = setInterval(() => this.beat(), this.o.heartbeatIntervalMs);
     this.heartbeat.unref();
+    // Least-connections reads these counts. Between heartbeats only the primary's hand-offs are
+    // known, not closes: after a burst of short connections ends, a worker's last report can still
+    // say "25 open" while it holds none, and the next burst of new connections all goes to the
+    // other worker (seen as a 1.3 s p99 in bench/RESULTS.md). So a large drop is reported at once
+    // (at most every 50 ms).
+    f.onConnectionCount = (open) => {
+      if (this.reported - open >= Math.max(4, this.reported / 4) && performance.now() - this.reportedAt >= 50) this.beat();
+    };
     this.o.logger.debug({ mode }, 'worker ready');
   }
 
@@ -95,6 +105,13 @@ export class WorkerRuntime {
     else if (m.t === 'plugin' && typeof m.kind === 'string') this.onPlugin?.(m.kind, m.payload);
     else this.malformed++;
   };
+
+  private beat(): void {
+    const f = this.o.frontend;
+    this.reported = f.connectionCount;
+    this.reportedAt = performance.now();
+    this.send({ t: 'hb', c: this.reported, a: f.inflightCount, r: f.adoptedCount });
+  }
 
   private send(m: Body<WorkerToPrimary>): void {
     // The channel is gone once the primary has died; the disconnect handler ends this process.

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,6 +134,18 @@ export class ClusterProcess {
   async cleanup(): Promise<void> {
     for (const pid of this.pids) if (isAlive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     await this.exited;
+  }
+}
+
+/**
+ * Whether the kernel moves connections queued on a closing SO_REUSEPORT listener to the others
+ * (net.ipv4.tcp_migrate_req): what makes reloads and replacements lossless on Bun.
+ */
+export function kernelMigratesQueuedConnections(): boolean {
+  try {
+    return readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '1';
+  } catch {
+    return false;
   }
 }
 

@@ -2,12 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { bunAvailable, ClusterProcess, request, runLoad, type Runtime } from '../helpers/cluster-process.js';
+import { bunAvailable, ClusterProcess, kernelMigratesQueuedConnections, request, runLoad, type Runtime } from '../helpers/cluster-process.js';
 
 const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 // On Bun a draining worker's queued connections survive only if the kernel migrates them.
-const lossless = (runtime: Runtime) => runtime === 'node' || readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '1';
+const lossless = (runtime: Runtime) => runtime === 'node' || kernelMigratesQueuedConnections();
 
 const pidOf = async (port: number) => (JSON.parse((await request(port, '/pid')).body) as { pid: number; slot: number });
 const health = (o: Record<string, unknown>) => JSON.stringify({ healthCheck: { enabled: true, interval: 300, timeout: 200, maxFailures: 3, gracePeriodMs: 0, ...o } });

@@ -1,17 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, isAlive, reloadUnderLoad, request, waitGone, workersFromAdmin, type Runtime } from '../helpers/cluster-process.js';
+import { bunAvailable, kernelMigratesQueuedConnections, ClusterProcess, isAlive, reloadUnderLoad, request, waitGone, workersFromAdmin, type Runtime } from '../helpers/cluster-process.js';
 
 // The lifecycle suite runs under Node and under Bun (from the bun devDependency). On Bun there is no
 // socket handoff: workers share the port with SO_REUSEPORT, which changes how traffic is spread.
 const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
-const kernelMigratesQueuedConnections = (() => {
-  try {
-    return readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '1';
-  } catch {
-    return false;
-  }
-})();
+const kernelMigrates = kernelMigratesQueuedConnections();
 
 describe.each(runtimes)('cluster lifecycle on %s', (runtime) => {
   let cp: ClusterProcess | undefined;
@@ -123,7 +116,7 @@ describe.each(runtimes)('cluster lifecycle on %s', (runtime) => {
     const after = (reload.workers as { pid: number; state: string }[]).filter((w) => w.state === 'ready').map((w) => w.pid);
     expect(after).toHaveLength(2);
     for (const pid of after) expect(before.has(pid)).toBe(false);
-    if (runtime === 'bun' && !kernelMigratesQueuedConnections) {
+    if (runtime === 'bun' && !kernelMigrates) {
       // Bun differs: workers share the port with SO_REUSEPORT, and without tcp_migrate_req=1 a
       // connection still in a stopping worker's accept queue is reset (measured: about 1 in 10k).
       // Keep-alive traffic must still be clean; .ci/run sets the sysctl so CI asserts zero.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eligible, nextCpuGate, OPEN, type CpuGateConfig, type CpuGateState } from '../../src/balancer/cpu-gate.js';
-import { leastConnections, leastLoad, RoundRobin, type WorkerLoad } from '../../src/balancer/strategy.js';
+import { estimateOpen, leastConnections, leastLoad, RoundRobin, type WorkerLoad } from '../../src/balancer/strategy.js';
 
 interface W { id: number; load: WorkerLoad }
 const w = (id: number, l: Partial<WorkerLoad> = {}): W => ({ id, load: { openConnections: 0, activeRequests: 0, eventLoopDelayS: 0, cpu: 0, ...l } });
@@ -74,5 +74,16 @@ describe('default strategy', () => {
     expect(resolveStrategy('auto', false)).toBe('os');
     expect(resolveStrategy('auto', true)).toBe('least-load');
     expect(resolveStrategy('round-robin', true)).toBe('round-robin');
+  });
+});
+
+describe('open-connection estimate', () => {
+  it('counts hand-offs the last report had not seen, never twice, never negative', () => {
+    // 10 handed; the worker reported 7 open after adopting 8 (1 of the 8 closed): 2 still in flight.
+    expect(estimateOpen(7, 10, 8)).toBe(9);
+    // A report that crossed the hand-offs: everything adopted is in `open` already.
+    expect(estimateOpen(10, 10, 10)).toBe(10);
+    // A report from a new worker process of the slot cannot make it negative.
+    expect(estimateOpen(0, 3, 5)).toBe(0);
   });
 });
