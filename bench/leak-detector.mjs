@@ -13,7 +13,7 @@ const seeds = arg('seeds', 50);
 const minutes = arg('minutes', 30);
 const MB = 1024 * 1024;
 // The thresholds test/integration/memory.test.ts uses (fast, for a 60 s test).
-export const TEST_THRESHOLDS = { ...LEAK_DEFAULTS, warmupMs: 5000, windowMs: 45_000, minSamples: 6, minSpanMs: 20_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
+export const TEST_THRESHOLDS = { ...LEAK_DEFAULTS, warmupMs: 5000, windowMs: 45_000, minSamples: 5, minSpanMs: 15_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
 const configs = { defaults: LEAK_DEFAULTS, 'test thresholds': TEST_THRESHOLDS };
 const cases = [
   ['leak 2 MB/s', 'leak', { rateMBps: 2 }],

@@ -24,6 +24,8 @@ interface WorkerMemory {
   series: HeapSample[];
   lastGrowthBytesPerMin: number | undefined;
   leakReported: boolean;
+  /** Series length at the last logged verdict (one debug line per new sample). */
+  judgedSamples: number;
   /** The verdict's numbers when a leak was reported. */
   leak?: { growthBytesPerMin: number; fit: number; samples: number };
 }
@@ -94,7 +96,7 @@ export class MemoryManager {
     for (const info of this.ctx.getWorkers()) {
       if (info.state !== 'ready') continue;
       let w = this.workers.get(info.pid);
-      if (!w) this.workers.set(info.pid, (w = { slot: info.slot, state: INITIAL_MEMORY_STATE, utilization: undefined, series: [], lastGrowthBytesPerMin: undefined, leakReported: false }));
+      if (!w) this.workers.set(info.pid, (w = { slot: info.slot, state: INITIAL_MEMORY_STATE, utilization: undefined, series: [], lastGrowthBytesPerMin: undefined, leakReported: false, judgedSamples: 0 }));
       this.thresholds(w, info.pid, now);
       if (this.o.leakDetection) this.leaks(w, info.pid, info.startedAt, now);
     }
@@ -138,6 +140,10 @@ export class MemoryManager {
     const from = now - this.o.leak.windowMs;
     while (w.series.length && w.series[0]!.at < from) w.series.shift();
     const v = detectLeak(w.series, startedAt, now, this.o.leak);
+    if (w.series.length > w.judgedSamples) {
+      w.judgedSamples = w.series.length;
+      this.ctx.logger.debug({ slot: w.slot, pid, ...v }, 'leak check');
+    }
     if (v.verdict === 'insufficient') return;
     w.lastGrowthBytesPerMin = v.growthBytesPerMin;
     if (v.verdict !== 'leak' || w.leakReported) return;

@@ -82,7 +82,9 @@ export class Routing {
   }
 
   private loads() {
-    return this.sup.readyWorkers().map((h) => ({ slot: h.slot, connections: h.openConnections }));
+    // Reported counts only: the estimate between heartbeats counts recent hand-offs whose closes are
+    // not known yet, which under connection-per-request traffic looks like an imbalance every tick.
+    return this.sup.readyWorkers().map((h) => ({ slot: h.slot, connections: h.load.openConnections }));
   }
 
   private shed(orders: ShedOrder[], reason: string): void {

@@ -27,6 +27,10 @@ describe('the npm start example', () => {
       expect((await request(admin, '/readyz')).status).toBe(200);
       expect(banner).toContain(`curl http://127.0.0.1:${admin}/metrics`);
       expect((await request(admin, '/metrics')).body).toContain('cluster_worker_info');
+      const health = await request(port, '/health');
+      expect(health.headers['content-type']).toBe('application/health+json');
+      expect(JSON.parse(health.body).checks.uptime[0]).toMatchObject({ status: 'pass', observedUnit: 's' });
+      expect(JSON.parse((await request(admin, '/health')).body).status).toBe('pass');
       child.kill('SIGINT');
       expect(await exited).toBe(0);
       expect(await waitGone(pids, 2000)).toEqual([]);

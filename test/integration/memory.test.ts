@@ -8,7 +8,7 @@ import { bunAvailable, ClusterProcess, request, runLoad, type Runtime } from '..
 const MB = 1024 * 1024;
 // The detector's fast thresholds for a one-minute test (bench/leak-detector.mjs: their detection
 // time and false-positive rate on synthetic series).
-const leakDetection = { warmupMs: 5000, windowMs: 45_000, minSamples: 6, minSpanMs: 20_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
+const leakDetection = { warmupMs: 5000, windowMs: 45_000, minSamples: 5, minSpanMs: 15_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
 const memory = (mm: Record<string, unknown>, resources: Record<string, unknown> = {}) => JSON.stringify({ resources: { ...resources, memoryManagement: { leakDetection, ...mm } } });
 const pidVia = async (port: number, p: string) => (JSON.parse((await request(port, p)).body) as { pid: number }).pid;
 
@@ -22,13 +22,17 @@ describe('memory manager (node)', () => {
   });
 
   it('reports a worker retaining 2 MB/s within 60 s and, with recycle, replaces it dropping no request', async () => {
-    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: memory({ leakAction: 'recycle' }), HB_TIMEOUT: '20000' }));
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: memory({ leakAction: 'recycle' }), HB_TIMEOUT: '20000', LOG_LEVEL: 'debug' }));
     const { port } = await c.listening();
     const started = Date.now();
     const pid = await pidVia(port, '/leak?mbps=2');
     let stop = false;
     const load = runLoad(port, () => stop, { keepAlive: 1, fresh: 1, maxRequests: 1_000_000, maxMs: 90_000, path: '/pid' });
-    const leak = await c.waitFor((e) => e.event === 'worker:leak' && e.pid === pid, 60_000, 'worker:leak');
+    const leak = await c.waitFor((e) => e.event === 'worker:leak' && e.pid === pid, 60_000, 'worker:leak').catch((err: Error) => {
+      // The detector's verdict after each new GC sample says why it did not call it.
+      const checks = c.logs.filter((l) => l.msg === 'leak check' && l.pid === pid).map((l) => JSON.stringify({ t: l.time, verdict: l.verdict, samples: l.samples, spanMs: l.spanMs, growth: l.growthBytesPerMin, fit: l.fit, trend: l.trend }));
+      throw new Error(`${err.message.slice(0, 200)}\nleak checks:\n${checks.join('\n')}`);
+    });
     const detectedAfterS = (Date.now() - started) / 1000;
     expect(leak.action).toBe('recycle');
     expect(leak.growthBytesPerMin as number).toBeGreaterThan(60 * MB); // 120 MB/min retained

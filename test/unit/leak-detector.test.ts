@@ -5,7 +5,7 @@ import { firstDetection, heapSeries } from '../fixtures/heap-series.mjs';
 
 const MB = 1024 * 1024;
 // The integration test's thresholds (bench/leak-detector.mjs reports their false-positive rate).
-const fast: LeakDetectorConfig = { ...LEAK_DEFAULTS, warmupMs: 5000, windowMs: 45_000, minSamples: 6, minSpanMs: 20_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
+const fast: LeakDetectorConfig = { ...LEAK_DEFAULTS, warmupMs: 5000, windowMs: 45_000, minSamples: 5, minSpanMs: 15_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
 
 describe('detectLeak', () => {
   it('finds a steady 2 MB/s leak with the defaults within 3 minutes of start', () => {
