@@ -23,7 +23,7 @@ export function recordRuntime(ctx: WorkerPluginContext): void {
   const delayMax = meter.createObservableGauge(M.eventLoopDelayMax, { unit: 's', description: 'Event loop delay, maximum over the interval.' });
   const utilization = meter.createObservableGauge(M.eventLoopUtilization, { unit: '1', description: 'Event loop utilization over the interval.' });
   const heapUsed = meter.createObservableGauge(M.heapUsed, { unit: 'By', description: 'Heap space used, by V8 heap space.' });
-  const heapAfterGc = meter.createObservableGauge(M.heapAfterGc, { unit: 'By', description: 'Heap used right after the last major GC.' });
+  const heapAfterGc = meter.createObservableGauge(M.heapAfterGc, { unit: 'By', description: 'Old-generation heap used right after the last major GC (the live heap; the young generation is left out).' });
   const rss = meter.createObservableGauge(M.workerRss, { unit: 'By', description: 'Resident set size of the worker process.' });
   const gcDuration = meter.createHistogram(M.gcDuration, { unit: 's', description: 'Garbage collection duration.', advice: { explicitBucketBoundaries: GC_BOUNDARIES_S } });
 
@@ -46,7 +46,7 @@ export function recordRuntime(ctx: WorkerPluginContext): void {
         let attrs = gcAttrs.get(type);
         if (!attrs) gcAttrs.set(type, (attrs = { 'v8js.gc.type': type }));
         gcDuration.record(entry.duration / 1000, attrs);
-        if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) afterMajorGc = v8.getHeapStatistics().used_heap_size;
+        if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) afterMajorGc = oldGenerationUsed();
       }
     });
     observer.observe({ entryTypes: ['gc'] });
@@ -82,6 +82,20 @@ export function recordRuntime(ctx: WorkerPluginContext): void {
 }
 
 /** V8's heap spaces, or undefined where the runtime has none (Bun answers zeros). */
+/**
+ * Heap used outside the young generation. The observer runs a little after the GC, by when the
+ * young generation holds new allocations again (up to its semi-space size, 16 MB or more): counted
+ * in, they add that much noise to the leak detector's series. Old-generation spaces hold what
+ * survived the collection plus the (rare) promotions since.
+ */
+function oldGenerationUsed(): number {
+  const spaces = heapSpaces();
+  if (!spaces) return v8.getHeapStatistics().used_heap_size;
+  let used = 0;
+  for (const s of spaces) if (s.space_name !== 'new_space' && s.space_name !== 'new_large_object_space') used += s.space_used_size;
+  return used;
+}
+
 function heapSpaces(): v8.HeapSpaceInfo[] | undefined {
   try {
     const spaces = v8.getHeapSpaceStatistics();
