@@ -20,9 +20,12 @@ export interface ClusterEvent {
 export class ClusterProcess {
   readonly child: ChildProcess;
   readonly events: ClusterEvent[] = [];
+  /** The JSON log lines (pino) of the primary and its workers, in arrival order. */
+  readonly logs: LogLine[] = [];
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
-  private waiters: { match: (e: ClusterEvent) => boolean; resolve: (e: ClusterEvent) => void }[] = [];
+  private readonly eventWaiters = new Waiters<ClusterEvent>();
+  private readonly logWaiters = new Waiters<LogLine>();
   readonly pids = new Set<number>();
 
   constructor(fixture: string, env: Record<string, string>, runtime: Runtime = 'node', nodeArgs: string[] = []) {
@@ -34,61 +37,31 @@ export class ClusterProcess {
     });
     this.pids.add(this.child.pid!);
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
-    let buf = '';
-    this.child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (!line.startsWith('{')) continue;
-        const e = JSON.parse(line) as ClusterEvent;
-        this.events.push(e);
-        if (typeof e.pid === 'number') this.pids.add(e.pid);
-        if (Array.isArray(e.workers)) for (const w of e.workers as { pid: number }[]) this.pids.add(w.pid);
-        for (const w of [...this.waiters]) if (w.match(e)) { this.waiters.splice(this.waiters.indexOf(w), 1); w.resolve(e); }
-      }
+    onJsonLines(this.child.stdout!, (line) => {
+      const e = JSON.parse(line) as ClusterEvent;
+      this.events.push(e);
+      if (typeof e.pid === 'number') this.pids.add(e.pid);
+      if (Array.isArray(e.workers)) for (const w of e.workers as { pid: number }[]) this.pids.add(w.pid);
+      this.eventWaiters.offer(e);
     });
-    let errBuf = '';
-    this.child.stderr!.on('data', (d: Buffer) => {
-      this.stderr += d.toString();
-      errBuf += d.toString();
-      let nl: number;
-      while ((nl = errBuf.indexOf('\n')) >= 0) {
-        const line = errBuf.slice(0, nl);
-        errBuf = errBuf.slice(nl + 1);
-        if (!line.startsWith('{')) continue;
-        let log: LogLine;
-        try {
-          log = JSON.parse(line) as LogLine;
-        } catch {
-          continue;
-        }
-        this.logs.push(log);
-        for (const w of [...this.logWaiters]) if (w.match(log)) { this.logWaiters.splice(this.logWaiters.indexOf(w), 1); w.resolve(log); }
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    onJsonLines(this.child.stderr!, (line) => {
+      let log: LogLine;
+      try {
+        log = JSON.parse(line) as LogLine;
+      } catch {
+        return;
       }
+      this.logs.push(log);
+      this.logWaiters.offer(log);
     });
   }
-
-  /** The JSON log lines (pino) of the primary and its workers, in arrival order. */
-  readonly logs: LogLine[] = [];
-  private logWaiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
   /** Resolves with the first log line (already seen or future) matching; rejects after timeoutMs. */
   waitForLog(match: (l: LogLine) => boolean, timeoutMs = 15_000, label = 'log line'): Promise<LogLine> {
     const seen = this.logs.find(match);
     if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.logWaiters = this.logWaiters.filter((w) => w.resolve !== done);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${label}; last logs: ${JSON.stringify(this.logs.slice(-8))}`));
-      }, timeoutMs);
-      const done = (l: LogLine) => {
-        clearTimeout(timer);
-        resolve(l);
-      };
-      this.logWaiters.push({ match, resolve: done });
-    });
+    return this.logWaiters.wait(match, timeoutMs, () => `timed out after ${timeoutMs} ms waiting for ${label}; last logs: ${JSON.stringify(this.logs.slice(-8))}`);
   }
 
   /** Resolves with the first event (already seen or future) matching; rejects after timeoutMs. */
@@ -100,17 +73,7 @@ export class ClusterProcess {
 
   /** Like waitFor, but only events that arrive after this call. */
   next(match: (e: ClusterEvent) => boolean, timeoutMs = 15_000, label = 'event'): Promise<ClusterEvent> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${label}; events: ${JSON.stringify(this.events.slice(-12))}\nstderr tail: ${this.stderr.slice(-2000)}`));
-      }, timeoutMs);
-      const done = (e: ClusterEvent) => {
-        clearTimeout(timer);
-        resolve(e);
-      };
-      this.waiters.push({ match, resolve: done });
-    });
+    return this.eventWaiters.wait(match, timeoutMs, () => `timed out after ${timeoutMs} ms waiting for ${label}; events: ${JSON.stringify(this.events.slice(-12))}\nstderr tail: ${this.stderr.slice(-2000)}`);
   }
 
   async listening(timeoutMs = 20_000): Promise<{ port: number; admin: { host: string; port: number }; pid: number; workers: WorkerRow[] }> {
@@ -146,6 +109,43 @@ export function kernelMigratesQueuedConnections(): boolean {
     return readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '1';
   } catch {
     return false;
+  }
+}
+
+/** Calls fn with each line starting with `{` (a JSON record) written to the stream. */
+function onJsonLines(stream: NodeJS.ReadableStream, fn: (line: string) => void): void {
+  let buf = '';
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.startsWith('{')) fn(line);
+    }
+  });
+}
+
+/** Promises waiting for a record that matches; offer() resolves (and removes) those it matches. */
+class Waiters<T> {
+  private list: { match: (x: T) => boolean; resolve: (x: T) => void }[] = [];
+
+  offer(x: T): void {
+    for (const w of [...this.list]) if (w.match(x)) { this.list.splice(this.list.indexOf(w), 1); w.resolve(x); }
+  }
+
+  wait(match: (x: T) => boolean, timeoutMs: number, message: () => string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.list = this.list.filter((w) => w.resolve !== done);
+        reject(new Error(message()));
+      }, timeoutMs);
+      const done = (x: T) => {
+        clearTimeout(timer);
+        resolve(x);
+      };
+      this.list.push({ match, resolve: done });
+    });
   }
 }
 
