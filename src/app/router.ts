@@ -9,7 +9,7 @@ export type Next = (err?: unknown) => void;
 export type Handler = (req: Request, res: Response, next: Next) => unknown;
 
 /** The matched route template (`/users/:id`), kept for telemetry (`http.route`), never the raw URL. */
-export const kRoute = Symbol.for('otel-cluster.route');
+export const kRoute: unique symbol = Symbol.for('otel-cluster.route') as never;
 
 export function getRoute(req: IncomingMessage): string | undefined {
   return (req as unknown as Record<symbol, string | undefined>)[kRoute];
@@ -23,6 +23,8 @@ interface Layer {
   template: string;
   segments: string[];
   wildcard: boolean;
+  /** For a template without `:name` or `*`: its normalised path, compared as one string. */
+  exact: string | undefined;
   handler: Handler;
 }
 
@@ -47,18 +49,30 @@ export class Router {
     this.layers.push({ method: method === 'all' ? '*' : method.toUpperCase(), ...compile(template), handler });
   }
 
-  /** The Node request listener. */
+  /**
+   * The Node request listener. It runs for every request, so it allocates only what a match needs:
+   * the path is split into segments once and only if a layer has `:name` segments or a prefix;
+   * static templates compare one normalised string, and `use()` middleware without a prefix
+   * matches without looking at the path.
+   */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const request = req as Request;
     const path = pathOf(req.url ?? '/');
-    const parts = split(path);
+    let parts: string[] | undefined;
+    let normal: string | undefined;
     let i = 0;
     const next: Next = (err?: unknown) => {
       if (err !== undefined) return this.fail(err, request, res);
       while (i < this.layers.length) {
         const layer = this.layers[i++]!;
         if (layer.method && layer.method !== '*' && layer.method !== req.method && !(layer.method === 'GET' && req.method === 'HEAD')) continue;
-        const params = match(layer, parts);
+        let params: Record<string, string> | undefined;
+        if (layer.exact !== undefined) {
+          normal ??= normalise(path);
+          if (normal !== layer.exact) continue;
+          params = {};
+        } else if (layer.wildcard && layer.segments.length === 0) params = {};
+        else params = match(layer, (parts ??= split(path)));
         if (!params) continue;
         request.params = params;
         if (layer.method) (request as unknown as Record<symbol, string>)[kRoute] = layer.template;
@@ -91,11 +105,12 @@ export class Router {
   }
 }
 
-function compile(template: string): { template: string; segments: string[]; wildcard: boolean } {
+function compile(template: string): { template: string; segments: string[]; wildcard: boolean; exact: string | undefined } {
   const segments = split(template);
   const wildcard = segments[segments.length - 1] === '*';
   if (wildcard) segments.pop();
-  return { template, segments, wildcard };
+  const exact = wildcard || segments.some((seg) => seg.charCodeAt(0) === 58) ? undefined : `/${segments.join('/')}`;
+  return { template, segments, wildcard, exact };
 }
 
 function match(layer: Layer, parts: string[]): Record<string, string> | undefined {
@@ -123,4 +138,13 @@ export function pathOf(url: string): string {
 
 function split(path: string): string[] {
   return path.split('/').filter((s) => s.length > 0);
+}
+
+/**
+ * The path as matching sees it: empty segments dropped (`//a/` is `/a`), as split() does. A path
+ * that is already in that form (nearly all) is returned as it is, without allocating.
+ */
+function normalise(path: string): string {
+  if (path.length > 1 && (path.charCodeAt(path.length - 1) === 47 || path.includes('//'))) return `/${split(path).join('/')}`;
+  return path.charCodeAt(0) === 47 ? path : `/${split(path).join('/')}`;
 }

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
-import { getRoute } from '../app/router.js';
+import { getRoute, kRoute } from '../app/router.js';
 import type { RequestInfo } from '../plugins/contexts.js';
 import { stopListening } from '../runtime/adapter.js';
 
@@ -28,6 +28,15 @@ class TrackedResponse extends http.ServerResponse {
   state: SocketState | undefined = undefined;
 }
 type Tracked = http.ServerResponse & { startMs: number; state: SocketState | undefined };
+
+/**
+ * The request class declares what the router sets on every request (`params`, the route template
+ * for telemetry): properties added per request change the object's hidden class each time.
+ */
+class TrackedRequest extends http.IncomingMessage {
+  params: Record<string, string> | undefined = undefined;
+  [kRoute]: string | undefined = undefined;
+}
 
 export interface RecyclePolicy {
   maxConnectionAgeMs?: number | undefined;
@@ -80,7 +89,7 @@ export class HttpFrontend {
       res.on('close', onClose);
       listener(req, res);
     };
-    this.server = http.createServer({ ServerResponse: TrackedResponse as typeof http.ServerResponse }, this.handle);
+    this.server = http.createServer({ IncomingMessage: TrackedRequest, ServerResponse: TrackedResponse as typeof http.ServerResponse }, this.handle);
     this.server.on('connection', (socket: Socket) => this.track(socket));
   }
 

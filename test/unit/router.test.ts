@@ -49,6 +49,13 @@ describe('Router', () => {
     expect((await call('PUT', '/users/1/posts/2')).status).toBe(404);
     expect(await call('DELETE', '/any')).toEqual({ status: 200, body: 'any DELETE' });
   });
+  it('matches static and param routes alike when the path has empty segments', async () => {
+    expect(await call('GET', '/any/')).toEqual({ status: 200, body: 'any GET' });
+    expect(await call('GET', '//any?q=/x')).toEqual({ status: 200, body: 'any GET' });
+    expect(await call('GET', '/users//7/')).toEqual({ status: 200, body: 'user 7' });
+    expect((await call('GET', '/any/more')).status).toBe(404);
+    expect((await call('GET', '/an')).status).toBe(404);
+  });
   it('serves HEAD from GET routes', async () => {
     expect((await call('HEAD', '/users/1')).status).toBe(200);
   });
