@@ -2,20 +2,21 @@ import http from 'node:http';
 import net, { type Socket } from 'node:net';
 import { getRoute, kRoute } from '../app/router.js';
 import type { RequestInfo } from '../plugins/contexts.js';
-import { stopListening } from '../runtime/adapter.js';
+import { isBun, stopListening } from '../runtime/adapter.js';
 
 type RequestHook = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 type ResponseHook = (info: RequestInfo) => void;
 
 interface SocketState {
+  owner: HttpFrontend;
   active: number;
   idleSince: number;
   openedAt: number;
   requests: number;
   /** Close after its next response (keep-alive rebalancing). */
   shed: boolean;
-  /** The response being written on it (the latest, if a client pipelines). */
-  current: http.ServerResponse | undefined;
+  /** Its unfinished responses, oldest first (more than one only when a client pipelines). */
+  pending: Tracked[];
 }
 
 /**
@@ -26,8 +27,23 @@ interface SocketState {
 class TrackedResponse extends http.ServerResponse {
   startMs = 0;
   state: SocketState | undefined = undefined;
+  done = false;
+
+  /**
+   * Node's server calls this once a response has finished ('finish'), before it emits 'close' on
+   * the next tick: where we learn of the end without adding a listener to every response. A
+   * response whose connection dies first never gets here; the socket's 'close' finishes those
+   * (including pipelined responses still queued, which Node never closes).
+   */
+  override detachSocket(socket: Socket): void {
+    super.detachSocket(socket);
+    this.state?.owner.finished(this as Tracked);
+  }
 }
-type Tracked = http.ServerResponse & { startMs: number; state: SocketState | undefined };
+type Tracked = http.ServerResponse & { startMs: number; state: SocketState | undefined; done?: boolean };
+
+/** Bun's node:http does not promise to call detachSocket; there every response gets a 'close' listener. */
+const endsViaDetach = !isBun;
 
 /**
  * The request class declares what the router sets on every request (`params`, the route template
@@ -66,39 +82,46 @@ export class HttpFrontend {
     private readonly recycle: RecyclePolicy = {},
     private readonly idleGraceMs = 500,
   ) {
-    // One shared 'close' listener reads what it needs from the response (no closure per request:
-    // this path runs for every request, and allocation here showed in the worker's profile).
+    // Responses of other servers (a plugin's server on handleRequest, such as the health probe
+    // port) and all responses on Bun end through one shared 'close' listener (no closure per
+    // request: this path runs for every request, and allocation here showed in the profile).
     const frontend = this;
     function onClose(this: Tracked): void {
       frontend.finished(this);
     }
     this.handle = (req, res) => {
       const startMs = performance.now();
-      const state = this.sockets.get(req.socket);
       const tracked = res as Tracked;
+      const state = this.sockets.get(req.socket);
       tracked.startMs = startMs;
       tracked.state = state;
       this.inflight++;
       if (state) {
-        state.current = res;
+        state.pending.push(tracked);
         state.active++;
         state.requests++;
         if (this.draining || state.shed || this.expired(state, startMs)) res.setHeader('connection', 'close');
       } else if (this.draining) res.setHeader('connection', 'close');
+      if (!state || !endsViaDetach || !(res instanceof TrackedResponse)) res.on('close', onClose);
       for (const hook of this.requestHooks) hook(req, res);
-      res.on('close', onClose);
       listener(req, res);
     };
     this.server = http.createServer({ IncomingMessage: TrackedRequest, ServerResponse: TrackedResponse as typeof http.ServerResponse }, this.handle);
     this.server.on('connection', (socket: Socket) => this.track(socket));
   }
 
-  private finished(res: Tracked): void {
+  /** Once per response, whichever way it ended (detachSocket, its 'close', or its socket's 'close'). */
+  finished(res: Tracked): void {
+    if (res.done) return;
+    res.done = true;
     const startMs = res.startMs;
     const state = res.state;
     this.inflight--;
     if (state) {
-      if (state.current === res) state.current = undefined;
+      // Responses finish in order, so this is nearly always the first.
+      const i = state.pending.indexOf(res);
+      if (i === 0) state.pending.shift();
+      else if (i > 0) state.pending.splice(i, 1);
       state.active--;
       state.idleSince = Date.now();
     }
@@ -183,7 +206,7 @@ export class HttpFrontend {
   drain(): Promise<void> {
     this.draining ??= new Promise<void>((resolve) => {
       stopListening(this.server);
-      for (const state of this.sockets.values()) if (state.current && !state.current.headersSent) state.current.setHeader('connection', 'close');
+      for (const state of this.sockets.values()) for (const res of state.pending) if (!res.headersSent) res.setHeader('connection', 'close');
       const sweep = () => {
         const now = Date.now();
         for (const [socket, state] of this.sockets) {
@@ -204,7 +227,10 @@ export class HttpFrontend {
   // Shared across connections for the same reason as the response listener.
   private readonly untrack = ((frontend: HttpFrontend) =>
     function (this: Socket): void {
+      const state = frontend.sockets.get(this);
       frontend.sockets.delete(this);
+      // Responses the connection took with it: finished as aborted.
+      if (state) while (state.pending.length > 0) frontend.finished(state.pending[0]!);
       frontend.onConnectionCount?.(frontend.sockets.size);
     })(this);
 
@@ -213,7 +239,7 @@ export class HttpFrontend {
 
   private track(socket: Socket): void {
     if (this.sockets.has(socket)) return;
-    this.sockets.set(socket, { active: 0, idleSince: Date.now(), openedAt: performance.now(), requests: 0, shed: false, current: undefined });
+    this.sockets.set(socket, { owner: this, active: 0, idleSince: Date.now(), openedAt: performance.now(), requests: 0, shed: false, pending: [] });
     socket.on('close', this.untrack);
   }
 }
