@@ -79,7 +79,9 @@ export class PrimaryApp extends BaseApp {
         address = await this.balancer.listen(port, host);
       } else {
         address = await reservePort(port, host);
-        const warning = reusePortMigrationWarning();
+        // Only Bun's workers listen with SO_REUSEPORT (one accept queue each); Node's SCHED_NONE
+        // workers share the primary's single listening socket, so nothing is queued per worker.
+        const warning = isBun ? reusePortMigrationWarning() : undefined;
         if (warning) this.logger.warn({ mode, runtime: runtimeName }, warning);
       }
       const spawner = createSpawner({
