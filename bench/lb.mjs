@@ -9,16 +9,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg, freePort, median } from './util.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, d) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : d;
-};
 const rounds = Number(arg('rounds', 2));
 const seconds = Number(arg('seconds', 5));
 const connections = Number(arg('connections', 50));
@@ -27,19 +23,6 @@ const workloads = arg('workloads', 'keepalive,close,uneven').split(',');
 const pm2 = path.join(root, 'node_modules/.bin/pm2');
 const bun = path.join(root, 'node_modules/.bin/bun');
 const pm2Home = mkdtempSync(path.join(os.tmpdir(), 'otel-cluster-pm2-'));
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function get(port, p = '/') {
   return new Promise((resolve) => {

@@ -4,13 +4,10 @@
 //   npm run build && node bench/leak-detector.mjs [--seeds 50] [--minutes 30]
 import { detectLeak, LEAK_DEFAULTS } from '../dist/plugins/memory/leak-detector.js';
 import { firstDetection, heapSeries } from '../test/fixtures/heap-series.mjs';
+import { arg, median } from './util.mjs';
 
-const arg = (name, d) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : d;
-};
-const seeds = arg('seeds', 50);
-const minutes = arg('minutes', 30);
+const seeds = Number(arg('seeds', 50));
+const minutes = Number(arg('minutes', 30));
 const MB = 1024 * 1024;
 // The thresholds test/integration/memory.test.ts uses (fast, for a 60 s test).
 export const TEST_THRESHOLDS = { ...LEAK_DEFAULTS, warmupMs: 5000, windowMs: 45_000, minSamples: 5, minSpanMs: 15_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
@@ -23,10 +20,6 @@ const cases = [
   ['one step of 20 MB', 'step', {}],
   ['flat noise +-3 MB', 'noise', {}],
 ];
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
 console.log(`\n### Leak detector on synthetic series, ${new Date().toISOString().slice(0, 10)}\n`);
 console.log(`Command: \`node bench/leak-detector.mjs --seeds ${seeds} --minutes ${minutes}\`: ${seeds} seeds per shape, ${minutes} min each, a major GC every 2.5-7.5 s, the detector run after every sample.\n`);
 console.log('| series | thresholds | reported | median detection (s) | slowest (s) |');

@@ -13,12 +13,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg, freePort, median } from './util.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, d) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : d;
-};
 const rounds = Number(arg('rounds', 6));
 const seconds = Number(arg('seconds', 3));
 const workload = arg('workload', 'keepalive');
@@ -33,19 +30,6 @@ const all = {
 };
 const names = Object.keys(all).filter((n) => !only?.length || only.includes(n));
 const baseName = names[0];
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function waitUp(port) {
   for (let i = 0; i < 200; i++) {
