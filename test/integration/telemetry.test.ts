@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClusterProcess, request, scrape, until, type Sample } from '../helpers/cluster-process.js';
+import { bunAvailable, ClusterProcess, request, scrape, until, type Runtime, type Sample } from '../helpers/cluster-process.js';
+
+const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 
 // Telemetry from real workers, read the way a user reads it: a scrape of the admin server's /metrics.
 const promtool = spawnSync('promtool', ['--version']).status === 0 || process.env.CI === 'true';
@@ -88,37 +90,6 @@ describe('telemetry pipeline (node)', () => {
     const m = (await c.command('metrics 60000')).metrics as { cluster: { requests: number; errorRate: number } };
     expect(m.cluster.requests).toBeGreaterThanOrEqual(137);
     expect(m.cluster.errorRate).toBeGreaterThan(0);
-  });
-
-  it('ends pipelined requests whose connection died as aborted: no active request is left behind', async () => {
-    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1' }));
-    const { port, admin } = await c.listening();
-    let starts = 0;
-    const bothStarted = c.next((e) => e.event === 'slow-start' && ++starts === 2, 10_000, 'both handlers started');
-    const socket = net.connect(port, '127.0.0.1');
-    await once(socket, 'connect');
-    // Two requests on one connection before any answer: Node runs both handlers and queues the
-    // second response behind the first; it never emits 'close' on a queued response.
-    socket.write('GET /slow?ms=400 HTTP/1.1\r\nHost: x\r\n\r\nGET /slow?ms=400 HTTP/1.1\r\nHost: x\r\n\r\n');
-    await bothStarted;
-    socket.destroy();
-    const active = (s: Sample[]) => s.filter((x) => x.name === 'http_server_active_requests').reduce((a, x) => a + x.value, 0);
-    const aborted = (s: Sample[]) =>
-      s.filter((x) => x.name === 'http_server_request_duration_count' && x.labels.http_route === '/slow' && x.labels.error_type === 'aborted').reduce((a, x) => a + x.value, 0);
-    const settled = await until(
-      async () => {
-        const s = await scrape(admin.port);
-        return aborted(s) === 2 && active(s) === 0 ? s : undefined;
-      },
-      10_000,
-      'both requests counted as aborted and none active',
-    );
-    expect(active(settled)).toBe(0);
-    // The handlers answer later, on a dead connection: nothing is counted twice.
-    await new Promise((r) => setTimeout(r, 900));
-    const later = await scrape(admin.port);
-    expect(aborted(later)).toBe(2);
-    expect(active(later)).toBe(0);
   });
 
   it('keeps the same series when a worker is replaced in its slot; its counters reset', async () => {
@@ -212,3 +183,42 @@ describe('telemetry in single-process mode', () => {
   });
 });
 
+// Requests whose connection dies, pipelined ones included, end exactly once, under either runtime.
+describe.each(runtimes)('request accounting on %s', (runtime) => {
+  let cp: ClusterProcess | undefined;
+  afterEach(async () => {
+    await cp?.cleanup();
+    cp = undefined;
+  });
+
+  it('ends pipelined requests whose connection died as aborted: no active request is left behind', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1' }, runtime));
+    const { port, admin } = await c.listening();
+    let starts = 0;
+    const bothStarted = c.next((e) => e.event === 'slow-start' && ++starts === 2, 10_000, 'both handlers started');
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    // Two requests on one connection before any answer: Node runs both handlers and queues the
+    // second response behind the first; it never emits 'close' on a queued response.
+    socket.write('GET /slow?ms=400 HTTP/1.1\r\nHost: x\r\n\r\nGET /slow?ms=400 HTTP/1.1\r\nHost: x\r\n\r\n');
+    await bothStarted;
+    socket.destroy();
+    const active = (s: Sample[]) => s.filter((x) => x.name === 'http_server_active_requests').reduce((a, x) => a + x.value, 0);
+    const aborted = (s: Sample[]) =>
+      s.filter((x) => x.name === 'http_server_request_duration_count' && x.labels.http_route === '/slow' && x.labels.error_type === 'aborted').reduce((a, x) => a + x.value, 0);
+    const settled = await until(
+      async () => {
+        const s = await scrape(admin.port);
+        return aborted(s) === 2 && active(s) === 0 ? s : undefined;
+      },
+      10_000,
+      'both requests counted as aborted and none active',
+    );
+    expect(active(settled)).toBe(0);
+    // The handlers answer later, on a dead connection: nothing is counted twice.
+    await new Promise((r) => setTimeout(r, 900));
+    const later = await scrape(admin.port);
+    expect(aborted(later)).toBe(2);
+    expect(active(later)).toBe(0);
+  });
+});
