@@ -145,6 +145,6 @@ function split(path: string): string[] {
  * that is already in that form (nearly all) is returned as it is, without allocating.
  */
 function normalise(path: string): string {
-  if (path.length > 1 && (path.charCodeAt(path.length - 1) === 47 || path.includes('//'))) return `/${split(path).join('/')}`;
-  return path.charCodeAt(0) === 47 ? path : `/${split(path).join('/')}`;
+  const normal = path.charCodeAt(0) === 47 && !path.includes('//') && (path.length === 1 || path.charCodeAt(path.length - 1) !== 47);
+  return normal ? path : `/${split(path).join('/')}`;
 }

@@ -2,14 +2,13 @@ import http from 'node:http';
 import net, { type Socket } from 'node:net';
 import { getRoute, kRoute } from '../app/router.js';
 import type { RequestInfo } from '../plugins/contexts.js';
-import { isBun, stopListening } from '../runtime/adapter.js';
+import { responsesEndViaDetachSocket, stopListening } from '../runtime/adapter.js';
 
 type RequestHook = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 type ResponseHook = (info: RequestInfo) => void;
 
 interface SocketState {
   owner: HttpFrontend;
-  active: number;
   idleSince: number;
   openedAt: number;
   requests: number;
@@ -41,9 +40,6 @@ class TrackedResponse extends http.ServerResponse {
   }
 }
 type Tracked = http.ServerResponse & { startMs: number; state: SocketState | undefined; done?: boolean };
-
-/** Bun's node:http does not promise to call detachSocket; there every response gets a 'close' listener. */
-const endsViaDetach = !isBun;
 
 /**
  * The request class declares what the router sets on every request (`params`, the route template
@@ -98,11 +94,10 @@ export class HttpFrontend {
       this.inflight++;
       if (state) {
         state.pending.push(tracked);
-        state.active++;
         state.requests++;
         if (this.draining || state.shed || this.expired(state, startMs)) res.setHeader('connection', 'close');
       } else if (this.draining) res.setHeader('connection', 'close');
-      if (!state || !endsViaDetach || !(res instanceof TrackedResponse)) res.on('close', onClose);
+      if (!state || !responsesEndViaDetachSocket || !(res instanceof TrackedResponse)) res.on('close', onClose);
       for (const hook of this.requestHooks) hook(req, res);
       listener(req, res);
     };
@@ -122,7 +117,6 @@ export class HttpFrontend {
       const i = state.pending.indexOf(res);
       if (i === 0) state.pending.shift();
       else if (i > 0) state.pending.splice(i, 1);
-      state.active--;
       state.idleSince = Date.now();
     }
     if (this.responseHooks.length === 0) return;
@@ -210,7 +204,7 @@ export class HttpFrontend {
       const sweep = () => {
         const now = Date.now();
         for (const [socket, state] of this.sockets) {
-          if (state.active === 0 && now - state.idleSince >= this.idleGraceMs) socket.end();
+          if (state.pending.length === 0 && now - state.idleSince >= this.idleGraceMs) socket.end();
         }
         if (this.inflight === 0 && this.sockets.size === 0) {
           clearInterval(timer);
@@ -239,7 +233,7 @@ export class HttpFrontend {
 
   private track(socket: Socket): void {
     if (this.sockets.has(socket)) return;
-    this.sockets.set(socket, { owner: this, active: 0, idleSince: Date.now(), openedAt: performance.now(), requests: 0, shed: false, pending: [] });
+    this.sockets.set(socket, { owner: this, idleSince: Date.now(), openedAt: performance.now(), requests: 0, shed: false, pending: [] });
     socket.on('close', this.untrack);
   }
 }
