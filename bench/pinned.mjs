@@ -5,7 +5,10 @@
 // separate them from how the two cores are shared. Each run starts fresh processes, so the result
 // also shows how a configuration's speed varies from one process start to the next.
 //   node bench/pinned.mjs [--rounds 6] [--seconds 3] [--workload keepalive|close]
-//                         [--only name,name] [--node /path/to/node]
+//                         [--only name,name] [--node /path/to/node] [--compare /other/checkout]
+// --compare adds that checkout's build (its own bench/apps/hello.mjs and dist/, e.g. a git worktree
+// of an earlier commit) as "otel-cluster os (compare)" and "... (compare, telemetry off)", so a
+// change is measured against its parent in the same interleaved rounds.
 // Configurations: bare node:cluster SCHED_NONE with one worker, otel-cluster `os` with one worker
 // and telemetry off / on. Needs wrk and taskset (util-linux) and two cores.
 import { execFileSync, spawn } from 'node:child_process';
@@ -23,11 +26,17 @@ const only = arg('only', '')?.split(',').filter(Boolean);
 const node = arg('node', process.execPath);
 const hello = path.join(root, 'bench/apps/hello.mjs');
 const plain = path.join(root, 'bench/apps/plain.cjs');
+const compare = arg('compare', undefined);
 const all = {
   'node:cluster none': { app: plain, env: { CLUSTER: 'none' } },
   'otel-cluster os (telemetry off)': { app: hello, env: { TELEMETRY: '0' } },
   'otel-cluster os': { app: hello, env: { TELEMETRY: '1' } },
 };
+if (compare) {
+  const other = path.join(path.resolve(compare), 'bench/apps/hello.mjs');
+  all['otel-cluster os (compare, telemetry off)'] = { app: other, env: { TELEMETRY: '0' } };
+  all['otel-cluster os (compare)'] = { app: other, env: { TELEMETRY: '1' } };
+}
 const names = Object.keys(all).filter((n) => !only?.length || only.includes(n));
 const baseName = names[0];
 
