@@ -12,11 +12,10 @@
 // Configurations: bare node:cluster SCHED_NONE with one worker, otel-cluster `os` with one worker
 // and telemetry off / on. Needs wrk and taskset (util-linux) and two cores.
 import { execFileSync, spawn } from 'node:child_process';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, freePort, median } from './util.mjs';
+import { arg, freePort, median, waitForTcp } from './util.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const rounds = Number(arg('rounds', 6));
@@ -40,18 +39,6 @@ if (compare) {
 const names = Object.keys(all).filter((n) => !only?.length || only.includes(n));
 const baseName = names[0];
 
-async function waitUp(port) {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`port ${port} never answered`);
-}
-
 const wrk = (port, secs) =>
   execFileSync('taskset', ['-c', '1', 'wrk', '-t1', '-c50', `-d${secs}s`, ...(workload === 'close' ? ['-H', 'Connection: close'] : []), `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
 
@@ -65,7 +52,7 @@ for (let r = 0; r < rounds; r++) {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     try {
-      await waitUp(port);
+      await waitForTcp(port);
       wrk(port, 1); // warm-up
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(wrk(port, seconds))[1]);
       results[name].push(rps);

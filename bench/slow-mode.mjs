@@ -12,11 +12,10 @@
 // the perf share then read from its worker. Needs wrk and taskset; perf is optional.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, freePort, median } from './util.mjs';
+import { arg, freePort, median, waitForTcp } from './util.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(arg('runs', 3));
@@ -35,18 +34,6 @@ const configs = {
 };
 if (process.argv.includes('--with-otel-cluster'))
   configs['otel-cluster os, 1 worker'] = { args: [path.join(root, 'bench/apps/hello.mjs')], env: { WORKERS: '1', LB_STRATEGY: 'os', TELEMETRY: '1' }, worker: true };
-
-async function waitUp(port) {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`port ${port} never answered`);
-}
 
 const wrk = (port, secs) =>
   new Promise((resolve, reject) => {
@@ -78,7 +65,7 @@ try {
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       try {
-        await waitUp(port);
+        await waitForTcp(port);
         await wrk(port, Math.ceil(stormMs / 1000) + 1); // warm-up; forced GCs (if any) end inside it
         const measuring = wrk(port, seconds);
         let share;

@@ -22,3 +22,16 @@ export async function freePort() {
   await new Promise((r) => s.close(r));
   return port;
 }
+
+/** Resolves once something accepts TCP connections on the loopback port (10 s at most). */
+export async function waitForTcp(port) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`port ${port} never answered`);
+}
