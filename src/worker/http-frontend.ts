@@ -97,7 +97,8 @@ export class HttpFrontend {
         state.requests++;
         if (this.draining || state.shed || this.expired(state, startMs)) res.setHeader('connection', 'close');
       } else if (this.draining) res.setHeader('connection', 'close');
-      if (!state || !responsesEndViaDetachSocket || !(res instanceof TrackedResponse)) res.on('close', onClose);
+      // A response on one of this server's sockets (state found) is a TrackedResponse.
+      if (!state || !responsesEndViaDetachSocket) res.on('close', onClose);
       for (const hook of this.requestHooks) hook(req, res);
       listener(req, res);
     };
