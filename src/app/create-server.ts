@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { OPTIONS_ENV, resolveOptions } from '../config/validate.js';
 import { createLogger } from '../logger.js';
 import { ENV } from '../runtime/adapter.js';
+import { keepTickShapeAlive } from '../runtime/tick-shape.js';
 import { PrimaryApp } from './primary-app.js';
 import { SingleApp } from './single-app.js';
 import type { App, ServerOptions } from './types.js';
@@ -13,6 +14,7 @@ import { WorkerApp } from './worker-app.js';
  * process with the same API. Options are validated here, once; bad options throw a ConfigError.
  */
 export function createServer(options: ServerOptions = {}): App {
+  keepTickShapeAlive(); // every role: see the function for the V8 slow mode it prevents
   const isOurWorker = cluster.isWorker && process.env[ENV.role] === 'worker';
   const resolved = resolveOptions(options, isOurWorker ? process.env[OPTIONS_ENV] : undefined);
   if (isOurWorker) {
