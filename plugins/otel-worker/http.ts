@@ -32,10 +32,8 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry)
   // value is the same as an UpDownCounter's, without two SDK calls (each hashing its attributes) per
   // request.
   const active = meter.createObservableUpDownCounter(M.activeRequests, { unit: '{request}', description: 'Number of active HTTP server requests.' });
-  const inFlight = new Map<string, number>();
-  active.addCallback((result) => {
-    for (const [method, n] of inFlight) result.observe(n, activeFor(method));
-  });
+  const inFlight = new InFlightByMethod();
+  active.addCallback((result) => inFlight.forEach((method, n) => result.observe(n, activeFor(method))));
   const tracer = ctx.tracer(WORKER_SCOPE);
   let slowest: Exemplar[] = [];
   if (tracingOn)
@@ -48,7 +46,7 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry)
   const activeAttrs = new Map<string, Attributes>();
   const methodOf = (req: IncomingMessage) => {
     const m = req.method ?? 'GET';
-    return KNOWN_METHODS.has(m) ? m : '_OTHER';
+    return m === 'GET' || KNOWN_METHODS.has(m) ? m : '_OTHER';
   };
   const activeFor = (method: string) => {
     let a = activeAttrs.get(method);
@@ -57,8 +55,7 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry)
   };
 
   ctx.onRequest((req, _res) => {
-    const method = methodOf(req);
-    inFlight.set(method, (inFlight.get(method) ?? 0) + 1);
+    inFlight.add(methodOf(req), 1);
     if (!tracingOn) return;
     const parent = propagator.extract(context.active(), req.headers, headerGetter);
     const span = tracer.startSpan(methodOf(req), { kind: SpanKind.SERVER, startTime: performance.timeOrigin + performance.now() }, parent);
@@ -67,7 +64,7 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry)
 
   ctx.onResponse((info: RequestInfo) => {
     const method = methodOf(info.req);
-    inFlight.set(method, inFlight.get(method)! - 1);
+    inFlight.add(method, -1);
     const errorType = info.aborted ? 'aborted' : info.statusCode >= 500 ? String(info.statusCode) : undefined;
     duration.record(method, info.statusCode, info.route, errorType, info.durationS);
     const span = (info.req as unknown as Record<symbol, Span | undefined>)[kSpan];
@@ -90,6 +87,29 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry)
       for (let i = 1; i < slowest.length; i++) if (slowest[i]!.durationS < slowest[min]!.durationS) min = i;
       if (slowest[min]!.durationS < e.durationS) slowest[min] = e;
     }
+  }
+}
+
+/**
+ * In-flight requests by method: GET (nearly every request) in a plain field, others in a map, so
+ * the common case costs no hash lookup at either end of a request. Methods seen once keep being
+ * reported (at 0), as an UpDownCounter's series would.
+ */
+class InFlightByMethod {
+  private get = 0;
+  private getSeen = false;
+  private readonly others = new Map<string, number>();
+
+  add(method: string, delta: number): void {
+    if (method === 'GET') {
+      this.get += delta;
+      this.getSeen = true;
+    } else this.others.set(method, (this.others.get(method) ?? 0) + delta);
+  }
+
+  forEach(fn: (method: string, n: number) => void): void {
+    if (this.getSeen) fn('GET', this.get);
+    for (const [method, n] of this.others) fn(method, n);
   }
 }
 

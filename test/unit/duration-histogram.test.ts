@@ -14,11 +14,16 @@ describe('RequestDurationHistogram', () => {
     const sdk = new MeterProvider({ readers: [reader] }).getMeter('t').createHistogram('d', { advice: { explicitBucketBoundaries: DURATION_BOUNDARIES_S } });
     const ours = new RequestDurationHistogram();
     const values = [0, 0.001, 0.005, 0.0050001, 0.01, 0.3, 0.5, 0.75, 1, 9.99, 10, 10.5, 60, ...Array.from({ length: 200 }, (_, i) => (i * 0.037) % 3)];
+    // Every attribute changes, alone and together, with runs of repeats in between (the recorder
+    // reuses the previous call's series when all four match).
     for (const [i, v] of values.entries()) {
       const status = i % 3 === 0 ? 500 : 200;
-      const attrs = { 'http.request.method': 'GET', 'http.response.status_code': status, 'http.route': '/x', ...(status >= 500 ? { 'error.type': '500' } : {}) };
+      const method = Math.floor(i / 4) % 3 === 0 ? 'POST' : 'GET';
+      const route = Math.floor(i / 5) % 2 === 0 ? '/x' : i % 7 === 0 ? undefined : '/y';
+      const errorType = status >= 500 ? '500' : i % 11 === 0 ? 'aborted' : undefined;
+      const attrs = { 'http.request.method': method, 'http.response.status_code': status, ...(route ? { 'http.route': route } : {}), ...(errorType ? { 'error.type': errorType } : {}) };
       sdk.record(v, attrs);
-      ours.record('GET', status, '/x', status >= 500 ? '500' : undefined, v);
+      ours.record(method, status, route, errorType, v);
     }
     const fromSdk = (await reader.collect()).resourceMetrics.scopeMetrics[0]!.metrics[0]!;
     const mine = ours.collect();
