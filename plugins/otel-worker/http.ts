@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { RequestInfo, WorkerPluginContext } from '../../src/plugins/contexts.js';
 import { M, WORKER_SCOPE } from '../../otel/instruments.js';

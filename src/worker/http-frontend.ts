@@ -1,5 +1,8 @@
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
+// The module binding, not the global: `globalThis.performance` is an accessor that optimised code
+// calls on every use (Builtins_LoadGlobalIC at ~40 ns per request in the worker's profile).
+import { performance } from 'node:perf_hooks';
 import { getRoute, kRoute } from '../app/router.js';
 import type { RequestInfo } from '../plugins/contexts.js';
 import { responsesEndViaDetachSocket, stopListening } from '../runtime/adapter.js';

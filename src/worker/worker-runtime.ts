@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { internal, isInternal, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
 import type { IpcEnvelope } from '../ipc/envelope.js';
 import { WorkerGoneError } from '../errors.js';
