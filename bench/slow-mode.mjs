@@ -2,7 +2,10 @@
 // object literal in process.nextTick (`{ [async_id_symbol]: ..., [trigger_async_id_symbol]: ...,
 // callback, args }`) in optimised code and calls the runtime (Runtime_DefineKeyedOwnPropertyInLiteral)
 // for every tick, for the rest of the process's life. Node's HTTP server schedules several ticks per
-// request, so the whole server slows down. This script shows it without otel-cluster: a bare
+// request, so the whole server slows down. Cause: a full collection while no tick object is alive
+// frees the maps the literal's feedback recorded, and V8 then marks it megamorphic for good;
+// otel-cluster keeps one tick object alive in every process (src/runtime/tick-shape.ts), so its
+// workers should show 0 here. This script shows the mode without otel-cluster: a bare
 // http.Server, started fresh each run, pinned to CPU 0 with wrk on CPU 1 (a connection per request),
 // with and without forced full collections (gc()) during the warm-up only; the measurement comes
 // after they stop. With `perf` installed it also records the server during the measurement and
