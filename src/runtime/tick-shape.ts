@@ -18,8 +18,9 @@ let scheduled = false;
  * megamorphic for good, and from then on optimised nextTick defines those properties through a C++
  * runtime call on every tick (`Runtime_DefineKeyedOwnPropertyInLiteral`): 5.2x the cost of a tick on
  * Node 20 and 5.9x on Node 24 in `bench/next-tick.mjs`, and 10-20% of a hello-world server's
- * throughput, for the rest of the process's life. A bare server rarely runs a full collection under load; our workers (telemetry,
- * connection state) do, so about one worker start in four fell into it.
+ * throughput, for the rest of the process's life. A bare server rarely runs a full collection
+ * under load; our workers (telemetry, connection state) do, so about one worker start in four fell
+ * into it.
  *
  * A live tick object pins its map and, through the map's back pointers, every map before it on the
  * literal's transition chain. Inside a nextTick callback, `executionAsyncResource()` is the tick
@@ -32,4 +33,3 @@ export function keepTickShapeAlive(): void {
     kept.push(executionAsyncResource());
   });
 }
-

@@ -7,9 +7,9 @@ export interface Linked<T> {
 /**
  * An intrusive doubly linked list of open connections, oldest first. The worker adds and removes a
  * connection for every TCP connection it serves, tens of thousands per second under short-lived
- * clients: a Map keyed by socket doubled the worker's scavenge time there (its hash table is
- * rebuilt as it churns, and the copies survive into the old generation; bench/RESULTS.md), where
- * this costs two pointer writes each way.
+ * clients: a Map keyed by socket, churned that fast, doubled the worker's scavenge time and grew
+ * its old generation faster (measured with --trace-gc, bench/RESULTS.md), where this costs a few
+ * pointer writes each way and allocates nothing.
  */
 export class ConnectionList<T extends Linked<T>> {
   private head: T | undefined;
