@@ -5,7 +5,10 @@
 // every round; medians and ratios are printed as Markdown for bench/RESULTS.md. Then: scale 1 -> 2
 // workers under keep-alive load and the new worker's share of requests in the next 10 s.
 //   node bench/lb.mjs [--rounds 2] [--seconds 5] [--connections 50] [--only name,name]
-//                     [--workloads keepalive,close,uneven]
+//                     [--workloads keepalive,close,uneven] [--compare /other/checkout]
+// --compare adds that checkout's build (its own bench/apps/hello.mjs and dist/, e.g. a git worktree
+// of the parent commit) as "otel-cluster os (compare)", so a change is measured against its parent
+// in the same interleaved rounds.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -74,6 +77,8 @@ const configs = {
   'otel-cluster os (telemetry off)': (port) => spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'os', TELEMETRY: '0' }),
   'otel-cluster os on bun': (port) => spawnApp(bun, hello, { PORT: String(port), LB_STRATEGY: 'os' }),
 };
+const compare = arg('compare', undefined);
+if (compare) configs['otel-cluster os (compare)'] = (port) => spawnApp(process.execPath, path.join(path.resolve(compare), 'bench/apps/hello.mjs'), { PORT: String(port), LB_STRATEGY: 'os' });
 const names = Object.keys(configs).filter((n) => !only?.length || only.includes(n));
 
 function wrk(port, extra, p = '/') {

@@ -1,10 +1,11 @@
 // Benchmark app on otel-cluster: GET / answers hello; GET /uneven burns 20 ms of CPU on one request
-// in ten; SIGHUP adds a worker. TELEMETRY=0|1, LB_STRATEGY, WORKERS, TRACES_URL.
+// in ten; SIGHUP adds a worker. TELEMETRY=0|1, LB_STRATEGY, WORKERS, TRACES_URL, HEALTH_MS (the
+// primary's health-probe interval; the default, 30 s, never probes within a benchmark round).
 import { createServer } from 'otel-cluster';
 
 const env = process.env;
 const app = createServer({
-  cluster: { enabled: true, config: { workers: Number(env.WORKERS ?? 2), loadBalancing: { strategy: env.LB_STRATEGY ?? 'auto', rebalance: env.LB_REBALANCE !== '0' } } },
+  cluster: { enabled: true, config: { workers: Number(env.WORKERS ?? 2), ...(env.HEALTH_MS ? { healthCheck: { enabled: true, interval: Number(env.HEALTH_MS), timeout: 500 } } : {}), loadBalancing: { strategy: env.LB_STRATEGY ?? 'auto', rebalance: env.LB_REBALANCE !== '0' } } },
   admin: { host: '127.0.0.1', port: 0 },
   logger: { level: 'warn' },
   telemetry: {
