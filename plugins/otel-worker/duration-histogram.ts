@@ -72,6 +72,11 @@ export class RequestDurationHistogram {
     return s;
   }
 
+  /** Each method that has series. */
+  forEachMethod(fn: (method: string) => void): void {
+    for (const method of this.index.keys()) fn(method);
+  }
+
   collect(): MetricData {
     const endTime = toHr(Date.now());
     return {

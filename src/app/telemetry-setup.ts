@@ -54,6 +54,8 @@ export function workerContext(
     tracer: (name, version) => (telemetry ? telemetry.tracer(name, version) : trace.getTracer(name, version)),
     onRequest: (hook) => frontend.onRequest(hook),
     onResponse: (hook) => frontend.onResponse(hook),
+    onResponseTiming: (hook) => frontend.onResponseTiming(hook),
+    forEachActiveRequest: (fn) => frontend.forEachActiveRequest(fn),
     sendToPrimary,
     addToSnapshot: (key, get) => telemetry?.addToSnapshot(key, get),
     onPrimaryMessage: (kind, handler) => fromPrimary.on(kind, (_slot, payload) => handler(payload)),

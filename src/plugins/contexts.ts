@@ -35,6 +35,14 @@ export interface WorkerPluginContext extends PluginContextBase {
   tracer(name: string, version?: string): Tracer;
   onRequest(hook: (req: IncomingMessage, res: ServerResponse) => void): void;
   onResponse(hook: (info: RequestInfo) => void): void;
+  /**
+   * A cheaper onResponse for counting: the same responses, at the same moment, as plain values
+   * (`method` is the request's, as sent). For metrics recorded on every request; use onResponse
+   * when you need the request or response objects.
+   */
+  onResponseTiming(hook: (method: string | undefined, statusCode: number, route: string | undefined, aborted: boolean, durationS: number) => void): void;
+  /** Calls `fn` with each request in progress now (started, response not finished). */
+  forEachActiveRequest(fn: (req: IncomingMessage) => void): void;
   /** Sends a message to this plugin's primary side (`ctx.onWorkerMessage(kind, ...)` there). */
   sendToPrimary(kind: string, payload: unknown): void;
   /** Adds a field to every telemetry snapshot sent to the primary. */

@@ -159,6 +159,32 @@ describe('a user plugin', () => {
       }, 5000, 'user metric');
       expect(new Set(hits.map((x) => x.labels.worker_id))).toEqual(new Set(['0', '1']));
       expect((await request(admin.port, '/user-hits')).body).toBe('10');
+      // onResponseTiming saw the same responses, with their method, status and route template.
+      await until(async () => {
+        const s = (await scrape(admin.port)).filter((x) => x.name === 'fixture_timed_total' && x.labels.route === '/users/:id');
+        const ok = s.every((x) => x.labels.method === 'GET' && x.labels.status === '200' && x.labels.aborted === 'false');
+        return ok && s.reduce((a, x) => a + x.value, 0) === 10 ? s : undefined;
+      }, 5000, 'timing hook metric');
+    } finally {
+      await c.cleanup();
+    }
+  });
+
+  it('lists the requests in progress with forEachActiveRequest', async () => {
+    const c = new ClusterProcess('app.mjs', { WORKERS: '1' });
+    try {
+      const { port, admin } = await c.listening();
+      const slow = request(port, '/slow?ms=2000');
+      await c.waitFor((e) => e.event === 'slow-start');
+      const during = JSON.parse((await request(port, '/active')).body) as string[];
+      expect(during.sort()).toEqual(['/active', '/slow?ms=2000']);
+      // The built-in http.server.active_requests reads the same list when telemetry collects.
+      await until(async () => {
+        const s = (await scrape(admin.port)).filter((x) => x.name === 'http_server_active_requests' && x.labels.http_request_method === 'GET');
+        return s.length === 1 && s[0]!.value === 1 ? s : undefined;
+      }, 1500, 'one active GET while /slow runs');
+      await slow;
+      expect(JSON.parse((await request(port, '/active')).body)).toEqual(['/active']);
     } finally {
       await c.cleanup();
     }
