@@ -52,46 +52,50 @@ export class Router {
   /**
    * The Node request listener. It runs for every request, so it allocates only what a match needs:
    * the path is split into segments once and only if a layer has `:name` segments or a prefix;
-   * static templates compare one normalised string, and `use()` middleware without a prefix
-   * matches without looking at the path.
+   * static templates compare the path as one string (normalised only if it differs), and `use()`
+   * middleware without a prefix matches without looking at the path. The `next` handed to a
+   * handler is made once a layer matches and holds just where to go on from.
    */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const request = req as Request;
-    const path = pathOf(req.url ?? '/');
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.dispatch(req as Request, res, q === -1 ? url : url.slice(0, q), 0);
+  };
+
+  /** Runs the first layer from `from` on that matches, or answers 404. */
+  private dispatch(request: Request, res: ServerResponse, path: string, from: number): void {
+    const layers = this.layers;
+    const method = request.method;
     let parts: string[] | undefined;
     let normal: string | undefined;
-    let i = 0;
-    const next: Next = (err?: unknown) => {
-      if (err !== undefined) return this.fail(err, request, res);
-      while (i < this.layers.length) {
-        const layer = this.layers[i++]!;
-        if (layer.method && layer.method !== '*' && layer.method !== req.method && !(layer.method === 'GET' && req.method === 'HEAD')) continue;
-        let params: Record<string, string> | undefined;
-        if (layer.exact !== undefined) {
-          normal ??= normalise(path);
-          if (normal !== layer.exact) continue;
-          params = {};
-        } else if (layer.wildcard && layer.segments.length === 0) params = {};
-        else params = match(layer, (parts ??= split(path)));
-        if (!params) continue;
-        request.params = params;
-        if (layer.method) (request as unknown as Record<symbol, string>)[kRoute] = layer.template;
-        try {
-          const out = layer.handler(request, res, next);
-          if (out && typeof (out as Promise<unknown>).then === 'function') (out as Promise<unknown>).then(undefined, (e) => this.fail(e, request, res));
-        } catch (e) {
-          this.fail(e, request, res);
-        }
-        return;
+    for (let i = from; i < layers.length; i++) {
+      const layer = layers[i]!;
+      const lm = layer.method;
+      if (lm !== undefined && lm !== method && lm !== '*' && !(lm === 'GET' && method === 'HEAD')) continue;
+      let params: Record<string, string> | undefined;
+      if (layer.exact !== undefined) {
+        if (path !== layer.exact && (normal ??= normalise(path)) !== layer.exact) continue;
+        params = {};
+      } else if (layer.wildcard && layer.segments.length === 0) params = {};
+      else params = match(layer, (parts ??= split(path)));
+      if (!params) continue;
+      request.params = params;
+      if (lm !== undefined) (request as unknown as Record<symbol, string>)[kRoute] = layer.template;
+      const next: Next = (err?: unknown) => (err !== undefined ? this.fail(err, request, res) : this.dispatch(request, res, path, i + 1));
+      try {
+        const out = layer.handler(request, res, next);
+        if (out && typeof (out as Promise<unknown>).then === 'function') (out as Promise<unknown>).then(undefined, (e) => this.fail(e, request, res));
+      } catch (e) {
+        this.fail(e, request, res);
       }
-      if (!res.headersSent) {
-        res.statusCode = 404;
-        res.setHeader('content-type', 'text/plain; charset=utf-8');
-      }
-      res.end('Not Found');
-    };
-    next();
-  };
+      return;
+    }
+    if (!res.headersSent) {
+      res.statusCode = 404;
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+    }
+    res.end('Not Found');
+  }
 
   private fail(err: unknown, req: Request, res: ServerResponse): void {
     this.onError(err, req);
