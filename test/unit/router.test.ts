@@ -24,6 +24,13 @@ router.route('get', '/rejects', async () => {
   throw new Error('async boom');
 });
 router.use('/static', (req, res) => res.end(`static ${req.url}`));
+// next() called later (after other requests ran) goes on from the layer that called it.
+router.route('get', '/chain/:n', async (_req, _res, next) => {
+  await new Promise((r) => setImmediate(r));
+  next();
+});
+router.route('get', '/chain/:n', (req, res) => res.end(`second ${req.params.n}`));
+router.route('get', '/pass-error', (_req, _res, next) => next(new Error('passed on')));
 
 let server: http.Server;
 let port: number;
@@ -70,6 +77,12 @@ describe('Router', () => {
   });
   it('mounts middleware under a prefix', async () => {
     expect(await call('GET', '/static/a/b.css')).toEqual({ status: 200, body: 'static /static/a/b.css' });
+  });
+  it('goes on from the calling layer when next() is called later, and fails on next(err)', async () => {
+    const answers = await Promise.all([1, 2, 3, 4].map((n) => call('GET', `/chain/${n}`)));
+    expect(answers).toEqual([1, 2, 3, 4].map((n) => ({ status: 200, body: `second ${n}` })));
+    expect((await call('GET', '/pass-error')).status).toBe(500);
+    expect((errors.at(-1) as Error).message).toBe('passed on');
   });
   it('rejects invalid routes at registration', () => {
     expect(() => router.route('get', 'users', () => {})).toThrow(/must start with/);
