@@ -3,71 +3,16 @@ import net, { type Socket } from 'node:net';
 // The module binding, not the global: `globalThis.performance` is an accessor that optimised code
 // calls on every use (Builtins_LoadGlobalIC at ~40 ns per request in the worker's profile).
 import { performance } from 'node:perf_hooks';
-import { getRoute, kRoute } from '../app/router.js';
 import type { RequestInfo } from '../plugins/contexts.js';
 import { responsesEndViaDetachSocket, stopListening } from '../runtime/adapter.js';
-import { ConnectionList, type Linked } from './connection-list.js';
+import { ConnectionList } from './connection-list.js';
+import { kState, routeOf, TrackedRequest, TrackedResponse, type SocketState, type Tracked, type TrackedSocket } from './tracked.js';
 
 type RequestHook = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 type ResponseHook = (info: RequestInfo) => void;
 /** A finished response as plain values (see WorkerPluginContext.onResponseTiming). */
 export type TimingHook = (method: string | undefined, statusCode: number, route: string | undefined, aborted: boolean, durationS: number) => void;
 
-/**
- * A connection's state, kept on its socket under a symbol (read once per request, where a Map
- * lookup was measurable) and linked into the frontend's list of open connections.
- */
-interface SocketState extends Linked<SocketState> {
-  owner: HttpFrontend;
-  socket: Socket;
-  /** performance.now() when its last response finished (or it opened): the drain's idle grace. */
-  idleSince: number;
-  openedAt: number;
-  requests: number;
-  /** Close after its next response (keep-alive rebalancing). */
-  shed: boolean;
-  /**
-   * Its unfinished responses, oldest first: the first in a field, any after it (only when a client
-   * pipelines) in an array made on demand. An array per connection pushed and shifted on every
-   * request cost ~20 ns a request in the worker's profile (the shift trims the array's store).
-   */
-  first: Tracked | undefined;
-  more: Tracked[] | undefined;
-}
-const kState = Symbol('otel-cluster.connection');
-type TrackedSocket = Socket & { [kState]?: SocketState };
-
-/**
- * The server's response class carries the request's start time and connection state as declared
- * fields: one hidden class for every response, where properties added per request (or a Set of
- * in-flight responses) cost measurable CPU per request on this path (bench/RESULTS.md).
- */
-class TrackedResponse extends http.ServerResponse {
-  startMs = 0;
-  state: SocketState | undefined = undefined;
-  done = false;
-
-  /**
-   * Node's server calls this once a response has finished ('finish'), before it emits 'close' on
-   * the next tick: where we learn of the end without adding a listener to every response. A
-   * response whose connection dies first never gets here; the socket's 'close' finishes those
-   * (including pipelined responses still queued, which Node never closes).
-   */
-  override detachSocket(socket: Socket): void {
-    super.detachSocket(socket);
-    this.state?.owner.finished(this as Tracked, true);
-  }
-}
-type Tracked = http.ServerResponse & { startMs: number; state: SocketState | undefined; done?: boolean };
-
-/**
- * The request class declares what the router sets on every request (`params`, the route template
- * for telemetry): properties added per request change the object's hidden class each time.
- */
-class TrackedRequest extends http.IncomingMessage {
-  params: Record<string, string> | undefined = undefined;
-  [kRoute]: string | undefined = undefined;
-}
 
 export interface RecyclePolicy {
   maxConnectionAgeMs?: number | undefined;
@@ -320,14 +265,4 @@ export class HttpFrontend {
     this.sockets.add(state);
     socket.on('close', this.untrack);
   }
-}
-
-/** Our router's template, or Express's (`req.route.path`) for a mounted Express app. */
-function routeOf(req: http.IncomingMessage): string | undefined {
-  const ours = getRoute(req);
-  if (ours) return ours;
-  const express = (req as unknown as { route?: { path?: unknown }; baseUrl?: unknown }).route?.path;
-  if (typeof express !== 'string') return undefined;
-  const base = (req as unknown as { baseUrl?: unknown }).baseUrl;
-  return typeof base === 'string' ? base + express : express;
 }
