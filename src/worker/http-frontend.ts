@@ -110,7 +110,8 @@ export class HttpFrontend {
       state.idleSince = now;
     } else this.loose.delete(res);
     if (!this.timed) return;
-    const startMs = res.startMs;
+    // 0: the request started before the first hook was added (so untimed); it reports 0 s.
+    const startMs = res.startMs || now;
     const durationS = (now - startMs) / 1000;
     const req = res.req;
     const route = routeOf(req);
