@@ -20,6 +20,9 @@ const headerGetter = {
 /** The semantic conventions' `http.request.method`: known methods as sent, others `_OTHER`. */
 const methodOf = (m: string | undefined): string => (m === 'GET' ? m : m === undefined ? 'GET' : KNOWN_METHODS.has(m) ? m : '_OTHER');
 
+/** The semantic conventions' `error.type`: an aborted request, or a 5xx status; none otherwise. */
+const errorTypeOf = (aborted: boolean, statusCode: number): string | undefined => (aborted ? 'aborted' : statusCode >= 500 ? String(statusCode) : undefined);
+
 /**
  * http.server.request.duration and http.server.active_requests, timed by the worker's frontend (one
  * clock reading at each end of a request, handed to onResponseTiming as plain values), and, when
@@ -55,7 +58,7 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry)
     }
   });
   ctx.onResponseTiming((method, statusCode, route, aborted, durationS) =>
-    duration.record(methodOf(method), statusCode, route, aborted ? 'aborted' : statusCode >= 500 ? String(statusCode) : undefined, durationS),
+    duration.record(methodOf(method), statusCode, route, errorTypeOf(aborted, statusCode), durationS),
   );
   if (!tracingOn) return;
 
@@ -76,7 +79,7 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry)
     const span = (info.req as unknown as Record<symbol, Span | undefined>)[kSpan];
     if (!span) return;
     const method = methodOf(info.req.method);
-    const errorType = info.aborted ? 'aborted' : info.statusCode >= 500 ? String(info.statusCode) : undefined;
+    const errorType = errorTypeOf(info.aborted, info.statusCode);
     const attrs: Attributes = { 'http.request.method': method, 'http.response.status_code': info.statusCode };
     if (info.route) attrs['http.route'] = info.route;
     if (errorType) attrs['error.type'] = errorType;

@@ -57,9 +57,7 @@ export class Router {
    * handler is made once a layer matches and holds just where to go on from.
    */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    this.dispatch(req as Request, res, q === -1 ? url : url.slice(0, q), 0);
+    this.dispatch(req as Request, res, pathOf(req.url ?? '/'), 0);
   };
 
   /** Runs the first layer from `from` on that matches, or answers 404. */
