@@ -56,6 +56,7 @@ export class SingleApp extends BaseApp {
         };
         await plugins.start('primary', (base) => primaryContext(base, extra, primary, this.admin, messages));
         await plugins.start('worker', (base) => workerContext(base, 0, frontend, telemetry, (kind, payload) => messages.dispatch(0, kind, payload), fromPrimary, this.defaultRoutes));
+        frontend.startServing();
         telemetry?.start(this.options.telemetry.intervalMs, toStore, (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'));
         if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger, false);
         this.logger.info({ ...address, admin: this.adminAddress }, 'server ready (single process)');

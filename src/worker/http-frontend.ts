@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { RequestInfo } from '../plugins/contexts.js';
 import { responsesEndViaDetachSocket, stopListening } from '../runtime/adapter.js';
 import { ConnectionList } from './connection-list.js';
+import { KeepAliveSweep } from './keep-alive.js';
 import { kState, routeOf, TrackedRequest, TrackedResponse, type SocketState, type Tracked, type TrackedSocket } from './tracked.js';
 
 type RequestHook = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -30,6 +31,7 @@ export class HttpFrontend {
   /** The whole request handling (tracking, hooks, the app), also served on the health probe port. */
   readonly handle: http.RequestListener;
   private readonly sockets = new ConnectionList<SocketState>();
+  private readonly keepAlive: KeepAliveSweep;
   private inflight = 0;
   private adopted = 0;
   /** Responses without connection state (see handle). */
@@ -84,6 +86,20 @@ export class HttpFrontend {
     };
     this.server = http.createServer({ IncomingMessage: TrackedRequest, ServerResponse: TrackedResponse as typeof http.ServerResponse }, this.handle);
     this.server.on('connection', (socket: Socket) => this.track(socket));
+    this.keepAlive = new KeepAliveSweep(this.server, (fn) => this.sockets.forEach(fn));
+  }
+
+  /**
+   * Serving starts (plugins have tuned the server): idle keep-alive connections are closed from
+   * here on by one sweep, not by a timer Node arms per request (keep-alive.ts). Idempotent.
+   */
+  startServing(): void {
+    this.keepAlive.start();
+  }
+
+  /** The keep-alive timeout in force (ms), once startServing took it over; 0 before. */
+  get keepAliveTimeoutMs(): number {
+    return this.keepAlive.timeoutMs;
   }
 
   /** Once per response, whichever way it ended (detachSocket, its 'close', or its socket's 'close'). */
@@ -220,6 +236,8 @@ export class HttpFrontend {
   drain(): Promise<void> {
     this.draining ??= new Promise<void>((resolve) => {
       stopListening(this.server);
+      // The drain closes idle connections sooner (idleGraceMs) than keep-alive would.
+      this.keepAlive.stop();
       const closeAfter = (res: Tracked | undefined) => res && !res.headersSent && res.setHeader('connection', 'close');
       this.sockets.forEach((state) => {
         closeAfter(state.first);

@@ -2,6 +2,7 @@
 // connection state on each socket, and the request and response classes its server creates.
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { getRoute, kRoute } from '../app/router.js';
 import type { Linked } from './connection-list.js';
 import type { HttpFrontend } from './http-frontend.js';
@@ -29,6 +30,7 @@ export interface SocketState extends Linked<SocketState> {
 }
 export const kState = Symbol('otel-cluster.connection');
 export type TrackedSocket = Socket & { [kState]?: SocketState };
+const kKeepAlive = Symbol('otel-cluster.keepAliveTimeout');
 
 /**
  * The server's response class carries the request's start time and connection state as declared
@@ -48,8 +50,31 @@ export class TrackedResponse extends http.ServerResponse {
    */
   override detachSocket(socket: Socket): void {
     super.detachSocket(socket);
-    this.state?.owner.finished(this as Tracked, true);
+    const state = this.state;
+    if (state !== undefined) state.owner.finished(this as Tracked, true);
+    else {
+      // A response Node ran without our handler (a 'checkContinue' listener's): the connection is
+      // idle from now, for the keep-alive sweep.
+      const own = (socket as TrackedSocket)[kState];
+      if (own !== undefined) own.idleSince = performance.now();
+    }
   }
+
+  /**
+   * Node writes `Keep-Alive: timeout=N` from this field, which its server sets from
+   * `server.keepAliveTimeout` on every response. While the frontend runs the keep-alive timeout
+   * itself (keep-alive.ts) the server's is 0, so the value in force is read from the frontend.
+   */
+  get _keepAliveTimeout(): number {
+    return this[kKeepAlive] || ((this.state ?? (this.socket as TrackedSocket | null)?.[kState])?.owner.keepAliveTimeoutMs ?? 0);
+  }
+
+  set _keepAliveTimeout(ms: number) {
+    this[kKeepAlive] = ms;
+  }
+
+  // Set by the setter above from Node's constructor, before this class's fields exist: declared only.
+  declare [kKeepAlive]: number;
 }
 export type Tracked = http.ServerResponse & { startMs: number; state: SocketState | undefined; done?: boolean };
 

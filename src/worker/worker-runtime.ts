@@ -48,6 +48,7 @@ export class WorkerRuntime {
     }
     await startPlugins();
     if (mode === 'handoff') this.o.frontend.armTimeouts();
+    this.o.frontend.startServing();
     this.send({ t: 'ready' });
     const f = this.o.frontend;
     this.heartbeat = setInterval(() => this.beat(), this.o.heartbeatIntervalMs);
