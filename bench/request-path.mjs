@@ -5,6 +5,9 @@
 // ours, GC), so differences of tens of nanoseconds per request show, which the two-core suite
 // (bench/lb.mjs) cannot separate from noise. The absolute figure is not a server's speed: a real
 // request also costs the kernel several microseconds (writev, epoll), the same for every setup.
+// The sockets' setTimeout is a stub, so Node's keep-alive timer (armed after every response on a
+// real socket, ~0.35 µs, and taken over by our frontend) is not in these figures: bench/pinned.mjs
+// sees it.
 //   node bench/request-path.mjs [--rounds 6] [--seconds 3] [--only name,name] [--compare /other/checkout]
 //                               [--cpu 1]
 // Each measurement is a fresh process pinned to one CPU (taskset, when present), interleaved across

@@ -24,6 +24,10 @@ type HttpSocket = Socket & { _httpMessage?: unknown; parser?: unknown };
  * own handling (the server's 'timeout' listeners, else the socket is destroyed) as its timer would.
  * Responses still advertise `Keep-Alive: timeout=N` (TrackedResponse reads `timeoutMs`).
  *
+ * One difference: Node's timer restarts on every read, so a client sending a request's headers a
+ * few bytes at a time keeps its connection; the sweep sees only finished responses, so such a client
+ * is closed once the timeout has passed since its last response (`headersTimeout` bounds it anyway).
+ *
  * A non-zero `server.keepAliveTimeout` set later (a plugin, the app) is taken over at the next sweep;
  * until then Node's own timer covers the responses that end in between. Setting 0 after serving
  * started is not seen: disable the timeout before (a plugin's worker hook runs before serving). Bun
