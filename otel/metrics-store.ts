@@ -99,6 +99,14 @@ export class WorkerMetricsStore implements MetricProducer {
     return { usedBytes: gauge(s.snapshot, M.heapUsed), limitBytes: typeof limit === 'number' ? limit : undefined };
   }
 
+  /** Requests in progress in one worker process at its last snapshot, and that snapshot's age (ms). */
+  activeOf(slot: number, pid: number, now = Date.now()): { active: number; ageMs: number } | undefined {
+    const s = this.slots.get(slot);
+    const last = s?.digests[s.digests.length - 1];
+    if (!s || !last || s.pid !== pid || last.pid !== pid) return undefined;
+    return { active: last.activeRequests, ageMs: now - s.receivedAt };
+  }
+
   /** Request rate, error rate, latency quantiles and load for one slot over the last windowMs. */
   query(slot: number, windowMs = 10_000, now = Date.now()): WindowStats | undefined {
     const digests = this.slots.get(slot)?.digests;

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 interface PidStat {
@@ -5,8 +7,6 @@ interface PidStat {
   memory: number;
 }
 type PidUsage = ((pid: number) => Promise<PidStat>) & { clear(): void };
-// pidusage ships no type declarations; this is the part we use.
-const pidusage = createRequire(import.meta.url)('pidusage') as PidUsage;
 
 export interface ProcessReading {
   /** Share of one core over the last sample, 0..n (1 = one core busy). */
@@ -14,22 +14,33 @@ export interface ProcessReading {
   rssBytes: number;
 }
 
+/** Linux's USER_HZ: the unit of utime/stime in /proc/<pid>/stat, fixed at 100 by the kernel ABI. */
+const USER_HZ = 100;
+
 /**
- * CPU and RSS of worker processes, read by the primary from /proc through pidusage: these keep
- * flowing when a worker's event loop is blocked and it cannot report anything itself.
+ * CPU and RSS of worker processes, read by the primary: these keep flowing when a worker's event
+ * loop is blocked and it cannot report anything itself. On Linux each sample reads
+ * /proc/<pid>/stat with one open-read-close, and a pid's state is dropped as soon as it is not
+ * sampled (it exited): nothing per worker outlives the worker. pidusage keeps one descriptor per pid
+ * it ever read, so it is used only where there is no /proc (it runs `ps` there).
  */
 export class PidSampler {
   private readonly readings = new Map<number, ProcessReading>();
+  /** CPU ticks and the time they were read, per pid: the base of the next CPU share. */
+  private readonly ticks = new Map<number, { ticks: number; atMs: number }>();
+  private readonly proc = process.platform === 'linux';
+  private pidusage: PidUsage | undefined;
 
   async sample(pids: number[]): Promise<void> {
-    const results = await Promise.allSettled(pids.map((pid) => pidusage(pid)));
+    const results = await Promise.allSettled(pids.map((pid) => this.read(pid)));
     const alive = new Set<number>();
     results.forEach((r, i) => {
       if (r.status !== 'fulfilled') return;
       alive.add(pids[i]!);
-      this.readings.set(pids[i]!, { cpu: r.value.cpu / 100, rssBytes: r.value.memory });
+      this.readings.set(pids[i]!, r.value);
     });
     for (const pid of this.readings.keys()) if (!alive.has(pid)) this.readings.delete(pid);
+    for (const pid of this.ticks.keys()) if (!alive.has(pid)) this.ticks.delete(pid);
   }
 
   get(pid: number): ProcessReading | undefined {
@@ -37,6 +48,46 @@ export class PidSampler {
   }
 
   close(): void {
-    pidusage.clear();
+    this.readings.clear();
+    this.ticks.clear();
+    this.pidusage?.clear();
   }
+
+  private async read(pid: number): Promise<ProcessReading> {
+    if (!this.proc) {
+      this.pidusage ??= createRequire(import.meta.url)('pidusage') as PidUsage;
+      const s = await this.pidusage(pid);
+      return { cpu: s.cpu / 100, rssBytes: s.memory };
+    }
+    const stat = parseStat(await readFile(`/proc/${pid}/stat`, 'latin1'));
+    const atMs = performance.now();
+    const prev = this.ticks.get(pid);
+    this.ticks.set(pid, { ticks: stat.ticks, atMs });
+    // A pid's first reading has no base and reads 0; the next one covers the interval between.
+    const cpu = prev && atMs > prev.atMs ? (stat.ticks - prev.ticks) / USER_HZ / ((atMs - prev.atMs) / 1000) : 0;
+    return { cpu: Math.max(0, cpu), rssBytes: stat.rssPages * pageSize() };
+  }
+}
+
+/** utime + stime (ticks) and rss (pages) of a /proc/<pid>/stat line. */
+export function parseStat(line: string): { ticks: number; rssPages: number } {
+  // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
+  const f = line.slice(line.lastIndexOf(')') + 2).split(' ');
+  // f[0] is field 3 (state): utime is field 14, stime 15, rss 24.
+  return { ticks: Number(f[11]) + Number(f[12]), rssPages: Number(f[21]) };
+}
+
+let cachedPageSize: number | undefined;
+
+/**
+ * The kernel's page size, from this process: its RSS in bytes (Node reads it the same way) over
+ * its RSS in pages, rounded to a power of two. 4 KiB on most machines, 16 or 64 KiB on some ARM ones.
+ */
+function pageSize(): number {
+  if (cachedPageSize === undefined) {
+    const pages = parseStat(readFileSync('/proc/self/stat', 'latin1')).rssPages;
+    const bytes = process.memoryUsage.rss();
+    cachedPageSize = pages > 0 ? 2 ** Math.round(Math.log2(bytes / pages)) : 4096;
+  }
+  return cachedPageSize;
 }

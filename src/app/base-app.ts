@@ -8,6 +8,7 @@ import type { ClusterEventMap } from '../supervisor/events.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
 import { kRoute, pathOf, Router, type Handler } from './router.js';
 import type { ClusterMetrics } from './telemetry-setup.js';
+import type { AutoscalerStatus } from '../../plugins/autoscaler/index.js';
 import type { Message } from '../ipc/envelope.js';
 import type { SettledReply } from '../ipc/primary-ipc.js';
 import { Handlers, type MessageHandler } from '../ipc/rpc.js';
@@ -94,6 +95,7 @@ export abstract class BaseApp extends EventEmitter<ClusterEventMap> implements A
   reload(): Promise<void> { return Promise.reject(this.wrongRole('reload')); }
   getWorkers(): WorkerInfo[] { throw this.wrongRole('getWorkers'); }
   getClusterMetrics(_windowMs?: number): ClusterMetrics { throw this.wrongRole('getClusterMetrics'); }
+  getAutoscaler(): AutoscalerStatus | undefined { throw this.wrongRole('getAutoscaler'); }
   scaleTo(_n: number): Promise<void> { return Promise.reject(this.wrongRole('scaleTo')); }
   scaleUp(_n = 1): Promise<void> { return Promise.reject(this.wrongRole('scaleUp')); }
   scaleDown(_n = 1): Promise<void> { return Promise.reject(this.wrongRole('scaleDown')); }

@@ -1,3 +1,5 @@
+import os from 'node:os';
+import { autoscalerPlugin, type AutoscalerPlugin } from '../../plugins/autoscaler/index.js';
 import { healthPlugin } from '../../plugins/health/index.js';
 import type { HealthCheckFn } from '../../plugins/health/report.js';
 import { heapLimitMiB } from '../../plugins/memory/memory-policy.js';
@@ -13,10 +15,11 @@ export interface BuiltinContext {
 }
 
 /**
- * The seed's health and memory capabilities, built as plugins on the public plugin interface and
- * registered before the user's (same list in the primary and in workers, so each side pairs up).
+ * The seed's health, memory and auto-scaling capabilities, built as plugins on the public plugin
+ * interface and registered before the user's (same list in the primary and in workers, so each
+ * side pairs up). The auto-scaler is returned as well, for `app.getAutoscaler()`.
  */
-export function builtinPlugins(o: ResolvedOptions, b: BuiltinContext): Plugin[] {
+export function builtinPlugins(o: ResolvedOptions, b: BuiltinContext): { plugins: Plugin[]; autoscaler: AutoscalerPlugin | undefined } {
   const c = o.cluster.config;
   const r = c.resources;
   const plugins: Plugin[] = [
@@ -34,7 +37,37 @@ export function builtinPlugins(o: ResolvedOptions, b: BuiltinContext): Plugin[] 
   ];
   if (r.memoryManagement.enabled)
     plugins.push(memoryPlugin({ intervalMs: Math.max(250, o.telemetry.intervalMs), maxMemoryPerWorker: r.maxMemoryPerWorker, memoryManagement: r.memoryManagement }) as Plugin);
-  return plugins;
+  const autoscaler = c.autoScaling.enabled && o.cluster.enabled ? autoscaler_(o) : undefined;
+  if (autoscaler) plugins.push(autoscaler as Plugin);
+  return { plugins, autoscaler };
+}
+
+function autoscaler_(o: ResolvedOptions): AutoscalerPlugin {
+  const a = o.cluster.config.autoScaling;
+  return autoscalerPlugin({
+    policy: {
+      minWorkers: a.minWorkers,
+      maxWorkers: a.maxWorkers,
+      targets: a.scaleUpThreshold,
+      scaleDownBelow: a.scaleDownThreshold,
+      tolerance: a.tolerance,
+      burstThreshold: a.burstThreshold,
+      stableWindowMs: a.stableWindowMs,
+      scaleDownStabilizationMs: a.scaleDownStabilizationMs,
+      scaleUpCooldownMs: a.scaleUpCooldownMs,
+      scaleDownCooldownMs: a.scaleDownCooldownMs,
+      maxScaleUpStep: a.maxScaleUpStep,
+      maxScaleDownStep: a.maxScaleDownStep,
+    },
+    intervalMs: a.intervalMs,
+    burstWindowMs: a.burstWindowMs,
+    warmupMs: a.warmupMs,
+    // Three missed snapshots: a worker whose telemetry stopped gives no readings.
+    staleAfterMs: 3 * o.telemetry.intervalMs + 500,
+    maxMemoryPerWorker: o.cluster.config.resources.maxMemoryPerWorker,
+    coresCap: a.maxWorkersSet ? undefined : os.availableParallelism(),
+    initialWorkers: o.cluster.config.workers,
+  });
 }
 
 /** V8 flags for workers: the heap limit derived from maxMemoryPerWorker, --expose-gc for GC hints. */

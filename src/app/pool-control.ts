@@ -18,6 +18,7 @@ export function poolControl(
   telemetry: PrimaryTelemetry | undefined,
   logger: Logger,
   sampleIntervalMs: number,
+  pendingConnections: () => number,
 ): PoolControl & { close(): void } {
   let fallback: PidSampler | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -43,6 +44,9 @@ export function poolControl(
       logger.warn({ slot, pid, reason: reason ?? 'recovered' }, reason ? 'worker excluded from routing' : 'worker back in routing');
     },
     readProcess: (pid) => telemetry?.processReading(pid) ?? fallback?.get(pid),
+    scaleTo: (n) => pool.scaleTo(n),
+    poolSize: () => pool.size,
+    pendingConnections,
     close: () => {
       clearInterval(timer);
       fallback?.close();

@@ -3,7 +3,7 @@ import { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import { reservePort } from '../balancer/listen.js';
 import { Routing } from '../balancer/routing.js';
 import { resolveStrategy } from '../balancer/strategy.js';
-import { NOT_YET_IMPLEMENTED, OPTIONS_ENV, serializeForWorkers } from '../config/validate.js';
+import { OPTIONS_ENV, serializeForWorkers } from '../config/validate.js';
 import { AlreadyListeningError, NotListeningError } from '../errors.js';
 import { PluginHost, type Plugin } from '../plugins/plugin-host.js';
 import { defaultListenMode, ENV, isBun, reusePortMigrationWarning, runtimeName } from '../runtime/adapter.js';
@@ -13,6 +13,7 @@ import { createSpawner } from '../supervisor/spawner.js';
 import { Supervisor, type WorkerInfo } from '../supervisor/supervisor.js';
 import { BaseApp } from './base-app.js';
 import { builtinPlugins, workerExecArgv } from './builtin-plugins.js';
+import type { AutoscalerPlugin, AutoscalerStatus } from '../../plugins/autoscaler/index.js';
 import { poolControl } from './pool-control.js';
 import { RECYCLE_REASONS } from '../supervisor/exit-reason.js';
 import { installSignalHandlers } from './signals.js';
@@ -42,6 +43,7 @@ export class PrimaryApp extends BaseApp {
   private ipc: PrimaryIpc | undefined;
   private routing: Routing | undefined;
   private control: { close(): void } | undefined;
+  private autoscaler: AutoscalerPlugin | undefined;
   private removeSignals: (() => void) | undefined;
   private listening: Promise<ListenAddress> | undefined;
   private closing: Promise<void> | undefined;
@@ -55,8 +57,6 @@ export class PrimaryApp extends BaseApp {
   private async start(port: number, host: string | undefined): Promise<ListenAddress> {
     const config = this.options.cluster.config;
     const pm = config.processManagement;
-    for (const key of this.options.notYetImplemented)
-      this.logger.warn({ option: `cluster.config.${key}`, lands_with: NOT_YET_IMPLEMENTED[key] }, 'option accepted but not implemented yet; it has no effect');
 
     const lb = config.loadBalancing;
     const strategy = resolveStrategy(lb.strategy, config.resources.maxCpuPerWorker !== undefined);
@@ -147,9 +147,11 @@ export class PrimaryApp extends BaseApp {
         this.adminAddress = await this.admin.listen(this.options.admin.port, this.options.admin.host);
       }
       const builtins = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => minimum, shuttingDown: () => supervisor.isShuttingDown });
-      this.plugins = new PluginHost([...builtins, ...(this.options.plugins as Plugin[])], this.logger);
-      const pool = (this.pool = new PoolOperations(supervisor, config.autoScaling.maxWorkers));
-      const control = (this.control = poolControl(this as never, supervisor, pool, telemetry, this.logger, Math.max(250, this.options.telemetry.intervalMs)));
+      this.autoscaler = builtins.autoscaler;
+      this.plugins = new PluginHost([...builtins.plugins, ...(this.options.plugins as Plugin[])], this.logger);
+      const pool = (this.pool = new PoolOperations(supervisor, minimum, config.autoScaling.maxWorkers));
+      const pending = () => this.balancer?.pendingCount ?? 0;
+      const control = (this.control = poolControl(this as never, supervisor, pool, telemetry, this.logger, Math.max(250, this.options.telemetry.intervalMs), pending));
       await this.plugins.start('primary', (base) => primaryContext(base, control, telemetry, this.admin, messages));
       if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger);
       const started = Date.now();
@@ -198,6 +200,10 @@ export class PrimaryApp extends BaseApp {
 
   override getClusterMetrics(windowMs = 10_000): ClusterMetrics {
     return clusterMetrics(this.telemetry, this.getWorkers(), windowMs);
+  }
+
+  override getAutoscaler(): AutoscalerStatus | undefined {
+    return this.autoscaler?.status();
   }
 
   override reload(): Promise<void> {

@@ -52,6 +52,9 @@ export class SingleApp extends BaseApp {
           recycleWorker: () => Promise.resolve(),
           excludeWorker: () => {},
           readProcess: () => undefined,
+          scaleTo: () => Promise.reject(this.wrongRole('scaleTo')),
+          poolSize: () => 0,
+          pendingConnections: () => 0,
           sendToWorker: (_slot, kind, payload) => Promise.resolve(fromPrimary.dispatch(0, kind, payload)),
         };
         await plugins.start('primary', (base) => primaryContext(base, extra, primary, this.admin, messages));

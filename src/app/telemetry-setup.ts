@@ -90,7 +90,10 @@ export class WorkerMessageRouter {
 }
 
 /** What a primary plugin may do to the pool: supplied by the cluster primary (or single mode's stand-ins). */
-export type PoolControl = Pick<PrimaryPluginContext, 'events' | 'getWorkers' | 'sendToWorker' | 'emit' | 'recycleWorker' | 'excludeWorker' | 'readProcess'>;
+export type PoolControl = Pick<
+  PrimaryPluginContext,
+  'events' | 'getWorkers' | 'sendToWorker' | 'emit' | 'recycleWorker' | 'excludeWorker' | 'readProcess' | 'scaleTo' | 'poolSize' | 'pendingConnections'
+>;
 
 export function primaryContext(
   base: PluginContextBase,

@@ -8,6 +8,7 @@ import type { Message, Sender } from '../ipc/envelope.js';
 import type { SettledReply } from '../ipc/primary-ipc.js';
 import type { Handler } from './router.js';
 import type { ClusterMetrics } from './telemetry-setup.js';
+import type { AutoscalerStatus } from '../../plugins/autoscaler/index.js';
 
 export interface ServerOptions {
   /** `{ enabled, config: {...} }` or the config keys flattened beside `enabled`. Omit for one process. */
@@ -68,6 +69,8 @@ export interface App {
   getWorkers(): WorkerInfo[];
   /** Request and error rates, latency quantiles and load, per worker and cluster-wide, over windowMs (default 10 s). */
   getClusterMetrics(windowMs?: number): ClusterMetrics;
+  /** Primary. The auto-scaler's last evaluation (signals, recommendation per trigger, why the size held) and last decision; undefined when autoScaling is off. */
+  getAutoscaler(): AutoscalerStatus | undefined;
   scaleTo(n: number): Promise<void>;
   scaleUp(n?: number): Promise<void>;
   scaleDown(n?: number): Promise<void>;

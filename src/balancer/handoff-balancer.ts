@@ -52,6 +52,11 @@ export class HandoffBalancer {
     return addr;
   }
 
+  /** Connections accepted and waiting for a worker. */
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
   /** Offers waiting connections to workers; called when a worker becomes ready. */
   flush(): void {
     while (this.pending.length && this.o.candidates().length) {

@@ -5,18 +5,15 @@ import { configError, type ClusterErrorCode, type ConfigIssue } from '../errors.
 import { schemas, type ClusterConfig, type ParsedOptions } from './schema.js';
 import { suggest } from './suggest.js';
 
-/** Keys accepted now whose behaviour lands with a later issue; setting one logs a warning. */
-export const NOT_YET_IMPLEMENTED: Record<string, string> = {
-  'autoScaling.enabled': 'auto-scaling',
-};
-
 export interface ResolvedOptions extends Omit<ParsedOptions, 'cluster'> {
   cluster: {
     enabled: boolean;
-    config: ClusterConfig & { workers: number; autoScaling: ClusterConfig['autoScaling'] & { maxWorkers: number } };
+    config: ClusterConfig & {
+      workers: number;
+      /** maxWorkers resolved; `maxWorkersSet` tells whether the user gave it (else the core count caps scaling). */
+      autoScaling: ClusterConfig['autoScaling'] & { maxWorkers: number; maxWorkersSet: boolean };
+    };
   };
-  /** Option paths (from the cluster config root) the user set whose behaviour is not built yet. */
-  notYetImplemented: string[];
   /** Hash of the options as given (functions and instances by kind), to recognise them in workers. */
   fingerprint: string;
 }
@@ -90,19 +87,27 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
   }
   const parsed = result.data;
   const config = parsed.cluster?.config ?? optionsSchema.shape.cluster.unwrap().shape.config.parse(undefined);
-  const workers = config.workers === 'auto' ? os.availableParallelism() : config.workers;
-  const maxWorkers = config.autoScaling.maxWorkers ?? Math.max(workers, os.availableParallelism());
-  const clusterRaw = (normalized.cluster as { config?: Record<string, unknown> } | undefined)?.config ?? {};
+  const a = config.autoScaling;
+  const cores = os.availableParallelism();
+  // 'auto' is the core count, brought into minWorkers..maxWorkers when auto-scaling is on (an
+  // explicit number outside that range was rejected above).
+  let workers = config.workers === 'auto' ? cores : config.workers;
+  if (a.enabled && config.workers === 'auto') workers = Math.min(Math.max(workers, a.minWorkers), a.maxWorkers ?? Math.max(workers, a.minWorkers));
+  const maxWorkers = a.maxWorkers ?? Math.max(workers, cores);
+  if (a.enabled && parsed.cluster?.enabled && !parsed.telemetry.enabled)
+    throw configError([
+      {
+        code: 'CLUSTER_ERR_CONFIG_CONFLICT',
+        path: displayPath(['cluster', 'config', 'autoScaling', 'enabled'], flattened),
+        message: 'auto-scaling decides from the workers\' telemetry; it needs telemetry.enabled true (or set autoScaling.enabled false)',
+      },
+    ]);
   const resolved: ResolvedOptions = {
     ...parsed,
     cluster: {
       enabled: parsed.cluster?.enabled ?? false,
-      config: { ...config, workers, autoScaling: { ...config.autoScaling, maxWorkers } },
+      config: { ...config, workers, autoScaling: { ...a, maxWorkers, maxWorkersSet: a.maxWorkers !== undefined } },
     },
-    notYetImplemented: Object.keys(NOT_YET_IMPLEMENTED).filter((p) => {
-      const v = valueAt(clusterRaw, p.split('.'));
-      return v !== undefined && v !== false;
-    }),
     fingerprint: print,
   };
   return deepFreeze(resolved);
@@ -183,6 +188,7 @@ function unionExpectation(path: (string | number)[]): string {
   if (last === 'admin') return 'expected false or { host, port }';
   if (last === 'logger') return 'expected false, { level }, or a pino-compatible logger';
   if (last === 'maxMemoryPerWorker') return "expected a size such as '256MB' or a byte count";
+  if (path.includes('scaleUpThreshold') || path.includes('scaleDownThreshold')) return 'expected a number, or false to turn this trigger off';
   return 'expected one of the accepted shapes';
 }
 

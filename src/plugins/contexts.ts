@@ -87,4 +87,13 @@ export interface PrimaryPluginContext extends PluginContextBase {
   excludeWorker(slot: number, pid: number, reason: string | undefined): void;
   /** CPU (cores) and RSS of a worker process, sampled by the primary; undefined until sampled. */
   readProcess(pid: number): ProcessReading | undefined;
+  /**
+   * Resizes the pool as `app.scaleTo` does (the same serial queue as reloads and recycles);
+   * rejects with CLUSTER_ERR_INVALID_ARGUMENT outside minWorkers..maxWorkers.
+   */
+  scaleTo(n: number): Promise<void>;
+  /** The pool's size: worker slots, starting and restarting ones included. */
+  poolSize(): number;
+  /** Connections the primary holds until a worker can take them (0 when workers accept themselves). */
+  pendingConnections(): number;
 }

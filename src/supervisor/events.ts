@@ -1,3 +1,4 @@
+import type { Exemplar } from '../../otel/metrics-store.js';
 import type { ExitReason } from './exit-reason.js';
 
 /** Events of the primary app (and its supervisor). Listener arguments are single payload objects. */
@@ -22,6 +23,26 @@ export interface ClusterEventMap {
   'worker:leak': [{ slot: number; pid: number; growthBytesPerMin: number; fit: number; samples: number; action: 'warn' | 'snapshot' | 'recycle'; snapshotPath?: string }];
   /** A GC hint was answered: heap used before and after the collection. */
   'worker:gc': [{ slot: number; pid: number; heapBeforeBytes: number; heapAfterBytes: number }];
+  /** The auto-scaler changed the pool's size (emitted when decided; the scaling follows). */
+  'cluster:scale': [ScaleEvent];
+}
+
+/**
+ * One auto-scaling decision. `value` and `target` are in the trigger's unit: cpu % of one core,
+ * memory % of the per-worker limit, responseTime ms (p95), queueLength requests per worker.
+ */
+export interface ScaleEvent {
+  from: number;
+  to: number;
+  direction: 'up' | 'down';
+  trigger: 'cpu' | 'memory' | 'responseTime' | 'queueLength';
+  value: number;
+  target: number;
+  /** The readings window behind it: 'stable', or 'burst' (the short window). */
+  window: 'stable' | 'burst';
+  windowMs: number;
+  /** The slowest traced requests of that window, slowest first (empty with tracing off). */
+  exemplars: Exemplar[];
 }
 
 export type MemoryLevel = 'ok' | 'warning' | 'critical' | 'over-limit';

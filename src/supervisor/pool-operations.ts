@@ -13,6 +13,7 @@ export class PoolOperations {
 
   constructor(
     private readonly sup: Supervisor,
+    private readonly minWorkers: number,
     private readonly maxWorkers: number,
   ) {}
 
@@ -27,8 +28,10 @@ export class PoolOperations {
   }
 
   scaleTo(n: number): Promise<void> {
-    if (!Number.isInteger(n) || n < 1 || n > this.maxWorkers)
-      return Promise.reject(new InvalidArgumentError(`scaleTo(${String(n)}): expected an integer from 1 to ${this.maxWorkers} (autoScaling.maxWorkers)`));
+    if (!Number.isInteger(n) || n < this.minWorkers || n > this.maxWorkers)
+      return Promise.reject(
+        new InvalidArgumentError(`scaleTo(${String(n)}): expected an integer from ${this.minWorkers} to ${this.maxWorkers} (autoScaling ${this.minWorkers > 1 ? 'minWorkers..' : ''}maxWorkers)`),
+      );
     return this.serial(() => this.resize(n));
   }
 

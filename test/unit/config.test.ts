@@ -33,8 +33,7 @@ describe('config: the seed examples are accepted as written', () => {
     expect(r.cluster.config.workers).toBe(4);
     expect(r.cluster.config.processManagement).toMatchObject({ maxRestarts: 3, restartDelay: 2000, minUptimeMs: 5000 });
     expect(r.cluster.config.autoScaling.maxWorkers).toBe(8);
-    expect(r.notYetImplemented).toContain('autoScaling.enabled');
-    expect(resolveOptions({ cluster: { autoScaling: { maxWorkers: 4 } } }).notYetImplemented).toEqual([]);
+    expect(r.cluster.config.autoScaling).toMatchObject({ enabled: true, minWorkers: 2, maxWorkers: 8, maxWorkersSet: true, scaleUpThreshold: { cpu: 75, memory: 80, responseTime: 1500 } });
   });
   it('advanced configuration nested under config', () => {
     const { enabled, ...config } = seedAdvanced;
@@ -82,6 +81,11 @@ const bad: Case[] = [
   ['min above max workers', C({ autoScaling: { minWorkers: 5, maxWorkers: 2 } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.autoScaling.minWorkers', ConfigConflictError],
   ['workers outside autoscaling bounds', C({ workers: 10, autoScaling: { enabled: true, minWorkers: 1, maxWorkers: 4 } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.workers', ConfigConflictError],
   ['scale-down above scale-up', C({ autoScaling: { scaleUpThreshold: { cpu: 50 }, scaleDownThreshold: { cpu: 60 } } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.autoScaling.scaleDownThreshold.cpu', ConfigConflictError],
+  ['autoscaling without telemetry', { cluster: { enabled: true, config: { autoScaling: { enabled: true } } }, telemetry: { enabled: false } }, 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.autoScaling.enabled', ConfigConflictError, /needs telemetry.enabled/],
+  ['burst window not below stable window', C({ autoScaling: { burstWindowMs: 30_000, stableWindowMs: 10_000 } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.autoScaling.burstWindowMs', ConfigConflictError],
+  ['scale-up threshold as a word', C({ autoScaling: { scaleUpThreshold: { responseTime: 'fast' } } }), 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config.autoScaling.scaleUpThreshold.responseTime', ConfigTypeError, /a number, or false/],
+  ['scale-up threshold out of range', C({ autoScaling: { scaleUpThreshold: { cpu: 150 } } }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.autoScaling.scaleUpThreshold.cpu', ConfigRangeError],
+  ['misspelled autoscaling key', C({ autoScaling: { stableWindow: 1000 } }), 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'cluster.config.autoScaling.stableWindow', ConfigUnknownKeyError, /did you mean stableWindowMs\?/],
   ['both shapes at once', { cluster: { enabled: true, workers: 2, config: {} } }, 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.workers', ConfigConflictError, /use one shape/],
   ['config not an object', { cluster: { enabled: true, config: 4 } }, 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config', ConfigTypeError, /expected object, received number 4/],
   ['admin port out of range', { admin: { port: 70000 } }, 'CLUSTER_ERR_CONFIG_RANGE', 'admin.port', ConfigRangeError],
@@ -120,6 +124,21 @@ describe('config: bad options name the code and the path', () => {
     } catch (err) {
       expect((err as ConfigError).issues.map((i) => i.path).sort()).toEqual(['cluster.config.healthCheck.maxFailures', 'cluster.config.typo', 'cluster.config.workers']);
     }
+  });
+});
+
+describe('config: auto-scaling bounds', () => {
+  it("clamps workers: 'auto' into minWorkers..maxWorkers when auto-scaling is on", () => {
+    const cores = resolveOptions(C({ workers: 'auto' })).cluster.config.workers;
+    expect(resolveOptions(C({ workers: 'auto', autoScaling: { enabled: true, minWorkers: cores + 2, maxWorkers: cores + 4 } })).cluster.config.workers).toBe(cores + 2);
+    expect(resolveOptions(C({ workers: 'auto', autoScaling: { enabled: true, minWorkers: 1, maxWorkers: 1 } })).cluster.config.workers).toBe(1);
+    // Off: 'auto' is the core count whatever minWorkers says.
+    expect(resolveOptions(C({ workers: 'auto', autoScaling: { minWorkers: cores + 2 } })).cluster.config.workers).toBe(cores);
+  });
+  it('a trigger turned off with false is not read; the others keep their defaults', () => {
+    const a = resolveOptions(C({ autoScaling: { scaleUpThreshold: { cpu: false, queueLength: 8 } } })).cluster.config.autoScaling;
+    expect(a.scaleUpThreshold).toEqual({ cpu: undefined, memory: 80, responseTime: 1500, queueLength: 8 });
+    expect(a.maxWorkersSet).toBe(false);
   });
 });
 

@@ -1,0 +1,27 @@
+import type { Plugin } from '../../src/plugins/plugin-host.js';
+import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugins/contexts.js';
+import { Autoscaler, type AutoscalerOptions, type AutoscalerStatus } from './primary.js';
+
+export type { AutoscalerStatus } from './primary.js';
+export type { HoldReason, Recommendation, Signals, Trigger } from './decide.js';
+
+export interface AutoscalerPlugin extends Plugin<PrimaryPluginContext, WorkerPluginContext> {
+  /** The last evaluation and decision; undefined until the primary side has started. */
+  status(): AutoscalerStatus | undefined;
+}
+
+/**
+ * Built-in auto-scaler (README "Auto-scaling"): a primary-side loop over the workers' telemetry
+ * that resizes the pool through the same serial queue as `scaleTo`. Workers need nothing extra.
+ */
+export function autoscalerPlugin(o: AutoscalerOptions): AutoscalerPlugin {
+  let scaler: Autoscaler | undefined;
+  return {
+    name: 'otel-cluster:autoscaler',
+    primary(ctx) {
+      const s = (scaler = new Autoscaler(ctx, o));
+      ctx.onClose(() => s.close());
+    },
+    status: () => scaler?.snapshot(),
+  };
+}

@@ -1,0 +1,263 @@
+import os from 'node:os';
+import type { Attributes } from '@opentelemetry/api';
+import type { PrimaryPluginContext } from '../../src/plugins/contexts.js';
+import type { ScaleEvent } from '../../src/supervisor/events.js';
+import type { WorkerInfo } from '../../src/supervisor/supervisor.js';
+import type { Exemplar } from '../../otel/metrics-store.js';
+import { PRIMARY_SCOPE } from '../../otel/instruments.js';
+import { decide, initialState, TRIGGERS, type Decision, type HoldReason, type Recommendation, type ScalePolicy, type ScalerState, type Signals } from './decide.js';
+import { SampleSeries, type Sample } from './signals.js';
+
+export interface AutoscalerOptions {
+  policy: ScalePolicy;
+  intervalMs: number;
+  burstWindowMs: number;
+  warmupMs: number;
+  /** A worker whose last snapshot is older than this has no fresh readings. */
+  staleAfterMs: number;
+  /** resources.maxMemoryPerWorker: the memory trigger's 100%, and the unit of the host's memory cap. */
+  maxMemoryPerWorker: number | undefined;
+  /** The cores the process may use, when maxWorkers was not given explicitly. */
+  coresCap: number | undefined;
+  /** The pool's starting size (the first recommendation of the stabilisation window). */
+  initialWorkers: number;
+}
+
+/** What `app.getAutoscaler()` returns: the last evaluation, and the last decision. */
+export interface AutoscalerStatus {
+  size: number;
+  /** The size wanted now, within min/max and the host cap, before cooldowns and stabilisation. */
+  desired: number;
+  minWorkers: number;
+  maxWorkers: number;
+  /** Most workers the host takes now (cores, free memory); null when nothing caps. */
+  hostCap: number | null;
+  counted: number;
+  warming: number;
+  burst: boolean;
+  signals: { stable: Signals; burst: Signals };
+  recommendations: Recommendation[];
+  /** Why the size did not change at the last evaluation (undefined when it did). */
+  hold: HoldReason | 'settling' | 'scaling' | undefined;
+  lastDecision: (ScaleEvent & { at: number }) | undefined;
+  evaluatedAt: number | undefined;
+}
+
+const ATTR_TRIGGER = 'cluster.autoscaler.trigger';
+const round = (v: number) => Math.round(v * 1000) / 1000;
+
+/**
+ * The auto-scaler's loop: every intervalMs it samples the counted workers (CPU and RSS from the
+ * primary's sampler, requests in progress from their snapshots, connections waiting in the
+ * primary), reads p95 from the request-duration histograms, runs decide() and hands a change to
+ * the pool's serial queue. Readings from before the pool last changed size, and from workers in
+ * their warm-up, describe a pool that no longer exists: windows start after the last resize has
+ * settled (every worker warm) and a decision needs a whole short window after that.
+ */
+export class Autoscaler {
+  private readonly timer: NodeJS.Timeout;
+  private readonly series: SampleSeries;
+  private state: ScalerState;
+  private scaling: Promise<void> | undefined;
+  private lastSize: number;
+  private settledAt: number;
+  private settling = false;
+  private lastCapped: string | undefined;
+  private readonly decisions;
+  private readonly cappedCounter;
+  readonly status: AutoscalerStatus;
+
+  constructor(
+    private readonly ctx: PrimaryPluginContext,
+    private readonly o: AutoscalerOptions,
+    now = Date.now(),
+  ) {
+    const p = o.policy;
+    this.series = new SampleSeries(p.stableWindowMs);
+    this.lastSize = o.initialWorkers;
+    this.state = initialState(now, o.initialWorkers);
+    this.settledAt = now;
+    this.status = {
+      size: o.initialWorkers,
+      desired: o.initialWorkers,
+      minWorkers: p.minWorkers,
+      maxWorkers: p.maxWorkers,
+      hostCap: null,
+      counted: 0,
+      warming: 0,
+      burst: false,
+      signals: { stable: {}, burst: {} },
+      recommendations: [],
+      hold: undefined,
+      lastDecision: undefined,
+      evaluatedAt: undefined,
+    };
+    const meter = ctx.meter(PRIMARY_SCOPE);
+    this.decisions = meter.createCounter('cluster.autoscaler.decisions', { unit: '{decision}', description: 'Auto-scaling decisions, by direction and trigger.' });
+    this.cappedCounter = meter.createCounter('cluster.autoscaler.capped', {
+      unit: '{evaluation}',
+      description: 'Evaluations that wanted more workers than allowed, by what refused them (at-max: autoScaling.maxWorkers; host-cap: cores or free memory).',
+    });
+    meter
+      .createObservableGauge('cluster.autoscaler.desired_workers', { unit: '{worker}', description: 'The size the auto-scaler wants now, within its bounds and the host cap.' })
+      .addCallback((r) => r.observe(this.status.desired));
+    meter
+      .createObservableGauge('cluster.autoscaler.signal', {
+        unit: '1',
+        description: 'Each trigger over the stable window, in its unit: cpu % of one core, memory % of the limit, responseTime p95 ms, queueLength requests per worker.',
+      })
+      .addCallback((r) => {
+        for (const t of TRIGGERS) {
+          const v = this.status.signals.stable[t];
+          if (v !== undefined) r.observe(v, { [ATTR_TRIGGER]: t } as Attributes);
+        }
+      });
+    meter
+      .createObservableGauge('cluster.autoscaler.target', { unit: '1', description: 'Each trigger\'s scale-up threshold (the HPA target), in the unit of cluster.autoscaler.signal.' })
+      .addCallback((r) => {
+        for (const t of TRIGGERS) {
+          const v = p.targets[t];
+          if (v !== undefined) r.observe(v, { [ATTR_TRIGGER]: t } as Attributes);
+        }
+      });
+    this.timer = setInterval(() => this.tick(), o.intervalMs);
+    this.timer.unref();
+  }
+
+  /** The status as of the last evaluation, with the pool's size as of now. */
+  snapshot(): AutoscalerStatus {
+    return structuredClone({ ...this.status, size: this.ctx.poolSize() });
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.series.clear();
+  }
+
+  private tick(now = Date.now()): void {
+    const size = this.ctx.poolSize();
+    Object.assign(this.status, { evaluatedAt: now, size });
+    if (this.scaling) return void (this.status.hold = 'scaling');
+    const current = currentWorkers(this.ctx.getWorkers());
+    const counted = current.filter((w) => w.state === 'ready' && w.readyAt! <= now - this.o.warmupMs);
+    const warming = current.length - counted.length;
+    if (size !== this.lastSize) {
+      this.lastSize = size;
+      this.settling = true;
+    }
+    if (this.settling && warming === 0) {
+      this.settling = false;
+      this.settledAt = now;
+    }
+    this.series.push(this.sample(counted, now));
+    Object.assign(this.status, { counted: counted.length, warming });
+    if (this.settling || now - this.settledAt < this.o.burstWindowMs) return void (this.status.hold = 'settling');
+
+    const p = this.o.policy;
+    const stableFrom = Math.max(now - p.stableWindowMs, this.settledAt);
+    const burstFrom = Math.max(now - this.o.burstWindowMs, this.settledAt);
+    const stableRt = this.responseTime(counted, now - stableFrom, now);
+    const burstRt = this.responseTime(counted, now - burstFrom, now);
+    const stable = { ...this.series.means(stableFrom), ...(stableRt.p95Ms !== undefined ? { responseTime: stableRt.p95Ms } : {}) };
+    const burst = { ...this.series.means(burstFrom), ...(burstRt.p95Ms !== undefined ? { responseTime: burstRt.p95Ms } : {}) };
+    const hostCap = this.hostCap(size);
+    const d = decide(p, { now, size, counted: counted.length, warming, stable, burst, hostCap }, this.state);
+    this.state = d.state;
+    Object.assign(this.status, {
+      desired: d.desired,
+      hostCap: Number.isFinite(hostCap) ? hostCap : null,
+      burst: d.burst,
+      signals: { stable, burst },
+      recommendations: d.recommendations,
+      hold: d.hold,
+    });
+    this.reportCap(d, size);
+    if (d.direction !== 'none') {
+      const exemplars = d.reason!.window === 'burst' ? burstRt.exemplars : stableRt.exemplars;
+      this.act(d, size, d.reason!.window === 'burst' ? now - burstFrom : now - stableFrom, exemplars, now);
+    }
+  }
+
+  private act(d: Decision, from: number, windowMs: number, exemplars: Exemplar[], now: number): void {
+    const r = d.reason!;
+    const event: ScaleEvent = { from, to: d.to, direction: d.direction as 'up' | 'down', trigger: r.trigger, value: round(r.value), target: r.target, window: r.window, windowMs, exemplars };
+    this.status.lastDecision = { ...event, at: now };
+    this.ctx.logger.info({ ...event, desired: d.desired, capped: d.capped }, d.direction === 'up' ? 'auto-scaling up' : 'auto-scaling down');
+    this.decisions.add(1, { 'cluster.autoscaler.direction': event.direction, [ATTR_TRIGGER]: r.trigger });
+    this.ctx.emit('cluster:scale', event);
+    this.scaling = this.ctx
+      .scaleTo(d.to)
+      .catch((err: Error) => this.ctx.logger.error({ from, to: d.to, err: err.message }, 'auto-scaling failed'))
+      .finally(() => (this.scaling = undefined));
+  }
+
+  /** Counts every evaluation refused by a cap; logs when the cap starts or ends, not every tick. */
+  private reportCap(d: Decision, size: number): void {
+    if (d.capped) this.cappedCounter.add(1, { 'cluster.autoscaler.reason': d.capped });
+    if (d.capped === this.lastCapped) return;
+    this.lastCapped = d.capped;
+    if (!d.capped) return;
+    const r = d.reason!;
+    this.ctx.logger.warn(
+      { size, wanted: r.desired, allowed: d.desired, reason: d.capped, trigger: r.trigger, value: round(r.value), target: r.target, hostCap: this.status.hostCap, maxWorkers: this.o.policy.maxWorkers },
+      d.capped === 'at-max' ? 'auto-scaling wants more workers than autoScaling.maxWorkers' : 'auto-scaling wants more workers than the host has cores or free memory for',
+    );
+  }
+
+  private sample(counted: WorkerInfo[], now: number): Sample {
+    const s: Sample = { at: now };
+    if (!counted.length) return s;
+    let cpu = 0;
+    let mem = 0;
+    let active = 0;
+    let cpuOk = true;
+    let memOk = true;
+    let activeOk = true;
+    for (const w of counted) {
+      const proc = this.ctx.readProcess(w.pid);
+      if (proc) cpu += proc.cpu * 100;
+      else cpuOk = false;
+      const limit = this.o.maxMemoryPerWorker ?? this.ctx.store.heapOf(w.slot, w.pid)?.limitBytes;
+      if (proc && limit) mem += (proc.rssBytes / limit) * 100;
+      else memOk = false;
+      const a = this.ctx.store.activeOf(w.slot, w.pid, now);
+      if (a && a.ageMs <= this.o.staleAfterMs) active += a.active;
+      else activeOk = false;
+    }
+    const n = counted.length;
+    if (cpuOk) s.cpu = cpu / n;
+    if (memOk) s.memory = mem / n;
+    if (activeOk) s.queueLength = (active + this.ctx.pendingConnections()) / n;
+    return s;
+  }
+
+  /** p95 (ms) over the window; 0 when no request finished in it; undefined when a worker's telemetry is stale. */
+  private responseTime(counted: WorkerInfo[], windowMs: number, now: number): { p95Ms: number | undefined; exemplars: Exemplar[] } {
+    const none = { p95Ms: undefined, exemplars: [] };
+    if (!counted.length) return none;
+    for (const w of counted) {
+      const age = this.ctx.store.snapshotAgeS(w.slot, now);
+      if (age === undefined || age * 1000 > this.o.staleAfterMs) return none;
+    }
+    const stats = this.ctx.store.queryCluster(windowMs, now);
+    if (!stats) return none;
+    return { p95Ms: stats.requests > 0 ? stats.p95S * 1000 : 0, exemplars: stats.exemplars };
+  }
+
+  private hostCap(size: number): number {
+    let cap = this.o.coresCap ?? Infinity;
+    if (this.o.maxMemoryPerWorker) cap = Math.min(cap, size + Math.floor(os.freemem() / this.o.maxMemoryPerWorker));
+    return cap;
+  }
+}
+
+/** One worker per slot: the newest (a recycle's replacement, not the worker it replaces). */
+function currentWorkers(all: WorkerInfo[]): WorkerInfo[] {
+  const bySlot = new Map<number, WorkerInfo>();
+  for (const w of all) {
+    if (w.state === 'draining' || w.state === 'exited') continue;
+    const seen = bySlot.get(w.slot);
+    if (!seen || w.startedAt > seen.startedAt) bySlot.set(w.slot, w);
+  }
+  return [...bySlot.values()];
+}

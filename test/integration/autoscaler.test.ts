@@ -1,0 +1,181 @@
+import { readdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bunAvailable, ClusterProcess, request, scrape, workersFromAdmin, type ClusterEvent, type Runtime } from '../helpers/cluster-process.js';
+import { latencyQuantile, openLoop } from '../helpers/open-loop.js';
+
+const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
+
+// Short windows so a test takes seconds: evaluate 4×/s, read 1 s (burst) and 4 s (stable) windows,
+// keep scale-down waiting 8 s after the last high recommendation.
+const fast = {
+  enabled: true,
+  minWorkers: 1,
+  maxWorkers: 4,
+  intervalMs: 250,
+  stableWindowMs: 4000,
+  burstWindowMs: 1000,
+  scaleDownStabilizationMs: 8000,
+  scaleDownCooldownMs: 0,
+  warmupMs: 500,
+};
+const only = (trigger: 'cpu' | 'responseTime' | 'queueLength', target: number) => ({
+  scaleUpThreshold: { cpu: false, memory: false, responseTime: false, queueLength: false, [trigger]: target },
+  scaleDownThreshold: { cpu: false },
+});
+const config = (autoScaling: object) => JSON.stringify({ autoScaling: { ...fast, ...autoScaling } });
+
+const scaleEvents = (c: ClusterProcess) => c.events.filter((e) => e.event === 'cluster:scale');
+
+/**
+ * The issue's scenario: a pool of one under an open-loop load above one worker's capacity. Waits
+ * for the scale-up, keeps the load until the client sees p95 under target at the new size, stops,
+ * and waits for the pool to return to one. Returns what it saw.
+ */
+async function scaleUpAndBack(c: ClusterProcess, port: number, path: string, rps: number, targetMs: number | undefined) {
+  let stop = false;
+  const load = openLoop(port, path, rps, { maxMs: 40_000, stop: () => stop });
+  const t0 = Date.now();
+  const up = await c.waitFor((e) => e.event === 'cluster:scale' && e.direction === 'up', 15_000, 'a scale-up');
+  const upAfterMs = Date.now() - t0;
+  // Let the new workers take the load, then read the client's p95 over the last 2 s.
+  await c.waitFor((e) => e.event === 'worker:ready' && (e.slot as number) >= 1, 10_000, 'an added worker ready');
+  let p95 = NaN;
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const sinceStart = Date.now() - t0;
+    p95 = latencyQuantile(load.result, 0.95, sinceStart - 2000, sinceStart);
+    if (targetMs === undefined || p95 < targetMs) break;
+  }
+  stop = true;
+  const result = await load.done;
+  const down = await c.waitFor((e) => e.event === 'cluster:scale' && e.direction === 'down' && e.to === 1, 30_000, 'scale-down to 1');
+  // Every added slot drains (there may have been more than one scale-up).
+  const largest = Math.max(...scaleEvents(c).map((e) => e.to as number));
+  for (let slot = 1; slot < largest; slot++) await c.waitFor((e) => e.event === 'worker:exit' && e.reason === 'scaled-down' && e.slot === slot, 15_000, `slot ${slot} drained`);
+  return { up, upAfterMs, p95, result, down };
+}
+
+describe.each(runtimes)('auto-scaler on %s', (runtime) => {
+  let cp: ClusterProcess | undefined;
+  let receiver: http.Server | undefined;
+  afterEach(async () => {
+    await cp?.cleanup();
+    cp = undefined;
+    receiver?.closeAllConnections();
+    await new Promise((r) => (receiver ? receiver.close(r) : r(undefined)));
+    receiver = undefined;
+  });
+
+  it('responseTime: 120 req/s on one 50 req/s worker scales up until p95 is under target, then back to 1; no request fails; the decision carries trace ids the collector got', async () => {
+    const traceIds = new Set<string>();
+    receiver = http.createServer((req, res) => {
+      let data = '';
+      req.on('data', (d) => (data += d));
+      req.on('end', () => {
+        if (req.url === '/v1/traces')
+          for (const rs of JSON.parse(data).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) traceIds.add(s.traceId);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => receiver!.listen(0, '127.0.0.1', r));
+    const rport = (receiver.address() as AddressInfo).port;
+    const c = (cp = new ClusterProcess(
+      'app.mjs',
+      { WORKERS: '1', CONFIG_JSON: config(only('responseTime', 150)), TRACES_URL: `http://127.0.0.1:${rport}/v1/traces`, OTEL_BSP_SCHEDULE_DELAY: '200' },
+      runtime,
+    ));
+    const { port } = await c.listening();
+    const { up, upAfterMs, p95, result, down } = await scaleUpAndBack(c, port, '/serial?ms=20', 120, 150);
+    expect(up).toMatchObject({ from: 1, direction: 'up', trigger: 'responseTime', target: 150 });
+    expect(up.value as number).toBeGreaterThan(150);
+    expect(up.to as number).toBeGreaterThanOrEqual(3);
+    expect(upAfterMs).toBeLessThan(10_000);
+    expect(p95).toBeLessThan(150);
+    expect(result.failed).toBe(0);
+    expect(result.ok).toBe(result.sent);
+    expect(down).toMatchObject({ to: 1, direction: 'down' });
+    // The slowest traced requests behind the decision are spans the collector received.
+    const exemplars = up.exemplars as { traceId: string; durationS: number }[];
+    expect(exemplars.length).toBeGreaterThan(0);
+    expect(exemplars[0]!.durationS * 1000).toBeGreaterThan(150);
+    await expect.poll(() => exemplars.filter((x) => traceIds.has(x.traceId)).length, { timeout: 10_000 }).toBe(exemplars.length);
+    // The decision is in the metrics too, and the pool is back to one worker.
+    const samples = await scrape((await c.listening()).admin.port);
+    expect(samples.find((s) => s.name === 'cluster_autoscaler_decisions_total' && s.labels.cluster_autoscaler_direction === 'up' && s.labels.cluster_autoscaler_trigger === 'responseTime')?.value).toBeGreaterThanOrEqual(1);
+    expect(samples.find((s) => s.name === 'cluster_autoscaler_desired_workers')?.value).toBe(1);
+    expect(samples.some((s) => s.name === 'cluster_autoscaler_signal' && s.labels.cluster_autoscaler_trigger === 'responseTime')).toBe(true);
+    console.log(`${runtime} responseTime: up ${String(up.from)}->${String(up.to)} after ${upAfterMs} ms (${String(up.window)} window, p95 ${String(up.value)} ms), client p95 after ${p95.toFixed(1)} ms, ${result.ok} ok`);
+  }, 120_000);
+
+  it.runIf(runtime === 'node')('queueLength: requests in progress per worker scale the pool to the load, then back to 1', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: config(only('queueLength', 1)) }, runtime));
+    const { port, admin } = await c.listening();
+    const { up, result, down } = await scaleUpAndBack(c, port, '/serial?ms=20', 120, undefined);
+    expect(up).toMatchObject({ from: 1, direction: 'up', trigger: 'queueLength', target: 1 });
+    expect(up.value as number).toBeGreaterThan(1);
+    expect(result.failed).toBe(0);
+    expect(down.to).toBe(1);
+    expect((await workersFromAdmin(admin)).readyWorkers).toBe(1);
+    const status = (await c.command('autoscaler')).status as { hold: string; size: number; lastDecision: { direction: string } };
+    expect(status).toMatchObject({ size: 1, lastDecision: { direction: 'down' } });
+  }, 120_000);
+
+  it.runIf(runtime === 'node')('cpu: a CPU-bound handler scales 1 to 2 workers on two cores, then back to 1', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: config({ ...only('cpu', 50), maxWorkers: 2 }) }, runtime));
+    const { port } = await c.listening();
+    const { up, result, down } = await scaleUpAndBack(c, port, '/cpu?ms=10', 80, undefined);
+    expect(up).toMatchObject({ from: 1, to: 2, direction: 'up', trigger: 'cpu', target: 50 });
+    expect(up.value as number).toBeGreaterThan(50);
+    expect(result.failed).toBe(0);
+    expect(down.to).toBe(1);
+    expect(scaleEvents(c).filter((e) => e.direction === 'up')).toHaveLength(1);
+  }, 120_000);
+});
+
+describe('auto-scaling bounds and per-worker resources', () => {
+  let cp: ClusterProcess | undefined;
+  afterEach(async () => {
+    await cp?.cleanup();
+    cp = undefined;
+  });
+
+  it("starts workers: 'auto' within minWorkers..maxWorkers and rejects scaleTo outside it with a typed error", async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: 'auto', CONFIG_JSON: JSON.stringify({ autoScaling: { enabled: true, minWorkers: 3, maxWorkers: 4 } }) }));
+    const { admin, workers } = await c.listening();
+    expect(workers.filter((w) => w.state === 'ready')).toHaveLength(3);
+    expect((await workersFromAdmin(admin)).status).toBe(200);
+    for (const n of [2, 5]) expect(await c.command(`scale ${n}`)).toMatchObject({ ok: false, code: 'CLUSTER_ERR_INVALID_ARGUMENT' });
+    const status = (await c.command('autoscaler')).status as { minWorkers: number; maxWorkers: number; size: number };
+    expect(status).toMatchObject({ minWorkers: 3, maxWorkers: 4, size: 3 });
+  });
+
+  it('after many scale-up/scale-down cycles the primary holds the fds, timers, listeners and metric series it started with', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', TELEMETRY_INTERVAL: '100' }));
+    const { pid, admin } = await c.listening();
+    const fds = () => readdirSync(`/proc/${pid}/fd`).length;
+    const series = async () => new Set((await scrape(admin.port)).filter((s) => s.labels.worker_id !== undefined).map((s) => s.labels.worker_id)).size;
+    // One full cycle first: lazily created things (sampler state, metric instruments) exist after it.
+    const cycle = async () => {
+      expect(await c.command('scale 3')).toMatchObject({ ok: true });
+      // Let the added workers report and be sampled, so each has state to leave behind.
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await c.command('scale 1')).toMatchObject({ ok: true });
+    };
+    await cycle();
+    await new Promise((r) => setTimeout(r, 400));
+    const before = { fds: fds(), resources: (await c.command('resources')) as ClusterEvent, series: await series() };
+    for (let i = 0; i < 10; i++) await cycle();
+    await new Promise((r) => setTimeout(r, 400));
+    const after = { fds: fds(), resources: (await c.command('resources')) as ClusterEvent, series: await series() };
+    expect(after.fds).toBe(before.fds);
+    expect(after.resources.active).toEqual(before.resources.active);
+    expect(after.resources.listeners).toBe(before.resources.listeners);
+    expect(after.series).toBe(1);
+    expect(before.series).toBe(1);
+    const r = await request((await c.listening()).port, '/pid');
+    expect(r.status).toBe(200);
+  }, 120_000);
+});
