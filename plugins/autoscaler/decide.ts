@@ -87,6 +87,8 @@ export interface Decision {
   direction: 'up' | 'down' | 'none';
   /** The recommendation behind the decision (or behind the size wanted, when held). */
   reason: Recommendation | undefined;
+  /** The largest recommendation, unbounded: what the load asks for (more pods, when above maxWorkers). */
+  wanted: number;
   /** The wanted size within minWorkers..maxWorkers and the host cap, before cooldowns and steps. */
   desired: number;
   /** Why the size stays (direction 'none'), or what cut a change short. */
@@ -118,6 +120,7 @@ export function decide(p: ScalePolicy, r: Readings, s: ScalerState): Decision {
     to: size,
     direction: 'none',
     reason: undefined,
+    wanted: size,
     desired: size,
     hold: why,
     capped: undefined,
@@ -154,7 +157,7 @@ export function decide(p: ScalePolicy, r: Readings, s: ScalerState): Decision {
   const desired = Math.min(Math.max(wanted.desired, p.minWorkers), Math.max(upper, p.minWorkers));
   const capped: Decision['capped'] = wanted.desired > p.maxWorkers && desired === p.maxWorkers ? 'at-max' : wanted.desired > desired ? 'host-cap' : undefined;
   state.history.push({ at: now, size: desired });
-  const base = { reason: wanted, desired, capped, burst: inBurst, recommendations: [...stable, ...bursts], missing };
+  const base = { reason: wanted, wanted: wanted.desired, desired, capped, burst: inBurst, recommendations: [...stable, ...bursts], missing };
 
   if (desired > size) {
     if (wanted.window === 'stable' && now - state.lastUpAt < p.scaleUpCooldownMs) return hold('cooldown', base);

@@ -26,6 +26,8 @@ export interface AutoscalerOptions {
 /** What `app.getAutoscaler()` returns: the last evaluation, and the last decision. */
 export interface AutoscalerStatus {
   size: number;
+  /** The largest recommendation of the last evaluation, unbounded (above maxWorkers: more machines wanted). */
+  wanted: number;
   /** The size wanted now, within min/max and the host cap, before cooldowns and stabilisation. */
   desired: number;
   minWorkers: number;
@@ -79,6 +81,7 @@ export class Autoscaler {
     this.settledAt = now;
     this.status = {
       size: o.initialWorkers,
+      wanted: o.initialWorkers,
       desired: o.initialWorkers,
       minWorkers: p.minWorkers,
       maxWorkers: p.maxWorkers,
@@ -101,6 +104,12 @@ export class Autoscaler {
     meter
       .createObservableGauge('cluster.autoscaler.desired_workers', { unit: '{worker}', description: 'The size the auto-scaler wants now, within its bounds and the host cap.' })
       .addCallback((r) => r.observe(this.status.desired));
+    meter
+      .createObservableGauge('cluster.autoscaler.wanted_workers', {
+        unit: '{worker}',
+        description: 'The largest recommendation of the triggers, not bounded by maxWorkers or the host: the metric to scale machines or pods on.',
+      })
+      .addCallback((r) => r.observe(this.status.wanted));
     meter
       .createObservableGauge('cluster.autoscaler.signal', {
         unit: '1',
@@ -164,6 +173,7 @@ export class Autoscaler {
     const d = decide(p, { now, size, counted: counted.length, warming, stable, burst, hostCap }, this.state);
     this.state = d.state;
     Object.assign(this.status, {
+      wanted: d.wanted,
       desired: d.desired,
       hostCap: Number.isFinite(hostCap) ? hostCap : null,
       burst: d.burst,

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bunAvailable, ClusterProcess, request, scrape, workersFromAdmin, type ClusterEvent, type Runtime } from '../helpers/cluster-process.js';
-import { latencyQuantile, openLoop } from '../helpers/open-loop.js';
+import { latencyQuantile, openLoop } from '../fixtures/open-loop.mjs';
 
 const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 
