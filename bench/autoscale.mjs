@@ -1,10 +1,11 @@
 // Auto-scaling under a load profile: the test fixture's /serial route (one request at a time per
 // worker, 20 ms each: ~50 requests/s per worker) behind a fixed pool of minWorkers, a fixed pool of
 // maxWorkers and auto-scaled pools, one after another in the same run, each under the same
-// open-loop profile (a fresh connection per request):
-//   idle 10 s → step to 3× one worker's capacity (150/s) held 30 s → idle 40 s →
-//   square wave 150/s ↔ 25/s with an 8 s half-period for 48 s → idle 10 s.
-//   node bench/autoscale.mjs [--setups min,max,rt,queue] [--hold 30] [--runtime node|bun]
+// open-loop load (a fresh connection per request) in two profiles, back to back:
+//   step:   idle 10 s → 3× one worker's capacity (150/s) held 30 s → drop to 25/s for 20 s → idle 30 s
+//   square: 150/s ↔ 25/s with an 8 s half-period for 48 s → idle 10 s
+// Worker-seconds are counted over the step profile; scale events over the square wave.
+//   node bench/autoscale.mjs [--setups min,max,rt,queue,both] [--hold 30] [--runtime node|bun]
 // Prints a Markdown table; bench/RESULTS.md records it with the command and the machine.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -23,10 +24,12 @@ const HALF = 8;
 const phases = [
   ['idle', 10, () => 0],
   ['step', HOLD_S, () => 3 * CAPACITY],
-  ['drop', 40, () => 0],
+  ['drop', 20, () => CAPACITY / 2],
+  ['idle', 30, () => 0],
   ['square', 6 * HALF, (t) => (Math.floor(t / HALF) % 2 === 0 ? 3 * CAPACITY : CAPACITY / 2)],
   ['tail', 10, () => 0],
 ];
+const SQUARE = 4;
 const starts = [];
 let total = 0;
 for (const [, s] of phases) (starts.push(total), (total += s * 1000));
@@ -51,6 +54,7 @@ const setups = {
   max: { label: 'fixed 4 workers', workers: 4 },
   rt: { label: 'auto 1..4, responseTime 100 ms', workers: 1, autoScaling: scaler({ responseTime: 100 }) },
   queue: { label: 'auto 1..4, queueLength 1', workers: 1, autoScaling: scaler({ queueLength: 1 }) },
+  both: { label: 'auto 1..4, responseTime 100 ms + queueLength 1', workers: 1, autoScaling: scaler({ responseTime: 100, queueLength: 1 }) },
 };
 
 function startCluster(setup) {
@@ -99,14 +103,13 @@ async function run(name) {
   const load = openLoop(port, '/serial?ms=20', rateAt, { maxMs: total, timeoutMs: 60_000 });
   const t0 = load.started;
   const r = await load.done;
-  const end = performance.now();
   await c.stop();
   const phase = (i) => [starts[i], starts[i] + phases[i][1] * 1000];
   const [stepFrom] = phase(1);
   // The first response from an added slot after the step: the added worker serving.
   const firstAdded = r.latencies.filter((l) => l.slot >= 1 && l.at >= stepFrom).sort((a, b) => a.at + a.ms - (b.at + b.ms))[0];
   const scales = c.events.filter((e) => e.event === 'cluster:scale').map((e) => ({ ...e, ms: e.at - t0 }));
-  const inPhase = (i) => scales.filter((e) => e.ms >= phase(i)[0] && e.ms < phase(i)[1] + 2000);
+  const inPhase = (i) => scales.filter((e) => e.ms >= phase(i)[0] && e.ms < phase(i)[1]);
   const q = (i, p) => latencyQuantile(r, p, ...phase(i));
   return {
     name,
@@ -116,11 +119,13 @@ async function run(name) {
     firstAddedS: setup.autoScaling && firstAdded ? (firstAdded.at + firstAdded.ms - stepFrom) / 1000 : undefined,
     stepP95: q(1, 0.95),
     stepP99: q(1, 0.99),
-    squareP95: q(3, 0.95),
-    squareP99: q(3, 0.99),
-    workerSeconds: workerSeconds(c.events, t0, end),
-    scales: scales.map((e) => `${e.ms / 1000 | 0}s ${e.from}→${e.to} ${e.trigger} ${e.window}`),
-    squareScales: inPhase(3).length,
+    dropP95: q(2, 0.95),
+    squareP95: q(SQUARE, 0.95),
+    squareP99: q(SQUARE, 0.99),
+    // Over the step profile (its four phases), from the load's start.
+    workerSeconds: workerSeconds(c.events, t0, t0 + starts[SQUARE]),
+    scales: scales.map((e) => `${(e.ms / 1000).toFixed(1)}s ${e.from}→${e.to} ${e.trigger} ${e.window} ${e.value}`),
+    squareScales: inPhase(SQUARE).length,
   };
 }
 
@@ -130,11 +135,11 @@ for (const n of names) results.push(await run(n));
 
 const fmt = (v, d = 0) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
 const max = results.find((x) => x.name === 'max');
-console.log(`\n${runtime} ${process.version}, profile ${total / 1000} s (hold ${HOLD_S} s), /serial?ms=20\n`);
-console.log('| setup | ok / failed | first added worker serving after the step (s) | step p95 / p99 (ms) | square p95 / p99 (ms) | worker-seconds (vs fixed 4) | scale events on the square wave |');
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log(`\n${runtime} ${process.version}, hold ${HOLD_S} s, /serial?ms=20; step profile ${starts[SQUARE] / 1000} s, square wave ${phases[SQUARE][1]} s\n`);
+console.log('| setup | ok / failed | first added worker serving after the step (s) | hold p95 / p99 (ms) | drop p95 (ms) | worker-seconds, step profile (vs fixed 4) | square p95 / p99 (ms) | scale events on the square wave |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const x of results)
   console.log(
-    `| ${x.label} | ${x.ok} / ${x.failed} | ${fmt(x.firstAddedS, 1)} | ${fmt(x.stepP95)} / ${fmt(x.stepP99)} | ${fmt(x.squareP95)} / ${fmt(x.squareP99)} | ${fmt(x.workerSeconds)}${max ? ` (${fmt((100 * x.workerSeconds) / max.workerSeconds)}%)` : ''} | ${x.squareScales} |`,
+    `| ${x.label} | ${x.ok} / ${x.failed} | ${fmt(x.firstAddedS, 1)} | ${fmt(x.stepP95)} / ${fmt(x.stepP99)} | ${fmt(x.dropP95)} | ${fmt(x.workerSeconds)}${max ? ` (${fmt((100 * x.workerSeconds) / max.workerSeconds)}%)` : ''} | ${fmt(x.squareP95)} / ${fmt(x.squareP99)} | ${x.squareScales} |`,
   );
 for (const x of results) if (x.scales.length) console.log(`\n${x.label} scale events: ${x.scales.join('; ')}`);

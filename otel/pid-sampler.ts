@@ -16,10 +16,12 @@ export interface ProcessReading {
 
 /** Linux's USER_HZ: the unit of utime/stime in /proc/<pid>/stat, fixed at 100 by the kernel ABI. */
 const USER_HZ = 100;
+const MIN_INTERVAL_MS = 100;
 
 /**
  * CPU and RSS of worker processes, read by the primary: these keep flowing when a worker's event
- * loop is blocked and it cannot report anything itself. On Linux each sample reads
+ * loop is blocked and it cannot report anything itself. A pid has a reading from its second sample
+ * on (the first is the base of its CPU share). On Linux each sample reads
  * /proc/<pid>/stat with one open-read-close, and a pid's state is dropped as soon as it is not
  * sampled (it exited): nothing per worker outlives the worker. pidusage keeps one descriptor per pid
  * it ever read, so it is used only where there is no /proc (it runs `ps` there).
@@ -30,17 +32,25 @@ export class PidSampler {
   private readonly ticks = new Map<number, { ticks: number; atMs: number }>();
   private readonly proc = process.platform === 'linux';
   private pidusage: PidUsage | undefined;
+  private sampling = false;
 
+  /** Samples each pid; a call while the previous one is still reading does nothing. */
   async sample(pids: number[]): Promise<void> {
-    const results = await Promise.allSettled(pids.map((pid) => this.read(pid)));
-    const alive = new Set<number>();
-    results.forEach((r, i) => {
-      if (r.status !== 'fulfilled') return;
-      alive.add(pids[i]!);
-      this.readings.set(pids[i]!, r.value);
-    });
-    for (const pid of this.readings.keys()) if (!alive.has(pid)) this.readings.delete(pid);
-    for (const pid of this.ticks.keys()) if (!alive.has(pid)) this.ticks.delete(pid);
+    if (this.sampling) return;
+    this.sampling = true;
+    try {
+      const results = await Promise.allSettled(pids.map((pid) => this.read(pid)));
+      const alive = new Set<number>();
+      results.forEach((r, i) => {
+        if (r.status !== 'fulfilled') return;
+        alive.add(pids[i]!);
+        if (r.value) this.readings.set(pids[i]!, r.value);
+      });
+      for (const pid of this.readings.keys()) if (!alive.has(pid)) this.readings.delete(pid);
+      for (const pid of this.ticks.keys()) if (!alive.has(pid)) this.ticks.delete(pid);
+    } finally {
+      this.sampling = false;
+    }
   }
 
   get(pid: number): ProcessReading | undefined {
@@ -53,18 +63,23 @@ export class PidSampler {
     this.pidusage?.clear();
   }
 
-  private async read(pid: number): Promise<ProcessReading> {
+  /** A pid's reading; undefined while there is no base for its CPU share yet (its first read). */
+  private async read(pid: number): Promise<ProcessReading | undefined> {
     if (!this.proc) {
       this.pidusage ??= createRequire(import.meta.url)('pidusage') as PidUsage;
       const s = await this.pidusage(pid);
       return { cpu: s.cpu / 100, rssBytes: s.memory };
     }
-    const stat = parseStat(await readFile(`/proc/${pid}/stat`, 'latin1'));
+    // The clock is read before the file: the kernel's counters are as of the read, not of when
+    // this process got round to parsing them.
     const atMs = performance.now();
+    const stat = parseStat(await readFile(`/proc/${pid}/stat`, 'latin1'));
     const prev = this.ticks.get(pid);
+    // Two reads too close together give a share dominated by the 10 ms tick granularity.
+    if (prev && atMs - prev.atMs < MIN_INTERVAL_MS) return this.readings.get(pid);
     this.ticks.set(pid, { ticks: stat.ticks, atMs });
-    // A pid's first reading has no base and reads 0; the next one covers the interval between.
-    const cpu = prev && atMs > prev.atMs ? (stat.ticks - prev.ticks) / USER_HZ / ((atMs - prev.atMs) / 1000) : 0;
+    if (!prev) return undefined;
+    const cpu = (stat.ticks - prev.ticks) / USER_HZ / ((atMs - prev.atMs) / 1000);
     return { cpu: Math.max(0, cpu), rssBytes: stat.rssPages * pageSize() };
   }
 }
@@ -74,7 +89,9 @@ export function parseStat(line: string): { ticks: number; rssPages: number } {
   // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
   const f = line.slice(line.lastIndexOf(')') + 2).split(' ');
   // f[0] is field 3 (state): utime is field 14, stime 15, rss 24.
-  return { ticks: Number(f[11]) + Number(f[12]), rssPages: Number(f[21]) };
+  const out = { ticks: Number(f[11]) + Number(f[12]), rssPages: Number(f[21]) };
+  if (!Number.isFinite(out.ticks) || !Number.isFinite(out.rssPages)) throw new RangeError(`unexpected /proc/<pid>/stat line: ${line.slice(0, 120)}`);
+  return out;
 }
 
 let cachedPageSize: number | undefined;

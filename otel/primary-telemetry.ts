@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Attributes } from '@opentelemetry/api';
 import os from 'node:os';
 import path from 'node:path';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
@@ -7,6 +8,7 @@ import { HostMetrics } from '@opentelemetry/host-metrics';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { M, PRIMARY_SCOPE, WORKER_ID } from './instruments.js';
+import { LiveGauges } from './live-gauges.js';
 import { WorkerMetricsStore } from './metrics-store.js';
 import { PidSampler } from './pid-sampler.js';
 
@@ -47,6 +49,8 @@ export function otlpMetricsWanted(endpoint: string | undefined): boolean {
  */
 export class PrimaryTelemetry {
   readonly store = new WorkerMetricsStore();
+  /** Per-worker gauges: a worker's series end with it (see live-gauges.ts). */
+  readonly gauges = new LiveGauges(PRIMARY_SCOPE);
   readonly meterProvider: MeterProvider;
   readonly resource: Resource;
   private readonly prometheus: PrometheusExporter;
@@ -62,7 +66,7 @@ export class PrimaryTelemetry {
       'service.instance.id': `${os.hostname()}:${process.pid}`,
       'process.pid': process.pid,
     });
-    this.prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [this.store] });
+    this.prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [this.store, this.gauges] });
     const readers: MetricReader[] = [this.prometheus];
     if (otlpMetricsWanted(o.otlpEndpoint))
       readers.push(
@@ -70,36 +74,33 @@ export class PrimaryTelemetry {
           exporter: new OTLPMetricExporter(o.otlpEndpoint ? { url: o.otlpEndpoint } : {}),
           exportIntervalMillis: o.otlpIntervalMs,
           exportTimeoutMillis: Math.min(o.otlpIntervalMs, 30_000),
-          metricProducers: [this.store],
+          metricProducers: [this.store, this.gauges],
         }),
       );
     this.meterProvider = new MeterProvider({ resource: this.resource, readers });
     const meter = this.meterProvider.getMeter(PRIMARY_SCOPE);
     this.restartCounter = meter.createCounter(M.restarts, { unit: '{restart}', description: 'Worker restarts, by the exit reason that caused them.' });
     this.recycleCounter = meter.createCounter(M.recycles, { unit: '{worker}', description: 'Workers replaced by the primary (replacement first), by reason.' });
-    const workers = meter.createObservableGauge(M.workers, { unit: '{worker}', description: 'Workers by state.' });
-    const info = meter.createObservableGauge(M.workerInfo, { unit: '1', description: 'One series per live worker, carrying its pid.' });
-    const age = meter.createObservableGauge(M.snapshotAge, { unit: 's', description: 'Age of the last telemetry snapshot received from the worker.' });
-    const cpu = meter.createObservableGauge(M.workerCpu, { unit: '1', description: 'CPU used by the worker process, in cores (sampled by the primary).' });
-    const rss = meter.createObservableGauge(M.workerMemory, { unit: 'By', description: 'Resident set size of the worker process (sampled by the primary).' });
-    meter.addBatchObservableCallback(
-      (r) => {
-        const byState = new Map<string, number>([['starting', 0], ['ready', 0], ['draining', 0]]);
-        const now = Date.now();
-        for (const w of o.workers()) {
-          byState.set(w.state, (byState.get(w.state) ?? 0) + 1);
-          r.observe(info, 1, { [WORKER_ID]: w.slot, 'process.pid': w.pid });
-          const reading = this.pids.get(w.pid);
-          if (reading) {
-            r.observe(cpu, reading.cpu, { [WORKER_ID]: w.slot });
-            r.observe(rss, reading.rssBytes, { [WORKER_ID]: w.slot });
-          }
-        }
-        for (const slot of this.store.slotIds()) r.observe(age, this.store.snapshotAgeS(slot, now)!, { [WORKER_ID]: slot });
-        for (const [state, n] of byState) r.observe(workers, n, { 'cluster.worker.state': state });
-      },
-      [workers, info, age, cpu, rss],
-    );
+    meter.createObservableGauge(M.workers, { unit: '{worker}', description: 'Workers by state.' }).addCallback((r) => {
+      const byState = new Map<string, number>([['starting', 0], ['ready', 0], ['draining', 0]]);
+      for (const w of o.workers()) byState.set(w.state, (byState.get(w.state) ?? 0) + 1);
+      for (const [state, n] of byState) r.observe(n, { 'cluster.worker.state': state });
+    });
+    this.gauges.add(M.workerInfo, { unit: '1', description: 'One series per live worker, carrying its pid.' }, (observe) => {
+      for (const w of o.workers()) observe(1, { [WORKER_ID]: w.slot, 'process.pid': w.pid });
+    });
+    this.gauges.add(M.snapshotAge, { unit: 's', description: 'Age of the last telemetry snapshot received from the worker.' }, (observe) => {
+      const now = Date.now();
+      for (const slot of this.store.slotIds()) observe(this.store.snapshotAgeS(slot, now)!, { [WORKER_ID]: slot });
+    });
+    const perProcess = (pick: (r: { cpu: number; rssBytes: number }) => number) => (observe: (v: number, a: Attributes) => void) => {
+      for (const w of o.workers()) {
+        const reading = this.pids.get(w.pid);
+        if (reading) observe(pick(reading), { [WORKER_ID]: w.slot });
+      }
+    };
+    this.gauges.add(M.workerCpu, { unit: '1', description: 'CPU used by the worker process, in cores (sampled by the primary).' }, perProcess((r) => r.cpu));
+    this.gauges.add(M.workerMemory, { unit: 'By', description: 'Resident set size of the worker process (sampled by the primary).' }, perProcess((r) => r.rssBytes));
     new HostMetrics({ meterProvider: this.meterProvider, name: 'otel-cluster/host', metricGroups: ['system.cpu', 'system.memory', 'system.network'] }).start();
     this.timer = setInterval(() => {
       this.pids.sample(o.workers().map((w) => w.pid)).catch(o.onError);

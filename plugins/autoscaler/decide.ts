@@ -32,7 +32,7 @@ export interface ScalePolicy {
 
 export interface Readings {
   now: number;
-  /** Workers the pool has now (starting and warming ones included). */
+  /** Slots the pool has now: counted, warming, and any without a worker (given up, restarting). */
   size: number;
   /** Ready workers past their warm-up: the capacity the readings describe. */
   counted: number;
@@ -103,13 +103,22 @@ export interface Decision {
   state: ScalerState;
 }
 
-/** HPA's rule: no change within the tolerance band, else ceil(counted × ratio). */
-export function hpaDesired(counted: number, size: number, value: number, target: number, tolerance: number): number {
+/**
+ * HPA's rule, in slots: ceil(counted × ratio) workers are needed, and slots that have no worker
+ * (`empty`: given up, or waiting to restart) are kept on top, since they are not capacity. No
+ * change within the tolerance band; a reading above target never recommends fewer slots than the
+ * pool has, nor one below target more.
+ */
+export function hpaDesired(counted: number, size: number, value: number, target: number, tolerance: number, empty = 0): number {
   const ratio = value / target;
   if (Math.abs(ratio - 1) <= tolerance) return size;
   // The epsilon keeps float noise (3 × 0.7 / 0.7 = 3.0000000000000004) from adding a worker.
-  return Math.max(0, Math.ceil(counted * ratio - 1e-9));
+  const desired = Math.max(0, Math.ceil(counted * ratio - 1e-9)) + empty;
+  return ratio > 1 ? Math.max(desired, size) : Math.min(desired, size);
 }
+
+/** A reading that is not a finite, non-negative number is no reading. */
+const reading = (v: number | undefined) => (v !== undefined && Number.isFinite(v) && v >= 0 ? v : undefined);
 
 const best = (recs: Recommendation[]) => recs.reduce<Recommendation | undefined>((b, r) => (!b || r.desired > b.desired ? r : b), undefined);
 
@@ -131,6 +140,7 @@ export function decide(p: ScalePolicy, r: Readings, s: ScalerState): Decision {
     ...extra,
   });
   if (r.counted === 0) return hold(r.warming > 0 ? 'warming' : 'no-data');
+  const empty = Math.max(0, size - r.counted - r.warming);
 
   const stable: Recommendation[] = [];
   const bursts: Recommendation[] = [];
@@ -138,12 +148,12 @@ export function decide(p: ScalePolicy, r: Readings, s: ScalerState): Decision {
   for (const trigger of TRIGGERS) {
     const target = p.targets[trigger];
     if (target === undefined) continue;
-    const value = r.stable[trigger];
+    const value = reading(r.stable[trigger]);
     if (value === undefined) missing.push(trigger);
-    else stable.push({ trigger, window: 'stable', value, target, desired: hpaDesired(r.counted, size, value, target, p.tolerance) });
-    const short = r.burst[trigger];
+    else stable.push({ trigger, window: 'stable', value, target, desired: hpaDesired(r.counted, size, value, target, p.tolerance, empty) });
+    const short = reading(r.burst[trigger]);
     if (short !== undefined && short >= p.burstThreshold * target)
-      bursts.push({ trigger, window: 'burst', value: short, target, desired: Math.ceil(r.counted * (short / target) - 1e-9) });
+      bursts.push({ trigger, window: 'burst', value: short, target, desired: Math.ceil(r.counted * (short / target) - 1e-9) + empty });
   }
   if (stable.length === 0 && bursts.length === 0) return hold('no-data', { missing });
   if (bursts.length) state.burstSeenAt = now;
@@ -174,7 +184,7 @@ export function decide(p: ScalePolicy, r: Readings, s: ScalerState): Decision {
     for (const t of TRIGGERS) {
       const below = p.scaleDownBelow[t];
       if (below === undefined) continue;
-      const v = r.stable[t];
+      const v = reading(r.stable[t]);
       if (v === undefined) return hold('missing-data', base);
       if (v > below) return hold('above-scale-down-threshold', base);
     }

@@ -6,6 +6,7 @@ import type { WorkerInfo } from '../../src/supervisor/supervisor.js';
 import type { Exemplar } from '../../otel/metrics-store.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import { decide, initialState, TRIGGERS, type Decision, type HoldReason, type Recommendation, type ScalePolicy, type ScalerState, type Signals } from './decide.js';
+import { initialSettle, nextSettle, readingsFrom, type SettleState } from './settle.js';
 import { SampleSeries, type Sample } from './signals.js';
 
 export interface AutoscalerOptions {
@@ -61,12 +62,12 @@ export class Autoscaler {
   private readonly series: SampleSeries;
   private state: ScalerState;
   private scaling: Promise<void> | undefined;
-  private lastSize: number;
-  private settledAt: number;
-  private settling = false;
+  private settle: SettleState;
   private lastCapped: string | undefined;
+  private lastHold: AutoscalerStatus['hold'];
   private readonly decisions;
   private readonly cappedCounter;
+  private readonly holds;
   readonly status: AutoscalerStatus;
 
   constructor(
@@ -76,9 +77,8 @@ export class Autoscaler {
   ) {
     const p = o.policy;
     this.series = new SampleSeries(p.stableWindowMs);
-    this.lastSize = o.initialWorkers;
     this.state = initialState(now, o.initialWorkers);
-    this.settledAt = now;
+    this.settle = initialSettle(o.initialWorkers, now);
     this.status = {
       size: o.initialWorkers,
       wanted: o.initialWorkers,
@@ -101,6 +101,10 @@ export class Autoscaler {
       unit: '{evaluation}',
       description: 'Evaluations that wanted more workers than allowed, by what refused them (at-max: autoScaling.maxWorkers; host-cap: cores or free memory).',
     });
+    this.holds = meter.createCounter('cluster.autoscaler.holds', {
+      unit: '{evaluation}',
+      description: 'Evaluations that left the size as it was, by why (cooldown, stabilizing, at-max, missing-data, ...).',
+    });
     meter
       .createObservableGauge('cluster.autoscaler.desired_workers', { unit: '{worker}', description: 'The size the auto-scaler wants now, within its bounds and the host cap.' })
       .addCallback((r) => r.observe(this.status.desired));
@@ -110,17 +114,17 @@ export class Autoscaler {
         description: 'The largest recommendation of the triggers, not bounded by maxWorkers or the host: the metric to scale machines or pods on.',
       })
       .addCallback((r) => r.observe(this.status.wanted));
-    meter
-      .createObservableGauge('cluster.autoscaler.signal', {
-        unit: '1',
-        description: 'Each trigger over the stable window, in its unit: cpu % of one core, memory % of the limit, responseTime p95 ms, queueLength requests per worker.',
-      })
-      .addCallback((r) => {
+    // A trigger without a reading has no series (the SDK's observable gauge would keep the last).
+    ctx.gauge(
+      'cluster.autoscaler.signal',
+      { scope: PRIMARY_SCOPE, unit: '1', description: 'Each trigger over the stable window, in its unit: cpu % of one core, memory % of the limit, responseTime p95 ms, queueLength requests per worker.' },
+      (observe) => {
         for (const t of TRIGGERS) {
           const v = this.status.signals.stable[t];
-          if (v !== undefined) r.observe(v, { [ATTR_TRIGGER]: t } as Attributes);
+          if (v !== undefined) observe(v, { [ATTR_TRIGGER]: t });
         }
-      });
+      },
+    );
     meter
       .createObservableGauge('cluster.autoscaler.target', { unit: '1', description: 'Each trigger\'s scale-up threshold (the HPA target), in the unit of cluster.autoscaler.signal.' })
       .addCallback((r) => {
@@ -144,27 +148,29 @@ export class Autoscaler {
   }
 
   private tick(now = Date.now()): void {
+    try {
+      this.evaluate(now);
+    } catch (err) {
+      this.ctx.logger.error({ err: (err as Error)?.message ?? String(err) }, 'auto-scaler evaluation failed');
+    }
+  }
+
+  private evaluate(now: number): void {
     const size = this.ctx.poolSize();
     Object.assign(this.status, { evaluatedAt: now, size });
-    if (this.scaling) return void (this.status.hold = 'scaling');
+    if (this.scaling) return this.held('scaling', size);
     const current = currentWorkers(this.ctx.getWorkers());
     const counted = current.filter((w) => w.state === 'ready' && w.readyAt! <= now - this.o.warmupMs);
     const warming = current.length - counted.length;
-    if (size !== this.lastSize) {
-      this.lastSize = size;
-      this.settling = true;
-    }
-    if (this.settling && warming === 0) {
-      this.settling = false;
-      this.settledAt = now;
-    }
+    this.settle = nextSettle(this.settle, size, warming, now);
     this.series.push(this.sample(counted, now));
     Object.assign(this.status, { counted: counted.length, warming });
-    if (this.settling || now - this.settledAt < this.o.burstWindowMs) return void (this.status.hold = 'settling');
+    const from = readingsFrom(this.settle, now, this.o.burstWindowMs);
+    if (from === undefined) return this.held('settling', size);
 
     const p = this.o.policy;
-    const stableFrom = Math.max(now - p.stableWindowMs, this.settledAt);
-    const burstFrom = Math.max(now - this.o.burstWindowMs, this.settledAt);
+    const stableFrom = Math.max(now - p.stableWindowMs, from);
+    const burstFrom = Math.max(now - this.o.burstWindowMs, from);
     const stableRt = this.responseTime(counted, now - stableFrom, now);
     const burstRt = this.responseTime(counted, now - burstFrom, now);
     const stable = { ...this.series.means(stableFrom), ...(stableRt.p95Ms !== undefined ? { responseTime: stableRt.p95Ms } : {}) };
@@ -179,8 +185,8 @@ export class Autoscaler {
       burst: d.burst,
       signals: { stable, burst },
       recommendations: d.recommendations,
-      hold: d.hold,
     });
+    this.held(d.hold, size, d);
     this.reportCap(d, size);
     if (d.direction !== 'none') {
       const exemplars = d.reason!.window === 'burst' ? burstRt.exemplars : stableRt.exemplars;
@@ -197,8 +203,28 @@ export class Autoscaler {
     this.ctx.emit('cluster:scale', event);
     this.scaling = this.ctx
       .scaleTo(d.to)
-      .catch((err: Error) => this.ctx.logger.error({ from, to: d.to, err: err.message }, 'auto-scaling failed'))
+      .catch((err: Error & { code?: string }) => {
+        // A decision that meets the shutdown is moot, not a failure.
+        if (err.code === 'CLUSTER_ERR_NOT_LISTENING') this.ctx.logger.debug({ from, to: d.to }, 'auto-scaling dropped: the cluster is shutting down');
+        else this.ctx.logger.error({ from, to: d.to, err: err.message }, 'auto-scaling failed');
+      })
       .finally(() => (this.scaling = undefined));
+  }
+
+  /**
+   * Why this evaluation did not change the size (undefined: it did). Counted every evaluation;
+   * logged (debug) and emitted as `cluster:scale-hold` when the reason changes.
+   */
+  private held(hold: AutoscalerStatus['hold'], size: number, d?: Decision): void {
+    this.status.hold = hold;
+    if (hold) this.holds.add(1, { 'cluster.autoscaler.reason': hold });
+    if (hold === this.lastHold) return;
+    this.lastHold = hold;
+    if (!hold) return;
+    const r = d?.reason;
+    const detail = { reason: hold, size, wanted: this.status.wanted, desired: this.status.desired, ...(r ? { trigger: r.trigger, value: round(r.value), target: r.target } : {}) };
+    this.ctx.logger.debug(detail, 'auto-scaling holds');
+    this.ctx.emit('cluster:scale-hold', detail);
   }
 
   /** Counts every evaluation refused by a cap; logs when the cap starts or ends, not every tick. */

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import type { Attributes } from '@opentelemetry/api';
 import type { PrimaryPluginContext } from '../../src/plugins/contexts.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import { INITIAL_HEALTH, nextHealth, type HealthState, type ProbeResult } from './verdict.js';
@@ -43,16 +42,12 @@ export class HealthProber {
     const meter = ctx.meter(PRIMARY_SCOPE);
     const failuresCounter = meter.createCounter('cluster.worker.health.failures', { unit: '{probe}', description: 'Failed health probes, by worker.' });
     this.countFailure = (slot) => failuresCounter.add(1, { 'worker.id': slot });
-    meter
-      .createObservableGauge('cluster.worker.health.status', { unit: '1', description: 'Worker health: 1 passing, 0 failing or unhealthy (probes enabled only).' })
-      .addCallback((r) => {
-        for (const s of this.states.values()) if (s.lastProbeAt !== undefined) r.observe(s.failures === 0 ? 1 : 0, { 'worker.id': s.slot } as Attributes);
-      });
-    meter
-      .createObservableGauge('cluster.worker.health.consecutive_failures', { unit: '{probe}', description: 'Consecutive failed health probes of each worker.' })
-      .addCallback((r) => {
-        for (const s of this.states.values()) r.observe(s.failures, { 'worker.id': s.slot } as Attributes);
-      });
+    ctx.gauge('cluster.worker.health.status', { scope: PRIMARY_SCOPE, unit: '1', description: 'Worker health: 1 passing, 0 failing or unhealthy (probes enabled only).' }, (observe) => {
+      for (const s of this.states.values()) if (s.lastProbeAt !== undefined) observe(s.failures === 0 ? 1 : 0, { 'worker.id': s.slot });
+    });
+    ctx.gauge('cluster.worker.health.consecutive_failures', { scope: PRIMARY_SCOPE, unit: '{probe}', description: 'Consecutive failed health probes of each worker.' }, (observe) => {
+      for (const s of this.states.values()) observe(s.failures, { 'worker.id': s.slot });
+    });
     this.timer = setInterval(() => this.tick(), o.intervalMs);
     this.timer.unref();
   }

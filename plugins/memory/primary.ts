@@ -1,5 +1,4 @@
 import os from 'node:os';
-import type { Attributes } from '@opentelemetry/api';
 import type { PrimaryPluginContext } from '../../src/plugins/contexts.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import { detectLeak, type HeapSample, type LeakDetectorConfig } from './leak-detector.js';
@@ -50,21 +49,16 @@ export class MemoryManager {
     this.policy = { ...o.policy, hardLimit: o.limitBytes !== undefined };
     const meter = ctx.meter(PRIMARY_SCOPE);
     this.hints = meter.createCounter('cluster.worker.gc_hints', { unit: '{hint}', description: 'GC hints sent to workers over their memory warning threshold.' });
-    meter
-      .createObservableGauge('cluster.worker.memory.utilization', { unit: '1', description: 'Worker memory used over its limit (RSS over maxMemoryPerWorker, else heap used over the V8 heap limit).' })
-      .addCallback((r) => {
-        for (const w of this.workers.values()) if (w.utilization !== undefined) r.observe(w.utilization, { 'worker.id': w.slot } as Attributes);
+    const perWorker = (name: string, unit: string, description: string, value: (w: WorkerMemory) => number | undefined) =>
+      ctx.gauge(name, { scope: PRIMARY_SCOPE, unit, description }, (observe) => {
+        for (const w of this.workers.values()) {
+          const v = value(w);
+          if (v !== undefined) observe(v, { 'worker.id': w.slot });
+        }
       });
-    meter
-      .createObservableGauge('cluster.worker.leak.suspected', { unit: '1', description: '1 when the leak detector has reported the worker.' })
-      .addCallback((r) => {
-        for (const w of this.workers.values()) r.observe(w.leakReported ? 1 : 0, { 'worker.id': w.slot } as Attributes);
-      });
-    meter
-      .createObservableGauge('cluster.worker.heap.growth_rate', { unit: 'By/min', description: 'Slope of heap used after major GC over the leak window (once it has enough samples).' })
-      .addCallback((r) => {
-        for (const w of this.workers.values()) if (w.lastGrowthBytesPerMin !== undefined) r.observe(w.lastGrowthBytesPerMin, { 'worker.id': w.slot } as Attributes);
-      });
+    perWorker('cluster.worker.memory.utilization', '1', 'Worker memory used over its limit (RSS over maxMemoryPerWorker, else heap used over the V8 heap limit).', (w) => w.utilization);
+    perWorker('cluster.worker.leak.suspected', '1', '1 when the leak detector has reported the worker.', (w) => (w.leakReported ? 1 : 0));
+    perWorker('cluster.worker.heap.growth_rate', 'By/min', 'Slope of heap used after major GC over the leak window (once it has enough samples).', (w) => w.lastGrowthBytesPerMin);
     ctx.events.on('worker:exit', (e) => this.workers.delete(e.pid));
     ctx.onWorkerMessage(GC_DONE, (slot, payload) => {
       const p = payload as { pid?: unknown; collected?: unknown; heapBeforeBytes?: unknown; heapAfterBytes?: unknown };

@@ -44,12 +44,17 @@ export function builtinPlugins(o: ResolvedOptions, b: BuiltinContext): { plugins
 
 function autoscaler_(o: ResolvedOptions): AutoscalerPlugin {
   const a = o.cluster.config.autoScaling;
+  const r = o.cluster.config.resources;
+  // Memory is a share of maxMemoryPerWorker, else of the heap limit the memory plugin's workers
+  // report; with neither there is no limit to read it against, and the trigger is off.
+  const memoryKnown = r.maxMemoryPerWorker !== undefined || r.memoryManagement.enabled;
+  const withoutMemory = <T extends object>(t: T): T => (memoryKnown ? t : { ...t, memory: undefined });
   return autoscalerPlugin({
     policy: {
       minWorkers: a.minWorkers,
       maxWorkers: a.maxWorkers,
-      targets: a.scaleUpThreshold,
-      scaleDownBelow: a.scaleDownThreshold,
+      targets: withoutMemory(a.scaleUpThreshold),
+      scaleDownBelow: withoutMemory(a.scaleDownThreshold),
       tolerance: a.tolerance,
       burstThreshold: a.burstThreshold,
       stableWindowMs: a.stableWindowMs,

@@ -62,6 +62,8 @@ export class SingleApp extends BaseApp {
         frontend.startServing();
         telemetry?.start(this.options.telemetry.intervalMs, toStore, (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'));
         if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger, false);
+        if (this.options.cluster.config.autoScaling.enabled)
+          this.logger.warn({ option: 'cluster.config.autoScaling.enabled' }, 'auto-scaling needs the cluster (cluster.enabled true); one process is not scaled');
         this.logger.info({ ...address, admin: this.adminAddress }, 'server ready (single process)');
         return address;
       } catch (err) {

@@ -108,6 +108,7 @@ export function primaryContext(
     ...extra,
     store,
     meter: (name, version) => (telemetry ? telemetry.meterProvider.getMeter(name, version) : metrics.getMeter(name, version)),
+    gauge: (name, o, callback) => telemetry?.gauges.add(name, o, callback),
     adminRoute: (path, handler) => admin?.route(path, handler),
     onWorkerMessage: (kind, handler) => router.on(kind, handler),
   };

@@ -110,7 +110,8 @@ function build(z: typeof Z) {
       .strictObject({
         cpu: trigger(percent(), defaults.cpu),
         memory: trigger(percent(), defaults.memory),
-        responseTime: trigger(ms(1, 600_000), defaults.responseTime),
+        // p95 is read from histogram buckets whose highest finite bound is 10 s.
+        responseTime: trigger(ms(1, 10_000), defaults.responseTime),
         queueLength: trigger(z.number().min(0.1).max(1_000_000), defaults.queueLength),
       })
       .prefault({});
@@ -190,6 +191,10 @@ function build(z: typeof Z) {
       }
       if (a.burstWindowMs >= a.stableWindowMs)
         conflict(['autoScaling', 'burstWindowMs'], `burstWindowMs (${a.burstWindowMs}) must be below stableWindowMs (${a.stableWindowMs})`);
+      if (a.intervalMs >= a.burstWindowMs)
+        conflict(['autoScaling', 'intervalMs'], `intervalMs (${a.intervalMs}) must be below burstWindowMs (${a.burstWindowMs}): a burst needs readings within its window`);
+      if (a.enabled && Object.values(a.scaleUpThreshold).every((v) => v === undefined))
+        conflict(['autoScaling', 'scaleUpThreshold'], 'every trigger is off: give at least one of cpu, memory, responseTime, queueLength a scale-up threshold');
       for (const k of ['cpu', 'memory', 'responseTime', 'queueLength'] as const) {
         const down = a.scaleDownThreshold[k];
         const up = a.scaleUpThreshold[k];

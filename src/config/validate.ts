@@ -87,7 +87,13 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
   }
   const parsed = result.data;
   const config = parsed.cluster?.config ?? optionsSchema.shape.cluster.unwrap().shape.config.parse(undefined);
-  const a = config.autoScaling;
+  // scaleDownThreshold.cpu defaults to 25 only while the cpu trigger is on: a gate on a trigger
+  // that is off would hold every scale-down on a reading nobody asked for.
+  const rawDown = valueAt(normalized, ['cluster', 'config', 'autoScaling', 'scaleDownThreshold', 'cpu']);
+  const a =
+    rawDown === undefined && config.autoScaling.scaleUpThreshold.cpu === undefined
+      ? { ...config.autoScaling, scaleDownThreshold: { ...config.autoScaling.scaleDownThreshold, cpu: undefined } }
+      : config.autoScaling;
   const cores = os.availableParallelism();
   // 'auto' is the core count, brought into minWorkers..maxWorkers when auto-scaling is on (an
   // explicit number outside that range was rejected above).

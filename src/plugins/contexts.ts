@@ -7,6 +7,7 @@ import type { RecycleReason } from '../supervisor/exit-reason.js';
 import type { ProcessReading } from '../../otel/pid-sampler.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
 import type { WorkerMetricsStore } from '../../otel/metrics-store.js';
+import type { LiveGaugeOptions, Observe } from '../../otel/live-gauges.js';
 import type { PluginContextBase } from './plugin-host.js';
 
 /**
@@ -68,6 +69,13 @@ export interface PrimaryPluginContext extends PluginContextBase {
   /** Latest telemetry per worker slot, and the query API decisions are made from. */
   store: WorkerMetricsStore;
   meter(name: string, version?: string): Meter;
+  /**
+   * A gauge whose series are exactly those `callback` observes at each collection: a series that
+   * is not observed any more (a worker that left) is not exported. The SDK's observable gauges
+   * (from `meter()`) go on exporting an attribute set's last value instead; use this for anything
+   * per worker. No-op with telemetry off.
+   */
+  gauge(name: string, options: LiveGaugeOptions, callback: (observe: Observe) => void): void;
   /** Adds a route to the admin server (for example a plugin's own status page). */
   adminRoute(path: string, handler: AdminRoute): void;
   onWorkerMessage(kind: string, handler: (slot: number, payload: unknown) => void): void;

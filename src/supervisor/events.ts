@@ -25,6 +25,12 @@ export interface ClusterEventMap {
   'worker:gc': [{ slot: number; pid: number; heapBeforeBytes: number; heapAfterBytes: number }];
   /** The auto-scaler changed the pool's size (emitted when decided; the scaling follows). */
   'cluster:scale': [ScaleEvent];
+  /**
+   * The auto-scaler's reason for leaving the size as it is changed (emitted on change, not every
+   * evaluation): settling, scaling, warming, no-data, missing-data, steady, cooldown, stabilizing,
+   * burst, above-scale-down-threshold, at-min, at-max, host-cap.
+   */
+  'cluster:scale-hold': [{ reason: string; size: number; wanted: number; desired: number; trigger?: string; value?: number; target?: number }];
 }
 
 /**

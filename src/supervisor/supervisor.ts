@@ -95,20 +95,27 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     return this.settled(slot);
   }
 
-  /** Resolves when the slot has a ready worker or has been given up. */
+  /**
+   * Resolves when the slot has a ready worker, has been given up, or was left empty with no
+   * restart coming (respawn off, scaled away, shutting down).
+   */
   settled(slot: Slot): Promise<'ready' | 'given-up'> {
     if (slot.givenUp) return Promise.resolve('given-up');
     if (slot.current?.state === 'ready') return Promise.resolve('ready');
     return new Promise((resolve) => {
       const onReady = (e: { slot: number }) => e.slot === slot.index && slot.current?.state === 'ready' && done('ready');
       const onDegraded = (e: { slot: number }) => e.slot === slot.index && done('given-up');
+      // worker:exit is emitted before the restart decision: look once onExit has made it.
+      const onExit = (e: { slot: number }) => e.slot === slot.index && queueMicrotask(() => !slot.current && !slot.restartTimer && done('given-up'));
       const done = (r: 'ready' | 'given-up') => {
         this.off('worker:ready', onReady);
         this.off('cluster:degraded', onDegraded);
+        this.off('worker:exit', onExit);
         resolve(r);
       };
       this.on('worker:ready', onReady);
       this.on('cluster:degraded', onDegraded);
+      this.on('worker:exit', onExit);
     });
   }
 

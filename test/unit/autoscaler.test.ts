@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide, hpaDesired, initialState, type Decision, type Readings, type ScalePolicy, type ScalerState, type Signals } from '../../plugins/autoscaler/decide.js';
+import { initialSettle, nextSettle, readingsFrom } from '../../plugins/autoscaler/settle.js';
 import { SampleSeries } from '../../plugins/autoscaler/signals.js';
 
 const policy = (o: Partial<ScalePolicy> = {}): ScalePolicy => ({
@@ -58,6 +59,24 @@ describe('auto-scaler decision (HPA rule, stabilisation, burst mode)', () => {
     expect(hpaDesired(2, 2, 85, 75, 0.1)).toBe(3);
     expect(hpaDesired(3, 3, 0.7, 0.7, 0)).toBe(3);
     expect(hpaDesired(4, 4, 0, 75, 0.1)).toBe(0);
+    // Above target never fewer slots than the pool has; below target never more.
+    expect(hpaDesired(1, 3, 100, 75, 0.1)).toBe(3);
+    expect(hpaDesired(3, 2, 60, 75, 0.1)).toBe(2);
+  });
+
+  it('a slot without a worker (given up) is not capacity: it is kept on top of what the load needs', () => {
+    // 4 slots, 3 workers at 1.2x the target: 4 workers are needed, so 5 slots.
+    const up = decide(policy(), readings({ now: 1000, size: 4, counted: 3, stable: { cpu: 90 } }), initialState(0, 4));
+    expect(up).toMatchObject({ direction: 'up', to: 5 });
+    // 3 workers at half the target need 2: one slot of the 4 goes (the highest, as scaleDown does).
+    const down = decide(policy({ scaleDownStabilizationMs: 0 }), readings({ now: 1000, size: 4, counted: 3, stable: { cpu: 37.5 } }), initialState(0, 4));
+    expect(down).toMatchObject({ direction: 'down', to: 3 });
+  });
+
+  it('a reading that is not a finite number is no reading', () => {
+    const p = policy({ scaleDownStabilizationMs: 0 });
+    expect(decide(p, readings({ now: 1000, size: 2, stable: { cpu: NaN } }), initialState(0, 2))).toMatchObject({ direction: 'none', hold: 'no-data' });
+    expect(decide(p, readings({ now: 1000, size: 2, stable: { cpu: Infinity } }), initialState(0, 2))).toMatchObject({ direction: 'none', hold: 'no-data' });
   });
 
   it('a step up scales within one evaluation', () => {
@@ -170,6 +189,25 @@ describe('auto-scaler decision (HPA rule, stabilisation, burst mode)', () => {
   it('at minWorkers and within tolerance it says why it holds', () => {
     expect(decide(policy({ minWorkers: 2 }), readings({ now: 1000, size: 2, stable: { cpu: 10 } }), initialState(0, 2))).toMatchObject({ hold: 'at-min', desired: 2 });
     expect(decide(policy(), readings({ now: 1000, size: 2, stable: { cpu: 78 } }), initialState(0, 2))).toMatchObject({ hold: 'steady' });
+  });
+});
+
+describe('auto-scaler settling after a resize', () => {
+  it('waits until no worker is warming, then a whole short window, and starts the windows there', () => {
+    let s = initialSettle(1, 0);
+    expect(readingsFrom(s, 500, 1000)).toBeUndefined(); // not a whole window since start
+    expect(readingsFrom(s, 1000, 1000)).toBe(0);
+    s = nextSettle(s, 3, 2, 2000); // scaled to 3, two warming
+    expect(readingsFrom(s, 2000, 1000)).toBeUndefined();
+    s = nextSettle(s, 3, 1, 2500);
+    expect(s.settling).toBe(true);
+    s = nextSettle(s, 3, 0, 3000); // every worker warm
+    expect(s).toEqual({ size: 3, settling: false, settledAt: 3000 });
+    expect(readingsFrom(s, 3500, 1000)).toBeUndefined();
+    expect(readingsFrom(s, 4000, 1000)).toBe(3000);
+    // A recycle (same size, a worker warming) does not move the windows.
+    s = nextSettle(s, 3, 1, 5000);
+    expect(readingsFrom(s, 5000, 1000)).toBe(3000);
   });
 });
 

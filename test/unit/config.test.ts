@@ -86,6 +86,9 @@ const bad: Case[] = [
   ['scale-up threshold as a word', C({ autoScaling: { scaleUpThreshold: { responseTime: 'fast' } } }), 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config.autoScaling.scaleUpThreshold.responseTime', ConfigTypeError, /a number, or false/],
   ['scale-up threshold out of range', C({ autoScaling: { scaleUpThreshold: { cpu: 150 } } }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.autoScaling.scaleUpThreshold.cpu', ConfigRangeError],
   ['misspelled autoscaling key', C({ autoScaling: { stableWindow: 1000 } }), 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'cluster.config.autoScaling.stableWindow', ConfigUnknownKeyError, /did you mean stableWindowMs\?/],
+  ['every trigger off', C({ autoScaling: { enabled: true, scaleUpThreshold: { cpu: false, memory: false, responseTime: false } } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.autoScaling.scaleUpThreshold', ConfigConflictError, /every trigger is off/],
+  ['evaluation interval not below the burst window', C({ autoScaling: { intervalMs: 3000, burstWindowMs: 3000 } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.autoScaling.intervalMs', ConfigConflictError],
+  ['response-time target past the histogram', C({ autoScaling: { scaleUpThreshold: { responseTime: 20_000 } } }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.autoScaling.scaleUpThreshold.responseTime', ConfigRangeError],
   ['both shapes at once', { cluster: { enabled: true, workers: 2, config: {} } }, 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.workers', ConfigConflictError, /use one shape/],
   ['config not an object', { cluster: { enabled: true, config: 4 } }, 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config', ConfigTypeError, /expected object, received number 4/],
   ['admin port out of range', { admin: { port: 70000 } }, 'CLUSTER_ERR_CONFIG_RANGE', 'admin.port', ConfigRangeError],
@@ -139,6 +142,10 @@ describe('config: auto-scaling bounds', () => {
     const a = resolveOptions(C({ autoScaling: { scaleUpThreshold: { cpu: false, queueLength: 8 } } })).cluster.config.autoScaling;
     expect(a.scaleUpThreshold).toEqual({ cpu: undefined, memory: 80, responseTime: 1500, queueLength: 8 });
     expect(a.maxWorkersSet).toBe(false);
+    // The cpu scale-down gate's default goes with the cpu trigger; one the user sets stays.
+    expect(a.scaleDownThreshold.cpu).toBeUndefined();
+    expect(resolveOptions(C({ autoScaling: { scaleUpThreshold: { cpu: false }, scaleDownThreshold: { cpu: 10 } } })).cluster.config.autoScaling.scaleDownThreshold.cpu).toBe(10);
+    expect(resolveOptions(C({})).cluster.config.autoScaling.scaleDownThreshold.cpu).toBe(25);
   });
 });
 

@@ -1,0 +1,70 @@
+import { hrTime } from '@opentelemetry/core';
+import { ValueType, type Attributes } from '@opentelemetry/api';
+import { AggregationTemporality, DataPointType, type CollectionResult, type GaugeMetricData, type MetricProducer, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
+
+export type Observe = (value: number, attributes?: Attributes) => void;
+
+export interface LiveGaugeOptions {
+  unit?: string;
+  description?: string;
+  /** Instrumentation scope; default the primary's. */
+  scope?: string;
+}
+
+interface Gauge {
+  name: string;
+  unit: string;
+  description: string;
+  scope: string;
+  callback: (observe: Observe) => void;
+}
+
+/**
+ * Gauges whose series are exactly those observed at each collection, as a MetricProducer beside
+ * the SDK's readers. The SDK's own observable gauges (sdk-metrics 2.x, cumulative readers) merge
+ * each collection into the last, so an attribute set that is no longer observed, such as a
+ * scaled-away worker's `worker.id`, goes on being exported with its last value. Per-worker gauges
+ * of the primary are registered here instead, so a worker's series end with it.
+ */
+export class LiveGauges implements MetricProducer {
+  private readonly gauges: Gauge[] = [];
+
+  constructor(private readonly defaultScope: string) {}
+
+  add(name: string, o: LiveGaugeOptions, callback: (observe: Observe) => void): void {
+    this.gauges.push({ name, unit: o.unit ?? '', description: o.description ?? '', scope: o.scope ?? this.defaultScope, callback });
+  }
+
+  async collect(): Promise<CollectionResult> {
+    const at = hrTime();
+    const scopes = new Map<string, ScopeMetrics>();
+    const errors: unknown[] = [];
+    for (const g of this.gauges) {
+      const metric: GaugeMetricData = {
+        descriptor: { name: g.name, unit: g.unit, description: g.description, valueType: ValueType.DOUBLE },
+        aggregationTemporality: AggregationTemporality.CUMULATIVE,
+        dataPointType: DataPointType.GAUGE,
+        dataPoints: [],
+      };
+      // One point per attribute set, the last observed (as the SDK does): two workers briefly in
+      // one slot during a reload would otherwise be two identical series.
+      const points = new Map<string, GaugeMetricData['dataPoints'][number]>();
+      try {
+        g.callback((value, attributes = {}) => points.set(attributeKey(attributes), { startTime: at, endTime: at, attributes, value }));
+      } catch (err) {
+        errors.push(err);
+        continue;
+      }
+      if (!points.size) continue;
+      metric.dataPoints.push(...points.values());
+      let scope = scopes.get(g.scope);
+      if (!scope) scopes.set(g.scope, (scope = { scope: { name: g.scope }, metrics: [] }));
+      scope.metrics.push(metric);
+    }
+    return { resourceMetrics: { resource: undefined as never, scopeMetrics: [...scopes.values()] }, errors };
+  }
+}
+
+function attributeKey(a: Attributes): string {
+  return JSON.stringify(Object.keys(a).sort().map((k) => [k, a[k]]));
+}
