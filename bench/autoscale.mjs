@@ -53,8 +53,10 @@ const setups = {
   min: { label: 'fixed 1 worker', workers: 1 },
   max: { label: 'fixed 4 workers', workers: 4 },
   rt: { label: 'auto 1..4, responseTime 100 ms', workers: 1, autoScaling: scaler({ responseTime: 100 }) },
-  queue: { label: 'auto 1..4, queueLength 1', workers: 1, autoScaling: scaler({ queueLength: 1 }) },
-  both: { label: 'auto 1..4, responseTime 100 ms + queueLength 1', workers: 1, autoScaling: scaler({ responseTime: 100, queueLength: 1 }) },
+  // A worker serves one /serial request at a time: 0.7 in progress per worker is 70% of its
+  // capacity (Knative's default target utilisation).
+  queue: { label: 'auto 1..4, queueLength 0.7', workers: 1, autoScaling: scaler({ queueLength: 0.7 }) },
+  both: { label: 'auto 1..4, responseTime 100 ms + queueLength 0.7', workers: 1, autoScaling: scaler({ responseTime: 100, queueLength: 0.7 }) },
 };
 
 function startCluster(setup) {

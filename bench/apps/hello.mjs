@@ -1,6 +1,7 @@
 // Benchmark app on otel-cluster: GET / answers hello; GET /uneven burns 20 ms of CPU on one request
-// in ten; SIGHUP adds a worker. TELEMETRY=0|1, LB_STRATEGY, WORKERS, TRACES_URL, HEALTH_MS (the
-// primary's health-probe interval; the default, 30 s, never probes within a benchmark round).
+// in ten; SIGHUP adds a worker; each worker:ready is printed as a JSON line. TELEMETRY=0|1,
+// LB_STRATEGY, WORKERS, TRACES_URL, HEALTH_MS (the primary's health-probe interval; the default,
+// 30 s, never probes within a benchmark round).
 import { createServer } from 'otel-cluster';
 
 const env = process.env;
@@ -24,6 +25,8 @@ app.get('/uneven', (req, res) => {
 });
 const { port } = await app.listen(Number(env.PORT ?? 0), '127.0.0.1');
 if (app.isPrimary) {
+  // For bench/chaos.mjs: when each worker serves.
+  app.on('worker:ready', (e) => process.stdout.write(JSON.stringify({ event: 'worker-listening', pid: e.pid }) + '\n'));
   process.on('SIGHUP', () => app.scaleUp().then(() => process.stdout.write(JSON.stringify({ event: 'scaled' }) + '\n')));
   process.stdout.write(JSON.stringify({ port, admin: app.adminAddress.port }) + '\n');
 }

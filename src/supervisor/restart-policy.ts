@@ -1,7 +1,9 @@
 /**
- * Pure restart decisions. A worker that ran at least `minUptimeMs` is stable: its death resets the
- * slot's streak and it is replaced after `restartDelay`. Each consecutive unstable death doubles the
- * delay up to `maxRestartDelayMs`; after `maxRestarts` of them in a row the slot is given up.
+ * Pure restart decisions. A worker that became ready and ran at least `minUptimeMs` is stable: its
+ * death resets the slot's streak and it is replaced at once, as PM2 and a bare node:cluster refork
+ * do (a delay there is only lost capacity: bench/chaos.mjs). Backoff is for crash loops: an
+ * unstable death waits `restartDelay`, doubled for each consecutive one up to `maxRestartDelayMs`;
+ * after `maxRestarts` of them in a row the slot is given up.
  */
 export interface RestartPolicy {
   respawn: boolean;
@@ -25,6 +27,7 @@ export function decideRestart(
   const stable = death.becameReady && death.uptimeMs >= policy.minUptimeMs;
   const streak = stable ? 0 : unstableStreak + 1;
   if (streak > policy.maxRestarts) return { action: 'give-up', unstableStreak: streak };
+  if (stable) return { action: 'restart', delayMs: 0, unstableStreak: 0 };
   const exponent = Math.max(0, streak - 1);
   const delayMs = Math.min(policy.restartDelay * 2 ** exponent, Math.max(policy.maxRestartDelayMs, policy.restartDelay));
   return { action: 'restart', delayMs, unstableStreak: streak };

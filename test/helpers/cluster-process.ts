@@ -307,15 +307,22 @@ export async function until<T>(check: () => Promise<T | undefined>, timeoutMs: n
 }
 
 /**
- * A rolling reload (stdin command) under bounded keep-alive and fresh-connection load, from 300 ms
- * before it to 300 ms after. Returns the command's answer and what the load saw.
+ * Runs `op` under bounded keep-alive and fresh-connection load, from 300 ms before it to 300 ms
+ * after, and returns its result and what the load saw: the one load helper of the
+ * operation-under-load tests.
  */
-export async function reloadUnderLoad(c: ClusterProcess, port: number): Promise<{ reload: ClusterEvent; result: LoadResult }> {
+export async function underLoad<T>(port: number, op: () => Promise<T>, o: { keepAlive?: number; fresh?: number } = {}): Promise<{ value: T; result: LoadResult }> {
   let done = false;
-  const load = runLoad(port, () => done, { keepAlive: 4, fresh: 2, maxRequests: 50_000, maxMs: 30_000 });
+  const load = runLoad(port, () => done, { keepAlive: o.keepAlive ?? 4, fresh: o.fresh ?? 2, maxRequests: 100_000, maxMs: 60_000 });
   await new Promise((r) => setTimeout(r, 300));
-  const reload = await c.command('reload');
+  const value = await op();
   await new Promise((r) => setTimeout(r, 300));
   done = true;
-  return { reload, result: await load };
+  return { value, result: await load };
+}
+
+/** A rolling reload (stdin command) under load (see underLoad). */
+export async function reloadUnderLoad(c: ClusterProcess, port: number): Promise<{ reload: ClusterEvent; result: LoadResult }> {
+  const { value, result } = await underLoad(port, () => c.command('reload'));
+  return { reload: value, result };
 }

@@ -2,6 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { DUPLICATE_SIGNAL_MS } from '../../src/app/signals.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterProcess, request, waitGone } from '../helpers/cluster-process.js';
 
@@ -88,9 +89,29 @@ describe('primary API and failure paths (node)', () => {
     await c.waitFor((e) => e.event === 'slow-start');
     c.signal('SIGTERM');
     await c.waitFor((e) => e.event === 'worker:exit'); // the idle worker has drained: shutdown is under way
+    // A deliberate second signal comes after the window in which a repeat counts as a duplicate.
+    await new Promise((r) => setTimeout(r, DUPLICATE_SIGNAL_MS + 100));
     c.signal('SIGTERM');
     expect((await c.exited).code).toBe(1);
     expect(await slow).toBe('aborted');
+    expect(await waitGone(c.pids, 2000)).toEqual([]);
+  });
+
+  it('takes a signal delivered twice at once (timeout(1), a process group) as one: clean exit, in-flight request answered', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2' }));
+    const { port } = await c.listening();
+    const slow = request(port, '/slow?ms=1500');
+    await c.waitFor((e) => e.event === 'slow-start');
+    c.signal('SIGTERM');
+    // Twice, as timeout(1) delivers it: to the process, then to its group. Apart enough that the
+    // kernel does not merge them into one pending signal, well within the duplicate window.
+    await c.waitForLog((l) => l.msg === 'signal received: graceful shutdown', 2000);
+    c.signal('SIGTERM');
+    const res = await slow;
+    expect(res.status).toBe(200);
+    expect(await c.exited).toEqual({ code: 0, signal: null });
+    expect(c.events.find((e) => e.event === 'cluster:closed')).toMatchObject({ clean: true });
+    await c.waitForLog((l) => l.msg?.startsWith('duplicate signal ignored') === true, 1000, 'the duplicate logged');
     expect(await waitGone(c.pids, 2000)).toEqual([]);
   });
 

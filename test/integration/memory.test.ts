@@ -84,7 +84,9 @@ describe('memory manager (node)', () => {
     }
     const majors = await gcCount();
     expect(judged).toBe(true);
-    expect(majors).toBeGreaterThan(100); // the detector saw plenty of major GCs
+    // The detector saw plenty of major GCs (a sanity floor: 74-86 in 3 minutes on the 2-core CI
+    // machine, the commit before this line included; more than 100 on others).
+    expect(majors).toBeGreaterThan(50);
     expect(c.events.filter((e) => e.event === 'worker:leak')).toEqual([]);
     expect(c.events.some((e) => e.event === 'worker:exit' && e.pid === pid)).toBe(false);
   }, 240_000);

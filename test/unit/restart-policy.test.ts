@@ -7,8 +7,8 @@ const quick = { uptimeMs: 200, becameReady: true };
 const stable = { uptimeMs: 60_000, becameReady: true };
 
 describe('decideRestart', () => {
-  it('restarts a stable worker after restartDelay and resets the streak', () => {
-    expect(decideRestart(policy, 2, stable)).toEqual({ action: 'restart', delayMs: 100, unstableStreak: 0 });
+  it('restarts a stable worker at once and resets the streak', () => {
+    expect(decideRestart(policy, 2, stable)).toEqual({ action: 'restart', delayMs: 0, unstableStreak: 0 });
   });
   it('doubles the delay for consecutive quick crashes, then gives up after maxRestarts', () => {
     let streak = 0;
