@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { latencyQuantile, openLoop } from '../test/fixtures/open-loop.mjs';
-import { arg } from './util.mjs';
+import { arg, jsonEvents } from './util.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runtime = arg('runtime', 'node');
@@ -62,22 +62,7 @@ const setups = {
 function startCluster(setup) {
   const env = { ...process.env, LOG_LEVEL: 'warn', WORKERS: String(setup.workers), TELEMETRY_INTERVAL: '1000', LB_STRATEGY: 'least-connections', CONFIG_JSON: JSON.stringify({ autoScaling: setup.autoScaling ?? {} }) };
   const child = spawn(exe, [path.join(root, 'test/fixtures/app.mjs')], { env, stdio: ['pipe', 'pipe', 'inherit'] });
-  const events = [];
-  const waiters = [];
-  let buf = '';
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (!line.startsWith('{')) continue;
-      const e = { ...JSON.parse(line), at: performance.now() };
-      events.push(e);
-      for (const w of [...waiters]) if (w.match(e)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(e);
-    }
-  });
-  const next = (match) => new Promise((resolve) => waiters.push({ match, resolve }));
+  const { events, next } = jsonEvents(child.stdout);
   const exited = new Promise((r) => child.once('exit', r));
   return { events, next, stop: async () => (child.kill('SIGTERM'), await exited) };
 }

@@ -8,11 +8,11 @@
 // throughput under chaos relative to the calm run.
 //   node bench/chaos.mjs [--seconds 20] [--every 4] [--connections 50] [--rounds 1] [--only ours,node,pm2]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, freePort, median, waitForTcp } from './util.mjs';
+import { arg, freePort, jsonEvents, median, waitForTcp } from './util.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(arg('seconds', 20));
@@ -33,7 +33,7 @@ const childrenOf = (pid) => {
   }
 };
 
-/** Starts a setup; `workers()` lists worker pids, `whole(since)` resolves when a worker started after `since` serves. */
+/** Starts a setup; `workers()` lists worker pids, `whole(before, t0)` resolves when a worker not in `before` serves after `t0`. */
 function start(name, port) {
   if (name === 'pm2') {
     const env = { ...process.env, PM2_HOME: pm2Home, PORT: String(port) };
@@ -42,7 +42,7 @@ function start(name, port) {
     const workers = () => childrenOf(daemon);
     return {
       workers,
-      whole: async (before) => {
+      whole: async (before, _t0) => {
         for (;;) {
           const now = workers();
           if (now.length >= 2 && now.some((p) => !before.includes(p))) return;
@@ -55,23 +55,13 @@ function start(name, port) {
   const env = { ...process.env, PORT: String(port), OTEL_CLUSTER_LOG_LEVEL: 'warn', ...(name === 'node' ? { CLUSTER: 'rr', WORKERS: '2', REFORK: '1' } : {}) };
   const child = spawn(process.execPath, [name === 'node' ? plain : hello], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   // Both print a JSON line when a worker serves (bench/apps): the replacement's is the recovery.
-  const events = [];
-  let buf = '';
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line.startsWith('{')) events.push({ ...JSON.parse(line), at: performance.now() });
-    }
-  });
+  const { events } = jsonEvents(child.stdout);
   const workers = () => childrenOf(child.pid);
   return {
     workers,
-    whole: async (before) => {
+    whole: async (before, t0) => {
       for (;;) {
-        if (events.some((e) => e.event === 'worker-listening' && !before.includes(e.pid))) return;
+        if (events.some((e) => e.event === 'worker-listening' && e.at >= t0 && !before.includes(e.pid))) return;
         await new Promise((r) => setTimeout(r, 5));
       }
     },
@@ -107,7 +97,7 @@ async function chaos(app, port, extra) {
       const t0 = performance.now();
       process.kill(victim, 'SIGKILL');
       kills++;
-      await app.whole(before);
+      await app.whole(before, t0);
       recoveries.push(performance.now() - t0);
     }
   })();
@@ -136,6 +126,9 @@ for (let r = 0; r < rounds; r++)
         await app.stop();
       }
     }
+
+if (only.includes('pm2')) execFileSync(pm2, ['kill'], { env: { ...process.env, PM2_HOME: pm2Home }, stdio: 'ignore' });
+rmSync(pm2Home, { recursive: true, force: true });
 
 console.log(`\n${process.version}, ${os.cpus().length} cores, wrk -c${connections} -d${seconds}s, a SIGKILL every ${every} s, ${rounds} round(s)\n`);
 console.log('| setup | workload | kills | failed requests per kill | pool whole again after a kill (ms, median) | req/s under chaos / calm |');

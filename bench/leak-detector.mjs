@@ -11,7 +11,13 @@ const minutes = Number(arg('minutes', 30));
 const MB = 1024 * 1024;
 // The thresholds test/integration/memory.test.ts uses (fast, for a 60 s test).
 export const TEST_THRESHOLDS = { ...LEAK_DEFAULTS, warmupMs: 5000, windowMs: 45_000, minSamples: 5, minSpanMs: 15_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
-const configs = { defaults: LEAK_DEFAULTS, 'test thresholds': TEST_THRESHOLDS };
+// The heap limit for the urgent read: V8's default here (~4 GB), and a 512 MB worker's old space.
+const configs = {
+  defaults: [LEAK_DEFAULTS, undefined],
+  'defaults, limit 4 GB': [LEAK_DEFAULTS, 4144 * MB],
+  'defaults, limit 384 MB': [LEAK_DEFAULTS, 384 * MB],
+  'test thresholds': [TEST_THRESHOLDS, undefined],
+};
 const cases = [
   ['leak 2 MB/s', 'leak', { rateMBps: 2 }],
   ['leak 0.1 MB/s (6 MB/min)', 'leak', { rateMBps: 0.1 }],
@@ -25,11 +31,11 @@ console.log(`Command: \`node bench/leak-detector.mjs --seeds ${seeds} --minutes 
 console.log('| series | thresholds | reported | median detection (s) | slowest (s) |');
 console.log('| --- | --- | --- | --- | --- |');
 for (const [label, kind, extra] of cases) {
-  for (const [cname, config] of Object.entries(configs)) {
+  for (const [cname, [config, limit]] of Object.entries(configs)) {
     const times = [];
     let reported = 0;
     for (let seed = 1; seed <= seeds; seed++) {
-      const t = firstDetection(detectLeak, heapSeries(kind, { seed, durationMs: minutes * 60_000, ...extra }), config);
+      const t = firstDetection(detectLeak, heapSeries(kind, { seed, durationMs: minutes * 60_000, ...extra }), config, limit);
       if (t !== undefined) {
         reported++;
         times.push(t / 1000);

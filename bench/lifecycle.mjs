@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jsonEvents } from './util.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean).map((a) => a.trim().split(/\s+/)));
@@ -16,21 +17,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function startCluster(env) {
   const child = spawn(exe, [path.join(root, 'test/fixtures/app.mjs')], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiters = [];
-  let buf = '';
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (!line.startsWith('{')) continue;
-      const e = JSON.parse(line);
-      e.at = performance.now();
-      for (const w of [...waiters]) if (w.match(e)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(e);
-    }
-  });
-  const next = (match) => new Promise((resolve) => waiters.push({ match, resolve }));
+  const { next } = jsonEvents(child.stdout);
   const exited = new Promise((r) => child.once('exit', r));
   return { child, next, exited, stop: async () => { child.kill('SIGTERM'); await exited; } };
 }

@@ -35,3 +35,27 @@ export async function waitForTcp(port) {
   }
   throw new Error(`port ${port} never answered`);
 }
+
+/**
+ * The JSON lines a child process prints on `stream` (its stdout), each stamped with `at`
+ * (performance.now()): `events` in arrival order, and `next(match)`, which resolves with the
+ * first later event that matches.
+ */
+export function jsonEvents(stream) {
+  const events = [];
+  const waiters = [];
+  let buf = '';
+  stream.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!line.startsWith('{')) continue;
+      const e = { ...JSON.parse(line), at: performance.now() };
+      events.push(e);
+      for (const w of [...waiters]) if (w.match(e)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(e);
+    }
+  });
+  return { events, next: (match) => new Promise((resolve) => waiters.push({ match, resolve })) };
+}

@@ -26,7 +26,7 @@ interface WorkerMemory {
   /** Series length at the last logged verdict (one debug line per new sample). */
   judgedSamples: number;
   /** The verdict's numbers when a leak was reported. */
-  leak?: { growthBytesPerMin: number; fit: number; samples: number };
+  leak?: { growthBytesPerMin: number; fit: number; samples: number; timeToLimitS?: number };
 }
 
 /**
@@ -133,7 +133,9 @@ export class MemoryManager {
     for (const p of this.ctx.store.heapAfterGcSeries(w.slot, pid)) if (p.at > last) w.series.push(p);
     const from = now - this.o.leak.windowMs;
     while (w.series.length && w.series[0]!.at < from) w.series.shift();
-    const v = detectLeak(w.series, startedAt, now, this.o.leak);
+    // The heap limit V8 reports (with maxMemoryPerWorker, the old space it was given): what the
+    // urgent read projects the series towards.
+    const v = detectLeak(w.series, startedAt, now, this.o.leak, this.ctx.store.heapOf(w.slot, pid)?.limitBytes);
     if (w.series.length > w.judgedSamples) {
       w.judgedSamples = w.series.length;
       this.ctx.logger.debug({ slot: w.slot, pid, ...v }, 'leak check');
@@ -142,8 +144,16 @@ export class MemoryManager {
     w.lastGrowthBytesPerMin = v.growthBytesPerMin;
     if (v.verdict !== 'leak' || w.leakReported) return;
     w.leakReported = true;
-    w.leak = { growthBytesPerMin: v.growthBytesPerMin, fit: v.fit, samples: v.samples };
-    const detail = { slot: w.slot, pid, growthBytesPerMin: Math.round(v.growthBytesPerMin), fit: Math.round(v.fit * 1000) / 1000, samples: v.samples, action: this.o.leakAction };
+    w.leak = { growthBytesPerMin: v.growthBytesPerMin, fit: v.fit, samples: v.samples, ...(v.timeToLimitMs !== undefined ? { timeToLimitS: Math.round(v.timeToLimitMs / 1000) } : {}) };
+    const detail = {
+      slot: w.slot,
+      pid,
+      growthBytesPerMin: Math.round(v.growthBytesPerMin),
+      fit: Math.round(v.fit * 1000) / 1000,
+      samples: v.samples,
+      action: this.o.leakAction,
+      ...(v.timeToLimitMs !== undefined ? { urgent: true, timeToLimitS: Math.round(v.timeToLimitMs / 1000) } : {}),
+    };
     this.ctx.logger.error(detail, 'memory leak suspected');
     if (this.o.leakAction === 'snapshot') {
       // Reported once the worker says where the snapshot went.

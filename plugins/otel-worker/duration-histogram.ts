@@ -14,6 +14,15 @@ interface Series {
 const toHr = (ms: number): HrTime => [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
 
 /**
+ * Series per worker, the overflow series included: past `MAX_SERIES - 1`, new attribute sets go to
+ * one series marked `otel.metric.overflow: true`, as the OTel SDK's cardinality limit does (its
+ * default is 2000).
+ * Route templates and `_OTHER` for unknown methods keep the attributes bounded already; this
+ * bounds what is left (status codes a handler invents, many templates).
+ */
+export const MAX_SERIES = 2000;
+
+/**
  * http.server.request.duration, aggregated here rather than through the SDK's Histogram: the SDK
  * sorts and JSON-encodes the attributes on every record (1.1-1.6 us measured). Series are found
  * through nested maps (method, route, status, error type), so recording allocates nothing: a
@@ -25,6 +34,9 @@ export class RequestDurationHistogram {
   private readonly series = new Map<string, Series>();
   private readonly index = new Map<string, Map<string, Map<number, Map<string, Series>>>>();
   private readonly startTime = toHr(Date.now());
+  private overflow: Series | undefined;
+
+  constructor(private readonly maxSeries = MAX_SERIES) {}
 
   // The series of the previous call: consecutive requests nearly always share all four attributes
   // (per route, under load), and four comparisons are cheaper than four map lookups.
@@ -61,14 +73,20 @@ export class RequestDurationHistogram {
     let byError = byStatus.get(status);
     if (!byError) byStatus.set(status, (byError = new Map()));
     let s = byError.get(errorType ?? '');
+    if (!s && this.series.size >= this.maxSeries - 1) return (this.overflow ??= this.add('overflow', { 'otel.metric.overflow': true }));
     if (!s) {
       const key = `${method} ${status} ${route ?? ''} ${errorType ?? ''}`;
       const attributes: Attributes = { 'http.request.method': method, 'http.response.status_code': status };
       if (route) attributes['http.route'] = route;
       if (errorType) attributes['error.type'] = errorType;
-      this.series.set(key, (s = { attributes, counts: new Array(DURATION_BOUNDARIES_S.length + 1).fill(0), count: 0, sum: 0, min: Infinity, max: -Infinity }));
-      byError.set(errorType ?? '', s);
+      byError.set(errorType ?? '', (s = this.add(key, attributes)));
     }
+    return s;
+  }
+
+  private add(key: string, attributes: Attributes): Series {
+    const s: Series = { attributes, counts: new Array(DURATION_BOUNDARIES_S.length + 1).fill(0), count: 0, sum: 0, min: Infinity, max: -Infinity };
+    this.series.set(key, s);
     return s;
   }
 

@@ -3,10 +3,18 @@ import { listenOrThrow } from '../balancer/listen.js';
 
 export type AdminRoute = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 
-/** The primary's small HTTP server for probes and (later) metrics. Routes are exact paths. */
+/**
+ * Limits that keep idle or slow clients from holding the admin server: a connection silent for
+ * IDLE_MS is closed, and headers must arrive within HEADERS_MS (checked every CHECK_MS). Nothing
+ * caps the number of connections but the process's descriptor limit, so a flood of idle ones
+ * does not lock probes out; each lasts at most IDLE_MS.
+ */
+export const ADMIN_LIMITS = { IDLE_MS: 5000, HEADERS_MS: 5000, REQUEST_MS: 10_000, CHECK_MS: 1000 } as const;
+
+/** The primary's small HTTP server for probes, metrics and plugins' pages. Routes are exact paths. */
 export class AdminServer {
   private readonly routes = new Map<string, AdminRoute>();
-  private readonly server = http.createServer((req, res) => {
+  private readonly server = http.createServer({ connectionsCheckingInterval: ADMIN_LIMITS.CHECK_MS, headersTimeout: ADMIN_LIMITS.HEADERS_MS, requestTimeout: ADMIN_LIMITS.REQUEST_MS }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const route = this.routes.get(path);
     if (!route) {
@@ -28,6 +36,7 @@ export class AdminServer {
 
   async listen(port: number, host: string): Promise<{ host: string; port: number }> {
     this.server.keepAliveTimeout = 1000;
+    this.server.timeout = ADMIN_LIMITS.IDLE_MS;
     this.address = await listenOrThrow(this.server, port, host, 'admin server');
     return this.address;
   }

@@ -60,6 +60,8 @@ function build(z: typeof Z) {
           minGrowthBytesPerMin: size(1).default(1024 * 1024),
           minFit: z.number().min(0).max(1).default(0.8),
           minTrend: z.number().min(0).max(1).default(0.7),
+          /** A clean, fast trend that reaches the heap limit within this horizon is reported at once (0: off). */
+          urgentHorizonMs: ms(0, 86_400_000).default(3_600_000),
         })
         .prefault({}),
     })

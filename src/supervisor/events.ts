@@ -20,7 +20,8 @@ export interface ClusterEventMap {
   /** A worker's memory crossed a threshold (level 'ok' when it falls back below the warning one). */
   'worker:memory': [{ slot: number; pid: number; level: MemoryLevel; utilization: number; usedBytes: number; limitBytes: number }];
   /** The leak detector's verdict on a worker's heap-after-GC series, and what was done. */
-  'worker:leak': [{ slot: number; pid: number; growthBytesPerMin: number; fit: number; samples: number; action: 'warn' | 'snapshot' | 'recycle'; snapshotPath?: string }];
+  /** `timeToLimitS` is set when a fast leak was reported early: when the fitted trend reaches the heap limit. */
+  'worker:leak': [{ slot: number; pid: number; growthBytesPerMin: number; fit: number; samples: number; action: 'warn' | 'snapshot' | 'recycle'; snapshotPath?: string; timeToLimitS?: number }];
   /** A GC hint was answered: heap used before and after the collection. */
   'worker:gc': [{ slot: number; pid: number; heapBeforeBytes: number; heapAfterBytes: number }];
   /** The auto-scaler changed the pool's size (emitted when decided; the scaling follows). */

@@ -1,9 +1,11 @@
 /**
  * Pure restart decisions. A worker that became ready and ran at least `minUptimeMs` is stable: its
- * death resets the slot's streak and it is replaced at once, as PM2 and a bare node:cluster refork
- * do (a delay there is only lost capacity: bench/chaos.mjs). Backoff is for crash loops: an
- * unstable death waits `restartDelay`, doubled for each consecutive one up to `maxRestartDelayMs`;
- * after `maxRestarts` of them in a row the slot is given up.
+ * death resets the slot's streak. A worker that became ready is replaced at once, as PM2 and a
+ * bare node:cluster refork do: it served, so its slot can serve again, and a delay is only lost
+ * capacity (bench/chaos.mjs). Backoff is for start-up crash loops: a worker that died before it
+ * was ready is replaced after `restartDelay`, doubled for each consecutive unstable death up to
+ * `maxRestartDelayMs`. After `maxRestarts` unstable deaths in a row (quick deaths after ready
+ * count too) the slot is given up, which bounds a loop of immediate restarts.
  */
 export interface RestartPolicy {
   respawn: boolean;
@@ -27,7 +29,7 @@ export function decideRestart(
   const stable = death.becameReady && death.uptimeMs >= policy.minUptimeMs;
   const streak = stable ? 0 : unstableStreak + 1;
   if (streak > policy.maxRestarts) return { action: 'give-up', unstableStreak: streak };
-  if (stable) return { action: 'restart', delayMs: 0, unstableStreak: 0 };
+  if (death.becameReady) return { action: 'restart', delayMs: 0, unstableStreak: streak };
   const exponent = Math.max(0, streak - 1);
   const delayMs = Math.min(policy.restartDelay * 2 ** exponent, Math.max(policy.maxRestartDelayMs, policy.restartDelay));
   return { action: 'restart', delayMs, unstableStreak: streak };

@@ -2,6 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ADMIN_LIMITS } from '../../src/admin/admin-server.js';
 import { DUPLICATE_SIGNAL_MS } from '../../src/app/signals.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterProcess, request, waitGone } from '../helpers/cluster-process.js';
@@ -113,6 +114,30 @@ describe('primary API and failure paths (node)', () => {
     expect(c.events.find((e) => e.event === 'cluster:closed')).toMatchObject({ clean: true });
     await c.waitForLog((l) => l.msg?.startsWith('duplicate signal ignored') === true, 1000, 'the duplicate logged');
     expect(await waitGone(c.pids, 2000)).toEqual([]);
+  });
+
+  it('keeps the admin server answering through a flood of idle connections and slow headers, and closes them', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1' }));
+    const { admin } = await c.listening();
+    const open = (n: number) =>
+      Promise.all(
+        Array.from({ length: n }, () => new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect(admin.port, '127.0.0.1', () => resolve(s));
+          s.on('error', reject);
+        })),
+      );
+    // Below the listen backlog (511): past it the kernel completes handshakes it then drops, and
+    // such a socket is never the server's to close.
+    const idle = await open(400);
+    const slow = await open(20);
+    for (const s of slow) s.write('GET /livez HTTP/1.1\r\nHost: x\r\n'); // headers never finished
+    const closed = (s: net.Socket) => new Promise<void>((r) => (s.destroyed || s.readyState === 'closed' ? r() : s.once('close', () => r())));
+    const allClosed = Promise.all([...idle, ...slow].map(closed));
+    const t0 = Date.now();
+    expect((await request(admin.port, '/livez')).status).toBe(200);
+    await allClosed; // each within the idle and headers limits (5 s), or the test times out
+    expect(Date.now() - t0).toBeLessThan(ADMIN_LIMITS.IDLE_MS + 5000);
+    expect((await request(admin.port, '/livez')).status).toBe(200);
   });
 
   it('replaces a worker that was sent SIGTERM directly, after it drains', async () => {

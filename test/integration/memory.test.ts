@@ -10,6 +10,12 @@ const MB = 1024 * 1024;
 // time and false-positive rate on synthetic series).
 const leakDetection = { warmupMs: 5000, windowMs: 45_000, minSamples: 5, minSpanMs: 15_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
 const memory = (mm: Record<string, unknown>, resources: Record<string, unknown> = {}) => JSON.stringify({ resources: { ...resources, memoryManagement: { leakDetection, ...mm } } });
+/** Resolves with the worker's worker:leak event; on a miss, fails with the detector's verdict after each GC sample. */
+const leakReported = (c: ClusterProcess, pid: number, timeoutMs: number) =>
+  c.waitFor((e) => e.event === 'worker:leak' && e.pid === pid, timeoutMs, 'worker:leak').catch((err: Error) => {
+    const checks = c.logs.filter((l) => l.msg === 'leak check' && l.pid === pid).map((l) => JSON.stringify({ t: l.time, verdict: l.verdict, samples: l.samples, spanMs: l.spanMs, growth: l.growthBytesPerMin, fit: l.fit, trend: l.trend }));
+    throw new Error(`${err.message.slice(0, 200)}\nleak checks:\n${checks.join('\n')}`);
+  });
 const pidVia = async (port: number, p: string) => (JSON.parse((await request(port, p)).body) as { pid: number }).pid;
 
 describe('memory manager (node)', () => {
@@ -28,11 +34,7 @@ describe('memory manager (node)', () => {
     const pid = await pidVia(port, '/leak?mbps=2');
     let stop = false;
     const load = runLoad(port, () => stop, { keepAlive: 1, fresh: 1, maxRequests: 1_000_000, maxMs: 90_000, path: '/pid' });
-    const leak = await c.waitFor((e) => e.event === 'worker:leak' && e.pid === pid, 60_000, 'worker:leak').catch((err: Error) => {
-      // The detector's verdict after each new GC sample says why it did not call it.
-      const checks = c.logs.filter((l) => l.msg === 'leak check' && l.pid === pid).map((l) => JSON.stringify({ t: l.time, verdict: l.verdict, samples: l.samples, spanMs: l.spanMs, growth: l.growthBytesPerMin, fit: l.fit, trend: l.trend }));
-      throw new Error(`${err.message.slice(0, 200)}\nleak checks:\n${checks.join('\n')}`);
-    });
+    const leak = await leakReported(c, pid, 60_000);
     const detectedAfterS = (Date.now() - started) / 1000;
     expect(leak.action).toBe('recycle');
     expect(leak.growthBytesPerMin as number).toBeGreaterThan(60 * MB); // 120 MB/min retained
@@ -45,6 +47,22 @@ describe('memory manager (node)', () => {
     expect(result.ok).toBeGreaterThan(50);
     console.log(`leak detected ${detectedAfterS.toFixed(1)} s after the leak began (${leak.samples} GC samples)`);
   }, 120_000);
+
+  it('with default thresholds, reports a worker retaining 2 MB/s within 60 s (urgent: its trend reaches the heap limit within the hour)', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', HB_TIMEOUT: '20000', LOG_LEVEL: 'debug' }));
+    const { port } = await c.listening();
+    const started = Date.now();
+    const pid = await pidVia(port, '/leak?mbps=2');
+    let stop = false;
+    const load = runLoad(port, () => stop, { keepAlive: 1, fresh: 1, maxRequests: 1_000_000, maxMs: 90_000, path: '/pid' });
+    const leak = await leakReported(c, pid, 60_000);
+    stop = true;
+    await load;
+    expect(leak.action).toBe('warn');
+    expect(leak.timeToLimitS as number).toBeGreaterThan(0);
+    expect(leak.timeToLimitS as number).toBeLessThan(3600);
+    console.log(`default thresholds: leak detected ${((Date.now() - started) / 1000).toFixed(1)} s after it began (${leak.samples} GC samples, ${leak.timeToLimitS} s to the heap limit)`);
+  }, 90_000);
 
   it('writes a heap snapshot with leakAction snapshot', async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'oc-snap-'));

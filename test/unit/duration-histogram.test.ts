@@ -43,4 +43,24 @@ describe('RequestDurationHistogram', () => {
       expect(y.sum).toBeCloseTo(x.sum, 9);
     }
   });
+
+  it('caps its series as the SDK\'s cardinality limit does: one overflow series, nothing lost', async () => {
+    const reader = new Reader();
+    const provider = new MeterProvider({ readers: [reader], views: [{ instrumentName: 'd', aggregationCardinalityLimit: 5 }] });
+    const sdk = provider.getMeter('t').createHistogram('d', { advice: { explicitBucketBoundaries: DURATION_BOUNDARIES_S } });
+    const ours = new RequestDurationHistogram(5);
+    for (let i = 0; i < 40; i++) {
+      const status = 200 + (i % 10); // ten status codes: more attribute sets than the limit
+      sdk.record(0.01, { 'http.request.method': 'GET', 'http.response.status_code': status });
+      ours.record('GET', status, undefined, undefined, 0.01);
+    }
+    const summary = (points: { attributes: object; value: unknown }[]) =>
+      points.map((p) => [JSON.stringify(p.attributes), (p.value as { count: number }).count]).sort();
+    const fromSdk = (await reader.collect()).resourceMetrics.scopeMetrics[0]!.metrics[0]!.dataPoints;
+    const mine = ours.collect().dataPoints;
+    expect(summary(mine)).toEqual(summary(fromSdk));
+    expect(mine).toHaveLength(5);
+    expect(mine.reduce((n, p) => n + (p.value as { count: number }).count, 0)).toBe(40);
+    expect(mine.some((p) => p.attributes['otel.metric.overflow'] === true)).toBe(true);
+  });
 });

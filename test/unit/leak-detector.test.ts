@@ -7,7 +7,28 @@ const MB = 1024 * 1024;
 // The integration test's thresholds (bench/leak-detector.mjs reports their false-positive rate).
 const fast: LeakDetectorConfig = { ...LEAK_DEFAULTS, warmupMs: 5000, windowMs: 45_000, minSamples: 5, minSpanMs: 15_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
 
+// V8's default heap limit on this 24 GB machine (~4 GB), and the old space of a 512 MB worker.
+const DEFAULT_HEAP_LIMIT = 4144 * MB;
+const WORKER_512_HEAP = 384 * MB;
+
 describe('detectLeak', () => {
+  it('reports a fast leak early when its trend reaches the heap limit within the horizon', () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const t = firstDetection(detectLeak, heapSeries('leak', { seed, rateMBps: 2 }), LEAK_DEFAULTS, DEFAULT_HEAP_LIMIT);
+      expect(t, `seed ${seed}`).toBeLessThan(60_000);
+      const v = detectLeak(heapSeries('leak', { seed, rateMBps: 2, durationMs: t! }), 0, t!, LEAK_DEFAULTS, WORKER_512_HEAP);
+      expect(v).toMatchObject({ verdict: 'leak' });
+      // 384 MB at 2 MB/s from ~40 MB + 2 MB/s × t: about (344 MB - t × 2 MB/s) / 2 MB/s left.
+      if (v.verdict === 'leak') expect(v.timeToLimitMs! / 1000).toBeGreaterThan(100);
+    }
+  });
+
+  it('keeps the slow-leak window for a leak far from the limit (0.1 MB/s: 11 hours to 4 GB)', () => {
+    const slow = heapSeries('leak', { seed: 2, rateMBps: 0.1, durationMs: 30 * 60_000 });
+    expect(firstDetection(detectLeak, slow, LEAK_DEFAULTS, DEFAULT_HEAP_LIMIT)).toBe(firstDetection(detectLeak, slow, LEAK_DEFAULTS));
+    expect(firstDetection(detectLeak, heapSeries('leak', { seed: 2 }), { ...LEAK_DEFAULTS, urgentHorizonMs: 0 }, DEFAULT_HEAP_LIMIT)).toBeGreaterThan(3 * 60_000);
+  });
+
   it('finds a steady 2 MB/s leak with the defaults within 3 minutes of start', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const t = firstDetection(detectLeak, heapSeries('leak', { seed, rateMBps: 2 }), LEAK_DEFAULTS);
@@ -21,11 +42,12 @@ describe('detectLeak', () => {
     expect(t).toBeDefined();
   });
 
-  it('does not report a sawtooth, one step up or flat noise with the defaults, over 30 minutes and many seeds', () => {
+  it('does not report a sawtooth, one step up or flat noise with the defaults, over 30 minutes and many seeds, urgent read included', () => {
     for (const kind of ['sawtooth', 'step', 'noise']) {
       for (let seed = 1; seed <= 30; seed++) {
         const series = heapSeries(kind, { seed, durationMs: 30 * 60_000 });
         expect(firstDetection(detectLeak, series, LEAK_DEFAULTS), `${kind} seed ${seed}`).toBeUndefined();
+        expect(firstDetection(detectLeak, series, LEAK_DEFAULTS, WORKER_512_HEAP), `${kind} seed ${seed}, urgent`).toBeUndefined();
       }
     }
   });

@@ -4,13 +4,28 @@ import { decideRestart, type RestartPolicy } from '../../src/supervisor/restart-
 
 const policy: RestartPolicy = { respawn: true, maxRestarts: 3, restartDelay: 100, maxRestartDelayMs: 1000, minUptimeMs: 5000 };
 const quick = { uptimeMs: 200, becameReady: true };
+const failedStart = { uptimeMs: 200, becameReady: false };
 const stable = { uptimeMs: 60_000, becameReady: true };
 
 describe('decideRestart', () => {
   it('restarts a stable worker at once and resets the streak', () => {
     expect(decideRestart(policy, 2, stable)).toEqual({ action: 'restart', delayMs: 0, unstableStreak: 0 });
   });
-  it('doubles the delay for consecutive quick crashes, then gives up after maxRestarts', () => {
+  it('doubles the delay for consecutive failed starts, then gives up after maxRestarts', () => {
+    let streak = 0;
+    const delays: number[] = [];
+    for (;;) {
+      const d = decideRestart(policy, streak, failedStart);
+      if (d.action !== 'restart') {
+        expect(d).toEqual({ action: 'give-up', unstableStreak: 4 });
+        break;
+      }
+      delays.push(d.delayMs);
+      streak = d.unstableStreak;
+    }
+    expect(delays).toEqual([100, 200, 400]);
+  });
+  it('replaces a worker that served at once, even a quick death, but counts quick deaths towards giving up', () => {
     let streak = 0;
     const delays: number[] = [];
     for (;;) {
@@ -22,11 +37,11 @@ describe('decideRestart', () => {
       delays.push(d.delayMs);
       streak = d.unstableStreak;
     }
-    expect(delays).toEqual([100, 200, 400]);
+    expect(delays).toEqual([0, 0, 0]);
   });
   it('caps the delay at maxRestartDelayMs', () => {
     const p = { ...policy, maxRestarts: 100 };
-    expect(decideRestart(p, 10, quick)).toMatchObject({ delayMs: 1000 });
+    expect(decideRestart(p, 10, failedStart)).toMatchObject({ delayMs: 1000 });
   });
   it('treats a worker that never became ready as unstable however long it took', () => {
     expect(decideRestart(policy, 0, { uptimeMs: 60_000, becameReady: false })).toMatchObject({ unstableStreak: 1 });
