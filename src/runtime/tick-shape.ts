@@ -7,7 +7,7 @@ let scheduled = false;
 
 /**
  * Keeps one of `process.nextTick`'s tick objects alive for the life of the process, so that V8
- * never forgets the hidden classes (maps) of those objects. Why (bench/RESULTS.md, "fifth session"):
+ * never forgets the hidden classes (maps) of those objects. Why (bench/RESULTS.md, "The nextTick slow mode"):
  *
  * nextTick builds each tick object with a literal whose first keys are computed
  * (`{ [async_id_symbol]: …, [trigger_async_id_symbol]: …, callback, args }`). V8 records the

@@ -16,7 +16,7 @@ type HttpSocket = Socket & { _httpMessage?: unknown; parser?: unknown };
  * Node's server arms a socket timer after every response (`socket.setTimeout(keepAliveTimeout +
  * buffer)`: a new Timeout, a bound function, a timer-list insert) and clears it when the next request
  * on that connection arrives. A hello-world worker spends ~300 ns a request on that pair, about 3% of
- * its CPU (bench/RESULTS.md, "eighth session"). The frontend already knows when each connection went
+ * its CPU (bench/RESULTS.md, "Node's keep-alive timer per request, taken over"). The frontend already knows when each connection went
  * idle (its last response's end), so once serving starts it takes the timeout over: it reads
  * `server.keepAliveTimeout` (what the user or a plugin set), sets the server's to 0 so Node arms
  * nothing, and checks every connection a few times per timeout (at most once a second). An idle
