@@ -104,7 +104,8 @@ describe('telemetry pipeline (node)', () => {
     await hitBoth(40);
     const before = await until(async () => {
       const s = await scrape(admin.port);
-      return count1(s) >= 20 ? s : undefined;
+      // Worker 1's share of the 40 (least-connections splits them about evenly, not exactly).
+      return count1(s) >= 10 ? s : undefined;
     }, 10_000, 'worker 1 counted');
     const victim = workers.find((w) => w.slot === 1)!.pid;
     const ready = c.next((e) => e.event === 'worker:ready' && e.slot === 1);
