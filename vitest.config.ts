@@ -8,5 +8,9 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 30_000,
+    // In CI a failing test runs once more before it counts as failed. Real processes on a loaded
+    // 2-core machine miss a timing bound now and then (seen: a Bun worker taking over 2 s to
+    // notice its primary was SIGKILLed, once in seven full runs); a broken test fails both times.
+    retry: process.env.CI ? 1 : 0,
   },
 });
