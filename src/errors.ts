@@ -24,7 +24,7 @@ export const ERROR_CATALOGUE = {
   CLUSTER_ERR_WORKER_GONE: 'the worker a request was waiting on exited (or the channel closed) before replying',
   CLUSTER_ERR_NO_HANDLER: 'the receiving process has no onMessage handler for the request type',
   CLUSTER_ERR_NO_WORKER: 'there is no worker in that slot (or no ready worker at all) to send to',
-  CLUSTER_ERR_IPC_QUEUE_FULL: 'too many messages are already waiting for a starting worker',
+  CLUSTER_ERR_IPC_QUEUE_FULL: 'ipc.queueLimit messages already wait for that worker (starting, or not reading), or the primary holds that many unanswered requests from the asker',
   CLUSTER_ERR_IPC_INVALID: 'a message is not { type: non-empty string, data? } or its data cannot be serialized',
   CLUSTER_ERR_IPC_TOO_LARGE: 'a message is larger than ipc.maxMessageBytes',
   CLUSTER_ERR_REMOTE_HANDLER: 'the remote handler threw; the error carries its message, code and name',

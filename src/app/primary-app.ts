@@ -22,6 +22,7 @@ import type { ListenAddress } from './types.js';
 import { metrics } from '@opentelemetry/api';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import type { Message } from '../ipc/envelope.js';
+import { IpcBacklog } from '../ipc/backlog.js';
 import { ipcMetrics } from '../ipc/metrics.js';
 import { PrimaryIpc, type SettledReply } from '../ipc/primary-ipc.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
@@ -107,13 +108,13 @@ export class PrimaryApp extends BaseApp {
         else messages.dispatch(slot, kind, payload);
       };
       const meter = telemetry ? telemetry.meterProvider.getMeter(PRIMARY_SCOPE) : metrics.getMeter(PRIMARY_SCOPE);
-      const ipcMeters = ipcMetrics(meter);
-      const ipc = (this.ipc = new PrimaryIpc(supervisor, this.handlers, this.options.ipc, this.logger, ipcMeters));
+      const backlog = new IpcBacklog(this.options.ipc.queueLimit, this.logger);
+      const ipc = (this.ipc = new PrimaryIpc(supervisor, this.handlers, this.options.ipc, this.logger, ipcMetrics(meter, backlog), backlog, {
+        limit: this.options.ipc.maxInvalidMessages,
+        recycle: (slot, pid) => supervisor.slots.get(slot)?.current?.pid === pid && void this.pool?.recycle(slot, 'invalid-ipc').catch(() => {}),
+      }));
       supervisor.onIpc = (h, env) => ipc.onEnvelope(h, env);
-      supervisor.onMalformed = (slot, pid) => {
-        ipcMeters.malformed();
-        this.logger.debug({ slot, pid }, 'malformed internal message dropped');
-      };
+      supervisor.onMalformed = (slot, pid) => ipc.invalid(slot, pid, 'malformed');
       this.routing = new Routing(
         supervisor,
         {

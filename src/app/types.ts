@@ -33,7 +33,7 @@ export interface ServerOptions {
     otlp?: { endpoint?: string; intervalMs?: number };
   };
   /** User messaging limits. */
-  ipc?: { maxMessageBytes?: number; queueLimit?: number; requestTimeoutMs?: number };
+  ipc?: { maxMessageBytes?: number; queueLimit?: number; requestTimeoutMs?: number; maxInvalidMessages?: number | false };
   /** Install SIGTERM/SIGINT (graceful stop) and SIGUSR2 (reload) handlers in the primary. Default true. */
   handleSignals?: boolean;
 }

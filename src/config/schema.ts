@@ -233,6 +233,7 @@ function build(z: typeof Z) {
         maxMessageBytes: z.number().int().min(64).max(64 * 1024 * 1024).default(1024 * 1024),
         queueLimit: z.number().int().min(1).max(1_000_000).default(1000),
         requestTimeoutMs: ms(1, 3_600_000).default(5000),
+        maxInvalidMessages: z.union([z.literal(false), z.number().int().min(1).max(1_000_000)]).default(100),
       })
       .prefault({}),
   });

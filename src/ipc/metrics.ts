@@ -1,8 +1,12 @@
 import type { Meter } from '@opentelemetry/api';
+import type { IpcBacklog } from './backlog.js';
 import type { IpcMetrics } from './primary-ipc.js';
 
-/** The primary's IPC instruments: messages by direction and kind, request round trips, malformed input. */
-export function ipcMetrics(meter: Meter): IpcMetrics {
+/**
+ * The primary's IPC instruments: messages by direction and kind, request round trips, invalid
+ * input, and the per-worker backlog (held and refused).
+ */
+export function ipcMetrics(meter: Meter, backlog: IpcBacklog): IpcMetrics {
   // Counted in plain integers and observed at collection (an SDK add() per message costs ~1 us).
   const messages = meter.createObservableCounter('cluster.ipc.messages', { unit: '{message}', description: 'User IPC messages seen by the primary, by direction and kind.' });
   const counts = new Map<string, number>();
@@ -11,13 +15,20 @@ export function ipcMetrics(meter: Meter): IpcMetrics {
     description: 'Round trip of requests sent or relayed by the primary.',
     advice: { explicitBucketBoundaries: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5] },
   });
-  const malformed = meter.createCounter('cluster.ipc.malformed', { unit: '{message}', description: 'Internal IPC messages from workers that were malformed and dropped.' });
+  const malformed = meter.createCounter('cluster.ipc.malformed', { unit: '{message}', description: 'Internal IPC messages from workers that were invalid (unknown shape, or data over ipc.maxMessageBytes) and dropped.' });
   messages.addCallback((r) => {
     for (const [key, n] of counts) {
       const [direction, kind] = key.split('/');
       r.observe(n, { 'cluster.ipc.direction': direction!, 'cluster.ipc.kind': kind! });
     }
   });
+  const sides = ['in', 'out'] as const;
+  meter
+    .createObservableCounter('cluster.ipc.refused', { unit: '{message}', description: "Messages refused because one worker's backlog was at ipc.queueLimit (in: its unanswered requests and relays; out: writes it has not read)." })
+    .addCallback((r) => sides.forEach((side) => r.observe(backlog.refused[side], { 'cluster.ipc.side': side })));
+  meter
+    .createObservableGauge('cluster.ipc.backlog', { unit: '{message}', description: 'Messages the primary holds for workers, summed over workers (in: unanswered requests and relays; out: written, not yet read).' })
+    .addCallback((r) => sides.forEach((side) => r.observe(backlog.total(side), { 'cluster.ipc.side': side })));
   return {
     message(direction, kind) {
       const key = `${direction}/${kind}`;
@@ -26,8 +37,8 @@ export function ipcMetrics(meter: Meter): IpcMetrics {
     request(outcome, seconds) {
       duration.record(seconds, { 'cluster.ipc.outcome': outcome });
     },
-    malformed() {
-      malformed.add(1);
+    invalid(problem) {
+      malformed.add(1, { 'cluster.ipc.problem': problem });
     },
   };
 }

@@ -2,6 +2,7 @@ import { InvalidArgumentError, IpcQueueFullError, NoWorkerError, WorkerGoneError
 import type { Logger } from '../logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
+import type { IpcBacklog } from './backlog.js';
 import { encodeMessage, toWire, type IpcEnvelope, type Message, type Sender } from './envelope.js';
 import { PendingRequests, type Handlers } from './rpc.js';
 
@@ -11,10 +12,18 @@ export interface IpcOptions {
   requestTimeoutMs: number;
 }
 
+export type InvalidProblem = 'malformed' | 'oversized';
+
 export interface IpcMetrics {
   message(direction: 'in' | 'out', kind: 'message' | 'request' | 'reply'): void;
   request(outcome: 'ok' | 'error' | 'timeout', seconds: number): void;
-  malformed(): void;
+  invalid(problem: InvalidProblem): void;
+}
+
+export interface InvalidPolicy {
+  /** Invalid internal messages one worker process may send before it is recycled; false: never. */
+  limit: number | false;
+  recycle(slot: number, pid: number): void;
 }
 
 export type SettledReply = { slot: number; status: 'fulfilled'; value: unknown } | { slot: number; status: 'rejected'; reason: Error };
@@ -32,6 +41,8 @@ interface Queued {
 export class PrimaryIpc {
   private readonly pending: PendingRequests;
   private readonly queues = new Map<number, Queued[]>();
+  /** Invalid internal messages per worker pid. */
+  private readonly invalidCounts = new Map<number, number>();
 
   constructor(
     private readonly sup: Supervisor,
@@ -39,6 +50,8 @@ export class PrimaryIpc {
     private readonly o: IpcOptions,
     private readonly logger: Logger,
     private readonly metrics: IpcMetrics,
+    private readonly backlog: IpcBacklog,
+    private readonly invalidPolicy: InvalidPolicy,
   ) {
     this.pending = new PendingRequests((_type, outcome, s) => metrics.request(outcome, s));
     sup.on('worker:ready', (e) => this.flush(e.slot));
@@ -87,14 +100,41 @@ export class PrimaryIpc {
 
   /** An envelope from a worker (already checked by isValidEnvelope). */
   onEnvelope(h: WorkerHandle, env: IpcEnvelope): void {
+    // Our worker side checks the size before sending: a larger one was not sent by it.
+    if (env.d !== undefined && env.d.length > this.o.maxMessageBytes) return this.invalid(h.slot, h.pid, 'oversized');
     this.metrics.message('in', env.k === 'req' ? 'request' : env.k === 'res' ? 'reply' : 'message');
     if (env.k === 'res') return this.pending.settle(env);
-    if (env.to !== undefined) return this.relay(h, env);
-    if (env.k === 'msg') {
+    if (env.k === 'msg' && env.to === undefined) {
       if (!this.handlers.deliver(env, h.slot)) this.logger.debug({ type: env.type, slot: h.slot }, 'message without a handler dropped');
       return;
     }
-    void this.handlers.answer(env, h.slot).then((reply) => this.reply(h, reply));
+    // What stays held until answered (a request, a relay) is bounded per worker.
+    if (!this.backlog.take('in', h.slot, h.pid)) {
+      if (env.id !== undefined)
+        this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(new IpcQueueFullError(`the primary already holds ${this.backlog.limit} unanswered messages from slot ${h.slot} (ipc.queueLimit)`), false) });
+      return;
+    }
+    const release = () => this.backlog.release('in', h.pid);
+    if (env.to !== undefined) return this.relay(h, env, release);
+    void this.handlers.answer(env, h.slot).then((reply) => {
+      release();
+      this.reply(h, reply);
+    });
+  }
+
+  /**
+   * An internal message our worker side never sends (unknown shape, or data over
+   * ipc.maxMessageBytes): dropped and counted; past the policy's limit the worker is recycled, as
+   * its channel is corrupted or something other than this library is writing to it.
+   */
+  invalid(slot: number, pid: number, problem: InvalidProblem): void {
+    this.metrics.invalid(problem);
+    const n = (this.invalidCounts.get(pid) ?? 0) + 1;
+    this.invalidCounts.set(pid, n);
+    this.logger.debug({ slot, pid, problem, count: n }, 'invalid internal message dropped');
+    if (n !== this.invalidPolicy.limit) return;
+    this.logger.error({ slot, pid, count: n, limit: this.invalidPolicy.limit }, 'worker sent too many invalid internal messages (ipc.maxInvalidMessages): recycling it');
+    this.invalidPolicy.recycle(slot, pid);
   }
 
   /** Rejects what is still waiting (shutdown). */
@@ -126,11 +166,18 @@ export class PrimaryIpc {
     return new Promise((resolve, reject) => q.push({ env, resolve, reject }));
   }
 
+  /** Resolves once the worker's channel has taken it; at most queueLimit writes per worker wait for that. */
   private write(h: WorkerHandle, env: IpcEnvelope): Promise<WorkerHandle> {
+    if (h.state === 'exited') return Promise.reject(new WorkerGoneError(`worker in slot ${h.slot} (pid ${h.pid}) is gone; "${env.type ?? 'reply'}" not delivered`));
+    if (!this.backlog.take('out', h.slot, h.pid, h.backlogged))
+      return Promise.reject(new IpcQueueFullError(`worker in slot ${h.slot} (pid ${h.pid}) has not read the last ${this.backlog.limit} messages written to it (ipc.queueLimit)`));
     this.metrics.message('out', env.k === 'req' ? 'request' : env.k === 'res' ? 'reply' : 'message');
     return h.send(env).then(
-      () => h,
-      () => Promise.reject(new WorkerGoneError(`worker in slot ${h.slot} (pid ${h.pid}) is gone; "${env.type ?? 'reply'}" not delivered`)),
+      () => (this.backlog.release('out', h.pid), h),
+      () => {
+        this.backlog.release('out', h.pid);
+        return Promise.reject(new WorkerGoneError(`worker in slot ${h.slot} (pid ${h.pid}) is gone; "${env.type ?? 'reply'}" not delivered`));
+      },
     );
   }
 
@@ -143,6 +190,8 @@ export class PrimaryIpc {
   }
 
   private onExit(slot: number, pid: number): void {
+    this.backlog.forget(pid);
+    this.invalidCounts.delete(pid);
     this.pending.failTarget(pid, (type) => new WorkerGoneError(`worker in slot ${slot} (pid ${pid}) exited before replying to "${type}"`));
     const s = this.sup.slots.get(slot);
     // Queued messages wait for the replacement, unless there will be none.
@@ -152,18 +201,18 @@ export class PrimaryIpc {
   }
 
   /** Worker to worker: a message is acknowledged once handed on; a request's reply is passed back. */
-  private relay(h: WorkerHandle, env: IpcEnvelope): void {
+  private relay(h: WorkerHandle, env: IpcEnvelope, release: () => void): void {
     const to = env.to!;
     if (env.k === 'msg') {
       this.deliver(to, { t: 'ipc', k: 'msg', type: env.type, d: env.d, from: h.slot }).then(
-        () => env.id !== undefined && this.reply(h, { t: 'ipc', k: 'res', id: env.id }),
-        (err: Error) => env.id !== undefined && this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(err, false) }),
+        () => (release(), env.id !== undefined && this.reply(h, { t: 'ipc', k: 'res', id: env.id })),
+        (err: Error) => (release(), env.id !== undefined && this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(err, false) })),
       );
       return;
     }
     this.requestEncoded(to, env.type!, env.d, env.ms ?? this.o.requestTimeoutMs, h.slot).then(
-      (value) => this.reply(h, { t: 'ipc', k: 'res', id: env.id, d: value === undefined ? undefined : JSON.stringify(value) }),
-      (err: Error) => this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(err, err.name === 'RemoteHandlerError') }),
+      (value) => (release(), this.reply(h, { t: 'ipc', k: 'res', id: env.id, d: value === undefined ? undefined : JSON.stringify(value) })),
+      (err: Error) => (release(), this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(err, err.name === 'RemoteHandlerError') })),
     );
   }
 

@@ -1,6 +1,7 @@
 import type { Worker } from 'node:cluster';
 import { internal, isInternal, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
 import type { ExitReason } from './exit-reason.js';
+import { isBun } from '../runtime/adapter.js';
 import { OPEN, type CpuGateState } from '../balancer/cpu-gate.js';
 import { estimateOpen, type WorkerLoad } from '../balancer/strategy.js';
 
@@ -62,11 +63,22 @@ export class WorkerHandle {
     return this.state !== 'exited';
   }
 
+  /** Resolves once the channel has taken the message (written to the pipe, not just queued). */
   send(m: Body<PrimaryToWorker>, handle?: unknown): Promise<void> {
     return new Promise((resolve, reject) => {
       if (!this.worker.isConnected()) return reject(new Error(`worker ${this.slot} (pid ${this.pid}) is not connected`));
-      this.worker.send(internal(m as PrimaryToWorker), handle as never, (err: Error | null) => (err ? reject(err) : resolve()));
+      this.channelFull = !this.worker.send(internal(m as PrimaryToWorker), handle as never, (err: Error | null) => (err ? reject(err) : resolve()));
     });
+  }
+
+  private channelFull = false;
+
+  /**
+   * True when the last write found the pipe full, so messages are queued in this process. Node's
+   * send() reports that; Bun's always returns true, so there every write is taken as possibly queued.
+   */
+  get backlogged(): boolean {
+    return isBun || this.channelFull;
   }
 
   kill(signal: NodeJS.Signals): void {
