@@ -101,6 +101,8 @@ const bad: Case[] = [
   ['tracing endpoint not a URL', { telemetry: { tracing: { endpoint: 'localhost:4318' } } }, 'CLUSTER_ERR_CONFIG_VALUE', 'telemetry.tracing.endpoint', ConfigValueError, /http\(s\) URL/],
   ['sample ratio above 1', { telemetry: { tracing: { sampleRatio: 2 } } }, 'CLUSTER_ERR_CONFIG_RANGE', 'telemetry.tracing.sampleRatio', ConfigRangeError],
   ['misspelled telemetry key', { telemetry: { tracng: {} } }, 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'telemetry.tracng', ConfigUnknownKeyError, /did you mean tracing\?/],
+  ['ipc.maxInvalidMessages zero', { ipc: { maxInvalidMessages: 0 } }, 'CLUSTER_ERR_CONFIG_RANGE', 'ipc.maxInvalidMessages', ConfigRangeError],
+  ['ipc.maxInvalidMessages true', { ipc: { maxInvalidMessages: true } }, 'CLUSTER_ERR_CONFIG_TYPE', 'ipc.maxInvalidMessages', ConfigTypeError],
   ['options not an object', 'cluster', 'CLUSTER_ERR_CONFIG_TYPE', '(options)', ConfigTypeError],
 ];
 
