@@ -6,7 +6,8 @@
 // (ours: the replacement's worker:ready; node:cluster: its 'listening'; PM2: a new child process of
 // its daemon, polled every 20 ms: a lower bound, PM2 does not say when the app listens) and
 // throughput under chaos relative to the calm run.
-//   node bench/chaos.mjs [--seconds 20] [--every 4] [--connections 50] [--rounds 1] [--only ours,node,pm2]
+// `bun` is otel-cluster's app run by Bun (SO_REUSEPORT: one accept queue per worker).
+//   node bench/chaos.mjs [--seconds 20] [--every 4] [--connections 50] [--rounds 1] [--only ours,bun,node,pm2] [--workloads keep-alive,close]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +21,8 @@ const every = Number(arg('every', 4));
 const connections = Number(arg('connections', 50));
 const rounds = Number(arg('rounds', 1));
 const only = arg('only', 'ours,node,pm2').split(',');
+const WORKLOADS = { 'keep-alive': [], 'connection per request': ['-H', 'Connection: close'] };
+const workloads = arg('workloads', 'keep-alive,close').split(',').map((w) => (w === 'close' ? 'connection per request' : w));
 const pm2 = path.join(root, 'node_modules/.bin/pm2');
 const pm2Home = mkdtempSync(path.join(os.tmpdir(), 'otel-cluster-chaos-pm2-'));
 const plain = path.join(root, 'bench/apps/plain.cjs');
@@ -53,7 +56,8 @@ function start(name, port) {
     };
   }
   const env = { ...process.env, PORT: String(port), OTEL_CLUSTER_LOG_LEVEL: 'warn', ...(name === 'node' ? { CLUSTER: 'rr', WORKERS: '2', REFORK: '1' } : {}) };
-  const child = spawn(process.execPath, [name === 'node' ? plain : hello], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exe = name === 'bun' ? path.join(root, 'node_modules/.bin/bun') : process.execPath;
+  const child = spawn(exe, [name === 'node' ? plain : hello], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   // Both print a JSON line when a worker serves (bench/apps): the replacement's is the recovery.
   const { events } = jsonEvents(child.stdout);
   const workers = () => childrenOf(child.pid);
@@ -109,11 +113,12 @@ async function chaos(app, port, extra) {
   return { calm: calm.rps, rps, failed, kills, recoveries, detail: errs ? `connect ${errs[1]} read ${errs[2]} write ${errs[3]} timeout ${errs[4]}` : 'no socket errors' };
 }
 
-const labels = { ours: 'otel-cluster', node: 'node:cluster (refork on exit)', pm2: 'pm2 -i 2' };
+const labels = { ours: 'otel-cluster', bun: 'otel-cluster on Bun', node: 'node:cluster (refork on exit)', pm2: 'pm2 -i 2' };
 const rows = [];
 for (let r = 0; r < rounds; r++)
   for (const name of only)
-    for (const [workload, extra] of [['keep-alive', []], ['connection per request', ['-H', 'Connection: close']]]) {
+    for (const workload of workloads) {
+      const extra = WORKLOADS[workload];
       const port = await freePort();
       const app = start(name, port);
       try {
@@ -134,7 +139,7 @@ console.log(`\n${process.version}, ${os.cpus().length} cores, wrk -c${connection
 console.log('| setup | workload | kills | failed requests per kill | pool whole again after a kill (ms, median) | req/s under chaos / calm |');
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const name of only)
-  for (const workload of ['keep-alive', 'connection per request']) {
+  for (const workload of workloads) {
     const xs = rows.filter((x) => x.name === name && x.workload === workload);
     const kills = xs.reduce((a, x) => a + x.kills, 0);
     const failed = xs.reduce((a, x) => a + x.failed, 0);

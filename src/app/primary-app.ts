@@ -89,6 +89,7 @@ export class PrimaryApp extends BaseApp {
         [ENV.listen]: mode,
         [ENV.port]: String(address.port),
         [ENV.host]: host ?? '',
+        [ENV.ipcMaxBytes]: String(this.options.ipc.maxMessageBytes),
         [OPTIONS_ENV]: serializeForWorkers(this.options),
       }, mode === 'shared' && !isBun, workerExecArgv(this.options));
       const supervisor = new Supervisor(pm, spawner, this.logger);
@@ -111,10 +112,14 @@ export class PrimaryApp extends BaseApp {
       const backlog = new IpcBacklog(this.options.ipc.queueLimit, this.logger);
       const ipc = (this.ipc = new PrimaryIpc(supervisor, this.handlers, this.options.ipc, this.logger, ipcMetrics(meter, backlog), backlog, {
         limit: this.options.ipc.maxInvalidMessages,
-        recycle: (slot, pid) => supervisor.slots.get(slot)?.current?.pid === pid && void this.pool?.recycle(slot, 'invalid-ipc').catch(() => {}),
+        recycle: (h) => {
+          if (supervisor.slots.get(h.slot)?.current !== h || !this.pool) return false;
+          void this.pool.recycle(h.slot, 'invalid-ipc').catch(() => {});
+          return true;
+        },
       }));
       supervisor.onIpc = (h, env) => ipc.onEnvelope(h, env);
-      supervisor.onMalformed = (slot, pid) => ipc.invalid(slot, pid, 'malformed');
+      supervisor.onMalformed = (h) => ipc.invalid(h, 'malformed');
       this.routing = new Routing(
         supervisor,
         {

@@ -37,7 +37,9 @@ export class WorkerApp extends BaseApp {
         heartbeatIntervalMs: this.options.cluster.config.processManagement.heartbeatIntervalMs,
       });
       this.runtime = runtime;
-      const ipc = (this.ipc = new WorkerIpc((env) => runtime.sendIpc(env), this.handlers, this.options.ipc));
+      const primaryMax = Number(process.env[ENV.ipcMaxBytes]);
+      const ipcOptions = primaryMax > 0 ? { ...this.options.ipc, maxMessageBytes: Math.min(this.options.ipc.maxMessageBytes, primaryMax) } : this.options.ipc;
+      const ipc = (this.ipc = new WorkerIpc((env) => runtime.sendIpc(env), this.handlers, ipcOptions));
       runtime.onIpc = (env) => ipc.onEnvelope(env);
       const fromPrimary = new WorkerMessageRouter();
       runtime.onPlugin = (kind, payload) => fromPrimary.dispatch(this.workerSlot, kind, payload);

@@ -194,6 +194,7 @@ function unionExpectation(path: (string | number)[]): string {
   if (last === 'admin') return 'expected false or { host, port }';
   if (last === 'logger') return 'expected false, { level }, or a pino-compatible logger';
   if (last === 'maxMemoryPerWorker') return "expected a size such as '256MB' or a byte count";
+  if (last === 'maxInvalidMessages') return 'expected false or an integer 1..1000000';
   if (path.includes('scaleUpThreshold') || path.includes('scaleDownThreshold')) return 'expected a number, or false to turn this trigger off';
   return 'expected one of the accepted shapes';
 }

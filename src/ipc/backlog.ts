@@ -6,7 +6,7 @@ export type BacklogSide = 'in' | 'out';
 interface Held {
   in: number;
   out: number;
-  warned: boolean;
+  warned: Record<BacklogSide, boolean>;
 }
 
 /**
@@ -14,8 +14,9 @@ interface Held {
  * one worker's traffic (a flood of requests, or a worker that stops reading its channel) cannot grow
  * the primary's memory. Past `limit` a message is refused: the caller gets CLUSTER_ERR_IPC_QUEUE_FULL,
  * the refusal is counted, and the first one per worker process is logged.
- * Invariant: a place is only refused while `limit` are held, so what really waits in this process
- * for one worker never exceeds `limit` messages per side.
+ * Invariant: while the runtime reports a queue (`pressed`), a place is refused once `limit` are
+ * held, so what waits in this process for one worker is at most `limit` messages per side of at most
+ * ipc.maxMessageBytes each; places taken while nothing was queued are released on the next tick.
  */
 export class IpcBacklog {
   private readonly held = new Map<number, Held>();
@@ -33,16 +34,16 @@ export class IpcBacklog {
    */
   take(side: BacklogSide, slot: number, pid: number, pressed = true): boolean {
     let e = this.held.get(pid);
-    if (!e) this.held.set(pid, (e = { in: 0, out: 0, warned: false }));
+    if (!e) this.held.set(pid, (e = { in: 0, out: 0, warned: { in: false, out: false } }));
     if (e[side] < this.limit || !pressed) {
       e[side]++;
       return true;
     }
     this.refused[side]++;
-    if (!e.warned) {
-      e.warned = true;
+    if (!e.warned[side]) {
+      e.warned[side] = true;
       const what = side === 'in' ? 'requests from this worker still being answered' : 'messages written to this worker that it has not read';
-      this.logger.warn({ slot, pid, side, limit: this.limit }, `IPC backlog full (${what}): refusing more (counted in cluster.ipc.refused; logged once per worker)`);
+      this.logger.warn({ slot, pid, side, limit: this.limit }, `IPC backlog full (${what}): refusing more (counted in cluster.ipc.refused; logged once per worker and side)`);
     }
     return false;
   }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, IpcQueueFullError, NoWorkerError, WorkerGoneError } from '../errors.js';
+import { InvalidArgumentError, IpcQueueFullError, IpcTooLargeError, NoWorkerError, WorkerGoneError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
@@ -23,7 +23,8 @@ export interface IpcMetrics {
 export interface InvalidPolicy {
   /** Invalid internal messages one worker process may send before it is recycled; false: never. */
   limit: number | false;
-  recycle(slot: number, pid: number): void;
+  /** Recycles the worker if it is its slot's current one; false when it is not (yet): asked again on its next invalid message. */
+  recycle(h: WorkerHandle): boolean;
 }
 
 export type SettledReply = { slot: number; status: 'fulfilled'; value: unknown } | { slot: number; status: 'rejected'; reason: Error };
@@ -41,8 +42,9 @@ interface Queued {
 export class PrimaryIpc {
   private readonly pending: PendingRequests;
   private readonly queues = new Map<number, Queued[]>();
-  /** Invalid internal messages per worker pid. */
+  /** Invalid internal messages per live worker pid, and the pids already being recycled for them. */
   private readonly invalidCounts = new Map<number, number>();
+  private readonly recycling = new Set<number>();
 
   constructor(
     private readonly sup: Supervisor,
@@ -100,8 +102,13 @@ export class PrimaryIpc {
 
   /** An envelope from a worker (already checked by isValidEnvelope). */
   onEnvelope(h: WorkerHandle, env: IpcEnvelope): void {
-    // Our worker side checks the size before sending: a larger one was not sent by it.
-    if (env.d !== undefined && env.d.length > this.o.maxMessageBytes) return this.invalid(h.slot, h.pid, 'oversized');
+    if (h.state === 'exited') return; // a late message: nothing may be held for a gone pid
+    // Workers check sizes against this primary's limit before sending: a larger one is not ours.
+    if (env.d !== undefined && env.d.length > this.o.maxMessageBytes) {
+      if (env.k === 'res' && env.id !== undefined)
+        this.pending.fail(env.id, new IpcTooLargeError(`the reply from slot ${h.slot} is ${env.d.length} characters, over ipc.maxMessageBytes (${this.o.maxMessageBytes})`));
+      return this.invalid(h, 'oversized');
+    }
     this.metrics.message('in', env.k === 'req' ? 'request' : env.k === 'res' ? 'reply' : 'message');
     if (env.k === 'res') return this.pending.settle(env);
     if (env.k === 'msg' && env.to === undefined) {
@@ -114,7 +121,17 @@ export class PrimaryIpc {
         this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(new IpcQueueFullError(`the primary already holds ${this.backlog.limit} unanswered messages from slot ${h.slot} (ipc.queueLimit)`), false) });
       return;
     }
-    const release = () => this.backlog.release('in', h.pid);
+    // The place is given back when answered, or when the asker has stopped waiting: a handler
+    // that never settles must not use up the worker's places for good.
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      clearTimeout(timer);
+      this.backlog.release('in', h.pid);
+    };
+    const timer = setTimeout(release, env.ms ?? this.o.requestTimeoutMs);
+    timer.unref();
     if (env.to !== undefined) return this.relay(h, env, release);
     void this.handlers.answer(env, h.slot).then((reply) => {
       release();
@@ -127,14 +144,17 @@ export class PrimaryIpc {
    * ipc.maxMessageBytes): dropped and counted; past the policy's limit the worker is recycled, as
    * its channel is corrupted or something other than this library is writing to it.
    */
-  invalid(slot: number, pid: number, problem: InvalidProblem): void {
+  invalid(h: WorkerHandle, problem: InvalidProblem): void {
     this.metrics.invalid(problem);
+    if (h.state === 'exited') return;
+    const { slot, pid } = h;
     const n = (this.invalidCounts.get(pid) ?? 0) + 1;
     this.invalidCounts.set(pid, n);
     this.logger.debug({ slot, pid, problem, count: n }, 'invalid internal message dropped');
-    if (n !== this.invalidPolicy.limit) return;
-    this.logger.error({ slot, pid, count: n, limit: this.invalidPolicy.limit }, 'worker sent too many invalid internal messages (ipc.maxInvalidMessages): recycling it');
-    this.invalidPolicy.recycle(slot, pid);
+    const limit = this.invalidPolicy.limit;
+    if (limit === false || n < limit || this.recycling.has(pid) || !this.invalidPolicy.recycle(h)) return;
+    this.recycling.add(pid);
+    this.logger.error({ slot, pid, count: n, limit }, 'worker sent too many invalid internal messages (ipc.maxInvalidMessages): recycling it');
   }
 
   /** Rejects what is still waiting (shutdown). */
@@ -192,6 +212,7 @@ export class PrimaryIpc {
   private onExit(slot: number, pid: number): void {
     this.backlog.forget(pid);
     this.invalidCounts.delete(pid);
+    this.recycling.delete(pid);
     this.pending.failTarget(pid, (type) => new WorkerGoneError(`worker in slot ${slot} (pid ${pid}) exited before replying to "${type}"`));
     const s = this.sup.slots.get(slot);
     // Queued messages wait for the replacement, unless there will be none.

@@ -31,6 +31,8 @@ export const ENV = {
   listen: 'OTEL_CLUSTER_LISTEN',
   port: 'OTEL_CLUSTER_PORT',
   host: 'OTEL_CLUSTER_HOST',
+  /** The primary's ipc.maxMessageBytes: a worker never sends more than its primary accepts. */
+  ipcMaxBytes: 'OTEL_CLUSTER_IPC_MAX_BYTES',
 } as const;
 
 /**

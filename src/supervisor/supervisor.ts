@@ -61,7 +61,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
   /** Receives user IPC envelopes (already checked). */
   onIpc: ((h: WorkerHandle, env: IpcEnvelope) => void) | undefined;
   /** Internal messages of a shape we do not know: dropped, counted. */
-  onMalformed: ((slot: number, pid: number) => void) | undefined;
+  onMalformed: ((h: WorkerHandle) => void) | undefined;
 
   constructor(
     readonly config: SupervisorConfig,
@@ -209,7 +209,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     } else if (m.t === 'ipc' && isValidEnvelope(m)) {
       this.onIpc?.(h, m);
     } else if (m.t !== 'draining' && m.t !== 'ready') {
-      this.onMalformed?.(h.slot, h.pid);
+      this.onMalformed?.(h);
     } else if (m.t === 'draining' && h.state !== 'exited') {
       h.state = 'draining';
       h.requestedReason ??= 'signal';

@@ -24,7 +24,7 @@ describe.each(runtimes)('IPC floods and bad actors on %s', (runtime) => {
     (await scrape(port)).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
 
   it('a worker sending 10k requests/s to a slow primary handler: held requests bounded, the rest refused and counted, logged once, heartbeats on time', async () => {
-    cp = new ClusterProcess('ipc.mjs', { WORKERS: '2', HB_TIMEOUT: '2000' }, runtime);
+    cp = new ClusterProcess('ipc.mjs', { WORKERS: '2', HB_TIMEOUT: '5000' }, runtime);
     const { admin } = await cp.listening();
     const heapBefore = await op({ op: 'heap' });
     // 10k/s for 4 s, each held 3 s by the primary's handler: ~30k would be held at once unbounded.
@@ -40,19 +40,19 @@ describe.each(runtimes)('IPC floods and bad actors on %s', (runtime) => {
     expect(refusedIn).toBeLessThanOrEqual(flood.CLUSTER_ERR_IPC_QUEUE_FULL + (flood.CLUSTER_ERR_IPC_TIMEOUT ?? 0));
     expect(cp.logs.filter((l) => String(l.msg).startsWith('IPC backlog full')).length).toBe(1);
     // The other worker's heartbeats kept arriving well within the timeout, and nobody was killed.
-    expect(gaps[1]).toBeLessThan(2000);
+    expect(gaps[1]).toBeLessThan(5000);
     expect(cp.events.filter((e) => e.event === 'worker:exit')).toEqual([]);
     expect((await op({ op: 'heap' })) - heapBefore).toBeLessThan(20 * 2 ** 20);
     expect(await metric(admin.port, 'cluster_ipc_backlog', { cluster_ipc_side: 'in' })).toBe(0);
   });
 
   it('a worker sending 10k one-way messages/s: every one handled, heartbeats on time', async () => {
-    cp = new ClusterProcess('ipc.mjs', { WORKERS: '2', HB_TIMEOUT: '2000' }, runtime);
+    cp = new ClusterProcess('ipc.mjs', { WORKERS: '2', HB_TIMEOUT: '5000' }, runtime);
     await cp.listening();
     const { flood, gaps } = await op({ op: 'flood', from: 0, flood: { kind: 'msg', rate: 10_000, seconds: 4 } });
     expect(flood).toEqual({ ok: 40_000 });
     expect(await op({ op: 'sunk' })).toBe(40_000);
-    expect(gaps[1]).toBeLessThan(2000);
+    expect(gaps[1]).toBeLessThan(5000);
     expect(cp.events.filter((e) => e.event === 'worker:exit')).toEqual([]);
   });
 
@@ -60,14 +60,24 @@ describe.each(runtimes)('IPC floods and bad actors on %s', (runtime) => {
     cp = new ClusterProcess('ipc.mjs', { WORKERS: '2', IPC_QUEUE: '500' }, runtime);
     const { admin } = await cp.listening();
     const outcomes = await op({ op: 'blast', slot: 1, n: 10_000, blockMs: 1500 });
-    expect(outcomes.CLUSTER_ERR_IPC_QUEUE_FULL).toBeGreaterThan(5000);
+    // What was written: what the socket buffer took (a few hundred 2 KB messages) plus at most 500.
     expect(outcomes.ok + outcomes.CLUSTER_ERR_IPC_QUEUE_FULL).toBe(10_000);
     expect(outcomes.ok).toBeGreaterThanOrEqual(500);
+    expect(outcomes.CLUSTER_ERR_IPC_QUEUE_FULL).toBeGreaterThan(5000);
     expect(await metric(admin.port, 'cluster_ipc_refused_total', { cluster_ipc_side: 'out' })).toBe(outcomes.CLUSTER_ERR_IPC_QUEUE_FULL);
     const counts = (await op({ op: 'request', slot: 1, msg: { type: 'stats' } })).counts;
-    expect(counts.blast).toBe(outcomes.ok);
+    expect(counts.padded).toBe(outcomes.ok);
     // A burst to a worker that reads is not refused.
     expect(await op({ op: 'concurrent', n: 400, slots: 2 })).toEqual({ matched: 400, slots: [0, 1] });
+  });
+
+  it("a primary handler that never settles gives its place back at the asker's timeout", async () => {
+    cp = new ClusterProcess('ipc.mjs', { WORKERS: '1', IPC_QUEUE: '5' }, runtime);
+    await cp.listening();
+    const r = await op({ op: 'request', slot: 0, msg: { type: 'ask-never', data: { n: 8, timeoutMs: 300 } } });
+    expect(r.codes.filter((c: string) => c === 'CLUSTER_ERR_IPC_TIMEOUT').length).toBe(5); // held, then timed out
+    expect(r.codes.filter((c: string) => c === 'CLUSTER_ERR_IPC_QUEUE_FULL').length).toBe(3); // refused at once
+    expect(r.after).toBe('after');
   });
 
   it('a worker writing invalid internal messages is counted and, at ipc.maxInvalidMessages, recycled', async () => {
