@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Attributes } from '@opentelemetry/api';
 import os from 'node:os';
-import path from 'node:path';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { HostMetrics } from '@opentelemetry/host-metrics';
@@ -28,10 +27,6 @@ export interface PrimaryTelemetryOptions {
   onError: (err: unknown) => void;
 }
 
-/** service.name: the option, else OTEL_SERVICE_NAME, else the entry script's name. */
-export function serviceNameFor(option: string | undefined): string {
-  return option ?? process.env.OTEL_SERVICE_NAME ?? path.basename(process.argv[1] ?? 'app').replace(/\.[cm]?[jt]s$/, '');
-}
 
 export function otlpMetricsWanted(endpoint: string | undefined): boolean {
   const env = process.env;

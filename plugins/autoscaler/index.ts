@@ -1,5 +1,5 @@
-import type { Plugin } from '../../src/plugins/plugin-host.js';
-import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugins/contexts.js';
+import type { Plugin } from '../../src/plugins/api.js';
+import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugins/api.js';
 import { Autoscaler, type AutoscalerOptions, type AutoscalerStatus } from './primary.js';
 
 export type { AutoscalerStatus } from './primary.js';

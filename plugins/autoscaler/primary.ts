@@ -1,8 +1,8 @@
 import os from 'node:os';
 import type { Attributes } from '@opentelemetry/api';
-import type { PrimaryPluginContext } from '../../src/plugins/contexts.js';
-import type { ScaleEvent } from '../../src/supervisor/events.js';
-import type { WorkerInfo } from '../../src/supervisor/supervisor.js';
+import type { PrimaryPluginContext } from '../../src/plugins/api.js';
+import type { ScaleEvent } from '../../src/plugins/api.js';
+import type { WorkerInfo } from '../../src/plugins/api.js';
 import type { Exemplar } from '../../otel/metrics-store.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import { decide, initialState, TRIGGERS, type Decision, type HoldReason, type Recommendation, type ScalePolicy, type ScalerState, type Signals } from './decide.js';

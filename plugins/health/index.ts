@@ -1,6 +1,6 @@
-import type { Plugin } from '../../src/plugins/plugin-host.js';
-import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugins/contexts.js';
-import { sendJson } from '../../src/admin/admin-server.js';
+import type { Plugin } from '../../src/plugins/api.js';
+import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugins/api.js';
+import { sendJson } from '../../src/plugins/api.js';
 import { clusterHealth } from './cluster-report.js';
 import { HealthProber } from './primary.js';
 import { HEALTH_CONTENT_TYPE, httpStatusOf, type HealthCheckFn } from './report.js';

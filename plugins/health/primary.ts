@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { PrimaryPluginContext } from '../../src/plugins/contexts.js';
+import type { PrimaryPluginContext } from '../../src/plugins/api.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import { INITIAL_HEALTH, nextHealth, type HealthState, type ProbeResult } from './verdict.js';
 import { PROBE_PORT_KIND } from './worker.js';

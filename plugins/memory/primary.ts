@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { PrimaryPluginContext } from '../../src/plugins/contexts.js';
+import type { PrimaryPluginContext } from '../../src/plugins/api.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import { detectLeak, type HeapSample, type LeakDetectorConfig } from './leak-detector.js';
 import { decideMemory, INITIAL_MEMORY_STATE, type MemoryPolicyConfig, type MemoryState } from './memory-policy.js';

@@ -1,5 +1,5 @@
-import type { Plugin } from '../../src/plugins/plugin-host.js';
-import type { WorkerPluginContext } from '../../src/plugins/contexts.js';
+import type { Plugin } from '../../src/plugins/api.js';
+import type { WorkerPluginContext } from '../../src/plugins/api.js';
 import type { WorkerTelemetry } from '../../otel/worker-telemetry.js';
 import { recordHttp } from './http.js';
 import { recordRuntime } from './runtime.js';

@@ -1,9 +1,21 @@
+// The composition root of the built-in plugins: the one module of src/ that imports plugins/
+// (.dependency-cruiser.cjs); the rest of src/app reaches them, and their public types, through it.
 import os from 'node:os';
 import { autoscalerPlugin, type AutoscalerPlugin } from '../../plugins/autoscaler/index.js';
 import { healthPlugin } from '../../plugins/health/index.js';
 import type { HealthCheckFn } from '../../plugins/health/report.js';
 import { heapLimitMiB } from '../../plugins/memory/memory-policy.js';
 import { memoryPlugin } from '../../plugins/memory/index.js';
+import { otelWorkerPlugin } from '../../plugins/otel-worker/index.js';
+import type { WorkerTelemetry } from '../../otel/worker-telemetry.js';
+
+export type { AutoscalerPlugin, AutoscalerStatus, HoldReason, Recommendation, Signals, Trigger } from '../../plugins/autoscaler/index.js';
+export type { HealthCheckFn } from '../../plugins/health/report.js';
+
+/** The worker's telemetry plugin (request metrics, runtime metrics, snapshots to the primary). */
+export function telemetryPlugin(telemetry: WorkerTelemetry): Plugin {
+  return otelWorkerPlugin(telemetry) as Plugin;
+}
 import type { ResolvedOptions } from '../config/validate.js';
 import type { Plugin } from '../plugins/plugin-host.js';
 import { memoryExecArgv } from '../runtime/adapter.js';

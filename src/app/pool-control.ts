@@ -1,5 +1,6 @@
 import { PidSampler } from '../../otel/pid-sampler.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
+import { NoWorkerError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import type { PoolOperations } from '../supervisor/pool-operations.js';
@@ -33,7 +34,7 @@ export function poolControl(
     emit: <E extends keyof ClusterEventMap>(event: E, ...args: ClusterEventMap[E]) => void events.emit(event, ...args),
     sendToWorker: (slot, kind, payload) => {
       const h = sup.slots.get(slot)?.current;
-      if (!h) return Promise.reject(new Error(`no worker in slot ${slot}`));
+      if (!h) return Promise.reject(new NoWorkerError(`no worker in slot ${slot}`));
       return h.send({ t: 'plugin', kind, payload });
     },
     recycleWorker: (slot, reason, o) => pool.recycle(slot, reason, o),

@@ -13,7 +13,7 @@ import { createSpawner } from '../supervisor/spawner.js';
 import { Supervisor, type WorkerInfo } from '../supervisor/supervisor.js';
 import { BaseApp } from './base-app.js';
 import { builtinPlugins, workerExecArgv } from './builtin-plugins.js';
-import type { AutoscalerPlugin, AutoscalerStatus } from '../../plugins/autoscaler/index.js';
+import type { AutoscalerPlugin, AutoscalerStatus } from './builtin-plugins.js';
 import { poolControl } from './pool-control.js';
 import { RECYCLE_REASONS } from '../supervisor/exit-reason.js';
 import { installSignalHandlers } from './signals.js';
@@ -97,7 +97,7 @@ export class PrimaryApp extends BaseApp {
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
       for (const e of FORWARDED_EVENTS) supervisor.on(e, ((payload: unknown) => emit(e, payload)) as never);
       supervisor.on('worker:ready', () => this.balancer?.flush());
-      const telemetry = (this.telemetry = primaryTelemetry(this.options, () => supervisor.list(), this.logger));
+      const telemetry = (this.telemetry = await primaryTelemetry(this.options, () => supervisor.list(), this.logger));
       const messages = new WorkerMessageRouter();
       supervisor.onPluginMessage = (slot, pid, kind, payload) => {
         if (kind === SNAPSHOT_KIND) {

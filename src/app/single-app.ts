@@ -29,8 +29,8 @@ export class SingleApp extends BaseApp {
       const frontend = (this.frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection }));
       // One process plays both parts: its worker telemetry feeds its own store as slot 0.
       const self = () => [{ slot: 0, pid: process.pid, state: this.closing ? 'draining' : 'ready' }];
-      const primary = (this.telemetry = primaryTelemetry(this.options, self, this.logger));
-      const { telemetry, plugins: pluginList } = workerTelemetry(this.options, 0);
+      const primary = (this.telemetry = await primaryTelemetry(this.options, self, this.logger));
+      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, 0);
       const plugins = (this.plugins = new PluginHost(pluginList, this.logger));
       const messages = new WorkerMessageRouter();
       const toStore = (snap: Parameters<NonNullable<typeof primary>['store']['update']>[2]) => primary?.store.update(0, process.pid, snap);

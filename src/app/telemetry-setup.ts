@@ -1,8 +1,9 @@
 import { metrics, trace } from '@opentelemetry/api';
-import { PrimaryTelemetry, serviceNameFor, type WorkerView } from '../../otel/primary-telemetry.js';
+import type { PrimaryTelemetry, WorkerView } from '../../otel/primary-telemetry.js';
+import { serviceNameFor } from '../../otel/service-name.js';
 import { WorkerMetricsStore, type WindowStats } from '../../otel/metrics-store.js';
 import { WorkerTelemetry, type TracingSettings } from '../../otel/worker-telemetry.js';
-import { otelWorkerPlugin } from '../../plugins/otel-worker/index.js';
+import { telemetryPlugin } from './builtin-plugins.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import type { ResolvedOptions } from '../config/validate.js';
 import type { Logger } from '../logger.js';
@@ -10,7 +11,7 @@ import type { PrimaryPluginContext, WorkerPluginContext } from '../plugins/conte
 import type { Plugin, PluginContextBase } from '../plugins/plugin-host.js';
 import type { HttpFrontend } from '../worker/http-frontend.js';
 import { PluginError } from '../errors.js';
-import type { Handler } from './router.js';
+import type { Handler } from '../worker/router.js';
 
 export const SNAPSHOT_KIND = 'otel:snapshot';
 
@@ -27,14 +28,14 @@ export function tracingSettings(o: ResolvedOptions): TracingSettings {
 }
 
 /** The worker's providers and its plugin list (the built-in otel-worker plugin first, then `builtins`). */
-export function workerTelemetry(o: ResolvedOptions, slot: number, builtins: Plugin[] = []): { telemetry: WorkerTelemetry | undefined; plugins: Plugin[] } {
+export async function workerTelemetry(o: ResolvedOptions, slot: number, builtins: Plugin[] = []): Promise<{ telemetry: WorkerTelemetry | undefined; plugins: Plugin[] }> {
   const user = [...builtins, ...(o.plugins as Plugin[])];
   if (!o.telemetry.enabled) return { telemetry: undefined, plugins: user };
-  const telemetry = new WorkerTelemetry(
+  const telemetry = await WorkerTelemetry.create(
     { 'service.name': serviceNameFor(o.telemetry.serviceName), 'worker.id': slot, 'process.pid': process.pid },
     tracingSettings(o),
   );
-  return { telemetry, plugins: [otelWorkerPlugin(telemetry) as Plugin, ...user] };
+  return { telemetry, plugins: [telemetryPlugin(telemetry), ...user] };
 }
 
 export function workerContext(
@@ -67,8 +68,10 @@ export function workerContext(
   };
 }
 
-export function primaryTelemetry(o: ResolvedOptions, workers: () => WorkerView[], logger: Logger): PrimaryTelemetry | undefined {
+/** Loaded on use: the exporters and host metrics it brings are the primary's alone, never a worker's. */
+export async function primaryTelemetry(o: ResolvedOptions, workers: () => WorkerView[], logger: Logger): Promise<PrimaryTelemetry | undefined> {
   if (!o.telemetry.enabled) return undefined;
+  const { PrimaryTelemetry } = await import('../../otel/primary-telemetry.js');
   return new PrimaryTelemetry({
     serviceName: serviceNameFor(o.telemetry.serviceName),
     intervalMs: o.telemetry.intervalMs,

@@ -1,4 +1,4 @@
-import type { HealthCheckFn } from '../../plugins/health/report.js';
+import type { HealthCheckFn } from './builtin-plugins.js';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ClusterConfigInput, LoggerLike } from '../config/schema.js';
 import type { Plugin } from '../plugins/plugin-host.js';
@@ -6,9 +6,9 @@ import type { ClusterEventMap } from '../supervisor/events.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
 import type { Message, Sender } from '../ipc/envelope.js';
 import type { SettledReply } from '../ipc/primary-ipc.js';
-import type { Handler } from './router.js';
+import type { Handler } from '../worker/router.js';
 import type { ClusterMetrics } from './telemetry-setup.js';
-import type { AutoscalerStatus } from '../../plugins/autoscaler/index.js';
+import type { AutoscalerStatus } from './builtin-plugins.js';
 
 export interface ServerOptions {
   /** `{ enabled, config: {...} }` or the config keys flattened beside `enabled`. Omit for one process. */

@@ -1,14 +1,36 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Meter, Tracer } from '@opentelemetry/api';
 import type { AdminRoute } from '../admin/admin-server.js';
-import type { Handler } from '../app/router.js';
+import type { Handler } from '../worker/router.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import type { RecycleReason } from '../supervisor/exit-reason.js';
 import type { ProcessReading } from '../../otel/pid-sampler.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
 import type { WorkerMetricsStore } from '../../otel/metrics-store.js';
 import type { LiveGaugeOptions, Observe } from '../../otel/live-gauges.js';
-import type { PluginContextBase } from './plugin-host.js';
+import type { Logger } from '../logger.js';
+
+export type MaybePromise<T> = T | Promise<T>;
+export type CloseHook = () => MaybePromise<void>;
+
+export interface PluginContextBase {
+  logger: Logger;
+  /** Registers a hook run at shutdown; hooks run last-registered-first. */
+  onClose(hook: CloseHook): void;
+}
+
+/**
+ * A plugin: `primary(ctx)` runs in the primary, `worker(ctx)` in every worker (and both in
+ * single-process mode). The contexts default to the real ones, so `definePlugin({...})` or a
+ * `Plugin`-typed object type-checks without casts.
+ */
+export interface Plugin<PrimaryCtx = PrimaryPluginContext, WorkerCtx = WorkerPluginContext> {
+  name: string;
+  /** Names of plugins that must be registered before this one (their hooks run first). */
+  dependencies?: string[];
+  primary?(ctx: PrimaryCtx): MaybePromise<void>;
+  worker?(ctx: WorkerCtx): MaybePromise<void>;
+}
 
 /**
  * What a response hook learns about a finished (or aborted) request. The object is reused for the

@@ -1,22 +1,8 @@
 import { PluginError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { CloseHook, MaybePromise, Plugin, PluginContextBase } from './contexts.js';
 
-type MaybePromise<T> = T | Promise<T>;
-type CloseHook = () => MaybePromise<void>;
-
-export interface PluginContextBase {
-  logger: Logger;
-  /** Registers a hook run at shutdown; hooks run last-registered-first. */
-  onClose(hook: CloseHook): void;
-}
-
-export interface Plugin<PrimaryCtx = unknown, WorkerCtx = unknown> {
-  name: string;
-  /** Names of plugins that must be registered before this one (their hooks run first). */
-  dependencies?: string[];
-  primary?(ctx: PrimaryCtx): MaybePromise<void>;
-  worker?(ctx: WorkerCtx): MaybePromise<void>;
-}
+export type { Plugin, PluginContextBase } from './contexts.js';
 
 /**
  * Starts plugins in registration order, each within a timeout, and closes them in reverse.
@@ -27,7 +13,7 @@ export class PluginHost {
   private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly plugins: readonly Plugin[],
+    private readonly plugins: readonly Plugin<never, never>[],
     private readonly logger: Logger,
     private readonly startTimeoutMs = 10_000,
   ) {

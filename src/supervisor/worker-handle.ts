@@ -2,6 +2,7 @@ import type { Worker } from 'node:cluster';
 import { internal, isInternal, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
 import type { ExitReason } from './exit-reason.js';
 import { isBun } from '../runtime/adapter.js';
+import { WorkerGoneError } from '../errors.js';
 import { OPEN, type CpuGateState } from '../balancer/cpu-gate.js';
 import { estimateOpen, type WorkerLoad } from '../balancer/strategy.js';
 
@@ -66,7 +67,7 @@ export class WorkerHandle {
   /** Resolves once the channel has taken the message (written to the pipe, not just queued). */
   send(m: Body<PrimaryToWorker>, handle?: unknown): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (!this.worker.isConnected()) return reject(new Error(`worker ${this.slot} (pid ${this.pid}) is not connected`));
+      if (!this.worker.isConnected()) return reject(new WorkerGoneError(`worker ${this.slot} (pid ${this.pid}) is not connected`));
       this.channelFull = !this.worker.send(internal(m as PrimaryToWorker), handle as never, (err: Error | null) => (err ? reject(err) : resolve()));
     });
   }

@@ -3,16 +3,21 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { getRoute, kRoute } from '../app/router.js';
+import { getRoute, kRoute } from './router.js';
 import type { Linked } from './connection-list.js';
-import type { HttpFrontend } from './http-frontend.js';
+
+/** What a connection's state needs of the frontend that owns it (http-frontend.ts). */
+export interface ConnectionOwner {
+  readonly keepAliveTimeoutMs: number;
+  finished(res: Tracked, ended?: boolean): void;
+}
 
 /**
  * A connection's state, kept on its socket under a symbol (read once per request, where a Map
  * lookup was measurable) and linked into the frontend's list of open connections.
  */
 export interface SocketState extends Linked<SocketState> {
-  owner: HttpFrontend;
+  owner: ConnectionOwner;
   socket: Socket;
   /** performance.now() when its last response finished (or it opened): the drain's idle grace. */
   idleSince: number;

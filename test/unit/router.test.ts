@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getRoute, Router } from '../../src/app/router.js';
+import { getRoute, Router } from '../../src/worker/router.js';
 
 // The router is exercised through a real http.Server on loopback.
 const errors: unknown[] = [];

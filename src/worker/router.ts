@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidArgumentError } from '../errors.js';
 
 export interface Request extends IncomingMessage {
   /** Values of `:name` segments of the matched route. */
@@ -39,13 +40,13 @@ export class Router {
 
   use(pathOrHandler: string | Handler, maybeHandler?: Handler): void {
     const [template, handler] = typeof pathOrHandler === 'string' ? [pathOrHandler, maybeHandler!] : ['/*', pathOrHandler];
-    if (typeof handler !== 'function') throw new TypeError('use() expects a handler function');
+    if (typeof handler !== 'function') throw new InvalidArgumentError('use() expects a handler function');
     this.layers.push({ method: undefined, ...compile(template.endsWith('*') ? template : `${template.replace(/\/$/, '')}/*`), handler });
   }
 
   route(method: Method, template: string, handler: Handler): void {
-    if (typeof template !== 'string' || !template.startsWith('/')) throw new TypeError(`route path must start with '/': ${String(template)}`);
-    if (typeof handler !== 'function') throw new TypeError(`${method.toUpperCase()} ${template}: handler must be a function`);
+    if (typeof template !== 'string' || !template.startsWith('/')) throw new InvalidArgumentError(`route path must start with '/': ${String(template)}`);
+    if (typeof handler !== 'function') throw new InvalidArgumentError(`${method.toUpperCase()} ${template}: handler must be a function`);
     this.layers.push({ method: method === 'all' ? '*' : method.toUpperCase(), ...compile(template), handler });
   }
 

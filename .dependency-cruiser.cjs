@@ -1,0 +1,51 @@
+/**
+ * The dependency rules of docs/architecture.md, checked in CI (`npm run lint:deps`):
+ * dependencies flow one way, from the composition root (src/app) to the core and to otel/, and
+ * built-in plugins see only the published plugin API.
+ */
+module.exports = {
+  forbidden: [
+    { name: 'no-cycles', severity: 'error', comment: 'No import cycles, type-only imports included.', from: {}, to: { circular: true } },
+    {
+      name: 'plugins-use-the-plugin-api',
+      severity: 'error',
+      comment: 'Built-in plugins are written against what a user plugin can use: the plugin API, otel/ and the error catalogue.',
+      from: { path: '^plugins/' },
+      to: { path: '^src/', pathNot: '^src/(plugins/api|errors)\\.ts$' },
+    },
+    {
+      name: 'core-does-not-import-app-or-plugins',
+      severity: 'error',
+      comment: 'The core (supervisor, worker runtime, ipc, balancer, admin, config, runtime, plugin host) never reaches up to the composition root or to plugins.',
+      from: { path: '^src/', pathNot: '^src/(app/|index\\.ts$)' },
+      to: { path: '^(src/app/|src/index\\.ts$|plugins/)' },
+    },
+    {
+      name: 'only-the-composition-root-wires-built-ins',
+      severity: 'error',
+      comment: 'src/app/builtin-plugins.ts is the one place that knows the built-in plugins (src/index.ts re-exports their public types).',
+      from: { path: '^src/', pathNot: '^src/(app/builtin-plugins|index)\\.ts$' },
+      to: { path: '^plugins/' },
+    },
+    {
+      name: 'otel-is-a-leaf',
+      severity: 'error',
+      comment: 'otel/ (aggregation, export, instrument names) depends on the OpenTelemetry packages only.',
+      from: { path: '^otel/' },
+      to: { path: '^(src|plugins)/' },
+    },
+    {
+      name: 'no-unresolvable',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules|test|bench|examples)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};
