@@ -98,7 +98,6 @@ export class HealthProber {
     }
     if (d.event === 'unhealthy' && d.action) {
       log.error({ slot, pid, failures: d.state.failures, reasons: d.state.reasons, action: d.action }, 'worker unhealthy, replacing it');
-      this.ctx.excludeWorker(slot, pid, 'unhealthy');
       this.ctx.emit('worker:unhealthy', { slot, pid, failures: d.state.failures, reasons: d.state.reasons, action: d.action });
       this.ctx.recycleWorker(slot, 'unhealthy', { kill: d.action === 'kill' }).catch((err: Error) => log.error({ slot, pid, err: err.message }, 'replacing an unhealthy worker failed'));
     }

@@ -123,7 +123,6 @@ export class MemoryManager {
     }
     if (d.recycle) {
       this.ctx.logger.error(log, `worker memory ${d.state.level}: recycling it (${d.recycle})`);
-      this.ctx.excludeWorker(w.slot, pid, d.recycle);
       this.ctx.recycleWorker(w.slot, d.recycle).catch((err: Error) => this.ctx.logger.error({ slot: w.slot, pid, err: err.message }, 'memory recycle failed'));
     }
   }
@@ -162,7 +161,6 @@ export class MemoryManager {
     }
     this.reportLeak(w, pid, this.o.leakAction, undefined);
     if (this.o.leakAction === 'recycle') {
-      this.ctx.excludeWorker(w.slot, pid, 'leak');
       this.ctx.recycleWorker(w.slot, 'leak').catch((err: Error) => this.ctx.logger.error({ slot: w.slot, pid, err: err.message }, 'leak recycle failed'));
     }
   }

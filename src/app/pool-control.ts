@@ -2,6 +2,7 @@ import { PidSampler } from '../../otel/pid-sampler.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import { NoWorkerError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { WorkerHandle } from '../supervisor/worker-handle.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import type { PoolOperations } from '../supervisor/pool-operations.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
@@ -28,6 +29,8 @@ export function poolControl(
     timer = setInterval(() => void sampler.sample([...sup.live].map((h) => h.pid)).catch(() => {}), sampleIntervalMs);
     timer.unref();
   }
+  // excludeWorker sets one reason per worker for plugins (the last one given), as documented.
+  const pluginReasons = new WeakMap<WorkerHandle, string>();
   return {
     events,
     getWorkers: () => sup.list(),
@@ -40,9 +43,13 @@ export function poolControl(
     recycleWorker: (slot, reason, o) => pool.recycle(slot, reason, o),
     excludeWorker: (slot, pid, reason) => {
       const h = sup.slots.get(slot)?.current;
-      if (!h || h.pid !== pid || h.excludedBy === reason) return;
-      h.excludedBy = reason;
-      logger.warn({ slot, pid, reason: reason ?? 'recovered' }, reason ? 'worker excluded from routing' : 'worker back in routing');
+      if (!h || h.pid !== pid) return;
+      const previous = pluginReasons.get(h);
+      if (previous === reason) return;
+      if (reason) sup.exclusions.exclude(h, reason);
+      if (previous) sup.exclusions.readmit(h, previous, reason ?? 'recovered');
+      if (reason) pluginReasons.set(h, reason);
+      else pluginReasons.delete(h);
     },
     readProcess: (pid) => telemetry?.processReading(pid) ?? fallback?.get(pid),
     scaleTo: (n) => pool.scaleTo(n),

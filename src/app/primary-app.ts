@@ -99,7 +99,7 @@ export class PrimaryApp extends BaseApp {
       supervisor.on('worker:ready', () => this.balancer?.flush());
       const telemetry = (this.telemetry = await primaryTelemetry(this.options, () => supervisor.list(), this.logger));
       const messages = new WorkerMessageRouter();
-      supervisor.onPluginMessage = (slot, pid, kind, payload) => {
+      supervisor.inbox.on('plugin', ({ slot, pid }, kind, payload) => {
         if (kind === SNAPSHOT_KIND) {
           telemetry?.store.update(slot, pid, payload as WorkerSnapshot);
           const h = supervisor.slots.get(slot)?.current;
@@ -107,7 +107,7 @@ export class PrimaryApp extends BaseApp {
           if (h && h.pid === pid && eld !== undefined) h.load.eventLoopDelayS = eld;
         }
         else messages.dispatch(slot, kind, payload);
-      };
+      });
       const meter = telemetry ? telemetry.meterProvider.getMeter(PRIMARY_SCOPE) : metrics.getMeter(PRIMARY_SCOPE);
       const backlog = new IpcBacklog(this.options.ipc.queueLimit, this.logger);
       const ipc = (this.ipc = new PrimaryIpc(supervisor, this.handlers, this.options.ipc, this.logger, ipcMetrics(meter, backlog), backlog, {
@@ -118,8 +118,8 @@ export class PrimaryApp extends BaseApp {
           return true;
         },
       }));
-      supervisor.onIpc = (h, env) => ipc.onEnvelope(h, env);
-      supervisor.onMalformed = (h) => ipc.invalid(h, 'malformed');
+      supervisor.inbox.on('ipc', (h, env) => ipc.onEnvelope(h, env));
+      supervisor.inbox.on('malformed', (h) => ipc.invalid(h, 'malformed'));
       this.routing = new Routing(
         supervisor,
         {

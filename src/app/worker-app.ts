@@ -40,9 +40,9 @@ export class WorkerApp extends BaseApp {
       const primaryMax = Number(process.env[ENV.ipcMaxBytes]);
       const ipcOptions = primaryMax > 0 ? { ...this.options.ipc, maxMessageBytes: Math.min(this.options.ipc.maxMessageBytes, primaryMax) } : this.options.ipc;
       const ipc = (this.ipc = new WorkerIpc((env) => runtime.sendIpc(env), this.handlers, ipcOptions));
-      runtime.onIpc = (env) => ipc.onEnvelope(env);
+      runtime.inbox.on('ipc', (env) => ipc.onEnvelope(env));
       const fromPrimary = new WorkerMessageRouter();
-      runtime.onPlugin = (kind, payload) => fromPrimary.dispatch(this.workerSlot, kind, payload);
+      runtime.inbox.on('plugin', (kind, payload) => fromPrimary.dispatch(this.workerSlot, kind, payload));
       telemetry
         ?.meter(WORKER_SCOPE)
         .createObservableCounter('cluster.worker.ipc.malformed', { unit: '{message}', description: 'Internal IPC messages from the primary that were malformed and dropped.' })

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
-import { eligible, nextCpuGate, type CpuGateConfig } from './cpu-gate.js';
+import { eligible, nextCpuGate, OPEN, type CpuGateConfig, type CpuGateState } from './cpu-gate.js';
 import { planAfterJoin, planForImbalance, type ShedOrder } from './rebalance.js';
 import { leastConnections, leastLoad, RoundRobin, type Strategy, type StrategyName, type WorkerLoad } from './strategy.js';
 
@@ -27,6 +27,8 @@ export class Routing {
   readonly strategy: Strategy<WorkerHandle>;
   private readonly timer: NodeJS.Timeout;
   private readonly gate: CpuGateConfig | undefined;
+  /** The CPU limit's hysteresis state per worker (gone with the handle). */
+  private readonly cpuGates = new WeakMap<WorkerHandle, CpuGateState>();
 
   constructor(
     private readonly sup: Supervisor,
@@ -52,7 +54,7 @@ export class Routing {
 
   /** Ready workers that may take new connections (never none while some are ready). */
   candidates(): WorkerHandle[] {
-    return eligible(this.sup.readyWorkers(), (h) => h.cpuGate.excluded || h.excludedBy !== undefined);
+    return eligible(this.sup.readyWorkers(), (h) => this.sup.exclusions.isExcluded(h));
   }
 
   close(): void {
@@ -66,13 +68,12 @@ export class Routing {
       if (cpu === undefined) continue;
       h.load.cpu = cpu;
       if (!this.gate) continue;
-      const before = h.cpuGate.excluded;
-      h.cpuGate = nextCpuGate(h.cpuGate, cpu, now, this.gate);
-      if (h.cpuGate.excluded === before) continue;
-      const event = h.cpuGate.excluded ? 'worker:excluded' : 'worker:readmitted';
-      const reason = h.cpuGate.excluded ? 'cpu-over-limit' : 'cpu-recovered';
-      this.logger.warn({ slot: h.slot, pid: h.pid, reason, cpu: Math.round(cpu * 100) / 100, limit: this.gate.limit }, h.cpuGate.excluded ? 'worker excluded from routing' : 'worker back in routing');
-      this.sup.emit(event, { slot: h.slot, pid: h.pid, reason, cpu });
+      const before = this.cpuGates.get(h) ?? OPEN;
+      const after = nextCpuGate(before, cpu, now, this.gate);
+      this.cpuGates.set(h, after);
+      if (after.excluded === before.excluded) continue;
+      if (after.excluded) this.sup.exclusions.exclude(h, 'cpu-over-limit', { cpu });
+      else this.sup.exclusions.readmit(h, 'cpu-over-limit', 'cpu-recovered', { cpu });
     }
     if (this.o.rebalance) this.shed(planForImbalance(this.loads(), this.o.imbalanceThreshold), 'imbalance');
   }

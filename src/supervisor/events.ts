@@ -11,8 +11,9 @@ export interface ClusterEventMap {
   'cluster:degraded': [{ slot: number; reason: ExitReason; readyWorkers: number }];
   'cluster:closed': [{ clean: boolean }];
   /** A worker stopped receiving new connections (CPU over resources.maxCpuPerWorker, sustained). */
-  'worker:excluded': [{ slot: number; pid: number; reason: string; cpu: number }];
-  'worker:readmitted': [{ slot: number; pid: number; reason: string; cpu: number }];
+  /** New connections are kept away from it; `cpu` (cores) when the CPU gate decided. */
+  'worker:excluded': [{ slot: number; pid: number; reason: string; cpu?: number }];
+  'worker:readmitted': [{ slot: number; pid: number; reason: string; cpu?: number }];
   /** maxFailures consecutive health probes failed; the worker is being replaced. */
   'worker:unhealthy': [{ slot: number; pid: number; failures: number; reasons: string[]; action: 'recycle' | 'kill' }];
   /** A worker whose probes had failed (fewer than maxFailures times) passed again. */

@@ -56,7 +56,7 @@ export class PoolOperations {
     const old = slot?.current;
     if (!slot || !old || !old.alive || old.requestedReason) return Promise.resolve();
     old.requestedReason = reason;
-    old.excludedBy ??= reason;
+    sup.exclusions.exclude(old, reason);
     if (o.kill) {
       old.respawnOnExit = true;
       sup.logger.warn({ slot: slotIndex, pid: old.pid, reason }, 'killing worker');

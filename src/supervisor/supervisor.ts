@@ -5,6 +5,7 @@ import type { WorkerToPrimary } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
 import type { ClusterEventMap } from './events.js';
 import { classifyExit, RECYCLE_REASONS, type ExitReason } from './exit-reason.js';
+import { Exclusions } from './exclusions.js';
 import { decideRestart } from './restart-policy.js';
 import type { Spawner } from './spawner.js';
 import { WorkerHandle } from './worker-handle.js';
@@ -33,6 +34,13 @@ export interface Slot {
   lastFailure?: string;
 }
 
+/** The supervisor's inbox: plugin messages (telemetry snapshots among them), user IPC envelopes (already checked), and internal messages of a shape we do not know. */
+export interface WorkerInboxEvents {
+  plugin: [h: WorkerHandle, kind: string, payload: unknown];
+  ipc: [h: WorkerHandle, env: IpcEnvelope];
+  malformed: [h: WorkerHandle];
+}
+
 export interface WorkerInfo {
   slot: number;
   pid: number;
@@ -53,15 +61,12 @@ export interface WorkerInfo {
 export class Supervisor extends EventEmitter<ClusterEventMap> {
   readonly slots = new Map<number, Slot>();
   readonly live = new Set<WorkerHandle>();
+  readonly exclusions: Exclusions;
   private shuttingDown = false;
   private watchdog: NodeJS.Timeout | undefined;
   private closing: Promise<{ clean: boolean }> | undefined;
-  /** Receives plugin messages from workers (telemetry snapshots among them). */
-  onPluginMessage: ((slot: number, pid: number, kind: string, payload: unknown) => void) | undefined;
-  /** Receives user IPC envelopes (already checked). */
-  onIpc: ((h: WorkerHandle, env: IpcEnvelope) => void) | undefined;
-  /** Internal messages of a shape we do not know: dropped, counted. */
-  onMalformed: ((h: WorkerHandle) => void) | undefined;
+  /** What workers send beyond lifecycle messages, for the primary's other parts to subscribe to. */
+  readonly inbox = new EventEmitter<WorkerInboxEvents>();
 
   constructor(
     readonly config: SupervisorConfig,
@@ -69,6 +74,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     readonly logger: Logger,
   ) {
     super();
+    this.exclusions = new Exclusions(this, logger);
   }
 
   get isShuttingDown(): boolean {
@@ -205,11 +211,11 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
       if (slot && slot.current === h) slot.givenUp = false;
       this.emit('worker:ready', { slot: h.slot, pid: h.pid, startupMs: h.readyAt - h.startedAt });
     } else if (m.t === 'plugin') {
-      this.onPluginMessage?.(h.slot, h.pid, m.kind, m.payload);
+      this.inbox.emit('plugin', h, m.kind, m.payload);
     } else if (m.t === 'ipc' && isValidEnvelope(m)) {
-      this.onIpc?.(h, m);
+      this.inbox.emit('ipc', h, m);
     } else if (m.t !== 'draining' && m.t !== 'ready') {
-      this.onMalformed?.(h);
+      this.inbox.emit('malformed', h);
     } else if (m.t === 'draining' && h.state !== 'exited') {
       h.state = 'draining';
       h.requestedReason ??= 'signal';

@@ -3,8 +3,7 @@ import { internal, isInternal, type Body, type PrimaryToWorker, type WorkerToPri
 import type { ExitReason } from './exit-reason.js';
 import { isBun } from '../runtime/adapter.js';
 import { WorkerGoneError } from '../errors.js';
-import { OPEN, type CpuGateState } from '../balancer/cpu-gate.js';
-import { estimateOpen, type WorkerLoad } from '../balancer/strategy.js';
+import { estimateOpen, type WorkerLoad } from './worker-load.js';
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
 
@@ -34,9 +33,6 @@ export class WorkerHandle {
   get openConnections(): number {
     return estimateOpen(this.load.openConnections, this.handed, this.adoptedAtReport);
   }
-  cpuGate: CpuGateState = OPEN;
-  /** Set by a plugin (health, memory) to keep new connections away; the reason is logged. */
-  excludedBy: string | undefined;
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
 
   constructor(

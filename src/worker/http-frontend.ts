@@ -270,11 +270,18 @@ export class HttpFrontend {
       frontend.sockets.remove(state);
       // Responses the connection took with it: finished as aborted.
       while (state.first !== undefined) frontend.finished(state.first);
-      frontend.onConnectionCount?.(frontend.sockets.size);
+      frontend.connectionCountWatcher?.(frontend.sockets.size);
     })(this);
 
-  /** Called when a connection closes, with the count left (the worker runtime reports big moves). */
-  onConnectionCount: ((open: number) => void) | undefined;
+  private connectionCountWatcher: ((open: number) => void) | undefined;
+
+  /**
+   * Calls `fn` when a connection closes, with the count left (the worker runtime reports big
+   * moves). One watcher, called directly: this runs on every connection close.
+   */
+  watchConnectionCount(fn: (open: number) => void): void {
+    this.connectionCountWatcher = fn;
+  }
 
   private track(socket: TrackedSocket): void {
     if (socket[kState]) return;

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { internal, isInternal, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
 import type { IpcEnvelope } from '../ipc/envelope.js';
@@ -58,9 +59,9 @@ export class WorkerRuntime {
     // say "25 open" while it holds none, and the next burst of new connections all goes to the
     // other worker (seen as a 1.3 s p99 in bench/RESULTS.md). So a large drop is reported at once
     // (at most every 50 ms).
-    f.onConnectionCount = (open) => {
+    f.watchConnectionCount((open) => {
       if (this.reported - open >= Math.max(4, this.reported / 4) && performance.now() - this.reportedAt >= 50) this.beat();
-    };
+    });
     this.o.logger.debug({ mode }, 'worker ready');
   }
 
@@ -82,10 +83,8 @@ export class WorkerRuntime {
     this.send({ t: 'plugin', kind, payload });
   }
 
-  /** Where plugin messages from the primary go (set by the worker app). */
-  onPlugin: ((kind: string, payload: unknown) => void) | undefined;
-  /** Where user IPC envelopes go (set by the worker app). */
-  onIpc: ((env: unknown) => void) | undefined;
+  /** Plugin messages and user IPC envelopes from the primary, for the worker app to subscribe to. */
+  readonly inbox = new EventEmitter<{ plugin: [kind: string, payload: unknown]; ipc: [env: unknown] }>();
   /** Internal messages of a shape we do not know: dropped, counted. */
   malformed = 0;
 
@@ -102,9 +101,9 @@ export class WorkerRuntime {
     const m = msg as PrimaryToWorker;
     if (m.t === 'conn' && handle) this.o.frontend.adopt(handle);
     else if (m.t === 'drain') void this.drainAndExit('primary');
-    else if (m.t === 'ipc') this.onIpc?.(m);
+    else if (m.t === 'ipc') this.inbox.emit('ipc', m);
     else if (m.t === 'rebalance' && typeof m.share === 'number') this.o.frontend.shed(m.share);
-    else if (m.t === 'plugin' && typeof m.kind === 'string') this.onPlugin?.(m.kind, m.payload);
+    else if (m.t === 'plugin' && typeof m.kind === 'string') this.inbox.emit('plugin', m.kind, m.payload);
     else this.malformed++;
   };
 
