@@ -1,7 +1,6 @@
 import { PidSampler } from '../../otel/pid-sampler.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import { NoWorkerError } from '../errors.js';
-import type { Logger } from '../logger.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import type { PoolOperations } from '../supervisor/pool-operations.js';
@@ -18,7 +17,6 @@ export function poolControl(
   sup: Supervisor,
   pool: PoolOperations,
   telemetry: PrimaryTelemetry | undefined,
-  logger: Logger,
   sampleIntervalMs: number,
   pendingConnections: () => number,
 ): PoolControl & { close(): void } {

@@ -1,12 +1,11 @@
-import { AdminServer } from '../admin/admin-server.js';
-import { HandoffBalancer } from '../balancer/handoff-balancer.js';
-import { reservePort } from '../balancer/listen.js';
-import { Routing } from '../balancer/routing.js';
+import type { AdminServer } from '../admin/admin-server.js';
+import type { HandoffBalancer } from '../balancer/handoff-balancer.js';
+import type { Routing } from '../balancer/routing.js';
 import { resolveStrategy } from '../balancer/strategy.js';
 import { OPTIONS_ENV, serializeForWorkers } from '../config/validate.js';
 import { AlreadyListeningError, NotListeningError } from '../errors.js';
 import { PluginHost, type Plugin } from '../plugins/plugin-host.js';
-import { defaultListenMode, ENV, isBun, reusePortMigrationWarning, runtimeName } from '../runtime/adapter.js';
+import { defaultListenMode, ENV, isBun, runtimeName } from '../runtime/adapter.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import { PoolOperations } from '../supervisor/pool-operations.js';
 import { createSpawner } from '../supervisor/spawner.js';
@@ -15,19 +14,13 @@ import { BaseApp } from './base-app.js';
 import { builtinPlugins, workerExecArgv } from './builtin-plugins.js';
 import type { AutoscalerPlugin, AutoscalerStatus } from './builtin-plugins.js';
 import { poolControl } from './pool-control.js';
-import { RECYCLE_REASONS } from '../supervisor/exit-reason.js';
+import { bindPort, buildIpc, buildRouting, routeWorkerMessages, startAdmin } from './primary-wiring.js';
 import { installSignalHandlers } from './signals.js';
-import { readinessRoutes } from './probes.js';
 import type { ListenAddress } from './types.js';
-import { metrics } from '@opentelemetry/api';
-import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import type { Message } from '../ipc/envelope.js';
-import { IpcBacklog } from '../ipc/backlog.js';
-import { ipcMetrics } from '../ipc/metrics.js';
-import { PrimaryIpc, type SettledReply } from '../ipc/primary-ipc.js';
+import type { PrimaryIpc, SettledReply } from '../ipc/primary-ipc.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
-import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
-import { clusterMetrics, primaryContext, primaryTelemetry, SNAPSHOT_KIND, WorkerMessageRouter, type ClusterMetrics } from './telemetry-setup.js';
+import { clusterMetrics, primaryContext, primaryTelemetry, WorkerMessageRouter, type ClusterMetrics } from './telemetry-setup.js';
 
 const FORWARDED_EVENTS: (keyof ClusterEventMap)[] = ['worker:spawned', 'worker:ready', 'worker:exit', 'worker:restart', 'cluster:degraded', 'worker:excluded', 'worker:readmitted'];
 
@@ -67,24 +60,11 @@ export class PrimaryApp extends BaseApp {
       this.logger.warn({ strategy }, "resources.maxCpuPerWorker is not enforced with the 'os' strategy: nothing is handed over; use least-load");
     if (isBun && lb.strategy !== 'os' && lb.strategy !== 'auto')
       this.logger.warn({ strategy: lb.strategy, runtime: runtimeName }, "Bun cannot hand sockets between processes: routing uses the kernel's SO_REUSEPORT spreading ('os')");
+    // Every collaborator is kept in a field as soon as it exists: teardown() closes whichever
+    // exist, in shutdown order, so a failure at any step leaves nothing running.
     try {
-      let address: ListenAddress;
-      if (mode === 'handoff') {
-        this.balancer = new HandoffBalancer({
-          candidates: () => this.routing?.candidates() ?? [],
-          strategy: { pick: (c) => this.routing?.strategy.pick(c) },
-          logger: this.logger,
-          maxPending: 4096,
-          pendingTimeoutMs: pm.readyTimeoutMs,
-        });
-        address = await this.balancer.listen(port, host);
-      } else {
-        address = await reservePort(port, host);
-        // Only Bun's workers listen with SO_REUSEPORT (one accept queue each); Node's SCHED_NONE
-        // workers share the primary's single listening socket, so nothing is queued per worker.
-        const warning = isBun ? reusePortMigrationWarning() : undefined;
-        if (warning) this.logger.warn({ mode, runtime: runtimeName }, warning);
-      }
+      const { address, balancer } = await bindPort(mode, port, host, { routing: () => this.routing, logger: this.logger, readyTimeoutMs: pm.readyTimeoutMs });
+      this.balancer = balancer;
       const spawner = createSpawner({
         [ENV.listen]: mode,
         [ENV.port]: String(address.port),
@@ -92,72 +72,25 @@ export class PrimaryApp extends BaseApp {
         [ENV.ipcMaxBytes]: String(this.options.ipc.maxMessageBytes),
         [OPTIONS_ENV]: serializeForWorkers(this.options),
       }, mode === 'shared' && !isBun, workerExecArgv(this.options));
-      const supervisor = new Supervisor(pm, spawner, this.logger);
-      this.supervisor = supervisor;
+      const supervisor = (this.supervisor = new Supervisor(pm, spawner, this.logger));
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
       for (const e of FORWARDED_EVENTS) supervisor.on(e, ((payload: unknown) => emit(e, payload)) as never);
       supervisor.on('worker:ready', () => this.balancer?.flush());
       const telemetry = (this.telemetry = await primaryTelemetry(this.options, () => supervisor.list(), this.logger));
       const messages = new WorkerMessageRouter();
-      supervisor.inbox.on('plugin', ({ slot, pid }, kind, payload) => {
-        if (kind === SNAPSHOT_KIND) {
-          telemetry?.store.update(slot, pid, payload as WorkerSnapshot);
-          const h = supervisor.slots.get(slot)?.current;
-          const eld = telemetry?.store.query(slot, 0)?.eventLoopDelayP99S;
-          if (h && h.pid === pid && eld !== undefined) h.load.eventLoopDelayS = eld;
-        }
-        else messages.dispatch(slot, kind, payload);
-      });
-      const meter = telemetry ? telemetry.meterProvider.getMeter(PRIMARY_SCOPE) : metrics.getMeter(PRIMARY_SCOPE);
-      const backlog = new IpcBacklog(this.options.ipc.queueLimit, this.logger);
-      const ipc = (this.ipc = new PrimaryIpc(supervisor, this.handlers, this.options.ipc, this.logger, ipcMetrics(meter, backlog), backlog, {
-        limit: this.options.ipc.maxInvalidMessages,
-        recycle: (h) => {
-          if (supervisor.slots.get(h.slot)?.current !== h || !this.pool) return false;
-          void this.pool.recycle(h.slot, 'invalid-ipc').catch(() => {});
-          return true;
-        },
-      }));
-      supervisor.inbox.on('ipc', (h, env) => ipc.onEnvelope(h, env));
-      supervisor.inbox.on('malformed', (h) => ipc.invalid(h, 'malformed'));
-      this.routing = new Routing(
-        supervisor,
-        {
-          strategy: mode === 'shared' ? 'os' : strategy,
-          rebalance: lb.rebalance,
-          imbalanceThreshold: lb.imbalanceThreshold,
-          cpuLimit: config.resources.maxCpuPerWorker === undefined ? undefined : config.resources.maxCpuPerWorker / 100,
-          cpuSustainMs: lb.cpuSustainMs,
-          cpuRecoverMs: lb.cpuRecoverMs,
-          cpuOf: (pid) => telemetry?.processReading(pid)?.cpu,
-          intervalMs: Math.max(250, this.options.telemetry.intervalMs),
-        },
-        this.logger,
-      );
-      if (telemetry) {
-        supervisor.on('worker:restart', (e) => telemetry.recordRestart(e.reason));
-        // A scaled-away slot's series disappear; a replaced worker keeps its slot's series.
-        supervisor.on('worker:exit', (e) => e.reason === 'scaled-down' && telemetry.store.remove(e.slot));
-        supervisor.on('worker:exit', (e) => (RECYCLE_REASONS as readonly string[]).includes(e.reason) && telemetry.recordRecycle(e.reason));
-      }
+      routeWorkerMessages(supervisor, telemetry, messages);
+      this.ipc = buildIpc(supervisor, this.handlers, this.options.ipc, telemetry, this.logger, () => this.pool);
+      this.routing = buildRouting(supervisor, mode === 'shared' ? 'os' : strategy, this.options, telemetry, this.logger);
       const minimum = config.autoScaling.enabled ? config.autoScaling.minWorkers : 1;
-      if (this.options.admin) {
-        this.admin = new AdminServer();
-        readinessRoutes(this.admin, () => ({
-          shuttingDown: supervisor.isShuttingDown,
-          ready: supervisor.readyWorkers().length,
-          minimum,
-          workers: supervisor.list(),
-        }));
-        if (telemetry) this.admin.route('/metrics', telemetry.metricsHandler);
-        this.adminAddress = await this.admin.listen(this.options.admin.port, this.options.admin.host);
-      }
+      const admin = await startAdmin(this.options, supervisor, telemetry, minimum);
+      this.admin = admin?.admin;
+      this.adminAddress = admin?.address;
       const builtins = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => minimum, shuttingDown: () => supervisor.isShuttingDown });
       this.autoscaler = builtins.autoscaler;
       this.plugins = new PluginHost([...builtins.plugins, ...(this.options.plugins as Plugin[])], this.logger);
       const pool = (this.pool = new PoolOperations(supervisor, minimum, config.autoScaling.maxWorkers));
       const pending = () => this.balancer?.pendingCount ?? 0;
-      const control = (this.control = poolControl(this as never, supervisor, pool, telemetry, this.logger, Math.max(250, this.options.telemetry.intervalMs), pending));
+      const control = (this.control = poolControl(this as never, supervisor, pool, telemetry, Math.max(250, this.options.telemetry.intervalMs), pending));
       await this.plugins.start('primary', (base) => primaryContext(base, control, telemetry, this.admin, messages));
       if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger);
       const started = Date.now();

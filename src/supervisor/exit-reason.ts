@@ -25,7 +25,7 @@ const OOM_MARKERS = ['JavaScript heap out of memory', 'Reached heap limit', 'All
  * exit code, signal and the tail of the worker's stderr decide (V8 prints an OOM marker before it
  * aborts, which is the only reliable way to tell an OOM abort from another SIGABRT).
  */
-export function classifyExit(requested: ExitReason | undefined, code: number | null, signal: string | null, stderrTail: string): ExitReason {
+export function classifyExit(requested: ExitReason | undefined, _code: number | null, signal: string | null, stderrTail: string): ExitReason {
   if (requested) return requested;
   if (OOM_MARKERS.some((m) => stderrTail.includes(m))) return 'oom';
   if (signal) return 'signal';

@@ -1,0 +1,111 @@
+// The primary's collaborators, each built by one function from what it needs. PrimaryApp.start()
+// calls them in order; each returns what PrimaryApp keeps so that teardown() can close it.
+import { metrics } from '@opentelemetry/api';
+import { PRIMARY_SCOPE } from '../../otel/instruments.js';
+import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
+import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
+import { AdminServer } from '../admin/admin-server.js';
+import { HandoffBalancer } from '../balancer/handoff-balancer.js';
+import { reservePort } from '../balancer/listen.js';
+import { Routing } from '../balancer/routing.js';
+import type { StrategyName } from '../balancer/strategy.js';
+import type { ResolvedOptions } from '../config/validate.js';
+import { IpcBacklog } from '../ipc/backlog.js';
+import { ipcMetrics } from '../ipc/metrics.js';
+import { PrimaryIpc } from '../ipc/primary-ipc.js';
+import type { Handlers } from '../ipc/rpc.js';
+import type { Logger } from '../logger.js';
+import { isBun, reusePortMigrationWarning, runtimeName } from '../runtime/adapter.js';
+import { RECYCLE_REASONS } from '../supervisor/exit-reason.js';
+import type { PoolOperations } from '../supervisor/pool-operations.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import { readinessRoutes } from './probes.js';
+import { SNAPSHOT_KIND, type WorkerMessageRouter } from './telemetry-setup.js';
+import type { ListenAddress } from './types.js';
+
+/** Binds the port: the hand-off balancer accepts on it, or it is reserved for workers to share. */
+export async function bindPort(
+  mode: 'handoff' | 'shared',
+  port: number,
+  host: string | undefined,
+  o: { routing: () => Routing | undefined; logger: Logger; readyTimeoutMs: number },
+): Promise<{ address: ListenAddress; balancer: HandoffBalancer | undefined }> {
+  if (mode === 'handoff') {
+    const balancer = new HandoffBalancer({
+      candidates: () => o.routing()?.candidates() ?? [],
+      strategy: { pick: (c) => o.routing()?.strategy.pick(c) },
+      logger: o.logger,
+      maxPending: 4096,
+      pendingTimeoutMs: o.readyTimeoutMs,
+    });
+    return { address: await balancer.listen(port, host), balancer };
+  }
+  const address = await reservePort(port, host);
+  // Only Bun's workers listen with SO_REUSEPORT (one accept queue each); Node's SCHED_NONE
+  // workers share the primary's single listening socket, so nothing is queued per worker.
+  const warning = isBun ? reusePortMigrationWarning() : undefined;
+  if (warning) o.logger.warn({ mode, runtime: runtimeName }, warning);
+  return { address, balancer: undefined };
+}
+
+/** Worker snapshots go to the store (and the balancer's event-loop reading); other plugin messages to their plugin. */
+export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTelemetry | undefined, messages: WorkerMessageRouter): void {
+  supervisor.inbox.on('plugin', ({ slot, pid }, kind, payload) => {
+    if (kind !== SNAPSHOT_KIND) return messages.dispatch(slot, kind, payload);
+    telemetry?.store.update(slot, pid, payload as WorkerSnapshot);
+    const h = supervisor.slots.get(slot)?.current;
+    const eld = telemetry?.store.query(slot, 0)?.eventLoopDelayP99S;
+    if (h && h.pid === pid && eld !== undefined) h.load.eventLoopDelayS = eld;
+  });
+  if (!telemetry) return;
+  supervisor.on('worker:restart', (e) => telemetry.recordRestart(e.reason));
+  // A scaled-away slot's series disappear; a replaced worker keeps its slot's series.
+  supervisor.on('worker:exit', (e) => e.reason === 'scaled-down' && telemetry.store.remove(e.slot));
+  supervisor.on('worker:exit', (e) => (RECYCLE_REASONS as readonly string[]).includes(e.reason) && telemetry.recordRecycle(e.reason));
+}
+
+/** User messaging, with its per-worker bounds and the recycling of workers that write garbage. */
+export function buildIpc(supervisor: Supervisor, handlers: Handlers, options: ResolvedOptions['ipc'], telemetry: PrimaryTelemetry | undefined, logger: Logger, pool: () => PoolOperations | undefined): PrimaryIpc {
+  const meter = telemetry ? telemetry.meterProvider.getMeter(PRIMARY_SCOPE) : metrics.getMeter(PRIMARY_SCOPE);
+  const backlog = new IpcBacklog(options.queueLimit, logger);
+  const ipc = new PrimaryIpc(supervisor, handlers, options, logger, ipcMetrics(meter, backlog), backlog, {
+    limit: options.maxInvalidMessages,
+    recycle: (h) => {
+      const p = pool();
+      if (supervisor.slots.get(h.slot)?.current !== h || !p) return false;
+      void p.recycle(h.slot, 'invalid-ipc').catch(() => {});
+      return true;
+    },
+  });
+  supervisor.inbox.on('ipc', (h, env) => ipc.onEnvelope(h, env));
+  supervisor.inbox.on('malformed', (h) => ipc.invalid(h, 'malformed'));
+  return ipc;
+}
+
+export function buildRouting(supervisor: Supervisor, strategy: StrategyName, o: ResolvedOptions, telemetry: PrimaryTelemetry | undefined, logger: Logger): Routing {
+  const config = o.cluster.config;
+  const lb = config.loadBalancing;
+  return new Routing(
+    supervisor,
+    {
+      strategy,
+      rebalance: lb.rebalance,
+      imbalanceThreshold: lb.imbalanceThreshold,
+      cpuLimit: config.resources.maxCpuPerWorker === undefined ? undefined : config.resources.maxCpuPerWorker / 100,
+      cpuSustainMs: lb.cpuSustainMs,
+      cpuRecoverMs: lb.cpuRecoverMs,
+      cpuOf: (pid) => telemetry?.processReading(pid)?.cpu,
+      intervalMs: Math.max(250, o.telemetry.intervalMs),
+    },
+    logger,
+  );
+}
+
+/** The admin server with liveness, readiness and (with telemetry) /metrics; undefined with `admin: false`. */
+export async function startAdmin(o: ResolvedOptions, supervisor: Supervisor, telemetry: PrimaryTelemetry | undefined, minimum: number): Promise<{ admin: AdminServer; address: ListenAddress } | undefined> {
+  if (!o.admin) return undefined;
+  const admin = new AdminServer();
+  readinessRoutes(admin, () => ({ shuttingDown: supervisor.isShuttingDown, ready: supervisor.readyWorkers().length, minimum, workers: supervisor.list() }));
+  if (telemetry) admin.route('/metrics', telemetry.metricsHandler);
+  return { admin, address: await admin.listen(o.admin.port, o.admin.host) };
+}
