@@ -21,7 +21,7 @@ async function run(queueLimit) {
   const op = async (o) => {
     const n = ++id;
     const p = next((e) => e.event === 'result' && e.id === n);
-    child.stdin.write(JSON.stringify({ id: n, ...o }) + '\n');
+    child.stdin.write(`${JSON.stringify({ id: n, ...o })}\n`);
     const r = await p;
     if (!r.ok) throw new Error(`${o.op}: ${r.code} ${r.message}`);
     return r.value;

@@ -38,7 +38,7 @@ if (cluster.isWorker) {
     if (ns.every((m) => m.n >= M)) break;
   }
   const seconds = (performance.now() - t0) / 1000;
-  process.stdout.write(JSON.stringify({ rtt, broadcastPerS: (M * 2) / seconds }) + '\n');
+  process.stdout.write(`${JSON.stringify({ rtt, broadcastPerS: (M * 2) / seconds })}\n`);
   for (const w of workers) w.kill();
 } else {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

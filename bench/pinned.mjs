@@ -72,5 +72,5 @@ for (const name of names) {
   const xs = results[name];
   const ratio = median(xs.map((x, i) => x / results[baseName][i]));
   const best = Math.max(...xs);
-  console.log(`| ${name} | ${median(xs).toFixed(0)} | ${(1e6 / median(xs)).toFixed(2)} | ${ratio.toFixed(3)}x | ${xs.filter((x) => x < 0.85 * best).length}/${xs.length} | ${xs.map((x) => (x / 1000).toFixed(1) + 'k').join(' ')} |`);
+  console.log(`| ${name} | ${median(xs).toFixed(0)} | ${(1e6 / median(xs)).toFixed(2)} | ${ratio.toFixed(3)}x | ${xs.filter((x) => x < 0.85 * best).length}/${xs.length} | ${xs.map((x) => `${(x / 1000).toFixed(1)}k`).join(' ')} |`);
 }

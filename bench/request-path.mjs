@@ -71,11 +71,11 @@ async function parent() {
 async function child(mode, checkout, seconds) {
   let server;
   if (mode === 'bare') {
-    server = http.createServer((req, res) => res.end('hello world'));
+    server = http.createServer((_req, res) => res.end('hello world'));
   } else {
     const { createServer } = await import(path.join(checkout, 'dist/src/index.js'));
     const app = createServer({ cluster: { enabled: false }, logger: { level: 'warn' }, telemetry: { enabled: mode === 'on' }, handleSignals: false });
-    app.get('/', (req, res) => res.end('hello world'));
+    app.get('/', (_req, res) => res.end('hello world'));
     await app.listen(0, '127.0.0.1');
     // The app's own server, reached through a private field: this bench feeds it sockets directly.
     server = app.frontend.server;

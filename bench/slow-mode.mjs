@@ -98,5 +98,5 @@ console.log(`| setup | req/s (median) | vs ${base} | CPU under Runtime_DefineKey
 console.log('| --- | --- | --- | --- | --- |');
 for (const name of names) {
   const { rps, share } = results[name];
-  console.log(`| ${name} | ${median(rps).toFixed(0)} | ${(median(rps) / median(results[base].rps)).toFixed(3)}x | ${share.length ? share.map((s) => s.toFixed(1) + '%').join(' ') : 'perf not installed'} | ${rps.map((x) => (x / 1000).toFixed(1) + 'k').join(' ')} |`);
+  console.log(`| ${name} | ${median(rps).toFixed(0)} | ${(median(rps) / median(results[base].rps)).toFixed(3)}x | ${share.length ? share.map((s) => `${s.toFixed(1)}%`).join(' ') : 'perf not installed'} | ${rps.map((x) => `${(x / 1000).toFixed(1)}k`).join(' ')} |`);
 }

@@ -21,7 +21,7 @@ const { port, pid } = await next((e) => e.event === 'listening');
 const command = (line) => {
   const cmd = line.split(' ')[0];
   const p = next((e) => e.event === 'command' && e.cmd === cmd);
-  child.stdin.write(line + '\n');
+  child.stdin.write(`${line}\n`);
   return p;
 };
 const workers = () => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);

@@ -186,7 +186,7 @@ function majorGcCount(s: WorkerSnapshot): number {
 
 function gauge(s: WorkerSnapshot, name: string): number | undefined {
   const m = findMetric(s, name);
-  if (!m || !m.dataPoints.length) return undefined;
+  if (!m?.dataPoints.length) return undefined;
   return m.dataPoints.reduce((sum, dp) => sum + (dp.value as number), 0);
 }
 

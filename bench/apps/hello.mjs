@@ -15,8 +15,8 @@ const app = createServer({
   },
 });
 let n = 0;
-app.get('/', (req, res) => res.end('hello world'));
-app.get('/uneven', (req, res) => {
+app.get('/', (_req, res) => res.end('hello world'));
+app.get('/uneven', (_req, res) => {
   if (++n % 10 === 0) {
     const end = performance.now() + 20;
     while (performance.now() < end);
@@ -26,7 +26,7 @@ app.get('/uneven', (req, res) => {
 const { port } = await app.listen(Number(env.PORT ?? 0), '127.0.0.1');
 if (app.isPrimary) {
   // For bench/chaos.mjs: when each worker serves.
-  app.on('worker:ready', (e) => process.stdout.write(JSON.stringify({ event: 'worker-listening', pid: e.pid }) + '\n'));
-  process.on('SIGHUP', () => app.scaleUp().then(() => process.stdout.write(JSON.stringify({ event: 'scaled' }) + '\n')));
-  process.stdout.write(JSON.stringify({ port, admin: app.adminAddress.port }) + '\n');
+  app.on('worker:ready', (e) => process.stdout.write(`${JSON.stringify({ event: 'worker-listening', pid: e.pid })}\n`));
+  process.on('SIGHUP', () => app.scaleUp().then(() => process.stdout.write(`${JSON.stringify({ event: 'scaled' })}\n`)));
+  process.stdout.write(`${JSON.stringify({ port, admin: app.adminAddress.port })}\n`);
 }

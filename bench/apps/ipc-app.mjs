@@ -23,6 +23,6 @@ if (app.isPrimary) {
   await Promise.all(sends);
   while ((await app.requestAllWorkers({ type: 'received' })).some((r) => r.value < M));
   const seconds = (performance.now() - t0) / 1000;
-  process.stdout.write(JSON.stringify({ rtt, broadcastPerS: (M * 2) / seconds }) + '\n');
+  process.stdout.write(`${JSON.stringify({ rtt, broadcastPerS: (M * 2) / seconds })}\n`);
   await app.close();
 }

@@ -81,7 +81,7 @@ export class HealthProber {
 
   private record(slot: number, pid: number, result: ProbeResult): void {
     const worker = this.ctx.getWorkers().find((w) => w.pid === pid);
-    if (!worker || worker.state !== 'ready') return; // stopped meanwhile: its verdict no longer matters
+    if (worker?.state !== 'ready') return; // stopped meanwhile: its verdict no longer matters
     const now = Date.now();
     const prev = this.states.get(pid) ?? INITIAL_HEALTH;
     const responsive = now - worker.lastSeenAt < 2 * this.o.heartbeatIntervalMs + 250;

@@ -52,5 +52,5 @@ export class AdminServer {
 }
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' }).end(JSON.stringify(body) + '\n');
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' }).end(`${JSON.stringify(body)}\n`);
 }

@@ -91,7 +91,7 @@ export class Routing {
   private shed(orders: ShedOrder[], reason: string): void {
     for (const o of orders) {
       const h = this.sup.slots.get(o.slot)?.current;
-      if (!h || h.state !== 'ready') continue;
+      if (h?.state !== 'ready') continue;
       this.logger.info({ slot: h.slot, pid: h.pid, reason, share: Math.round(o.share * 100) / 100, connections: h.load.openConnections }, 'rebalancing keep-alive connections');
       h.send({ t: 'rebalance', share: o.share }).catch(() => {});
     }

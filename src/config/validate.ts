@@ -167,7 +167,7 @@ function toIssues(issue: ZodIssue, input: unknown, flattened: boolean): ConfigIs
     case 'invalid_union': {
       // A union fails as a whole; report the branch that matched the input's type, or a type error.
       const fitting = issue.errors.find((b) => b.every((i) => !(i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'))));
-      if (fitting && fitting.length)
+      if (fitting?.length)
         return fitting.flatMap((i) => toIssues({ ...i, path: [...path, ...i.path] } as ZodIssue, input, flattened));
       // A string that is not one of the accepted words is a wrong value; anything else a wrong type.
       const literalWords = issue.errors.some((b) => b.some((i) => i.code === 'invalid_value' && i.values.some((v) => typeof v === 'string')));
@@ -240,7 +240,7 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'function') return 'a function';
   if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   return `${typeof v} ${String(v)}`;
 }
 

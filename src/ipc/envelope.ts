@@ -1,5 +1,5 @@
 import {
-  ClusterError,
+  type ClusterError,
   IpcInvalidMessageError,
   IpcQueueFullError,
   IpcTimeoutError,

@@ -204,7 +204,7 @@ export class PrimaryIpc {
   private flush(slot: number): void {
     const h = this.sup.slots.get(slot)?.current;
     const q = this.queues.get(slot);
-    if (!h || h.state !== 'ready' || !q) return;
+    if (h?.state !== 'ready' || !q) return;
     this.queues.delete(slot);
     for (const item of q) this.write(h, item.env).then(item.resolve, item.reject);
   }

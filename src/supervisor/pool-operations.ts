@@ -54,7 +54,7 @@ export class PoolOperations {
     const sup = this.sup;
     const slot = sup.slots.get(slotIndex);
     const old = slot?.current;
-    if (!slot || !old || !old.alive || old.requestedReason) return Promise.resolve();
+    if (!slot || !old?.alive || old.requestedReason) return Promise.resolve();
     old.requestedReason = reason;
     sup.exclusions.exclude(old, reason);
     if (o.kill) {

@@ -15,7 +15,7 @@ describe.each(runtimes)('IPC floods and bad actors on %s', (runtime) => {
   const op = async (o: Record<string, unknown>, timeoutMs = 60_000) => {
     const id = nextId++;
     const p = cp!.next((e) => e.event === 'result' && e.id === id, timeoutMs, `result of ${String(o.op)}`);
-    cp!.child.stdin!.write(JSON.stringify({ id, ...o }) + '\n');
+    cp!.child.stdin!.write(`${JSON.stringify({ id, ...o })}\n`);
     const r = (await p) as unknown as { ok: boolean; value?: any; code?: string; message?: string };
     if (!r.ok) throw new Error(`${String(o.op)} failed: ${r.code} ${r.message}`);
     return r.value;

@@ -14,7 +14,7 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
   const op = async (o: Record<string, unknown>, timeoutMs = 20_000) => {
     const id = nextId++;
     const p = cp!.next((e) => e.event === 'result' && e.id === id, timeoutMs, `result of ${String(o.op)}`);
-    cp!.child.stdin!.write(JSON.stringify({ id, ...o }) + '\n');
+    cp!.child.stdin!.write(`${JSON.stringify({ id, ...o })}\n`);
     return (await p) as unknown as { ok: boolean; value?: any; code?: string; message?: string; remoteCode?: string };
   };
   const stats = async (slot: number) => (await op({ op: 'request', slot, msg: { type: 'stats' } })).value.counts as Record<string, number>;

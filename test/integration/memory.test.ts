@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, request, runLoad, type Runtime } from '../helpers/cluster-process.js';
+import { bunAvailable, ClusterProcess, request, runLoad, skipLong, type Runtime } from '../helpers/cluster-process.js';
 
 const MB = 1024 * 1024;
 // The detector's fast thresholds for a one-minute test (bench/leak-detector.mjs: their detection
@@ -27,7 +27,7 @@ describe('memory manager (node)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('with default thresholds, reports a worker retaining 2 MB/s early (its trend reaches the heap limit within the hour) and, with recycle, replaces it dropping no request', async () => {
+  it.skipIf(skipLong)('with default thresholds, reports a worker retaining 2 MB/s early (its trend reaches the heap limit within the hour) and, with recycle, replaces it dropping no request', async () => {
     // garbageCollectionHint gives workers --expose-gc, so GET /gc can run a full collection.
     const config = JSON.stringify({ resources: { memoryManagement: { leakAction: 'recycle', garbageCollectionHint: true } } });
     const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: config, HB_TIMEOUT: '20000', LOG_LEVEL: 'debug' }));
@@ -74,7 +74,7 @@ describe('memory manager (node)', () => {
     expect((await request(port, '/pid')).status).toBe(200);
   }, 120_000);
 
-  it('does not report a healthy sawtooth (allocate and free 50 MB) within 3 minutes', async () => {
+  it.skipIf(skipLong)('does not report a healthy sawtooth (allocate and free 50 MB) within 3 minutes', async () => {
     const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: memory({ leakAction: 'warn' }) }));
     const { port, admin } = await c.listening();
     const pid = await pidVia(port, '/sawtooth?mb=50');

@@ -14,7 +14,7 @@ function documented(): { names: Set<string>; prefixes: string[] } {
     let last = '';
     for (const [, token] of first.matchAll(/`([^`]+)`/g)) {
       if (!token!.includes('.')) continue; // a Prometheus spelling in parentheses
-      if (token!.endsWith('.*')) prefixes.push(token!.slice(0, -2).replace(/\./g, '_') + '_');
+      if (token!.endsWith('.*')) prefixes.push(`${token!.slice(0, -2).replace(/\./g, '_')}_`);
       else if (token!.startsWith('.')) names.add(last.replace(/\.[^.]+$/, token!).replace(/\./g, '_'));
       else names.add((last = token!).replace(/\./g, '_'));
     }

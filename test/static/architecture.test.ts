@@ -14,6 +14,11 @@ describe('the codebase', () => {
     expect(r.status).toBe(0);
   });
 
+  it('passes the linter (biome.json: the recommended rules, minus those the house style contradicts)', () => {
+    const r = run(bin('biome'), ['lint', '--error-on-warnings']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+
   it('type-checks under strict TypeScript, tests and the public-type tests included', () => {
     const r = run(process.execPath, [bin('tsc'), '-p', 'tsconfig.json', '--noEmit']);
     expect(r.stdout + r.stderr).toBe('');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveOptions } from '../../src/config/validate.js';
-import { ConfigConflictError, ConfigError, ConfigRangeError, ConfigTypeError, ConfigUnknownKeyError, ConfigValueError } from '../../src/errors.js';
+import { ConfigConflictError, type ConfigError, ConfigRangeError, ConfigTypeError, ConfigUnknownKeyError, ConfigValueError } from '../../src/errors.js';
 import { parseSize } from '../../src/config/size.js';
 
 const seedBasic = {
