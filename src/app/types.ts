@@ -78,7 +78,7 @@ export interface App {
   /** Adds a check to each worker's health endpoint (healthCheck.endpoint); see README "Health". */
   healthCheck(name: string, fn: HealthCheckFn): App;
   /** Handles messages of one type sent to this process; for a request, the return value (or promise) is the reply. */
-  onMessage(type: string, handler: (data: any, from: Sender) => unknown): App; // eslint-disable-line @typescript-eslint/no-explicit-any
+  onMessage(type: string, handler: (data: any, from: Sender) => unknown): App;
   /** Primary. Resolves with the slots written to, once written to every worker (starting ones when ready). */
   broadcastToWorkers(msg: Message): Promise<number[]>;
   /** Primary, or a worker (relayed by the primary). Resolves once handed to that slot's worker. */

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, IpcTimeoutError, NoHandlerError } from '../errors.js';
 import { decodeData, encodeMessage, fromWire, toWire, type IpcEnvelope, type Sender } from './envelope.js';
 
-export type MessageHandler = (data: any, from: Sender) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type MessageHandler = (data: any, from: Sender) => unknown;
 
 interface Pending {
   resolve: (v: unknown) => void;

@@ -332,3 +332,29 @@ export async function reloadUnderLoad(c: ClusterProcess, port: number): Promise<
   const { value, result } = await underLoad(port, () => c.command('reload'));
   return { reload: value, result };
 }
+
+export interface OpResult {
+  ok: boolean;
+  value?: any;
+  code?: string;
+  message?: string;
+  remoteCode?: string;
+}
+
+let nextOpId = 1;
+
+/**
+ * Runs one operation of a fixture that takes `{ id, op, ... }` JSON lines on stdin and answers
+ * `{ event: 'result', id, ok, value | code, message }` (test/fixtures/ipc.mjs).
+ */
+export async function fixtureOp(cp: ClusterProcess, o: Record<string, unknown>, timeoutMs = 20_000): Promise<OpResult> {
+  const id = nextOpId++;
+  const p = cp.next((e) => e.event === 'result' && e.id === id, timeoutMs, `result of ${String(o.op)}`);
+  cp.child.stdin!.write(`${JSON.stringify({ id, ...o })}\n`);
+  return (await p) as unknown as OpResult;
+}
+
+/** The sum of a metric's samples whose labels include `labels`, from one scrape. */
+export async function metricSum(adminPort: number, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return (await scrape(adminPort)).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+}

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, scrape, until, type Runtime } from '../helpers/cluster-process.js';
+import { bunAvailable, ClusterProcess, fixtureOp, metricSum as metric, until, type Runtime } from '../helpers/cluster-process.js';
 
 const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 
@@ -7,21 +7,15 @@ const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 // channel: the primary stays bounded, counts what it refuses and keeps every other worker alive.
 describe.each(runtimes)('IPC floods and bad actors on %s', (runtime) => {
   let cp: ClusterProcess | undefined;
-  let nextId = 1;
   afterEach(async () => {
     await cp?.cleanup();
     cp = undefined;
   });
   const op = async (o: Record<string, unknown>, timeoutMs = 60_000) => {
-    const id = nextId++;
-    const p = cp!.next((e) => e.event === 'result' && e.id === id, timeoutMs, `result of ${String(o.op)}`);
-    cp!.child.stdin!.write(`${JSON.stringify({ id, ...o })}\n`);
-    const r = (await p) as unknown as { ok: boolean; value?: any; code?: string; message?: string };
+    const r = await fixtureOp(cp!, o, timeoutMs);
     if (!r.ok) throw new Error(`${String(o.op)} failed: ${r.code} ${r.message}`);
     return r.value;
   };
-  const metric = async (port: number, name: string, labels: Record<string, string> = {}) =>
-    (await scrape(port)).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
 
   it('a worker sending 10k requests/s to a slow primary handler: held requests bounded, the rest refused and counted, logged once, heartbeats on time', async () => {
     cp = new ClusterProcess('ipc.mjs', { WORKERS: '2', HB_TIMEOUT: '5000' }, runtime);

@@ -1,22 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, scrape, until, type Runtime } from '../helpers/cluster-process.js';
+import { bunAvailable, ClusterProcess, fixtureOp, scrape, until, type Runtime } from '../helpers/cluster-process.js';
 
 const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 
 describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
   let cp: ClusterProcess | undefined;
-  let nextId = 1;
   afterEach(async () => {
     await cp?.cleanup();
     cp = undefined;
   });
   const start = (env: Record<string, string> = {}) => (cp = new ClusterProcess('ipc.mjs', env, runtime));
-  const op = async (o: Record<string, unknown>, timeoutMs = 20_000) => {
-    const id = nextId++;
-    const p = cp!.next((e) => e.event === 'result' && e.id === id, timeoutMs, `result of ${String(o.op)}`);
-    cp!.child.stdin!.write(`${JSON.stringify({ id, ...o })}\n`);
-    return (await p) as unknown as { ok: boolean; value?: any; code?: string; message?: string; remoteCode?: string };
-  };
+  const op = (o: Record<string, unknown>, timeoutMs = 20_000) => fixtureOp(cp!, o, timeoutMs);
   const stats = async (slot: number) => (await op({ op: 'request', slot, msg: { type: 'stats' } })).value.counts as Record<string, number>;
 
   it('broadcasts to every worker exactly once; 200 random sends reach every worker', async () => {
