@@ -6,6 +6,7 @@ import { OPTIONS_ENV, serializeForWorkers } from '../config/validate.js';
 import { AlreadyListeningError, NotListeningError } from '../errors.js';
 import { PluginHost, type Plugin } from '../plugins/plugin-host.js';
 import { defaultListenMode, ENV, isBun, runtimeName } from '../runtime/adapter.js';
+import { privateApisInUse } from '../runtime/internals.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import { PoolOperations } from '../supervisor/pool-operations.js';
 import { createSpawner } from '../supervisor/spawner.js';
@@ -96,7 +97,7 @@ export class PrimaryApp extends BaseApp {
       const started = Date.now();
       await supervisor.start(config.workers);
       const ready = supervisor.readyWorkers().length;
-      this.logger.info({ ...address, workers: ready, mode, strategy: mode === 'shared' ? 'os' : strategy, runtime: runtimeName, startupMs: Date.now() - started, admin: this.adminAddress }, 'cluster ready');
+      this.logger.info({ ...address, workers: ready, mode, strategy: mode === 'shared' ? 'os' : strategy, runtime: runtimeName, privateApis: privateApisInUse(), startupMs: Date.now() - started, admin: this.adminAddress }, 'cluster ready');
       this.emit('cluster:ready', { workers: ready, ...address });
       return address;
     } catch (err) {

@@ -16,6 +16,7 @@ import { PrimaryIpc } from '../ipc/primary-ipc.js';
 import type { Handlers } from '../ipc/rpc.js';
 import type { Logger } from '../logger.js';
 import { isBun, reusePortMigrationWarning, runtimeName } from '../runtime/adapter.js';
+import { privateApis } from '../runtime/internals.js';
 import { RECYCLE_REASONS } from '../supervisor/exit-reason.js';
 import type { PoolOperations } from '../supervisor/pool-operations.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
@@ -38,7 +39,9 @@ export async function bindPort(
       maxPending: 4096,
       pendingTimeoutMs: o.readyTimeoutMs,
     });
-    return { address: await balancer.listen(port, host), balancer };
+    const address = await balancer.listen(port, host);
+    if (balancer.publicPath && privateApis.acceptHandles) o.logger.warn({ runtime: runtimeName }, "this Node release's listening handle has no onconnection: connections are passed to workers as sockets, which is slower (docs/internals.md)");
+    return { address, balancer };
   }
   const address = await reservePort(port, host);
   // Only Bun's workers listen with SO_REUSEPORT (one accept queue each); Node's SCHED_NONE
@@ -55,7 +58,7 @@ export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTe
     telemetry?.store.update(slot, pid, payload as WorkerSnapshot);
     const h = supervisor.slots.get(slot)?.current;
     const eld = telemetry?.store.query(slot, 0)?.eventLoopDelayP99S;
-    if (h && h.pid === pid && eld !== undefined) h.load.eventLoopDelayS = eld;
+    if (h && h.pid === pid && eld !== undefined) h.measured({ eventLoopDelayS: eld });
   });
   if (!telemetry) return;
   supervisor.on('worker:restart', (e) => telemetry.recordRestart(e.reason));

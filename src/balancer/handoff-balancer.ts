@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { Logger } from '../logger.js';
+import { privateApis } from '../runtime/internals.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
 import { listenOrThrow } from './listen.js';
 import type { Strategy } from './strategy.js';
@@ -14,15 +15,25 @@ export interface HandoffOptions {
 }
 
 /**
- * An accepted connection as libuv hands it to us: a TCP handle nobody reads from yet. Node's own
- * round-robin handle (lib/internal/cluster/round_robin_handle.js) works at this level too: wrapping
- * each connection in a paused net.Socket first, as this balancer used to, cost about a third of the
- * connections per second (bench/RESULTS.md).
+ * An accepted connection as libuv hands it to us: a TCP handle nobody reads from yet (the private
+ * path), or a paused net.Socket (the public one, src/runtime/internals.ts). Node's own round-robin
+ * handle (lib/internal/cluster/round_robin_handle.js) works at the handle level: wrapping each
+ * connection in a net.Socket first costs about a third of the connections per second
+ * (docs/internals.md).
  */
 interface RawHandle {
   close(cb?: () => void): void;
 }
-type ServerHandle = { onconnection: (err: number, handle: RawHandle | undefined) => void };
+/** The listening handle's accept callback: Node calls it once per accepted connection. */
+type ServerHandle = { onconnection?: (err: number, handle: RawHandle | undefined) => void };
+
+/** A public-path connection, closed like a handle once sent (Node closes its copy too). */
+class SocketConnection implements RawHandle {
+  constructor(readonly socket: net.Socket) {}
+  close(): void {
+    this.socket.destroy();
+  }
+}
 
 /**
  * The primary accepts every connection and passes the raw handle to the worker the strategy picks,
@@ -31,7 +42,8 @@ type ServerHandle = { onconnection: (err: number, handle: RawHandle | undefined)
  * the only worker drops nothing.
  */
 export class HandoffBalancer {
-  private readonly server = net.createServer();
+  // Paused: on the public path the primary must never read a byte of a connection it passes on.
+  private readonly server = net.createServer({ pauseOnConnect: true });
   private readonly pending: { handle: RawHandle; since: number }[] = [];
   private readonly sweeper: NodeJS.Timeout;
   private closed: Promise<void> | undefined;
@@ -44,13 +56,22 @@ export class HandoffBalancer {
   async listen(port: number, host: string | undefined): Promise<{ host: string; port: number }> {
     const addr = await listenOrThrow(this.server, port, host);
     // Take over the listening handle's accept callback, as Node's RoundRobinHandle does; an accept
-    // error (EMFILE and the like) leaves nothing to route.
-    const handle = (this.server as unknown as { _handle: ServerHandle })._handle;
-    handle.onconnection = (err, client) => {
-      if (err === 0 && client) this.route(client, 0);
-    };
+    // error (EMFILE and the like) leaves nothing to route. Without it (forced public, or a Node
+    // release without the callback) the server's 'connection' event serves, one net.Socket each.
+    const handle = (this.server as unknown as { _handle?: ServerHandle | null })._handle;
+    if (privateApis.acceptHandles && typeof handle?.onconnection === 'function') {
+      handle.onconnection = (err, client) => {
+        if (err === 0 && client) this.route(client, 0);
+      };
+    } else {
+      this.server.on('connection', (socket: net.Socket) => this.route(new SocketConnection(socket), 0));
+      this.publicPath = true;
+    }
     return addr;
   }
+
+  /** True when connections are accepted as net.Sockets (the public path). */
+  publicPath = false;
 
   /** Connections accepted and waiting for a worker. */
   get pendingCount(): number {
@@ -86,7 +107,7 @@ export class HandoffBalancer {
       this.pending.push({ handle, since: Date.now() });
       return;
     }
-    worker.send({ t: 'conn' }, handle).then(
+    worker.send({ t: 'conn' }, handle instanceof SocketConnection ? handle.socket : handle).then(
       // Written: the worker's process holds its own descriptor now.
       () => handle.close(),
       (err: Error) => {

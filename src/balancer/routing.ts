@@ -42,7 +42,7 @@ export class Routing {
     this.strategy = {
       pick: (candidates) => {
         const h = inner.pick(candidates);
-        if (h) h.handed++;
+        if (h) h.handedOne();
         return h;
       },
     };
@@ -66,7 +66,7 @@ export class Routing {
     for (const h of this.sup.readyWorkers()) {
       const cpu = this.o.cpuOf(h.pid);
       if (cpu === undefined) continue;
-      h.load.cpu = cpu;
+      h.measured({ cpu });
       if (!this.gate) continue;
       const before = this.cpuGates.get(h) ?? OPEN;
       const after = nextCpuGate(before, cpu, now, this.gate);

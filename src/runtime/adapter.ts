@@ -15,13 +15,6 @@ export type ListenMode = 'handoff' | 'shared';
 
 export const defaultListenMode: ListenMode = isBun ? 'shared' : 'handoff';
 
-/**
- * Node's http server calls ServerResponse#detachSocket when a response finishes, so the worker
- * frontend learns of the end there without a listener per response; Bun's node:http does not
- * promise that call, so there every response gets a 'close' listener.
- */
-export const responsesEndViaDetachSocket = !isBun;
-
 export const runtimeName = isBun ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}` : `node ${process.versions.node}`;
 
 /** Environment variables that tell a forked process it is a worker, and how to serve. */

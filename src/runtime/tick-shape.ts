@@ -1,5 +1,5 @@
 import { executionAsyncResource } from 'node:async_hooks';
-import { isBun } from './adapter.js';
+import { privateApis } from './internals.js';
 
 // Never read: holding the object is the point.
 const kept: object[] = [];
@@ -24,12 +24,14 @@ let scheduled = false;
  *
  * A live tick object pins its map and, through the map's back pointers, every map before it on the
  * literal's transition chain. Inside a nextTick callback, `executionAsyncResource()` is the tick
- * object itself (Node 20-24). Bun's nextTick is not V8's and needs nothing.
+ * object itself (Node 20-24): checked by its `callback` field, else nothing is kept (the slow mode
+ * may return; correctness never depends on this). Bun's nextTick is not V8's and needs nothing.
  */
 export function keepTickShapeAlive(): void {
-  if (isBun || scheduled) return;
+  if (!privateApis.tickShape || scheduled) return;
   scheduled = true;
   process.nextTick(() => {
-    kept.push(executionAsyncResource());
+    const tick = executionAsyncResource() as { callback?: unknown };
+    if (typeof tick.callback === 'function') kept.push(tick);
   });
 }

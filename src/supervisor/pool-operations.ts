@@ -55,10 +55,10 @@ export class PoolOperations {
     const slot = sup.slots.get(slotIndex);
     const old = slot?.current;
     if (!slot || !old?.alive || old.requestedReason) return Promise.resolve();
-    old.requestedReason = reason;
+    old.requestStop(reason);
     sup.exclusions.exclude(old, reason);
     if (o.kill) {
-      old.respawnOnExit = true;
+      old.respawnAfterExit();
       sup.logger.warn({ slot: slotIndex, pid: old.pid, reason }, 'killing worker');
       old.kill('SIGKILL');
       return old.exited.then(() => undefined);
@@ -75,7 +75,7 @@ export class PoolOperations {
         this.takeOver(slot, started.fresh);
         sup.logger.info({ slot: slotIndex, pid: started.fresh.pid, oldPid: old.pid, reason }, 'replacement ready, draining old worker');
       } else {
-        old.respawnOnExit = true;
+        old.respawnAfterExit();
         sup.logger.error({ slot: slotIndex, pid: old.pid, reason, why: started.why }, 'replacement did not become ready; stopping the worker anyway');
       }
       if (old.alive) await sup.stopWorker(old, reason);

@@ -150,17 +150,13 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
 
   /** Asks a worker to drain and exit; SIGKILL after gracefulShutdownTimeout. Resolves on exit. */
   async stopWorker(h: WorkerHandle, reason: ExitReason): Promise<void> {
-    h.requestedReason ??= reason;
+    h.requestStop(reason);
     if (h.state === 'exited') return;
     if (h.state === 'starting') h.kill('SIGTERM'); // it may not listen for IPC yet
-    else if (h.state !== 'draining') {
-      h.state = 'draining';
-      h.send({ t: 'drain' }).catch(() => h.kill('SIGTERM'));
-    }
+    else if (h.markDraining()) h.send({ t: 'drain' }).catch(() => h.kill('SIGTERM'));
     const timer = setTimeout(() => {
-      h.forced = true;
       this.logger.warn({ slot: h.slot, pid: h.pid, reason, timeoutMs: this.config.gracefulShutdownTimeout }, 'worker did not stop in time, killing');
-      h.kill('SIGKILL');
+      h.killForced();
     }, this.config.gracefulShutdownTimeout);
     timer.unref();
     await h.exited;
@@ -187,29 +183,22 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     for (const s of this.slots.values()) clearTimeout(s.restartTimer);
     const handles = [...this.live];
     for (const h of handles) {
-      h.requestedReason ??= 'shutdown';
-      h.forced = true;
-      h.kill('SIGKILL');
+      h.requestStop('shutdown');
+      h.killForced();
     }
     await Promise.all(handles.map((h) => h.exited));
     clearInterval(this.watchdog);
   }
 
   private onMessage(h: WorkerHandle, m: WorkerToPrimary): void {
-    h.lastHeartbeat = Date.now();
-    if (m.t === 'hb') {
-      if (typeof m.c === 'number') h.load.openConnections = m.c;
-      if (typeof m.a === 'number') h.load.activeRequests = m.a;
-      if (typeof m.r === 'number') h.adoptedAtReport = m.r;
-      return;
-    }
-    if (m.t === 'ready' && h.state === 'starting') {
-      h.state = 'ready';
-      h.readyAt = Date.now();
+    if (m.t === 'hb') return h.heard({ open: m.c, active: m.a, adopted: m.r });
+    h.heard();
+    if (m.t === 'ready' && h.markReady()) {
+      const readyAt = h.readyAt!;
       const slot = this.slots.get(h.slot);
-      this.logger.info({ slot: h.slot, pid: h.pid, startupMs: h.readyAt - h.startedAt }, 'worker ready');
+      this.logger.info({ slot: h.slot, pid: h.pid, startupMs: readyAt - h.startedAt }, 'worker ready');
       if (slot && slot.current === h) slot.givenUp = false;
-      this.emit('worker:ready', { slot: h.slot, pid: h.pid, startupMs: h.readyAt - h.startedAt });
+      this.emit('worker:ready', { slot: h.slot, pid: h.pid, startupMs: readyAt - h.startedAt });
     } else if (m.t === 'plugin') {
       this.inbox.emit('plugin', h, m.kind, m.payload);
     } else if (m.t === 'ipc' && isValidEnvelope(m)) {
@@ -217,15 +206,15 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     } else if (m.t !== 'draining' && m.t !== 'ready') {
       this.inbox.emit('malformed', h);
     } else if (m.t === 'draining' && h.state !== 'exited') {
-      h.state = 'draining';
-      h.requestedReason ??= 'signal';
+      h.markDraining();
+      h.requestStop('signal');
       this.logger.info({ slot: h.slot, pid: h.pid, reason: 'signal' }, 'worker draining on its own');
     }
   }
 
   private onExit(slot: Slot, h: WorkerHandle, code: number | null, signal: string | null): void {
     const becameReady = h.readyAt !== undefined;
-    h.state = 'exited';
+    h.markExited();
     this.live.delete(h);
     const reason = classifyExit(h.requestedReason, code, signal, h.stderrTail);
     const uptimeMs = Date.now() - h.startedAt;
@@ -276,7 +265,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
         why = 'IPC channel closed but process still running';
       if (!why) continue;
       this.logger.error({ slot: h.slot, pid: h.pid, reason: 'unresponsive', why }, 'killing unresponsive worker');
-      h.requestedReason = 'unresponsive';
+      h.markUnresponsive();
       h.kill('SIGKILL');
     }
   }

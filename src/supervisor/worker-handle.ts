@@ -9,30 +9,132 @@ export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
 
 const STDERR_TAIL_BYTES = 8192;
 
-/** The primary's view of one worker process: its state machine, heartbeat and stderr tail. */
+/**
+ * The primary's view of one worker process: its state machine, heartbeat and stderr tail. Its
+ * state is read through getters and changed only through the transition methods below, which the
+ * supervisor (and, for hand-off counts and CPU, the balancer) call; nothing else writes it.
+ *
+ * Invariants: `state` only moves forward (starting -> ready -> draining -> exited, any step may be
+ * skipped); `requestedReason` is set once, by whoever first asked the worker to stop (the exit is
+ * classified from it); `forced` is never cleared.
+ */
 export class WorkerHandle {
-  state: WorkerState = 'starting';
   readonly startedAt = Date.now();
-  readyAt: number | undefined;
-  lastHeartbeat = Date.now();
-  disconnectedAt: number | undefined;
-  /** Set when the supervisor asks the worker to stop; decides the exit reason. */
-  requestedReason: ExitReason | undefined;
-  /** A recycle that did not get a replacement running first: this exit is restarted as usual. */
-  respawnOnExit = false;
-  /** True when the worker had to be SIGKILLed because it did not stop in time. */
-  forced = false;
-  stderrTail = '';
   /** What the balancer reads: updated by heartbeats, telemetry snapshots and CPU samples. */
-  readonly load: WorkerLoad = { openConnections: 0, activeRequests: 0, eventLoopDelayS: 0, cpu: 0 };
-  /** Connections handed to it, and how many of those it had adopted at its last heartbeat. */
-  handed = 0;
-  adoptedAtReport = 0;
+  private readonly loadNow: WorkerLoad = { openConnections: 0, activeRequests: 0, eventLoopDelayS: 0, cpu: 0 };
+  private stateNow: WorkerState = 'starting';
+  private readyAtMs: number | undefined;
+  private heartbeatAt = Date.now();
+  private disconnectedAtMs: number | undefined;
+  private reason: ExitReason | undefined;
+  private respawn = false;
+  private killedHard = false;
+  private tail = '';
+  private handedOff = 0;
+  private adoptedReported = 0;
+
+  get state(): WorkerState {
+    return this.stateNow;
+  }
+  get readyAt(): number | undefined {
+    return this.readyAtMs;
+  }
+  get lastHeartbeat(): number {
+    return this.heartbeatAt;
+  }
+  get disconnectedAt(): number | undefined {
+    return this.disconnectedAtMs;
+  }
+  /** Why the supervisor asked the worker to stop, if it did; decides the exit reason. */
+  get requestedReason(): ExitReason | undefined {
+    return this.reason;
+  }
+  /** A recycle that did not get a replacement running first: this exit is restarted as usual. */
+  get respawnOnExit(): boolean {
+    return this.respawn;
+  }
+  /** True when the worker had to be SIGKILLed because it did not stop in time. */
+  get forced(): boolean {
+    return this.killedHard;
+  }
+  /** The last 8 KiB of its stderr: explains crashes and reveals V8 OOM aborts. */
+  get stderrTail(): string {
+    return this.tail;
+  }
+  get load(): Readonly<WorkerLoad> {
+    return this.loadNow;
+  }
+  /** Connections handed to it since start. */
+  get handed(): number {
+    return this.handedOff;
+  }
 
   /** Open connections as best known: the last report plus those handed over and not yet adopted then. */
   get openConnections(): number {
-    return estimateOpen(this.load.openConnections, this.handed, this.adoptedAtReport);
+    return estimateOpen(this.loadNow.openConnections, this.handedOff, this.adoptedReported);
   }
+
+  /** Any message from the worker: it is alive. A heartbeat carries its load. */
+  heard(report?: { open?: unknown; active?: unknown; adopted?: unknown }): void {
+    this.heartbeatAt = Date.now();
+    if (!report) return;
+    if (typeof report.open === 'number') this.loadNow.openConnections = report.open;
+    if (typeof report.active === 'number') this.loadNow.activeRequests = report.active;
+    if (typeof report.adopted === 'number') this.adoptedReported = report.adopted;
+  }
+
+  /** Load figures measured in the primary (event-loop delay from telemetry, CPU from sampling). */
+  measured(m: { eventLoopDelayS?: number; cpu?: number }): void {
+    if (m.eventLoopDelayS !== undefined) this.loadNow.eventLoopDelayS = m.eventLoopDelayS;
+    if (m.cpu !== undefined) this.loadNow.cpu = m.cpu;
+  }
+
+  /** One connection handed to it (counted before the worker confirms, see openConnections). */
+  handedOne(): void {
+    this.handedOff++;
+  }
+
+  /** starting -> ready; false if it was not starting. */
+  markReady(): boolean {
+    if (this.stateNow !== 'starting') return false;
+    this.stateNow = 'ready';
+    this.readyAtMs = Date.now();
+    return true;
+  }
+
+  /** -> draining (not from exited); false if it already was draining or had exited. */
+  markDraining(): boolean {
+    if (this.stateNow === 'draining' || this.stateNow === 'exited') return false;
+    this.stateNow = 'draining';
+    return true;
+  }
+
+  markExited(): void {
+    this.stateNow = 'exited';
+  }
+
+  /** Records why it is being stopped, unless a reason was recorded already. Returns the reason in force. */
+  requestStop(reason: ExitReason): ExitReason {
+    this.reason ??= reason;
+    return this.reason;
+  }
+
+  /** Killed by the liveness check: the exit is ours whatever was asked before. */
+  markUnresponsive(): void {
+    this.reason = 'unresponsive';
+  }
+
+  /** Its exit is restarted by the slot's policy even though the reason is an expected one. */
+  respawnAfterExit(): void {
+    this.respawn = true;
+  }
+
+  /** SIGKILL, recorded as forced (it did not stop in time, or the pool was stopped at once). */
+  killForced(): void {
+    this.killedHard = true;
+    this.kill('SIGKILL');
+  }
+
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
 
   constructor(
@@ -44,11 +146,11 @@ export class WorkerHandle {
     worker.on('message', (msg: unknown) => {
       if (isInternal(msg)) onMessage(this, msg as WorkerToPrimary);
     });
-    worker.on('disconnect', () => (this.disconnectedAt ??= Date.now()));
+    worker.on('disconnect', () => (this.disconnectedAtMs ??= Date.now()));
     // Forward the worker's stderr and keep its tail: it explains crashes and reveals V8 OOM aborts.
     worker.process.stderr?.on('data', (chunk: Buffer) => {
       process.stderr.write(chunk);
-      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+      this.tail = (this.tail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
     });
   }
 
@@ -57,7 +159,7 @@ export class WorkerHandle {
   }
 
   get alive(): boolean {
-    return this.state !== 'exited';
+    return this.stateNow !== 'exited';
   }
 
   /** Resolves once the channel has taken the message (written to the pipe, not just queued). */

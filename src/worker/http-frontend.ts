@@ -4,10 +4,14 @@ import net, { type Socket } from 'node:net';
 // calls on every use (Builtins_LoadGlobalIC at ~40 ns per request in the worker's profile).
 import { performance } from 'node:perf_hooks';
 import type { RequestInfo } from '../plugins/contexts.js';
-import { responsesEndViaDetachSocket, stopListening } from '../runtime/adapter.js';
+import { stopListening } from '../runtime/adapter.js';
+import { privateApis } from '../runtime/internals.js';
 import { ConnectionList } from './connection-list.js';
 import { KeepAliveSweep } from './keep-alive.js';
-import { kState, routeOf, TrackedRequest, TrackedResponse, type SocketState, type Tracked, type TrackedSocket } from './tracked.js';
+import { kState, PlainResponse, routeOf, TrackedRequest, TrackedResponse, type SocketState, type Tracked, type TrackedSocket } from './tracked.js';
+
+/** Responses on this server's connections end through TrackedResponse#detachSocket (tracked.ts). */
+const endsViaDetach = privateApis.response;
 
 type RequestHook = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 type ResponseHook = (info: RequestInfo) => void;
@@ -51,7 +55,8 @@ export class HttpFrontend {
   ) {
     this.timed = recycle.maxConnectionAgeMs !== undefined;
     // Responses of other servers (a plugin's server on handleRequest, such as the health probe
-    // port) and all responses on Bun end through one shared 'close' listener (no closure per
+    // port), and all responses where the private path is off (Bun, or forced), end through one
+    // shared 'close' listener (no closure per
     // request: this path runs for every request, and allocation here showed in the profile).
     const frontend = this;
     function onClose(this: Tracked): void {
@@ -73,18 +78,17 @@ export class HttpFrontend {
         state.requests++;
         if (this.draining || state.shed || this.expired(state, startMs)) res.setHeader('connection', 'close');
       } else {
-        // Another server's response (a plugin's on handleRequest) or one on Bun: kept in a set so
-        // forEachActiveRequest() sees it. A response on one of this server's sockets (state found)
-        // is a TrackedResponse and ends through detachSocket on Node.
+        // Another server's response (a plugin's on handleRequest), or one on Bun where no
+        // connection state is kept: kept in a set so forEachActiveRequest() sees it.
         this.loose.add(tracked);
         if (this.draining) res.setHeader('connection', 'close');
       }
-      if (!state || !responsesEndViaDetachSocket) res.on('close', onClose);
+      if (!state || !endsViaDetach) res.on('close', onClose);
       const hooks = this.requestHooks;
       for (let i = 0; i < hooks.length; i++) hooks[i]!(req, res);
       listener(req, res);
     };
-    this.server = http.createServer({ IncomingMessage: TrackedRequest, ServerResponse: TrackedResponse as typeof http.ServerResponse }, this.handle);
+    this.server = http.createServer({ IncomingMessage: TrackedRequest, ServerResponse: (endsViaDetach ? TrackedResponse : PlainResponse) as typeof http.ServerResponse }, this.handle);
     this.server.on('connection', (socket: Socket) => this.track(socket));
     this.keepAlive = new KeepAliveSweep(this.server, (fn) => this.sockets.forEach(fn));
   }

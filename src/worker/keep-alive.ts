@@ -1,13 +1,19 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { isBun } from '../runtime/adapter.js';
+import { privateApis } from '../runtime/internals.js';
 import type { SocketState } from './tracked.js';
 
 /** Node's margin past the advertised timeout before it closes (`server.keepAliveTimeoutBuffer` on Node >= 24). */
 const DEFAULT_BUFFER_MS = 1000;
 
-/** What Node's server keeps on a socket it serves (both fields date from Node's first releases). */
+/**
+ * What Node's server keeps on a socket it serves (both fields date from Node's first releases):
+ * `parser` from the connection's start (null once upgraded), `_httpMessage` from its first response
+ * (null between responses). Invariant the sweep relies on: a socket that served a response has both
+ * keys. If a Node release drops either, the sweep could not tell an idle connection from a busy
+ * one, so it hands the timeout back to Node (see handBack) instead of guessing.
+ */
 type HttpSocket = Socket & { _httpMessage?: unknown; parser?: unknown };
 
 /**
@@ -30,13 +36,14 @@ type HttpSocket = Socket & { _httpMessage?: unknown; parser?: unknown };
  *
  * A non-zero `server.keepAliveTimeout` set later (a plugin, the app) is taken over at the next sweep;
  * until then Node's own timer covers the responses that end in between. Setting 0 after serving
- * started is not seen: disable the timeout before (a plugin's worker hook runs before serving). Bun
- * runs its own HTTP server: nothing is taken over there.
+ * started is not seen: disable the timeout before (a plugin's worker hook runs before serving).
+ * Nothing is taken over where the private path is off (Bun, or forced: src/runtime/internals.ts).
  */
 export class KeepAliveSweep {
   /** The keep-alive timeout in force here (ms); 0 when not taken over. */
   timeoutMs = 0;
   private timer: NodeJS.Timeout | undefined;
+  private handedBack = false;
 
   constructor(
     private readonly server: http.Server,
@@ -45,7 +52,7 @@ export class KeepAliveSweep {
 
   /** Takes the server's keep-alive timeout over, if it has one. Idempotent. */
   start(): void {
-    if (this.timer || isBun) return;
+    if (this.timer || this.handedBack || !privateApis.keepAliveSweep) return;
     const ms = this.server.keepAliveTimeout;
     if (!(ms > 0)) return;
     this.adopt();
@@ -68,8 +75,14 @@ export class KeepAliveSweep {
     if (this.server.keepAliveTimeout > 0) this.adopt();
     const buffer = (this.server as { keepAliveTimeoutBuffer?: number }).keepAliveTimeoutBuffer;
     const limit = this.timeoutMs + (typeof buffer === 'number' && buffer >= 0 ? buffer : DEFAULT_BUFFER_MS);
+    let missing: string | undefined;
     this.eachConnection((s) => {
       const socket = s.socket as HttpSocket;
+      if (missing !== undefined) return;
+      if (s.requests > 0 && s.first === undefined && !('parser' in socket && '_httpMessage' in socket)) {
+        missing = 'parser' in socket ? 'socket._httpMessage' : 'socket.parser';
+        return;
+      }
       // Idle: no response of ours in progress nor one Node runs without us (a 'checkContinue'
       // listener's), still HTTP (an upgraded socket has no parser), and everything written.
       if (s.first !== undefined || socket._httpMessage || !socket.parser || now - s.idleSince < limit || socket.writableLength > 0) return;
@@ -77,5 +90,15 @@ export class KeepAliveSweep {
       s.idleSince = now;
       socket.emit('timeout');
     });
+    if (missing !== undefined) this.handBack(missing);
+  }
+
+  /** Node's own per-response timer takes the keep-alive timeout back, for good. */
+  private handBack(missing: string): void {
+    this.handedBack = true;
+    this.stop();
+    this.server.keepAliveTimeout = this.timeoutMs;
+    this.timeoutMs = 0;
+    process.emitWarning(`${missing} is missing on a served connection: this Node release changed a private API, so keep-alive timeouts are left to Node (docs/internals.md)`, { code: 'OTEL_CLUSTER_PRIVATE_API' });
   }
 }

@@ -81,6 +81,17 @@ export class TrackedResponse extends http.ServerResponse {
   // Set by the setter above from Node's constructor, before this class's fields exist: declared only.
   declare [kKeepAlive]: number;
 }
+
+/**
+ * The response class where the private path is off (src/runtime/internals.ts): the same declared
+ * fields, Node's own methods. Responses then end through a 'close' listener each.
+ */
+export class PlainResponse extends http.ServerResponse {
+  startMs = 0;
+  state: SocketState | undefined = undefined;
+  done = false;
+}
+
 export type Tracked = http.ServerResponse & { startMs: number; state: SocketState | undefined; done?: boolean };
 
 /**

@@ -5,10 +5,10 @@ import { KeepAliveSweep } from '../../src/worker/keep-alive.js';
 import type { SocketState } from '../../src/worker/tracked.js';
 
 /** A connection as the sweep sees it: its state, and a socket that counts 'timeout' events. */
-function connection(o: { idleSince: number; busy?: boolean; httpMessage?: boolean; upgraded?: boolean; unwritten?: number }) {
+function connection(o: { idleSince: number; busy?: boolean; httpMessage?: boolean; upgraded?: boolean; unwritten?: number; requests?: number }) {
   const socket = Object.assign(new EventEmitter(), { _httpMessage: o.httpMessage ? {} : null, parser: o.upgraded ? null : {}, writableLength: o.unwritten ?? 0, timeouts: 0 });
   socket.on('timeout', () => socket.timeouts++);
-  const state = { socket, idleSince: o.idleSince, first: o.busy ? {} : undefined } as unknown as SocketState;
+  const state = { socket, idleSince: o.idleSince, first: o.busy ? {} : undefined, requests: o.requests ?? 1 } as unknown as SocketState;
   return { state, socket };
 }
 
@@ -64,5 +64,20 @@ describe('KeepAliveSweep', () => {
     s.start();
     expect(s.timeoutMs).toBe(0);
     s.stop();
+  });
+
+  it('hands the timeout back to Node when a served connection lacks the private fields it reads', async () => {
+    const server = { keepAliveTimeout: 5000 };
+    const c = connection({ idleSince: 0 });
+    delete (c.socket as { parser?: unknown }).parser; // as if a Node release renamed it
+    const s = sweepOver(server, [c]);
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    s.start();
+    s.sweep(10_000);
+    expect(c.socket.timeouts).toBe(0); // never guesses
+    expect([s.timeoutMs, server.keepAliveTimeout]).toEqual([0, 5000]);
+    expect((await warned).message).toMatch(/socket\.parser is missing/);
+    s.start(); // for good
+    expect(server.keepAliveTimeout).toBe(5000);
   });
 });
