@@ -32,7 +32,7 @@ const phases = [
 const SQUARE = 4;
 const starts = [];
 let total = 0;
-for (const [, s] of phases) (starts.push(total), (total += s * 1000));
+for (const [, s] of phases) starts.push(total), (total += s * 1000);
 const rateAt = (ms) => {
   for (let i = phases.length - 1; i >= 0; i--) if (ms >= starts[i]) return phases[i][2]((ms - starts[i]) / 1000);
   return 0;
@@ -60,7 +60,14 @@ const setups = {
 };
 
 function startCluster(setup) {
-  const env = { ...process.env, LOG_LEVEL: 'warn', WORKERS: String(setup.workers), TELEMETRY_INTERVAL: '1000', LB_STRATEGY: 'least-connections', CONFIG_JSON: JSON.stringify({ autoScaling: setup.autoScaling ?? {} }) };
+  const env = {
+    ...process.env,
+    LOG_LEVEL: 'warn',
+    WORKERS: String(setup.workers),
+    TELEMETRY_INTERVAL: '1000',
+    LB_STRATEGY: 'least-connections',
+    CONFIG_JSON: JSON.stringify({ autoScaling: setup.autoScaling ?? {} }),
+  };
   const child = spawn(exe, [path.join(root, 'test/fixtures/app.mjs')], { env, stdio: ['pipe', 'pipe', 'inherit'] });
   const { events, next } = jsonEvents(child.stdout);
   const exited = new Promise((r) => child.once('exit', r));
@@ -123,7 +130,9 @@ for (const n of names) results.push(await run(n));
 const fmt = (v, d = 0) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
 const max = results.find((x) => x.name === 'max');
 console.log(`\n${runtime} ${process.version}, hold ${HOLD_S} s, /serial?ms=20; step profile ${starts[SQUARE] / 1000} s, square wave ${phases[SQUARE][1]} s\n`);
-console.log('| setup | ok / failed | first added worker serving after the step (s) | hold p95 / p99 (ms) | drop p95 (ms) | worker-seconds, step profile (vs fixed 4) | square p95 / p99 (ms) | scale events on the square wave |');
+console.log(
+  '| setup | ok / failed | first added worker serving after the step (s) | hold p95 / p99 (ms) | drop p95 (ms) | worker-seconds, step profile (vs fixed 4) | square p95 / p99 (ms) | scale events on the square wave |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const x of results)
   console.log(

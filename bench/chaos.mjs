@@ -22,7 +22,9 @@ const connections = Number(arg('connections', 50));
 const rounds = Number(arg('rounds', 1));
 const only = arg('only', 'ours,node,pm2').split(',');
 const WORKLOADS = { 'keep-alive': [], 'connection per request': ['-H', 'Connection: close'] };
-const workloads = arg('workloads', 'keep-alive,close').split(',').map((w) => (w === 'close' ? 'connection per request' : w));
+const workloads = arg('workloads', 'keep-alive,close')
+  .split(',')
+  .map((w) => (w === 'close' ? 'connection per request' : w));
 const pm2 = path.join(root, 'node_modules/.bin/pm2');
 const pm2Home = mkdtempSync(path.join(os.tmpdir(), 'otel-cluster-chaos-pm2-'));
 const plain = path.join(root, 'bench/apps/plain.cjs');
@@ -126,7 +128,9 @@ for (let r = 0; r < rounds; r++)
         execFileSync('wrk', ['-t1', `-c${connections}`, '-d1s', `http://127.0.0.1:${port}/`], { stdio: 'ignore' });
         const res = await chaos(app, port, extra);
         rows.push({ name, workload, ...res });
-        process.stderr.write(`${labels[name]} ${workload}: ${res.kills} kills, ${res.failed} failed (${res.detail}), ${res.rps.toFixed(0)} req/s vs ${res.calm.toFixed(0)} calm, recovery ${res.recoveries.map((x) => x.toFixed(0)).join('/')} ms\n`);
+        process.stderr.write(
+          `${labels[name]} ${workload}: ${res.kills} kills, ${res.failed} failed (${res.detail}), ${res.rps.toFixed(0)} req/s vs ${res.calm.toFixed(0)} calm, recovery ${res.recoveries.map((x) => x.toFixed(0)).join('/')} ms\n`,
+        );
       } finally {
         await app.stop();
       }
@@ -145,5 +149,7 @@ for (const name of only)
     const failed = xs.reduce((a, x) => a + x.failed, 0);
     const rec = median(xs.flatMap((x) => x.recoveries));
     const ratio = median(xs.map((x) => x.rps / x.calm));
-    console.log(`| ${labels[name]} | ${workload} | ${kills} | ${(failed / Math.max(1, kills)).toFixed(1)} | ${rec.toFixed(0)} | ${median(xs.map((x) => x.rps)).toFixed(0)} / ${median(xs.map((x) => x.calm)).toFixed(0)} (${ratio.toFixed(3)}) |`);
+    console.log(
+      `| ${labels[name]} | ${workload} | ${kills} | ${(failed / Math.max(1, kills)).toFixed(1)} | ${rec.toFixed(0)} | ${median(xs.map((x) => x.rps)).toFixed(0)} / ${median(xs.map((x) => x.calm)).toFixed(0)} (${ratio.toFixed(3)}) |`,
+    );
   }

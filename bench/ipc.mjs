@@ -18,12 +18,16 @@ if (cluster.isWorker) {
     else if (m.k === 'received') process.send({ k: 'received', n: received });
   });
   process.send({ k: 'ready' }); // 'online' fires before this module has its listener: say so ourselves
-
 } else if (process.argv[2] === 'raw') {
   cluster.setupPrimary({ serialization: process.argv[3] });
   const workers = [cluster.fork(), cluster.fork()];
   await Promise.all(workers.map((w) => new Promise((r) => w.on('message', (m) => m.k === 'ready' && r()))));
-  const ask = (w, msg, k) => new Promise((resolve) => { const f = (m) => m.k === k && (w.off('message', f), resolve(m)); w.on('message', f); w.send(msg); });
+  const ask = (w, msg, k) =>
+    new Promise((resolve) => {
+      const f = (m) => m.k === k && (w.off('message', f), resolve(m));
+      w.on('message', f);
+      w.send(msg);
+    });
   for (let i = 0; i < 500; i++) await ask(workers[i % 2], { k: 'echo', i }, 'echo');
   const rtt = [];
   for (let i = 0; i < N; i++) {

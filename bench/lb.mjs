@@ -7,8 +7,8 @@
 //   node bench/lb.mjs [--rounds 2] [--seconds 5] [--connections 50] [--only name,name]
 //                     [--workloads keepalive,close,uneven] [--compare /other/checkout]
 // --compare adds that checkout's build (its own bench/apps/hello.mjs and dist/, e.g. a git worktree
-// of the parent commit) as "otel-cluster os (compare)", so a change is measured against its parent
-// in the same interleaved rounds.
+// of the parent commit) as "otel-cluster <strategy> (compare)" for each Node strategy, so a change
+// is measured against its parent in the same interleaved rounds (pick rows with --only).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -78,7 +78,10 @@ const configs = {
   'otel-cluster os on bun': (port) => spawnApp(bun, hello, { PORT: String(port), LB_STRATEGY: 'os' }),
 };
 const compare = arg('compare', undefined);
-if (compare) configs['otel-cluster os (compare)'] = (port) => spawnApp(process.execPath, path.join(path.resolve(compare), 'bench/apps/hello.mjs'), { PORT: String(port), LB_STRATEGY: 'os' });
+// Each Node strategy of ours again from the other checkout, as "<name> (compare)".
+if (compare)
+  for (const strategy of ['round-robin', 'least-connections', 'least-load', 'os'])
+    configs[`otel-cluster ${strategy} (compare)`] = (port) => spawnApp(process.execPath, path.join(path.resolve(compare), 'bench/apps/hello.mjs'), { PORT: String(port), LB_STRATEGY: strategy });
 const names = Object.keys(configs).filter((n) => !only?.length || only.includes(n));
 
 function wrk(port, extra, p = '/') {
@@ -169,7 +172,14 @@ const ratio = (name, k, baseName) => {
 };
 console.log(`\n### Load balancing, ${new Date().toISOString().slice(0, 10)}`);
 console.log(`\nMachine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, node ${process.version}.`);
-console.log(`Command: \`node bench/lb.mjs ${process.argv.slice(2).map((a) => (/[ ,]/.test(a) ? `"${a}"` : a)).join(' ')}\` (wrk -t1 -c${connections} -d${seconds}s on loopback; 2 workers; otel-cluster with telemetry on; ${rounds} interleaved rounds in rotating order; req/s are medians, ratios are medians of the per-round ratios).\n`);
+console.log(
+  `Command: \`node bench/lb.mjs ${process.argv
+    .slice(2)
+    .map((a) => (/[ ,]/.test(a) ? `"${a}"` : a))
+    .join(
+      ' ',
+    )}\` (wrk -t1 -c${connections} -d${seconds}s on loopback; 2 workers; otel-cluster with telemetry on; ${rounds} interleaved rounds in rotating order; req/s are medians, ratios are medians of the per-round ratios).\n`,
+);
 console.log('| setup | keep-alive req/s | vs node:cluster rr | new connection per request, req/s | vs PM2 | vs SCHED_NONE | uneven CPU req/s | uneven p99 ms | notes |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const name of names) {
@@ -177,4 +187,5 @@ for (const name of names) {
     `| ${name} | ${m(name, 'keepAlive').toFixed(0)} | ${ratio(name, 'keepAlive', 'node:cluster rr')} | ${m(name, 'close').toFixed(0)} | ${ratio(name, 'close', 'pm2 -i 2')} | ${ratio(name, 'close', 'node:cluster none')} | ${m(name, 'uneven').toFixed(0)} | ${m(name, 'unevenP99').toFixed(1)} | ${[...results[name].notes].join('; ')} |`,
   );
 }
-if (share !== undefined) console.log(`\nScale 1 -> 2 workers under keep-alive load (least-connections, rebalancing on): the new worker served ${(share * 100).toFixed(0)}% of requests in the 10 s after it joined.`);
+if (share !== undefined)
+  console.log(`\nScale 1 -> 2 workers under keep-alive load (least-connections, rebalancing on): the new worker served ${(share * 100).toFixed(0)}% of requests in the 10 s after it joined.`);

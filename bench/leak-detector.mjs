@@ -27,7 +27,9 @@ const cases = [
   ['flat noise +-3 MB', 'noise', {}],
 ];
 console.log(`\n### Leak detector on synthetic series, ${new Date().toISOString().slice(0, 10)}\n`);
-console.log(`Command: \`node bench/leak-detector.mjs --seeds ${seeds} --minutes ${minutes}\`: ${seeds} seeds per shape, ${minutes} min each, a major GC every 2.5-7.5 s, the detector run after every sample.\n`);
+console.log(
+  `Command: \`node bench/leak-detector.mjs --seeds ${seeds} --minutes ${minutes}\`: ${seeds} seeds per shape, ${minutes} min each, a major GC every 2.5-7.5 s, the detector run after every sample.\n`,
+);
 console.log('| series | thresholds | reported | median detection (s) | slowest (s) |');
 console.log('| --- | --- | --- | --- | --- |');
 for (const [label, kind, extra] of cases) {
@@ -42,6 +44,8 @@ for (const [label, kind, extra] of cases) {
       }
     }
     const isLeak = kind === 'leak';
-    console.log(`| ${label} | ${cname} | ${reported}/${seeds}${isLeak ? '' : ' (false positives)'} | ${times.length ? median(times).toFixed(0) : '-'} | ${times.length ? Math.max(...times).toFixed(0) : '-'} |`);
+    console.log(
+      `| ${label} | ${cname} | ${reported}/${seeds}${isLeak ? '' : ' (false positives)'} | ${times.length ? median(times).toFixed(0) : '-'} | ${times.length ? Math.max(...times).toFixed(0) : '-'} |`,
+    );
   }
 }

@@ -9,7 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { jsonEvents } from './util.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean).map((a) => a.trim().split(/\s+/)));
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .join(' ')
+    .split('--')
+    .filter(Boolean)
+    .map((a) => a.trim().split(/\s+/)),
+);
 const runtime = args.runtime ?? 'node';
 const runs = Number(args.runs ?? 10);
 const exe = runtime === 'bun' ? path.join(root, 'node_modules/.bin/bun') : process.execPath;
@@ -19,12 +26,23 @@ function startCluster(env) {
   const child = spawn(exe, [path.join(root, 'test/fixtures/app.mjs')], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   const { next } = jsonEvents(child.stdout);
   const exited = new Promise((r) => child.once('exit', r));
-  return { child, next, exited, stop: async () => { child.kill('SIGTERM'); await exited; } };
+  return {
+    child,
+    next,
+    exited,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 function get(port, agent) {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/pid', agent }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode === 200)); });
+    const req = http.get({ host: '127.0.0.1', port, path: '/pid', agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    });
     req.on('error', () => resolve(false));
   });
 }
@@ -67,7 +85,12 @@ for (let i = 0; i < Math.min(runs, 5); i++) {
   let sent = 0;
   const deadline = Date.now() + 20_000;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  const loop = async (a) => { while (!stop && sent < 100_000 && Date.now() < deadline) { sent++; (await get(port, a)) ? ok++ : failed++; } };
+  const loop = async (a) => {
+    while (!stop && sent < 100_000 && Date.now() < deadline) {
+      sent++;
+      (await get(port, a)) ? ok++ : failed++;
+    }
+  };
   const load = Promise.all([loop(agent), loop(agent), loop(agent), loop(agent), loop(false), loop(false)]);
   await new Promise((r) => setTimeout(r, 300));
   const done = c.next((x) => x.event === 'command');
@@ -88,5 +111,7 @@ console.log(`\n### Lifecycle, ${runtime === 'bun' ? 'bun' : 'node'} ${runtime ==
 console.log('| measure | median | min | max |\n| --- | --- | --- | --- |');
 console.log(`| listen() to 2 workers ready (ms) | ${fmt(median(listenMs))} | ${fmt(Math.min(...listenMs))} | ${fmt(Math.max(...listenMs))} |`);
 console.log(`| SIGKILL to replacement ready, restartDelay 0 (ms) | ${fmt(median(respawnMs))} | ${fmt(Math.min(...respawnMs))} | ${fmt(Math.max(...respawnMs))} |`);
-console.log(`| rolling reload of 2 workers under load (ms) | ${fmt(median(reloads.map((r) => r.reloadMs)))} | ${fmt(Math.min(...reloads.map((r) => r.reloadMs)))} | ${fmt(Math.max(...reloads.map((r) => r.reloadMs)))} |`);
+console.log(
+  `| rolling reload of 2 workers under load (ms) | ${fmt(median(reloads.map((r) => r.reloadMs)))} | ${fmt(Math.min(...reloads.map((r) => r.reloadMs)))} | ${fmt(Math.max(...reloads.map((r) => r.reloadMs)))} |`,
+);
 console.log(`\nReload under load: ${reloads.map((r) => `${r.ok} ok / ${r.failed} failed`).join('; ')}`);

@@ -65,12 +65,19 @@ for (let r = 0; r < rounds; r++) {
 
 console.log(`\n### Per-request cost, CPU-pinned, ${new Date().toISOString().slice(0, 10)}`);
 console.log(`\nMachine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Linux ${os.release()}, node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()}.`);
-console.log(`Command: \`node bench/pinned.mjs ${process.argv.slice(2).map((a) => (/[ ,]/.test(a) ? `"${a}"` : a)).join(' ')}\` (server: 1 worker on CPU 0; wrk -t1 -c50 -d${seconds}s${workload === 'close' ? ' with Connection: close' : ''} on CPU 1; ${rounds} interleaved rounds, fresh processes each run).\n`);
+console.log(
+  `Command: \`node bench/pinned.mjs ${process.argv
+    .slice(2)
+    .map((a) => (/[ ,]/.test(a) ? `"${a}"` : a))
+    .join(' ')}\` (server: 1 worker on CPU 0; wrk -t1 -c50 -d${seconds}s${workload === 'close' ? ' with Connection: close' : ''} on CPU 1; ${rounds} interleaved rounds, fresh processes each run).\n`,
+);
 console.log(`| setup | req/s (median) | CPU us per request | vs ${baseName} (median of per-round ratios) | runs below 85% of the setup's best | per run |`);
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const name of names) {
   const xs = results[name];
   const ratio = median(xs.map((x, i) => x / results[baseName][i]));
   const best = Math.max(...xs);
-  console.log(`| ${name} | ${median(xs).toFixed(0)} | ${(1e6 / median(xs)).toFixed(2)} | ${ratio.toFixed(3)}x | ${xs.filter((x) => x < 0.85 * best).length}/${xs.length} | ${xs.map((x) => `${(x / 1000).toFixed(1)}k`).join(' ')} |`);
+  console.log(
+    `| ${name} | ${median(xs).toFixed(0)} | ${(1e6 / median(xs)).toFixed(2)} | ${ratio.toFixed(3)}x | ${xs.filter((x) => x < 0.85 * best).length}/${xs.length} | ${xs.map((x) => `${(x / 1000).toFixed(1)}k`).join(' ')} |`,
+  );
 }

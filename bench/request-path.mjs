@@ -58,7 +58,14 @@ async function parent() {
   const base = names[0];
   console.log(`\n### Request path, in-process, ${new Date().toISOString().slice(0, 10)}`);
   console.log(`\nMachine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Linux ${os.release()}, node ${process.version}.`);
-  console.log(`Command: \`node bench/request-path.mjs ${process.argv.slice(2).map((a) => (/[ ,]/.test(a) ? `"${a}"` : a)).join(' ')}\` (${CONNECTIONS} in-memory keep-alive connections, one request outstanding each; ${rounds} interleaved rounds of ${seconds} s, fresh processes${pin.length ? `, pinned to CPU ${cpu}` : ''}).\n`);
+  console.log(
+    `Command: \`node bench/request-path.mjs ${process.argv
+      .slice(2)
+      .map((a) => (/[ ,]/.test(a) ? `"${a}"` : a))
+      .join(
+        ' ',
+      )}\` (${CONNECTIONS} in-memory keep-alive connections, one request outstanding each; ${rounds} interleaved rounds of ${seconds} s, fresh processes${pin.length ? `, pinned to CPU ${cpu}` : ''}).\n`,
+  );
   console.log(`| setup | ns per request (median) | vs ${base} | per round |`);
   console.log('| --- | --- | --- | --- |');
   for (const name of names) {
@@ -115,10 +122,18 @@ async function child(mode, checkout, seconds) {
         setImmediate(flush);
       }
     }
-    setTimeout() { return this; }
-    setNoDelay() { return this; }
-    setKeepAlive() { return this; }
-    address() { return { port: 1, address: '127.0.0.1', family: 'IPv4' }; }
+    setTimeout() {
+      return this;
+    }
+    setNoDelay() {
+      return this;
+    }
+    setKeepAlive() {
+      return this;
+    }
+    address() {
+      return { port: 1, address: '127.0.0.1', family: 'IPv4' };
+    }
   }
   for (let i = 0; i < CONNECTIONS; i++) {
     const s = new MemorySocket();

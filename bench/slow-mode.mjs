@@ -93,10 +93,14 @@ try {
 const base = names[0];
 console.log(`\n### The nextTick slow mode, ${new Date().toISOString().slice(0, 10)}`);
 console.log(`\nMachine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Linux ${os.release()}, node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()}.`);
-console.log(`Command: \`node bench/slow-mode.mjs ${process.argv.slice(2).join(' ')}\` (server on CPU 0, wrk -t1 -c50 with Connection: close on CPU 1, ${runs} interleaved runs, fresh processes each run; forced GCs every 50 ms during the first ${stormMs} ms only).\n`);
+console.log(
+  `Command: \`node bench/slow-mode.mjs ${process.argv.slice(2).join(' ')}\` (server on CPU 0, wrk -t1 -c50 with Connection: close on CPU 1, ${runs} interleaved runs, fresh processes each run; forced GCs every 50 ms during the first ${stormMs} ms only).\n`,
+);
 console.log(`| setup | req/s (median) | vs ${base} | CPU under Runtime_DefineKeyedOwnPropertyInLiteral, per run | per run |`);
 console.log('| --- | --- | --- | --- | --- |');
 for (const name of names) {
   const { rps, share } = results[name];
-  console.log(`| ${name} | ${median(rps).toFixed(0)} | ${(median(rps) / median(results[base].rps)).toFixed(3)}x | ${share.length ? share.map((s) => `${s.toFixed(1)}%`).join(' ') : 'perf not installed'} | ${rps.map((x) => `${(x / 1000).toFixed(1)}k`).join(' ')} |`);
+  console.log(
+    `| ${name} | ${median(rps).toFixed(0)} | ${(median(rps) / median(results[base].rps)).toFixed(3)}x | ${share.length ? share.map((s) => `${s.toFixed(1)}%`).join(' ') : 'perf not installed'} | ${rps.map((x) => `${(x / 1000).toFixed(1)}k`).join(' ')} |`,
+  );
 }

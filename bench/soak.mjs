@@ -77,5 +77,10 @@ const restarts = events.filter((e) => e.event === 'worker:restart').length;
 console.log(`\n${process.version}, ${minutes} min, a SIGKILL every ${killEvery} s (${kills} kills, ${restarts} restarts), scale every minute, reload every 5; ${ok} requests ok, ${failed} failed\n`);
 console.log('| primary | first | last | slope per hour |');
 console.log('| --- | --- | --- | --- |');
-for (const [key, unit] of [['rss', 'MiB'], ['heap', 'MiB'], ['fds', ''], ['children', '']])
+for (const [key, unit] of [
+  ['rss', 'MiB'],
+  ['heap', 'MiB'],
+  ['fds', ''],
+  ['children', ''],
+])
   console.log(`| ${key} ${unit} | ${samples[0][key].toFixed(1)} | ${samples[samples.length - 1][key].toFixed(1)} | ${slope(key).toFixed(2)} |`);

@@ -9,7 +9,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean).map((a) => a.trim().split(/\s+/)));
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .join(' ')
+    .split('--')
+    .filter(Boolean)
+    .map((a) => a.trim().split(/\s+/)),
+);
 const rounds = Number(args.rounds ?? 3);
 const seconds = Number(args.seconds ?? 6);
 const connections = Number(args.connections ?? 50);
@@ -50,7 +57,15 @@ const telemetry = new WorkerTelemetry({ 'service.name': 'bench' }, { enabled: fa
 const onRequest = [];
 const onResponse = [];
 otelWorkerPlugin(telemetry).worker({
-  logger: { info() {}, warn() {}, error() {}, debug() {}, child() { return this; } },
+  logger: {
+    info() {},
+    warn() {},
+    error() {},
+    debug() {},
+    child() {
+      return this;
+    },
+  },
   onClose() {},
   slot: 0,
   server: undefined,
@@ -96,6 +111,8 @@ console.log(`Command: \`node bench/telemetry.mjs --rounds ${rounds} --seconds ${
 console.log('| configuration | req/s per run | median | vs off |\n| --- | --- | --- | --- |');
 for (const k of Object.keys(results)) console.log(`| ${k} | ${results[k].map((x) => x.toFixed(0)).join(', ')} | ${m[k].toFixed(0)} | ${((m[k] / m.off) * 100).toFixed(1)}% |`);
 console.log(`\nSpans sink received ${(spansReceived / 1e6).toFixed(1)} MB.`);
-console.log(`Per request (request + response hooks: in-flight count +1/-1, one histogram record): median ${median(perRequest).toFixed(3)} us over 5 x ${N} (${perRequest.map((x) => x.toFixed(3)).join(', ')})`);
+console.log(
+  `Per request (request + response hooks: in-flight count +1/-1, one histogram record): median ${median(perRequest).toFixed(3)} us over 5 x ${N} (${perRequest.map((x) => x.toFixed(3)).join(', ')})`,
+);
 console.log(`Per snapshot (collect + JSON, ${bytes} bytes): median ${median(perSnapshot).toFixed(3)} ms (${perSnapshot.map((x) => x.toFixed(3)).join(', ')})`);
 await telemetry.close();

@@ -70,7 +70,7 @@ export function histogramQuantile(q: number, h: Pick<HistogramPoint, 'boundaries
     if (cumulative + inBucket >= rank && inBucket > 0) {
       if (i === h.boundaries.length) return h.boundaries[h.boundaries.length - 1] ?? NaN; // +Inf bucket
       const upper = h.boundaries[i]!;
-      const lower = i === 0 ? (Math.min(upper , 0)) : h.boundaries[i - 1]!;
+      const lower = i === 0 ? Math.min(upper, 0) : h.boundaries[i - 1]!;
       if (i === 0 && upper <= 0) return upper;
       return lower + (upper - lower) * ((rank - cumulative) / inBucket);
     }

@@ -66,5 +66,9 @@ export class LiveGauges implements MetricProducer {
 }
 
 function attributeKey(a: Attributes): string {
-  return JSON.stringify(Object.keys(a).sort().map((k) => [k, a[k]]));
+  return JSON.stringify(
+    Object.keys(a)
+      .sort()
+      .map((k) => [k, a[k]]),
+  );
 }

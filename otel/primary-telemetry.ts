@@ -27,7 +27,6 @@ export interface PrimaryTelemetryOptions {
   onError: (err: unknown) => void;
 }
 
-
 export function otlpMetricsWanted(endpoint: string | undefined): boolean {
   const env = process.env;
   if (endpoint) return true;
@@ -77,7 +76,11 @@ export class PrimaryTelemetry {
     this.restartCounter = meter.createCounter(M.restarts, { unit: '{restart}', description: 'Worker restarts, by the exit reason that caused them.' });
     this.recycleCounter = meter.createCounter(M.recycles, { unit: '{worker}', description: 'Workers replaced by the primary (replacement first), by reason.' });
     meter.createObservableGauge(M.workers, { unit: '{worker}', description: 'Workers by state.' }).addCallback((r) => {
-      const byState = new Map<string, number>([['starting', 0], ['ready', 0], ['draining', 0]]);
+      const byState = new Map<string, number>([
+        ['starting', 0],
+        ['ready', 0],
+        ['draining', 0],
+      ]);
       for (const w of o.workers()) byState.set(w.state, (byState.get(w.state) ?? 0) + 1);
       for (const [state, n] of byState) r.observe(n, { 'cluster.worker.state': state });
     });
@@ -94,8 +97,16 @@ export class PrimaryTelemetry {
         if (reading) observe(pick(reading), { [WORKER_ID]: w.slot });
       }
     };
-    this.gauges.add(M.workerCpu, { unit: '1', description: 'CPU used by the worker process, in cores (sampled by the primary).' }, perProcess((r) => r.cpu));
-    this.gauges.add(M.workerMemory, { unit: 'By', description: 'Resident set size of the worker process (sampled by the primary).' }, perProcess((r) => r.rssBytes));
+    this.gauges.add(
+      M.workerCpu,
+      { unit: '1', description: 'CPU used by the worker process, in cores (sampled by the primary).' },
+      perProcess((r) => r.cpu),
+    );
+    this.gauges.add(
+      M.workerMemory,
+      { unit: 'By', description: 'Resident set size of the worker process (sampled by the primary).' },
+      perProcess((r) => r.rssBytes),
+    );
     new HostMetrics({ meterProvider: this.meterProvider, name: 'otel-cluster/host', metricGroups: ['system.cpu', 'system.memory', 'system.network'] }).start();
     this.timer = setInterval(() => {
       this.pids.sample(o.workers().map((w) => w.pid)).catch(o.onError);

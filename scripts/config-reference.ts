@@ -78,7 +78,7 @@ export function renderConfigReference(): string {
     '"did you mean" suggestion. The cluster config may be nested (`cluster: { enabled, config: {...} }`)',
     'or flattened beside `enabled` (`cluster: { enabled, workers, ... }`), not both. Sizes accept',
     "`'256MB'`, `'512mb'`, `'1.5GB'`, `'256MiB'` or a byte count (MB/GB decimal, MiB/GiB binary).",
-    'Durations are milliseconds, and their names say so (`...Ms`, except the seed\'s `restartDelay`,',
+    "Durations are milliseconds, and their names say so (`...Ms`, except the seed's `restartDelay`,",
     '`gracefulShutdownTimeout`, `interval` and `timeout`).',
     '',
     '## Cluster options',

@@ -6,7 +6,14 @@ import { createServer } from 'otel-cluster';
 
 const env = process.env;
 const app = createServer({
-  cluster: { enabled: true, config: { workers: Number(env.WORKERS ?? 2), ...(env.HEALTH_MS ? { healthCheck: { enabled: true, interval: Number(env.HEALTH_MS), timeout: 500 } } : {}), loadBalancing: { strategy: env.LB_STRATEGY ?? 'auto', rebalance: env.LB_REBALANCE !== '0' } } },
+  cluster: {
+    enabled: true,
+    config: {
+      workers: Number(env.WORKERS ?? 2),
+      ...(env.HEALTH_MS ? { healthCheck: { enabled: true, interval: Number(env.HEALTH_MS), timeout: 500 } } : {}),
+      loadBalancing: { strategy: env.LB_STRATEGY ?? 'auto', rebalance: env.LB_REBALANCE !== '0' },
+    },
+  },
   admin: { host: '127.0.0.1', port: 0 },
   logger: { level: 'warn' },
   telemetry: {

@@ -60,18 +60,7 @@ export function initialState(now: number, size: number): ScalerState {
   return { history: [{ at: now, size }], lastUpAt: -Infinity, lastDownAt: -Infinity, burstSeenAt: -Infinity };
 }
 
-export type HoldReason =
-  | 'no-data'
-  | 'missing-data'
-  | 'warming'
-  | 'steady'
-  | 'cooldown'
-  | 'stabilizing'
-  | 'burst'
-  | 'above-scale-down-threshold'
-  | 'at-min'
-  | 'at-max'
-  | 'host-cap';
+export type HoldReason = 'no-data' | 'missing-data' | 'warming' | 'steady' | 'cooldown' | 'stabilizing' | 'burst' | 'above-scale-down-threshold' | 'at-min' | 'at-max' | 'host-cap';
 
 export interface Recommendation {
   trigger: Trigger;
@@ -152,8 +141,7 @@ export function decide(p: ScalePolicy, r: Readings, s: ScalerState): Decision {
     if (value === undefined) missing.push(trigger);
     else stable.push({ trigger, window: 'stable', value, target, desired: hpaDesired(r.counted, size, value, target, p.tolerance, empty) });
     const short = reading(r.burst[trigger]);
-    if (short !== undefined && short >= p.burstThreshold * target)
-      bursts.push({ trigger, window: 'burst', value: short, target, desired: Math.ceil(r.counted * (short / target) - 1e-9) + empty });
+    if (short !== undefined && short >= p.burstThreshold * target) bursts.push({ trigger, window: 'burst', value: short, target, desired: Math.ceil(r.counted * (short / target) - 1e-9) + empty });
   }
   if (stable.length === 0 && bursts.length === 0) return hold('no-data', { missing });
   if (bursts.length) state.burstSeenAt = now;

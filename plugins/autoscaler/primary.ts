@@ -117,7 +117,11 @@ export class Autoscaler {
     // A trigger without a reading has no series (the SDK's observable gauge would keep the last).
     ctx.gauge(
       'cluster.autoscaler.signal',
-      { scope: PRIMARY_SCOPE, unit: '1', description: 'Each trigger over the stable window, in its unit: cpu % of one core, memory % of the limit, responseTime p95 ms, queueLength requests per worker.' },
+      {
+        scope: PRIMARY_SCOPE,
+        unit: '1',
+        description: 'Each trigger over the stable window, in its unit: cpu % of one core, memory % of the limit, responseTime p95 ms, queueLength requests per worker.',
+      },
       (observe) => {
         for (const t of TRIGGERS) {
           const v = this.status.signals.stable[t];
@@ -126,7 +130,7 @@ export class Autoscaler {
       },
     );
     meter
-      .createObservableGauge('cluster.autoscaler.target', { unit: '1', description: 'Each trigger\'s scale-up threshold (the HPA target), in the unit of cluster.autoscaler.signal.' })
+      .createObservableGauge('cluster.autoscaler.target', { unit: '1', description: "Each trigger's scale-up threshold (the HPA target), in the unit of cluster.autoscaler.signal." })
       .addCallback((r) => {
         for (const t of TRIGGERS) {
           const v = p.targets[t];
@@ -235,7 +239,17 @@ export class Autoscaler {
     if (!d.capped) return;
     const r = d.reason!;
     this.ctx.logger.warn(
-      { size, wanted: r.desired, allowed: d.desired, reason: d.capped, trigger: r.trigger, value: round(r.value), target: r.target, hostCap: this.status.hostCap, maxWorkers: this.o.policy.maxWorkers },
+      {
+        size,
+        wanted: r.desired,
+        allowed: d.desired,
+        reason: d.capped,
+        trigger: r.trigger,
+        value: round(r.value),
+        target: r.target,
+        hostCap: this.status.hostCap,
+        maxWorkers: this.o.policy.maxWorkers,
+      },
       d.capped === 'at-max' ? 'auto-scaling wants more workers than autoScaling.maxWorkers' : 'auto-scaling wants more workers than the host has cores or free memory for',
     );
   }

@@ -29,7 +29,14 @@ export function healthPlugin(o: HealthPluginOptions): Plugin<PrimaryPluginContex
     name: 'otel-cluster:health',
     primary(ctx) {
       const prober = hc.enabled
-        ? new HealthProber(ctx, { intervalMs: hc.interval, timeoutMs: hc.timeout, maxFailures: hc.maxFailures, endpoint: hc.endpoint, gracePeriodMs: hc.gracePeriodMs, heartbeatIntervalMs: o.heartbeatIntervalMs })
+        ? new HealthProber(ctx, {
+            intervalMs: hc.interval,
+            timeoutMs: hc.timeout,
+            maxFailures: hc.maxFailures,
+            endpoint: hc.endpoint,
+            gracePeriodMs: hc.gracePeriodMs,
+            heartbeatIntervalMs: o.heartbeatIntervalMs,
+          })
         : undefined;
       ctx.onClose(() => prober?.close());
       ctx.adminRoute('/health', (_req, res) => {

@@ -90,7 +90,8 @@ export class MemoryManager {
     for (const info of this.ctx.getWorkers()) {
       if (info.state !== 'ready') continue;
       let w = this.workers.get(info.pid);
-      if (!w) this.workers.set(info.pid, (w = { slot: info.slot, state: INITIAL_MEMORY_STATE, utilization: undefined, series: [], lastGrowthBytesPerMin: undefined, leakReported: false, judgedSamples: 0 }));
+      if (!w)
+        this.workers.set(info.pid, (w = { slot: info.slot, state: INITIAL_MEMORY_STATE, utilization: undefined, series: [], lastGrowthBytesPerMin: undefined, leakReported: false, judgedSamples: 0 }));
       this.thresholds(w, info.pid, now);
       if (this.o.leakDetection) this.leaks(w, info.pid, info.startedAt, now);
     }

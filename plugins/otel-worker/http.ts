@@ -57,9 +57,7 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry)
       result.observe(n, a);
     }
   });
-  ctx.onResponseTiming((method, statusCode, route, aborted, durationS) =>
-    duration.record(methodOf(method), statusCode, route, errorTypeOf(aborted, statusCode), durationS),
-  );
+  ctx.onResponseTiming((method, statusCode, route, aborted, durationS) => duration.record(methodOf(method), statusCode, route, errorTypeOf(aborted, statusCode), durationS));
   if (!tracingOn) return;
 
   const tracer = ctx.tracer(WORKER_SCOPE);

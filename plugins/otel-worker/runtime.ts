@@ -23,7 +23,10 @@ export function recordRuntime(ctx: WorkerPluginContext): void {
   const delayMax = meter.createObservableGauge(M.eventLoopDelayMax, { unit: 's', description: 'Event loop delay, maximum over the interval.' });
   const utilization = meter.createObservableGauge(M.eventLoopUtilization, { unit: '1', description: 'Event loop utilization over the interval.' });
   const heapUsed = meter.createObservableGauge(M.heapUsed, { unit: 'By', description: 'Heap space used, by V8 heap space.' });
-  const heapAfterGc = meter.createObservableGauge(M.heapAfterGc, { unit: 'By', description: 'Old-generation heap used right after the last major GC (the live heap; the young generation is left out).' });
+  const heapAfterGc = meter.createObservableGauge(M.heapAfterGc, {
+    unit: 'By',
+    description: 'Old-generation heap used right after the last major GC (the live heap; the young generation is left out).',
+  });
   const rss = meter.createObservableGauge(M.workerRss, { unit: 'By', description: 'Resident set size of the worker process.' });
   const gcDuration = meter.createHistogram(M.gcDuration, { unit: 's', description: 'Garbage collection duration.', advice: { explicitBucketBoundaries: GC_BOUNDARIES_S } });
 

@@ -41,21 +41,56 @@ export abstract class BaseApp extends EventEmitter<ClusterEventMap> implements A
     return this;
   }
 
-  broadcastToWorkers(_msg: Message): Promise<number[]> { return Promise.reject(this.wrongRole('broadcastToWorkers')); }
-  sendToWorker(_slot: number, _msg: Message): Promise<void> { return Promise.reject(this.wrongRole('sendToWorker')); }
-  sendToRandomWorker(_msg: Message): Promise<number> { return Promise.reject(this.wrongRole('sendToRandomWorker')); }
-  requestWorker<T = unknown>(_slot: number, _msg: Message, _o?: { timeoutMs?: number }): Promise<T> { return Promise.reject(this.wrongRole('requestWorker')); }
-  requestAllWorkers(_msg: Message, _o?: { timeoutMs?: number }): Promise<SettledReply[]> { return Promise.reject(this.wrongRole('requestAllWorkers')); }
-  sendToPrimary(_msg: Message): Promise<void> { return Promise.reject(this.wrongRole('sendToPrimary', 'worker')); }
-  requestPrimary<T = unknown>(_msg: Message, _o?: { timeoutMs?: number }): Promise<T> { return Promise.reject(this.wrongRole('requestPrimary', 'worker')); }
+  broadcastToWorkers(_msg: Message): Promise<number[]> {
+    return Promise.reject(this.wrongRole('broadcastToWorkers'));
+  }
+  sendToWorker(_slot: number, _msg: Message): Promise<void> {
+    return Promise.reject(this.wrongRole('sendToWorker'));
+  }
+  sendToRandomWorker(_msg: Message): Promise<number> {
+    return Promise.reject(this.wrongRole('sendToRandomWorker'));
+  }
+  requestWorker<T = unknown>(_slot: number, _msg: Message, _o?: { timeoutMs?: number }): Promise<T> {
+    return Promise.reject(this.wrongRole('requestWorker'));
+  }
+  requestAllWorkers(_msg: Message, _o?: { timeoutMs?: number }): Promise<SettledReply[]> {
+    return Promise.reject(this.wrongRole('requestAllWorkers'));
+  }
+  sendToPrimary(_msg: Message): Promise<void> {
+    return Promise.reject(this.wrongRole('sendToPrimary', 'worker'));
+  }
+  requestPrimary<T = unknown>(_msg: Message, _o?: { timeoutMs?: number }): Promise<T> {
+    return Promise.reject(this.wrongRole('requestPrimary', 'worker'));
+  }
 
-  get(path: string, h: Handler): this { this.router.route('get', path, h); return this; }
-  post(path: string, h: Handler): this { this.router.route('post', path, h); return this; }
-  put(path: string, h: Handler): this { this.router.route('put', path, h); return this; }
-  patch(path: string, h: Handler): this { this.router.route('patch', path, h); return this; }
-  delete(path: string, h: Handler): this { this.router.route('delete', path, h); return this; }
-  all(path: string, h: Handler): this { this.router.route('all', path, h); return this; }
-  use(a: string | Handler, b?: Handler): this { this.router.use(a, b); return this; }
+  get(path: string, h: Handler): this {
+    this.router.route('get', path, h);
+    return this;
+  }
+  post(path: string, h: Handler): this {
+    this.router.route('post', path, h);
+    return this;
+  }
+  put(path: string, h: Handler): this {
+    this.router.route('put', path, h);
+    return this;
+  }
+  patch(path: string, h: Handler): this {
+    this.router.route('patch', path, h);
+    return this;
+  }
+  delete(path: string, h: Handler): this {
+    this.router.route('delete', path, h);
+    return this;
+  }
+  all(path: string, h: Handler): this {
+    this.router.route('all', path, h);
+    return this;
+  }
+  use(a: string | Handler, b?: Handler): this {
+    this.router.use(a, b);
+    return this;
+  }
 
   /** Checks a worker's health endpoint runs (`app.healthCheck`). */
   protected readonly healthChecks = new Map<string, HealthCheckFn>();
@@ -92,13 +127,27 @@ export abstract class BaseApp extends EventEmitter<ClusterEventMap> implements A
   abstract listen(port?: number, host?: string): Promise<ListenAddress>;
   abstract close(): Promise<void>;
 
-  reload(): Promise<void> { return Promise.reject(this.wrongRole('reload')); }
-  getWorkers(): WorkerInfo[] { throw this.wrongRole('getWorkers'); }
-  getClusterMetrics(_windowMs?: number): ClusterMetrics { throw this.wrongRole('getClusterMetrics'); }
-  getAutoscaler(): AutoscalerStatus | undefined { throw this.wrongRole('getAutoscaler'); }
-  scaleTo(_n: number): Promise<void> { return Promise.reject(this.wrongRole('scaleTo')); }
-  scaleUp(_n = 1): Promise<void> { return Promise.reject(this.wrongRole('scaleUp')); }
-  scaleDown(_n = 1): Promise<void> { return Promise.reject(this.wrongRole('scaleDown')); }
+  reload(): Promise<void> {
+    return Promise.reject(this.wrongRole('reload'));
+  }
+  getWorkers(): WorkerInfo[] {
+    throw this.wrongRole('getWorkers');
+  }
+  getClusterMetrics(_windowMs?: number): ClusterMetrics {
+    throw this.wrongRole('getClusterMetrics');
+  }
+  getAutoscaler(): AutoscalerStatus | undefined {
+    throw this.wrongRole('getAutoscaler');
+  }
+  scaleTo(_n: number): Promise<void> {
+    return Promise.reject(this.wrongRole('scaleTo'));
+  }
+  scaleUp(_n = 1): Promise<void> {
+    return Promise.reject(this.wrongRole('scaleUp'));
+  }
+  scaleDown(_n = 1): Promise<void> {
+    return Promise.reject(this.wrongRole('scaleDown'));
+  }
 
   protected wrongRole(method: string, needs: 'primary' | 'worker' = 'primary'): WrongRoleError {
     const here = this.isWorker ? 'a worker' : this.isPrimaryOfCluster ? 'the cluster primary' : 'single-process mode (cluster.enabled false)';

@@ -66,13 +66,17 @@ export class PrimaryApp extends BaseApp {
     try {
       const { address, balancer } = await bindPort(mode, port, host, { routing: () => this.routing, logger: this.logger, readyTimeoutMs: pm.readyTimeoutMs });
       this.balancer = balancer;
-      const spawner = createSpawner({
-        [ENV.listen]: mode,
-        [ENV.port]: String(address.port),
-        [ENV.host]: host ?? '',
-        [ENV.ipcMaxBytes]: String(this.options.ipc.maxMessageBytes),
-        [OPTIONS_ENV]: serializeForWorkers(this.options),
-      }, mode === 'shared' && !isBun, workerExecArgv(this.options));
+      const spawner = createSpawner(
+        {
+          [ENV.listen]: mode,
+          [ENV.port]: String(address.port),
+          [ENV.host]: host ?? '',
+          [ENV.ipcMaxBytes]: String(this.options.ipc.maxMessageBytes),
+          [OPTIONS_ENV]: serializeForWorkers(this.options),
+        },
+        mode === 'shared' && !isBun,
+        workerExecArgv(this.options),
+      );
       const supervisor = (this.supervisor = new Supervisor(pm, spawner, this.logger));
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
       for (const e of FORWARDED_EVENTS) supervisor.on(e, ((payload: unknown) => emit(e, payload)) as never);
@@ -97,7 +101,19 @@ export class PrimaryApp extends BaseApp {
       const started = Date.now();
       await supervisor.start(config.workers);
       const ready = supervisor.readyWorkers().length;
-      this.logger.info({ ...address, workers: ready, mode, strategy: mode === 'shared' ? 'os' : strategy, runtime: runtimeName, privateApis: privateApisInUse(), startupMs: Date.now() - started, admin: this.adminAddress }, 'cluster ready');
+      this.logger.info(
+        {
+          ...address,
+          workers: ready,
+          mode,
+          strategy: mode === 'shared' ? 'os' : strategy,
+          runtime: runtimeName,
+          privateApis: privateApisInUse(),
+          startupMs: Date.now() - started,
+          admin: this.adminAddress,
+        },
+        'cluster ready',
+      );
       this.emit('cluster:ready', { workers: ready, ...address });
       return address;
     } catch (err) {

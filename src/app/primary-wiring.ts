@@ -40,7 +40,8 @@ export async function bindPort(
       pendingTimeoutMs: o.readyTimeoutMs,
     });
     const address = await balancer.listen(port, host);
-    if (balancer.publicPath && privateApis.acceptHandles) o.logger.warn({ runtime: runtimeName }, "this Node release's listening handle has no onconnection: connections are passed to workers as sockets, which is slower (docs/internals.md)");
+    if (balancer.publicPath && privateApis.acceptHandles)
+      o.logger.warn({ runtime: runtimeName }, "this Node release's listening handle has no onconnection: connections are passed to workers as sockets, which is slower (docs/internals.md)");
     return { address, balancer };
   }
   const address = await reservePort(port, host);
@@ -68,7 +69,14 @@ export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTe
 }
 
 /** User messaging, with its per-worker bounds and the recycling of workers that write garbage. */
-export function buildIpc(supervisor: Supervisor, handlers: Handlers, options: ResolvedOptions['ipc'], telemetry: PrimaryTelemetry | undefined, logger: Logger, pool: () => PoolOperations | undefined): PrimaryIpc {
+export function buildIpc(
+  supervisor: Supervisor,
+  handlers: Handlers,
+  options: ResolvedOptions['ipc'],
+  telemetry: PrimaryTelemetry | undefined,
+  logger: Logger,
+  pool: () => PoolOperations | undefined,
+): PrimaryIpc {
   const meter = telemetry ? telemetry.meterProvider.getMeter(PRIMARY_SCOPE) : metrics.getMeter(PRIMARY_SCOPE);
   const backlog = new IpcBacklog(options.queueLimit, logger);
   const ipc = new PrimaryIpc(supervisor, handlers, options, logger, ipcMetrics(meter, backlog), backlog, {
@@ -105,7 +113,12 @@ export function buildRouting(supervisor: Supervisor, strategy: StrategyName, o: 
 }
 
 /** The admin server with liveness, readiness and (with telemetry) /metrics; undefined with `admin: false`. */
-export async function startAdmin(o: ResolvedOptions, supervisor: Supervisor, telemetry: PrimaryTelemetry | undefined, minimum: number): Promise<{ admin: AdminServer; address: ListenAddress } | undefined> {
+export async function startAdmin(
+  o: ResolvedOptions,
+  supervisor: Supervisor,
+  telemetry: PrimaryTelemetry | undefined,
+  minimum: number,
+): Promise<{ admin: AdminServer; address: ListenAddress } | undefined> {
   if (!o.admin) return undefined;
   const admin = new AdminServer();
   readinessRoutes(admin, () => ({ shuttingDown: supervisor.isShuttingDown, ready: supervisor.readyWorkers().length, minimum, workers: supervisor.list() }));

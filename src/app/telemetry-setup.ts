@@ -31,10 +31,7 @@ export function tracingSettings(o: ResolvedOptions): TracingSettings {
 export async function workerTelemetry(o: ResolvedOptions, slot: number, builtins: Plugin[] = []): Promise<{ telemetry: WorkerTelemetry | undefined; plugins: Plugin[] }> {
   const user = [...builtins, ...(o.plugins as Plugin[])];
   if (!o.telemetry.enabled) return { telemetry: undefined, plugins: user };
-  const telemetry = await WorkerTelemetry.create(
-    { 'service.name': serviceNameFor(o.telemetry.serviceName), 'worker.id': slot, 'process.pid': process.pid },
-    tracingSettings(o),
-  );
+  const telemetry = await WorkerTelemetry.create({ 'service.name': serviceNameFor(o.telemetry.serviceName), 'worker.id': slot, 'process.pid': process.pid }, tracingSettings(o));
   return { telemetry, plugins: [telemetryPlugin(telemetry), ...user] };
 }
 

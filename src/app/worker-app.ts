@@ -51,8 +51,10 @@ export class WorkerApp extends BaseApp {
       // Registered before the plugins' hooks, so it runs after them: the last snapshot counts everything.
       if (telemetry) plugins.addCloseHook('telemetry', () => telemetry.close((snap) => send(SNAPSHOT_KIND, snap)));
       await runtime.start(() => plugins.start('worker', (base) => workerContext(base, this.workerSlot, frontend, telemetry, send, fromPrimary, this.defaultRoutes)));
-      telemetry?.start(this.options.telemetry.intervalMs, (snap) => send(SNAPSHOT_KIND, snap), (err) =>
-        this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'),
+      telemetry?.start(
+        this.options.telemetry.intervalMs,
+        (snap) => send(SNAPSHOT_KIND, snap),
+        (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'),
       );
       return { host: process.env[ENV.host] || host || '::', port: Number(process.env[ENV.port]) };
     })();

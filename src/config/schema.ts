@@ -97,7 +97,10 @@ function build(z: typeof Z) {
       interval: ms(100, 3_600_000).default(30_000),
       timeout: ms(10, 600_000).default(10_000),
       maxFailures: z.number().int().min(1).max(100).default(3),
-      endpoint: z.string().regex(/^\/\S*$/, "expected a path starting with '/'").default('/health'),
+      endpoint: z
+        .string()
+        .regex(/^\/\S*$/, "expected a path starting with '/'")
+        .default('/health'),
       /** Time after a worker is ready before its first probe. */
       gracePeriodMs: ms(0, 3_600_000).default(5000),
     })
@@ -130,17 +133,14 @@ function build(z: typeof Z) {
     .prefault({})
     .superRefine((c, ctx) => {
       // Cross-field rules: each names the key a user should change.
-      const conflict = (path: (string | number)[], message: string) =>
-        ctx.addIssue({ code: 'custom', path, message, params: { kind: 'conflict' } });
+      const conflict = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message, params: { kind: 'conflict' } });
       const a = c.autoScaling;
-      if (a.maxWorkers !== undefined && a.minWorkers > a.maxWorkers)
-        conflict(['autoScaling', 'minWorkers'], `minWorkers (${a.minWorkers}) must be <= maxWorkers (${a.maxWorkers})`);
+      if (a.maxWorkers !== undefined && a.minWorkers > a.maxWorkers) conflict(['autoScaling', 'minWorkers'], `minWorkers (${a.minWorkers}) must be <= maxWorkers (${a.maxWorkers})`);
       if (a.enabled && typeof c.workers === 'number') {
         if (c.workers < a.minWorkers || (a.maxWorkers !== undefined && c.workers > a.maxWorkers))
           conflict(['workers'], `workers (${c.workers}) must lie within autoScaling minWorkers..maxWorkers (${a.minWorkers}..${a.maxWorkers ?? 'auto'})`);
       }
-      if (a.burstWindowMs >= a.stableWindowMs)
-        conflict(['autoScaling', 'burstWindowMs'], `burstWindowMs (${a.burstWindowMs}) must be below stableWindowMs (${a.stableWindowMs})`);
+      if (a.burstWindowMs >= a.stableWindowMs) conflict(['autoScaling', 'burstWindowMs'], `burstWindowMs (${a.burstWindowMs}) must be below stableWindowMs (${a.stableWindowMs})`);
       if (a.intervalMs >= a.burstWindowMs)
         conflict(['autoScaling', 'intervalMs'], `intervalMs (${a.intervalMs}) must be below burstWindowMs (${a.burstWindowMs}): a burst needs readings within its window`);
       if (a.enabled && Object.values(a.scaleUpThreshold).every((v) => v === undefined))
@@ -148,8 +148,7 @@ function build(z: typeof Z) {
       for (const k of ['cpu', 'memory', 'responseTime', 'queueLength'] as const) {
         const down = a.scaleDownThreshold[k];
         const up = a.scaleUpThreshold[k];
-        if (down !== undefined && up !== undefined && down >= up)
-          conflict(['autoScaling', 'scaleDownThreshold', k], `scaleDownThreshold.${k} (${down}) must be below scaleUpThreshold.${k} (${up})`);
+        if (down !== undefined && up !== undefined && down >= up) conflict(['autoScaling', 'scaleDownThreshold', k], `scaleDownThreshold.${k} (${down}) must be below scaleUpThreshold.${k} (${up})`);
       }
       const mm = c.resources.memoryManagement;
       if (mm.memoryWarningThreshold >= mm.memoryCriticalThreshold)
@@ -157,13 +156,11 @@ function build(z: typeof Z) {
           ['resources', 'memoryManagement', 'memoryWarningThreshold'],
           `memoryWarningThreshold (${mm.memoryWarningThreshold}) must be below memoryCriticalThreshold (${mm.memoryCriticalThreshold})`,
         );
-      if (c.healthCheck.timeout >= c.healthCheck.interval)
-        conflict(['healthCheck', 'timeout'], `timeout (${c.healthCheck.timeout}) must be below interval (${c.healthCheck.interval})`);
+      if (c.healthCheck.timeout >= c.healthCheck.interval) conflict(['healthCheck', 'timeout'], `timeout (${c.healthCheck.timeout}) must be below interval (${c.healthCheck.interval})`);
       const pm = c.processManagement;
       if (pm.heartbeatTimeoutMs <= pm.heartbeatIntervalMs)
         conflict(['processManagement', 'heartbeatTimeoutMs'], `heartbeatTimeoutMs (${pm.heartbeatTimeoutMs}) must be above heartbeatIntervalMs (${pm.heartbeatIntervalMs})`);
-      if (pm.restartDelay > pm.maxRestartDelayMs)
-        conflict(['processManagement', 'restartDelay'], `restartDelay (${pm.restartDelay}) must be <= maxRestartDelayMs (${pm.maxRestartDelayMs})`);
+      if (pm.restartDelay > pm.maxRestartDelayMs) conflict(['processManagement', 'restartDelay'], `restartDelay (${pm.restartDelay}) must be <= maxRestartDelayMs (${pm.maxRestartDelayMs})`);
     });
 
   const isFn = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function';
@@ -214,9 +211,7 @@ function build(z: typeof Z) {
       .optional(),
     handler: z.custom<(...args: never[]) => unknown>(isFn, 'expected a Node request listener (req, res) => void').optional(),
     plugins: z.array(plugin).default([]),
-    logger: z
-      .union([z.literal(false), z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }), loggerLike])
-      .optional(),
+    logger: z.union([z.literal(false), z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }), loggerLike]).optional(),
     admin: z
       .union([
         z.literal(false),
@@ -230,7 +225,12 @@ function build(z: typeof Z) {
     telemetry,
     ipc: z
       .strictObject({
-        maxMessageBytes: z.number().int().min(64).max(64 * 1024 * 1024).default(1024 * 1024),
+        maxMessageBytes: z
+          .number()
+          .int()
+          .min(64)
+          .max(64 * 1024 * 1024)
+          .default(1024 * 1024),
         queueLimit: z.number().int().min(1).max(1_000_000).default(1000),
         requestTimeoutMs: ms(1, 3_600_000).default(5000),
         maxInvalidMessages: z.union([z.literal(false), z.number().int().min(1).max(1_000_000)]).default(100),

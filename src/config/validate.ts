@@ -52,11 +52,9 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
   const print = fingerprint(input);
   if (inherited) {
     const fromPrimary = JSON.parse(inherited) as Omit<ResolvedOptions, 'handler' | 'plugins'>;
-    if (fromPrimary.fingerprint === print)
-      return deepFreeze({ ...fromPrimary, handler: raw.handler, plugins: raw.plugins ?? [], logger: raw.logger ?? fromPrimary.logger } as ResolvedOptions);
+    if (fromPrimary.fingerprint === print) return deepFreeze({ ...fromPrimary, handler: raw.handler, plugins: raw.plugins ?? [], logger: raw.logger ?? fromPrimary.logger } as ResolvedOptions);
   }
-  if (typeof raw !== 'object' || Array.isArray(raw))
-    throw configError([{ code: 'CLUSTER_ERR_CONFIG_TYPE', path: '(options)', message: `expected an object, received ${describe(input)}` }]);
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw configError([{ code: 'CLUSTER_ERR_CONFIG_TYPE', path: '(options)', message: `expected an object, received ${describe(input)}` }]);
 
   // The seed shows two shapes: { enabled, config: {...} } and the config keys flattened beside enabled.
   let flattened = false;
@@ -105,7 +103,7 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
       {
         code: 'CLUSTER_ERR_CONFIG_CONFLICT',
         path: displayPath(['cluster', 'config', 'autoScaling', 'enabled'], flattened),
-        message: 'auto-scaling decides from the workers\' telemetry; it needs telemetry.enabled true (or set autoScaling.enabled false)',
+        message: "auto-scaling decides from the workers' telemetry; it needs telemetry.enabled true (or set autoScaling.enabled false)",
       },
     ]);
   const resolved: ResolvedOptions = {
@@ -167,8 +165,7 @@ function toIssues(issue: ZodIssue, input: unknown, flattened: boolean): ConfigIs
     case 'invalid_union': {
       // A union fails as a whole; report the branch that matched the input's type, or a type error.
       const fitting = issue.errors.find((b) => b.every((i) => !(i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'))));
-      if (fitting?.length)
-        return fitting.flatMap((i) => toIssues({ ...i, path: [...path, ...i.path] } as ZodIssue, input, flattened));
+      if (fitting?.length) return fitting.flatMap((i) => toIssues({ ...i, path: [...path, ...i.path] } as ZodIssue, input, flattened));
       // A string that is not one of the accepted words is a wrong value; anything else a wrong type.
       const literalWords = issue.errors.some((b) => b.some((i) => i.code === 'invalid_value' && i.values.some((v) => typeof v === 'string')));
       const code = typeof received === 'string' && literalWords ? 'CLUSTER_ERR_CONFIG_VALUE' : 'CLUSTER_ERR_CONFIG_TYPE';

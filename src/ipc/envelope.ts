@@ -1,14 +1,4 @@
-import {
-  type ClusterError,
-  IpcInvalidMessageError,
-  IpcQueueFullError,
-  IpcTimeoutError,
-  IpcTooLargeError,
-  NoHandlerError,
-  NoWorkerError,
-  RemoteHandlerError,
-  WorkerGoneError,
-} from '../errors.js';
+import { type ClusterError, IpcInvalidMessageError, IpcQueueFullError, IpcTimeoutError, IpcTooLargeError, NoHandlerError, NoWorkerError, RemoteHandlerError, WorkerGoneError } from '../errors.js';
 
 /** A user message: `{ type, data? }`. */
 export interface Message<T = unknown> {

@@ -15,7 +15,10 @@ export function ipcMetrics(meter: Meter, backlog: IpcBacklog): IpcMetrics {
     description: 'Round trip of requests sent or relayed by the primary.',
     advice: { explicitBucketBoundaries: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5] },
   });
-  const malformed = meter.createCounter('cluster.ipc.malformed', { unit: '{message}', description: 'Internal IPC messages from workers that were invalid (unknown shape, or data over ipc.maxMessageBytes) and dropped.' });
+  const malformed = meter.createCounter('cluster.ipc.malformed', {
+    unit: '{message}',
+    description: 'Internal IPC messages from workers that were invalid (unknown shape, or data over ipc.maxMessageBytes) and dropped.',
+  });
   messages.addCallback((r) => {
     for (const [key, n] of counts) {
       const [direction, kind] = key.split('/');
@@ -24,10 +27,16 @@ export function ipcMetrics(meter: Meter, backlog: IpcBacklog): IpcMetrics {
   });
   const sides = ['in', 'out'] as const;
   meter
-    .createObservableCounter('cluster.ipc.refused', { unit: '{message}', description: "Messages refused because one worker's backlog was at ipc.queueLimit (in: its unanswered requests and relays; out: writes it has not read)." })
+    .createObservableCounter('cluster.ipc.refused', {
+      unit: '{message}',
+      description: "Messages refused because one worker's backlog was at ipc.queueLimit (in: its unanswered requests and relays; out: writes it has not read).",
+    })
     .addCallback((r) => sides.forEach((side) => r.observe(backlog.refused[side], { 'cluster.ipc.side': side })));
   meter
-    .createObservableGauge('cluster.ipc.backlog', { unit: '{message}', description: 'Messages the primary holds for workers, summed over workers (in: unanswered requests and relays; out: written, not yet read).' })
+    .createObservableGauge('cluster.ipc.backlog', {
+      unit: '{message}',
+      description: 'Messages the primary holds for workers, summed over workers (in: unanswered requests and relays; out: written, not yet read).',
+    })
     .addCallback((r) => sides.forEach((side) => r.observe(backlog.total(side), { 'cluster.ipc.side': side })));
   return {
     message(direction, kind) {

@@ -69,7 +69,10 @@ export class PrimaryIpc {
   /** Resolves with the slots it was written to, once written to every worker (starting ones when ready). */
   async broadcast(msg: Message): Promise<number[]> {
     const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
-    const slots = [...this.sup.slots.values()].filter((s) => s.current || !s.givenUp).map((s) => s.index).sort((a, b) => a - b);
+    const slots = [...this.sup.slots.values()]
+      .filter((s) => s.current || !s.givenUp)
+      .map((s) => s.index)
+      .sort((a, b) => a - b);
     await Promise.all(slots.map((slot) => this.deliver(slot, { t: 'ipc', k: 'msg', type, d, from: 'primary' })));
     return slots;
   }
@@ -118,7 +121,12 @@ export class PrimaryIpc {
     // What stays held until answered (a request, a relay) is bounded per worker.
     if (!this.backlog.take('in', h.slot, h.pid)) {
       if (env.id !== undefined)
-        this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(new IpcQueueFullError(`the primary already holds ${this.backlog.limit} unanswered messages from slot ${h.slot} (ipc.queueLimit)`), false) });
+        this.reply(h, {
+          t: 'ipc',
+          k: 'res',
+          id: env.id,
+          err: toWire(new IpcQueueFullError(`the primary already holds ${this.backlog.limit} unanswered messages from slot ${h.slot} (ipc.queueLimit)`), false),
+        });
       return;
     }
     // The place is given back when answered, or when the asker has stopped waiting: a handler
@@ -175,13 +183,11 @@ export class PrimaryIpc {
   /** Writes to the slot's worker, or queues while it is starting or being replaced. */
   private deliver(slot: number, env: IpcEnvelope): Promise<WorkerHandle> {
     const s = this.sup.slots.get(slot);
-    if (!s || (s.givenUp && !s.current))
-      return Promise.reject(new NoWorkerError(`no worker in slot ${slot} (slots: ${[...this.sup.slots.keys()].sort().join(', ') || 'none'})`));
+    if (!s || (s.givenUp && !s.current)) return Promise.reject(new NoWorkerError(`no worker in slot ${slot} (slots: ${[...this.sup.slots.keys()].sort().join(', ') || 'none'})`));
     const h = s.current;
     if (h?.state === 'ready') return this.write(h, env);
     const q = this.queues.get(slot) ?? [];
-    if (q.length >= this.o.queueLimit)
-      return Promise.reject(new IpcQueueFullError(`slot ${slot} is starting and already has ${q.length} messages waiting (ipc.queueLimit)`));
+    if (q.length >= this.o.queueLimit) return Promise.reject(new IpcQueueFullError(`slot ${slot} is starting and already has ${q.length} messages waiting (ipc.queueLimit)`));
     this.queues.set(slot, q);
     return new Promise((resolve, reject) => q.push({ env, resolve, reject }));
   }

@@ -22,9 +22,7 @@ export class PluginHost {
       if (seen.has(p.name)) throw new PluginError(`plugin "${p.name}" is registered twice; plugin names must be unique`);
       for (const dep of p.dependencies ?? [])
         if (!seen.has(dep))
-          throw new PluginError(
-            `plugin "${p.name}" depends on "${dep}", which is ${plugins.some((q) => q.name === dep) ? 'registered after it; register it first' : 'not registered'}`,
-          );
+          throw new PluginError(`plugin "${p.name}" depends on "${dep}", which is ${plugins.some((q) => q.name === dep) ? 'registered after it; register it first' : 'not registered'}`);
       seen.add(p.name);
     }
   }
@@ -44,10 +42,7 @@ export class PluginHost {
       };
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new PluginError(`plugin "${plugin.name}" did not finish starting (${role}) within ${this.startTimeoutMs} ms`)),
-          this.startTimeoutMs,
-        );
+        timer = setTimeout(() => reject(new PluginError(`plugin "${plugin.name}" did not finish starting (${role}) within ${this.startTimeoutMs} ms`)), this.startTimeoutMs);
         timer.unref();
       });
       try {

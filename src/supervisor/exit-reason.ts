@@ -1,18 +1,4 @@
-export const EXIT_REASONS = [
-  'crash',
-  'signal',
-  'oom',
-  'unresponsive',
-  'unhealthy',
-  'memory-limit',
-  'memory-critical',
-  'leak',
-  'recycled',
-  'invalid-ipc',
-  'scaled-down',
-  'reload',
-  'shutdown',
-] as const;
+export const EXIT_REASONS = ['crash', 'signal', 'oom', 'unresponsive', 'unhealthy', 'memory-limit', 'memory-critical', 'leak', 'recycled', 'invalid-ipc', 'scaled-down', 'reload', 'shutdown'] as const;
 /** Reasons the primary stops a worker for after starting its replacement (a recycle). */
 export const RECYCLE_REASONS = ['unhealthy', 'memory-limit', 'memory-critical', 'leak', 'recycled', 'invalid-ipc'] as const;
 export type RecycleReason = (typeof RECYCLE_REASONS)[number];

@@ -91,9 +91,7 @@ export class PoolOperations {
       const started = await this.startReplacement(slot);
       if (!started.ok) {
         sup.logger.error({ slot: slot.index, pid: started.fresh.pid, reason: started.why }, 'reload stopped: replacement did not become ready');
-        throw new ReloadFailedError(
-          `reload stopped at slot ${slot.index}: replacement pid ${started.fresh.pid} exited before becoming ready (${started.why}); the remaining workers keep running`,
-        );
+        throw new ReloadFailedError(`reload stopped at slot ${slot.index}: replacement pid ${started.fresh.pid} exited before becoming ready (${started.why}); the remaining workers keep running`);
       }
       this.takeOver(slot, started.fresh);
       sup.logger.info({ slot: slot.index, pid: started.fresh.pid, oldPid: old?.pid, reason: 'reload' }, 'replacement ready, draining old worker');

@@ -15,16 +15,9 @@ export interface RestartPolicy {
   minUptimeMs: number;
 }
 
-export type RestartDecision =
-  | { action: 'restart'; delayMs: number; unstableStreak: number }
-  | { action: 'give-up'; unstableStreak: number }
-  | { action: 'none' };
+export type RestartDecision = { action: 'restart'; delayMs: number; unstableStreak: number } | { action: 'give-up'; unstableStreak: number } | { action: 'none' };
 
-export function decideRestart(
-  policy: RestartPolicy,
-  unstableStreak: number,
-  death: { uptimeMs: number; becameReady: boolean },
-): RestartDecision {
+export function decideRestart(policy: RestartPolicy, unstableStreak: number, death: { uptimeMs: number; becameReady: boolean }): RestartDecision {
   if (!policy.respawn) return { action: 'none' };
   const stable = death.becameReady && death.uptimeMs >= policy.minUptimeMs;
   const streak = stable ? 0 : unstableStreak + 1;

@@ -152,7 +152,8 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
   async stopWorker(h: WorkerHandle, reason: ExitReason): Promise<void> {
     h.requestStop(reason);
     if (h.state === 'exited') return;
-    if (h.state === 'starting') h.kill('SIGTERM'); // it may not listen for IPC yet
+    if (h.state === 'starting')
+      h.kill('SIGTERM'); // it may not listen for IPC yet
     else if (h.markDraining()) h.send({ t: 'drain' }).catch(() => h.kill('SIGTERM'));
     const timer = setTimeout(() => {
       this.logger.warn({ slot: h.slot, pid: h.pid, reason, timeoutMs: this.config.gracefulShutdownTimeout }, 'worker did not stop in time, killing');
@@ -259,10 +260,8 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
       if (h.requestedReason === 'unresponsive' || h.state === 'exited') continue;
       let why: string | undefined;
       if (h.state === 'starting' && now - h.startedAt > c.readyTimeoutMs) why = `not ready within ${c.readyTimeoutMs} ms`;
-      else if (c.zombieDetection && h.state !== 'starting' && now - h.lastHeartbeat > c.heartbeatTimeoutMs)
-        why = `no heartbeat for ${now - h.lastHeartbeat} ms`;
-      else if (c.zombieDetection && h.disconnectedAt !== undefined && now - h.disconnectedAt > c.heartbeatTimeoutMs)
-        why = 'IPC channel closed but process still running';
+      else if (c.zombieDetection && h.state !== 'starting' && now - h.lastHeartbeat > c.heartbeatTimeoutMs) why = `no heartbeat for ${now - h.lastHeartbeat} ms`;
+      else if (c.zombieDetection && h.disconnectedAt !== undefined && now - h.disconnectedAt > c.heartbeatTimeoutMs) why = 'IPC channel closed but process still running';
       if (!why) continue;
       this.logger.error({ slot: h.slot, pid: h.pid, reason: 'unresponsive', why }, 'killing unresponsive worker');
       h.markUnresponsive();

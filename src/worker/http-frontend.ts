@@ -18,7 +18,6 @@ type ResponseHook = (info: RequestInfo) => void;
 /** A finished response as plain values (see WorkerPluginContext.onResponseTiming). */
 export type TimingHook = (method: string | undefined, statusCode: number, route: string | undefined, aborted: boolean, durationS: number) => void;
 
-
 export interface RecyclePolicy {
   maxConnectionAgeMs?: number | undefined;
   maxRequestsPerConnection?: number | undefined;

@@ -99,6 +99,8 @@ export class KeepAliveSweep {
     this.stop();
     this.server.keepAliveTimeout = this.timeoutMs;
     this.timeoutMs = 0;
-    process.emitWarning(`${missing} is missing on a served connection: this Node release changed a private API, so keep-alive timeouts are left to Node (docs/internals.md)`, { code: 'OTEL_CLUSTER_PRIVATE_API' });
+    process.emitWarning(`${missing} is missing on a served connection: this Node release changed a private API, so keep-alive timeouts are left to Node (docs/internals.md)`, {
+      code: 'OTEL_CLUSTER_PRIVATE_API',
+    });
   }
 }

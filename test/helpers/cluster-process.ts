@@ -79,7 +79,11 @@ export class ClusterProcess {
 
   /** Like waitFor, but only events that arrive after this call. */
   next(match: (e: ClusterEvent) => boolean, timeoutMs = 15_000, label = 'event'): Promise<ClusterEvent> {
-    return this.eventWaiters.wait(match, timeoutMs, () => `timed out after ${timeoutMs} ms waiting for ${label}; events: ${JSON.stringify(this.events.slice(-12))}\nstderr tail: ${this.stderr.slice(-2000)}`);
+    return this.eventWaiters.wait(
+      match,
+      timeoutMs,
+      () => `timed out after ${timeoutMs} ms waiting for ${label}; events: ${JSON.stringify(this.events.slice(-12))}\nstderr tail: ${this.stderr.slice(-2000)}`,
+    );
   }
 
   async listening(timeoutMs = 20_000): Promise<{ port: number; admin: { host: string; port: number }; pid: number; workers: WorkerRow[] }> {
@@ -101,7 +105,13 @@ export class ClusterProcess {
 
   /** Kills (by pid) anything this fixture started that is still alive. */
   async cleanup(): Promise<void> {
-    for (const pid of this.pids) if (isAlive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const pid of this.pids)
+      if (isAlive(pid))
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
     await this.exited;
   }
 }
@@ -137,7 +147,11 @@ class Waiters<T> {
   private list: { match: (x: T) => boolean; resolve: (x: T) => void }[] = [];
 
   offer(x: T): void {
-    for (const w of [...this.list]) if (w.match(x)) { this.list.splice(this.list.indexOf(w), 1); w.resolve(x); }
+    for (const w of [...this.list])
+      if (w.match(x)) {
+        this.list.splice(this.list.indexOf(w), 1);
+        w.resolve(x);
+      }
   }
 
   wait(match: (x: T) => boolean, timeoutMs: number, message: () => string): Promise<T> {

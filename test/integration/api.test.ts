@@ -121,10 +121,14 @@ describe('primary API and failure paths (node)', () => {
     const { admin } = await c.listening();
     const open = (n: number) =>
       Promise.all(
-        Array.from({ length: n }, () => new Promise<net.Socket>((resolve, reject) => {
-          const s = net.connect(admin.port, '127.0.0.1', () => resolve(s));
-          s.on('error', reject);
-        })),
+        Array.from(
+          { length: n },
+          () =>
+            new Promise<net.Socket>((resolve, reject) => {
+              const s = net.connect(admin.port, '127.0.0.1', () => resolve(s));
+              s.on('error', reject);
+            }),
+        ),
       );
     // Below the listen backlog (511): past it the kernel completes handshakes it then drops, and
     // such a socket is never the server's to close.

@@ -76,8 +76,7 @@ describe.each(runtimes)('auto-scaler on %s', (runtime) => {
       let data = '';
       req.on('data', (d) => (data += d));
       req.on('end', () => {
-        if (req.url === '/v1/traces')
-          for (const rs of JSON.parse(data).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) traceIds.add(s.traceId);
+        if (req.url === '/v1/traces') for (const rs of JSON.parse(data).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) traceIds.add(s.traceId);
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
     });
@@ -105,35 +104,47 @@ describe.each(runtimes)('auto-scaler on %s', (runtime) => {
     await expect.poll(() => exemplars.filter((x) => traceIds.has(x.traceId)).length, { timeout: 10_000 }).toBe(exemplars.length);
     // The decision is in the metrics too, and the pool is back to one worker.
     const samples = await scrape((await c.listening()).admin.port);
-    expect(samples.find((s) => s.name === 'cluster_autoscaler_decisions_total' && s.labels.cluster_autoscaler_direction === 'up' && s.labels.cluster_autoscaler_trigger === 'responseTime')?.value).toBeGreaterThanOrEqual(1);
+    expect(
+      samples.find((s) => s.name === 'cluster_autoscaler_decisions_total' && s.labels.cluster_autoscaler_direction === 'up' && s.labels.cluster_autoscaler_trigger === 'responseTime')?.value,
+    ).toBeGreaterThanOrEqual(1);
     expect(samples.find((s) => s.name === 'cluster_autoscaler_desired_workers')?.value).toBe(1);
     expect(samples.some((s) => s.name === 'cluster_autoscaler_signal' && s.labels.cluster_autoscaler_trigger === 'responseTime')).toBe(true);
-    console.log(`${runtime} responseTime: up ${String(up.from)}->${String(up.to)} after ${upAfterMs} ms (${String(up.window)} window, p95 ${String(up.value)} ms), client p95 after ${p95.toFixed(1)} ms, ${result.ok} ok`);
+    console.log(
+      `${runtime} responseTime: up ${String(up.from)}->${String(up.to)} after ${upAfterMs} ms (${String(up.window)} window, p95 ${String(up.value)} ms), client p95 after ${p95.toFixed(1)} ms, ${result.ok} ok`,
+    );
   }, 120_000);
 
-  it.runIf(runtime === 'node')('queueLength: requests in progress per worker scale the pool to the load, then back to 1', async () => {
-    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: config(only('queueLength', 1)) }, runtime));
-    const { port, admin } = await c.listening();
-    const { up, result, down } = await scaleUpAndBack(c, port, '/serial?ms=20', 120, undefined);
-    expect(up).toMatchObject({ from: 1, direction: 'up', trigger: 'queueLength', target: 1 });
-    expect(up.value as number).toBeGreaterThan(1);
-    expect(result.failed).toBe(0);
-    expect(down.to).toBe(1);
-    expect((await workersFromAdmin(admin)).readyWorkers).toBe(1);
-    const status = (await c.command('autoscaler')).status as { hold: string; size: number; lastDecision: { direction: string } };
-    expect(status).toMatchObject({ size: 1, lastDecision: { direction: 'down' } });
-  }, 120_000);
+  it.runIf(runtime === 'node')(
+    'queueLength: requests in progress per worker scale the pool to the load, then back to 1',
+    async () => {
+      const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: config(only('queueLength', 1)) }, runtime));
+      const { port, admin } = await c.listening();
+      const { up, result, down } = await scaleUpAndBack(c, port, '/serial?ms=20', 120, undefined);
+      expect(up).toMatchObject({ from: 1, direction: 'up', trigger: 'queueLength', target: 1 });
+      expect(up.value as number).toBeGreaterThan(1);
+      expect(result.failed).toBe(0);
+      expect(down.to).toBe(1);
+      expect((await workersFromAdmin(admin)).readyWorkers).toBe(1);
+      const status = (await c.command('autoscaler')).status as { hold: string; size: number; lastDecision: { direction: string } };
+      expect(status).toMatchObject({ size: 1, lastDecision: { direction: 'down' } });
+    },
+    120_000,
+  );
 
-  it.runIf(runtime === 'node')('cpu: a CPU-bound handler scales 1 to 2 workers on two cores, then back to 1', async () => {
-    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: config({ ...only('cpu', 50), maxWorkers: 2 }) }, runtime));
-    const { port } = await c.listening();
-    const { up, result, down } = await scaleUpAndBack(c, port, '/cpu?ms=10', 80, undefined);
-    expect(up).toMatchObject({ from: 1, to: 2, direction: 'up', trigger: 'cpu', target: 50 });
-    expect(up.value as number).toBeGreaterThan(50);
-    expect(result.failed).toBe(0);
-    expect(down.to).toBe(1);
-    expect(scaleEvents(c).filter((e) => e.direction === 'up')).toHaveLength(1);
-  }, 120_000);
+  it.runIf(runtime === 'node')(
+    'cpu: a CPU-bound handler scales 1 to 2 workers on two cores, then back to 1',
+    async () => {
+      const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: config({ ...only('cpu', 50), maxWorkers: 2 }) }, runtime));
+      const { port } = await c.listening();
+      const { up, result, down } = await scaleUpAndBack(c, port, '/cpu?ms=10', 80, undefined);
+      expect(up).toMatchObject({ from: 1, to: 2, direction: 'up', trigger: 'cpu', target: 50 });
+      expect(up.value as number).toBeGreaterThan(50);
+      expect(result.failed).toBe(0);
+      expect(down.to).toBe(1);
+      expect(scaleEvents(c).filter((e) => e.direction === 'up')).toHaveLength(1);
+    },
+    120_000,
+  );
 });
 
 describe('auto-scaling bounds and per-worker resources', () => {

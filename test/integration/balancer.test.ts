@@ -59,7 +59,12 @@ describe('load balancer (node, handoff)', () => {
     const { port, workers } = await c.listening();
     let stop = false;
     let live: LoadResult | undefined;
-    const load = runLoad(port, () => stop, { keepAlive: 4, fresh: 0, maxRequests: 200_000, maxMs: 20_000 }, (r) => (live = r));
+    const load = runLoad(
+      port,
+      () => stop,
+      { keepAlive: 4, fresh: 0, maxRequests: 200_000, maxMs: 20_000 },
+      (r) => (live = r),
+    );
     await new Promise((r) => setTimeout(r, 500));
     await c.command('scale 2');
     const before = new Map(live!.byPid);

@@ -10,7 +10,13 @@ describe('examples/config-update (the seed broadcast pattern)', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const lines: Record<string, unknown>[] = [];
-    child.stdout.on('data', (d: Buffer) => d.toString().split('\n').filter((l) => l.startsWith('{')).forEach((l) => lines.push(JSON.parse(l))));
+    child.stdout.on('data', (d: Buffer) =>
+      d
+        .toString()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .forEach((l) => lines.push(JSON.parse(l))),
+    );
     try {
       const { port } = (await until(async () => lines.find((l) => l.event === 'listening'), 15_000, 'listening')) as { port: number };
       const answers = async () => {

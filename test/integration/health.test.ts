@@ -8,7 +8,7 @@ const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 // On Bun a draining worker's queued connections survive only if the kernel migrates them.
 const lossless = (runtime: Runtime) => runtime === 'node' || kernelMigratesQueuedConnections();
 
-const pidOf = async (port: number) => (JSON.parse((await request(port, '/pid')).body) as { pid: number; slot: number });
+const pidOf = async (port: number) => JSON.parse((await request(port, '/pid')).body) as { pid: number; slot: number };
 const health = (o: Record<string, unknown>) => JSON.stringify({ healthCheck: { enabled: true, interval: 300, timeout: 200, maxFailures: 3, gracePeriodMs: 0, ...o } });
 
 describe.each(runtimes)('health monitor on %s', (runtime) => {

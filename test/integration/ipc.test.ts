@@ -48,10 +48,15 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
     expect(await op({ op: 'request', slot: 0, msg: { type: 'boom' } })).toMatchObject({ ok: false, code: 'CLUSTER_ERR_REMOTE_HANDLER', message: 'kaboom', remoteCode: 'E_BOOM' });
     expect(await op({ op: 'request', slot: 1, msg: { type: 'die' }, timeoutMs: 10_000 })).toMatchObject({ ok: false, code: 'CLUSTER_ERR_WORKER_GONE' });
     // Healthy: the dead worker is replaced and both slots answer.
-    const all = await until(async () => {
-      const r = await op({ op: 'requestAll', msg: { type: 'echo', data: 1 } });
-      return r.value.every((x: any) => x.status === 'fulfilled') ? r.value : undefined;
-    }, 10_000, 'both slots answering', 200);
+    const all = await until(
+      async () => {
+        const r = await op({ op: 'requestAll', msg: { type: 'echo', data: 1 } });
+        return r.value.every((x: any) => x.status === 'fulfilled') ? r.value : undefined;
+      },
+      10_000,
+      'both slots answering',
+      200,
+    );
     expect(all).toHaveLength(2);
     const late = await op({ op: 'request', slot: 0, msg: { type: 'echo', data: 'after' } });
     expect(late.value.data).toBe('after');
@@ -107,10 +112,14 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
     start({ WORKERS: '1' });
     const { admin } = await cp!.listening();
     expect((await op({ op: 'request', slot: 0, msg: { type: 'garbage' } })).value).toBe('sent garbage');
-    const malformed = await until(async () => {
-      const s = (await scrape(admin.port)).find((x) => x.name === 'cluster_ipc_malformed_total');
-      return s && s.value >= 2 ? s.value : undefined;
-    }, 5000, 'malformed counted');
+    const malformed = await until(
+      async () => {
+        const s = (await scrape(admin.port)).find((x) => x.name === 'cluster_ipc_malformed_total');
+        return s && s.value >= 2 ? s.value : undefined;
+      },
+      5000,
+      'malformed counted',
+    );
     expect(malformed).toBe(2);
     expect((await op({ op: 'request', slot: 0, msg: { type: 'echo', data: 1 } })).ok).toBe(true);
   });

@@ -136,7 +136,12 @@ describe.each(runtimes)('cluster lifecycle on %s', (runtime) => {
     const { workers } = await c.listening();
     c.signal('SIGKILL');
     await c.exited;
-    expect(await waitGone(workers.map((w) => w.pid), 2000)).toEqual([]);
+    expect(
+      await waitGone(
+        workers.map((w) => w.pid),
+        2000,
+      ),
+    ).toEqual([]);
   });
 
   it('detects a worker with a wedged event loop and replaces it as unresponsive', async () => {

@@ -44,7 +44,12 @@ describe.each(runtimes)('operations under load on %s', (runtime) => {
     const { port } = await c.listening();
     const { value, result } = await underLoad(port, () => c.command('scale 2'));
     expect(value).toMatchObject({ ok: true });
-    expect(c.events.filter((e) => e.event === 'worker:exit').map((e) => [e.slot, e.reason, e.code]).sort()).toEqual([
+    expect(
+      c.events
+        .filter((e) => e.event === 'worker:exit')
+        .map((e) => [e.slot, e.reason, e.code])
+        .sort(),
+    ).toEqual([
       [2, 'scaled-down', 0],
       [3, 'scaled-down', 0],
     ]);

@@ -50,8 +50,7 @@ describe('OTLP export', () => {
     const span = await until(
       async () => {
         for (const b of bodies.filter((x) => x.path === '/v1/traces'))
-          for (const rs of b.body.resourceSpans ?? [])
-            for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) if (s.traceId === traceId) return { span: s, resource: rs.resource };
+          for (const rs of b.body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) if (s.traceId === traceId) return { span: s, resource: rs.resource };
         return undefined;
       },
       10_000,
@@ -62,7 +61,7 @@ describe('OTLP export', () => {
     expect(span.span.kind).toBe(2); // SERVER
     expect(attr(span.span.attributes, 'http.route')).toBe('/slow');
     expect(attr(span.span.attributes, 'http.response.status_code')).toBe(200);
-    const durationMs = (Number(BigInt(span.span.endTimeUnixNano) - BigInt(span.span.startTimeUnixNano)) / 1e6);
+    const durationMs = Number(BigInt(span.span.endTimeUnixNano) - BigInt(span.span.startTimeUnixNano)) / 1e6;
     expect(durationMs).toBeGreaterThanOrEqual(119);
     expect(attr(span.resource.attributes, 'service.name')).toBe('fixture');
     expect([0, 1]).toContain(attr(span.resource.attributes, 'worker.id'));
@@ -73,8 +72,7 @@ describe('OTLP export', () => {
           for (const rm of b.body.resourceMetrics ?? [])
             for (const sm of rm.scopeMetrics ?? [])
               for (const m of sm.metrics ?? [])
-                if (m.name === 'http.server.request.duration' && m.histogram?.dataPoints?.some((dp: any) => attr(dp.attributes, 'http.route') === '/slow'))
-                  return { m, resource: rm.resource };
+                if (m.name === 'http.server.request.duration' && m.histogram?.dataPoints?.some((dp: any) => attr(dp.attributes, 'http.route') === '/slow')) return { m, resource: rm.resource };
         return undefined;
       },
       10_000,

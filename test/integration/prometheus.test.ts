@@ -37,9 +37,13 @@ describe.runIf(available)('a real Prometheus', () => {
         path.join(dir, 'prometheus.yml'),
         `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: otel-cluster\n    static_configs:\n      - targets: ['127.0.0.1:${admin.port}']\n`,
       );
-      prom = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'], {
-        stdio: 'ignore',
-      });
+      prom = spawn(
+        'prometheus',
+        [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'],
+        {
+          stdio: 'ignore',
+        },
+      );
       await until(async () => ((await request(promPort, '/-/ready')).status === 200 ? true : undefined), 20_000, 'prometheus ready', 200);
       // Ready comes before targets are applied (service discovery updates are throttled to 5 s):
       // start the load only once the cluster has been scraped, so the rate window is full of samples.
@@ -54,7 +58,7 @@ describe.runIf(available)('a real Prometheus', () => {
       while (Date.now() - t0 < 13_000) {
         const elapsed = Date.now() - t0;
         while (sent < Math.floor((elapsed / 1000) * rate)) inflight.push(request(port, `/users/${sent++}`));
-        while (slowSent < Math.floor((elapsed / 1000) * 4)) (slowSent++, inflight.push(request(port, '/slow?ms=300')));
+        while (slowSent < Math.floor((elapsed / 1000) * 4)) slowSent++, inflight.push(request(port, '/slow?ms=300'));
         await new Promise((r) => setTimeout(r, 5));
       }
       const measured = await promQuery(promPort, 'sum(rate(http_server_request_duration_count{http_route="/users/:id"}[10s]))');

@@ -30,10 +30,7 @@ describe('Node private APIs', () => {
 
     // Keep-alive and connection-per-request traffic, all answered.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-    const results = await Promise.all([
-      ...Array.from({ length: 100 }, (_, i) => request(port, `/users/${i}`, agent)),
-      ...Array.from({ length: 50 }, (_, i) => request(port, `/users/${i}`)),
-    ]);
+    const results = await Promise.all([...Array.from({ length: 100 }, (_, i) => request(port, `/users/${i}`, agent)), ...Array.from({ length: 50 }, (_, i) => request(port, `/users/${i}`))]);
     agent.destroy();
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
     // Each response ended through its 'close' listener exactly once.

@@ -105,21 +105,29 @@ describe('telemetry pipeline (node)', () => {
       new Set(s.filter((x) => x.name.startsWith('http_server_request_duration') && x.labels.worker_id === '1').map((x) => `${x.name}${JSON.stringify({ ...x.labels })}`));
     const count1 = (s: Sample[]) => s.filter((x) => x.name === 'http_server_request_duration_count' && x.labels.worker_id === '1').reduce((a, x) => a + x.value, 0);
     await hitBoth(40);
-    const before = await until(async () => {
-      const s = await scrape(admin.port);
-      // Worker 1's share of the 40 (least-connections splits them about evenly, not exactly).
-      return count1(s) >= 10 ? s : undefined;
-    }, 10_000, 'worker 1 counted');
+    const before = await until(
+      async () => {
+        const s = await scrape(admin.port);
+        // Worker 1's share of the 40 (least-connections splits them about evenly, not exactly).
+        return count1(s) >= 10 ? s : undefined;
+      },
+      10_000,
+      'worker 1 counted',
+    );
     const victim = workers.find((w) => w.slot === 1)!.pid;
     const ready = c.next((e) => e.event === 'worker:ready' && e.slot === 1);
     process.kill(victim, 'SIGKILL');
     await ready;
     await hitBoth(4);
-    const after = await until(async () => {
-      const s = await scrape(admin.port);
-      const n = count1(s);
-      return n > 0 && n < count1(before) && s.some((x) => x.name === 'cluster_worker_info' && x.labels.worker_id === '1' && x.labels.process_pid !== String(victim)) ? s : undefined;
-    }, 10_000, 'replacement snapshot');
+    const after = await until(
+      async () => {
+        const s = await scrape(admin.port);
+        const n = count1(s);
+        return n > 0 && n < count1(before) && s.some((x) => x.name === 'cluster_worker_info' && x.labels.worker_id === '1' && x.labels.process_pid !== String(victim)) ? s : undefined;
+      },
+      10_000,
+      'replacement snapshot',
+    );
     expect([...seriesOf(after)].sort()).toEqual([...seriesOf(before)].sort());
     expect(count1(after)).toBeLessThan(count1(before));
   });
@@ -157,18 +165,26 @@ describe('a user plugin', () => {
     try {
       const { port, admin } = await c.listening();
       for (let i = 0; i < 10; i++) await request(port, `/users/${i}`);
-      const hits = await until(async () => {
-        const s = (await scrape(admin.port)).filter((x) => x.name === 'fixture_hits_total' && x.labels.route === '/users/:id');
-        return s.reduce((a, x) => a + x.value, 0) === 10 ? s : undefined;
-      }, 5000, 'user metric');
+      const hits = await until(
+        async () => {
+          const s = (await scrape(admin.port)).filter((x) => x.name === 'fixture_hits_total' && x.labels.route === '/users/:id');
+          return s.reduce((a, x) => a + x.value, 0) === 10 ? s : undefined;
+        },
+        5000,
+        'user metric',
+      );
       expect(new Set(hits.map((x) => x.labels.worker_id))).toEqual(new Set(['0', '1']));
       expect((await request(admin.port, '/user-hits')).body).toBe('10');
       // onResponseTiming saw the same responses, with their method, status and route template.
-      await until(async () => {
-        const s = (await scrape(admin.port)).filter((x) => x.name === 'fixture_timed_total' && x.labels.route === '/users/:id');
-        const ok = s.every((x) => x.labels.method === 'GET' && x.labels.status === '200' && x.labels.aborted === 'false');
-        return ok && s.reduce((a, x) => a + x.value, 0) === 10 ? s : undefined;
-      }, 5000, 'timing hook metric');
+      await until(
+        async () => {
+          const s = (await scrape(admin.port)).filter((x) => x.name === 'fixture_timed_total' && x.labels.route === '/users/:id');
+          const ok = s.every((x) => x.labels.method === 'GET' && x.labels.status === '200' && x.labels.aborted === 'false');
+          return ok && s.reduce((a, x) => a + x.value, 0) === 10 ? s : undefined;
+        },
+        5000,
+        'timing hook metric',
+      );
     } finally {
       await c.cleanup();
     }
@@ -183,10 +199,14 @@ describe('a user plugin', () => {
       const during = JSON.parse((await request(port, '/active')).body) as string[];
       expect(during.sort()).toEqual(['/active', '/slow?ms=2000']);
       // The built-in http.server.active_requests reads the same list when telemetry collects.
-      await until(async () => {
-        const s = (await scrape(admin.port)).filter((x) => x.name === 'http_server_active_requests' && x.labels.http_request_method === 'GET');
-        return s.length === 1 && s[0]!.value === 1 ? s : undefined;
-      }, 1500, 'one active GET while /slow runs');
+      await until(
+        async () => {
+          const s = (await scrape(admin.port)).filter((x) => x.name === 'http_server_active_requests' && x.labels.http_request_method === 'GET');
+          return s.length === 1 && s[0]!.value === 1 ? s : undefined;
+        },
+        1500,
+        'one active GET while /slow runs',
+      );
       await slow;
       expect(JSON.parse((await request(port, '/active')).body)).toEqual(['/active']);
     } finally {
@@ -201,11 +221,15 @@ describe('telemetry in single-process mode', () => {
     try {
       const { port, admin } = await c.listening();
       for (let i = 0; i < 5; i++) await request(port, `/users/${i}`);
-      const s = await until(async () => {
-        const x = await scrape(admin.port);
-        const counted = x.some((y) => y.name === 'http_server_request_duration_count' && y.value >= 5 && y.labels.worker_id === '0');
-        return counted && x.some((y) => y.name === 'cluster_worker_memory_rss') ? x : undefined;
-      }, 5000, 'single-process counts and RSS');
+      const s = await until(
+        async () => {
+          const x = await scrape(admin.port);
+          const counted = x.some((y) => y.name === 'http_server_request_duration_count' && y.value >= 5 && y.labels.worker_id === '0');
+          return counted && x.some((y) => y.name === 'cluster_worker_memory_rss') ? x : undefined;
+        },
+        5000,
+        'single-process counts and RSS',
+      );
       expect(s.find((x) => x.name === 'cluster_worker_memory_rss')!.value).toBeGreaterThan(10e6);
     } finally {
       await c.cleanup();

@@ -19,6 +19,11 @@ describe('the codebase', () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 
+  it('is formatted (biome.json formatter; `npm run format` applies it)', () => {
+    const r = run(bin('biome'), ['format']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+
   it('type-checks under strict TypeScript, tests and the public-type tests included', () => {
     const r = run(process.execPath, [bin('tsc'), '-p', 'tsconfig.json', '--noEmit']);
     expect(r.stdout + r.stderr).toBe('');

@@ -10,8 +10,14 @@ const page = path.join(ROOT, 'docs/configuration.md');
 describe('docs/configuration.md', () => {
   it('explains every option of the schema, and only those', () => {
     const leaves = [...optionLeaves().keys()];
-    expect(leaves.filter((k) => !OPTION_NOTES[k]), 'options without a note in scripts/config-notes.ts').toEqual([]);
-    expect(Object.keys(OPTION_NOTES).filter((k) => !leaves.includes(k)), 'notes for options the schema does not have').toEqual([]);
+    expect(
+      leaves.filter((k) => !OPTION_NOTES[k]),
+      'options without a note in scripts/config-notes.ts',
+    ).toEqual([]);
+    expect(
+      Object.keys(OPTION_NOTES).filter((k) => !leaves.includes(k)),
+      'notes for options the schema does not have',
+    ).toEqual([]);
   });
 
   it('is the page generated from the schema (UPDATE_DOCS=1 rewrites it)', () => {
@@ -22,9 +28,26 @@ describe('docs/configuration.md', () => {
 });
 
 describe('README and docs links', () => {
-  const files = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
-  const slug = (h: string) => h.toLowerCase().replace(/[`*_]/g, '').replace(/[^a-z0-9 -]/g, '').trim().replace(/ /g, '-');
-  const anchorsOf = (file: string) => new Set(readFileSync(path.join(ROOT, file), 'utf8').split('\n').filter((l) => /^#{1,6} /.test(l)).map((l) => slug(l.replace(/^#+ /, ''))));
+  const files = [
+    'README.md',
+    ...readdirSync(path.join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
+  const slug = (h: string) =>
+    h
+      .toLowerCase()
+      .replace(/[`*_]/g, '')
+      .replace(/[^a-z0-9 -]/g, '')
+      .trim()
+      .replace(/ /g, '-');
+  const anchorsOf = (file: string) =>
+    new Set(
+      readFileSync(path.join(ROOT, file), 'utf8')
+        .split('\n')
+        .filter((l) => /^#{1,6} /.test(l))
+        .map((l) => slug(l.replace(/^#+ /, ''))),
+    );
   it.each(files)('every relative link in %s resolves (file and heading)', (file) => {
     const text = readFileSync(path.join(ROOT, file), 'utf8');
     const broken: string[] = [];

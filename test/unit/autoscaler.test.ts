@@ -32,7 +32,12 @@ const readings = (o: Partial<Readings> & { now: number; size: number }): Reading
  * Evaluates once a second over a synthetic series. The pool follows each decision at once and is
  * warm at once, so what is tested is the rule, not the process around it.
  */
-function simulate(p: ScalePolicy, size: number, seconds: number, signals: (t: number, size: number) => { stable: Signals; burst?: Signals }): { decisions: (Decision & { t: number })[]; sizes: number[] } {
+function simulate(
+  p: ScalePolicy,
+  size: number,
+  seconds: number,
+  signals: (t: number, size: number) => { stable: Signals; burst?: Signals },
+): { decisions: (Decision & { t: number })[]; sizes: number[] } {
   let state: ScalerState = initialState(0, size);
   const decisions: (Decision & { t: number })[] = [];
   const sizes: number[] = [];
@@ -100,7 +105,7 @@ describe('auto-scaler decision (HPA rule, stabilisation, burst mode)', () => {
     expect(new Set(sizes.slice(5))).toEqual(new Set([3]));
   });
 
-  it('a burst scales up at once to the short window\'s size, through a cooldown, and blocks scale-down for a stable window', () => {
+  it("a burst scales up at once to the short window's size, through a cooldown, and blocks scale-down for a stable window", () => {
     const p = policy({ scaleUpCooldownMs: 600_000, scaleDownStabilizationMs: 0, stableWindowMs: 30_000 });
     let state = initialState(0, 2);
     state = { ...state, lastUpAt: 0 }; // a scale-up just happened: the stable window is in cooldown
@@ -155,7 +160,12 @@ describe('auto-scaler decision (HPA rule, stabilisation, burst mode)', () => {
   it('several triggers: the largest recommendation wins', () => {
     const p = policy({ targets: { cpu: 75, memory: 80, responseTime: 500, queueLength: 4 } });
     const d = decide(p, readings({ now: 1000, size: 2, stable: { cpu: 100, memory: 40, responseTime: 900, queueLength: 4 } }), initialState(0, 2));
-    expect(d.recommendations.map((r) => [r.trigger, r.desired])).toEqual([['cpu', 3], ['memory', 1], ['responseTime', 4], ['queueLength', 2]]);
+    expect(d.recommendations.map((r) => [r.trigger, r.desired])).toEqual([
+      ['cpu', 3],
+      ['memory', 1],
+      ['responseTime', 4],
+      ['queueLength', 2],
+    ]);
     expect(d).toMatchObject({ direction: 'up', to: 4, reason: { trigger: 'responseTime' } });
   });
 

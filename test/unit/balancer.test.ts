@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { eligible, nextCpuGate, OPEN, type CpuGateConfig, type CpuGateState } from '../../src/balancer/cpu-gate.js';
 import { estimateOpen, leastConnections, leastLoad, RoundRobin, type WorkerLoad } from '../../src/balancer/strategy.js';
 
-interface W { id: number; load: WorkerLoad }
+interface W {
+  id: number;
+  load: WorkerLoad;
+}
 const w = (id: number, l: Partial<WorkerLoad> = {}): W => ({ id, load: { openConnections: 0, activeRequests: 0, eventLoopDelayS: 0, cpu: 0, ...l } });
 const picks = (s: { pick(c: readonly W[]): W | undefined }, c: W[], n: number) => Array.from({ length: n }, () => s.pick(c)!.id);
 
@@ -36,10 +39,27 @@ describe('CPU gate (maxCpuPerWorker with hysteresis)', () => {
     return series.map(([t, cpu]) => (s = nextCpuGate(s, cpu, t, c)).excluded);
   };
   it('excludes only after a sustained excess, and ignores a spike', () => {
-    expect(run([[0, 0.9], [1000, 0.9], [2000, 0.2], [3000, 0.9], [5000, 0.9], [6000, 0.9]])).toEqual([false, false, false, false, false, true]);
+    expect(
+      run([
+        [0, 0.9],
+        [1000, 0.9],
+        [2000, 0.2],
+        [3000, 0.9],
+        [5000, 0.9],
+        [6000, 0.9],
+      ]),
+    ).toEqual([false, false, false, false, false, true]);
   });
   it('readmits after staying under the lower threshold, not merely under the limit', () => {
-    const series: [number, number][] = [[0, 0.9], [3000, 0.9], [4000, 0.45], [7000, 0.45], [8000, 0.3], [9000, 0.3], [10_000, 0.3]];
+    const series: [number, number][] = [
+      [0, 0.9],
+      [3000, 0.9],
+      [4000, 0.45],
+      [7000, 0.45],
+      [8000, 0.3],
+      [9000, 0.3],
+      [10_000, 0.3],
+    ];
     // 0.45 is under the limit but not under 0.8 x 0.5: still out. 0.3 for 2 s: back in.
     expect(run(series)).toEqual([false, true, true, true, true, true, false]);
   });
@@ -53,17 +73,58 @@ import { planAfterJoin, planForImbalance } from '../../src/balancer/rebalance.js
 
 describe('keep-alive rebalancing plans', () => {
   it('after a join, every other busy worker sheds 1/n', () => {
-    expect(planAfterJoin([{ slot: 0, connections: 50 }, { slot: 1, connections: 0 }], 1)).toEqual([{ slot: 0, share: 0.5 }]);
-    expect(planAfterJoin([{ slot: 0, connections: 30 }, { slot: 1, connections: 30 }, { slot: 2, connections: 0 }], 2)).toEqual([
+    expect(
+      planAfterJoin(
+        [
+          { slot: 0, connections: 50 },
+          { slot: 1, connections: 0 },
+        ],
+        1,
+      ),
+    ).toEqual([{ slot: 0, share: 0.5 }]);
+    expect(
+      planAfterJoin(
+        [
+          { slot: 0, connections: 30 },
+          { slot: 1, connections: 30 },
+          { slot: 2, connections: 0 },
+        ],
+        2,
+      ),
+    ).toEqual([
       { slot: 0, share: 1 / 3 },
       { slot: 1, share: 1 / 3 },
     ]);
     expect(planAfterJoin([{ slot: 0, connections: 9 }], 0)).toEqual([]);
   });
   it('sheds only a clear excess over the mean', () => {
-    expect(planForImbalance([{ slot: 0, connections: 40 }, { slot: 1, connections: 10 }], 0.5)).toEqual([{ slot: 0, share: 15 / 40 }]);
-    expect(planForImbalance([{ slot: 0, connections: 12 }, { slot: 1, connections: 10 }], 0.5)).toEqual([]);
-    expect(planForImbalance([{ slot: 0, connections: 3 }, { slot: 1, connections: 0 }], 0.5)).toEqual([]); // excess 1.5 < 2
+    expect(
+      planForImbalance(
+        [
+          { slot: 0, connections: 40 },
+          { slot: 1, connections: 10 },
+        ],
+        0.5,
+      ),
+    ).toEqual([{ slot: 0, share: 15 / 40 }]);
+    expect(
+      planForImbalance(
+        [
+          { slot: 0, connections: 12 },
+          { slot: 1, connections: 10 },
+        ],
+        0.5,
+      ),
+    ).toEqual([]);
+    expect(
+      planForImbalance(
+        [
+          { slot: 0, connections: 3 },
+          { slot: 1, connections: 0 },
+        ],
+        0.5,
+      ),
+    ).toEqual([]); // excess 1.5 < 2
   });
 });
 

@@ -28,10 +28,7 @@ describe('RequestDurationHistogram', () => {
     const fromSdk = (await reader.collect()).resourceMetrics.scopeMetrics[0]!.metrics[0]!;
     const mine = ours.collect();
     expect(mine.dataPointType).toBe(DataPointType.HISTOGRAM);
-    const norm = (m: typeof mine) =>
-      m.dataPoints
-        .map((p) => ({ attributes: p.attributes, value: p.value }))
-        .sort((a, b) => JSON.stringify(a.attributes).localeCompare(JSON.stringify(b.attributes)));
+    const norm = (m: typeof mine) => m.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value })).sort((a, b) => JSON.stringify(a.attributes).localeCompare(JSON.stringify(b.attributes)));
     const a = norm(fromSdk as typeof mine);
     const b = norm(mine);
     expect(b.map((p) => p.attributes)).toEqual(a.map((p) => p.attributes));
@@ -44,7 +41,7 @@ describe('RequestDurationHistogram', () => {
     }
   });
 
-  it('caps its series as the SDK\'s cardinality limit does: one overflow series, nothing lost', async () => {
+  it("caps its series as the SDK's cardinality limit does: one overflow series, nothing lost", async () => {
     const reader = new Reader();
     const provider = new MeterProvider({ readers: [reader], views: [{ instrumentName: 'd', aggregationCardinalityLimit: 5 }] });
     const sdk = provider.getMeter('t').createHistogram('d', { advice: { explicitBucketBoundaries: DURATION_BOUNDARIES_S } });
@@ -54,8 +51,7 @@ describe('RequestDurationHistogram', () => {
       sdk.record(0.01, { 'http.request.method': 'GET', 'http.response.status_code': status });
       ours.record('GET', status, undefined, undefined, 0.01);
     }
-    const summary = (points: { attributes: object; value: unknown }[]) =>
-      points.map((p) => [JSON.stringify(p.attributes), (p.value as { count: number }).count]).sort();
+    const summary = (points: { attributes: object; value: unknown }[]) => points.map((p) => [JSON.stringify(p.attributes), (p.value as { count: number }).count]).sort();
     const fromSdk = (await reader.collect()).resourceMetrics.scopeMetrics[0]!.metrics[0]!.dataPoints;
     const mine = ours.collect().dataPoints;
     expect(summary(mine)).toEqual(summary(fromSdk));

@@ -16,7 +16,14 @@ describe('IPC envelope', () => {
     ['null', null],
     ['a function as data', { type: 't', data: () => 1 }],
     ['a BigInt', { type: 't', data: 1n }],
-    ['a cycle', (() => { const o: Record<string, unknown> = {}; o.o = o; return { type: 't', data: o }; })()],
+    [
+      'a cycle',
+      (() => {
+        const o: Record<string, unknown> = {};
+        o.o = o;
+        return { type: 't', data: o };
+      })(),
+    ],
   ])('rejects %s with CLUSTER_ERR_IPC_INVALID', (_n, msg) => {
     expect(() => encodeMessage(msg, 1000)).toThrow(IpcInvalidMessageError);
   });

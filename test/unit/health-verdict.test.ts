@@ -55,7 +55,16 @@ describe('health reports', () => {
 
   it('cluster health fails below the minimum of ready workers and warns on a failing worker', () => {
     const w = (slot: number, state: 'ready' | 'starting') => ({ slot, pid: 100 + slot, state, startedAt: 0, readyAt: 0, lastSeenAt: 0, restarts: 0 });
-    const base = { minimumWorkers: 2, shuttingDown: false, process: () => ({ cpu: 0.5, rssBytes: 80 * 2 ** 20 }), memoryLimitBytes: 100 * 2 ** 20, memoryWarningPct: 90, memoryCriticalPct: 95, cpuLimitPct: undefined, now: 0 };
+    const base = {
+      minimumWorkers: 2,
+      shuttingDown: false,
+      process: () => ({ cpu: 0.5, rssBytes: 80 * 2 ** 20 }),
+      memoryLimitBytes: 100 * 2 ** 20,
+      memoryWarningPct: 90,
+      memoryCriticalPct: 95,
+      cpuLimitPct: undefined,
+      now: 0,
+    };
     const ok = clusterHealth({ ...base, workers: [w(0, 'ready'), w(1, 'ready')], health: () => undefined });
     expect(ok.status).toBe('pass');
     expect(ok.checks['worker:memory']![0]).toMatchObject({ componentId: 'worker-0', observedValue: 80, observedUnit: 'MiB', status: 'pass' });

@@ -41,7 +41,17 @@ describe('PluginHost', () => {
   });
 
   it('wraps a throwing plugin in a PluginError naming it', async () => {
-    const host = new PluginHost([{ name: 'broken', primary: () => { throw new Error('nope'); } }], logger);
+    const host = new PluginHost(
+      [
+        {
+          name: 'broken',
+          primary: () => {
+            throw new Error('nope');
+          },
+        },
+      ],
+      logger,
+    );
     await expect(host.start('primary', (b) => b)).rejects.toThrow(/plugin "broken" failed to start \(primary\): nope/);
   });
 });
