@@ -24,6 +24,8 @@ export interface PrimaryTelemetryOptions {
   otlpEndpoint: string | undefined;
   otlpIntervalMs: number;
   workers: () => WorkerView[];
+  /** Slots given up after a crash loop (no worker, none coming): `cluster.workers{state="given-up"}`. */
+  givenUpSlots?: () => number;
   onError: (err: unknown) => void;
 }
 
@@ -82,6 +84,7 @@ export class PrimaryTelemetry {
         ['draining', 0],
       ]);
       for (const w of o.workers()) byState.set(w.state, (byState.get(w.state) ?? 0) + 1);
+      if (o.givenUpSlots) byState.set('given-up', o.givenUpSlots());
       for (const [state, n] of byState) r.observe(n, { 'cluster.worker.state': state });
     });
     this.gauges.add(M.workerInfo, { unit: '1', description: 'One series per live worker, carrying its pid.' }, (observe) => {

@@ -13,7 +13,8 @@ const app = createServer({
       resources: { maxMemoryPerWorker: '512MB' },
     },
   },
-  admin: { host: '127.0.0.1', port: Number(process.env.ADMIN_PORT ?? 9464) },
+  // In a container, set HOST and ADMIN_HOST to 0.0.0.0 (otel/examples/kubernetes/deployment.yaml).
+  admin: { host: process.env.ADMIN_HOST ?? '127.0.0.1', port: Number(process.env.ADMIN_PORT ?? 9464) },
 });
 
 app.get('/', (req, res) => res.end(`hello from worker ${app.workerSlot} (pid ${process.pid})\n`));
@@ -28,7 +29,7 @@ app.get('/slow', async (req, res) => {
   res.end('done\n');
 });
 
-const { host, port: actualPort } = await app.listen(port, '127.0.0.1');
+const { host, port: actualPort } = await app.listen(port, process.env.HOST ?? '127.0.0.1');
 if (app.isPrimary) {
   const admin = app.adminAddress;
   console.log(`

@@ -66,7 +66,7 @@ export function workerContext(
 }
 
 /** Loaded on use: the exporters and host metrics it brings are the primary's alone, never a worker's. */
-export async function primaryTelemetry(o: ResolvedOptions, workers: () => WorkerView[], logger: Logger): Promise<PrimaryTelemetry | undefined> {
+export async function primaryTelemetry(o: ResolvedOptions, workers: () => WorkerView[], logger: Logger, givenUpSlots?: () => number): Promise<PrimaryTelemetry | undefined> {
   if (!o.telemetry.enabled) return undefined;
   const { PrimaryTelemetry } = await import('../../otel/primary-telemetry.js');
   return new PrimaryTelemetry({
@@ -75,6 +75,7 @@ export async function primaryTelemetry(o: ResolvedOptions, workers: () => Worker
     otlpEndpoint: o.telemetry.otlp.endpoint,
     otlpIntervalMs: o.telemetry.otlp.intervalMs,
     workers,
+    givenUpSlots,
     onError: (err) => logger.warn({ err: (err as Error)?.message ?? String(err) }, 'telemetry error'),
   });
 }

@@ -77,6 +77,13 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     this.exclusions = new Exclusions(this, logger);
   }
 
+  /** Slots given up after a crash loop that have no worker now. */
+  givenUpCount(): number {
+    let n = 0;
+    for (const s of this.slots.values()) if (s.givenUp && !s.current) n++;
+    return n;
+  }
+
   get isShuttingDown(): boolean {
     return this.shuttingDown;
   }

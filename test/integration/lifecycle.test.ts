@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, kernelMigratesQueuedConnections, ClusterProcess, isAlive, reloadUnderLoad, request, waitGone, workersFromAdmin, type Runtime } from '../helpers/cluster-process.js';
+import { bunAvailable, kernelMigratesQueuedConnections, ClusterProcess, isAlive, metricSum, reloadUnderLoad, request, waitGone, workersFromAdmin, type Runtime } from '../helpers/cluster-process.js';
 
 // The lifecycle suite runs under Node and under Bun (from the bun devDependency). On Bun there is no
 // socket handoff: workers share the port with SO_REUSEPORT, which changes how traffic is spread.
@@ -59,9 +59,11 @@ describe.each(runtimes)('cluster lifecycle on %s', (runtime) => {
 
   it('backs off a worker that throws at start-up, gives its slot up, and keeps serving', async () => {
     const c = start({ WORKERS: '2', FAIL_SLOTS: '1', RESTART_DELAY: '50', MAX_RESTARTS: '3' });
-    const { port } = await c.listening();
+    const { port, admin } = await c.listening();
     const degraded = await c.waitFor((e) => e.event === 'cluster:degraded');
     expect(degraded).toMatchObject({ slot: 1, reason: 'crash', readyWorkers: 1 });
+    // Exported for alerting (grafana/alerts: OtelClusterSlotGivenUp).
+    expect(await metricSum(admin.port, 'cluster_workers', { cluster_worker_state: 'given-up' })).toBe(1);
     const delays = c.events.filter((e) => e.event === 'worker:restart' && e.slot === 1).map((e) => e.delayMs);
     expect(delays).toEqual([50, 100, 200]);
     for (let i = 0; i < 5; i++) expect(JSON.parse((await request(port, '/pid')).body).slot).toBe(0);

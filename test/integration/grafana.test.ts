@@ -1,0 +1,167 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterProcess, request, until } from '../helpers/cluster-process.js';
+import { alertSignal, RULES_FILE, type ShippedQuery, shippedQueries, substitute } from '../helpers/shipped-queries.js';
+
+// Every PromQL expression shipped in grafana/ and otel/examples/kubernetes/, run against Debian's
+// real Prometheus scraping a real cluster (with the shipped rules loaded) that has restarted a
+// worker, recycled an unhealthy one, scaled up once, answered IPC requests and received an invalid
+// message. Each must return data; the failure lists every query that did not, by panel or alert.
+const available = spawnSync('prometheus', ['--version']).status === 0 || process.env.CI === 'true';
+
+// The Kubernetes examples select job="otel-cluster-example" and pods by namespace/pod labels: the
+// scrape job is named and labelled as a ServiceMonitor's would be.
+const JOB = 'otel-cluster-example';
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+interface PromResult {
+  status: string;
+  error?: string;
+  data?: { result: unknown[] };
+}
+async function promQuery(port: number, q: string): Promise<PromResult> {
+  const r = await request(port, `/api/v1/query?query=${encodeURIComponent(q)}`);
+  return JSON.parse(r.body) as PromResult;
+}
+
+const CONFIG = {
+  healthCheck: { enabled: true, interval: 300, timeout: 200, maxFailures: 3, gracePeriodMs: 0 },
+  autoScaling: {
+    enabled: true,
+    minWorkers: 2,
+    maxWorkers: 3,
+    intervalMs: 250,
+    stableWindowMs: 2000,
+    burstWindowMs: 1000,
+    scaleDownStabilizationMs: 600_000,
+    scaleDownCooldownMs: 0,
+    warmupMs: 500,
+    scaleUpThreshold: { cpu: false, memory: false, responseTime: false, queueLength: 1 },
+    scaleDownThreshold: { cpu: false },
+  },
+  // The leak detector reports its growth rate after three post-GC samples (the load asks for GCs).
+  resources: { maxMemoryPerWorker: '512MB', memoryManagement: { leakDetection: { warmupMs: 0, minSamples: 3, minSpanMs: 0 } } },
+};
+
+describe.runIf(available)('shipped dashboards, rules and manifests against a real Prometheus', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'otel-cluster-grafana-'));
+  let c: ClusterProcess;
+  let prom: ChildProcess | undefined;
+  let promPort = 0;
+  let port = 0;
+  let stopLoad = false;
+  let load: Promise<void> | undefined;
+
+  beforeAll(async () => {
+    c = new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: JSON.stringify(CONFIG), HEALTH_FAIL_DIR: dir, HB_TIMEOUT: '20000' }, 'node', ['--expose-gc']);
+    const listening = await c.listening();
+    port = listening.port;
+    promPort = await freePort();
+    writeFileSync(
+      path.join(dir, 'prometheus.yml'),
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        '  evaluation_interval: 1s',
+        'rule_files:',
+        `  - ${RULES_FILE}`,
+        'scrape_configs:',
+        `  - job_name: ${JOB}`,
+        '    static_configs:',
+        `      - targets: ['127.0.0.1:${listening.admin.port}']`,
+        '        labels: { namespace: default, pod: otel-cluster-example-0 }',
+        '',
+      ].join('\n'),
+    );
+    prom = spawn(
+      'prometheus',
+      [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await until(async () => ((await request(promPort, '/-/ready')).status === 200 ? true : undefined), 20_000, 'prometheus ready', 200);
+
+    // Background traffic for the whole test (bounded): successes, 5xx, GCs, plugin messages to the primary.
+    load = (async () => {
+      const deadline = Date.now() + 150_000;
+      for (let i = 0; !stopLoad && Date.now() < deadline; i++) {
+        await Promise.all([request(port, `/users/${i}`), request(port, i % 5 ? '/pid' : '/status/503'), i % 5 === 0 ? request(port, '/gc') : undefined]).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 40));
+      }
+    })();
+
+    // A restart: SIGKILL the worker in slot 0.
+    const slot0 = c.events.find((e) => e.event === 'worker:ready' && e.slot === 0)!.pid as number;
+    process.kill(slot0, 'SIGKILL');
+    await c.waitFor((e) => e.event === 'worker:ready' && e.slot === 0 && e.pid !== slot0, 20_000, 'slot 0 replaced');
+    // A failing health check and a recycle: slot 1's health fails until it is replaced.
+    const slot1 = c.events.find((e) => e.event === 'worker:ready' && e.slot === 1)!.pid as number;
+    writeFileSync(path.join(dir, String(slot1)), '');
+    await c.waitFor((e) => e.event === 'worker:exit' && e.pid === slot1, 20_000, 'unhealthy worker recycled');
+    // A scale-up: more requests in progress per worker than the queueLength target of 1.
+    const serial = Array.from({ length: 6 }, async () => {
+      const until = Date.now() + 20_000;
+      while (!c.events.some((e) => e.event === 'cluster:scale') && Date.now() < until) await request(port, '/serial?ms=30').catch(() => undefined);
+    });
+    await c.waitFor((e) => e.event === 'cluster:scale' && e.direction === 'up', 20_000, 'a scale-up');
+    await Promise.all(serial);
+    // IPC: request-response round trips to every worker, and an invalid message from one.
+    expect((await c.command('ask')).ok).toBe(true);
+    await request(port, '/ipc-garbage');
+  }, 120_000);
+
+  afterAll(async () => {
+    stopLoad = true;
+    await load;
+    if (prom && prom.exitCode === null) {
+      prom.kill('SIGTERM');
+      await new Promise((r) => prom!.once('exit', r));
+    }
+    await c?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every dashboard panel, variable, rule and Kubernetes query returns data', async () => {
+    const queries = shippedQueries();
+    const run = (q: ShippedQuery) => substitute(q.alert ? alertSignal(q.expr) : q.expr);
+    let empty: string[] = [];
+    // Rates need two scrapes in their window, and the recording rules run every 30 s: poll until
+    // every query has data (or report the ones that never did).
+    await until(
+      async () => {
+        if ((await c.command('ask')).ok !== true) throw new Error('ask failed'); // keeps IPC rates non-empty
+        empty = [];
+        for (const q of queries) {
+          const r = await promQuery(promPort, run(q));
+          if (r.status !== 'success') throw new Error(`${q.where}: ${r.error} in ${run(q)}`);
+          if (!r.data!.result.length) empty.push(`${q.where}: ${run(q)}`);
+        }
+        return empty.length === 0 ? true : undefined;
+      },
+      90_000,
+      'every shipped query to return data',
+      2000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\nno data:\n  ${empty.join('\n  ')}`);
+    });
+    expect(empty).toEqual([]);
+    expect(queries.length).toBeGreaterThan(50);
+  }, 120_000);
+
+  it('serves the probe paths the Deployment names', async () => {
+    const admin = (await c.listening()).admin;
+    for (const p of ['/livez', '/readyz']) expect((await request(admin.port, p)).status, p).toBe(200);
+  });
+});

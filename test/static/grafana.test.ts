@@ -1,0 +1,135 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderDashboards } from '../../grafana/src/build.js';
+import { DATASOURCE } from '../../grafana/src/common.js';
+import { ROOT } from '../helpers/cluster-process.js';
+import { alertSignal, dashboards, GRAFANA, K8S, RULES_FILE, rules, shippedQueries, substitute, syntaxErrors, yamlDocs } from '../helpers/shipped-queries.js';
+
+// What can be checked of the shipped Grafana, Prometheus and Kubernetes files without a cluster.
+// test/integration/grafana.test.ts runs every query against a real Prometheus and cluster.
+const promtool = spawnSync('promtool', ['--version']).status === 0 || process.env.CI === 'true';
+
+describe('shipped dashboards', () => {
+  it('are what `npm run dashboards` generates from grafana/src', () => {
+    const rendered = renderDashboards();
+    const committed = dashboards();
+    expect(committed.map((d) => path.basename(d.file, '.json'))).toEqual(Object.keys(rendered).sort());
+    for (const { file } of committed) expect(readFileSync(path.join(ROOT, file), 'utf8'), `${file} is stale: run npm run dashboards`).toBe(rendered[path.basename(file, '.json')]);
+  });
+
+  it('target one schema version, with unique panel ids, a unit on every panel and no data source uid', () => {
+    for (const { file, json } of dashboards()) {
+      expect(json.schemaVersion, file).toBe(42); // Grafana 12.x, what the foundation SDK in package.json emits
+      const ids = json.panels.map((p) => p.id);
+      expect(
+        ids.every((id) => typeof id === 'number'),
+        file,
+      ).toBe(true);
+      expect(new Set(ids).size, `${file}: duplicate panel ids`).toBe(ids.length);
+      for (const p of json.panels.filter((x) => x.type !== 'row')) {
+        expect(p.fieldConfig?.defaults?.unit, `${file} panel "${p.title}" has no unit`).toBeTruthy();
+        expect(p.datasource, `${file} panel "${p.title}"`).toEqual(DATASOURCE);
+        expect(p.targets?.length, `${file} panel "${p.title}" has no query`).toBeGreaterThan(0);
+      }
+      const vars = json.templating.list.map((v) => v.name);
+      expect(vars.slice(0, 3), file).toEqual(['datasource', 'job', 'instance']);
+      for (const v of json.templating.list.filter((x) => x.type === 'query')) expect(v.datasource?.uid, `${file} $${v.name}`).toBe(DATASOURCE.uid);
+      // Rates over Grafana's own window, never a fixed one that breaks at other scrape intervals.
+      for (const p of json.panels) for (const t of p.targets ?? []) expect(t.expr ?? '', `${file} "${p.title}"`).not.toMatch(/\[\d+[smh]\]/);
+    }
+  });
+
+  it('enable exemplars on the latency panels', () => {
+    const latency = dashboards().flatMap(({ json }) => json.panels.filter((p) => /latency/i.test(p.title ?? '') && p.type === 'timeseries'));
+    expect(latency.length).toBeGreaterThan(0);
+    for (const p of latency)
+      expect(
+        p.targets!.some((t) => t.exemplar),
+        `panel "${p.title}"`,
+      ).toBe(true);
+  });
+});
+
+describe('every shipped PromQL expression', () => {
+  it('parses (lezer-promql), with Grafana variables substituted', () => {
+    const all = shippedQueries();
+    expect(all.length).toBeGreaterThan(50);
+    const broken = all.filter((q) => syntaxErrors(substitute(q.expr)).length > 0).map((q) => `${q.where}: ${q.expr}`);
+    expect(broken).toEqual([]);
+  });
+
+  it('finds the signal of a threshold alert', () => {
+    expect(alertSignal('max by (a) (x) > 0.8')).toBe('max by (a) (x)');
+    expect(alertSignal('r5 > (14.4 * 0.001) and r1h > (14.4 * 0.001)')).toBe('r5');
+    expect(alertSignal('up')).toBe('up');
+  });
+});
+
+describe('alert and recording rules', () => {
+  it.runIf(promtool)('pass promtool check rules and the promtool unit tests', () => {
+    const check = spawnSync('promtool', ['check', 'rules', RULES_FILE], { encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    const test = spawnSync('promtool', ['test', 'rules', 'otel-cluster.rules.test.yml'], { cwd: path.dirname(RULES_FILE), encoding: 'utf8' });
+    expect(test.status, test.stdout + test.stderr).toBe(0);
+  });
+
+  it('give every alert a for:, a severity, a summary, a description, a unit test and a runbook entry', () => {
+    const tests = readFileSync(path.join(path.dirname(RULES_FILE), 'otel-cluster.rules.test.yml'), 'utf8');
+    const runbook = readFileSync(path.join(ROOT, 'docs/dashboards.md'), 'utf8');
+    const alerts = rules().filter((r) => r.alert);
+    expect(alerts.length).toBeGreaterThanOrEqual(10);
+    for (const a of alerts) {
+      expect(a.for, a.alert).toMatch(/^\d+[smh]$/);
+      expect(['critical', 'warning'], a.alert).toContain(a.labels?.severity);
+      expect(a.annotations?.summary, a.alert).toBeTruthy();
+      expect(a.annotations?.description, a.alert).toBeTruthy();
+      expect(tests, `${a.alert} has no promtool test`).toContain(`alertname: ${a.alert}`);
+      expect(runbook, `${a.alert} has no runbook entry in docs/dashboards.md`).toContain(`### ${a.alert}`);
+    }
+  });
+});
+
+describe('Grafana provisioning and the compose set-up', () => {
+  it('parse and point at the shipped folders', () => {
+    const ds = yamlDocs(path.join(GRAFANA, 'provisioning/datasources/prometheus.yaml'))[0]!;
+    expect(ds.datasources[0].type).toBe('prometheus');
+    const provider = yamlDocs(path.join(GRAFANA, 'provisioning/dashboards/otel-cluster.yaml'))[0]!;
+    const compose = yamlDocs(path.join(GRAFANA, 'docker-compose.yml'))[0]!;
+    const mounts: string[] = compose.services.grafana.volumes;
+    expect(mounts).toContain(`./dashboards:${provider.providers[0].options.path}:ro`);
+    for (const m of [...mounts, ...compose.services.prometheus.volumes]) expect(existsSync(path.join(GRAFANA, m.split(':')[0]!)), m).toBe(true);
+    const prom = yamlDocs(path.join(GRAFANA, 'prometheus.yml'))[0]!;
+    expect(prom.rule_files[0]).toBe(`/etc/prometheus/rules/${path.basename(RULES_FILE)}`);
+  });
+});
+
+describe('Kubernetes manifests', () => {
+  const deployment = () => yamlDocs(path.join(K8S, 'deployment.yaml'))[0]!;
+  it('parse, and probes and Service name ports the container has', () => {
+    const d = deployment();
+    const c = d.spec.template.spec.containers[0];
+    const ports = new Set((c.ports as { name: string }[]).map((p) => p.name));
+    for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) expect(ports.has(probe.httpGet.port), probe.httpGet.port).toBe(true);
+    expect(c.livenessProbe.httpGet.path).toBe('/livez');
+    expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+    const svc = yamlDocs(path.join(K8S, 'service.yaml'))[0]!;
+    for (const p of svc.spec.ports) expect(ports.has(p.targetPort), p.targetPort).toBe(true);
+    const sm = yamlDocs(path.join(K8S, 'servicemonitor.yaml'))[0]!;
+    expect(svc.spec.ports.map((p: { name: string }) => p.name)).toContain(sm.spec.endpoints[0].port);
+    expect(sm.spec.endpoints[0].path).toBe('/metrics');
+    const annotations = d.spec.template.metadata.annotations;
+    expect(Number(annotations['prometheus.io/port'])).toBe(c.ports.find((p: { name: string }) => p.name === 'admin').containerPort);
+    for (const f of ['hpa.yaml', 'keda-scaledobject.yaml']) {
+      const target = yamlDocs(path.join(K8S, f))[0]!.spec.scaleTargetRef.name;
+      expect(target, f).toBe(d.metadata.name);
+    }
+  });
+
+  it('give the pod longer than the graceful shutdown to stop (gracefulShutdownTimeout default + preStop)', () => {
+    const spec = deployment().spec.template.spec;
+    const preStop = spec.containers[0].lifecycle.preStop.sleep.seconds as number;
+    expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(30 + preStop);
+  });
+});
