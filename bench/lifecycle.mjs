@@ -6,19 +6,11 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { jsonEvents } from './util.mjs';
+import { arg, jsonEvents } from './util.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .join(' ')
-    .split('--')
-    .filter(Boolean)
-    .map((a) => a.trim().split(/\s+/)),
-);
-const runtime = args.runtime ?? 'node';
-const runs = Number(args.runs ?? 10);
+const runtime = arg('runtime', 'node');
+const runs = Number(arg('runs', 10));
 const exe = runtime === 'bun' ? path.join(root, 'node_modules/.bin/bun') : process.execPath;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

@@ -7,19 +7,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg } from './util.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .join(' ')
-    .split('--')
-    .filter(Boolean)
-    .map((a) => a.trim().split(/\s+/)),
-);
-const rounds = Number(args.rounds ?? 3);
-const seconds = Number(args.seconds ?? 6);
-const connections = Number(args.connections ?? 50);
+const rounds = Number(arg('rounds', 3));
+const seconds = Number(arg('seconds', 6));
+const connections = Number(arg('connections', 50));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // A sink for spans: counts what it is sent and answers at once.

@@ -1,10 +1,14 @@
 import { AdminServer } from '../admin/admin-server.js';
 import { listenOrThrow } from '../balancer/listen.js';
 import { AlreadyListeningError } from '../errors.js';
+import type { Message } from '../ipc/envelope.js';
+import { LocalIpc } from '../ipc/local-ipc.js';
+import type { SettledReply } from '../ipc/primary-ipc.js';
 import { PluginHost } from '../plugins/plugin-host.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import { HttpFrontend } from '../worker/http-frontend.js';
 import { BaseApp } from './base-app.js';
+import { builtinPlugins } from './builtin-plugins.js';
 import { readinessRoutes } from './probes.js';
 import { installSignalHandlers } from './signals.js';
 import { clusterMetrics, primaryContext, primaryTelemetry, WorkerMessageRouter, workerContext, workerTelemetry, type ClusterMetrics, type PoolControl } from './telemetry-setup.js';
@@ -21,6 +25,7 @@ export class SingleApp extends BaseApp {
   private removeSignals: (() => void) | undefined;
   private listening: Promise<ListenAddress> | undefined;
   private closing: Promise<boolean> | undefined;
+  private readonly local = new LocalIpc(this.handlers, this.options.ipc);
 
   listen(port = 3000, host?: string): Promise<ListenAddress> {
     if (this.listening) return Promise.reject(new AlreadyListeningError('listen() was already called on this app'));
@@ -28,9 +33,13 @@ export class SingleApp extends BaseApp {
       const lb = this.options.cluster.config.loadBalancing;
       const frontend = (this.frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection }));
       // One process plays both parts: its worker telemetry feeds its own store as slot 0.
-      const self = () => [{ slot: 0, pid: process.pid, state: this.closing ? 'draining' : 'ready' }];
+      const self = () => [{ slot: 0, pid: process.pid, state: (this.closing ? 'draining' : 'ready') as 'draining' | 'ready' }];
+      const startedAt = Date.now();
       const primary = (this.telemetry = await primaryTelemetry(this.options, self, this.logger));
-      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, 0);
+      // The built-in plugins as in a cluster: /health (the worker's endpoint and the admin
+      // server's), memory; the auto-scaler leaves itself out (nothing to scale).
+      const { plugins: builtins } = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => 1, shuttingDown: () => !!this.closing });
+      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, 0, builtins);
       const plugins = (this.plugins = new PluginHost(pluginList, this.logger));
       const messages = new WorkerMessageRouter();
       const toStore = (snap: Parameters<NonNullable<typeof primary>['store']['update']>[2]) => primary?.store.update(0, process.pid, snap);
@@ -46,7 +55,8 @@ export class SingleApp extends BaseApp {
         const fromPrimary = new WorkerMessageRouter();
         const extra: PoolControl = {
           events: this,
-          getWorkers: () => [],
+          // The process itself, as slot 0 (the admin /health and plugins see one worker).
+          getWorkers: () => self().map((w) => ({ ...w, startedAt: startedAt, readyAt: startedAt, lastSeenAt: Date.now(), restarts: 0 })),
           emit: (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
           // One process, nothing to recycle or route around: a plugin's verdicts are logged by it.
           recycleWorker: () => Promise.resolve(),
@@ -72,6 +82,29 @@ export class SingleApp extends BaseApp {
       }
     })();
     return this.listening;
+  }
+
+  // Messaging: this process is the primary and its only worker (slot 0): see LocalIpc.
+  override broadcastToWorkers(msg: Message): Promise<number[]> {
+    return this.local.broadcast(msg);
+  }
+  override sendToWorker(slot: number, msg: Message): Promise<void> {
+    return this.local.send(slot, msg);
+  }
+  override sendToRandomWorker(msg: Message): Promise<number> {
+    return this.local.random(msg);
+  }
+  override requestWorker<T = unknown>(slot: number, msg: Message, o?: { timeoutMs?: number }): Promise<T> {
+    return this.local.request(slot, msg, o?.timeoutMs) as Promise<T>;
+  }
+  override requestAllWorkers(msg: Message, o?: { timeoutMs?: number }): Promise<SettledReply[]> {
+    return this.local.requestAll(msg, o?.timeoutMs);
+  }
+  override sendToPrimary(msg: Message): Promise<void> {
+    return this.local.send(0, msg, 0);
+  }
+  override requestPrimary<T = unknown>(msg: Message, o?: { timeoutMs?: number }): Promise<T> {
+    return this.local.request(0, msg, o?.timeoutMs, 0) as Promise<T>;
   }
 
   override getClusterMetrics(windowMs = 10_000): ClusterMetrics {

@@ -69,6 +69,14 @@ export class WorkerApp extends BaseApp {
     return this.ipc ? (this.ipc.requestPrimary(msg, o?.timeoutMs) as Promise<T>) : this.notListening('requestPrimary');
   }
 
+  override broadcastToWorkers(msg: Message): Promise<number[]> {
+    return this.ipc ? this.ipc.broadcastToWorkers(msg) : this.notListening('broadcastToWorkers');
+  }
+
+  override sendToRandomWorker(msg: Message): Promise<number> {
+    return this.ipc ? this.ipc.sendToRandomWorker(msg) : this.notListening('sendToRandomWorker');
+  }
+
   override sendToWorker(slot: number, msg: Message): Promise<void> {
     return this.ipc ? this.ipc.sendToWorker(slot, msg) : this.notListening('sendToWorker');
   }

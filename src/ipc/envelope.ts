@@ -28,8 +28,12 @@ export interface IpcEnvelope {
   type?: string;
   d?: string;
   id?: number;
-  /** Worker to worker: the destination slot (the primary relays). */
-  to?: number;
+  /**
+   * Worker to worker: the destination slot, or (one-way messages only) `'all'` for every worker
+   * and `'random'` for one ready worker; the primary relays, and its acknowledgement carries the
+   * slots (`'all'`) or the slot (`'random'`) it was written to, as the primary's own calls resolve.
+   */
+  to?: number | 'all' | 'random';
   /** Set by the primary on what it delivers: who originally sent it. */
   from?: Sender;
   /** Requests: the caller's timeout, so a relay can give up at the same time. */
@@ -66,7 +70,7 @@ export function isValidEnvelope(m: unknown): m is IpcEnvelope {
   const e = m as IpcEnvelope;
   if (e.k !== 'msg' && e.k !== 'req' && e.k !== 'res') return false;
   if (e.d !== undefined && typeof e.d !== 'string') return false;
-  if (e.to !== undefined && !Number.isInteger(e.to)) return false;
+  if (e.to !== undefined && !Number.isInteger(e.to) && !((e.to === 'all' || e.to === 'random') && e.k === 'msg')) return false;
   if (e.k === 'res') return Number.isInteger(e.id) && (e.err === undefined || (typeof e.err === 'object' && typeof e.err.message === 'string'));
   if (typeof e.type !== 'string' || e.type.length === 0) return false;
   return e.k === 'msg' || Number.isInteger(e.id);

@@ -69,21 +69,29 @@ export class PrimaryIpc {
   /** Resolves with the slots it was written to, once written to every worker (starting ones when ready). */
   async broadcast(msg: Message): Promise<number[]> {
     const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
+    return this.broadcastEncoded(type, d, 'primary');
+  }
+
+  private async broadcastEncoded(type: string, d: string | undefined, from: Sender): Promise<number[]> {
     const slots = [...this.sup.slots.values()]
       .filter((s) => s.current || !s.givenUp)
       .map((s) => s.index)
       .sort((a, b) => a - b);
-    await Promise.all(slots.map((slot) => this.deliver(slot, { t: 'ipc', k: 'msg', type, d, from: 'primary' })));
+    await Promise.all(slots.map((slot) => this.deliver(slot, { t: 'ipc', k: 'msg', type, d, from })));
     return slots;
   }
 
   /** Resolves with the slot of the ready worker it was written to. */
   async sendToRandomWorker(msg: Message): Promise<number> {
     const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
+    return this.sendToRandomEncoded(type, d, 'primary');
+  }
+
+  private async sendToRandomEncoded(type: string, d: string | undefined, from: Sender): Promise<number> {
     const ready = this.sup.readyWorkers();
     if (!ready.length) throw new NoWorkerError('sendToRandomWorker: no worker is ready');
     const h = ready[Math.floor(Math.random() * ready.length)]!;
-    await this.deliver(h.slot, { t: 'ipc', k: 'msg', type, d, from: 'primary' });
+    await this.deliver(h.slot, { t: 'ipc', k: 'msg', type, d, from });
     return h.slot;
   }
 
@@ -231,12 +239,21 @@ export class PrimaryIpc {
   private relay(h: WorkerHandle, env: IpcEnvelope, release: () => void): void {
     const to = env.to!;
     if (env.k === 'msg') {
-      this.deliver(to, { t: 'ipc', k: 'msg', type: env.type, d: env.d, from: h.slot }).then(
-        () => (release(), env.id !== undefined && this.reply(h, { t: 'ipc', k: 'res', id: env.id })),
+      const type = env.type!;
+      // Acknowledged with what the primary's own call resolves with: the slots, the slot, nothing.
+      const sent: Promise<unknown> =
+        to === 'all'
+          ? this.broadcastEncoded(type, env.d, h.slot)
+          : to === 'random'
+            ? this.sendToRandomEncoded(type, env.d, h.slot)
+            : this.deliver(to, { t: 'ipc', k: 'msg', type, d: env.d, from: h.slot }).then(() => undefined);
+      sent.then(
+        (value) => (release(), env.id !== undefined && this.reply(h, { t: 'ipc', k: 'res', id: env.id, d: value === undefined ? undefined : JSON.stringify(value) })),
         (err: Error) => (release(), env.id !== undefined && this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(err, false) })),
       );
       return;
     }
+    if (typeof to !== 'number') return release(); // isValidEnvelope admits 'all' and 'random' on messages only
     this.requestEncoded(to, env.type!, env.d, env.ms ?? this.o.requestTimeoutMs, h.slot).then(
       (value) => (release(), this.reply(h, { t: 'ipc', k: 'res', id: env.id, d: value === undefined ? undefined : JSON.stringify(value) })),
       (err: Error) => (release(), this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(err, err.name === 'RemoteHandlerError') })),

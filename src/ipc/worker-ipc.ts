@@ -50,6 +50,23 @@ export class WorkerIpc {
     await promise;
   }
 
+  /** Through the primary: resolves with the slots it was written to, as the primary's broadcastToWorkers. */
+  async broadcastToWorkers(msg: Message): Promise<number[]> {
+    return (await this.relayed('all', msg)) as number[];
+  }
+
+  /** Through the primary: resolves with the slot of the ready worker it was written to. */
+  async sendToRandomWorker(msg: Message): Promise<number> {
+    return (await this.relayed('random', msg)) as number;
+  }
+
+  private relayed(to: 'all' | 'random', msg: Message): Promise<unknown> {
+    const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
+    const { id, promise } = this.pending.add(type, this.o.requestTimeoutMs);
+    this.send({ t: 'ipc', k: 'msg', type, d, id, to }).catch((err: Error) => this.pending.fail(id, err));
+    return promise;
+  }
+
   async requestWorker(slot: number, msg: Message, timeoutMs = this.o.requestTimeoutMs): Promise<unknown> {
     checkSlot(slot);
     return this.request(msg, timeoutMs, slot);

@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,11 +68,23 @@ describe('primary API and failure paths (node)', () => {
   });
 
   it('runs as a single process with the same API when cluster.enabled is false', async () => {
-    const c = (cp = new ClusterProcess('app.mjs', { SINGLE: '1' }));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'oc-single-'));
+    const c = (cp = new ClusterProcess('app.mjs', { SINGLE: '1', HEALTH_FAIL_DIR: dir, CONFIG_JSON: JSON.stringify({ healthCheck: { enabled: true } }) }));
     const { port, admin } = await c.listening();
     const a = JSON.parse((await request(port, '/pid')).body);
     expect(a.pid).toBe(c.child.pid);
     expect((await request(admin.port, '/readyz')).status).toBe(200);
+    // /health with the app's checks (app.healthCheck), on the app's port and the admin server.
+    const health = await request(port, '/health');
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body).checks.fixture[0].status).toBe('pass');
+    expect((await request(admin.port, '/health')).status).toBe(200);
+    writeFileSync(path.join(dir, String(c.child.pid)), '');
+    expect((await request(port, '/health')).status).toBe(503);
+    rmSync(dir, { recursive: true, force: true });
+    // The messaging calls reach the process's own handlers (it is slot 0).
+    const replies = await c.command('ask');
+    expect(replies.replies).toEqual([{ slot: 0, status: 'fulfilled', value: 'pong' }]);
     const reload = await c.command('reload');
     expect(reload).toMatchObject({ ok: false, code: 'CLUSTER_ERR_WRONG_ROLE' });
     const slow = request(port, '/slow?ms=1000');

@@ -1,39 +1,18 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterProcess, request, until } from '../helpers/cluster-process.js';
+import { type Prometheus, prometheusAvailable, startPrometheus } from '../helpers/prometheus.js';
 import { alertSignal, RULES_FILE, type ShippedQuery, shippedQueries, substitute } from '../helpers/shipped-queries.js';
 
 // Every PromQL expression shipped in grafana/ and otel/examples/kubernetes/, run against Debian's
 // real Prometheus scraping a real cluster (with the shipped rules loaded) that has restarted a
 // worker, recycled an unhealthy one, scaled up once, answered IPC requests and received an invalid
 // message. Each must return data; the failure lists every query that did not, by panel or alert.
-const available = spawnSync('prometheus', ['--version']).status === 0 || process.env.CI === 'true';
-
 // The Kubernetes examples select job="otel-cluster-example" and pods by namespace/pod labels: the
 // scrape job is named and labelled as a ServiceMonitor's would be.
 const JOB = 'otel-cluster-example';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-interface PromResult {
-  status: string;
-  error?: string;
-  data?: { result: unknown[] };
-}
-async function promQuery(port: number, q: string): Promise<PromResult> {
-  const r = await request(port, `/api/v1/query?query=${encodeURIComponent(q)}`);
-  return JSON.parse(r.body) as PromResult;
-}
 
 const CONFIG = {
   healthCheck: { enabled: true, interval: 300, timeout: 200, maxFailures: 3, gracePeriodMs: 0 },
@@ -54,11 +33,10 @@ const CONFIG = {
   resources: { maxMemoryPerWorker: '512MB', memoryManagement: { leakDetection: { warmupMs: 0, minSamples: 3, minSpanMs: 0 } } },
 };
 
-describe.runIf(available)('shipped dashboards, rules and manifests against a real Prometheus', () => {
+describe.runIf(prometheusAvailable)('shipped dashboards, rules and manifests against a real Prometheus', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'otel-cluster-grafana-'));
   let c: ClusterProcess;
-  let prom: ChildProcess | undefined;
-  let promPort = 0;
+  let prom: Prometheus | undefined;
   let port = 0;
   let stopLoad = false;
   let load: Promise<void> | undefined;
@@ -67,9 +45,8 @@ describe.runIf(available)('shipped dashboards, rules and manifests against a rea
     c = new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: JSON.stringify(CONFIG), HEALTH_FAIL_DIR: dir, HB_TIMEOUT: '20000' }, 'node', ['--expose-gc']);
     const listening = await c.listening();
     port = listening.port;
-    promPort = await freePort();
-    writeFileSync(
-      path.join(dir, 'prometheus.yml'),
+    prom = await startPrometheus(
+      dir,
       [
         'global:',
         '  scrape_interval: 1s',
@@ -84,14 +61,6 @@ describe.runIf(available)('shipped dashboards, rules and manifests against a rea
         '',
       ].join('\n'),
     );
-    prom = spawn(
-      'prometheus',
-      [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    await until(async () => ((await request(promPort, '/-/ready')).status === 200 ? true : undefined), 20_000, 'prometheus ready', 200);
 
     // Background traffic for the whole test (bounded): successes, 5xx, GCs, plugin messages to the primary.
     load = (async () => {
@@ -125,10 +94,7 @@ describe.runIf(available)('shipped dashboards, rules and manifests against a rea
   afterAll(async () => {
     stopLoad = true;
     await load;
-    if (prom && prom.exitCode === null) {
-      prom.kill('SIGTERM');
-      await new Promise((r) => prom!.once('exit', r));
-    }
+    await prom?.stop();
     await c?.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -144,7 +110,7 @@ describe.runIf(available)('shipped dashboards, rules and manifests against a rea
         if ((await c.command('ask')).ok !== true) throw new Error('ask failed'); // keeps IPC rates non-empty
         empty = [];
         for (const q of queries) {
-          const r = await promQuery(promPort, run(q));
+          const r = await prom!.query(run(q));
           if (r.status !== 'success') throw new Error(`${q.where}: ${r.error} in ${run(q)}`);
           if (!r.data!.result.length) empty.push(`${q.where}: ${run(q)}`);
         }

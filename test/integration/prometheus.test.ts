@@ -1,53 +1,25 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClusterProcess, request, until } from '../helpers/cluster-process.js';
+import { type Prometheus, prometheusAvailable, startPrometheus } from '../helpers/prometheus.js';
 
-// Debian's prometheus (installed by .ci/run) scraping the cluster's admin server every second.
-// In CI it must be there (.ci/run installs it): a missing binary fails there instead of skipping.
-const available = spawnSync('prometheus', ['--version']).status === 0 || process.env.CI === 'true';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function promQuery(port: number, q: string): Promise<number | undefined> {
-  const r = await request(port, `/api/v1/query?query=${encodeURIComponent(q)}`);
-  const body = JSON.parse(r.body) as { data: { result: { value: [number, string] }[] } };
-  const v = body.data.result[0]?.value[1];
-  return v === undefined ? undefined : Number(v);
-}
-
-describe.runIf(available)('a real Prometheus', () => {
+// Debian's prometheus scraping the cluster's admin server every second.
+describe.runIf(prometheusAvailable)('a real Prometheus', () => {
   it('scrapes the cluster: request rate within 15% of what was sent, p95 of a known sleep in its bucket', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'otel-cluster-prom-'));
     const c = new ClusterProcess('app.mjs', { WORKERS: '2' });
-    let prom: ReturnType<typeof spawn> | undefined;
+    let prom: Prometheus | undefined;
     try {
       const { port, admin } = await c.listening();
-      const promPort = await freePort();
-      writeFileSync(
-        path.join(dir, 'prometheus.yml'),
+      const p = (prom = await startPrometheus(
+        dir,
         `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: otel-cluster\n    static_configs:\n      - targets: ['127.0.0.1:${admin.port}']\n`,
-      );
-      prom = spawn(
-        'prometheus',
-        [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'],
-        {
-          stdio: 'ignore',
-        },
-      );
-      await until(async () => ((await request(promPort, '/-/ready')).status === 200 ? true : undefined), 20_000, 'prometheus ready', 200);
+      ));
       // Ready comes before targets are applied (service discovery updates are throttled to 5 s):
       // start the load only once the cluster has been scraped, so the rate window is full of samples.
-      await until(async () => ((await promQuery(promPort, 'up{job="otel-cluster"}')) === 1 ? true : undefined), 20_000, 'first scrape', 200);
+      await until(async () => ((await p.value('up{job="otel-cluster"}')) === 1 ? true : undefined), 20_000, 'first scrape', 200);
 
       // Bounded load at a fixed rate: 40 req/s to /users/:id and 4 req/s to /slow (300 ms), 13 s.
       const rate = 40;
@@ -61,18 +33,15 @@ describe.runIf(available)('a real Prometheus', () => {
         while (slowSent < Math.floor((elapsed / 1000) * 4)) slowSent++, inflight.push(request(port, '/slow?ms=300'));
         await new Promise((r) => setTimeout(r, 5));
       }
-      const measured = await promQuery(promPort, 'sum(rate(http_server_request_duration_count{http_route="/users/:id"}[10s]))');
-      const p95 = await promQuery(promPort, 'histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_bucket{http_route="/slow"}[10s])))');
+      const measured = await p.value('sum(rate(http_server_request_duration_count{http_route="/users/:id"}[10s]))');
+      const p95 = await p.value('histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_bucket{http_route="/slow"}[10s])))');
       await Promise.all(inflight);
       console.log(`[prometheus] rate ${measured?.toFixed(1)} req/s for ${rate} sent; p95 of /slow ${p95}`);
       expect(Math.abs(measured! - rate) / rate).toBeLessThan(0.15);
       expect(p95).toBeGreaterThan(0.25);
       expect(p95).toBeLessThanOrEqual(0.5);
     } finally {
-      if (prom && prom.exitCode === null) {
-        prom.kill('SIGTERM');
-        await new Promise((r) => prom!.once('exit', r));
-      }
+      await prom?.stop();
       await c.cleanup();
       rmSync(dir, { recursive: true, force: true });
     }

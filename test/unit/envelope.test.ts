@@ -35,6 +35,10 @@ describe('IPC envelope', () => {
     expect(isValidEnvelope({ t: 'ipc', k: 'msg', type: 'x' })).toBe(true);
     expect(isValidEnvelope({ t: 'ipc', k: 'req', type: 'x', id: 1 })).toBe(true);
     expect(isValidEnvelope({ t: 'ipc', k: 'res', id: 1, err: { message: 'm' } })).toBe(true);
+    // A worker's broadcast or random send: one-way messages only.
+    expect(isValidEnvelope({ t: 'ipc', k: 'msg', type: 'x', id: 1, to: 'all' })).toBe(true);
+    expect(isValidEnvelope({ t: 'ipc', k: 'msg', type: 'x', id: 1, to: 'random' })).toBe(true);
+    expect(isValidEnvelope({ t: 'ipc', k: 'req', type: 'x', id: 1, to: 'all' })).toBe(false);
     for (const bad of [{ k: 'req', type: 'x' }, { k: 'msg' }, { k: 'res' }, { k: 'zzz', type: 'x' }, { k: 'msg', type: 'x', d: 5 }, { k: 'msg', type: 'x', to: 'a' }, null, 'x'])
       expect(isValidEnvelope(bad)).toBe(false);
   });
