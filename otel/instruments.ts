@@ -12,10 +12,11 @@ export const M = {
   heapUsed: 'v8js.memory.heap.used',
   heapAfterGc: 'v8js.memory.heap.used_after_major_gc',
   gcDuration: 'v8js.gc.duration',
+  // Primary-side, per worker (sampled by the primary from /proc, so they flow when a worker is
+  // blocked): the semantic conventions' process metrics, with worker.id.
   workerRss: 'process.memory.usage',
-  // Primary-side, per worker (sampled by the primary, so they flow when a worker is blocked).
-  workerCpu: 'cluster.worker.cpu.utilization',
-  workerMemory: 'cluster.worker.memory.rss',
+  workerCpu: 'process.cpu.utilization',
+  workerCpuTime: 'process.cpu.time',
   workerInfo: 'cluster.worker.info',
   snapshotAge: 'cluster.worker.snapshot.age',
   workers: 'cluster.workers',

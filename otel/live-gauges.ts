@@ -1,14 +1,17 @@
-import { hrTime } from '@opentelemetry/core';
+import { hrTime, millisToHrTime } from '@opentelemetry/core';
 import { ValueType, type Attributes } from '@opentelemetry/api';
-import { AggregationTemporality, DataPointType, type CollectionResult, type GaugeMetricData, type MetricProducer, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, type CollectionResult, type GaugeMetricData, type MetricProducer, type ScopeMetrics, type SumMetricData } from '@opentelemetry/sdk-metrics';
 
-export type Observe = (value: number, attributes?: Attributes) => void;
+/** `startMs` (epoch ms): for a counter, when the series' count began (the process's start). */
+export type Observe = (value: number, attributes?: Attributes, startMs?: number) => void;
 
 export interface LiveGaugeOptions {
   unit?: string;
   description?: string;
   /** Instrumentation scope; default the primary's. */
   scope?: string;
+  /** 'counter': a cumulative monotonic sum observed whole (a process's CPU time); default 'gauge'. */
+  kind?: 'gauge' | 'counter';
 }
 
 interface Gauge {
@@ -16,6 +19,7 @@ interface Gauge {
   unit: string;
   description: string;
   scope: string;
+  counter: boolean;
   callback: (observe: Observe) => void;
 }
 
@@ -32,7 +36,7 @@ export class LiveGauges implements MetricProducer {
   constructor(private readonly defaultScope: string) {}
 
   add(name: string, o: LiveGaugeOptions, callback: (observe: Observe) => void): void {
-    this.gauges.push({ name, unit: o.unit ?? '', description: o.description ?? '', scope: o.scope ?? this.defaultScope, callback });
+    this.gauges.push({ name, unit: o.unit ?? '', description: o.description ?? '', scope: o.scope ?? this.defaultScope, counter: o.kind === 'counter', callback });
   }
 
   async collect(): Promise<CollectionResult> {
@@ -40,17 +44,15 @@ export class LiveGauges implements MetricProducer {
     const scopes = new Map<string, ScopeMetrics>();
     const errors: unknown[] = [];
     for (const g of this.gauges) {
-      const metric: GaugeMetricData = {
-        descriptor: { name: g.name, unit: g.unit, description: g.description, valueType: ValueType.DOUBLE },
-        aggregationTemporality: AggregationTemporality.CUMULATIVE,
-        dataPointType: DataPointType.GAUGE,
-        dataPoints: [],
-      };
+      const descriptor = { name: g.name, unit: g.unit, description: g.description, valueType: ValueType.DOUBLE };
+      const metric: GaugeMetricData | SumMetricData = g.counter
+        ? { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: true, dataPoints: [] }
+        : { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [] };
       // One point per attribute set, the last observed (as the SDK does): two workers briefly in
       // one slot during a reload would otherwise be two identical series.
       const points = new Map<string, GaugeMetricData['dataPoints'][number]>();
       try {
-        g.callback((value, attributes = {}) => points.set(attributeKey(attributes), { startTime: at, endTime: at, attributes, value }));
+        g.callback((value, attributes = {}, startMs) => points.set(attributeKey(attributes), { startTime: startMs === undefined ? at : millisToHrTime(startMs), endTime: at, attributes, value }));
       } catch (err) {
         errors.push(err);
         continue;

@@ -12,6 +12,9 @@ export interface ProcessReading {
   /** Share of one core over the last sample, 0..n (1 = one core busy). */
   cpu: number;
   rssBytes: number;
+  /** CPU seconds used since the process started, in user and kernel mode (Linux; undefined elsewhere). */
+  userS?: number;
+  systemS?: number;
 }
 
 /** Linux's USER_HZ: the unit of utime/stime in /proc/<pid>/stat, fixed at 100 by the kernel ABI. */
@@ -80,16 +83,18 @@ export class PidSampler {
     this.ticks.set(pid, { ticks: stat.ticks, atMs });
     if (!prev) return undefined;
     const cpu = (stat.ticks - prev.ticks) / USER_HZ / ((atMs - prev.atMs) / 1000);
-    return { cpu: Math.max(0, cpu), rssBytes: stat.rssPages * pageSize() };
+    return { cpu: Math.max(0, cpu), rssBytes: stat.rssPages * pageSize(), userS: stat.utime / USER_HZ, systemS: stat.stime / USER_HZ };
   }
 }
 
-/** utime + stime (ticks) and rss (pages) of a /proc/<pid>/stat line. */
-export function parseStat(line: string): { ticks: number; rssPages: number } {
+/** utime, stime and their sum (ticks) and rss (pages) of a /proc/<pid>/stat line. */
+export function parseStat(line: string): { ticks: number; utime: number; stime: number; rssPages: number } {
   // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
   const f = line.slice(line.lastIndexOf(')') + 2).split(' ');
   // f[0] is field 3 (state): utime is field 14, stime 15, rss 24.
-  const out = { ticks: Number(f[11]) + Number(f[12]), rssPages: Number(f[21]) };
+  const utime = Number(f[11]);
+  const stime = Number(f[12]);
+  const out = { ticks: utime + stime, utime, stime, rssPages: Number(f[21]) };
   if (!Number.isFinite(out.ticks) || !Number.isFinite(out.rssPages)) throw new RangeError(`unexpected /proc/<pid>/stat line: ${line.slice(0, 120)}`);
   return out;
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { HostMetrics } from '@opentelemetry/host-metrics';
+import { registerDiskMetrics } from './disk-metrics.js';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { M, PRIMARY_SCOPE, WORKER_ID } from './instruments.js';
@@ -15,6 +16,8 @@ export interface WorkerView {
   slot: number;
   pid: number;
   state: string;
+  /** Epoch ms: the start of its process.cpu.time series. */
+  startedAt?: number;
 }
 
 export interface PrimaryTelemetryOptions {
@@ -100,17 +103,28 @@ export class PrimaryTelemetry {
         if (reading) observe(pick(reading), { [WORKER_ID]: w.slot });
       }
     };
+    // Semantic conventions: utilization is of all the CPUs available to the process (0..1).
+    const cpus = Math.max(1, os.availableParallelism());
     this.gauges.add(
       M.workerCpu,
-      { unit: '1', description: 'CPU used by the worker process, in cores (sampled by the primary).' },
-      perProcess((r) => r.cpu),
+      { unit: '1', description: 'CPU used by the worker process since the last sample, as a share of all CPUs available (sampled by the primary).' },
+      perProcess((r) => r.cpu / cpus),
     );
+    this.gauges.add(M.workerCpuTime, { unit: 's', description: 'CPU seconds used by the worker process, by mode (sampled by the primary; Linux).', kind: 'counter' }, (observe) => {
+      for (const w of o.workers()) {
+        const r = this.pids.get(w.pid);
+        if (r?.userS === undefined || r.systemS === undefined) continue;
+        observe(r.userS, { [WORKER_ID]: w.slot, 'cpu.mode': 'user' }, w.startedAt);
+        observe(r.systemS, { [WORKER_ID]: w.slot, 'cpu.mode': 'system' }, w.startedAt);
+      }
+    });
     this.gauges.add(
-      M.workerMemory,
+      M.workerRss,
       { unit: 'By', description: 'Resident set size of the worker process (sampled by the primary).' },
       perProcess((r) => r.rssBytes),
     );
     new HostMetrics({ meterProvider: this.meterProvider, name: 'otel-cluster/host', metricGroups: ['system.cpu', 'system.memory', 'system.network'] }).start();
+    registerDiskMetrics(this.meterProvider.getMeter('otel-cluster/host'));
     this.timer = setInterval(() => {
       this.pids.sample(o.workers().map((w) => w.pid)).catch(o.onError);
     }, o.intervalMs);

@@ -1,6 +1,6 @@
-import { trace, type Meter, type Tracer } from '@opentelemetry/api';
+import { context, metrics, propagation, trace, type Meter, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, MeterProvider, MetricReader, type MetricData, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 
@@ -11,6 +11,45 @@ class PullReader extends MetricReader {
   }
   protected override async onForceFlush(): Promise<void> {}
   protected override async onShutdown(): Promise<void> {}
+}
+
+let processMetrics: { provider: MeterProvider; reader: PullReader } | undefined;
+
+/**
+ * The worker side's MeterProvider: one per process, made on first use, so that createServer() can
+ * register it as the global provider before listen() (meters a handler or a library gets through
+ * `@opentelemetry/api` then record into it and reach the primary with `worker_id`). Its resource is
+ * not exported: the primary exports every worker's metrics under its own.
+ */
+function workerMetrics(): { provider: MeterProvider; reader: PullReader } {
+  if (!processMetrics) {
+    const reader = new PullReader();
+    processMetrics = { reader, provider: new MeterProvider({ resource: resourceFromAttributes({ 'process.pid': process.pid }), readers: [reader] }) };
+  }
+  return processMetrics;
+}
+
+/**
+ * Registers this process's worker MeterProvider as the global one. False when another was
+ * registered first (a user's own SDK set-up, e.g. `node --import`): that one is kept, and metrics
+ * recorded through the global API go to it, not to the primary.
+ */
+export function registerGlobalMeterProvider(): boolean {
+  return metrics.setGlobalMeterProvider(workerMetrics().provider);
+}
+
+/** What registerTracingGlobals did: false where something the user registered was kept. */
+export interface TracingGlobals {
+  tracerProvider: boolean;
+  contextManager: boolean;
+  propagator: boolean;
+}
+
+/** An instrumentation as otel-cluster drives it (see InstrumentationLike in the config schema). */
+export interface InstrumentationHandle {
+  enable(): void;
+  setTracerProvider(provider: unknown): void;
+  setMeterProvider(provider: unknown): void;
 }
 
 export interface TracingSettings {
@@ -37,7 +76,8 @@ export class WorkerTelemetry {
   readonly meterProvider: MeterProvider;
   readonly tracerProvider: BasicTracerProvider | undefined;
   readonly propagator = new W3CTraceContextPropagator();
-  private readonly reader = new PullReader();
+  private readonly reader: PullReader;
+  private contextManager: { enable(): unknown; disable(): unknown } | undefined;
   private readonly extras = new Map<string, () => unknown>();
   private readonly producers: { scope: string; collect: () => MetricData }[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -49,19 +89,44 @@ export class WorkerTelemetry {
    */
   static async create(resourceAttributes: Record<string, string | number>, tracing: TracingSettings): Promise<WorkerTelemetry> {
     const resource = resourceFromAttributes(resourceAttributes);
-    if (!tracing.enabled) return new WorkerTelemetry(resource, undefined);
-    const [sdk, otlp] = await Promise.all([import('@opentelemetry/sdk-trace-base'), import('@opentelemetry/exporter-trace-otlp-http')]);
+    if (!tracing.enabled) return new WorkerTelemetry(undefined, undefined);
+    const [sdk, otlp, als] = await Promise.all([import('@opentelemetry/sdk-trace-base'), import('@opentelemetry/exporter-trace-otlp-http'), import('@opentelemetry/context-async-hooks')]);
     const tracerProvider = new sdk.BasicTracerProvider({
       resource,
       sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(tracing.sampleRatio) }),
       spanProcessors: [new sdk.BatchSpanProcessor(new otlp.OTLPTraceExporter(tracing.endpoint ? { url: tracing.endpoint } : {}))],
     });
-    return new WorkerTelemetry(resource, tracerProvider);
+    return new WorkerTelemetry(tracerProvider, new als.AsyncLocalStorageContextManager());
   }
 
-  private constructor(resource: Resource, tracerProvider: BasicTracerProvider | undefined) {
-    this.meterProvider = new MeterProvider({ resource, readers: [this.reader] });
+  private constructor(tracerProvider: BasicTracerProvider | undefined, contextManager: { enable(): unknown; disable(): unknown } | undefined) {
+    const { provider, reader } = workerMetrics();
+    this.meterProvider = provider;
+    this.reader = reader;
     this.tracerProvider = tracerProvider;
+    this.contextManager = contextManager;
+  }
+
+  /**
+   * With tracing on: the tracer provider, an AsyncLocalStorage context manager and the W3C trace
+   * context propagator, each registered globally unless the user registered one first (kept). Then
+   * a handler runs in its request's server span (the HTTP plugin's aroundRequest), and spans started
+   * through the global API, or by an instrumentation, are its children.
+   */
+  registerTracingGlobals(): TracingGlobals | undefined {
+    if (!this.tracerProvider) return undefined;
+    const contextManager = context.setGlobalContextManager(this.contextManager!.enable() as never);
+    if (!contextManager) this.contextManager = undefined;
+    return { tracerProvider: trace.setGlobalTracerProvider(this.tracerProvider), contextManager, propagator: propagation.setGlobalPropagator(this.propagator) };
+  }
+
+  /** Gives each instrumentation this worker's providers and enables it. */
+  enableInstrumentations(list: readonly InstrumentationHandle[]): void {
+    for (const i of list) {
+      i.setTracerProvider(this.tracerProvider ?? trace.getTracerProvider());
+      i.setMeterProvider(this.meterProvider);
+      i.enable();
+    }
   }
 
   meter(name: string, version?: string): Meter {
@@ -105,6 +170,7 @@ export class WorkerTelemetry {
       clearInterval(this.timer);
       if (send) await this.snapshot().then(send, () => {});
       await Promise.allSettled([this.tracerProvider?.shutdown(), this.meterProvider.shutdown()]);
+      this.contextManager?.disable();
     })();
     return this.closed;
   }

@@ -11,6 +11,8 @@ const app = createServer({
       healthCheck: { enabled: true, interval: 10_000, timeout: 2000, maxFailures: 3 },
       // RSS limit per worker (and 75% of it as V8's heap limit); leaks are reported in the log.
       resources: { maxMemoryPerWorker: '512MB' },
+      // MAX_WORKERS: the auto-scaler grows the pool from WORKERS up to it (a pod: its CPU limit).
+      ...(process.env.MAX_WORKERS ? { autoScaling: { enabled: true, minWorkers: Number(process.env.WORKERS ?? 1), maxWorkers: Number(process.env.MAX_WORKERS) } } : {}),
     },
   },
   // In a container, set HOST and ADMIN_HOST to 0.0.0.0 (otel/examples/kubernetes/deployment.yaml).

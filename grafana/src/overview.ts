@@ -13,7 +13,8 @@ export function overview(): dashboard.Dashboard {
     .withPanel(single('Requests/s', 'reqps', 'All requests answered by the selected clusters.', [q(`sum(${rate(COUNT)})`, 'requests/s')]))
     .withPanel(
       single('Error ratio', 'percentunit', 'Share of requests that ended in a 5xx or were aborted (error.type set).', [
-        q(`sum(${rate(COUNT, s('error_type=~".+"'))}) / sum(${rate(COUNT)})`, 'errors'),
+        // No error series at all on a healthy cluster: 0, not "No data".
+        q(`(sum(${rate(COUNT, s('error_type=~".+"'))}) or vector(0)) / sum(${rate(COUNT)})`, 'errors'),
       ]),
     )
     .withPanel(single('p95 latency', 's', 'Server-side request duration, 95th percentile over all workers.', [q(`histogram_quantile(0.95, sum by (le) (${rate(BUCKET)}))`, 'p95')]))
@@ -40,7 +41,18 @@ export function overview(): dashboard.Dashboard {
       ]),
     );
   b.withRow(new dashboard.RowBuilder('Workers'))
-    .withPanel(series('Workers by state', 'short', 'Pool size by worker state.', [q(`sum by (cluster_worker_state) (cluster_workers${S})`, '{{cluster_worker_state}}')], { stack: true, width: 6 }))
+    .withPanel(
+      series(
+        'Workers by state',
+        'short',
+        'Workers by state, and slots given up after a crash loop.',
+        [
+          q(`sum by (cluster_worker_state) (cluster_workers${s('cluster_worker_state!="given-up"')})`, '{{cluster_worker_state}}'),
+          q(`sum(cluster_workers${s('cluster_worker_state="given-up"')})`, 'given up'),
+        ],
+        { width: 6 },
+      ),
+    )
     .withPanel(
       series(
         'Restarts by reason',
@@ -95,13 +107,40 @@ export function overview(): dashboard.Dashboard {
     );
   b.withRow(new dashboard.RowBuilder('Host'))
     .withPanel(
-      series('Host CPU', 'percentunit', 'Busy share of all CPUs (1 - idle).', [q(`1 - avg by (instance) (system_cpu_utilization${s('system_cpu_state="idle"')})`, '{{instance}}')], { min: 0 }),
+      series('Host CPU', 'percentunit', 'Busy share of all CPUs (1 - idle).', [q(`1 - avg by (instance) (system_cpu_utilization${s('system_cpu_state="idle"')})`, '{{instance}}')], {
+        min: 0,
+        width: 6,
+      }),
     )
-    .withPanel(series('Host memory', 'bytes', 'Memory by state.', [q(`sum by (instance, system_memory_state) (system_memory_usage${S})`, '{{instance}} {{system_memory_state}}')], { stack: true }))
     .withPanel(
-      series('Host network', 'Bps', 'Bytes per second by direction, all devices.', [
-        q(`sum by (instance, network_io_direction) (${rate('system_network_io_total')})`, '{{instance}} {{network_io_direction}}'),
-      ]),
+      series('Host memory', 'bytes', 'Memory by state.', [q(`sum by (instance, system_memory_state) (system_memory_usage${S})`, '{{instance}} {{system_memory_state}}')], { stack: true, width: 6 }),
+    )
+    .withPanel(
+      series(
+        'Host disk',
+        'Bps',
+        'Bytes per second read and written, all whole disks.',
+        [q(`sum by (instance, disk_io_direction) (${rate('system_disk_io_total')})`, '{{instance}} {{disk_io_direction}}')],
+        { width: 6 },
+      ),
+    )
+    .withPanel(
+      series(
+        'Filesystems',
+        'percentunit',
+        'Share of each filesystem used.',
+        [q(`max by (instance, system_filesystem_mountpoint) (system_filesystem_utilization${S})`, '{{instance}} {{system_filesystem_mountpoint}}')],
+        { width: 24, min: 0 },
+      ),
+    )
+    .withPanel(
+      series(
+        'Host network',
+        'Bps',
+        'Bytes per second by direction, all devices.',
+        [q(`sum by (instance, network_io_direction) (${rate('system_network_io_total')})`, '{{instance}} {{network_io_direction}}')],
+        { width: 6 },
+      ),
     );
   return b.build();
 }

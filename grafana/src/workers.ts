@@ -11,13 +11,21 @@ const rate = (metric: string) => `rate(${metric}${W}[$__rate_interval])`;
 export function workers(): dashboard.Dashboard {
   const b = variables(dashboardBase('otel-cluster-workers', 'otel-cluster / Workers', 'Per-worker resources, leak detection, event loop and requests (one row per worker_id).'), true);
   b.withRow(new dashboard.RowBuilder('Worker $worker_id').repeat('worker_id'))
-    .withPanel(series('CPU', 'short', 'CPU used, in cores (1 = one core busy), sampled by the primary from /proc.', [q(`cluster_worker_cpu_utilization${W}`, '{{instance}}')], { width: 6, min: 0 }))
+    .withPanel(
+      series(
+        'CPU',
+        'short',
+        'CPU used, in cores (1 = one core busy), by mode: the rate of process.cpu.time, sampled by the primary from /proc.',
+        [q(`sum by (instance, cpu_mode) (${rate('process_cpu_time_total')})`, '{{instance}} {{cpu_mode}}')],
+        { width: 6, min: 0, stack: true },
+      ),
+    )
     .withPanel(
       series(
         'Memory against the limit',
         'bytes',
         'RSS sampled by the primary, and the memory limit it is measured against (RSS / utilization; absent without a limit).',
-        [q(`cluster_worker_memory_rss${W}`, 'rss {{instance}}'), q(`cluster_worker_memory_rss${W} / cluster_worker_memory_utilization${W}`, 'limit {{instance}}')],
+        [q(`process_memory_usage${W}`, 'rss {{instance}}'), q(`process_memory_usage${W} / cluster_worker_memory_utilization${W}`, 'limit {{instance}}')],
         { width: 6 },
       ),
     )

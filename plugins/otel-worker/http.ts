@@ -67,10 +67,14 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry)
     slowest = [];
     return out;
   });
-  ctx.onRequest((req, _res) => {
+  // The handler runs inside the server span's context: spans it starts through the global API, and
+  // outgoing calls an instrumentation traces, are the span's children (with a context manager
+  // registered: see WorkerTelemetry.registerGlobals).
+  ctx.aroundRequest((req, _res, next) => {
     const parent = propagator.extract(context.active(), req.headers, headerGetter);
     const span = tracer.startSpan(methodOf(req.method), { kind: SpanKind.SERVER, startTime: performance.timeOrigin + performance.now() }, parent);
     (req as unknown as Record<symbol, Span>)[kSpan] = span;
+    context.with(trace.setSpan(parent, span), next);
   });
 
   ctx.onResponse((info: RequestInfo) => {

@@ -27,7 +27,6 @@ export function recordRuntime(ctx: WorkerPluginContext): void {
     unit: 'By',
     description: 'Old-generation heap used right after the last major GC (the live heap; the young generation is left out).',
   });
-  const rss = meter.createObservableGauge(M.workerRss, { unit: 'By', description: 'Resident set size of the worker process.' });
   const gcDuration = meter.createHistogram(M.gcDuration, { unit: 's', description: 'Garbage collection duration.', advice: { explicitBucketBoundaries: GC_BOUNDARIES_S } });
 
   let delay: IntervalHistogram | undefined;
@@ -74,9 +73,8 @@ export function recordRuntime(ctx: WorkerPluginContext): void {
       if (spaces) for (const space of spaces) result.observe(heapUsed, space.space_used_size, { 'v8js.heap.space.name': space.space_name });
       else result.observe(heapUsed, process.memoryUsage().heapUsed); // Bun: no per-space figures
       if (afterMajorGc !== undefined) result.observe(heapAfterGc, afterMajorGc);
-      result.observe(rss, process.memoryUsage.rss());
     },
-    [delayP50, delayP99, delayMax, utilization, heapUsed, heapAfterGc, rss],
+    [delayP50, delayP99, delayMax, utilization, heapUsed, heapAfterGc],
   );
   ctx.onClose(() => {
     delay?.disable();

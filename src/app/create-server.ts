@@ -4,6 +4,7 @@ import { createLogger } from '../logger.js';
 import { ENV } from '../runtime/adapter.js';
 import { keepTickShapeAlive } from '../runtime/tick-shape.js';
 import { PrimaryApp } from './primary-app.js';
+import { registerWorkerMeterProvider } from './telemetry-setup.js';
 import { SingleApp } from './single-app.js';
 import type { App, ServerOptions } from './types.js';
 import { WorkerApp } from './worker-app.js';
@@ -19,8 +20,17 @@ export function createServer(options: ServerOptions = {}): App {
   const resolved = resolveOptions(options, isOurWorker ? process.env[OPTIONS_ENV] : undefined);
   if (isOurWorker) {
     const slot = Number(process.env[ENV.slot]);
-    return new WorkerApp(resolved, createLogger(resolved.logger, { role: 'worker', slot, pid: process.pid }));
+    const logger = createLogger(resolved.logger, { role: 'worker', slot, pid: process.pid });
+    registerWorkerMeterProvider(resolved, logger);
+    return new WorkerApp(resolved, logger);
   }
   const logger = createLogger(resolved.logger, { role: resolved.cluster.enabled ? 'primary' : 'single', primaryPid: process.pid });
-  return resolved.cluster.enabled ? new PrimaryApp(resolved, logger) : new SingleApp(resolved, logger);
+  for (const s of resolved.inert ?? []) logger.warn({ option: s.key }, `${s.key} has no effect: ${s.why}`);
+  if (!resolved.cluster.enabled) {
+    registerWorkerMeterProvider(resolved, logger);
+    return new SingleApp(resolved, logger);
+  }
+  // Instrumentations enable themselves when constructed; the primary serves no requests of the app.
+  for (const i of resolved.telemetry.instrumentations) i.disable();
+  return new PrimaryApp(resolved, logger);
 }

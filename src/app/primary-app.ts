@@ -57,8 +57,6 @@ export class PrimaryApp extends BaseApp {
     const strategy = resolveStrategy(lb.strategy, config.resources.maxCpuPerWorker !== undefined);
     // Bun cannot pass sockets: the kernel's SO_REUSEPORT spreading is its only path.
     const mode = isBun || strategy === 'os' ? 'shared' : defaultListenMode;
-    if (strategy === 'os' && !isBun && config.resources.maxCpuPerWorker !== undefined)
-      this.logger.warn({ strategy }, "resources.maxCpuPerWorker is not enforced with the 'os' strategy: nothing is handed over; use least-load");
     if (isBun && lb.strategy !== 'os' && lb.strategy !== 'auto')
       this.logger.warn({ strategy: lb.strategy, runtime: runtimeName }, "Bun cannot hand sockets between processes: routing uses the kernel's SO_REUSEPORT spreading ('os')");
     // Every collaborator is kept in a field as soon as it exists: teardown() closes whichever

@@ -33,13 +33,14 @@ export class SingleApp extends BaseApp {
       const lb = this.options.cluster.config.loadBalancing;
       const frontend = (this.frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection }));
       // One process plays both parts: its worker telemetry feeds its own store as slot 0.
-      const self = () => [{ slot: 0, pid: process.pid, state: (this.closing ? 'draining' : 'ready') as 'draining' | 'ready' }];
       const startedAt = Date.now();
+      const processStart = Date.now() - process.uptime() * 1000;
+      const self = () => [{ slot: 0, pid: process.pid, state: (this.closing ? 'draining' : 'ready') as 'draining' | 'ready', startedAt: processStart }];
       const primary = (this.telemetry = await primaryTelemetry(this.options, self, this.logger));
       // The built-in plugins as in a cluster: /health (the worker's endpoint and the admin
       // server's), memory; the auto-scaler leaves itself out (nothing to scale).
       const { plugins: builtins } = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => 1, shuttingDown: () => !!this.closing });
-      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, 0, builtins);
+      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, 0, builtins, this.logger);
       const plugins = (this.plugins = new PluginHost(pluginList, this.logger));
       const messages = new WorkerMessageRouter();
       const toStore = (snap: Parameters<NonNullable<typeof primary>['store']['update']>[2]) => primary?.store.update(0, process.pid, snap);
@@ -56,7 +57,7 @@ export class SingleApp extends BaseApp {
         const extra: PoolControl = {
           events: this,
           // The process itself, as slot 0 (the admin /health and plugins see one worker).
-          getWorkers: () => self().map((w) => ({ ...w, startedAt: startedAt, readyAt: startedAt, lastSeenAt: Date.now(), restarts: 0 })),
+          getWorkers: () => self().map((w) => ({ ...w, startedAt, readyAt: startedAt, lastSeenAt: Date.now(), restarts: 0 })),
           emit: (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
           // One process, nothing to recycle or route around: a plugin's verdicts are logged by it.
           recycleWorker: () => Promise.resolve(),
@@ -72,8 +73,6 @@ export class SingleApp extends BaseApp {
         frontend.startServing();
         telemetry?.start(this.options.telemetry.intervalMs, toStore, (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'));
         if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger, false);
-        if (this.options.cluster.config.autoScaling.enabled)
-          this.logger.warn({ option: 'cluster.config.autoScaling.enabled' }, 'auto-scaling needs the cluster (cluster.enabled true); one process is not scaled');
         this.logger.info({ ...address, admin: this.adminAddress }, 'server ready (single process)');
         return address;
       } catch (err) {

@@ -2,7 +2,7 @@ import { metrics, trace } from '@opentelemetry/api';
 import type { PrimaryTelemetry, WorkerView } from '../../otel/primary-telemetry.js';
 import { serviceNameFor } from '../../otel/service-name.js';
 import { WorkerMetricsStore, type WindowStats } from '../../otel/metrics-store.js';
-import { WorkerTelemetry, type TracingSettings } from '../../otel/worker-telemetry.js';
+import { registerGlobalMeterProvider, WorkerTelemetry, type TracingSettings } from '../../otel/worker-telemetry.js';
 import { telemetryPlugin } from './builtin-plugins.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import type { ResolvedOptions } from '../config/validate.js';
@@ -28,11 +28,29 @@ export function tracingSettings(o: ResolvedOptions): TracingSettings {
 }
 
 /** The worker's providers and its plugin list (the built-in otel-worker plugin first, then `builtins`). */
-export async function workerTelemetry(o: ResolvedOptions, slot: number, builtins: Plugin[] = []): Promise<{ telemetry: WorkerTelemetry | undefined; plugins: Plugin[] }> {
+export async function workerTelemetry(o: ResolvedOptions, slot: number, builtins: Plugin[] = [], logger?: Logger): Promise<{ telemetry: WorkerTelemetry | undefined; plugins: Plugin[] }> {
   const user = [...builtins, ...(o.plugins as Plugin[])];
   if (!o.telemetry.enabled) return { telemetry: undefined, plugins: user };
   const telemetry = await WorkerTelemetry.create({ 'service.name': serviceNameFor(o.telemetry.serviceName), 'worker.id': slot, 'process.pid': process.pid }, tracingSettings(o));
+  const kept = Object.entries(telemetry.registerTracingGlobals() ?? {})
+    .filter(([, ours]) => !ours)
+    .map(([what]) => what);
+  if (kept.length)
+    logger?.warn({ kept }, 'an OpenTelemetry global was registered before otel-cluster (your own SDK set-up?): it is kept, and spans recorded through it do not go to the worker tracer');
+  telemetry.enableInstrumentations(o.telemetry.instrumentations);
   return { telemetry, plugins: [telemetryPlugin(telemetry), ...user] };
+}
+
+/**
+ * In a worker (or one process), at createServer(): this process's worker MeterProvider becomes the
+ * global one, so `@opentelemetry/api` meters reach the primary. A provider registered earlier is kept.
+ */
+export function registerWorkerMeterProvider(o: ResolvedOptions, logger: Logger): void {
+  if (!o.telemetry.enabled || registerGlobalMeterProvider()) return;
+  logger.warn(
+    { kept: ['meterProvider'] },
+    'a global MeterProvider was registered before otel-cluster (your own SDK set-up?): it is kept, and metrics recorded through @opentelemetry/api go to it, not to the primary',
+  );
 }
 
 export function workerContext(
@@ -51,6 +69,7 @@ export function workerContext(
     meter: (name, version) => (telemetry ? telemetry.meter(name, version) : metrics.getMeter(name, version)),
     tracer: (name, version) => (telemetry ? telemetry.tracer(name, version) : trace.getTracer(name, version)),
     onRequest: (hook) => frontend.onRequest(hook),
+    aroundRequest: (wrap) => frontend.aroundRequest(wrap),
     onResponse: (hook) => frontend.onResponse(hook),
     onResponseTiming: (hook) => frontend.onResponseTiming(hook),
     forEachActiveRequest: (fn) => frontend.forEachActiveRequest(fn),

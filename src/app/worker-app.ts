@@ -27,7 +27,7 @@ export class WorkerApp extends BaseApp {
       const lb = this.options.cluster.config.loadBalancing;
       const frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection });
       const { plugins: builtins } = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => 1, shuttingDown: () => false });
-      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, this.workerSlot, builtins);
+      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, this.workerSlot, builtins, this.logger);
       const plugins = new PluginHost(pluginList, this.logger);
       const runtime = new WorkerRuntime({
         frontend,

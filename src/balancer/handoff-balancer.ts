@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Logger } from '../logger.js';
-import { privateApis } from '../runtime/internals.js';
+import { WorkerGoneError } from '../errors.js';
+import { privateApiLost, privateApis } from '../runtime/internals.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
 import { listenOrThrow } from './listen.js';
 import type { Strategy } from './strategy.js';
@@ -27,11 +28,15 @@ interface RawHandle {
 /** The listening handle's accept callback: Node calls it once per accepted connection. */
 type ServerHandle = { onconnection?: (err: number, handle: RawHandle | undefined) => void };
 
-/** A public-path connection, closed like a handle once sent (Node closes its copy too). */
+/**
+ * A public-path connection. Once sent, Node owns it (it closes its copy when the worker
+ * acknowledges), so only one never sent is destroyed here.
+ */
 class SocketConnection implements RawHandle {
+  sent = false;
   constructor(readonly socket: net.Socket) {}
   close(): void {
-    this.socket.destroy();
+    if (!this.sent) this.socket.destroy();
   }
 }
 
@@ -66,6 +71,7 @@ export class HandoffBalancer {
     } else {
       this.server.on('connection', (socket: net.Socket) => this.route(new SocketConnection(socket), 0));
       this.publicPath = true;
+      if (privateApis.acceptHandles) privateApiLost('acceptHandles');
     }
     return addr;
   }
@@ -107,11 +113,15 @@ export class HandoffBalancer {
       this.pending.push({ handle, since: Date.now() });
       return;
     }
-    worker.send({ t: 'conn' }, handle instanceof SocketConnection ? handle.socket : handle).then(
-      // Written: the worker's process holds its own descriptor now.
-      () => handle.close(),
+    const socket = handle instanceof SocketConnection ? handle : undefined;
+    worker.send({ t: 'conn' }, socket ? socket.socket : handle).then(
+      // Written: the worker's process holds its own descriptor now. A raw handle's copy here is
+      // closed; a sent net.Socket is Node's to close.
+      () => (socket ? (socket.sent = true) : handle.close()),
       (err: Error) => {
-        // The worker died between pick and send: give the connection to another one, once.
+        // The worker died between pick and send: give the connection to another one, once. A
+        // socket Node tried to send (any error but "not connected") is not ours to send again.
+        if (socket && !(err instanceof WorkerGoneError)) return socket.socket.destroy();
         if (attempt >= 1 || this.closed) return handle.close();
         this.o.logger.debug({ slot: worker.slot, pid: worker.pid, err: err.message }, 'handoff failed, rerouting');
         this.route(handle, attempt + 1);

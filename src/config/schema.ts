@@ -180,6 +180,12 @@ function build(z: typeof Z) {
     'expected a plugin object { name: string, dependencies?: string[], primary?(ctx), worker?(ctx) }',
   );
 
+  /** An OpenTelemetry instrumentation instance (@opentelemetry/instrumentation-*): what registration calls. */
+  const instrumentation = z.custom<InstrumentationLike>(
+    (v) => !!v && typeof v === 'object' && ['enable', 'disable', 'setTracerProvider', 'setMeterProvider'].every((m) => isFn((v as Record<string, unknown>)[m])),
+    'expected an OpenTelemetry instrumentation instance (new XInstrumentation() from @opentelemetry/instrumentation-*)',
+  );
+
   const url = () => z.string().regex(/^https?:\/\/\S+$/, 'expected an http(s) URL');
   const telemetry = z
     .strictObject({
@@ -193,6 +199,7 @@ function build(z: typeof Z) {
           endpoint: url().optional(),
         })
         .prefault({}),
+      instrumentations: z.array(instrumentation).default([]),
       otlp: z
         .strictObject({
           endpoint: url().optional(),
@@ -247,6 +254,17 @@ export interface LoggerLike {
   error(obj: object, msg?: string): void;
   debug(obj: object, msg?: string): void;
   child(bindings: object): LoggerLike;
+}
+
+/**
+ * What otel-cluster calls on an instrumentation (the @opentelemetry/instrumentation base class's
+ * methods): given the worker's providers and enabled in workers, disabled in the primary.
+ */
+export interface InstrumentationLike {
+  enable(): void;
+  disable(): void;
+  setTracerProvider(provider: unknown): void;
+  setMeterProvider(provider: unknown): void;
 }
 
 export interface PluginLike {

@@ -3,6 +3,8 @@ import os from 'node:os';
 import type { z } from 'zod';
 import { configError, type ClusterErrorCode, type ConfigIssue } from '../errors.js';
 import { schemas, type ClusterConfig, type ParsedOptions } from './schema.js';
+import { isBun } from '../runtime/adapter.js';
+import { inertSettings, type InertSetting } from './inert.js';
 import { suggest } from './suggest.js';
 
 export interface ResolvedOptions extends Omit<ParsedOptions, 'cluster'> {
@@ -16,6 +18,8 @@ export interface ResolvedOptions extends Omit<ParsedOptions, 'cluster'> {
   };
   /** Hash of the options as given (functions and instances by kind), to recognise them in workers. */
   fingerprint: string;
+  /** Accepted settings that do nothing here (logged at start by the primary): see config/inert.ts. */
+  inert?: InertSetting[];
 }
 
 /** Environment variable carrying the primary's validated options to its workers. */
@@ -30,7 +34,7 @@ export function serializeForWorkers(o: ResolvedOptions): string {
   // Everything but what holds behaviour (functions, user objects): a new option needs no change here.
   const { handler: _handler, plugins: _plugins, logger, ...data } = o;
   const plainLogger = logger === false || (logger && !('child' in logger)) ? logger : undefined;
-  return JSON.stringify({ ...data, logger: plainLogger });
+  return JSON.stringify({ ...data, telemetry: { ...data.telemetry, instrumentations: [] }, logger: plainLogger });
 }
 
 export function fingerprint(input: unknown): string {
@@ -52,14 +56,24 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
   const print = fingerprint(input);
   if (inherited) {
     const fromPrimary = JSON.parse(inherited) as Omit<ResolvedOptions, 'handler' | 'plugins'>;
-    if (fromPrimary.fingerprint === print) return deepFreeze({ ...fromPrimary, handler: raw.handler, plugins: raw.plugins ?? [], logger: raw.logger ?? fromPrimary.logger } as ResolvedOptions);
+    if (fromPrimary.fingerprint === print) {
+      // What JSON cannot carry comes from this process's own options (the same script built them).
+      const instrumentations = (raw.telemetry as { instrumentations?: unknown } | undefined)?.instrumentations ?? [];
+      return deepFreeze({
+        ...fromPrimary,
+        telemetry: { ...fromPrimary.telemetry, instrumentations },
+        handler: raw.handler,
+        plugins: raw.plugins ?? [],
+        logger: raw.logger ?? fromPrimary.logger,
+      } as ResolvedOptions);
+    }
   }
   if (typeof raw !== 'object' || Array.isArray(raw)) throw configError([{ code: 'CLUSTER_ERR_CONFIG_TYPE', path: '(options)', message: `expected an object, received ${describe(input)}` }]);
 
   // The seed shows two shapes: { enabled, config: {...} } and the config keys flattened beside enabled.
   let flattened = false;
   let normalized: Record<string, unknown> = raw;
-  const cluster = raw.cluster;
+  const cluster = raw.cluster as unknown;
   if (cluster && typeof cluster === 'object' && !Array.isArray(cluster)) {
     const { enabled, config, ...rest } = cluster as Record<string, unknown>;
     const restKeys = Object.keys(rest);
@@ -106,7 +120,7 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
         message: "auto-scaling decides from the workers' telemetry; it needs telemetry.enabled true (or set autoScaling.enabled false)",
       },
     ]);
-  const resolved: ResolvedOptions = {
+  const resolved: ResolvedOptions & { inert?: InertSetting[] } = {
     ...parsed,
     cluster: {
       enabled: parsed.cluster?.enabled ?? false,
@@ -114,6 +128,17 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
     },
     fingerprint: print,
   };
+  resolved.inert = inertSettings({
+    given: normalized,
+    clusterEnabled: resolved.cluster.enabled,
+    telemetryEnabled: parsed.telemetry.enabled,
+    healthEnabled: config.healthCheck.enabled,
+    autoScalingEnabled: a.enabled,
+    memoryEnabled: config.resources.memoryManagement.enabled,
+    strategy: config.loadBalancing.strategy,
+    isBun,
+    otlpFromEnv: !!(process.env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || (process.env.OTEL_METRICS_EXPORTER ?? '').includes('otlp')),
+  });
   return deepFreeze(resolved);
 }
 

@@ -57,6 +57,12 @@ export interface WorkerPluginContext extends PluginContextBase {
   meter(name: string, version?: string): Meter;
   tracer(name: string, version?: string): Tracer;
   onRequest(hook: (req: IncomingMessage, res: ServerResponse) => void): void;
+  /**
+   * Wraps each request's handling (the routes and the mounted handler, after the onRequest hooks):
+   * `next()` must be called once, at once or later. The telemetry plugin runs handlers inside the
+   * request's server span this way. Several wrappers nest, the first added outermost.
+   */
+  aroundRequest(wrap: (req: IncomingMessage, res: ServerResponse, next: () => void) => void): void;
   onResponse(hook: (info: RequestInfo) => void): void;
   /**
    * A cheaper onResponse for counting: the same responses, at the same moment, as plain values

@@ -10,8 +10,8 @@ import { isBun } from './adapter.js';
  *   response finished, `_keepAliveTimeout` as an accessor. Public path: a 'close' listener per
  *   response and Node's own keep-alive timers.
  * - `keepAliveSweep` (src/worker/keep-alive.ts): also reads `socket.parser` and
- *   `socket._httpMessage`; it needs `response`. Checked again on the first connection: a missing
- *   `parser` hands the timeout back to Node.
+ *   `socket._httpMessage`; it needs `response`. Checked on every sweep, on each connection that has
+ *   served a response: a missing key hands the timeout back to Node for good.
  * - `acceptHandles` (src/balancer/handoff-balancer.ts): the listening handle's `onconnection`
  *   replaced. Checked again on the real handle after listen. Public path: paused `net.Socket`s from
  *   the server's 'connection' event, sent to workers the documented way.
@@ -47,9 +47,16 @@ export const privateApis: Readonly<{ response: boolean; keepAliveSweep: boolean;
   tickShape: onNode,
 });
 
-/** The names of the private APIs in use, for the start-up log. */
+const lost = new Set<keyof typeof privateApis>();
+
+/** A flag whose private API turned out missing at run time (its module fell back to the public path). */
+export function privateApiLost(name: keyof typeof privateApis): void {
+  lost.add(name);
+}
+
+/** The names of the private APIs in use now, for the start-up log. */
 export function privateApisInUse(): string[] {
   return Object.entries(privateApis)
-    .filter(([, on]) => on)
+    .filter(([name, on]) => on && !lost.has(name as keyof typeof privateApis))
     .map(([name]) => name);
 }

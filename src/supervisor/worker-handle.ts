@@ -15,8 +15,9 @@ const STDERR_TAIL_BYTES = 8192;
  * supervisor (and, for hand-off counts and CPU, the balancer) call; nothing else writes it.
  *
  * Invariants: `state` only moves forward (starting -> ready -> draining -> exited, any step may be
- * skipped); `requestedReason` is set once, by whoever first asked the worker to stop (the exit is
- * classified from it); `forced` is never cleared.
+ * skipped); `requestedReason` is set by whoever first asked the worker to stop (the exit is
+ * classified from it), and replaced only by markUnresponsive (our SIGKILL decides the exit then);
+ * `forced` is never cleared.
  */
 export class WorkerHandle {
   readonly startedAt = Date.now();

@@ -15,6 +15,7 @@ const endsViaDetach = privateApis.response;
 
 type RequestHook = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 type ResponseHook = (info: RequestInfo) => void;
+type AroundHook = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
 /** A finished response as plain values (see WorkerPluginContext.onResponseTiming). */
 export type TimingHook = (method: string | undefined, statusCode: number, route: string | undefined, aborted: boolean, durationS: number) => void;
 
@@ -45,6 +46,7 @@ export class HttpFrontend {
   private readonly info: RequestInfo = { req: undefined as never, res: undefined as never, route: undefined, statusCode: 0, startMs: 0, durationS: 0, aborted: false };
   private draining: Promise<void> | undefined;
   private readonly requestHooks: RequestHook[] = [];
+  private around: AroundHook | undefined;
   private readonly responseHooks: ResponseHook[] = [];
 
   constructor(
@@ -85,7 +87,9 @@ export class HttpFrontend {
       if (!state || !endsViaDetach) res.on('close', onClose);
       const hooks = this.requestHooks;
       for (let i = 0; i < hooks.length; i++) hooks[i]!(req, res);
-      listener(req, res);
+      const around = this.around;
+      if (around === undefined) listener(req, res);
+      else around(req, res, () => listener(req, res));
     };
     this.server = http.createServer({ IncomingMessage: TrackedRequest, ServerResponse: (endsViaDetach ? TrackedResponse : PlainResponse) as typeof http.ServerResponse }, this.handle);
     this.server.on('connection', (socket: Socket) => this.track(socket));
@@ -156,6 +160,12 @@ export class HttpFrontend {
 
   onRequest(hook: RequestHook): void {
     this.requestHooks.push(hook);
+  }
+
+  /** See WorkerPluginContext.aroundRequest: wrappers nest, the first added outermost. */
+  aroundRequest(wrap: AroundHook): void {
+    const outer = this.around;
+    this.around = outer === undefined ? wrap : (req, res, next) => outer(req, res, () => wrap(req, res, next));
   }
 
   /** Runs when a response finished or its connection closed, with the request's timing. */

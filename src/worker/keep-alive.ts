@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { privateApis } from '../runtime/internals.js';
+import { privateApiLost, privateApis } from '../runtime/internals.js';
 import type { SocketState } from './tracked.js';
 
 /** Node's margin past the advertised timeout before it closes (`server.keepAliveTimeoutBuffer` on Node >= 24). */
@@ -90,15 +90,24 @@ export class KeepAliveSweep {
       s.idleSince = now;
       socket.emit('timeout');
     });
-    if (missing !== undefined) this.handBack(missing);
+    if (missing !== undefined) this.handBack(missing, limit);
   }
 
-  /** Node's own per-response timer takes the keep-alive timeout back, for good. */
-  private handBack(missing: string): void {
+  /**
+   * Node's own per-response timer takes the keep-alive timeout back, for good. Connections idle now
+   * ended their last response while Node armed nothing, so each gets an inactivity timer of the
+   * timeout plus the buffer (what Node's would have been); a request arriving refreshes it, and a
+   * request silent for longer than that on one of these connections could be cut, once.
+   */
+  private handBack(missing: string, limit: number): void {
     this.handedBack = true;
     this.stop();
+    this.eachConnection((s) => {
+      if (s.first === undefined) s.socket.setTimeout(limit);
+    });
     this.server.keepAliveTimeout = this.timeoutMs;
     this.timeoutMs = 0;
+    privateApiLost('keepAliveSweep');
     process.emitWarning(`${missing} is missing on a served connection: this Node release changed a private API, so keep-alive timeouts are left to Node (docs/internals.md)`, {
       code: 'OTEL_CLUSTER_PRIVATE_API',
     });

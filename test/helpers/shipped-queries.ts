@@ -130,3 +130,26 @@ export function alertSignal(expr: string): string {
   }
   return node ? expr.slice(node.from, node.to) : expr;
 }
+
+/** The labels of the expression's first `by (...)` (the outermost aggregation as written), `le` aside. */
+export function groupingLabels(expr: string): string[] {
+  const m = /\bby\s*\(([^)]*)\)/.exec(expr);
+  return m
+    ? m[1]!
+        .split(',')
+        .map((l) => l.trim())
+        .filter((l) => l && l !== 'le')
+    : [];
+}
+
+/**
+ * What is wrong with a query's result, if anything: no series; a series without a label the query
+ * groups by (a misspelt label still returns data, grouped under nothing); a value that is not a
+ * number (allowed for histogram_quantile, which is NaN while a window has no observations).
+ */
+export function resultProblem(expr: string, result: { metric: Record<string, string>; value: [number, string] }[]): string | undefined {
+  if (result.length === 0) return 'no data';
+  for (const label of groupingLabels(expr)) if (!result.some((r) => r.metric[label] !== undefined)) return `no series has the label "${label}" it groups by`;
+  if (!expr.includes('histogram_quantile') && result.some((r) => !Number.isFinite(Number(r.value[1])))) return `a value is not finite (${result.map((r) => r.value[1]).join(', ')})`;
+  return undefined;
+}

@@ -183,9 +183,7 @@ describe('auto-scaling bounds and per-worker resources', () => {
     const cycle = async () => {
       expect(await c.command('scale 3')).toMatchObject({ ok: true });
       // Each added worker is sampled by the primary and reports telemetry before it goes: state to leave behind.
-      await expect
-        .poll(async () => (await scrape(admin.port)).filter((s) => s.name === 'cluster_worker_cpu_utilization' && s.labels.worker_id === '2').length, { timeout: 5000, interval: 50 })
-        .toBe(1);
+      await expect.poll(async () => (await scrape(admin.port)).filter((s) => s.name === 'process_cpu_utilization' && s.labels.worker_id === '2').length, { timeout: 5000, interval: 50 }).toBe(1);
       expect(await c.command('scale 1')).toMatchObject({ ok: true });
     };
     // A first cycle creates what is made once (sampler state, instruments, the page size).

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClusterProcess, request, until } from '../helpers/cluster-process.js';
+import { ClusterProcess, request, scrape, until } from '../helpers/cluster-process.js';
 
 // An OTLP/HTTP receiver inside the test: the primary sends metrics, each worker its spans (JSON).
 interface KeyValue {
@@ -86,5 +86,77 @@ describe('OTLP export', () => {
     // The slow request is an exemplar of the latency readings decisions are made from.
     const m = (await c.command('metrics 60000')).metrics as { cluster: { exemplars: { traceId: string }[] } };
     expect(m.cluster.exemplars.map((e) => e.traceId)).toContain(traceId);
+  });
+
+  it('runs handlers in the request span: global-API spans are its children, an instrumented fetch carries traceparent and is measured per worker', async () => {
+    const bodies: { path: string; body: any }[] = [];
+    receiver = http.createServer((req, res) => {
+      let data = '';
+      req.on('data', (d) => (data += d));
+      req.on('end', () => {
+        bodies.push({ path: req.url ?? '', body: JSON.parse(data) });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => receiver!.listen(0, '127.0.0.1', r));
+    const rport = (receiver.address() as AddressInfo).port;
+    // A second local service the handler calls.
+    const seen: (string | undefined)[] = [];
+    const downstream = http.createServer((req, res) => {
+      seen.push(req.headers.traceparent as string | undefined);
+      res.end('downstream');
+    });
+    await new Promise<void>((r) => downstream.listen(0, '127.0.0.1', r));
+    const dport = (downstream.address() as AddressInfo).port;
+    try {
+      const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', TRACES_URL: `http://127.0.0.1:${rport}/v1/traces`, OTEL_BSP_SCHEDULE_DELAY: '200', INSTRUMENT_UNDICI: '1' }));
+      const { port, admin } = await c.listening();
+      const { parent, own } = JSON.parse((await request(port, '/global-api')).body) as { parent?: { traceId: string; spanId: string }; own: { traceId: string; spanId: string } };
+      expect(parent, 'the handler runs inside the server span').toBeDefined();
+      expect(own.traceId).toBe(parent!.traceId);
+      expect((await request(port, `/outgoing?port=${dport}`)).body).toBe('downstream');
+      expect(seen[0]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      const [, traceId, clientSpanId] = seen[0]!.split('-');
+      const spans = async () =>
+        bodies.filter((b) => b.path === '/v1/traces').flatMap((b) => (b.body.resourceSpans ?? []).flatMap((rs: any) => (rs.scopeSpans ?? []).flatMap((ss: any) => ss.spans ?? [])));
+      const found = await until(
+        async () => {
+          const all = await spans();
+          const work = all.find((s: any) => s.name === 'shop.work' && s.spanId === own.spanId);
+          const client = all.find((s: any) => s.spanId === clientSpanId);
+          const server = all.find((s: any) => s.traceId === traceId && s.name === 'GET /outgoing');
+          return work && client && server ? { work, client, server } : undefined;
+        },
+        10_000,
+        'the handler span, the client span and the server span',
+      );
+      expect(found.work.parentSpanId).toBe(parent!.spanId);
+      expect(found.client.parentSpanId).toBe(found.server.spanId);
+      expect(found.client.kind).toBe(3); // CLIENT
+      // The global counter and the instrumentation's client histogram, exported per worker.
+      await until(
+        async () => {
+          const s = await scrape(admin.port);
+          const orders = s.find((x) => x.name === 'shop_orders_total' && x.labels.worker_id === '0');
+          const client = s.find((x) => x.name === 'http_client_request_duration_count' && x.labels.worker_id === '0');
+          return orders && orders.value >= 1 && client && client.value >= 1 ? true : undefined;
+        },
+        10_000,
+        'shop_orders_total and http_client_request_duration in the scrape',
+      );
+    } finally {
+      downstream.closeAllConnections();
+      await new Promise((r) => downstream.close(r));
+    }
+  });
+
+  it('keeps a MeterProvider the app registered itself, and says so', async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', OWN_METER_PROVIDER: '1' }));
+    const { port, admin } = await c.listening();
+    await c.waitForLog((l) => /global MeterProvider was registered before otel-cluster/.test(String(l.msg)), 10_000, 'the kept-provider warning');
+    expect((await request(port, '/global-api')).status).toBe(200);
+    // Our own metrics still arrive; the app's global counter went to its own provider.
+    await until(async () => ((await scrape(admin.port)).some((x) => x.name === 'http_server_request_duration_count') ? true : undefined), 10_000, 'request metrics');
+    expect((await scrape(admin.port)).some((x) => x.name === 'shop_orders_total')).toBe(false);
   });
 });

@@ -1,8 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, request, scrape, until, type Runtime, type Sample } from '../helpers/cluster-process.js';
+import { bunAvailable, ClusterProcess, ROOT, request, scrape, until, type Runtime, type Sample } from '../helpers/cluster-process.js';
 
 const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 
@@ -21,8 +24,8 @@ const WORKER_METRICS = [
   'v8js_memory_heap_used_after_major_gc',
   'v8js_gc_duration_count',
   'process_memory_usage',
-  'cluster_worker_cpu_utilization',
-  'cluster_worker_memory_rss',
+  'process_cpu_utilization',
+  'process_cpu_time_total',
   'cluster_worker_info',
   'cluster_worker_snapshot_age',
 ];
@@ -141,14 +144,44 @@ describe('telemetry pipeline (node)', () => {
       async () => {
         const s = await scrape(admin.port);
         const age = s.find((x) => x.name === 'cluster_worker_snapshot_age' && x.labels.worker_id === w)?.value ?? 0;
-        const cpu = s.find((x) => x.name === 'cluster_worker_cpu_utilization' && x.labels.worker_id === w)?.value ?? 0;
-        const rss = s.find((x) => x.name === 'cluster_worker_memory_rss' && x.labels.worker_id === w)?.value ?? 0;
-        return age > 1.5 && cpu > 0.5 && rss > 0 ? { age, cpu, rss } : undefined;
+        const cpu = s.find((x) => x.name === 'process_cpu_utilization' && x.labels.worker_id === w)?.value ?? 0;
+        const rss = s.find((x) => x.name === 'process_memory_usage' && x.labels.worker_id === w)?.value ?? 0;
+        // Busy: more than half a core, as a share of all CPUs.
+        return age > 1.5 && cpu > 0.5 / os.availableParallelism() && rss > 0 ? { age, cpu, rss } : undefined;
       },
       3500,
       'blocked worker readings',
     );
     expect(seen.age).toBeGreaterThan(1.5);
+  });
+});
+
+describe('host disk metrics', () => {
+  it('count the bytes written to disk: a 64 MB file written and synced shows in system.disk.io', async () => {
+    const c = new ClusterProcess('app.mjs', { WORKERS: '1' });
+    // Under the repository, on a disk (a tmpdir can be tmpfs, which no disk sees).
+    const file = path.join(ROOT, `.disk-metric-test-${process.pid}`);
+    try {
+      const { admin } = await c.listening();
+      const written = async () => (await scrape(admin.port)).filter((x) => x.name === 'system_disk_io_total' && x.labels.disk_io_direction === 'write').reduce((a, x) => a + x.value, 0);
+      const before = await written();
+      expect(before).toBeGreaterThan(0);
+      const fd = openSync(file, 'w');
+      const chunk = Buffer.alloc(1 << 20, 7);
+      for (let i = 0; i < 64; i++) writeSync(fd, chunk);
+      fsyncSync(fd);
+      closeSync(fd);
+      await until(async () => ((await written()) - before >= 64 * (1 << 20) ? true : undefined), 10_000, '64 MB more written');
+      const fs = (await scrape(admin.port)).filter((x) => x.name === 'system_filesystem_utilization');
+      expect(fs.length).toBeGreaterThan(0);
+      for (const x of fs) {
+        expect(x.value).toBeGreaterThanOrEqual(0);
+        expect(x.value).toBeLessThanOrEqual(1);
+      }
+    } finally {
+      rmSync(file, { force: true });
+      await c.cleanup();
+    }
   });
 });
 
@@ -225,12 +258,12 @@ describe('telemetry in single-process mode', () => {
         async () => {
           const x = await scrape(admin.port);
           const counted = x.some((y) => y.name === 'http_server_request_duration_count' && y.value >= 5 && y.labels.worker_id === '0');
-          return counted && x.some((y) => y.name === 'cluster_worker_memory_rss') ? x : undefined;
+          return counted && x.some((y) => y.name === 'process_memory_usage') ? x : undefined;
         },
         5000,
         'single-process counts and RSS',
       );
-      expect(s.find((x) => x.name === 'cluster_worker_memory_rss')!.value).toBeGreaterThan(10e6);
+      expect(s.find((x) => x.name === 'process_memory_usage')!.value).toBeGreaterThan(10e6);
     } finally {
       await c.cleanup();
     }

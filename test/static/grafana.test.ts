@@ -3,9 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderDashboards } from '../../grafana/src/build.js';
+import { resolveOptions } from '../../src/config/validate.js';
 import { DATASOURCE } from '../../grafana/src/common.js';
 import { ROOT } from '../helpers/cluster-process.js';
-import { alertSignal, dashboards, GRAFANA, K8S, RULES_FILE, rules, shippedQueries, substitute, syntaxErrors, yamlDocs } from '../helpers/shipped-queries.js';
+import { alertSignal, dashboards, resultProblem, GRAFANA, K8S, RULES_FILE, rules, shippedQueries, substitute, syntaxErrors, yamlDocs } from '../helpers/shipped-queries.js';
 
 // What can be checked of the shipped Grafana, Prometheus and Kubernetes files without a cluster.
 // test/integration/grafana.test.ts runs every query against a real Prometheus and cluster.
@@ -60,10 +61,19 @@ describe('every shipped PromQL expression', () => {
     expect(broken).toEqual([]);
   });
 
+  it('knows what a result must carry', () => {
+    const row = (metric: Record<string, string>, v: string) => ({ metric, value: [0, v] as [number, string] });
+    expect(resultProblem('sum by (instance) (x)', [])).toBe('no data');
+    expect(resultProblem('sum by (instanse) (x)', [row({}, '1')])).toMatch(/label "instanse"/);
+    expect(resultProblem('a / b', [row({}, 'NaN')])).toMatch(/not finite/);
+    expect(resultProblem('histogram_quantile(0.5, sum by (instance, le) (x))', [row({ instance: 'i' }, 'NaN')])).toBeUndefined();
+  });
+
   it('finds the signal of a threshold alert', () => {
     expect(alertSignal('max by (a) (x) > 0.8')).toBe('max by (a) (x)');
     expect(alertSignal('r5 > (14.4 * 0.001) and r1h > (14.4 * 0.001)')).toBe('r5');
     expect(alertSignal('up')).toBe('up');
+    expect(alertSignal('max by (a) (age) > 30 and on (a) info')).toBe('max by (a) (age)');
   });
 });
 
@@ -130,6 +140,7 @@ describe('Kubernetes manifests', () => {
   it('give the pod longer than the graceful shutdown to stop (gracefulShutdownTimeout default + preStop)', () => {
     const spec = deployment().spec.template.spec;
     const preStop = spec.containers[0].lifecycle.preStop.sleep.seconds as number;
-    expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(30 + preStop);
+    const graceful = resolveOptions({ cluster: { enabled: true } }).cluster.config.processManagement.gracefulShutdownTimeout / 1000;
+    expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(graceful + preStop);
   });
 });

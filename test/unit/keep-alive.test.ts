@@ -6,7 +6,8 @@ import type { SocketState } from '../../src/worker/tracked.js';
 
 /** A connection as the sweep sees it: its state, and a socket that counts 'timeout' events. */
 function connection(o: { idleSince: number; busy?: boolean; httpMessage?: boolean; upgraded?: boolean; unwritten?: number; requests?: number }) {
-  const socket = Object.assign(new EventEmitter(), { _httpMessage: o.httpMessage ? {} : null, parser: o.upgraded ? null : {}, writableLength: o.unwritten ?? 0, timeouts: 0 });
+  const socket = Object.assign(new EventEmitter(), { _httpMessage: o.httpMessage ? {} : null, parser: o.upgraded ? null : {}, writableLength: o.unwritten ?? 0, timeouts: 0, armed: [] as number[] });
+  Object.assign(socket, { setTimeout: (ms: number) => socket.armed.push(ms) });
   socket.on('timeout', () => socket.timeouts++);
   const state = { socket, idleSince: o.idleSince, first: o.busy ? {} : undefined, requests: o.requests ?? 1 } as unknown as SocketState;
   return { state, socket };
@@ -76,6 +77,7 @@ describe('KeepAliveSweep', () => {
     s.sweep(10_000);
     expect(c.socket.timeouts).toBe(0); // never guesses
     expect([s.timeoutMs, server.keepAliveTimeout]).toEqual([0, 5000]);
+    expect(c.socket.armed).toEqual([6000]); // idle now: Node's timer as it would have armed it
     expect((await warned).message).toMatch(/socket\.parser is missing/);
     s.start(); // for good
     expect(server.keepAliveTimeout).toBe(5000);
