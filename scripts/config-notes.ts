@@ -90,6 +90,10 @@ export const OPTION_NOTES: Record<string, OptionNote> = {
   'telemetry.tracing.enabled': { default: '`false` (true if `OTEL_TRACES_EXPORTER` includes `otlp`)', meaning: 'worker spans exported over OTLP/HTTP' },
   'telemetry.tracing.sampleRatio': { default: '`OTEL_TRACES_SAMPLER_ARG`, else `1`', meaning: '0..1' },
   'telemetry.tracing.endpoint': { default: 'the standard `OTEL_EXPORTER_OTLP_*` variables', meaning: 'full OTLP/HTTP traces URL' },
+  'telemetry.instrumentations': {
+    default: '`[]`',
+    meaning: 'instances of `@opentelemetry/instrumentation-*`: given the worker providers and enabled in workers, disabled in the primary ([telemetry](telemetry.md))',
+  },
   'telemetry.otlp.endpoint': { default: 'none (or the standard variables)', meaning: 'full OTLP/HTTP metrics URL' },
   'telemetry.otlp.intervalMs': { meaning: 'ms' },
 };
