@@ -5,7 +5,7 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { HostMetrics } from '@opentelemetry/host-metrics';
 import { registerDiskMetrics } from './disk-metrics.js';
-import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { M, PRIMARY_SCOPE, WORKER_ID } from './instruments.js';
 import { LiveGauges } from './live-gauges.js';
@@ -60,11 +60,15 @@ export class PrimaryTelemetry {
   private closed: Promise<void> | undefined;
 
   constructor(private readonly o: PrimaryTelemetryOptions) {
-    this.resource = resourceFromAttributes({
-      'service.name': o.serviceName,
-      'service.instance.id': `${os.hostname()}:${process.pid}`,
-      'process.pid': process.pid,
-    });
+    // The standard detectors (OTEL_RESOURCE_ATTRIBUTES, host, OS, process), under ours: a
+    // configured service name wins over the environment's, as createServer options do.
+    this.resource = detectResources({ detectors: [envDetector, hostDetector, osDetector, processDetector] }).merge(
+      resourceFromAttributes({
+        'service.name': o.serviceName,
+        'service.instance.id': `${os.hostname()}:${process.pid}`,
+        'process.pid': process.pid,
+      }),
+    );
     this.prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [this.store, this.gauges] });
     const readers: MetricReader[] = [this.prometheus];
     if (otlpMetricsWanted(o.otlpEndpoint))

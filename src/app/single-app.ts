@@ -12,6 +12,7 @@ import { builtinPlugins } from './builtin-plugins.js';
 import { readinessRoutes } from './probes.js';
 import { installSignalHandlers } from './signals.js';
 import { clusterMetrics, primaryContext, primaryTelemetry, WorkerMessageRouter, workerContext, workerTelemetry, type ClusterMetrics, type PoolControl } from './telemetry-setup.js';
+import type { WorkerInfo } from '../supervisor/supervisor.js';
 import type { ListenAddress } from './types.js';
 
 /** cluster.enabled false: one process, same API, same admin server and graceful shutdown. */
@@ -26,6 +27,7 @@ export class SingleApp extends BaseApp {
   private listening: Promise<ListenAddress> | undefined;
   private closing: Promise<boolean> | undefined;
   private readonly local = new LocalIpc(this.handlers, this.options.ipc);
+  private readyAt: number | undefined;
 
   listen(port = 3000, host?: string): Promise<ListenAddress> {
     if (this.listening) return Promise.reject(new AlreadyListeningError('listen() was already called on this app'));
@@ -33,9 +35,7 @@ export class SingleApp extends BaseApp {
       const lb = this.options.cluster.config.loadBalancing;
       const frontend = (this.frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection }));
       // One process plays both parts: its worker telemetry feeds its own store as slot 0.
-      const startedAt = Date.now();
-      const processStart = Date.now() - process.uptime() * 1000;
-      const self = () => [{ slot: 0, pid: process.pid, state: (this.closing ? 'draining' : 'ready') as 'draining' | 'ready', startedAt: processStart }];
+      const self = () => this.getWorkers();
       const primary = (this.telemetry = await primaryTelemetry(this.options, self, this.logger));
       // The built-in plugins as in a cluster: /health (the worker's endpoint and the admin
       // server's), memory; the auto-scaler leaves itself out (nothing to scale).
@@ -57,7 +57,7 @@ export class SingleApp extends BaseApp {
         const extra: PoolControl = {
           events: this,
           // The process itself, as slot 0 (the admin /health and plugins see one worker).
-          getWorkers: () => self().map((w) => ({ ...w, startedAt, readyAt: startedAt, lastSeenAt: Date.now(), restarts: 0 })),
+          getWorkers: self,
           emit: (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
           // One process, nothing to recycle or route around: a plugin's verdicts are logged by it.
           recycleWorker: () => Promise.resolve(),
@@ -71,6 +71,7 @@ export class SingleApp extends BaseApp {
         await plugins.start('primary', (base) => primaryContext(base, extra, primary, this.admin, messages));
         await plugins.start('worker', (base) => workerContext(base, 0, frontend, telemetry, (kind, payload) => messages.dispatch(0, kind, payload), fromPrimary, this.defaultRoutes));
         frontend.startServing();
+        this.readyAt = Date.now();
         telemetry?.start(this.options.telemetry.intervalMs, toStore, (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'));
         if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger, false);
         this.logger.info({ ...address, admin: this.adminAddress }, 'server ready (single process)');
@@ -106,8 +107,15 @@ export class SingleApp extends BaseApp {
     return this.local.request(0, msg, o?.timeoutMs, 0) as Promise<T>;
   }
 
+  /** The process itself as slot 0, so code written for a cluster reads one worker. */
+  override getWorkers(): WorkerInfo[] {
+    const state = this.closing ? 'draining' : this.readyAt === undefined ? 'starting' : 'ready';
+    const startedAt = Math.round(Date.now() - process.uptime() * 1000);
+    return [{ slot: 0, pid: process.pid, state, startedAt, readyAt: this.readyAt, lastSeenAt: Date.now(), restarts: 0 }];
+  }
+
   override getClusterMetrics(windowMs = 10_000): ClusterMetrics {
-    return clusterMetrics(this.telemetry, [{ slot: 0, pid: process.pid, state: 'ready' }], windowMs);
+    return clusterMetrics(this.telemetry, this.getWorkers(), windowMs);
   }
 
   close(): Promise<void> {

@@ -40,8 +40,9 @@ describe('OTLP export', () => {
       TRACES_URL: `http://127.0.0.1:${rport}/v1/traces`,
       METRICS_URL: `http://127.0.0.1:${rport}/v1/metrics`,
       OTEL_BSP_SCHEDULE_DELAY: '200',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test,team=shop',
     }));
-    const { port } = await c.listening();
+    const { port, admin } = await c.listening();
     const traceId = randomBytes(16).toString('hex');
     const parentId = randomBytes(8).toString('hex');
     const res = await request(port, '/slow?ms=120', false, 5000, { traceparent: `00-${traceId}-${parentId}-01` });
@@ -82,6 +83,12 @@ describe('OTLP export', () => {
     const dp = metric.m.histogram.dataPoints.find((d: any) => attr(d.attributes, 'http.route') === '/slow');
     expect([0, 1]).toContain(attr(dp.attributes, 'worker.id'));
     expect(attr(metric.resource.attributes, 'service.name')).toBe('fixture');
+    // OTEL_RESOURCE_ATTRIBUTES and the standard detectors, in OTLP and in /metrics' target_info.
+    expect(attr(metric.resource.attributes, 'deployment.environment.name')).toBe('test');
+    expect(attr(metric.resource.attributes, 'team')).toBe('shop');
+    expect(attr(metric.resource.attributes, 'host.name')).toBeTruthy();
+    const target = (await scrape(admin.port)).find((s) => s.name === 'target_info');
+    expect(target?.labels).toMatchObject({ service_name: 'fixture', deployment_environment_name: 'test', team: 'shop' });
 
     // The slow request is an exemplar of the latency readings decisions are made from.
     const m = (await c.command('metrics 60000')).metrics as { cluster: { exemplars: { traceId: string }[] } };
