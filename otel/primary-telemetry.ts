@@ -1,16 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Attributes } from '@opentelemetry/api';
 import os from 'node:os';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { HostMetrics } from '@opentelemetry/host-metrics';
+import type { Attributes } from '@opentelemetry/api';
+import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { registerDiskMetrics } from './disk-metrics.js';
-import { detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { exportPlan, type ExportPlan } from './export-plan.js';
 import { M, PRIMARY_SCOPE, WORKER_ID } from './instruments.js';
 import { LiveGauges } from './live-gauges.js';
 import { WorkerMetricsStore } from './metrics-store.js';
 import { PidSampler } from './pid-sampler.js';
+import { startPrimarySdk, type PrimarySdk, type SdkMode } from './primary-sdk.js';
 
 export interface WorkerView {
   slot: number;
@@ -23,64 +21,67 @@ export interface WorkerView {
 export interface PrimaryTelemetryOptions {
   serviceName: string;
   intervalMs: number;
-  /** Full OTLP/HTTP metrics URL; when unset, OTLP export runs only if the standard OTEL_* variables ask for it. */
+  /** telemetry.otlp.endpoint: a full OTLP metrics URL (export-plan.ts: with the OTEL_* variables). */
   otlpEndpoint: string | undefined;
-  otlpIntervalMs: number;
+  /** telemetry.otlp.intervalMs when set; else OTEL_METRIC_EXPORT_INTERVAL, else 10 s. */
+  otlpIntervalMs: number | undefined;
+  /** False in single-process mode (see primary-sdk.ts). */
+  registerGlobals: boolean;
   workers: () => WorkerView[];
   /** Slots given up after a crash loop (no worker, none coming): `cluster.workers{state="given-up"}`. */
   givenUpSlots?: () => number;
   onError: (err: unknown) => void;
-}
-
-export function otlpMetricsWanted(endpoint: string | undefined): boolean {
-  const env = process.env;
-  if (endpoint) return true;
-  if ((env.OTEL_METRICS_EXPORTER ?? '').split(',').includes('none')) return false;
-  return !!(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || (env.OTEL_METRICS_EXPORTER ?? '').includes('otlp'));
+  warn: (msg: string) => void;
 }
 
 /**
  * The primary's telemetry: the WorkerMetricsStore (workers' snapshots), exported together with the
- * primary's own instruments through the Prometheus exporter's handler (GET /metrics on the admin
- * server) and, when configured, OTLP/HTTP. Per-worker CPU and RSS come from pidusage here, system
- * metrics from host-metrics (system groups only: its process.* names would collide with the
- * workers' in one scrape, which the 0.223 Prometheus exporter writes as duplicate HELP lines).
+ * primary's own instruments as the export plan says (export-plan.ts: GET /metrics on the admin
+ * server, OTLP, console), through the SDK started in primary-sdk.ts. Per-worker CPU and RSS come
+ * from pidusage here, system metrics from host-metrics (system groups only: its process.* names
+ * would collide with the workers' in one scrape, which the 0.223 Prometheus exporter writes as
+ * duplicate HELP lines). The store and the samples feed decisions whatever is exported.
  */
 export class PrimaryTelemetry {
-  readonly store = new WorkerMetricsStore();
-  /** Per-worker gauges: a worker's series end with it (see live-gauges.ts). */
-  readonly gauges = new LiveGauges(PRIMARY_SCOPE);
+  /** GET /metrics in the Prometheus text format; undefined when Prometheus is not exported. */
+  readonly metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   readonly meterProvider: MeterProvider;
-  readonly resource: Resource;
-  private readonly prometheus: PrometheusExporter;
+  readonly sdkMode: SdkMode;
   private readonly pids = new PidSampler();
   private readonly timer: NodeJS.Timeout;
   private readonly restartCounter;
   private readonly recycleCounter;
   private closed: Promise<void> | undefined;
 
-  constructor(private readonly o: PrimaryTelemetryOptions) {
-    // The standard detectors (OTEL_RESOURCE_ATTRIBUTES, host, OS, process), under ours: a
-    // configured service name wins over the environment's, as createServer options do.
-    this.resource = detectResources({ detectors: [envDetector, hostDetector, osDetector, processDetector] }).merge(
-      resourceFromAttributes({
-        'service.name': o.serviceName,
-        'service.instance.id': `${os.hostname()}:${process.pid}`,
-        'process.pid': process.pid,
-      }),
-    );
-    this.prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [this.store, this.gauges] });
-    const readers: MetricReader[] = [this.prometheus];
-    if (otlpMetricsWanted(o.otlpEndpoint))
-      readers.push(
-        new PeriodicExportingMetricReader({
-          exporter: new OTLPMetricExporter(o.otlpEndpoint ? { url: o.otlpEndpoint } : {}),
-          exportIntervalMillis: o.otlpIntervalMs,
-          exportTimeoutMillis: Math.min(o.otlpIntervalMs, 30_000),
-          metricProducers: [this.store, this.gauges],
-        }),
-      );
-    this.meterProvider = new MeterProvider({ resource: this.resource, readers });
+  /** Starts the SDK the plan asks for (exporters are loaded on demand), then the instruments. */
+  static async create(o: PrimaryTelemetryOptions): Promise<PrimaryTelemetry> {
+    const plan = exportPlan({ otlpEndpoint: o.otlpEndpoint, otlpIntervalMs: o.otlpIntervalMs });
+    for (const w of plan.warnings) o.warn(w);
+    const store = new WorkerMetricsStore();
+    const gauges = new LiveGauges(PRIMARY_SCOPE);
+    const sdk = await startPrimarySdk(plan, { serviceName: o.serviceName, producers: [store, gauges], registerGlobals: o.registerGlobals, warn: o.warn });
+    const telemetry = new PrimaryTelemetry(o, plan, sdk, store, gauges);
+    // Host and disk metrics are exported only (nothing here decides on them): loaded when exported.
+    if (sdk.mode !== 'disabled') {
+      const { HostMetrics } = await import('@opentelemetry/host-metrics');
+      new HostMetrics({ meterProvider: sdk.meterProvider, name: 'otel-cluster/host', metricGroups: ['system.cpu', 'system.memory', 'system.network'] }).start();
+      registerDiskMetrics(sdk.meterProvider.getMeter('otel-cluster/host'));
+    }
+    return telemetry;
+  }
+
+  private constructor(
+    private readonly o: PrimaryTelemetryOptions,
+    readonly plan: ExportPlan,
+    private readonly sdk: PrimarySdk,
+    readonly store: WorkerMetricsStore,
+    /** Per-worker gauges: a worker's series end with it (see live-gauges.ts). */
+    readonly gauges: LiveGauges,
+  ) {
+    this.meterProvider = sdk.meterProvider;
+    this.sdkMode = sdk.mode;
+    const prometheus = sdk.prometheus;
+    this.metricsHandler = prometheus && ((req, res) => prometheus.getMetricsRequestHandler(req, res));
     const meter = this.meterProvider.getMeter(PRIMARY_SCOPE);
     this.restartCounter = meter.createCounter(M.restarts, { unit: '{restart}', description: 'Worker restarts, by the exit reason that caused them.' });
     this.recycleCounter = meter.createCounter(M.recycles, { unit: '{worker}', description: 'Workers replaced by the primary (replacement first), by reason.' });
@@ -127,18 +128,17 @@ export class PrimaryTelemetry {
       { unit: 'By', description: 'Resident set size of the worker process (sampled by the primary).' },
       perProcess((r) => r.rssBytes),
     );
-    new HostMetrics({ meterProvider: this.meterProvider, name: 'otel-cluster/host', metricGroups: ['system.cpu', 'system.memory', 'system.network'] }).start();
-    registerDiskMetrics(this.meterProvider.getMeter('otel-cluster/host'));
     this.timer = setInterval(() => {
       this.pids.sample(o.workers().map((w) => w.pid)).catch(o.onError);
     }, o.intervalMs);
     this.timer.unref();
   }
 
-  /** GET /metrics in the Prometheus text format. */
-  readonly metricsHandler = (req: IncomingMessage, res: ServerResponse): void => {
-    this.prometheus.getMetricsRequestHandler(req, res);
-  };
+  /** For the start-up log: how the SDK started and what it exports. */
+  describe(): { sdk: SdkMode; exports: string[] } {
+    const p = this.plan;
+    return { sdk: this.sdkMode, exports: [...(p.prometheus ? ['prometheus'] : []), ...(p.otlp ? [`otlp ${p.otlp.protocol}`] : []), ...(p.console ? ['console'] : [])] };
+  }
 
   processReading(pid: number): { cpu: number; rssBytes: number } | undefined {
     return this.pids.get(pid);
@@ -157,7 +157,7 @@ export class PrimaryTelemetry {
     this.closed ??= (async () => {
       clearInterval(this.timer);
       this.pids.close();
-      await this.meterProvider.shutdown().catch(this.o.onError);
+      await this.sdk.shutdown().catch(this.o.onError);
     })();
     return this.closed;
   }

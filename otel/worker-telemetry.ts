@@ -1,8 +1,9 @@
 import { context, metrics, propagation, trace, type Meter, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, MeterProvider, MetricReader, type MetricData, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
-import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import type { BasicTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { OtlpProtocol } from './export-plan.js';
 
 /** A reader we drive ourselves: every interval the worker collects and ships the result over IPC. */
 class PullReader extends MetricReader {
@@ -55,8 +56,17 @@ export interface InstrumentationHandle {
 export interface TracingSettings {
   enabled: boolean;
   sampleRatio: number;
-  /** Full OTLP/HTTP traces URL; undefined lets the exporter read the standard OTEL_* variables. */
+  /** Full OTLP traces URL; undefined lets the exporter read the standard OTEL_* variables. */
   endpoint: string | undefined;
+  protocol: OtlpProtocol;
+}
+
+/** Only the exporter of the configured protocol is loaded (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL). */
+async function traceExporter(protocol: OtlpProtocol, url: string | undefined): Promise<SpanExporter> {
+  const config = url ? { url } : {};
+  if (protocol === 'http/json') return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(config);
+  if (protocol === 'grpc') return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter(config);
+  return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter(config);
 }
 
 /** What a worker sends to the primary every telemetry interval. */
@@ -88,13 +98,14 @@ export class WorkerTelemetry {
    * of a worker's start-up, and a replacement worker serves that much sooner without them.
    */
   static async create(resourceAttributes: Record<string, string | number>, tracing: TracingSettings): Promise<WorkerTelemetry> {
-    const resource = resourceFromAttributes(resourceAttributes);
     if (!tracing.enabled) return new WorkerTelemetry(undefined, undefined);
-    const [sdk, otlp, als] = await Promise.all([import('@opentelemetry/sdk-trace-base'), import('@opentelemetry/exporter-trace-otlp-http'), import('@opentelemetry/context-async-hooks')]);
+    // OTEL_RESOURCE_ATTRIBUTES on every span, under ours (service.name, worker.id, process.pid).
+    const resource = detectResources({ detectors: [envDetector] }).merge(resourceFromAttributes(resourceAttributes));
+    const [sdk, exporter, als] = await Promise.all([import('@opentelemetry/sdk-trace-base'), traceExporter(tracing.protocol, tracing.endpoint), import('@opentelemetry/context-async-hooks')]);
     const tracerProvider = new sdk.BasicTracerProvider({
       resource,
       sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(tracing.sampleRatio) }),
-      spanProcessors: [new sdk.BatchSpanProcessor(new otlp.OTLPTraceExporter(tracing.endpoint ? { url: tracing.endpoint } : {}))],
+      spanProcessors: [new sdk.BatchSpanProcessor(exporter)],
     });
     return new WorkerTelemetry(tracerProvider, new als.AsyncLocalStorageContextManager());
   }

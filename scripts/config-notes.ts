@@ -89,11 +89,14 @@ export const OPTION_NOTES: Record<string, OptionNote> = {
   'telemetry.serviceName': { default: "`OTEL_SERVICE_NAME`, else the script's name", meaning: '`service.name` of every exported point' },
   'telemetry.tracing.enabled': { default: '`false` (true if `OTEL_TRACES_EXPORTER` includes `otlp`)', meaning: 'worker spans exported over OTLP/HTTP' },
   'telemetry.tracing.sampleRatio': { default: '`OTEL_TRACES_SAMPLER_ARG`, else `1`', meaning: '0..1' },
-  'telemetry.tracing.endpoint': { default: 'the standard `OTEL_EXPORTER_OTLP_*` variables', meaning: 'full OTLP/HTTP traces URL' },
+  'telemetry.tracing.endpoint': { default: 'the standard `OTEL_EXPORTER_OTLP_*` variables', meaning: 'full OTLP traces URL (protocol: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`)' },
   'telemetry.instrumentations': {
     default: '`[]`',
     meaning: 'instances of `@opentelemetry/instrumentation-*`: given the worker providers and enabled in workers, disabled in the primary ([telemetry](telemetry.md))',
   },
-  'telemetry.otlp.endpoint': { default: 'none (or the standard variables)', meaning: 'full OTLP/HTTP metrics URL' },
-  'telemetry.otlp.intervalMs': { meaning: 'ms' },
+  'telemetry.otlp.endpoint': {
+    default: 'none (or the standard variables)',
+    meaning: 'full OTLP metrics URL; setting it exports OTLP whatever `OTEL_METRICS_EXPORTER` says ([variables](telemetry.md#opentelemetry-environment-variables))',
+  },
+  'telemetry.otlp.intervalMs': { default: '`OTEL_METRIC_EXPORT_INTERVAL`, else `10000`', meaning: 'ms between OTLP (and console) exports' },
 };

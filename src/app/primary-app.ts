@@ -79,12 +79,7 @@ export class PrimaryApp extends BaseApp {
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
       for (const e of FORWARDED_EVENTS) supervisor.on(e, ((payload: unknown) => emit(e, payload)) as never);
       supervisor.on('worker:ready', () => this.balancer?.flush());
-      const telemetry = (this.telemetry = await primaryTelemetry(
-        this.options,
-        () => supervisor.list(),
-        this.logger,
-        () => supervisor.givenUpCount(),
-      ));
+      const telemetry = (this.telemetry = await primaryTelemetry(this.options, () => supervisor.list(), this.logger, { givenUpSlots: () => supervisor.givenUpCount() }));
       const messages = new WorkerMessageRouter();
       routeWorkerMessages(supervisor, telemetry, messages);
       this.ipc = buildIpc(supervisor, this.handlers, this.options.ipc, telemetry, this.logger, () => this.pool);
@@ -114,6 +109,7 @@ export class PrimaryApp extends BaseApp {
           privateApis: privateApisInUse(),
           startupMs: Date.now() - started,
           admin: this.adminAddress,
+          telemetry: telemetry?.describe(),
         },
         'cluster ready',
       );

@@ -122,6 +122,6 @@ export async function startAdmin(
   if (!o.admin) return undefined;
   const admin = new AdminServer();
   readinessRoutes(admin, () => ({ shuttingDown: supervisor.isShuttingDown, ready: supervisor.readyWorkers().length, minimum, workers: supervisor.list() }));
-  if (telemetry) admin.route('/metrics', telemetry.metricsHandler);
+  if (telemetry?.metricsHandler) admin.route('/metrics', telemetry.metricsHandler);
   return { admin, address: await admin.listen(o.admin.port, o.admin.host) };
 }

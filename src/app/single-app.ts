@@ -36,7 +36,7 @@ export class SingleApp extends BaseApp {
       const frontend = (this.frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection }));
       // One process plays both parts: its worker telemetry feeds its own store as slot 0.
       const self = () => this.getWorkers();
-      const primary = (this.telemetry = await primaryTelemetry(this.options, self, this.logger));
+      const primary = (this.telemetry = await primaryTelemetry(this.options, self, this.logger, { registerGlobals: false }));
       // The built-in plugins as in a cluster: /health (the worker's endpoint and the admin
       // server's), memory; the auto-scaler leaves itself out (nothing to scale).
       const { plugins: builtins } = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => 1, shuttingDown: () => !!this.closing });
@@ -50,7 +50,7 @@ export class SingleApp extends BaseApp {
         if (this.options.admin) {
           this.admin = new AdminServer();
           readinessRoutes(this.admin, () => ({ shuttingDown: !!this.closing, ready: 1, minimum: 1, workers: [] }));
-          if (primary) this.admin.route('/metrics', primary.metricsHandler);
+          if (primary?.metricsHandler) this.admin.route('/metrics', primary.metricsHandler);
           this.adminAddress = await this.admin.listen(this.options.admin.port, this.options.admin.host);
         }
         const fromPrimary = new WorkerMessageRouter();

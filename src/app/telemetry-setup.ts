@@ -1,5 +1,6 @@
 import { metrics, trace } from '@opentelemetry/api';
 import type { PrimaryTelemetry, WorkerView } from '../../otel/primary-telemetry.js';
+import { otlpProtocol, sdkDisabled } from '../../otel/export-plan.js';
 import { serviceNameFor } from '../../otel/service-name.js';
 import { WorkerMetricsStore, type WindowStats } from '../../otel/metrics-store.js';
 import { registerGlobalMeterProvider, WorkerTelemetry, type TracingSettings } from '../../otel/worker-telemetry.js';
@@ -15,15 +16,19 @@ import type { Handler } from '../worker/router.js';
 
 export const SNAPSHOT_KIND = 'otel:snapshot';
 
-/** Tracing: the option, else the standard OTEL_TRACES_EXPORTER / OTEL_TRACES_SAMPLER_ARG variables. */
+/**
+ * Tracing: the option, else the standard OTEL_TRACES_EXPORTER / OTEL_TRACES_SAMPLER_ARG /
+ * OTEL_EXPORTER_OTLP_TRACES_PROTOCOL variables; OTEL_SDK_DISABLED=true turns it off whatever the option.
+ */
 export function tracingSettings(o: ResolvedOptions): TracingSettings {
   const t = o.telemetry.tracing;
   const env = process.env;
   const envRatio = Number(env.OTEL_TRACES_SAMPLER_ARG);
   return {
-    enabled: t.enabled ?? (env.OTEL_TRACES_EXPORTER ?? '').split(',').includes('otlp'),
+    enabled: !sdkDisabled(env) && (t.enabled ?? (env.OTEL_TRACES_EXPORTER ?? '').split(',').includes('otlp')),
     sampleRatio: t.sampleRatio ?? (Number.isFinite(envRatio) && env.OTEL_TRACES_SAMPLER_ARG ? envRatio : 1),
     endpoint: t.endpoint,
+    protocol: otlpProtocol('TRACES', env),
   };
 }
 
@@ -37,7 +42,9 @@ export async function workerTelemetry(o: ResolvedOptions, slot: number, builtins
     .map(([what]) => what);
   if (kept.length)
     logger?.warn({ kept }, 'an OpenTelemetry global was registered before otel-cluster (your own SDK set-up?): it is kept, and spans recorded through it do not go to the worker tracer');
-  telemetry.enableInstrumentations(o.telemetry.instrumentations);
+  // OTEL_SDK_DISABLED: as NodeSDK.start() does, instrumentations are left unregistered.
+  if (sdkDisabled()) for (const i of o.telemetry.instrumentations) i.disable();
+  else telemetry.enableInstrumentations(o.telemetry.instrumentations);
   return { telemetry, plugins: [telemetryPlugin(telemetry), ...user] };
 }
 
@@ -46,7 +53,9 @@ export async function workerTelemetry(o: ResolvedOptions, slot: number, builtins
  * global one, so `@opentelemetry/api` meters reach the primary. A provider registered earlier is kept.
  */
 export function registerWorkerMeterProvider(o: ResolvedOptions, logger: Logger): void {
-  if (!o.telemetry.enabled || registerGlobalMeterProvider()) return;
+  // OTEL_SDK_DISABLED: the global API stays a no-op, as the specification says; our own metrics
+  // still reach the primary for its decisions.
+  if (!o.telemetry.enabled || sdkDisabled() || registerGlobalMeterProvider()) return;
   logger.warn(
     { kept: ['meterProvider'] },
     'a global MeterProvider was registered before otel-cluster (your own SDK set-up?): it is kept, and metrics recorded through @opentelemetry/api go to it, not to the primary',
@@ -85,17 +94,24 @@ export function workerContext(
 }
 
 /** Loaded on use: the exporters and host metrics it brings are the primary's alone, never a worker's. */
-export async function primaryTelemetry(o: ResolvedOptions, workers: () => WorkerView[], logger: Logger, givenUpSlots?: () => number): Promise<PrimaryTelemetry | undefined> {
+export async function primaryTelemetry(
+  o: ResolvedOptions,
+  workers: () => WorkerView[],
+  logger: Logger,
+  { givenUpSlots, registerGlobals = true }: { givenUpSlots?: () => number; registerGlobals?: boolean } = {},
+): Promise<PrimaryTelemetry | undefined> {
   if (!o.telemetry.enabled) return undefined;
   const { PrimaryTelemetry } = await import('../../otel/primary-telemetry.js');
-  return new PrimaryTelemetry({
+  return PrimaryTelemetry.create({
     serviceName: serviceNameFor(o.telemetry.serviceName),
     intervalMs: o.telemetry.intervalMs,
     otlpEndpoint: o.telemetry.otlp.endpoint,
     otlpIntervalMs: o.telemetry.otlp.intervalMs,
     workers,
     givenUpSlots,
-    onError: (err) => logger.warn({ err: (err as Error)?.message ?? String(err) }, 'telemetry error'),
+    registerGlobals,
+    onError: (err: unknown) => logger.warn({ err: (err as Error)?.message ?? String(err) }, 'telemetry error'),
+    warn: (msg: string) => logger.warn({}, msg),
   });
 }
 

@@ -203,7 +203,7 @@ function build(z: typeof Z) {
       otlp: z
         .strictObject({
           endpoint: url().optional(),
-          intervalMs: ms(100, 3_600_000).default(10_000),
+          intervalMs: ms(100, 3_600_000).optional(),
         })
         .prefault({}),
     })

@@ -1,3 +1,4 @@
+import { exportPlan } from '../../otel/export-plan.js';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { z } from 'zod';
@@ -137,7 +138,8 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
     memoryEnabled: config.resources.memoryManagement.enabled,
     strategy: config.loadBalancing.strategy,
     isBun,
-    otlpFromEnv: !!(process.env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || (process.env.OTEL_METRICS_EXPORTER ?? '').includes('otlp')),
+    // The interval also paces the console exporter: either makes it matter.
+    otlpFromEnv: ((plan) => !!(plan.otlp || plan.console))(exportPlan({})),
   });
   return deepFreeze(resolved);
 }

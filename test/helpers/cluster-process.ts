@@ -29,6 +29,8 @@ export class ClusterProcess {
   /** The JSON log lines (pino) of the primary and its workers, in arrival order. */
   readonly logs: LogLine[] = [];
   stderr = '';
+  /** Everything the primary (and its workers) wrote to stdout, events included. */
+  stdout = '';
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
   private readonly eventWaiters = new Waiters<ClusterEvent>();
   private readonly logWaiters = new Waiters<LogLine>();
@@ -43,8 +45,14 @@ export class ClusterProcess {
     });
     this.pids.add(this.child.pid!);
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.child.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
     onJsonLines(this.child.stdout!, (line) => {
-      const e = JSON.parse(line) as ClusterEvent;
+      let e: ClusterEvent;
+      try {
+        e = JSON.parse(line) as ClusterEvent;
+      } catch {
+        return; // not an event: a line the app printed (or OTEL_METRICS_EXPORTER=console's output)
+      }
       this.events.push(e);
       if (typeof e.pid === 'number') this.pids.add(e.pid);
       if (Array.isArray(e.workers)) for (const w of e.workers as { pid: number }[]) this.pids.add(w.pid);

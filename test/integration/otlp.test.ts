@@ -3,8 +3,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterProcess, request, scrape, until } from '../helpers/cluster-process.js';
+import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
-// An OTLP/HTTP receiver inside the test: the primary sends metrics, each worker its spans (JSON).
+// An OTLP/HTTP receiver inside the test (http/protobuf, the default, and http/json): the primary
+// sends metrics, each worker its spans.
 interface KeyValue {
   key: string;
   value: { stringValue?: string; intValue?: string | number; doubleValue?: number };
@@ -16,25 +18,15 @@ const attr = (attrs: KeyValue[] | undefined, key: string) => {
 
 describe('OTLP export', () => {
   let cp: ClusterProcess | undefined;
-  let receiver: http.Server | undefined;
+  let receiver: OtlpReceiver | undefined;
   afterEach(async () => {
     await cp?.cleanup();
-    receiver?.closeAllConnections();
-    await new Promise((r) => receiver?.close(r));
+    await receiver?.close();
   });
 
-  it('sends metrics from the primary and spans from the workers, continuing an incoming traceparent', async () => {
-    const bodies: { path: string; body: any }[] = [];
-    receiver = http.createServer((req, res) => {
-      let data = '';
-      req.on('data', (d) => (data += d));
-      req.on('end', () => {
-        bodies.push({ path: req.url ?? '', body: JSON.parse(data) });
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((r) => receiver!.listen(0, '127.0.0.1', r));
-    const rport = (receiver.address() as AddressInfo).port;
+  it('sends metrics from the primary and spans from the workers in http/protobuf, continuing an incoming traceparent', async () => {
+    receiver = await startOtlpReceiver();
+    const { port: rport, received: bodies } = receiver;
     const c = (cp = new ClusterProcess('app.mjs', {
       WORKERS: '2',
       TRACES_URL: `http://127.0.0.1:${rport}/v1/traces`,
@@ -66,6 +58,7 @@ describe('OTLP export', () => {
     expect(durationMs).toBeGreaterThanOrEqual(119);
     expect(attr(span.resource.attributes, 'service.name')).toBe('fixture');
     expect([0, 1]).toContain(attr(span.resource.attributes, 'worker.id'));
+    expect(attr(span.resource.attributes, 'team')).toBe('shop');
 
     const metric = await until(
       async () => {
@@ -80,6 +73,8 @@ describe('OTLP export', () => {
       'request-duration metric over OTLP',
     );
     expect(metric.m.unit).toBe('s');
+    // The specification's default protocol, for both signals.
+    expect(new Set(bodies.map((b) => b.contentType))).toEqual(new Set(['application/x-protobuf']));
     const dp = metric.m.histogram.dataPoints.find((d: any) => attr(d.attributes, 'http.route') === '/slow');
     expect([0, 1]).toContain(attr(dp.attributes, 'worker.id'));
     expect(attr(metric.resource.attributes, 'service.name')).toBe('fixture');
@@ -87,8 +82,12 @@ describe('OTLP export', () => {
     expect(attr(metric.resource.attributes, 'deployment.environment.name')).toBe('test');
     expect(attr(metric.resource.attributes, 'team')).toBe('shop');
     expect(attr(metric.resource.attributes, 'host.name')).toBeTruthy();
-    const target = (await scrape(admin.port)).find((s) => s.name === 'target_info');
+    const scraped = await scrape(admin.port);
+    const target = scraped.find((s) => s.name === 'target_info');
     expect(target?.labels).toMatchObject({ service_name: 'fixture', deployment_environment_name: 'test', team: 'shop' });
+    // The primary's SDK registered its MeterProvider globally: the app's own counter there is exported.
+    expect(scraped.find((x) => x.name === 'shop_deploys_total')?.value).toBe(1);
+    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'sdk-node', exports: ['prometheus', 'otlp http/protobuf'] });
 
     // The slow request is an exemplar of the latency readings decisions are made from.
     const m = (await c.command('metrics 60000')).metrics as { cluster: { exemplars: { traceId: string }[] } };
@@ -96,17 +95,8 @@ describe('OTLP export', () => {
   });
 
   it('runs handlers in the request span: global-API spans are its children, an instrumented fetch carries traceparent and is measured per worker', async () => {
-    const bodies: { path: string; body: any }[] = [];
-    receiver = http.createServer((req, res) => {
-      let data = '';
-      req.on('data', (d) => (data += d));
-      req.on('end', () => {
-        bodies.push({ path: req.url ?? '', body: JSON.parse(data) });
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((r) => receiver!.listen(0, '127.0.0.1', r));
-    const rport = (receiver.address() as AddressInfo).port;
+    receiver = await startOtlpReceiver();
+    const { port: rport, received: bodies } = receiver;
     // A second local service the handler calls.
     const seen: (string | undefined)[] = [];
     const downstream = http.createServer((req, res) => {
@@ -116,7 +106,13 @@ describe('OTLP export', () => {
     await new Promise<void>((r) => downstream.listen(0, '127.0.0.1', r));
     const dport = (downstream.address() as AddressInfo).port;
     try {
-      const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', TRACES_URL: `http://127.0.0.1:${rport}/v1/traces`, OTEL_BSP_SCHEDULE_DELAY: '200', INSTRUMENT_UNDICI: '1' }));
+      const c = (cp = new ClusterProcess('app.mjs', {
+        WORKERS: '1',
+        TRACES_URL: `http://127.0.0.1:${rport}/v1/traces`,
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+        INSTRUMENT_UNDICI: '1',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      }));
       const { port, admin } = await c.listening();
       const { parent, own } = JSON.parse((await request(port, '/global-api')).body) as { parent?: { traceId: string; spanId: string }; own: { traceId: string; spanId: string } };
       expect(parent, 'the handler runs inside the server span').toBeDefined();
@@ -140,6 +136,7 @@ describe('OTLP export', () => {
       expect(found.work.parentSpanId).toBe(parent!.spanId);
       expect(found.client.parentSpanId).toBe(found.server.spanId);
       expect(found.client.kind).toBe(3); // CLIENT
+      expect(bodies.every((b) => b.contentType === 'application/json')).toBe(true);
       // The global counter and the instrumentation's client histogram, exported per worker.
       await until(
         async () => {
