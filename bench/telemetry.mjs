@@ -1,7 +1,9 @@
 // Cost of telemetry. Throughput of the same 2-worker hello-world cluster with telemetry off, on,
-// and on with tracing (sampling 1.0, spans to a local sink), keep-alive load from wrk, runs
-// interleaved (off, on, traced, off, ...); medians and ratios. Then in-process microbenchmarks of
-// the real recording hooks (per request) and of collect + serialize (per snapshot).
+// on with a counter added per request through the global @opentelemetry/api, and on with tracing
+// (sampling 1.0, spans to a local sink); then a handler that fetch()es a local downstream, with
+// telemetry off, on, and on with @opentelemetry/instrumentation-undici. Keep-alive load from wrk,
+// runs interleaved; medians and ratios. Then in-process microbenchmarks of the real recording hooks
+// (per request) and of collect + serialize (per snapshot).
 //   node bench/telemetry.mjs [--rounds 3] [--seconds 6] [--connections 50]
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
@@ -28,27 +30,41 @@ const sink = http.createServer((req, res) => {
 await new Promise((r) => sink.listen(0, '127.0.0.1', r));
 const sinkUrl = `http://127.0.0.1:${sink.address().port}/v1/traces`;
 
-async function run(env) {
-  const child = spawn(process.execPath, [path.join(root, 'bench/apps/hello.mjs')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+// The downstream of GET /fetch: its own process, so the bench's event loop is not the bottleneck.
+const downstream = spawn(process.execPath, ['-e', "require('http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', function () { console.log(this.address().port) })"], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const downstreamUrl = `http://127.0.0.1:${await new Promise((r) => downstream.stdout.once('data', (d) => r(String(d).trim())))}/`;
+
+async function run({ path: urlPath = '/', ...env }) {
+  const child = spawn(process.execPath, [path.join(root, 'bench/apps/hello.mjs')], { env: { ...process.env, DOWNSTREAM: downstreamUrl, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const { port } = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(JSON.parse(String(d)))));
-  execFileSync('wrk', ['-t1', `-c${connections}`, '-d2s', `http://127.0.0.1:${port}/`]); // warm-up
-  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+  execFileSync('wrk', ['-t1', `-c${connections}`, '-d2s', `http://127.0.0.1:${port}${urlPath}`]); // warm-up
+  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, `http://127.0.0.1:${port}${urlPath}`], { encoding: 'utf8' });
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
 }
 
-const configs = { off: { TELEMETRY: '0' }, on: { TELEMETRY: '1' }, traced: { TELEMETRY: '1', TRACES_URL: sinkUrl } };
-const results = { off: [], on: [], traced: [] };
+const configs = {
+  off: { TELEMETRY: '0' },
+  on: { TELEMETRY: '1' },
+  'on, global API counter': { TELEMETRY: '1', GLOBAL_API: '1' },
+  traced: { TELEMETRY: '1', TRACES_URL: sinkUrl },
+  'fetch, off': { TELEMETRY: '0', path: '/fetch' },
+  'fetch, on': { TELEMETRY: '1', path: '/fetch' },
+  'fetch, on, undici instrumentation': { TELEMETRY: '1', INSTRUMENT_UNDICI: '1', path: '/fetch' },
+};
+const results = Object.fromEntries(Object.keys(configs).map((k) => [k, []]));
 for (let i = 0; i < rounds; i++) for (const [name, env] of Object.entries(configs)) results[name].push(await run(env));
 sink.close();
+downstream.kill('SIGTERM');
 
 // Per-request cost: the otel-worker plugin's own hooks, driven directly.
 const { WorkerTelemetry } = await import(path.join(root, 'dist/otel/worker-telemetry.js'));
 const { otelWorkerPlugin } = await import(path.join(root, 'dist/plugins/otel-worker/index.js'));
-const telemetry = new WorkerTelemetry({ 'service.name': 'bench' }, { enabled: false, sampleRatio: 1, endpoint: undefined });
-const onRequest = [];
-const onResponse = [];
+const telemetry = await WorkerTelemetry.create({ 'service.name': 'bench' }, { enabled: false, sampleRatio: 1, endpoint: undefined, protocol: 'http/protobuf' });
+const onTiming = [];
 otelWorkerPlugin(telemetry).worker({
   logger: {
     info() {},
@@ -64,21 +80,22 @@ otelWorkerPlugin(telemetry).worker({
   server: undefined,
   meter: (n, v) => telemetry.meter(n, v),
   tracer: (n, v) => telemetry.tracer(n, v),
-  onRequest: (h) => onRequest.push(h),
-  onResponse: (h) => onResponse.push(h),
+  onRequest() {},
+  aroundRequest() {},
+  onResponse() {},
+  onResponseTiming: (h) => onTiming.push(h),
+  forEachActiveRequest() {},
   sendToPrimary() {},
   addToSnapshot: (k, g) => telemetry.addToSnapshot(k, g),
 });
 const routes = ['/users/:id', '/orders/:id', '/health', '/', '/search'];
 const statuses = [200, 200, 200, 404, 500];
-const reqs = routes.map((r, i) => ({ req: { method: 'GET', headers: {}, url: r }, route: r, statusCode: statuses[i] }));
 const N = 1_000_000;
+// What the frontend hands the plugin at the end of each request: plain values, one clock reading each end.
 function hot(n) {
   for (let i = 0; i < n; i++) {
-    const r = reqs[i % reqs.length];
-    for (const h of onRequest) h(r.req, undefined);
-    const info = { req: r.req, res: undefined, route: r.route, statusCode: r.statusCode, startMs: 0, durationS: 0.001 * (i % 50), aborted: false };
-    for (const h of onResponse) h(info);
+    const k = i % routes.length;
+    for (const h of onTiming) h('GET', statuses[k], routes[k], false, 0.001 * (i % 50));
   }
 }
 hot(100_000);
@@ -101,11 +118,12 @@ for (let k = 0; k < 5; k++) {
 const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)]));
 console.log(`\n### Telemetry cost, ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`);
 console.log(`Command: \`node bench/telemetry.mjs --rounds ${rounds} --seconds ${seconds} --connections ${connections}\` (wrk -t1 -c${connections}, keep-alive, 2 workers, hello world)\n`);
-console.log('| configuration | req/s per run | median | vs off |\n| --- | --- | --- | --- |');
-for (const k of Object.keys(results)) console.log(`| ${k} | ${results[k].map((x) => x.toFixed(0)).join(', ')} | ${m[k].toFixed(0)} | ${((m[k] / m.off) * 100).toFixed(1)}% |`);
+console.log('| configuration | req/s per run | median | vs off (fetch rows: vs fetch, off) |\n| --- | --- | --- | --- |');
+for (const k of Object.keys(results)) {
+  const base = k.startsWith('fetch') ? m['fetch, off'] : m.off;
+  console.log(`| ${k} | ${results[k].map((x) => x.toFixed(0)).join(', ')} | ${m[k].toFixed(0)} | ${((m[k] / base) * 100).toFixed(1)}% |`);
+}
 console.log(`\nSpans sink received ${(spansReceived / 1e6).toFixed(1)} MB.`);
-console.log(
-  `Per request (request + response hooks: in-flight count +1/-1, one histogram record): median ${median(perRequest).toFixed(3)} us over 5 x ${N} (${perRequest.map((x) => x.toFixed(3)).join(', ')})`,
-);
+console.log(`Per request (the response-timing hook: one histogram record): median ${median(perRequest).toFixed(3)} us over 5 x ${N} (${perRequest.map((x) => x.toFixed(3)).join(', ')})`);
 console.log(`Per snapshot (collect + JSON, ${bytes} bytes): median ${median(perSnapshot).toFixed(3)} ms (${perSnapshot.map((x) => x.toFixed(3)).join(', ')})`);
 await telemetry.close();

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import type { Attributes } from '@opentelemetry/api';
-import type { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { DeferredMeterProvider } from './deferred-meter.js';
 import { registerDiskMetrics } from './disk-metrics.js';
 import { exportPlan, type ExportPlan } from './export-plan.js';
 import { M, PRIMARY_SCOPE, WORKER_ID } from './instruments.js';
@@ -45,43 +45,34 @@ export interface PrimaryTelemetryOptions {
 export class PrimaryTelemetry {
   /** GET /metrics in the Prometheus text format; undefined when Prometheus is not exported. */
   readonly metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  readonly meterProvider: MeterProvider;
-  readonly sdkMode: SdkMode;
+  /** Usable at once; bound to the SDK's provider by startExport() (see deferred-meter.ts). */
+  readonly meterProvider = new DeferredMeterProvider();
+  readonly plan: ExportPlan;
+  readonly store = new WorkerMetricsStore();
+  /** Per-worker gauges: a worker's series end with it (see live-gauges.ts). */
+  readonly gauges = new LiveGauges(PRIMARY_SCOPE);
+  private sdk: PrimarySdk | undefined;
+  private exporting: Promise<void> | undefined;
   private readonly pids = new PidSampler();
   private readonly timer: NodeJS.Timeout;
   private readonly restartCounter;
   private readonly recycleCounter;
   private closed: Promise<void> | undefined;
 
-  /** Starts the SDK the plan asks for (exporters are loaded on demand), then the instruments. */
-  static async create(o: PrimaryTelemetryOptions): Promise<PrimaryTelemetry> {
-    const plan = exportPlan({ otlpEndpoint: o.otlpEndpoint, otlpIntervalMs: o.otlpIntervalMs });
-    for (const w of plan.warnings) o.warn(w);
-    const store = new WorkerMetricsStore();
-    const gauges = new LiveGauges(PRIMARY_SCOPE);
-    const sdk = await startPrimarySdk(plan, { serviceName: o.serviceName, producers: [store, gauges], registerGlobals: o.registerGlobals, warn: o.warn });
-    const telemetry = new PrimaryTelemetry(o, plan, sdk, store, gauges);
-    // Host and disk metrics are exported only (nothing here decides on them): loaded when exported.
-    if (sdk.mode !== 'disabled') {
-      const { HostMetrics } = await import('@opentelemetry/host-metrics');
-      new HostMetrics({ meterProvider: sdk.meterProvider, name: 'otel-cluster/host', metricGroups: ['system.cpu', 'system.memory', 'system.network'] }).start();
-      registerDiskMetrics(sdk.meterProvider.getMeter('otel-cluster/host'));
-    }
-    return telemetry;
-  }
-
-  private constructor(
-    private readonly o: PrimaryTelemetryOptions,
-    readonly plan: ExportPlan,
-    private readonly sdk: PrimarySdk,
-    readonly store: WorkerMetricsStore,
-    /** Per-worker gauges: a worker's series end with it (see live-gauges.ts). */
-    readonly gauges: LiveGauges,
-  ) {
-    this.meterProvider = sdk.meterProvider;
-    this.sdkMode = sdk.mode;
-    const prometheus = sdk.prometheus;
-    this.metricsHandler = prometheus && ((req, res) => prometheus.getMetricsRequestHandler(req, res));
+  /**
+   * Everything decisions read (the store, the per-process samples) works from here on; export waits
+   * for startExport(), which the primary calls once its workers are forked.
+   */
+  constructor(private readonly o: PrimaryTelemetryOptions) {
+    this.plan = exportPlan({ otlpEndpoint: o.otlpEndpoint, otlpIntervalMs: o.otlpIntervalMs });
+    for (const w of this.plan.warnings) o.warn(w);
+    this.metricsHandler = this.plan.prometheus
+      ? (req, res) => {
+          // Before the exporter is loaded (the first few hundred ms of a start): ask to come back.
+          if (this.sdk?.prometheus) this.sdk.prometheus.getMetricsRequestHandler(req, res);
+          else res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' }).end('telemetry export is starting\n');
+        }
+      : undefined;
     const meter = this.meterProvider.getMeter(PRIMARY_SCOPE);
     this.restartCounter = meter.createCounter(M.restarts, { unit: '{restart}', description: 'Worker restarts, by the exit reason that caused them.' });
     this.recycleCounter = meter.createCounter(M.recycles, { unit: '{worker}', description: 'Workers replaced by the primary (replacement first), by reason.' });
@@ -134,10 +125,30 @@ export class PrimaryTelemetry {
     this.timer.unref();
   }
 
+  /**
+   * Loads and starts the SDK the plan asks for (exporters on demand), binds the instruments made so
+   * far to it, then host and disk metrics (exported only: nothing here decides on them). Idempotent.
+   */
+  startExport(): Promise<void> {
+    this.exporting ??= (async () => {
+      const o = this.o;
+      const sdk = await startPrimarySdk(this.plan, { serviceName: o.serviceName, producers: [this.store, this.gauges], registerGlobals: o.registerGlobals, warn: o.warn });
+      this.sdk = sdk;
+      this.meterProvider.bind(sdk.meterProvider);
+      if (this.meterProvider.dropped) o.warn(`${this.meterProvider.dropped} measurements made before the telemetry SDK started were dropped`);
+      if (sdk.mode !== 'disabled') {
+        const { HostMetrics } = await import('@opentelemetry/host-metrics');
+        new HostMetrics({ meterProvider: sdk.meterProvider, name: 'otel-cluster/host', metricGroups: ['system.cpu', 'system.memory', 'system.network'] }).start();
+        registerDiskMetrics(sdk.meterProvider.getMeter('otel-cluster/host'));
+      }
+    })();
+    return this.exporting;
+  }
+
   /** For the start-up log: how the SDK started and what it exports. */
-  describe(): { sdk: SdkMode; exports: string[] } {
+  describe(): { sdk: SdkMode | 'starting'; exports: string[] } {
     const p = this.plan;
-    return { sdk: this.sdkMode, exports: [...(p.prometheus ? ['prometheus'] : []), ...(p.otlp ? [`otlp ${p.otlp.protocol}`] : []), ...(p.console ? ['console'] : [])] };
+    return { sdk: this.sdk?.mode ?? 'starting', exports: [...(p.prometheus ? ['prometheus'] : []), ...(p.otlp ? [`otlp ${p.otlp.protocol}`] : []), ...(p.console ? ['console'] : [])] };
   }
 
   processReading(pid: number): { cpu: number; rssBytes: number } | undefined {
@@ -157,7 +168,9 @@ export class PrimaryTelemetry {
     this.closed ??= (async () => {
       clearInterval(this.timer);
       this.pids.close();
-      await this.sdk.shutdown().catch(this.o.onError);
+      // An export still starting is let finish, so that its exporters are shut down too.
+      await this.exporting?.catch(this.o.onError);
+      await this.sdk?.shutdown().catch(this.o.onError);
     })();
     return this.closed;
   }

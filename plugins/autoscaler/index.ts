@@ -1,6 +1,6 @@
 import type { Plugin } from '../../src/plugins/api.js';
 import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugins/api.js';
-import { Autoscaler, type AutoscalerOptions, type AutoscalerStatus } from './primary.js';
+import type { Autoscaler, AutoscalerOptions, AutoscalerStatus } from './primary.js';
 
 export type { AutoscalerStatus } from './primary.js';
 export type { HoldReason, Recommendation, Signals, Trigger } from './decide.js';
@@ -18,7 +18,9 @@ export function autoscalerPlugin(o: AutoscalerOptions): AutoscalerPlugin {
   let scaler: Autoscaler | undefined;
   return {
     name: 'otel-cluster:autoscaler',
-    primary(ctx) {
+    // The primary half is loaded by the primary only (workers never evaluate it).
+    async primary(ctx) {
+      const { Autoscaler } = await import('./primary.js');
       const s = (scaler = new Autoscaler(ctx, o));
       ctx.onClose(() => s.close());
     },

@@ -1,8 +1,6 @@
 import type { Plugin } from '../../src/plugins/api.js';
 import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugins/api.js';
 import { sendJson } from '../../src/plugins/api.js';
-import { clusterHealth } from './cluster-report.js';
-import { HealthProber } from './primary.js';
 import { HEALTH_CONTENT_TYPE, httpStatusOf, type HealthCheckFn } from './report.js';
 import { serveHealth } from './worker.js';
 
@@ -27,7 +25,9 @@ export function healthPlugin(o: HealthPluginOptions): Plugin<PrimaryPluginContex
   const hc = o.healthCheck;
   return {
     name: 'otel-cluster:health',
-    primary(ctx) {
+    // The primary half is loaded by the primary only (workers never evaluate it).
+    async primary(ctx) {
+      const [{ clusterHealth }, { HealthProber }] = await Promise.all([import('./cluster-report.js'), import('./primary.js')]);
       const prober = hc.enabled
         ? new HealthProber(ctx, {
             intervalMs: hc.interval,

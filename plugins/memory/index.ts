@@ -1,7 +1,6 @@
 import type { Plugin } from '../../src/plugins/api.js';
 import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugins/api.js';
 import type { LeakDetectorConfig } from './leak-detector.js';
-import { MemoryManager } from './primary.js';
 import { serveMemory } from './worker.js';
 
 export interface MemoryPluginOptions {
@@ -24,7 +23,9 @@ export function memoryPlugin(o: MemoryPluginOptions): Plugin<PrimaryPluginContex
   const mm = o.memoryManagement;
   return {
     name: 'otel-cluster:memory',
-    primary(ctx) {
+    // The primary half is loaded by the primary only (workers never evaluate it).
+    async primary(ctx) {
+      const { MemoryManager } = await import('./primary.js');
       const manager = new MemoryManager(ctx, {
         intervalMs: o.intervalMs,
         limitBytes: o.maxMemoryPerWorker,

@@ -3,11 +3,16 @@ import { OPTIONS_ENV, resolveOptions } from '../config/validate.js';
 import { createLogger } from '../logger.js';
 import { ENV } from '../runtime/adapter.js';
 import { keepTickShapeAlive } from '../runtime/tick-shape.js';
-import { PrimaryApp } from './primary-app.js';
 import { registerWorkerMeterProvider } from './telemetry-setup.js';
-import { SingleApp } from './single-app.js';
 import type { App, ServerOptions } from './types.js';
-import { WorkerApp } from './worker-app.js';
+
+// Each role loads only its own half of the package: a worker never evaluates the supervisor, the
+// balancer, the admin server or the primary halves of the plugins (start-up and RSS of every worker,
+// bench/RESULTS.md). The role is fixed for the life of the process, so this runs once, at import.
+const isOurWorker = cluster.isWorker && process.env[ENV.role] === 'worker';
+const roles = isOurWorker
+  ? { WorkerApp: (await import('./worker-app.js')).WorkerApp }
+  : { PrimaryApp: (await import('./primary-app.js')).PrimaryApp, SingleApp: (await import('./single-app.js')).SingleApp };
 
 /**
  * One entry script, every role: in the primary this returns an app that forks and supervises the
@@ -16,21 +21,20 @@ import { WorkerApp } from './worker-app.js';
  */
 export function createServer(options: ServerOptions = {}): App {
   keepTickShapeAlive(); // every role: see the function for the V8 slow mode it prevents
-  const isOurWorker = cluster.isWorker && process.env[ENV.role] === 'worker';
   const resolved = resolveOptions(options, isOurWorker ? process.env[OPTIONS_ENV] : undefined);
   if (isOurWorker) {
     const slot = Number(process.env[ENV.slot]);
     const logger = createLogger(resolved.logger, { role: 'worker', slot, pid: process.pid });
     registerWorkerMeterProvider(resolved, logger);
-    return new WorkerApp(resolved, logger);
+    return new roles.WorkerApp!(resolved, logger);
   }
   const logger = createLogger(resolved.logger, { role: resolved.cluster.enabled ? 'primary' : 'single', primaryPid: process.pid });
   for (const s of resolved.inert ?? []) logger.warn({ option: s.key }, `${s.key} has no effect: ${s.why}`);
   if (!resolved.cluster.enabled) {
     registerWorkerMeterProvider(resolved, logger);
-    return new SingleApp(resolved, logger);
+    return new roles.SingleApp!(resolved, logger);
   }
   // Instrumentations enable themselves when constructed; the primary serves no requests of the app.
   for (const i of resolved.telemetry.instrumentations) i.disable();
-  return new PrimaryApp(resolved, logger);
+  return new roles.PrimaryApp!(resolved, logger);
 }

@@ -97,7 +97,10 @@ export class PrimaryApp extends BaseApp {
       await this.plugins.start('primary', (base) => primaryContext(base, control, telemetry, this.admin, messages));
       if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger);
       const started = Date.now();
-      await supervisor.start(config.workers);
+      // The workers are forked first, then the telemetry SDK and exporters load while they start:
+      // loading them takes longer than a worker's start, and the workers do not need them.
+      const starting = supervisor.start(config.workers);
+      await Promise.all([starting, telemetry?.startExport()]);
       const ready = supervisor.readyWorkers().length;
       this.logger.info(
         {

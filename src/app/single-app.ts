@@ -37,6 +37,7 @@ export class SingleApp extends BaseApp {
       // One process plays both parts: its worker telemetry feeds its own store as slot 0.
       const self = () => this.getWorkers();
       const primary = (this.telemetry = await primaryTelemetry(this.options, self, this.logger, { registerGlobals: false }));
+      await primary?.startExport();
       // The built-in plugins as in a cluster: /health (the worker's endpoint and the admin
       // server's), memory; the auto-scaler leaves itself out (nothing to scale).
       const { plugins: builtins } = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => 1, shuttingDown: () => !!this.closing });

@@ -102,7 +102,7 @@ export async function primaryTelemetry(
 ): Promise<PrimaryTelemetry | undefined> {
   if (!o.telemetry.enabled) return undefined;
   const { PrimaryTelemetry } = await import('../../otel/primary-telemetry.js');
-  return PrimaryTelemetry.create({
+  return new PrimaryTelemetry({
     serviceName: serviceNameFor(o.telemetry.serviceName),
     intervalMs: o.telemetry.intervalMs,
     otlpEndpoint: o.telemetry.otlp.endpoint,

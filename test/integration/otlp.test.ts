@@ -86,7 +86,7 @@ describe('OTLP export', () => {
     const target = scraped.find((s) => s.name === 'target_info');
     expect(target?.labels).toMatchObject({ service_name: 'fixture', deployment_environment_name: 'test', team: 'shop' });
     // The primary's SDK registered its MeterProvider globally: the app's own counter there is exported.
-    expect(scraped.find((x) => x.name === 'shop_deploys_total')?.value).toBe(1);
+    expect(scraped.find((x) => x.name === 'fixture_deploys_total')?.value).toBe(1);
     expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'sdk-node', exports: ['prometheus', 'otlp http/protobuf'] });
 
     // The slow request is an exemplar of the latency readings decisions are made from.
