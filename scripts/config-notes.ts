@@ -77,7 +77,7 @@ export const OPTION_NOTES: Record<string, OptionNote> = {
   'autoScaling.maxScaleDownStep': { default: 'none (down to the stabilised size at once)', meaning: 'workers one decision removes, 1..1024' },
   handler: { meaning: 'Node request listener, served after the routes' },
   plugins: { meaning: '`{ name, dependencies?, primary?(ctx), worker?(ctx) }`, names unique' },
-  logger: { default: 'pino at `info` to stderr', meaning: '`false`, `{ level }`, or a pino-compatible logger' },
+  logger: { default: 'JSON lines (pino format) at `info` on stderr', meaning: '`false`, `{ level }`, or a pino-compatible logger' },
   admin: { default: "`{ host: '127.0.0.1', port: 9464 }`", meaning: '`false` or `{ host, port }` (0 = any free port)' },
   handleSignals: { meaning: 'SIGTERM/SIGINT close gracefully (another one, 500 ms or more later or of the other kind, forces), SIGUSR2 reloads' },
   'ipc.maxMessageBytes': { meaning: 'bytes of JSON-encoded data, 64..64 MiB' },

@@ -16,7 +16,7 @@ export interface ServerOptions {
   /** Mount any Node request listener (Express, Koa's callback(), Hono's node adapter...). */
   handler?: RequestListener | ((req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => unknown);
   plugins?: Plugin[];
-  /** pino-compatible logger, `{ level }` for the built-in pino, or false. Default: pino at info to stderr. */
+  /** A pino-compatible logger, `{ level }` for the built-in JSON lines on stderr, or false. Default: the built-in at info. */
   logger?: false | { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' } | LoggerLike;
   /** The primary's admin server (/livez, /readyz). Default 127.0.0.1:9464; port 0 picks a free port. */
   admin?: false | { host?: string; port?: number };

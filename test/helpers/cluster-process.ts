@@ -26,7 +26,7 @@ export interface ClusterEvent {
 export class ClusterProcess {
   readonly child: ChildProcess;
   readonly events: ClusterEvent[] = [];
-  /** The JSON log lines (pino) of the primary and its workers, in arrival order. */
+  /** The JSON log lines (pino format) of the primary and its workers, in arrival order. */
   readonly logs: LogLine[] = [];
   stderr = '';
   /** Everything the primary (and its workers) wrote to stdout, events included. */
