@@ -97,10 +97,11 @@ export class PrimaryApp extends BaseApp {
       await this.plugins.start('primary', (base) => primaryContext(base, control, telemetry, this.admin, messages));
       if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger);
       const started = Date.now();
-      // The workers are forked first, then the telemetry SDK and exporters load while they start:
-      // loading them takes longer than a worker's start, and the workers do not need them.
-      const starting = supervisor.start(config.workers);
-      await Promise.all([starting, telemetry?.startExport()]);
+      // The workers start first, then the telemetry SDK and exporters load: loading them takes longer
+      // than a worker's start and would take the CPU the workers start with; the workers (serving
+      // already) do not need them. listen() resolves once both are done.
+      await supervisor.start(config.workers);
+      await telemetry?.startExport();
       const ready = supervisor.readyWorkers().length;
       this.logger.info(
         {

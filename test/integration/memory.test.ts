@@ -120,7 +120,13 @@ describe('memory manager (node)', () => {
   });
 
   it('restarts a worker that exhausts its V8 heap (derived from maxMemoryPerWorker) with reason oom', async () => {
-    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: memory({ memoryLeakDetection: false, memoryCriticalThreshold: 99 }, { maxMemoryPerWorker: '96MB' }) }));
+    // RSS passes the 96 MB limit on the way to the 72 MB heap limit: slow readings (two, 5 s apart,
+    // before a memory-limit recycle) leave V8's own limit to end the worker, as this test is about.
+    const c = (cp = new ClusterProcess('app.mjs', {
+      WORKERS: '1',
+      TELEMETRY_INTERVAL: '5000',
+      CONFIG_JSON: memory({ memoryLeakDetection: false, memoryCriticalThreshold: 99 }, { maxMemoryPerWorker: '96MB' }),
+    }));
     const { port } = await c.listening();
     const pid = await pidVia(port, '/oom');
     const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === pid, 20_000, 'oom exit');
