@@ -25,12 +25,15 @@ export interface InertContext {
 
 const at = (o: unknown, path: string[]): unknown => path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
 
-/** Keys given under `path`, other than those in `except`. */
+/** Not given in effect: undefined, `{}` or `[]` (what a config built with spreads often holds). */
+const empty = (v: unknown): boolean => v === undefined || (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && v !== null && Object.values(v).every((x) => x === undefined));
+
+/** Keys given under `path` (and not empty), other than those in `except`. */
 function givenKeys(given: unknown, path: string[], except: string[] = []): string[] {
   const v = at(given, path);
   if (!v || typeof v !== 'object' || Array.isArray(v)) return [];
   return Object.keys(v)
-    .filter((k) => !except.includes(k) && (v as Record<string, unknown>)[k] !== undefined)
+    .filter((k) => !except.includes(k) && !empty((v as Record<string, unknown>)[k]))
     .map((k) => [...path, k].join('.'));
 }
 

@@ -30,6 +30,7 @@ const cases: [string, Partial<InertContext>, string[]][] = [
     ['cluster.config.resources.memoryManagement.leakAction'],
   ],
   ['telemetry keys with telemetry off', { given: { telemetry: { enabled: false, intervalMs: 500 } }, telemetryEnabled: false }, ['telemetry.intervalMs']],
+  ['empty values ({}, [], undefined) are not settings', { given: { telemetry: { enabled: false, tracing: {}, instrumentations: [], otlp: { endpoint: undefined } } }, telemetryEnabled: false }, []],
   [
     'maxCpuPerWorker with telemetry off',
     { given: { ...cfg({ resources: { maxCpuPerWorker: 80 } }), telemetry: { enabled: false } }, telemetryEnabled: false },
