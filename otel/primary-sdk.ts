@@ -75,8 +75,12 @@ function globalMeterProviderTaken(): boolean {
 export async function startPrimarySdk(plan: ExportPlan, o: PrimarySdkOptions): Promise<PrimarySdk> {
   const ours = { 'service.name': o.serviceName, 'service.instance.id': `${os.hostname()}:${process.pid}` };
   const { readers, prometheus } = await readersFor(plan, o.producers);
+  // NodeSDK's default detectors plus the container's id (from the cgroup files, where there is one).
+  // OTEL_NODE_RESOURCE_DETECTORS, when set, chooses instead (NodeSDK reads it).
+  const { containerDetector } = await import('@opentelemetry/resource-detector-container');
+  const detectors = [envDetector, processDetector, hostDetector, containerDetector];
   const own = (mode: SdkMode): PrimarySdk => {
-    const resource = detectResources({ detectors: mode === 'disabled' ? [] : [envDetector, processDetector, hostDetector] }).merge(resourceFromAttributes(ours));
+    const resource = detectResources({ detectors: mode === 'disabled' ? [] : detectors }).merge(resourceFromAttributes(ours));
     const meterProvider = new MeterProvider({ resource, readers });
     return { meterProvider, prometheus, mode, shutdown: () => meterProvider.shutdown() };
   };
@@ -92,6 +96,7 @@ export async function startPrimarySdk(plan: ExportPlan, o: PrimarySdkOptions): P
   const sdk = new NodeSDK({
     serviceName: o.serviceName,
     resource: resourceFromAttributes({ 'service.instance.id': ours['service.instance.id'] }),
+    resourceDetectors: process.env.OTEL_NODE_RESOURCE_DETECTORS ? undefined : detectors,
     metricReaders: readers,
     // The primary serves no requests and writes its logs with pino: no span or log pipelines.
     spanProcessors: [],

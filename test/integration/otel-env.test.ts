@@ -1,7 +1,7 @@
 // The standard OTEL_* variables against a real cluster: what is exported where, and that turning
 // export off leaves serving and the primary's decisions alone.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClusterProcess, request, until } from '../helpers/cluster-process.js';
+import { ClusterProcess, request, scrape, until } from '../helpers/cluster-process.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
 describe('OpenTelemetry environment variables', () => {
@@ -75,6 +75,20 @@ describe('OpenTelemetry environment variables', () => {
     expect(r.received.every((b) => b.contentType === 'application/json')).toBe(true);
     await until(async () => (/descriptor[\s\S]*http\.server\.request\.duration/.test(c.stdout) ? true : undefined), 10_000, 'the console exporter output');
     expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'sdk-node', exports: ['otlp http/json', 'console'] });
+  });
+
+  it('OTEL_NODE_RESOURCE_DETECTORS chooses the detectors: host attributes by default, none with env only', async () => {
+    const targetInfo = async (env: Record<string, string>) => {
+      const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', OTEL_RESOURCE_ATTRIBUTES: 'team=shop', ...env }));
+      const { admin } = await c.listening();
+      const labels = (await scrape(admin.port)).find((x) => x.name === 'target_info')?.labels;
+      await cp.cleanup();
+      return labels;
+    };
+    expect(await targetInfo({})).toMatchObject({ team: 'shop', host_name: expect.any(String), process_runtime_name: 'nodejs' });
+    const envOnly = await targetInfo({ OTEL_NODE_RESOURCE_DETECTORS: 'env' });
+    expect(envOnly).toMatchObject({ team: 'shop', service_name: 'fixture' });
+    expect(envOnly).not.toHaveProperty('host_name');
   });
 
   it('names a value it ignores', async () => {
