@@ -134,3 +134,9 @@ export class DeferredMeterProvider implements MeterProvider {
     this.meters.length = 0;
   }
 }
+
+/** A DeferredMeterProvider offered as the global one; `held` is false when another was there first. */
+export interface HeldMeterProvider {
+  provider: DeferredMeterProvider;
+  held: boolean;
+}

@@ -45,12 +45,16 @@ export function otlpProtocol(signal: 'METRICS' | 'TRACES', env: Env = process.en
   return 'http/protobuf';
 }
 
-function positiveMs(env: Env, name: string, warnings: string[]): number | undefined {
+/** The range telemetry.otlp.intervalMs accepts: above it a timer fires at once (2^31 ms wraps). */
+const MIN_MS = 100;
+const MAX_MS = 3_600_000;
+
+function boundedMs(env: Env, name: string, warnings: string[]): number | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
   const n = Number(raw);
-  if (Number.isFinite(n) && n > 0) return n;
-  warnings.push(`${name}=${raw} is not a positive number of milliseconds: ignored`);
+  if (Number.isFinite(n) && n >= MIN_MS && n <= MAX_MS) return Math.round(n);
+  warnings.push(`${name}=${raw} is not a number of milliseconds in ${MIN_MS}..${MAX_MS}: ignored`);
   return undefined;
 }
 
@@ -72,13 +76,15 @@ export function exportPlan(o: ExportPlanOptions, env: Env = process.env): Export
     ),
   ];
   for (const name of listed) if (!(EXPORTERS as readonly string[]).includes(name)) warnings.push(`OTEL_METRICS_EXPORTER: unknown exporter '${name}' (expected ${EXPORTERS.join(', ')}): ignored`);
+  // Unknown names are dropped first: a list of only unknown names leaves the default.
+  const known = listed.filter((n) => (EXPORTERS as readonly string[]).includes(n));
   const endpointKnown = !!(o.otlpEndpoint || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim());
-  const wanted = new Set<string>(listed.length ? listed : ['prometheus', ...(endpointKnown ? ['otlp'] : [])]);
+  const wanted = new Set<string>(known.length ? known : ['prometheus', ...(endpointKnown ? ['otlp'] : [])]);
   if (wanted.has('none')) wanted.clear();
   if (o.otlpEndpoint) wanted.add('otlp');
 
-  const intervalMs = o.otlpIntervalMs ?? positiveMs(env, 'OTEL_METRIC_EXPORT_INTERVAL', warnings) ?? DEFAULT_EXPORT_INTERVAL_MS;
-  const timeoutMs = Math.min(intervalMs, positiveMs(env, 'OTEL_METRIC_EXPORT_TIMEOUT', warnings) ?? DEFAULT_EXPORT_TIMEOUT_MS);
+  const intervalMs = o.otlpIntervalMs ?? boundedMs(env, 'OTEL_METRIC_EXPORT_INTERVAL', warnings) ?? DEFAULT_EXPORT_INTERVAL_MS;
+  const timeoutMs = Math.min(intervalMs, boundedMs(env, 'OTEL_METRIC_EXPORT_TIMEOUT', warnings) ?? DEFAULT_EXPORT_TIMEOUT_MS);
   return {
     sdkDisabled: false,
     prometheus: wanted.has('prometheus'),

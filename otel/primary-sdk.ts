@@ -1,7 +1,17 @@
 import os from 'node:os';
-import { createNoopMeter, metrics } from '@opentelemetry/api';
+import { metrics } from '@opentelemetry/api';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  detectResources,
+  envDetector,
+  hostDetector,
+  osDetector,
+  processDetector,
+  type Resource,
+  type ResourceDetector,
+  resourceFromAttributes,
+  serviceInstanceIdDetector,
+} from '@opentelemetry/resources';
 import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricProducer, type MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { ExportPlan, OtlpProtocol } from './export-plan.js';
 
@@ -26,6 +36,8 @@ export interface PrimarySdkOptions {
    * app's own `@opentelemetry/api` metrics go to the store as slot 0): the primary side stays local.
    */
   registerGlobals: boolean;
+  /** The primary's DeferredMeterProvider holds the global slot (false: the app's provider does). */
+  heldGlobal: boolean;
   warn: (msg: string) => void;
 }
 
@@ -57,51 +69,77 @@ async function readersFor(plan: ExportPlan, producers: MetricProducer[]): Promis
   return { readers, prometheus };
 }
 
-/** True when something registered a global MeterProvider before us (the app's own SDK set-up). */
-function globalMeterProviderTaken(): boolean {
-  const NoopMeter = createNoopMeter().constructor;
-  return !(metrics.getMeterProvider().getMeter('otel-cluster/probe') instanceof NoopMeter);
+/**
+ * The detectors OTEL_NODE_RESOURCE_DETECTORS names (as NodeSDK reads it: `env`, `host`, `os`,
+ * `process`, `serviceinstance`, `container`, `all`, `none`), else NodeSDK's defaults and the
+ * container's id. Unknown names are named in a warning.
+ */
+export function resourceDetectors(env: Record<string, string | undefined>, container: ResourceDetector, warn: (msg: string) => void): ResourceDetector[] {
+  const known: Record<string, ResourceDetector> = { env: envDetector, host: hostDetector, os: osDetector, process: processDetector, serviceinstance: serviceInstanceIdDetector, container };
+  const raw = env.OTEL_NODE_RESOURCE_DETECTORS?.trim();
+  if (!raw) return [envDetector, processDetector, hostDetector, container];
+  const names = raw.split(',').map((n) => n.trim().toLowerCase());
+  if (names.includes('none')) return [];
+  if (names.includes('all')) return Object.values(known);
+  for (const n of names) if (!known[n]) warn(`OTEL_NODE_RESOURCE_DETECTORS: unknown detector '${n}' (expected ${Object.keys(known).join(', ')}, all, none): ignored`);
+  return names.flatMap((n) => known[n] ?? []);
 }
 
 /**
- * The primary's OpenTelemetry SDK. Normally `NodeSDK` from `@opentelemetry/sdk-node`, given our
- * readers: it brings what users of the standard variables expect (OTEL_RESOURCE_ATTRIBUTES and
- * OTEL_NODE_RESOURCE_DETECTORS, OTEL_SERVICE_NAME, OTEL_LOG_LEVEL, OTEL_PROPAGATORS) and registers
- * the MeterProvider globally, so the app's own `@opentelemetry/api` metrics in the primary are
- * exported with the cluster's. Without it: when the plan exports nothing (OTEL_SDK_DISABLED,
- * OTEL_METRICS_EXPORTER=none), in single-process mode, and when the app registered a provider of its
- * own first (kept; ours is then local, with the same default detectors).
+ * The primary's resource: service.instance.id under what the detectors find (OTEL_RESOURCE_ATTRIBUTES
+ * may set its own), service.name over them (createServer's serviceName, else OTEL_SERVICE_NAME: see
+ * service-name.ts). Detectors that answer asynchronously (host.id, container.id) are awaited: the
+ * Prometheus exporter reads the attributes synchronously at each scrape.
+ */
+async function primaryResource(serviceName: string, detectors: ResourceDetector[]): Promise<Resource> {
+  const resource = resourceFromAttributes({ 'service.instance.id': `${os.hostname()}:${process.pid}` })
+    .merge(detectResources({ detectors }))
+    .merge(resourceFromAttributes({ 'service.name': serviceName }));
+  await resource.waitForAsyncAttributes?.();
+  return resource;
+}
+
+/**
+ * The primary's OpenTelemetry SDK: `NodeSDK` from `@opentelemetry/sdk-node`, given our readers and
+ * resource. It builds the MeterProvider and registers it globally, and reads OTEL_LOG_LEVEL (its
+ * diagnostic logger) and OTEL_PROPAGATORS. The global slot is held until then by the primary's
+ * DeferredMeterProvider (`heldGlobal`), so that the app's meters in the primary work from the start:
+ * it is released (metrics.disable()) just before NodeSDK registers its provider, and bound to it.
+ * Without NodeSDK: when the plan exports nothing (OTEL_SDK_DISABLED, OTEL_METRICS_EXPORTER=none), in
+ * single-process mode, and when the app registered a global provider of its own first (kept).
  */
 export async function startPrimarySdk(plan: ExportPlan, o: PrimarySdkOptions): Promise<PrimarySdk> {
-  const ours = { 'service.name': o.serviceName, 'service.instance.id': `${os.hostname()}:${process.pid}` };
   const { readers, prometheus } = await readersFor(plan, o.producers);
-  // NodeSDK's default detectors plus the container's id (from the cgroup files, where there is one).
-  // OTEL_NODE_RESOURCE_DETECTORS, when set, chooses instead (NodeSDK reads it).
+  if (plan.sdkDisabled || readers.length === 0) {
+    const meterProvider = new MeterProvider({ readers });
+    return { meterProvider, prometheus, mode: 'disabled', shutdown: () => meterProvider.shutdown() };
+  }
   const { containerDetector } = await import('@opentelemetry/resource-detector-container');
-  const detectors = [envDetector, processDetector, hostDetector, containerDetector];
-  const own = (mode: SdkMode): PrimarySdk => {
-    const resource = detectResources({ detectors: mode === 'disabled' ? [] : detectors }).merge(resourceFromAttributes(ours));
+  const resource = await primaryResource(o.serviceName, resourceDetectors(process.env, containerDetector, o.warn));
+  if (!o.heldGlobal) {
+    if (o.registerGlobals)
+      o.warn('a global MeterProvider was registered in the primary before otel-cluster (your own SDK set-up?): it is kept, and metrics recorded through @opentelemetry/api in the primary go to it');
     const meterProvider = new MeterProvider({ resource, readers });
-    return { meterProvider, prometheus, mode, shutdown: () => meterProvider.shutdown() };
-  };
-  if (plan.sdkDisabled || readers.length === 0) return own('disabled');
-  if (!o.registerGlobals) return own('own-provider');
-  if (globalMeterProviderTaken()) {
-    o.warn('a global MeterProvider was registered in the primary before otel-cluster (your own SDK set-up?): it is kept, and metrics recorded through @opentelemetry/api in the primary go to it');
-    return own('own-provider');
+    return { meterProvider, prometheus, mode: 'own-provider', shutdown: () => meterProvider.shutdown() };
   }
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
-  // service.instance.id under the detectors (OTEL_RESOURCE_ATTRIBUTES may set its own), service.name
-  // over them (createServer's serviceName, else OTEL_SERVICE_NAME: see service-name.ts).
   const sdk = new NodeSDK({
-    serviceName: o.serviceName,
-    resource: resourceFromAttributes({ 'service.instance.id': ours['service.instance.id'] }),
-    resourceDetectors: process.env.OTEL_NODE_RESOURCE_DETECTORS ? undefined : detectors,
+    resource,
+    autoDetectResources: false,
     metricReaders: readers,
-    // The primary serves no requests and writes its logs with pino: no span or log pipelines.
+    // The primary serves no requests and writes its own log lines: no span or log pipelines.
     spanProcessors: [],
     logRecordProcessors: [],
   });
+  metrics.disable(); // the DeferredMeterProvider's hold; it is bound to NodeSDK's provider next
   sdk.start();
-  return { meterProvider: metrics.getMeterProvider() as MeterProvider, prometheus, mode: 'sdk-node', shutdown: () => sdk.shutdown() };
+  return {
+    meterProvider: metrics.getMeterProvider() as MeterProvider,
+    prometheus,
+    mode: 'sdk-node',
+    shutdown: async () => {
+      await sdk.shutdown();
+      metrics.disable(); // a later createServer() in this process registers again
+    },
+  };
 }

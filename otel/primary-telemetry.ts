@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
-import type { Attributes } from '@opentelemetry/api';
-import { DeferredMeterProvider } from './deferred-meter.js';
+import { type Attributes, metrics } from '@opentelemetry/api';
+import { DeferredMeterProvider, type HeldMeterProvider } from './deferred-meter.js';
 import { registerDiskMetrics } from './disk-metrics.js';
 import { exportPlan, type ExportPlan } from './export-plan.js';
 import { M, PRIMARY_SCOPE, WORKER_ID } from './instruments.js';
@@ -27,6 +27,8 @@ export interface PrimaryTelemetryOptions {
   otlpIntervalMs: number | undefined;
   /** False in single-process mode (see primary-sdk.ts). */
   registerGlobals: boolean;
+  /** The provider createServer() registered globally for the primary (holdPrimaryMeterProvider). */
+  global?: HeldMeterProvider | undefined;
   workers: () => WorkerView[];
   /** Slots given up after a crash loop (no worker, none coming): `cluster.workers{state="given-up"}`. */
   givenUpSlots?: () => number;
@@ -46,13 +48,15 @@ export class PrimaryTelemetry {
   /** GET /metrics in the Prometheus text format; undefined when Prometheus is not exported. */
   readonly metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /** Usable at once; bound to the SDK's provider by startExport() (see deferred-meter.ts). */
-  readonly meterProvider = new DeferredMeterProvider();
+  readonly meterProvider: DeferredMeterProvider;
   readonly plan: ExportPlan;
   readonly store = new WorkerMetricsStore();
   /** Per-worker gauges: a worker's series end with it (see live-gauges.ts). */
   readonly gauges = new LiveGauges(PRIMARY_SCOPE);
   private sdk: PrimarySdk | undefined;
   private exporting: Promise<void> | undefined;
+  private exportFailed: string | undefined;
+  private readonly heldGlobal: boolean;
   private readonly pids = new PidSampler();
   private readonly timer: NodeJS.Timeout;
   private readonly restartCounter;
@@ -66,11 +70,16 @@ export class PrimaryTelemetry {
   constructor(private readonly o: PrimaryTelemetryOptions) {
     this.plan = exportPlan({ otlpEndpoint: o.otlpEndpoint, otlpIntervalMs: o.otlpIntervalMs });
     for (const w of this.plan.warnings) o.warn(w);
+    this.meterProvider = o.global?.provider ?? new DeferredMeterProvider();
+    this.heldGlobal = o.global?.held ?? false;
     this.metricsHandler = this.plan.prometheus
       ? (req, res) => {
           // Before the exporter is loaded (the first few hundred ms of a start): ask to come back.
           if (this.sdk?.prometheus) this.sdk.prometheus.getMetricsRequestHandler(req, res);
-          else res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' }).end('telemetry export is starting\n');
+          else
+            res
+              .writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' })
+              .end(this.exportFailed ? `telemetry export failed to start: ${this.exportFailed}\n` : 'telemetry export is starting\n');
         }
       : undefined;
     const meter = this.meterProvider.getMeter(PRIMARY_SCOPE);
@@ -132,14 +141,26 @@ export class PrimaryTelemetry {
   startExport(): Promise<void> {
     this.exporting ??= (async () => {
       const o = this.o;
-      const sdk = await startPrimarySdk(this.plan, { serviceName: o.serviceName, producers: [this.store, this.gauges], registerGlobals: o.registerGlobals, warn: o.warn });
-      this.sdk = sdk;
-      this.meterProvider.bind(sdk.meterProvider);
-      if (this.meterProvider.dropped) o.warn(`${this.meterProvider.dropped} measurements made before the telemetry SDK started were dropped`);
-      if (sdk.mode !== 'disabled') {
-        const { HostMetrics } = await import('@opentelemetry/host-metrics');
-        new HostMetrics({ meterProvider: sdk.meterProvider, name: 'otel-cluster/host', metricGroups: ['system.cpu', 'system.memory', 'system.network'] }).start();
-        registerDiskMetrics(sdk.meterProvider.getMeter('otel-cluster/host'));
+      try {
+        const sdk = await startPrimarySdk(this.plan, {
+          serviceName: o.serviceName,
+          producers: [this.store, this.gauges],
+          registerGlobals: o.registerGlobals,
+          heldGlobal: this.heldGlobal,
+          warn: o.warn,
+        });
+        this.sdk = sdk;
+        this.meterProvider.bind(sdk.meterProvider);
+        if (this.meterProvider.dropped) o.warn(`${this.meterProvider.dropped} measurements made before the telemetry SDK started were dropped`);
+        if (sdk.mode !== 'disabled') {
+          const { HostMetrics } = await import('@opentelemetry/host-metrics');
+          new HostMetrics({ meterProvider: sdk.meterProvider, name: 'otel-cluster/host', metricGroups: ['system.cpu', 'system.memory', 'system.network'] }).start();
+          registerDiskMetrics(sdk.meterProvider.getMeter('otel-cluster/host'));
+        }
+      } catch (err) {
+        // Export is not worth a cluster that serves: decisions read the store, not an exporter.
+        this.exportFailed = (err as Error)?.message ?? String(err);
+        o.warn(`telemetry export failed to start, the cluster runs without it: ${this.exportFailed}`);
       }
     })();
     return this.exporting;
@@ -169,8 +190,9 @@ export class PrimaryTelemetry {
       clearInterval(this.timer);
       this.pids.close();
       // An export still starting is let finish, so that its exporters are shut down too.
-      await this.exporting?.catch(this.o.onError);
-      await this.sdk?.shutdown().catch(this.o.onError);
+      await this.exporting;
+      if (this.sdk) await this.sdk.shutdown().catch(this.o.onError);
+      else if (this.heldGlobal) metrics.disable();
     })();
     return this.closed;
   }

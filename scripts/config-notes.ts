@@ -87,7 +87,10 @@ export const OPTION_NOTES: Record<string, OptionNote> = {
   'telemetry.enabled': { meaning: "workers' OTel metrics aggregated by the primary and exported (`/metrics`, OTLP); the auto-scaler needs it" },
   'telemetry.intervalMs': { meaning: 'ms between worker snapshots, 100..60000' },
   'telemetry.serviceName': { default: "`OTEL_SERVICE_NAME`, else the script's name", meaning: '`service.name` of every exported point' },
-  'telemetry.tracing.enabled': { default: '`false` (true if `OTEL_TRACES_EXPORTER` includes `otlp`)', meaning: 'worker spans exported over OTLP/HTTP' },
+  'telemetry.tracing.enabled': {
+    default: '`false` (true if `OTEL_TRACES_EXPORTER` includes `otlp`)',
+    meaning: 'worker spans exported over OTLP (`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`: http/protobuf by default)',
+  },
   'telemetry.tracing.sampleRatio': { default: '`OTEL_TRACES_SAMPLER_ARG`, else `1`', meaning: '0..1' },
   'telemetry.tracing.endpoint': { default: 'the standard `OTEL_EXPORTER_OTLP_*` variables', meaning: 'full OTLP traces URL (protocol: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`)' },
   'telemetry.instrumentations': {

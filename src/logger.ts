@@ -16,11 +16,26 @@ const silent: Logger = {
 /** pino's level numbers, so tools that read pino's output read ours. */
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Number.POSITIVE_INFINITY };
 
-/** A value as JSON can hold it: errors as pino writes them, a circular structure as a marker. */
-function replacer(this: unknown, _key: string, value: unknown): unknown {
-  if (value instanceof Error) return { type: value.name, message: value.message, stack: value.stack };
-  if (typeof value === 'bigint') return value.toString();
-  return value;
+/** An error as pino's serializer writes it: type, message, stack, its own fields (code, ...) and cause. */
+function errorRecord(err: Error, seen: WeakSet<object>): Record<string, unknown> {
+  seen.add(err);
+  const out: Record<string, unknown> = { type: err.name, message: err.message, stack: err.stack };
+  for (const [k, v] of Object.entries(err)) out[k] = v;
+  if (err.cause !== undefined) out.cause = err.cause instanceof Error && !seen.has(err.cause) ? errorRecord(err.cause, seen) : err.cause;
+  return out;
+}
+
+/** JSON.stringify of a record's fields: errors serialized, bigints as strings, an object met a second time (a cycle) marked. */
+function stringifyFields(fields: object): string {
+  const seen = new WeakSet<object>();
+  return JSON.stringify(fields, function (this: unknown, _key: string, value: unknown) {
+    if (typeof value === 'bigint') return value.toString();
+    if (value === null || typeof value !== 'object') return value;
+    if (seen.has(value)) return '[Circular]';
+    if (value instanceof Error) return errorRecord(value, seen);
+    seen.add(value);
+    return value;
+  });
 }
 
 /** Writes the whole line to fd 2, waiting out EAGAIN when stderr is a full non-blocking pipe. */
@@ -30,7 +45,11 @@ function writeLine(line: string): void {
     try {
       buf = buf.subarray(writeSync(2, buf));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || ++tries > 1000) return; // stderr gone: nothing to tell
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || ++tries > 1000) {
+        // stderr gone or stuck: end the line so that the next one still parses.
+        if (buf.length < Buffer.byteLength(line)) writeSync(2, '\n');
+        return;
+      }
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
     }
   }
@@ -46,21 +65,24 @@ class JsonLogger implements Logger {
   constructor(
     private readonly min: number,
     private readonly bindings: string,
+    private readonly out: (line: string) => void,
   ) {}
 
   private write(level: number, a: unknown, b?: unknown): void {
     if (level < this.min) return;
-    const msg = typeof a === 'string' ? a : typeof b === 'string' ? b : undefined;
+    // As pino: an error given alone is the record's `err`, and its message the line's `msg`.
+    const record = a instanceof Error ? { err: a } : a;
+    const msg = typeof a === 'string' ? a : typeof b === 'string' ? b : a instanceof Error ? a.message : undefined;
     let fields = '';
-    if (a && typeof a === 'object') {
+    if (record && typeof record === 'object') {
       try {
-        fields = JSON.stringify(a, replacer).slice(1, -1);
-      } catch {
-        fields = '"fields":"[unserializable]"';
+        fields = stringifyFields(record).slice(1, -1);
+      } catch (err) {
+        fields = `"logError":${JSON.stringify(String(err))}`;
       }
     }
     const parts = [`"level":${level}`, `"time":${Date.now()}`, this.bindings, fields, msg === undefined ? '' : `"msg":${JSON.stringify(msg)}`];
-    writeLine(`{${parts.filter(Boolean).join(',')}}\n`);
+    this.out(`{${parts.filter(Boolean).join(',')}}\n`);
   }
 
   info(a: unknown, b?: unknown): void {
@@ -76,8 +98,8 @@ class JsonLogger implements Logger {
     this.write(20, a, b);
   }
   child(bindings: object): Logger {
-    const more = JSON.stringify(bindings, replacer).slice(1, -1);
-    return new JsonLogger(this.min, [this.bindings, more].filter(Boolean).join(','));
+    const more = stringifyFields(bindings).slice(1, -1);
+    return new JsonLogger(this.min, [this.bindings, more].filter(Boolean).join(','), this.out);
   }
 }
 
@@ -89,5 +111,10 @@ export function createLogger(option: false | { level: string } | LoggerLike | un
   if (option === false) return silent;
   if (option && 'child' in option) return option.child(bindings);
   const level = (option as { level?: string } | undefined)?.level ?? process.env.OTEL_CLUSTER_LOG_LEVEL ?? 'info';
-  return new JsonLogger(LEVELS[level] ?? LEVELS.info!, '').child(bindings);
+  return jsonLogger(level, bindings);
+}
+
+/** The built-in logger at `level`; `out` receives each line (stderr unless a test says otherwise). */
+export function jsonLogger(level: string, bindings: object, out: (line: string) => void = writeLine): Logger {
+  return new JsonLogger(LEVELS[level.toLowerCase()] ?? LEVELS.info!, '', out).child(bindings);
 }

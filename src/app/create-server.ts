@@ -3,7 +3,7 @@ import { OPTIONS_ENV, resolveOptions } from '../config/validate.js';
 import { createLogger } from '../logger.js';
 import { ENV } from '../runtime/adapter.js';
 import { keepTickShapeAlive } from '../runtime/tick-shape.js';
-import { registerWorkerMeterProvider } from './telemetry-setup.js';
+import { holdPrimaryMeterProvider, registerWorkerMeterProvider } from './telemetry-setup.js';
 import type { App, ServerOptions } from './types.js';
 
 // Each role loads only its own half of the package: a worker never evaluates the supervisor, the
@@ -36,5 +36,5 @@ export function createServer(options: ServerOptions = {}): App {
   }
   // Instrumentations enable themselves when constructed; the primary serves no requests of the app.
   for (const i of resolved.telemetry.instrumentations) i.disable();
-  return new roles.PrimaryApp!(resolved, logger);
+  return new roles.PrimaryApp!(resolved, logger, holdPrimaryMeterProvider(resolved));
 }

@@ -1,3 +1,6 @@
+import type { HeldMeterProvider } from '../../otel/deferred-meter.js';
+import type { ResolvedOptions } from '../config/validate.js';
+import type { Logger } from '../logger.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import type { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import type { Routing } from '../balancer/routing.js';
@@ -38,6 +41,15 @@ export class PrimaryApp extends BaseApp {
   private ipc: PrimaryIpc | undefined;
   private routing: Routing | undefined;
   private control: { close(): void } | undefined;
+
+  constructor(
+    options: ResolvedOptions,
+    logger: Logger,
+    /** The global MeterProvider createServer() set up for the primary's own meters, if any. */
+    private readonly meters?: HeldMeterProvider,
+  ) {
+    super(options, logger);
+  }
   private autoscaler: AutoscalerPlugin | undefined;
   private removeSignals: (() => void) | undefined;
   private listening: Promise<ListenAddress> | undefined;
@@ -79,7 +91,7 @@ export class PrimaryApp extends BaseApp {
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
       for (const e of FORWARDED_EVENTS) supervisor.on(e, ((payload: unknown) => emit(e, payload)) as never);
       supervisor.on('worker:ready', () => this.balancer?.flush());
-      const telemetry = (this.telemetry = await primaryTelemetry(this.options, () => supervisor.list(), this.logger, { givenUpSlots: () => supervisor.givenUpCount() }));
+      const telemetry = (this.telemetry = await primaryTelemetry(this.options, () => supervisor.list(), this.logger, { givenUpSlots: () => supervisor.givenUpCount(), global: this.meters }));
       const messages = new WorkerMessageRouter();
       routeWorkerMessages(supervisor, telemetry, messages);
       this.ipc = buildIpc(supervisor, this.handlers, this.options.ipc, telemetry, this.logger, () => this.pool);

@@ -28,6 +28,8 @@ export class SingleApp extends BaseApp {
   private closing: Promise<boolean> | undefined;
   private readonly local = new LocalIpc(this.handlers, this.options.ipc);
   private readyAt: number | undefined;
+  /** Read once: recomputed, it would move with the clock, and so would process.cpu.time's start. */
+  private readonly processStartedAt = Math.round(Date.now() - process.uptime() * 1000);
 
   listen(port = 3000, host?: string): Promise<ListenAddress> {
     if (this.listening) return Promise.reject(new AlreadyListeningError('listen() was already called on this app'));
@@ -78,7 +80,7 @@ export class SingleApp extends BaseApp {
         this.logger.info({ ...address, admin: this.adminAddress }, 'server ready (single process)');
         return address;
       } catch (err) {
-        await this.shutdown();
+        await this.shutdown(true);
         throw err;
       }
     })();
@@ -111,8 +113,7 @@ export class SingleApp extends BaseApp {
   /** The process itself as slot 0, so code written for a cluster reads one worker. */
   override getWorkers(): WorkerInfo[] {
     const state = this.closing ? 'draining' : this.readyAt === undefined ? 'starting' : 'ready';
-    const startedAt = Math.round(Date.now() - process.uptime() * 1000);
-    return [{ slot: 0, pid: process.pid, state, startedAt, readyAt: this.readyAt, lastSeenAt: Date.now(), restarts: 0 }];
+    return [{ slot: 0, pid: process.pid, state, startedAt: this.processStartedAt, readyAt: this.readyAt, lastSeenAt: Date.now(), restarts: 0 }];
   }
 
   override getClusterMetrics(windowMs = 10_000): ClusterMetrics {
@@ -132,8 +133,14 @@ export class SingleApp extends BaseApp {
     return this.closing ?? Promise.resolve(true);
   }
 
-  private shutdown(): Promise<boolean> {
+  /**
+   * Idempotent. A close() during listen() waits for listen() to settle, then closes what it started;
+   * listen()'s own failure path (fromFailedListen) must not wait for itself.
+   */
+  private shutdown(fromFailedListen = false): Promise<boolean> {
+    if (this.closing && fromFailedListen) return Promise.resolve(false);
     this.closing ??= (async () => {
+      if (!fromFailedListen) await this.listening?.catch(() => {});
       let clean = true;
       if (this.frontend) {
         const timeoutMs = this.options.cluster.config.processManagement.gracefulShutdownTimeout;

@@ -1,6 +1,7 @@
 import { metrics, trace } from '@opentelemetry/api';
 import type { PrimaryTelemetry, WorkerView } from '../../otel/primary-telemetry.js';
-import { otlpProtocol, sdkDisabled } from '../../otel/export-plan.js';
+import { DeferredMeterProvider, type HeldMeterProvider } from '../../otel/deferred-meter.js';
+import { exportPlan, otlpProtocol, sdkDisabled } from '../../otel/export-plan.js';
 import { serviceNameFor } from '../../otel/service-name.js';
 import { WorkerMetricsStore, type WindowStats } from '../../otel/metrics-store.js';
 import { registerGlobalMeterProvider, WorkerTelemetry, type TracingSettings } from '../../otel/worker-telemetry.js';
@@ -46,6 +47,21 @@ export async function workerTelemetry(o: ResolvedOptions, slot: number, builtins
   if (sdkDisabled()) for (const i of o.telemetry.instrumentations) i.disable();
   else telemetry.enableInstrumentations(o.telemetry.instrumentations);
   return { telemetry, plugins: [telemetryPlugin(telemetry), ...user] };
+}
+
+/**
+ * In the cluster primary, at createServer(): a provider that keeps what is recorded until the SDK
+ * is loaded (after the workers are ready) becomes the global one, so that `@opentelemetry/api`
+ * meters the app gets in the primary from then on are exported. Not when nothing is exported (the
+ * API stays a no-op, as the specification says for a disabled SDK); a provider registered earlier
+ * is kept (`held` false).
+ */
+export function holdPrimaryMeterProvider(o: ResolvedOptions): HeldMeterProvider | undefined {
+  if (!o.telemetry.enabled) return undefined;
+  const plan = exportPlan({ otlpEndpoint: o.telemetry.otlp.endpoint, otlpIntervalMs: o.telemetry.otlp.intervalMs });
+  if (!plan.prometheus && !plan.otlp && !plan.console) return undefined;
+  const provider = new DeferredMeterProvider();
+  return { provider, held: metrics.setGlobalMeterProvider(provider) };
 }
 
 /**
@@ -98,7 +114,7 @@ export async function primaryTelemetry(
   o: ResolvedOptions,
   workers: () => WorkerView[],
   logger: Logger,
-  { givenUpSlots, registerGlobals = true }: { givenUpSlots?: () => number; registerGlobals?: boolean } = {},
+  { givenUpSlots, registerGlobals = true, global }: { givenUpSlots?: () => number; registerGlobals?: boolean; global?: HeldMeterProvider | undefined } = {},
 ): Promise<PrimaryTelemetry | undefined> {
   if (!o.telemetry.enabled) return undefined;
   const { PrimaryTelemetry } = await import('../../otel/primary-telemetry.js');
@@ -110,6 +126,7 @@ export async function primaryTelemetry(
     workers,
     givenUpSlots,
     registerGlobals,
+    global,
     onError: (err: unknown) => logger.warn({ err: (err as Error)?.message ?? String(err) }, 'telemetry error'),
     warn: (msg: string) => logger.warn({}, msg),
   });

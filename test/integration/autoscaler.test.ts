@@ -1,10 +1,9 @@
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bunAvailable, ClusterProcess, request, scrape, workersFromAdmin, type ClusterEvent, type Runtime } from '../helpers/cluster-process.js';
 import { latencyQuantile, openLoop } from '../fixtures/open-loop.mjs';
+import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
 const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 
@@ -61,27 +60,22 @@ async function scaleUpAndBack(c: ClusterProcess, port: number, path: string, rps
 
 describe.each(runtimes)('auto-scaler on %s', (runtime) => {
   let cp: ClusterProcess | undefined;
-  let receiver: http.Server | undefined;
+  let receiver: OtlpReceiver | undefined;
   afterEach(async () => {
     await cp?.cleanup();
     cp = undefined;
-    receiver?.closeAllConnections();
-    await new Promise((r) => (receiver ? receiver.close(r) : r(undefined)));
+    await receiver?.close();
     receiver = undefined;
   });
 
   it('responseTime: 120 req/s on one 50 req/s worker scales up until p95 is under target, then back to 1; no request fails; the decision carries trace ids the collector got', async () => {
-    const traceIds = new Set<string>();
-    receiver = http.createServer((req, res) => {
-      let data = '';
-      req.on('data', (d) => (data += d));
-      req.on('end', () => {
-        if (req.url === '/v1/traces') for (const rs of JSON.parse(data).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) traceIds.add(s.traceId);
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((r) => receiver!.listen(0, '127.0.0.1', r));
-    const rport = (receiver.address() as AddressInfo).port;
+    receiver = await startOtlpReceiver();
+    const received = receiver.received;
+    const traceIds = {
+      has: (id: string) =>
+        received.some((b) => b.path === '/v1/traces' && (b.body.resourceSpans ?? []).some((rs: any) => rs.scopeSpans.some((ss: any) => ss.spans.some((s: any) => s.traceId === id)))),
+    };
+    const rport = receiver.port;
     const c = (cp = new ClusterProcess(
       'app.mjs',
       { WORKERS: '1', CONFIG_JSON: config(only('responseTime', 150)), TRACES_URL: `http://127.0.0.1:${rport}/v1/traces`, OTEL_BSP_SCHEDULE_DELAY: '200' },

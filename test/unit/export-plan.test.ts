@@ -17,7 +17,8 @@ const rows: Row[] = [
   ['none with others listed: still nothing', { OTEL_METRICS_EXPORTER: 'prometheus,none' }, {}, { prometheus: false }],
   ['none, but the option asks for OTLP: the option wins', { OTEL_METRICS_EXPORTER: 'none' }, { otlpEndpoint: 'http://c:4318/v1/metrics' }, { prometheus: false, otlp: 'http/protobuf' }],
   ['prometheus only, the option adds OTLP', { OTEL_METRICS_EXPORTER: 'prometheus' }, { otlpEndpoint: 'http://c/v1/metrics' }, { prometheus: true, otlp: 'http/protobuf' }],
-  ['an unknown exporter is named and ignored', { OTEL_METRICS_EXPORTER: 'prometheus,zipkin' }, {}, { prometheus: true, warn: /unknown exporter 'zipkin'/ }],
+  ['an unknown exporter is named and ignored', { OTEL_METRICS_EXPORTER: 'otlp,zipkin' }, {}, { prometheus: false, otlp: 'http/protobuf', warn: /unknown exporter 'zipkin'/ }],
+  ['only unknown exporters: the default, and a warning', { OTEL_METRICS_EXPORTER: 'prom' }, {}, { prometheus: true, warn: /unknown exporter 'prom'/ }],
   ['http/json', { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, {}, { prometheus: false, otlp: 'http/json' }],
   [
     'the metrics protocol wins over the general one',
@@ -52,9 +53,11 @@ describe('exportPlan', () => {
     expect(exportPlan({ otlpIntervalMs: 500 }, env).otlp).toMatchObject({ intervalMs: 500, timeoutMs: 500 });
     expect(exportPlan({}, { OTEL_METRICS_EXPORTER: 'otlp' }).otlp).toMatchObject({ intervalMs: 10_000, timeoutMs: 10_000 });
     expect(exportPlan({}, { OTEL_METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '60000', OTEL_METRIC_EXPORT_TIMEOUT: '5000' }).otlp).toMatchObject({ intervalMs: 60_000, timeoutMs: 5000 });
-    const bad = exportPlan({}, { OTEL_METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: 'soon' });
-    expect(bad.otlp?.intervalMs).toBe(10_000);
-    expect(bad.warnings.join()).toMatch(/OTEL_METRIC_EXPORT_INTERVAL=soon/);
+    for (const raw of ['soon', '0.5', '3000000000', '-1']) {
+      const bad = exportPlan({}, { OTEL_METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: raw });
+      expect(bad.otlp?.intervalMs).toBe(10_000);
+      expect(bad.warnings.join()).toContain(`OTEL_METRIC_EXPORT_INTERVAL=${raw} is not a number of milliseconds in 100..3600000`);
+    }
   });
 
   it('passes the endpoint option through as the URL; without it the exporter reads the variables', () => {
