@@ -161,6 +161,9 @@ describe('OTLP export', () => {
     const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', OWN_METER_PROVIDER: '1' }));
     const { port, admin } = await c.listening();
     await c.waitForLog((l) => /global MeterProvider was registered before otel-cluster/.test(String(l.msg)), 10_000, 'the kept-provider warning');
+    // The primary keeps it too: its own exports go through a provider of ours, not NodeSDK's global one.
+    await c.waitForLog((l) => /registered in the primary before otel-cluster/.test(String(l.msg)), 10_000, "the primary's kept-provider warning");
+    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toMatchObject({ sdk: 'own-provider' });
     expect((await request(port, '/global-api')).status).toBe(200);
     // Our own metrics still arrive; the app's global counter went to its own provider.
     await until(async () => ((await scrape(admin.port)).some((x) => x.name === 'http_server_request_duration_count') ? true : undefined), 10_000, 'request metrics');
