@@ -280,11 +280,17 @@ export type ClusterConfigInput = Z.input<Schemas['clusterConfigSchema']>;
 export type ParsedOptions = Z.output<Schemas['optionsSchema']>;
 
 let cached: Schemas | undefined;
+let provided: typeof Z | undefined;
+
+/** The primary hands over zod loaded ahead (create-server.ts); anything else requires it on use. */
+export function provideZod(z: typeof Z): void {
+  provided ??= z;
+}
 
 /**
  * The schemas, built on first use. zod is loaded only then (it costs ~94 ms of a worker's start):
  * a worker whose options match what the primary already validated never loads it.
  */
 export function schemas(): Schemas {
-  return (cached ??= build((createRequire(import.meta.url)('zod') as { z: typeof Z }).z));
+  return (cached ??= build(provided ?? (createRequire(import.meta.url)('zod') as { z: typeof Z }).z));
 }
