@@ -40,6 +40,22 @@ describe.runIf(prometheusAvailable)('a real Prometheus', () => {
       expect(Math.abs(measured! - rate) / rate).toBeLessThan(0.15);
       expect(p95).toBeGreaterThan(0.25);
       expect(p95).toBeLessThanOrEqual(0.5);
+
+      // The app's own metrics through the global @opentelemetry/api: in a worker (per worker_id, as
+      // ours) and in the primary, stored by Prometheus like the cluster's.
+      for (let i = 0; i < 6; i++) expect((await request(port, '/global-api')).status).toBe(200);
+      const orders = await until(
+        async () => {
+          const r = await p.query('sum by (worker_id) (shop_orders_total)');
+          const total = (r.data?.result ?? []).reduce((n, s) => n + Number(s.value[1]), 0);
+          return total >= 6 ? r.data!.result : undefined;
+        },
+        15_000,
+        'shop_orders_total from the workers',
+        200,
+      );
+      expect(orders.every((s) => ['0', '1'].includes(s.metric.worker_id!))).toBe(true);
+      expect(await p.value('fixture_deploys_total{job="otel-cluster"}')).toBe(2);
     } finally {
       await prom?.stop();
       await c.cleanup();
