@@ -17,8 +17,15 @@ module.exports = {
       name: 'core-does-not-import-app-or-plugins',
       severity: 'error',
       comment: 'The core (supervisor, worker runtime, ipc, balancer, admin, config, runtime, plugin host) never reaches up to the composition root or to plugins.',
-      from: { path: '^src/', pathNot: '^src/(app/|index\\.ts$)' },
+      from: { path: '^src/', pathNot: '^src/(app/|cli/|index\\.ts$)' },
       to: { path: '^(src/app/|src/index\\.ts$|plugins/)' },
+    },
+    {
+      name: 'nothing-imports-the-cli',
+      severity: 'error',
+      comment: 'src/cli (the otel-cluster command) is an entry point like an example: it uses the library, nothing uses it.',
+      from: { pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
     },
     {
       name: 'only-the-composition-root-wires-built-ins',

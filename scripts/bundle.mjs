@@ -40,7 +40,8 @@ const processShim = {
 };
 
 await build({
-  entryPoints: ['dist/src/index.js'],
+  // The library, the command line, and the preload its workers import before the app.
+  entryPoints: ['dist/src/index.js', 'dist/src/cli/main.js', 'dist/src/cli/preload.js'],
   outdir: 'dist/bundle',
   bundle: true,
   splitting: true,

@@ -78,7 +78,16 @@ export const OPTION_NOTES: Record<string, OptionNote> = {
   handler: { meaning: 'Node request listener, served after the routes' },
   plugins: { meaning: '`{ name, dependencies?, primary?(ctx), worker?(ctx) }`, names unique' },
   logger: { default: 'JSON lines (pino format) at `info` on stderr', meaning: '`false`, `{ level }`, or a pino-compatible logger' },
-  admin: { default: "`{ host: '127.0.0.1', port: 9464 }`", meaning: '`false` or `{ host, port }` (0 = any free port)' },
+  admin: {
+    default: "`{ host: '127.0.0.1', port: 9464 }`",
+    meaning:
+      '`false` or `{ host, port, token? }` (0 = any free port; `token`, or `OTEL_CLUSTER_ADMIN_TOKEN`, 16+ characters: bearer token for every route but `/livez` and `/readyz`; a non-loopback host is logged as a warning)',
+  },
+  control: {
+    default: '`false` (the CLI sets it)',
+    meaning:
+      '`false` or `{ name, dir? }`: the control socket `<dir>/<name>.sock` (mode 0600; `dir` defaults to `$OTEL_CLUSTER_RUNTIME_DIR`, `$XDG_RUNTIME_DIR/otel-cluster`, or `<tmpdir>/otel-cluster-<uid>`) that `otel-cluster status/reload/scale/stop` use ([operations](operations.md#command-line))',
+  },
   handleSignals: { meaning: 'SIGTERM/SIGINT close gracefully (another one, 500 ms or more later or of the other kind, forces), SIGUSR2 reloads' },
   'ipc.maxMessageBytes': { meaning: 'bytes of JSON-encoded data, 64..64 MiB' },
   'ipc.queueLimit': { meaning: 'messages the primary holds per worker: queued while it starts, written and not read, its requests not yet answered' },

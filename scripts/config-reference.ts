@@ -102,4 +102,4 @@ export function renderConfigReference(): string {
   ].join('\n');
 }
 
-const TOP_LEVEL = new Set(['cluster', 'handler', 'plugins', 'logger', 'admin', 'handleSignals', 'ipc', 'telemetry']);
+const TOP_LEVEL = new Set(['control', 'cluster', 'handler', 'plugins', 'logger', 'admin', 'handleSignals', 'ipc', 'telemetry']);

@@ -28,6 +28,12 @@ export const ERROR_CATALOGUE = {
   CLUSTER_ERR_IPC_INVALID: 'a message is not { type: non-empty string, data? } or its data cannot be serialized',
   CLUSTER_ERR_IPC_TOO_LARGE: 'a message is larger than ipc.maxMessageBytes',
   CLUSTER_ERR_REMOTE_HANDLER: 'the remote handler threw; the error carries its message, code and name',
+  CLUSTER_ERR_CONTROL_IN_USE: 'another running primary already owns this control socket (same app name)',
+  CLUSTER_ERR_CONTROL_UNSAFE: 'the control runtime directory is not private to this user, or the socket path is too long',
+  CLUSTER_ERR_CONTROL_UNREACHABLE: 'no running cluster answers on the control socket (none started, or it stopped)',
+  CLUSTER_ERR_CONTROL_PROTOCOL: 'a control message was malformed, too large, or named an unknown command',
+  CLUSTER_ERR_CONFIG_FILE: 'a config file could not be found, loaded or parsed (the message names the file)',
+  CLUSTER_ERR_CLI_USAGE: 'the command line was not understood (unknown command or flag, missing value)',
 } as const;
 
 export type ClusterErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -105,6 +111,12 @@ export class NoWorkerError extends simple('CLUSTER_ERR_NO_WORKER') {}
 export class IpcQueueFullError extends simple('CLUSTER_ERR_IPC_QUEUE_FULL') {}
 export class IpcInvalidMessageError extends simple('CLUSTER_ERR_IPC_INVALID') {}
 export class IpcTooLargeError extends simple('CLUSTER_ERR_IPC_TOO_LARGE') {}
+export class ControlInUseError extends simple('CLUSTER_ERR_CONTROL_IN_USE') {}
+export class ControlUnsafeError extends simple('CLUSTER_ERR_CONTROL_UNSAFE') {}
+export class ControlUnreachableError extends simple('CLUSTER_ERR_CONTROL_UNREACHABLE') {}
+export class ControlProtocolError extends simple('CLUSTER_ERR_CONTROL_PROTOCOL') {}
+export class ConfigFileError extends simple('CLUSTER_ERR_CONFIG_FILE') {}
+export class CliUsageError extends simple('CLUSTER_ERR_CLI_USAGE') {}
 
 /** A handler on the other side threw: its message, and its code and name when it had them. */
 export class RemoteHandlerError extends ClusterError {

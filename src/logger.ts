@@ -111,7 +111,33 @@ export function createLogger(option: false | { level: string } | LoggerLike | un
   if (option === false) return silent;
   if (option && 'child' in option) return option.child(bindings);
   const level = (option as { level?: string } | undefined)?.level ?? process.env.OTEL_CLUSTER_LOG_LEVEL ?? 'info';
+  if (process.env[LOG_FORMAT_ENV] === 'pretty') return jsonLogger(level, bindings, (line) => writeLine(prettyLine(line, process.stderr.isTTY === true)));
   return jsonLogger(level, bindings);
+}
+
+/** `pretty`: the built-in logger writes readable lines instead of JSON (the CLI sets it on a terminal). */
+export const LOG_FORMAT_ENV = 'OTEL_CLUSTER_LOG_FORMAT';
+
+const LEVEL_NAMES: Record<number, [string, string]> = { 10: ['TRACE', '90'], 20: ['DEBUG', '90'], 30: ['INFO ', '32'], 40: ['WARN ', '33'], 50: ['ERROR', '31'], 60: ['FATAL', '35'] };
+const PRETTY_SKIPPED = new Set(['level', 'time', 'msg', 'role', 'slot', 'pid', 'primaryPid']);
+
+/** One JSON line as `12:00:01.234 INFO  worker 1    message  key=value ...`. */
+export function prettyLine(line: string, color: boolean): string {
+  let r: Record<string, unknown>;
+  try {
+    r = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  const [name, code] = LEVEL_NAMES[r.level as number] ?? ['INFO ', '32'];
+  const time = new Date(typeof r.time === 'number' ? r.time : Date.now()).toISOString().slice(11, 23);
+  const who = r.role === 'worker' ? `worker ${r.slot}` : String(r.role ?? '');
+  const fields = Object.entries(r)
+    .filter(([k]) => !PRETTY_SKIPPED.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  const paint = (c: string, t: string) => (color ? `\x1b[${c}m${t}\x1b[0m` : t);
+  return `${paint('2', time)} ${paint(code, name)} ${who.padEnd(9)} ${r.msg ?? ''}${fields ? `  ${paint('2', fields)}` : ''}\n`;
 }
 
 /** The built-in logger at `level`; `out` receives each line (stderr unless a test says otherwise). */

@@ -2,6 +2,7 @@ import type { Plugin } from '../../src/plugins/api.js';
 import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugins/api.js';
 import { sendJson } from '../../src/plugins/api.js';
 import { HEALTH_CONTENT_TYPE, httpStatusOf, type HealthCheckFn } from './report.js';
+import type { HealthState } from './verdict.js';
 import { serveHealth } from './worker.js';
 
 export interface HealthPluginOptions {
@@ -17,13 +18,20 @@ export interface HealthPluginOptions {
   cpuLimitPct: number | undefined;
 }
 
+export interface HealthPlugin extends Plugin<PrimaryPluginContext, WorkerPluginContext> {
+  /** The probes' verdict on a worker process (primary, with health checks enabled), else undefined. */
+  stateOf(pid: number): HealthState | undefined;
+}
+
 /**
  * Built-in health plugin: per-worker probes through the real request path with maxFailures and
  * recovery (when healthCheck.enabled), and the cluster's /health on the admin server (always).
  */
-export function healthPlugin(o: HealthPluginOptions): Plugin<PrimaryPluginContext, WorkerPluginContext> {
+export function healthPlugin(o: HealthPluginOptions): HealthPlugin {
   const hc = o.healthCheck;
+  let stateOf: (pid: number) => HealthState | undefined = () => undefined;
   return {
+    stateOf: (pid) => stateOf(pid),
     name: 'otel-cluster:health',
     // The primary half is loaded by the primary only (workers never evaluate it).
     async primary(ctx) {
@@ -39,6 +47,7 @@ export function healthPlugin(o: HealthPluginOptions): Plugin<PrimaryPluginContex
           })
         : undefined;
       ctx.onClose(() => prober?.close());
+      if (prober) stateOf = (pid) => prober.stateOf(pid);
       ctx.adminRoute('/health', (_req, res) => {
         const report = clusterHealth({
           workers: ctx.getWorkers(),

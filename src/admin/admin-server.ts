@@ -1,4 +1,6 @@
+import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { listenOrThrow } from '../balancer/listen.js';
 
 export type AdminRoute = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
@@ -11,11 +13,23 @@ export type AdminRoute = (req: http.IncomingMessage, res: http.ServerResponse) =
  */
 export const ADMIN_LIMITS = { IDLE_MS: 5000, HEADERS_MS: 5000, REQUEST_MS: 10_000, CHECK_MS: 1000 } as const;
 
-/** The primary's small HTTP server for probes, metrics and plugins' pages. Routes are exact paths. */
+/** Routes a prober must reach without credentials (Kubernetes probes carry none). */
+export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/livez', '/readyz']);
+/** The cookie a browser gets from `/?token=...`, so the status page and its event stream need no header. */
+export const TOKEN_COOKIE = 'otel_cluster_admin';
+
+/**
+ * The primary's small HTTP server for probes, metrics and plugins' pages. Routes are exact paths.
+ * With a token, every route but OPEN_ROUTES answers 401 unless the request carries it as
+ * `Authorization: Bearer <token>`, as the cookie, or (GET /, for a browser) as `?token=`, which
+ * sets the cookie and redirects to the bare URL.
+ */
 export class AdminServer {
   private readonly routes = new Map<string, AdminRoute>();
+  private readonly token: Buffer | undefined;
   private readonly server = http.createServer({ connectionsCheckingInterval: ADMIN_LIMITS.CHECK_MS, headersTimeout: ADMIN_LIMITS.HEADERS_MS, requestTimeout: ADMIN_LIMITS.REQUEST_MS }, (req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
+    const [path = '/', query] = (req.url ?? '/').split('?', 2);
+    if (this.token && !OPEN_ROUTES.has(path) && !this.authorized(req, path, query, res)) return;
     const route = this.routes.get(path);
     if (!route) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; try ${[...this.routes.keys()].join(', ')}\n`);
@@ -28,6 +42,33 @@ export class AdminServer {
   });
   private closed: Promise<void> | undefined;
   address: { host: string; port: number } | undefined;
+
+  constructor(o: { token?: string | undefined } = {}) {
+    this.token = o.token ? Buffer.from(o.token) : undefined;
+  }
+
+  /** Whether the request may proceed; if not, the response (401, or the cookie's redirect) is sent. */
+  private authorized(req: http.IncomingMessage, path: string, query: string | undefined, res: http.ServerResponse): boolean {
+    const header = req.headers.authorization;
+    if (header?.startsWith('Bearer ') && this.matches(header.slice(7).trim())) return true;
+    const cookie = req.headers.cookie
+      ?.split(';')
+      .map((c) => c.trim())
+      .find((c) => c.startsWith(`${TOKEN_COOKIE}=`));
+    if (cookie && this.matches(decodeURIComponent(cookie.slice(TOKEN_COOKIE.length + 1)))) return true;
+    const given = path === '/' && query ? new URLSearchParams(query).get('token') : null;
+    if (given !== null && this.matches(given)) {
+      res.writeHead(303, { location: './', 'set-cookie': `${TOKEN_COOKIE}=${encodeURIComponent(given)}; HttpOnly; SameSite=Strict; Path=/`, 'cache-control': 'no-store' }).end();
+      return false;
+    }
+    res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="otel-cluster admin"' }).end('admin token required: Authorization: Bearer <token>\n');
+    return false;
+  }
+
+  private matches(given: string): boolean {
+    const b = Buffer.from(given);
+    return b.length === this.token!.length && timingSafeEqual(b, this.token!);
+  }
 
   route(path: string, handler: AdminRoute): this {
     this.routes.set(path, handler);
@@ -53,4 +94,11 @@ export class AdminServer {
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
   res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' }).end(`${JSON.stringify(body)}\n`);
+}
+
+/** Whether a bind address is reachable only from this machine. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (net.isIPv4(host)) return host.startsWith('127.');
+  return host === '::1' || host.toLowerCase() === '::ffff:127.0.0.1';
 }

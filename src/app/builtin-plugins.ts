@@ -31,27 +31,32 @@ export interface BuiltinContext {
  * interface and registered before the user's (same list in the primary and in workers, so each
  * side pairs up). The auto-scaler is returned as well, for `app.getAutoscaler()`.
  */
-export function builtinPlugins(o: ResolvedOptions, b: BuiltinContext): { plugins: Plugin[]; autoscaler: AutoscalerPlugin | undefined } {
+export function builtinPlugins(o: ResolvedOptions, b: BuiltinContext): { plugins: Plugin[]; autoscaler: AutoscalerPlugin | undefined; health: HealthView } {
   const c = o.cluster.config;
   const r = c.resources;
-  const plugins: Plugin[] = [
-    healthPlugin({
-      healthCheck: c.healthCheck,
-      heartbeatIntervalMs: c.processManagement.heartbeatIntervalMs,
-      checks: b.healthChecks,
-      minimumWorkers: b.minimumWorkers,
-      shuttingDown: b.shuttingDown,
-      memoryLimitBytes: r.maxMemoryPerWorker,
-      memoryWarningPct: r.memoryManagement.memoryWarningThreshold,
-      memoryCriticalPct: r.memoryManagement.memoryCriticalThreshold,
-      cpuLimitPct: r.maxCpuPerWorker,
-    }) as Plugin,
-  ];
+  const health = healthPlugin({
+    healthCheck: c.healthCheck,
+    heartbeatIntervalMs: c.processManagement.heartbeatIntervalMs,
+    checks: b.healthChecks,
+    minimumWorkers: b.minimumWorkers,
+    shuttingDown: b.shuttingDown,
+    memoryLimitBytes: r.maxMemoryPerWorker,
+    memoryWarningPct: r.memoryManagement.memoryWarningThreshold,
+    memoryCriticalPct: r.memoryManagement.memoryCriticalThreshold,
+    cpuLimitPct: r.maxCpuPerWorker,
+  });
+  const plugins: Plugin[] = [health as Plugin];
   if (r.memoryManagement.enabled)
     plugins.push(memoryPlugin({ intervalMs: Math.max(250, o.telemetry.intervalMs), maxMemoryPerWorker: r.maxMemoryPerWorker, memoryManagement: r.memoryManagement }) as Plugin);
   const autoscaler = c.autoScaling.enabled && o.cluster.enabled ? autoscaler_(o) : undefined;
   if (autoscaler) plugins.push(autoscaler as Plugin);
-  return { plugins, autoscaler };
+  return { plugins, autoscaler, health: { stateOf: (pid) => health.stateOf(pid), probing: c.healthCheck.enabled } };
+}
+
+/** The health plugin's per-worker verdicts, for the status report. */
+export interface HealthView {
+  stateOf(pid: number): { failures: number; unhealthy: boolean } | undefined;
+  probing: boolean;
 }
 
 function autoscaler_(o: ResolvedOptions): AutoscalerPlugin {

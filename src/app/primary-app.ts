@@ -18,8 +18,13 @@ import { BaseApp } from './base-app.js';
 import { builtinPlugins, workerExecArgv } from './builtin-plugins.js';
 import type { AutoscalerPlugin, AutoscalerStatus } from './builtin-plugins.js';
 import { poolControl } from './pool-control.js';
-import { bindPort, buildIpc, buildRouting, routeWorkerMessages, startAdmin } from './primary-wiring.js';
+import { bindPort, buildIpc, buildRouting, routeWorkerMessages, startAdmin, statusBuilder } from './primary-wiring.js';
 import { installSignalHandlers } from './signals.js';
+import { openControl } from './control-wiring.js';
+import { StatusService } from './status-service.js';
+import type { ClusterStatus } from './status-report.js';
+import type { ControlServer } from '../control/control-server.js';
+import { serviceNameFor } from '../../otel/service-name.js';
 import type { ListenAddress } from './types.js';
 import type { Message } from '../ipc/envelope.js';
 import type { PrimaryIpc, SettledReply } from '../ipc/primary-ipc.js';
@@ -51,6 +56,9 @@ export class PrimaryApp extends BaseApp {
     super(options, logger);
   }
   private autoscaler: AutoscalerPlugin | undefined;
+  private controlServer: ControlServer | undefined;
+  private statusService: StatusService | undefined;
+  private status: (() => ClusterStatus) | undefined;
   private removeSignals: (() => void) | undefined;
   private listening: Promise<ListenAddress> | undefined;
   private closing: Promise<void> | undefined;
@@ -74,6 +82,8 @@ export class PrimaryApp extends BaseApp {
     // Every collaborator is kept in a field as soon as it exists: teardown() closes whichever
     // exist, in shutdown order, so a failure at any step leaves nothing running.
     try {
+      // First, so that a second start of the same app refuses before it binds or forks anything.
+      if (this.options.control) this.controlServer = await openControl(this.options.control, this, this.options.handleSignals, this.logger, port);
       const { address, balancer } = await bindPort(mode, port, host, { routing: () => this.routing, logger: this.logger, readyTimeoutMs: pm.readyTimeoutMs });
       this.balancer = balancer;
       const spawner = createSpawner(
@@ -97,13 +107,16 @@ export class PrimaryApp extends BaseApp {
       this.ipc = buildIpc(supervisor, this.handlers, this.options.ipc, telemetry, this.logger, () => this.pool);
       this.routing = buildRouting(supervisor, mode === 'shared' ? 'os' : strategy, this.options, telemetry, this.logger);
       const minimum = config.autoScaling.enabled ? config.autoScaling.minWorkers : 1;
-      const admin = await startAdmin(this.options, supervisor, telemetry, minimum);
+      const admin = await startAdmin(this.options, supervisor, telemetry, minimum, this.logger);
       this.admin = admin?.admin;
       this.adminAddress = admin?.address;
       const builtins = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => minimum, shuttingDown: () => supervisor.isShuttingDown });
       this.autoscaler = builtins.autoscaler;
       this.plugins = new PluginHost([...builtins.plugins, ...(this.options.plugins as Plugin[])], this.logger);
       const pool = (this.pool = new PoolOperations(supervisor, minimum, config.autoScaling.maxWorkers));
+      const name = this.options.control ? this.options.control.name : serviceNameFor(this.options.telemetry.serviceName);
+      this.status = statusBuilder(this.options, name, supervisor, pool, telemetry, builtins.health, () => this.autoscaler?.status());
+      if (this.admin) (this.statusService = new StatusService(this.status, this, { name })).routes(this.admin);
       const pending = () => this.balancer?.pendingCount ?? 0;
       const control = (this.control = poolControl(this as never, supervisor, pool, telemetry, Math.max(250, this.options.telemetry.intervalMs), pending));
       await this.plugins.start('primary', (base) => primaryContext(base, control, telemetry, this.admin, messages));
@@ -173,6 +186,12 @@ export class PrimaryApp extends BaseApp {
     return clusterMetrics(this.telemetry, this.getWorkers(), windowMs);
   }
 
+  /** The status report `otel-cluster status` prints and the status page draws. */
+  clusterStatus(): ClusterStatus {
+    if (!this.status) throw new NotListeningError('the cluster status needs a running cluster; call listen() first');
+    return this.status();
+  }
+
   override getAutoscaler(): AutoscalerStatus | undefined {
     return this.autoscaler?.status();
   }
@@ -221,6 +240,8 @@ export class PrimaryApp extends BaseApp {
 
   private teardown(): Promise<boolean> {
     this.teardownResult ??= (async () => {
+      this.controlServer?.close();
+      this.statusService?.close();
       await this.balancer?.close();
       this.routing?.close();
       const { clean } = (await this.supervisor?.shutdown()) ?? { clean: true };

@@ -4,7 +4,8 @@ import { metrics } from '@opentelemetry/api';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
-import { AdminServer } from '../admin/admin-server.js';
+import { AdminServer, isLoopback } from '../admin/admin-server.js';
+import { configError } from '../errors.js';
 import { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import { reservePort } from '../balancer/listen.js';
 import { Routing } from '../balancer/routing.js';
@@ -21,7 +22,9 @@ import { RECYCLE_REASONS } from '../supervisor/exit-reason.js';
 import type { PoolOperations } from '../supervisor/pool-operations.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { readinessRoutes } from './probes.js';
-import { SNAPSHOT_KIND, type WorkerMessageRouter } from './telemetry-setup.js';
+import { clusterMetrics, SNAPSHOT_KIND, type WorkerMessageRouter } from './telemetry-setup.js';
+import { clusterStatus, type ClusterStatus } from './status-report.js';
+import type { AutoscalerStatus, HealthView } from './builtin-plugins.js';
 import type { ListenAddress } from './types.js';
 
 /** Binds the port: the hand-off balancer accepts on it, or it is reserved for workers to share. */
@@ -112,16 +115,62 @@ export function buildRouting(supervisor: Supervisor, strategy: StrategyName, o: 
   );
 }
 
+/** Bearer token for the admin server: the option, else OTEL_CLUSTER_ADMIN_TOKEN. */
+export const ADMIN_TOKEN_ENV = 'OTEL_CLUSTER_ADMIN_TOKEN';
+
 /** The admin server with liveness, readiness and (with telemetry) /metrics; undefined with `admin: false`. */
 export async function startAdmin(
   o: ResolvedOptions,
   supervisor: Supervisor,
   telemetry: PrimaryTelemetry | undefined,
   minimum: number,
+  logger: Logger,
 ): Promise<{ admin: AdminServer; address: ListenAddress } | undefined> {
   if (!o.admin) return undefined;
-  const admin = new AdminServer();
+  const token = o.admin.token ?? process.env[ADMIN_TOKEN_ENV];
+  if (token !== undefined && token.length < 16) throw configError([{ code: 'CLUSTER_ERR_CONFIG_RANGE', path: ADMIN_TOKEN_ENV, message: 'must be at least 16 characters' }]);
+  if (!isLoopback(o.admin.host))
+    logger.warn(
+      { host: o.admin.host, token: token ? 'required' : 'none' },
+      token
+        ? 'admin server bound beyond loopback: /livez and /readyz answer anyone; the rest needs the token'
+        : 'admin server bound beyond loopback without a token: anyone who can reach it reads metrics, health and the status page (set admin.token)',
+    );
+  const admin = new AdminServer({ token });
   readinessRoutes(admin, () => ({ shuttingDown: supervisor.isShuttingDown, ready: supervisor.readyWorkers().length, minimum, workers: supervisor.list() }));
   if (telemetry?.metricsHandler) admin.route('/metrics', telemetry.metricsHandler);
   return { admin, address: await admin.listen(o.admin.port, o.admin.host) };
+}
+
+/** The status report's inputs, read from the primary's parts at each call. */
+export function statusBuilder(
+  o: ResolvedOptions,
+  name: string,
+  supervisor: Supervisor,
+  pool: PoolOperations,
+  telemetry: PrimaryTelemetry | undefined,
+  health: HealthView,
+  autoscaler: () => AutoscalerStatus | undefined,
+): () => ClusterStatus {
+  const a = o.cluster.config.autoScaling;
+  return () => {
+    const workers = supervisor.list();
+    return clusterStatus({
+      name,
+      size: pool.size,
+      workers,
+      metrics: clusterMetrics(telemetry, workers, 10_000),
+      health: (pid) => health.stateOf(pid),
+      probing: health.probing,
+      excluded: (slot, pid) => {
+        const h = supervisor.slots.get(slot)?.current;
+        return h !== undefined && h.pid === pid && supervisor.exclusions.isExcluded(h);
+      },
+      rssLimitBytes: o.cluster.config.resources.maxMemoryPerWorker,
+      autoscaler: autoscaler(),
+      targets: a.scaleUpThreshold,
+      scaleDownBelow: a.scaleDownThreshold,
+      now: Date.now(),
+    });
+  };
 }

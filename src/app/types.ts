@@ -18,8 +18,17 @@ export interface ServerOptions {
   plugins?: Plugin[];
   /** A pino-compatible logger, `{ level }` for the built-in JSON lines on stderr, or false. Default: the built-in at info. */
   logger?: false | { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' } | LoggerLike;
-  /** The primary's admin server (/livez, /readyz). Default 127.0.0.1:9464; port 0 picks a free port. */
-  admin?: false | { host?: string; port?: number };
+  /**
+   * The primary's admin server (/livez, /readyz, /metrics, /health, the status page at /). Default
+   * 127.0.0.1:9464; port 0 picks a free port. `token` (or OTEL_CLUSTER_ADMIN_TOKEN): a bearer token
+   * every route but /livez and /readyz requires.
+   */
+  admin?: false | { host?: string; port?: number; token?: string };
+  /**
+   * The control channel: a Unix socket (mode 0600, in a per-user runtime directory) through which
+   * `otel-cluster status|reload|scale|stop --name <name>` reach this primary. Default false.
+   */
+  control?: false | { name: string; dir?: string };
   /** Worker telemetry (OTel metrics, optional traces) and its export from the primary. */
   telemetry?: {
     enabled?: boolean;

@@ -225,9 +225,19 @@ function build(z: typeof Z) {
         z.strictObject({
           host: z.string().min(1).default('127.0.0.1'),
           port: z.number().int().min(0).max(65535).default(9464),
+          token: z.string().min(16, 'must be at least 16 characters').optional(),
         }),
       ])
       .default({ host: '127.0.0.1', port: 9464 }),
+    control: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-", at most 64, starting with a letter or digit'),
+          dir: z.string().min(1).optional(),
+        }),
+      ])
+      .default(false),
     handleSignals: z.boolean().default(true),
     telemetry,
     ipc: z

@@ -215,7 +215,8 @@ function toIssues(issue: ZodIssue, input: unknown, flattened: boolean): ConfigIs
 function unionExpectation(path: (string | number)[]): string {
   const last = path[path.length - 1];
   if (last === 'workers') return "expected 'auto' or an integer 1..1024";
-  if (last === 'admin') return 'expected false or { host, port }';
+  if (last === 'admin') return 'expected false or { host, port, token }';
+  if (last === 'control') return 'expected false or { name, dir }';
   if (last === 'logger') return 'expected false, { level }, or a pino-compatible logger';
   if (last === 'maxMemoryPerWorker') return "expected a size such as '256MB' or a byte count";
   if (last === 'maxInvalidMessages') return 'expected false or an integer 1..1000000';

@@ -1,0 +1,59 @@
+// The createServer options of an app run by `otel-cluster start`, built the same way in the primary
+// (the command line) and in each worker (preload.ts), so that both sides hold the same options and
+// a worker reuses what the primary validated (config/validate.ts compares their fingerprints).
+import path from 'node:path';
+import type { IncomingMessage, RequestListener } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Plugin, WorkerPluginContext } from '../plugins/api.js';
+import type { ServerOptions } from '../app/types.js';
+import type { CliArgs } from './args.js';
+import type { ConfigFile } from './config-file.js';
+
+/** What the primary tells its workers about the command line (JSON in CLI_ENV). */
+export interface CliPlan {
+  script: string;
+  scriptArgs: string[];
+  configFile: string | undefined;
+  name: string;
+  instances: number | 'auto' | undefined;
+  adminPort: number | undefined;
+  runtimeDir: string | undefined;
+}
+
+export const CLI_ENV = 'OTEL_CLUSTER_CLI';
+
+/** The app's name: --name, the file's `name`, else the script's base name. */
+export function appName(args: Pick<CliArgs, 'name' | 'script'>, file: ConfigFile | undefined): string {
+  const raw = args.name ?? file?.name ?? path.basename(args.script!).replace(/\.[cm]?[jt]s$/, '');
+  return (
+    raw
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 64) || 'app'
+  );
+}
+
+/**
+ * The file's options with the command line's on top: clustering on, `-i` as cluster.workers (in
+ * whichever shape the file uses), the control socket named after the app, --admin-port, and the
+ * app's name as service.name unless the file or OTEL_SERVICE_NAME says otherwise.
+ */
+export function cliServerOptions(plan: CliPlan, file: ConfigFile | undefined, handler: RequestListener, upgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void): ServerOptions {
+  const o = { ...(file?.options ?? {}) } as Record<string, unknown>;
+  const cluster = { ...((o.cluster as Record<string, unknown> | undefined) ?? {}) };
+  cluster.enabled = true;
+  if (plan.instances !== undefined) {
+    if (cluster.config && typeof cluster.config === 'object') cluster.config = { ...(cluster.config as object), workers: plan.instances };
+    else cluster.workers = plan.instances;
+  }
+  o.cluster = cluster;
+  o.control = { name: plan.name, ...(plan.runtimeDir ? { dir: plan.runtimeDir } : {}) };
+  if (plan.adminPort !== undefined) o.admin = { ...((o.admin as object | undefined) || {}), port: plan.adminPort };
+  const telemetry = (o.telemetry as Record<string, unknown> | undefined) ?? {};
+  if (telemetry.serviceName === undefined && !process.env.OTEL_SERVICE_NAME) o.telemetry = { ...telemetry, serviceName: plan.name };
+  o.handler = handler;
+  // The worker's server hands upgrades (WebSocket) to the app's server too.
+  const upgrades: Plugin = { name: 'otel-cluster:cli-upgrade', worker: (ctx: WorkerPluginContext) => void ctx.server.on('upgrade', upgrade) };
+  o.plugins = [...((o.plugins as Plugin[] | undefined) ?? []), upgrades];
+  return o as ServerOptions;
+}

@@ -1,0 +1,36 @@
+// Loaded with `--import` into each worker of `otel-cluster start`, before the app's own script
+// (which stays the main module: `require.main === module` and process.argv are the app's). It
+// builds the worker's app from the same options as the primary and takes over http.Server#listen,
+// so the app's first HTTP server is served by this worker (listen-bridge.ts).
+import diagnostics from 'node:diagnostics_channel';
+import { createServer } from '../app/create-server.js';
+import { ENV } from '../runtime/adapter.js';
+import { kRoute } from '../worker/router.js';
+import { CLI_ENV, cliServerOptions, type CliPlan } from './cli-options.js';
+import { loadConfigFile } from './config-file.js';
+import { ListenBridge } from './listen-bridge.js';
+
+const planText = process.env[CLI_ENV];
+if (planText && process.env[ENV.role] === 'worker') {
+  const plan = JSON.parse(planText) as CliPlan;
+  const file = plan.configFile ? await loadConfigFile(plan.configFile) : undefined;
+  let app: ReturnType<typeof createServer> | undefined;
+  const bridge = new ListenBridge({
+    serve: async (first) => {
+      const address = await app!.listen();
+      if (first.port !== undefined && first.port !== 0 && first.port !== address.port)
+        process.emitWarning(`the app listens on port ${first.port}; the cluster serves it on ${address.port} (pass --port ${first.port} to serve it there)`, { code: 'OTEL_CLUSTER_PORT' });
+      return address;
+    },
+    stop: () => app!.close(),
+  });
+  app = createServer(cliServerOptions(plan, file, bridge.listener, bridge.upgrade));
+  // Apps that read PORT listen where the cluster serves (the listen is taken over either way).
+  if (process.env[ENV.port]) process.env.PORT = process.env[ENV.port];
+  bridge.install();
+  // Fastify publishes each request's route template; Express's is read from req.route at the end.
+  diagnostics.subscribe('tracing:fastify.request.handler:start', (message) => {
+    const m = message as { request?: { raw?: Record<symbol, unknown> }; route?: { url?: unknown } };
+    if (m.request?.raw && typeof m.route?.url === 'string') m.request.raw[kRoute] = m.route.url;
+  });
+}

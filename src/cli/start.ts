@@ -1,0 +1,55 @@
+import cluster from 'node:cluster';
+import path from 'node:path';
+import fs from 'node:fs';
+import { createServer } from '../app/create-server.js';
+import type { PrimaryApp } from '../app/primary-app.js';
+import { CliUsageError } from '../errors.js';
+import { LOG_FORMAT_ENV } from '../logger.js';
+import { WORKER_IMPORT_ENV } from '../supervisor/spawner.js';
+import type { CliArgs } from './args.js';
+import { appName, CLI_ENV, cliServerOptions, type CliPlan } from './cli-options.js';
+import { findConfigFile, inFile, loadConfigFile } from './config-file.js';
+
+/** The port when neither --port, the config file's `port` nor PORT says: what most apps default to. */
+export const DEFAULT_PORT = 3000;
+
+/**
+ * `otel-cluster start`: this process becomes the primary. Workers run the app's script as their
+ * main module, with preload.ts imported first; the control socket is opened before anything binds
+ * or forks, so a second start of the same name refuses at once. Resolves once serving.
+ */
+export async function startCluster(args: CliArgs, preloadUrl: string): Promise<void> {
+  const script = path.resolve(args.script!);
+  if (!fs.existsSync(script)) throw new CliUsageError(`script not found: ${args.script} (looked at ${script})`);
+  const configPath = findConfigFile(args.config, process.cwd());
+  const file = configPath ? await loadConfigFile(configPath) : undefined;
+  const name = appName(args, file);
+  const plan: CliPlan = { script, scriptArgs: args.scriptArgs, configFile: configPath, name, instances: args.instances, adminPort: args.adminPort, runtimeDir: args.runtimeDir };
+  // Readable lines on a terminal; JSON (for log shippers) otherwise, or when asked.
+  if (process.stderr.isTTY && !args.jsonLogs && !process.env[LOG_FORMAT_ENV]) process.env[LOG_FORMAT_ENV] = 'pretty';
+  if (args.jsonLogs) process.env[LOG_FORMAT_ENV] = 'json';
+  process.env[CLI_ENV] = JSON.stringify(plan);
+  process.env.OTEL_CLUSTER_SCRIPT = script;
+  process.env[WORKER_IMPORT_ENV] = preloadUrl;
+  // Workers run the app's script itself (merged into the settings the supervisor sets up later).
+  cluster.setupPrimary({ exec: script, args: args.scriptArgs });
+  let app: PrimaryApp;
+  try {
+    app = createServer(
+      cliServerOptions(
+        plan,
+        file,
+        () => {},
+        () => {},
+      ),
+    ) as PrimaryApp;
+  } catch (err) {
+    throw configPath ? inFile(err, configPath) : err;
+  }
+  const port = args.port ?? file?.port ?? (process.env.PORT && /^\d+$/.test(process.env.PORT) ? Number(process.env.PORT) : DEFAULT_PORT);
+  const address = await app.listen(port, args.host ?? file?.host);
+  if (process.stdout.isTTY) {
+    const admin = app.adminAddress ? `, status page http://${app.adminAddress.host}:${app.adminAddress.port}/` : '';
+    process.stdout.write(`${name}: ${app.getWorkers().length} workers serving http://${address.host}:${address.port}${admin}\n  otel-cluster status --name ${name}   (reload, scale <n>, stop)\n`);
+  }
+}

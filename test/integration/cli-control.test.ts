@@ -1,0 +1,220 @@
+// The control channel and the commands that use it, against real clusters: `otel-cluster start`
+// of an unmodified app, and a createServer app with the `control` option.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterProcess, isAlive, request, underLoad, waitGone } from '../helpers/cluster-process.js';
+import { CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
+
+const rt = tempRuntimeDir();
+afterAll(() => rt.remove());
+const at = ['--runtime-dir', rt.dir];
+
+interface StatusJson {
+  name: string;
+  pid: number;
+  size: number;
+  workers: { slot: number; pid: number; state: string; startedAt: number; readyAt: number; restarts: number; health: string; cpuPct: number | null }[];
+}
+
+describe('otel-cluster commands against a running `start`', () => {
+  let c: CliCluster;
+  let port: number;
+  beforeAll(async () => {
+    c = new CliCluster('http.cjs', ['-i', '2', '--config', 'scalable.config.json', '--port', '0', '--admin-port', '0', '--name', 'ctl', ...at]);
+    ({ port } = await c.ready());
+  });
+  afterAll(() => c.cleanup());
+
+  it('status finds the one cluster started from this directory without --name, as a table or JSON', async () => {
+    const table = await runCli(['status', ...at]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/ctl \(primary pid \d+\): 2 of 2 workers ready/);
+    expect(table.stdout).toMatch(/slot\s+pid\s+state\s+uptime\s+restarts\s+cpu %\s+rss\s+req\/s\s+p95 ms\s+health/);
+    const json = await runCli(['status', '--json', ...at]);
+    const s = JSON.parse(json.stdout) as StatusJson;
+    expect(s.name).toBe('ctl');
+    expect(s.pid).toBe(c.child.pid);
+    expect(s.workers.map((w) => w.state)).toEqual(['ready', 'ready']);
+    // From another directory there is nothing to find.
+    const elsewhere = await runCli(['status', ...at], { cwd: os.tmpdir() });
+    expect(elsewhere.code).toBe(3);
+    expect(elsewhere.stderr).toContain('CLUSTER_ERR_CONTROL_UNREACHABLE');
+  });
+
+  it('the control socket is 0600 in a 0700 directory, and another user cannot connect', async () => {
+    const socket = path.join(rt.dir, 'ctl.sock');
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+    expect(statSync(rt.dir).mode & 0o777).toBe(0o700);
+    if (process.getuid?.() !== 0) return; // only root can run a process as another user here
+    // Run as nobody: the directory and the socket both refuse it.
+    const probe = `require('node:net').connect(${JSON.stringify(socket)}).on('connect',()=>{console.log('connected');process.exit(0)}).on('error',(e)=>{console.log(e.code);process.exit(0)})`;
+    const out = await new Promise<string>((resolve) => {
+      const p = spawn(process.execPath, ['-e', probe], { uid: 65534, gid: 65534, cwd: '/' });
+      let s = '';
+      p.stdout.on('data', (d: Buffer) => (s += d.toString()));
+      p.on('exit', () => resolve(s.trim()));
+    });
+    expect(out).toBe('EACCES');
+  });
+
+  it('a second start of the same name refuses (exit 4) and leaves nothing running', async () => {
+    const second = new CliCluster('http.cjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'ctl', ...at]);
+    const { code } = await second.exited;
+    expect(code).toBe(4);
+    expect(second.stderr).toContain("'ctl' is already running");
+    expect(second.stderr).toContain('CLUSTER_ERR_CONTROL_IN_USE');
+    expect(await waitGone(second.pids, 5000)).toEqual([]);
+    // The first is untouched.
+    expect((await runCli(['status', '--name', 'ctl', ...at])).code).toBe(0);
+  });
+
+  it('reload under load: every worker replaced, zero failed requests', async () => {
+    const before = (JSON.parse((await runCli(['status', '--json', '--name', 'ctl', ...at])).stdout) as StatusJson).workers.map((w) => w.pid);
+    const { value: reload, result } = await underLoad(port, () => runCli(['reload', '--json', '--name', 'ctl', ...at]));
+    expect(reload.code, reload.stderr).toBe(0);
+    const r = JSON.parse(reload.stdout) as { before: { pid: number }[]; after: { pid: number }[]; durationMs: number };
+    expect(r.before.map((w) => w.pid).sort()).toEqual([...before].sort());
+    expect(r.after).toHaveLength(2);
+    for (const w of r.after) expect(before).not.toContain(w.pid);
+    expect(result.ok).toBeGreaterThan(50);
+    expect(result.failed, result.errors.slice(0, 5).join('; ')).toBe(0);
+  });
+
+  it('scale 3 then scale 1', async () => {
+    const up = await runCli(['scale', '3', '--json', '--name', 'ctl', ...at]);
+    expect(up.code, up.stderr).toBe(0);
+    const s3 = JSON.parse(up.stdout) as StatusJson;
+    expect(s3.size).toBe(3);
+    expect(s3.workers.filter((w) => w.state === 'ready')).toHaveLength(3);
+    const down = await runCli(['scale', '1', '--name', 'ctl', ...at]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stdout).toContain('scaled to 1 workers');
+    const s1 = JSON.parse((await runCli(['status', '--json', '--name', 'ctl', ...at])).stdout) as StatusJson;
+    expect(s1.workers.map((w) => w.state)).toEqual(['ready']);
+    expect((await request(port, '/')).status).toBe(200);
+  });
+
+  it('stop: the cluster closes cleanly and no process is left', async () => {
+    const stop = await runCli(['stop', '--name', 'ctl', ...at]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout).toMatch(/stopped \(primary pid \d+\)/);
+    expect((await c.exited).code).toBe(0);
+    expect(await waitGone(c.pids, 5000)).toEqual([]);
+    const after = await runCli(['status', '--name', 'ctl', ...at]);
+    expect(after.code).toBe(3);
+  });
+});
+
+describe('stale sockets, bad input, exit codes', () => {
+  it('a socket left by a killed primary is replaced by the next start', async () => {
+    const first = new CliCluster('http.cjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'stale', ...at]);
+    try {
+      await first.ready();
+      process.kill(first.child.pid!, 'SIGKILL');
+      await first.exited;
+    } finally {
+      await first.cleanup();
+    }
+    const second = new CliCluster('http.cjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'stale', ...at]);
+    try {
+      await second.ready();
+      expect(second.logs.some((l) => l.msg === 'replacing a stale control socket (its primary is gone)')).toBe(true);
+      expect((await runCli(['stop', '--name', 'stale', ...at])).code).toBe(0);
+    } finally {
+      await second.cleanup();
+    }
+  });
+
+  it('a bad config file: the schema error names the file (exit 2), and nothing starts', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'oc-cfg-'));
+    try {
+      writeFileSync(path.join(dir, 'otel-cluster.config.json'), JSON.stringify({ cluster: { workers: 2, procesManagement: {} } }));
+      writeFileSync(path.join(dir, 'app.cjs'), "require('node:http').createServer((q, s) => s.end('x')).listen(process.env.PORT)");
+      const bad = new CliCluster('app.cjs', ['--port', '0', '--admin-port', '0', ...at], { cwd: dir });
+      expect((await bad.exited).code).toBe(2);
+      expect(bad.stderr).toContain('otel-cluster.config.json: invalid otel-cluster options');
+      expect(bad.stderr).toContain('procesManagement');
+      expect(bad.stderr).toContain('CLUSTER_ERR_CONFIG_UNKNOWN_KEY');
+      expect(await waitGone(bad.pids, 5000)).toEqual([]);
+
+      writeFileSync(path.join(dir, 'broken.config.mjs'), 'export default { cluster: { workers: 2 ');
+      const broken = await runCli(['start', 'app.cjs', '--config', 'broken.config.mjs', '--port', '0', ...at], { cwd: dir });
+      expect(broken.code).toBe(2);
+      expect(broken.stderr).toContain('broken.config.mjs: could not load');
+      expect(broken.stderr).toContain('CLUSTER_ERR_CONFIG_FILE');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('usage errors exit 2 with the usage text; commands without a cluster exit 3', async () => {
+    const unknown = await runCli(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    expect(unknown.stderr).toContain('usage:');
+    const flag = await runCli(['status', '--port', '3']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain('--port does not go with status');
+    const scale = await runCli(['scale', 'lots']);
+    expect(scale.code).toBe(2);
+    const none = await runCli(['stop', '--name', 'nothing-here', ...at]);
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('CLUSTER_ERR_CONTROL_UNREACHABLE');
+  });
+});
+
+describe('a createServer app with the control option, and the admin token', () => {
+  let cp: ClusterProcess;
+  let admin: { port: number };
+  const token = 'test-token-0123456789abcdef';
+  beforeAll(async () => {
+    cp = new ClusterProcess('app.mjs', { CONTROL_NAME: 'lib', CONTROL_DIR: rt.dir, ADMIN_TOKEN: token });
+    ({ admin } = await cp.listening());
+  });
+  afterAll(() => cp.cleanup());
+
+  it('status --json lists the workers getWorkers() returns', async () => {
+    const fromApi = (await cp.command('workers')).workers as { slot: number; pid: number; state: string; startedAt: number; readyAt: number; restarts: number }[];
+    const s = JSON.parse((await runCli(['status', '--json', '--name', 'lib', ...at])).stdout) as StatusJson;
+    const pick = (w: Pick<StatusJson['workers'][number], 'slot' | 'pid' | 'state' | 'startedAt' | 'readyAt' | 'restarts'>) => ({
+      slot: w.slot,
+      pid: w.pid,
+      state: w.state,
+      startedAt: w.startedAt,
+      readyAt: w.readyAt,
+      restarts: w.restarts,
+    });
+    expect(s.workers.map(pick)).toEqual(fromApi.map(pick));
+    expect(s.pid).toBe(cp.child.pid);
+  });
+
+  it('the admin token: 401 without it on everything but /livez and /readyz', async () => {
+    for (const p of ['/metrics', '/health', '/status', '/', '/events']) expect((await request(admin.port, p)).status, p).toBe(401);
+    expect((await request(admin.port, '/metrics', false, 5000, { authorization: 'Bearer wrong-token-0123456789' })).status).toBe(401);
+    expect((await request(admin.port, '/livez')).status).toBe(200);
+    expect((await request(admin.port, '/readyz')).status).toBe(200);
+    const ok = await request(admin.port, '/metrics', false, 5000, { authorization: `Bearer ${token}` });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toContain('cluster_workers');
+    // A browser: ?token= once sets an HttpOnly cookie and redirects to the bare URL.
+    const login = await request(admin.port, `/?token=${token}`);
+    expect(login.status).toBe(303);
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    expect(String(login.headers['set-cookie'])).toContain('HttpOnly');
+    const page = await request(admin.port, '/', false, 5000, { cookie });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<html');
+  });
+
+  it('stop through the control socket closes a library app as SIGTERM would', async () => {
+    const pids = [...cp.pids];
+    const stop = await runCli(['stop', '--name', 'lib', ...at]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect((await cp.exited).code).toBe(0);
+    expect(await waitGone(pids, 5000)).toEqual([]);
+    expect(pids.some(isAlive)).toBe(false);
+  });
+});
