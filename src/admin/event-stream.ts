@@ -15,7 +15,8 @@ export interface EventStreamOptions {
  * link) is disconnected once its unsent bytes pass maxBufferedBytes, never buffered without limit.
  */
 export class EventStream {
-  private readonly clients = new Set<http.ServerResponse>();
+  /** Each client and the bytes it may leave unsent: its hello (history can be large) plus the bound. */
+  private readonly clients = new Map<http.ServerResponse, number>();
   private closed = false;
   dropped = 0;
 
@@ -34,21 +35,22 @@ export class EventStream {
     // The admin server's idle timeout must not cut a stream that is quiet between messages.
     req.socket.setTimeout(0);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    this.clients.add(res);
-    res.on('close', () => this.clients.delete(res));
     const [event, data] = this.o.hello();
-    this.write(res, frame(event, data));
+    const hello = frame(event, data);
+    this.clients.set(res, Buffer.byteLength(hello) + this.o.maxBufferedBytes);
+    res.on('close', () => this.clients.delete(res));
+    this.write(res, hello);
   };
 
   send(event: string, data: unknown): void {
     if (this.clients.size === 0) return;
     const f = frame(event, data);
-    for (const res of this.clients) this.write(res, f);
+    for (const res of this.clients.keys()) this.write(res, f);
   }
 
   private write(res: http.ServerResponse, f: string): void {
     res.write(f);
-    if (res.writableLength > this.o.maxBufferedBytes) {
+    if (res.writableLength > (this.clients.get(res) ?? 0)) {
       this.dropped++;
       this.clients.delete(res);
       res.destroy();
@@ -58,7 +60,7 @@ export class EventStream {
   /** Ends every stream. Idempotent. */
   close(): void {
     this.closed = true;
-    for (const res of this.clients) res.end();
+    for (const res of this.clients.keys()) res.end();
     this.clients.clear();
   }
 }

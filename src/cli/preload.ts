@@ -2,6 +2,7 @@
 // (which stays the main module: `require.main === module` and process.argv are the app's). It
 // builds the worker's app from the same options as the primary and takes over http.Server#listen,
 // so the app's first HTTP server is served by this worker (listen-bridge.ts).
+import cluster from 'node:cluster';
 import diagnostics from 'node:diagnostics_channel';
 import { createServer } from '../app/create-server.js';
 import { ENV } from '../runtime/adapter.js';
@@ -11,7 +12,9 @@ import { loadConfigFile } from './config-file.js';
 import { ListenBridge } from './listen-bridge.js';
 
 const planText = process.env[CLI_ENV];
-if (planText && process.env[ENV.role] === 'worker') {
+// Only in a worker node:cluster forked: a process the app forks inherits the flag and the variables
+// but is not one of ours (node:cluster removes NODE_UNIQUE_ID from a worker's environment).
+if (planText && process.env[ENV.role] === 'worker' && cluster.isWorker) {
   const plan = JSON.parse(planText) as CliPlan;
   const file = plan.configFile ? await loadConfigFile(plan.configFile) : undefined;
   let app: ReturnType<typeof createServer> | undefined;

@@ -49,7 +49,13 @@ export async function startCluster(args: CliArgs, preloadUrl: string): Promise<v
   const port = args.port ?? file?.port ?? (process.env.PORT && /^\d+$/.test(process.env.PORT) ? Number(process.env.PORT) : DEFAULT_PORT);
   const address = await app.listen(port, args.host ?? file?.host);
   if (process.stdout.isTTY) {
-    const admin = app.adminAddress ? `, status page http://${app.adminAddress.host}:${app.adminAddress.port}/` : '';
-    process.stdout.write(`${name}: ${app.getWorkers().length} workers serving http://${address.host}:${address.port}${admin}\n  otel-cluster status --name ${name}   (reload, scale <n>, stop)\n`);
+    const admin = app.adminAddress ? `, status page ${url(app.adminAddress)}/` : '';
+    process.stdout.write(`${name}: ${app.getWorkers().length} workers serving ${url(address)}${admin}\n  otel-cluster status --name ${name}   (reload, scale <n>, stop)\n`);
   }
+}
+
+/** A URL a person can open: the wildcard addresses as localhost, IPv6 in brackets. */
+function url(a: { host: string; port: number }): string {
+  const host = a.host === '' || a.host === '::' || a.host === '0.0.0.0' ? 'localhost' : a.host.includes(':') ? `[${a.host}]` : a.host;
+  return `http://${host}:${a.port}`;
 }

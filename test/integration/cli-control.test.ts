@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterProcess, isAlive, request, underLoad, waitGone } from '../helpers/cluster-process.js';
-import { CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
+import { CLI, CLI_FIXTURES, CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
 
 const rt = tempRuntimeDir();
 afterAll(() => rt.remove());
@@ -105,6 +105,45 @@ describe('otel-cluster commands against a running `start`', () => {
     expect(await waitGone(c.pids, 5000)).toEqual([]);
     const after = await runCli(['status', '--name', 'ctl', ...at]);
     expect(after.code).toBe(3);
+  });
+});
+
+describe('output', () => {
+  it('on a terminal, start prints readable lines and how to reach the cluster; JSON otherwise', async () => {
+    // `script` runs the command on a pseudo-terminal.
+    const cmd = `${process.execPath} ${CLI} start http.cjs -i 1 --port 0 --admin-port 0 --name tty --runtime-dir ${rt.dir}`;
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: CLI_FIXTURES, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const ready = new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('otel-cluster status --name tty')) resolve();
+      }),
+    );
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      await Promise.race([ready, exited]);
+      const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
+      expect(plain).toMatch(/\d\d:\d\d:\d\d\.\d{3} INFO  primary +cluster ready  host=:: port=\d+ workers=1/);
+      expect(plain).toMatch(/\d\d:\d\d:\d\d\.\d{3} INFO  primary +worker ready  startupMs=\d+/);
+      expect(plain).toMatch(/tty: 1 workers serving http:\/\/localhost:\d+, status page http:\/\/127\.0\.0\.1:\d+\//);
+      expect(plain).not.toContain('{"level"');
+      expect((await runCli(['stop', '--name', 'tty', ...at])).code).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+
+  it('an admin server bound beyond loopback without a token is logged as a warning', async () => {
+    const cp = new ClusterProcess('app.mjs', { WORKERS: '1', ADMIN_HOST: '0.0.0.0' });
+    try {
+      await cp.listening();
+      const warn = await cp.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('admin server bound beyond loopback'));
+      expect(warn).toMatchObject({ level: 40, host: '0.0.0.0', token: 'none' });
+    } finally {
+      await cp.cleanup();
+    }
   });
 });
 

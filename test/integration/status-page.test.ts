@@ -1,0 +1,100 @@
+// The admin server's live status page in a real browser (Debian's headless Chromium) against a real
+// cluster under load: one row per worker, charts that fill, an event after a worker is killed.
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterProcess, ROOT, runLoad, type LoadResult } from '../helpers/cluster-process.js';
+import { chromiumAvailable, openBrowser, type TestBrowser } from '../helpers/browser.js';
+
+// In CI a missing browser is a failure, not a skip (.ci/run installs it).
+const run = chromiumAvailable() || !!process.env.CI;
+
+describe.skipIf(!run)('status page', () => {
+  let cp: ClusterProcess;
+  let browser: TestBrowser;
+  let port: number;
+  let admin: { port: number };
+  let stopLoad = false;
+  let load: Promise<LoadResult>;
+
+  beforeAll(async () => {
+    cp = new ClusterProcess('app.mjs', {
+      WORKERS: '2',
+      TELEMETRY_INTERVAL: '250',
+      CONFIG_JSON: JSON.stringify({ autoScaling: { enabled: true, minWorkers: 2, maxWorkers: 2, intervalMs: 500 }, resources: { maxMemoryPerWorker: '512MB' } }),
+    });
+    ({ port, admin } = await cp.listening());
+    // Bounded load for the whole test: the charts and rates have something to show.
+    load = runLoad(port, () => stopLoad, { keepAlive: 2, fresh: 1, maxRequests: 500_000, maxMs: 60_000 });
+    browser = await openBrowser();
+  });
+  afterAll(async () => {
+    stopLoad = true;
+    await load;
+    await browser?.close();
+    await cp?.cleanup();
+  });
+
+  it('shows each worker, live charts and rates, and the event of a killed worker; saves a screenshot', async () => {
+    const page = await browser.page(`http://127.0.0.1:${admin.port}/`);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    const workers = (await cp.command('workers')).workers as { slot: number; pid: number }[];
+
+    // One row per worker, with its pid, ready.
+    await page.waitForFunction(
+      (n: number) => {
+        const rows = [...document.querySelectorAll('#workers tr.worker')];
+        return rows.length === n && rows.every((r) => r.querySelector('[data-col=state] .badge')?.textContent === 'ready');
+      },
+      { timeout: 15_000 },
+      workers.length,
+    );
+    const rows = await page.$$eval('#workers tr.worker', (trs) => trs.map((tr) => ({ slot: tr.getAttribute('data-slot'), pid: tr.querySelector('[data-col=pid]')?.textContent })));
+    expect(rows).toEqual(workers.map((w) => ({ slot: String(w.slot), pid: String(w.pid) })));
+
+    // The cluster's request-rate chart gains points and shows a non-zero rate under load.
+    await page.waitForFunction(
+      () => {
+        const points = document.querySelector('#cluster [data-metric=requestRate] svg.chart polyline')?.getAttribute('points') ?? '';
+        const rate = Number.parseFloat(document.querySelector('#cluster [data-metric=requestRate] .v')?.textContent ?? '0');
+        return points.trim().split(/\s+/).length >= 4 && rate > 0;
+      },
+      { timeout: 20_000 },
+    );
+    // Each worker's CPU sparkline has points; the auto-scaler panel shows its signals.
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('#workers tr.worker td[data-col=cpu] svg.chart polyline')].every((p) => (p.getAttribute('points') ?? '').trim().split(/\s+/).length >= 2),
+      { timeout: 15_000 },
+    );
+    expect(await page.$eval('#autoscaler', (el) => el.getAttribute('data-on'))).toBe('true');
+    expect(await page.$$eval('#as-signals .signal', (els) => els.map((e) => e.getAttribute('data-trigger')))).toContain('cpu');
+    expect(await page.$eval('#conn', (el) => el.getAttribute('data-state'))).toBe('live');
+
+    // A killed worker appears in the feed with its pid, and its replacement takes the row.
+    const victim = workers[0]!;
+    process.kill(victim.pid, 'SIGKILL');
+    await page.waitForFunction(
+      (pid: number) => [...document.querySelectorAll('#events li.event[data-type="worker:exit"]')].some((li) => li.textContent?.includes(String(pid))),
+      { timeout: 15_000 },
+      victim.pid,
+    );
+    await page.waitForFunction(
+      (slot: number, pid: number) => {
+        const row = document.querySelector(`#workers tr.worker[data-slot="${slot}"]`);
+        return row && row.querySelector('[data-col=pid]')?.textContent !== String(pid) && row.querySelector('[data-col=state] .badge')?.textContent === 'ready';
+      },
+      { timeout: 20_000 },
+      victim.slot,
+      victim.pid,
+    );
+    expect(await page.$$eval('#events li.event[data-type="worker:restart"]', (els) => els.length)).toBeGreaterThan(0);
+
+    // UPDATE_SCREENSHOT=1 writes the one the README shows.
+    const out = process.env.UPDATE_SCREENSHOT ? path.join(ROOT, 'docs/status-page.png') : path.join(os.tmpdir(), 'otel-cluster-status-page.png');
+    mkdirSync(path.dirname(out), { recursive: true });
+    await page.screenshot({ path: out as `${string}.png`, fullPage: false });
+    expect(errors).toEqual([]);
+  });
+});
