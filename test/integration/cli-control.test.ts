@@ -123,9 +123,9 @@ describe('output', () => {
     const exited = new Promise((r) => child.once('exit', r));
     try {
       await Promise.race([ready, exited]);
-      const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
-      expect(plain).toMatch(/\d\d:\d\d:\d\d\.\d{3} INFO  primary +cluster ready  host=:: port=\d+ workers=1/);
-      expect(plain).toMatch(/\d\d:\d\d:\d\d\.\d{3} INFO  primary +worker ready  startupMs=\d+/);
+      const plain = out.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
+      expect(plain).toMatch(/\d\d:\d\d:\d\d\.\d{3} INFO {2}primary +cluster ready {2}host=:: port=\d+ workers=1/);
+      expect(plain).toMatch(/\d\d:\d\d:\d\d\.\d{3} INFO {2}primary +worker ready {2}startupMs=\d+/);
       expect(plain).toMatch(/tty: 1 workers serving http:\/\/localhost:\d+, status page http:\/\/127\.0\.0\.1:\d+\//);
       expect(plain).not.toContain('{"level"');
       expect((await runCli(['stop', '--name', 'tty', ...at])).code).toBe(0);

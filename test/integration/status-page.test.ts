@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 // The admin server's live status page in a real browser (Debian's headless Chromium) against a real
 // cluster under load: one row per worker, charts that fill, an event after a worker is killed.
 import { mkdirSync } from 'node:fs';
