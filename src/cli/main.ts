@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return await runCommand(args);
   } catch (err) {
-    const code = err instanceof ClusterError ? ` [${err.code}]` : '';
+    const code = err instanceof ClusterError && !err.message.includes(`[${err.code}]`) ? ` [${err.code}]` : '';
     if (args.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: (err as ClusterError).code ?? 'ERROR', message: (err as Error).message } })}\n`);
     process.stderr.write(`otel-cluster ${args.command}: ${(err as Error).message}${code}\n`);
     return exitCodeOf(err);

@@ -44,7 +44,8 @@ export function inertSettings(c: InertContext): InertSetting[] {
   };
   const cfg = ['cluster', 'config'];
   if (!c.healthEnabled) add(givenKeys(c.given, [...cfg, 'healthCheck'], ['enabled']), 'healthCheck.enabled is false: workers are not probed');
-  if (!c.autoScalingEnabled) add(givenKeys(c.given, [...cfg, 'autoScaling'], ['enabled']), 'autoScaling.enabled is false: the pool is not scaled');
+  // maxWorkers is not listed: it also bounds scaleTo() (and `otel-cluster scale`) with auto-scaling off.
+  if (!c.autoScalingEnabled) add(givenKeys(c.given, [...cfg, 'autoScaling'], ['enabled', 'maxWorkers']), 'autoScaling.enabled is false: the pool is not scaled');
   else if (!c.clusterEnabled) add([[...cfg, 'autoScaling', 'enabled'].join('.')], 'one process (cluster.enabled false) is not scaled');
   if (!c.memoryEnabled) add(givenKeys(c.given, [...cfg, 'resources', 'memoryManagement'], ['enabled']), 'memoryManagement.enabled is false');
   if (!c.telemetryEnabled) {
@@ -60,6 +61,7 @@ export function inertSettings(c: InertContext): InertSetting[] {
       add([[...cfg, 'resources', 'memoryManagement', 'leakDetection'].join('.')], 'Bun reports no GC events, so there is no heap-after-GC series to fit');
   } else if (c.strategy === 'os' && at(c.given, [...cfg, 'resources', 'maxCpuPerWorker']) !== undefined)
     add([[...cfg, 'resources', 'maxCpuPerWorker'].join('.')], "strategy 'os' lets the kernel route: a busy worker cannot be routed around (use a hand-off strategy)");
+  if (!c.clusterEnabled && at(c.given, ['control'])) add(['control'], 'one process (cluster.enabled false) has no pool to command: the control socket belongs to a primary');
   if (c.telemetryEnabled && !c.otlpFromEnv && at(c.given, ['telemetry', 'otlp', 'endpoint']) === undefined && at(c.given, ['telemetry', 'otlp', 'intervalMs']) !== undefined)
     add(['telemetry.otlp.intervalMs'], 'no OTLP endpoint is set (telemetry.otlp.endpoint or OTEL_EXPORTER_OTLP_*): nothing is exported over OTLP');
   // One entry per key: the first reason is the one that matters.

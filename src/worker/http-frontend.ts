@@ -90,6 +90,9 @@ export class HttpFrontend {
       const around = this.around;
       if (around === undefined) listener(req, res);
       else around(req, res, () => listener(req, res));
+      // An app that swaps the response's prototype (Express does, for one inheriting from Node's)
+      // takes our detachSocket with it: the end of such a response is learnt from 'close'.
+      if (state !== undefined && endsViaDetach && Object.getPrototypeOf(res) !== TrackedResponse.prototype) res.on('close', onClose);
     };
     this.server = http.createServer({ IncomingMessage: TrackedRequest, ServerResponse: (endsViaDetach ? TrackedResponse : PlainResponse) as typeof http.ServerResponse }, this.handle);
     this.server.on('connection', (socket: Socket) => this.track(socket));

@@ -1,5 +1,6 @@
 // `otel-cluster start` runs unmodified apps of each framework: 2 workers, both serving, request
 // metrics with the framework's route template where it exposes one and never the raw URL.
+import http from 'node:http';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { request, scrape, until, waitGone } from '../helpers/cluster-process.js';
 import { CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
@@ -28,7 +29,8 @@ describe('otel-cluster start runs unmodified apps', () => {
 
     // New connections until both workers have answered (bounded).
     const pids = new Set<number>();
-    for (let i = 0; i < 200 && pids.size < 2; i++) {
+    let fresh = 0;
+    for (; fresh < 200 && pids.size < 2; fresh++) {
       const r = await request(port, '/users/42');
       expect(r.status, r.body).toBe(200);
       const body = JSON.parse(r.body) as { framework: string; pid: number; argv?: string[] };
@@ -37,12 +39,16 @@ describe('otel-cluster start runs unmodified apps', () => {
       pids.add(body.pid);
     }
     expect(pids.size).toBe(2);
+    // And a few on one keep-alive connection, left open while the metrics are read.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < 5; i++) expect((await request(port, '/users/7', agent)).status).toBe(200);
+    const total = fresh + 5;
 
     // The requests are in the cluster's metrics, per worker, with the template (or no route).
     const samples = await until(
       async () => {
         const s = (await scrape(admin.port)).filter((x) => x.name === 'http_server_request_duration_count' && x.labels.http_response_status_code === '200');
-        return s.reduce((a, x) => a + x.value, 0) >= pids.size ? s : undefined;
+        return s.reduce((a, x) => a + x.value, 0) >= total ? s : undefined;
       },
       15_000,
       'request metrics',
@@ -51,6 +57,11 @@ describe('otel-cluster start runs unmodified apps', () => {
     const routes = new Set(samples.map((s) => s.labels.http_route));
     expect(routes).toEqual(new Set([route]));
     expect([...routes].some((r) => r?.includes('42'))).toBe(false);
+    // Every request finished as answered (Express swaps the response's prototype: still ours to time).
+    expect(samples.filter((x) => x.labels.error_type !== undefined)).toEqual([]);
+    const all = await scrape(admin.port);
+    expect(all.filter((x) => x.name === 'http_server_active_requests').reduce((a, x) => a + x.value, 0)).toBe(0);
+    agent.destroy();
 
     const stop = await runCli(['stop', '--name', name, '--runtime-dir', rt.dir]);
     expect(stop.code, stop.stderr).toBe(0);

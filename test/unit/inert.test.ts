@@ -18,7 +18,8 @@ const cfg = (config: object) => ({ cluster: { enabled: true, config } });
 
 const cases: [string, Partial<InertContext>, string[]][] = [
   ['health keys with health checks off', { given: cfg({ healthCheck: { interval: 5000, maxFailures: 2 } }) }, ['cluster.config.healthCheck.interval', 'cluster.config.healthCheck.maxFailures']],
-  ['auto-scaling keys with auto-scaling off', { given: cfg({ autoScaling: { maxWorkers: 8 } }) }, ['cluster.config.autoScaling.maxWorkers']],
+  ['auto-scaling keys with auto-scaling off (maxWorkers still bounds scaleTo)', { given: cfg({ autoScaling: { minWorkers: 2, maxWorkers: 8 } }) }, ['cluster.config.autoScaling.minWorkers']],
+  ['a control socket for one process', { given: { cluster: { enabled: false }, control: { name: 'api' } }, clusterEnabled: false }, ['control']],
   [
     'auto-scaling in one process',
     { given: { cluster: { enabled: false, config: { autoScaling: { enabled: true } } } }, clusterEnabled: false, autoScalingEnabled: true },
