@@ -1,6 +1,7 @@
 // Load-balancing benchmark suite (`npm run bench`): wrk against a single process, bare node:cluster
-// (round-robin and SCHED_NONE), PM2 cluster mode, and otel-cluster with each strategy, telemetry on,
-// plus the same otel-cluster app on Bun. Workloads: keep-alive; a new connection per request; an
+// (round-robin and SCHED_NONE), PM2 cluster mode, otel-cluster's command line running PM2's
+// unmodified app, and otel-cluster with each strategy, telemetry on, plus the same otel-cluster app
+// on Bun. Workloads: keep-alive; a new connection per request; an
 // uneven CPU workload (one request in ten burns 20 ms) with p99 latency. Configurations interleave in
 // every round; medians and ratios are printed as Markdown for bench/RESULTS.md. Then: scale 1 -> 2
 // workers under keep-alive load and the new worker's share of requests in the next 10 s.
@@ -46,8 +47,8 @@ async function waitUp(port) {
   throw new Error(`port ${port} never answered`);
 }
 
-function spawnApp(exe, script, env) {
-  const child = spawn(exe, [script], { env: { ...process.env, OTEL_CLUSTER_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function spawnApp(exe, script, env, args = []) {
+  const child = spawn(exe, [script, ...args], { env: { ...process.env, OTEL_CLUSTER_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let admin;
   child.stdout.on('data', (d) => {
     for (const line of String(d).split('\n')) if (line.startsWith('{')) admin ??= JSON.parse(line).admin;
@@ -70,6 +71,24 @@ const configs = {
     execFileSync(pm2, ['start', plain, '-i', '2', '--name', 'otel-cluster-bench'], { env, stdio: 'ignore' });
     return { stop: async () => execFileSync(pm2, ['delete', 'otel-cluster-bench'], { env, stdio: 'ignore' }) };
   },
+  // The command line running the same unmodified app PM2 runs, as `pm2 start -i 2` does.
+  'otel-cluster start -i 2': (port) =>
+    spawnApp(process.execPath, path.join(root, 'dist/bundle/cli/main.js'), {}, [
+      'start',
+      plain,
+      '-i',
+      '2',
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--admin-port',
+      '0',
+      '--name',
+      `bench-${port}`,
+      '--runtime-dir',
+      pm2Home,
+    ]),
   'otel-cluster round-robin': (port) => spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'round-robin' }),
   'otel-cluster least-connections': (port) => spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'least-connections' }),
   'otel-cluster least-load': (port) => spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'least-load' }),

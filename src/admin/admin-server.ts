@@ -29,7 +29,15 @@ export class AdminServer {
   private readonly token: Buffer | undefined;
   private readonly server = http.createServer({ connectionsCheckingInterval: ADMIN_LIMITS.CHECK_MS, headersTimeout: ADMIN_LIMITS.HEADERS_MS, requestTimeout: ADMIN_LIMITS.REQUEST_MS }, (req, res) => {
     const [path = '/', query] = (req.url ?? '/').split('?', 2);
-    if (this.token && !OPEN_ROUTES.has(path) && !this.authorized(req, path, query, res)) return;
+    if (!OPEN_ROUTES.has(path)) {
+      // Bound to loopback, only a local name may be asked for: a page on another site whose name
+      // was rebound to 127.0.0.1 (DNS rebinding) must not read metrics or status from a browser.
+      if (this.loopbackOnly && !isLocalHostHeader(req.headers.host)) {
+        res.writeHead(403, { 'content-type': 'text/plain' }).end('host not allowed: the admin server is bound to loopback\n');
+        return;
+      }
+      if (this.token && !this.authorized(req, path, query, res)) return;
+    }
     const route = this.routes.get(path);
     if (!route) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; try ${[...this.routes.keys()].join(', ')}\n`);
@@ -41,6 +49,7 @@ export class AdminServer {
     });
   });
   private closed: Promise<void> | undefined;
+  private loopbackOnly = false;
   address: { host: string; port: number } | undefined;
 
   constructor(o: { token?: string | undefined } = {}) {
@@ -55,7 +64,7 @@ export class AdminServer {
       ?.split(';')
       .map((c) => c.trim())
       .find((c) => c.startsWith(`${TOKEN_COOKIE}=`));
-    if (cookie && this.matches(decodeURIComponent(cookie.slice(TOKEN_COOKIE.length + 1)))) return true;
+    if (cookie && this.matches(decodeCookie(cookie.slice(TOKEN_COOKIE.length + 1)))) return true;
     const given = path === '/' && query ? new URLSearchParams(query).get('token') : null;
     if (given !== null && this.matches(given)) {
       res.writeHead(303, { location: './', 'set-cookie': `${TOKEN_COOKIE}=${encodeURIComponent(given)}; HttpOnly; SameSite=Strict; Path=/`, 'cache-control': 'no-store' }).end();
@@ -78,6 +87,7 @@ export class AdminServer {
   async listen(port: number, host: string): Promise<{ host: string; port: number }> {
     this.server.keepAliveTimeout = 1000;
     this.server.timeout = ADMIN_LIMITS.IDLE_MS;
+    this.loopbackOnly = isLoopback(host);
     this.address = await listenOrThrow(this.server, port, host, 'admin server');
     return this.address;
   }
@@ -101,4 +111,20 @@ export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
   if (net.isIPv4(host)) return host.startsWith('127.');
   return host === '::1' || host.toLowerCase() === '::ffff:127.0.0.1';
+}
+
+/** A cookie value as sent; a malformed escape is compared as it is (and so does not match). */
+function decodeCookie(v: string): string {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
+}
+
+/** A Host header naming this machine (or none: HTTP/1.0). */
+export function isLocalHostHeader(host: string | undefined): boolean {
+  if (!host) return true;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return isLoopback(name) || name.endsWith('.localhost');
 }

@@ -5,8 +5,8 @@ export interface EventStreamOptions {
   maxBufferedBytes: number;
   /** At most this many clients; the next one is refused with 503. */
   maxClients: number;
-  /** The first message a new client gets (its history), as [event, data]. */
-  hello: () => [string, unknown];
+  /** The first message a new client gets (its history), framed (see sseFrame). */
+  hello: () => string;
 }
 
 /**
@@ -35,8 +35,7 @@ export class EventStream {
     // The admin server's idle timeout must not cut a stream that is quiet between messages.
     req.socket.setTimeout(0);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const [event, data] = this.o.hello();
-    const hello = frame(event, data);
+    const hello = this.o.hello();
     this.clients.set(res, Buffer.byteLength(hello) + this.o.maxBufferedBytes);
     res.on('close', () => this.clients.delete(res));
     this.write(res, hello);
@@ -44,7 +43,7 @@ export class EventStream {
 
   send(event: string, data: unknown): void {
     if (this.clients.size === 0) return;
-    const f = frame(event, data);
+    const f = sseFrame(event, data);
     for (const res of this.clients.keys()) this.write(res, f);
   }
 
@@ -65,6 +64,6 @@ export class EventStream {
   }
 }
 
-function frame(event: string, data: unknown): string {
+export function sseFrame(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }

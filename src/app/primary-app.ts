@@ -116,7 +116,8 @@ export class PrimaryApp extends BaseApp {
       const pool = (this.pool = new PoolOperations(supervisor, minimum, config.autoScaling.maxWorkers));
       const name = this.options.control ? this.options.control.name : serviceNameFor(this.options.telemetry.serviceName);
       this.status = statusBuilder(this.options, name, supervisor, pool, telemetry, builtins.health, () => this.autoscaler?.status());
-      if (this.admin) (this.statusService = new StatusService(this.status, this, { name })).routes(this.admin);
+      const onError = (err: unknown) => this.logger.warn({ err: (err as Error)?.message }, 'status report failed');
+      if (this.admin) (this.statusService = new StatusService(this.status, this, { name, onError })).routes(this.admin);
       const pending = () => this.balancer?.pendingCount ?? 0;
       const control = (this.control = poolControl(this as never, supervisor, pool, telemetry, Math.max(250, this.options.telemetry.intervalMs), pending));
       await this.plugins.start('primary', (base) => primaryContext(base, control, telemetry, this.admin, messages));
@@ -142,6 +143,7 @@ export class PrimaryApp extends BaseApp {
         },
         'cluster ready',
       );
+      this.controlServer?.updateInfo({ port: address.port, admin: this.adminAddress });
       this.emit('cluster:ready', { workers: ready, ...address });
       return address;
     } catch (err) {

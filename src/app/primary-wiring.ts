@@ -128,6 +128,8 @@ export async function startAdmin(
 ): Promise<{ admin: AdminServer; address: ListenAddress } | undefined> {
   if (!o.admin) return undefined;
   const token = o.admin.token ?? process.env[ADMIN_TOKEN_ENV];
+  // Read once, here; workers (forked after this) and what the app spawns do not inherit it.
+  delete process.env[ADMIN_TOKEN_ENV];
   if (token !== undefined && token.length < 16) throw configError([{ code: 'CLUSTER_ERR_CONFIG_RANGE', path: ADMIN_TOKEN_ENV, message: 'must be at least 16 characters' }]);
   if (!isLoopback(o.admin.host))
     logger.warn(

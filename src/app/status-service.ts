@@ -1,5 +1,5 @@
 import { sendJson, type AdminServer } from '../admin/admin-server.js';
-import { EventStream } from '../admin/event-stream.js';
+import { EventStream, sseFrame } from '../admin/event-stream.js';
 import { statusPageHtml } from '../admin/status-page-html.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import { EventFeed, FEED_FORMATTERS, type FeedEvent } from './status-events.js';
@@ -14,6 +14,8 @@ export interface StatusServiceOptions {
   /** Per status-page client; past it the client is dropped (it reconnects). */
   maxBufferedBytes?: number;
   maxClients?: number;
+  /** A status could not be built (reported once until one can). */
+  onError?: (err: unknown) => void;
 }
 
 /**
@@ -29,6 +31,8 @@ export class StatusService {
   private readonly timer: NodeJS.Timeout;
   private readonly unsubscribe: (() => void)[] = [];
   private closed = false;
+  private failed = false;
+  private hello: string | undefined;
 
   constructor(
     private readonly build: () => ClusterStatus,
@@ -38,12 +42,16 @@ export class StatusService {
     this.stream = new EventStream({
       maxBufferedBytes: o.maxBufferedBytes ?? 256 * 1024,
       maxClients: o.maxClients ?? 64,
-      hello: () => ['hello', { service: o.name, history: this.history, events: this.feed.list() }],
+      // Serialised at most once per tick, however many pages connect (five minutes of a large
+      // pool's history is megabytes of JSON).
+      hello: () => (this.hello ??= sseFrame('hello', { service: o.name, history: this.history, events: this.feed.list() })),
     });
     for (const type of Object.keys(FEED_FORMATTERS) as (keyof ClusterEventMap)[]) {
       const listener = (payload: never) => {
         const e = this.feed.add(type, payload);
-        if (e) this.stream.send('event', e satisfies FeedEvent);
+        if (!e) return;
+        this.hello = undefined;
+        this.stream.send('event', e satisfies FeedEvent);
       };
       events.on(type, listener);
       this.unsubscribe.push(() => events.off(type, listener));
@@ -61,9 +69,14 @@ export class StatusService {
     let s: ClusterStatus;
     try {
       s = this.build();
-    } catch {
-      return; // the pool is being torn down; the next tick (if any) tries again
+    } catch (err) {
+      // Reported once; the next tick tries again.
+      if (!this.failed) this.o.onError?.(err);
+      this.failed = true;
+      return;
     }
+    this.failed = false;
+    this.hello = undefined;
     this.history.push(s);
     if (this.history.length > HISTORY) this.history.shift();
     this.stream.send('status', s);
@@ -81,7 +94,7 @@ export class StatusService {
         .writeHead(200, {
           'content-type': 'text/html; charset=utf-8',
           'cache-control': 'no-store',
-          'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:",
+          'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
           'x-content-type-options': 'nosniff',
         })
         .end(page);

@@ -1,3 +1,4 @@
+import { CONTROL_NAME } from '../control/runtime-dir.js';
 import { CliUsageError } from '../errors.js';
 
 export const COMMANDS = ['start', 'status', 'reload', 'scale', 'stop', 'help', 'version'] as const;
@@ -119,6 +120,10 @@ function setValue(out: CliArgs, key: keyof CliArgs, flag: string, v: string): vo
       return;
     case 'timeoutMs':
       out.timeoutMs = int(flag, v, 1, 86_400_000);
+      return;
+    case 'name':
+      if (!CONTROL_NAME.test(v)) throw new CliUsageError(`${flag} '${v}': letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`);
+      out.name = v;
       return;
     default:
       if (v === '') throw new CliUsageError(`${flag} needs a non-empty value`);

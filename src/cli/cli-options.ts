@@ -2,10 +2,11 @@
 // (the command line) and in each worker (preload.ts), so that both sides hold the same options and
 // a worker reuses what the primary validated (config/validate.ts compares their fingerprints).
 import path from 'node:path';
-import type { IncomingMessage, RequestListener } from 'node:http';
-import type { Socket } from 'node:net';
+import type { RequestListener, Server } from 'node:http';
 import type { Plugin, WorkerPluginContext } from '../plugins/api.js';
 import type { ServerOptions } from '../app/types.js';
+import { CONTROL_NAME } from '../control/runtime-dir.js';
+import { ConfigFileError } from '../errors.js';
 import type { CliArgs } from './args.js';
 import type { ConfigFile } from './config-file.js';
 
@@ -22,9 +23,17 @@ export interface CliPlan {
 
 export const CLI_ENV = 'OTEL_CLUSTER_CLI';
 
-/** The app's name: --name, the file's `name`, else the script's base name. */
+/**
+ * The app's name: --name (checked by parseArgs), the file's `name` (checked here), else the
+ * script's base name made fit for a socket name.
+ */
 export function appName(args: Pick<CliArgs, 'name' | 'script'>, file: ConfigFile | undefined): string {
-  const raw = args.name ?? file?.name ?? path.basename(args.script!).replace(/\.[cm]?[jt]s$/, '');
+  if (args.name) return args.name;
+  if (file?.name !== undefined) {
+    if (!CONTROL_NAME.test(file.name)) throw new ConfigFileError(`${path.basename(file.file)}: name '${file.name}': letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`);
+    return file.name;
+  }
+  const raw = path.basename(args.script!).replace(/\.[cm]?[jt]s$/, '');
   return (
     raw
       .replace(/[^A-Za-z0-9._-]/g, '-')
@@ -38,7 +47,17 @@ export function appName(args: Pick<CliArgs, 'name' | 'script'>, file: ConfigFile
  * whichever shape the file uses), the control socket named after the app, --admin-port, and the
  * app's name as service.name unless the file or OTEL_SERVICE_NAME says otherwise.
  */
-export function cliServerOptions(plan: CliPlan, file: ConfigFile | undefined, handler: RequestListener, upgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void): ServerOptions {
+/** The worker's side of the bridge to the app's server (listen-bridge.ts); no-ops in the primary. */
+export interface BridgeHooks {
+  listener: RequestListener;
+  attachFrontend(server: Server): void;
+  shutdown(): Promise<void>;
+}
+
+/** The primary's (and a test's) bridge: the primary serves no request of the app. */
+export const NO_BRIDGE: BridgeHooks = { listener: () => {}, attachFrontend: () => {}, shutdown: async () => {} };
+
+export function cliServerOptions(plan: CliPlan, file: ConfigFile | undefined, bridge: BridgeHooks): ServerOptions {
   const o = { ...(file?.options ?? {}) } as Record<string, unknown>;
   const cluster = { ...((o.cluster as Record<string, unknown> | undefined) ?? {}) };
   cluster.enabled = true;
@@ -51,9 +70,15 @@ export function cliServerOptions(plan: CliPlan, file: ConfigFile | undefined, ha
   if (plan.adminPort !== undefined) o.admin = { ...((o.admin as object | undefined) || {}), port: plan.adminPort };
   const telemetry = (o.telemetry as Record<string, unknown> | undefined) ?? {};
   if (telemetry.serviceName === undefined && !process.env.OTEL_SERVICE_NAME) o.telemetry = { ...telemetry, serviceName: plan.name };
-  o.handler = handler;
-  // The worker's server hands upgrades (WebSocket) to the app's server too.
-  const upgrades: Plugin = { name: 'otel-cluster:cli-upgrade', worker: (ctx: WorkerPluginContext) => void ctx.server.on('upgrade', upgrade) };
-  o.plugins = [...((o.plugins as Plugin[] | undefined) ?? []), upgrades];
+  o.handler = bridge.listener;
+  // Registered last, so its close hook runs first: the app shuts down once the worker has drained.
+  const plugin: Plugin = {
+    name: 'otel-cluster:cli-bridge',
+    worker: (ctx: WorkerPluginContext) => {
+      bridge.attachFrontend(ctx.server);
+      ctx.onClose(() => bridge.shutdown());
+    },
+  };
+  o.plugins = [...((o.plugins as Plugin[] | undefined) ?? []), plugin];
   return o as ServerOptions;
 }

@@ -1,5 +1,5 @@
 import { controlRequest } from '../control/control-client.js';
-import { controlPaths, listControlInfos, runtimeDir } from '../control/runtime-dir.js';
+import { checkControlSocket, CONTROL_NAME, controlPaths, listControlInfos, runtimeDir, type ControlPaths } from '../control/runtime-dir.js';
 import type { ClusterStatus } from '../app/status-report.js';
 import type { ReloadResult } from '../app/control-commands.js';
 import { CliUsageError, ControlUnreachableError } from '../errors.js';
@@ -8,8 +8,9 @@ import { statusTable } from './status-table.js';
 
 /** The control socket of the cluster meant: --name, else the one running cluster started from cwd. */
 export async function targetSocket(args: Pick<CliArgs, 'name' | 'runtimeDir'>): Promise<string> {
-  if (args.name) return controlPaths(args.name, args.runtimeDir).socket;
-  const here = listControlInfos(args.runtimeDir).filter((i) => i.cwd === process.cwd());
+  if (args.name) return checked(controlPaths(args.name, args.runtimeDir));
+  checked(controlPaths('probe', args.runtimeDir));
+  const here = listControlInfos(args.runtimeDir).filter((i) => i.cwd === process.cwd() && typeof i.name === 'string' && CONTROL_NAME.test(i.name));
   const alive: string[] = [];
   for (const info of here) {
     const socket = controlPaths(info.name, args.runtimeDir).socket;
@@ -21,12 +22,21 @@ export async function targetSocket(args: Pick<CliArgs, 'name' | 'runtimeDir'>): 
     )
       alive.push(info.name);
   }
-  if (alive.length === 1) return controlPaths(alive[0]!, args.runtimeDir).socket;
+  if (alive.length === 1) return checked(controlPaths(alive[0]!, args.runtimeDir));
   if (alive.length === 0) throw new ControlUnreachableError(`no running cluster was started from ${process.cwd()} (runtime directory ${runtimeDir(args.runtimeDir)}); pass --name`);
   throw new CliUsageError(`several clusters were started from ${process.cwd()}: ${alive.join(', ')}; pass --name`);
 }
 
-const print = (s: string) => process.stdout.write(s);
+/** The socket path, once its directory and the socket itself are known to be this user's. */
+function checked(paths: ControlPaths): string {
+  checkControlSocket(paths);
+  return paths.socket;
+}
+
+// What the primary sent is printed for a person: control characters (terminal escapes) are not.
+// biome-ignore lint/complexity/useRegexLiterals: as a literal, the ranges that are the point trip noControlCharactersInRegex
+const CONTROL_CHARS = new RegExp('[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]', 'g');
+const print = (s: string) => process.stdout.write(s.replace(CONTROL_CHARS, '?'));
 
 /** status, reload, scale, stop: one request each; returns the exit code. */
 export async function runCommand(args: CliArgs): Promise<number> {

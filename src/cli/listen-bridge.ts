@@ -1,12 +1,14 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import { kRuntimeSignal } from '../worker/worker-runtime.js';
 
 export interface ListenRequest {
   port: number | undefined;
   host: string | undefined;
 }
 
-/** What the bridge needs from the worker: start serving (once), and where the cluster listens. */
+/** What the bridge needs from the worker: start serving (once), and stop (drain, then exit). */
 export interface BridgeTarget {
   serve(first: ListenRequest): Promise<{ host: string; port: number }>;
   /** The app closed its server: this worker stops serving (drained) and the primary replaces it. */
@@ -14,6 +16,12 @@ export interface BridgeTarget {
 }
 
 type ListenArgs = unknown[];
+
+/** How long the app's own SIGTERM (or SIGINT) handlers get at the end of a drain to finish. */
+export const APP_SHUTDOWN_MS = 1500;
+
+/** Timeouts an app sets on its server, applied to the worker's server that really serves it. */
+const TUNABLES = ['keepAliveTimeout', 'headersTimeout', 'requestTimeout'] as const;
 
 /** Reads net.Server#listen's overloads: (port, host?, backlog?, cb?), (options, cb?), (path, cb?), (handle, cb?). */
 export function parseListenArgs(args: ListenArgs): { tcp: boolean; port: number | undefined; host: string | undefined; cb: (() => void) | undefined } {
@@ -36,8 +44,10 @@ const toPort = (v: unknown): number | undefined => (v === undefined || v === nul
  * becomes the app, and so does any later one on that same port (Fastify binds 'localhost' twice).
  * None of them binds: each looks listening to the app (address(), `listening`, 'listening', the
  * callback), and the worker's own server (tracking, drain, telemetry, health) hands each request
- * to the app's server as its 'request' event, and upgrades as 'upgrade'. Servers on other ports,
- * Unix sockets and non-HTTP servers are left to Node (node:cluster shares them).
+ * to the app's server as its 'request' event, and upgrades as 'upgrade' while the app listens for
+ * them. Servers on other ports, Unix sockets and non-HTTP servers are left to Node (node:cluster
+ * shares them). Listens made by the worker's own start-up (its shared port, the health probe port)
+ * pass through: they run inside `own`.
  */
 export class ListenBridge {
   private readonly servers: http.Server[] = [];
@@ -45,7 +55,10 @@ export class ListenBridge {
   private address: { host: string; port: number } | undefined;
   private serving: Promise<void> | undefined;
   private original: typeof http.Server.prototype.listen | undefined;
-  private starting = false;
+  private readonly own = new AsyncLocalStorage<true>();
+  private frontend: http.Server | undefined;
+  private upgradeAttached = false;
+  private draining = false;
 
   constructor(private readonly target: BridgeTarget) {}
 
@@ -56,8 +69,7 @@ export class ListenBridge {
     else res.writeHead(503, { 'content-type': 'text/plain' }).end('the app has not listened yet\n');
   };
 
-  /** For the worker server's 'upgrade' event (WebSocket and other upgrades). */
-  readonly upgrade = (req: http.IncomingMessage, socket: Socket, head: Buffer): void => {
+  private readonly upgrade = (req: http.IncomingMessage, socket: Socket, head: Buffer): void => {
     const app = this.servers[0];
     if (app && app.listenerCount('upgrade') > 0) app.emit('upgrade', req, socket, head);
     else socket.destroy();
@@ -70,11 +82,33 @@ export class ListenBridge {
     const bridge = this;
     http.Server.prototype.listen = function (this: http.Server, ...args: ListenArgs) {
       const parsed = parseListenArgs(args);
-      // While the worker starts serving, its own servers (the shared port, the health probe port) listen.
-      if (!parsed.tcp || bridge.starting || !bridge.claims(parsed.port)) return original.apply(this, args as never);
+      if (!parsed.tcp || bridge.own.getStore() || !bridge.claims(parsed.port)) return original.apply(this, args as never);
       bridge.adopt(this, parsed);
       return this;
     } as typeof http.Server.prototype.listen;
+  }
+
+  /**
+   * The worker's server, once its plugins run: it takes the app's timeouts, and listens for
+   * upgrades only while the app does (without a listener, Node answers an `Upgrade:` request as a
+   * plain one, as it would for the app itself).
+   */
+  attachFrontend(server: http.Server): void {
+    this.frontend = server;
+    const app = this.servers[0];
+    if (app) {
+      const defaults = new http.Server();
+      for (const k of TUNABLES) if (typeof app[k] === 'number' && app[k] !== defaults[k]) server[k] = app[k];
+    }
+    this.syncUpgrade();
+  }
+
+  private syncUpgrade(): void {
+    const want = (this.servers[0]?.listenerCount('upgrade') ?? 0) > 0;
+    if (!this.frontend || want === this.upgradeAttached) return;
+    this.upgradeAttached = want;
+    if (want) this.frontend.on('upgrade', this.upgrade);
+    else this.frontend.off('upgrade', this.upgrade);
   }
 
   /** The port the app asked for, once it has listened. */
@@ -98,31 +132,60 @@ export class ListenBridge {
       return { address: host, family: host.includes(':') ? 'IPv6' : 'IPv4', port: a.port };
     };
     server.close = ((cb?: (err?: Error) => void) => {
+      if (!open) {
+        if (cb) process.nextTick(cb, Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' }));
+        return server;
+      }
       open = false;
-      const i = this.servers.indexOf(server);
-      if (i >= 0) this.servers.splice(i, 1);
       if (cb) server.once('close', cb);
-      // The app's main server closing ends this worker's service; a secondary binding does not.
-      const stop = i === 0 ? this.target.stop() : Promise.resolve();
-      stop.finally(() => server.emit('close'));
+      // The app's main server closing ends this worker's service (drained, then replaced); while
+      // the worker drains anyway, or for a secondary binding, it just closes.
+      const main = this.servers[0] === server;
+      const stop = main && !this.draining ? this.target.stop() : Promise.resolve();
+      stop.finally(() => process.nextTick(() => server.emit('close')));
       return server;
     }) as typeof server.close;
+    if (server === this.servers[0]) {
+      const sync = (event: string | symbol) => event === 'upgrade' && process.nextTick(() => this.syncUpgrade());
+      server.on('newListener', sync).on('removeListener', sync);
+    }
     if (this.requested === undefined) {
       this.requested = { port: p.port, host: p.host };
-      this.starting = true;
-      this.serving = this.target.serve(this.requested).then(
-        (address) => {
-          this.starting = false;
-          this.address = address;
-          for (const s of this.servers) s.emit('listening');
-        },
-        (err: Error) => {
-          this.starting = false;
-          for (const s of this.servers) s.emit('error', err);
-        },
-      );
+      this.serving = this.own
+        .run(true, () => this.target.serve(this.requested!))
+        .then(
+          (address) => {
+            this.address = address;
+            for (const s of this.servers) s.emit('listening');
+          },
+          (err: Error) => {
+            for (const s of this.servers) s.emit('error', err);
+          },
+        );
     } else if (this.address) process.nextTick(() => server.emit('listening'));
-    // else: the first listen's serve() emits 'listening' on every adopted server.
+    // else: the first listen's serve() emits 'listening' on every server adopted by then.
+  }
+
+  /**
+   * The end of a drain (the worker's plugins close after its last request): the app's servers
+   * close ('close' events and callbacks), then the app's own SIGTERM handlers run (SIGINT's when it
+   * has none), as under any process manager, with APP_SHUTDOWN_MS to finish before the worker exits.
+   */
+  async shutdown(): Promise<void> {
+    this.draining = true;
+    for (const s of [...this.servers]) s.close();
+    const listeners = (sig: NodeJS.Signals) => process.listeners(sig).filter((l) => !(l as unknown as Record<symbol, unknown>)[kRuntimeSignal]);
+    const term = listeners('SIGTERM');
+    const handlers = term.length ? term.map((l) => [l, 'SIGTERM'] as const) : listeners('SIGINT').map((l) => [l, 'SIGINT'] as const);
+    if (handlers.length === 0) return;
+    for (const [l, sig] of handlers) {
+      try {
+        (l as (s: NodeJS.Signals) => void)(sig);
+      } catch {
+        // The app's handler threw: its shutdown is its own; ours goes on.
+      }
+    }
+    await new Promise((r) => setTimeout(r, APP_SHUTDOWN_MS).unref());
   }
 
   /** Gives http.Server#listen back. Idempotent. */

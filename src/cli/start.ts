@@ -7,7 +7,7 @@ import { CliUsageError } from '../errors.js';
 import { LOG_FORMAT_ENV } from '../logger.js';
 import { WORKER_IMPORT_ENV } from '../supervisor/spawner.js';
 import type { CliArgs } from './args.js';
-import { appName, CLI_ENV, cliServerOptions, type CliPlan } from './cli-options.js';
+import { appName, CLI_ENV, cliServerOptions, NO_BRIDGE, type CliPlan } from './cli-options.js';
 import { findConfigFile, inFile, loadConfigFile } from './config-file.js';
 
 /** The port when neither --port, the config file's `port` nor PORT says: what most apps default to. */
@@ -35,14 +35,7 @@ export async function startCluster(args: CliArgs, preloadUrl: string): Promise<v
   cluster.setupPrimary({ exec: script, args: args.scriptArgs });
   let app: PrimaryApp;
   try {
-    app = createServer(
-      cliServerOptions(
-        plan,
-        file,
-        () => {},
-        () => {},
-      ),
-    ) as PrimaryApp;
+    app = createServer(cliServerOptions(plan, file, NO_BRIDGE)) as PrimaryApp;
   } catch (err) {
     throw configPath ? inFile(err, configPath) : err;
   }

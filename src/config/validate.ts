@@ -35,7 +35,9 @@ export function serializeForWorkers(o: ResolvedOptions): string {
   // Everything but what holds behaviour (functions, user objects): a new option needs no change here.
   const { handler: _handler, plugins: _plugins, logger, ...data } = o;
   const plainLogger = logger === false || (logger && !('child' in logger)) ? logger : undefined;
-  return JSON.stringify({ ...data, telemetry: { ...data.telemetry, instrumentations: [] }, logger: plainLogger });
+  // The admin token stays in the primary: workers serve the app, not the admin server.
+  const admin = data.admin && { ...data.admin, token: undefined };
+  return JSON.stringify({ ...data, admin, telemetry: { ...data.telemetry, instrumentations: [] }, logger: plainLogger });
 }
 
 export function fingerprint(input: unknown): string {

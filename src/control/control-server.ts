@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import { ClusterError, ControlInUseError, ControlProtocolError } from '../errors.js';
+import { ClusterError, ControlInUseError, ControlProtocolError, ControlUnsafeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MAX_CONTROL_LINE_BYTES, parseControlRequest, type ControlReply, type ControlRequest } from './protocol.js';
 import { ensurePrivateDir, type ControlInfo, type ControlPaths } from './runtime-dir.js';
@@ -22,6 +22,8 @@ export class ControlServer {
   private readonly sockets = new Set<net.Socket>();
   /** Connections whose command is running: close() leaves them their reply (stop's comes after it). */
   private readonly pending = new Set<net.Socket>();
+  private readonly writing = new Set<net.Socket>();
+  private readonly afters: (() => void)[] = [];
   private closed = false;
 
   private constructor(
@@ -31,24 +33,45 @@ export class ControlServer {
   ) {}
 
   /**
-   * Binds the socket. A socket file left by a primary that died is replaced; one a live primary
-   * answers on is not: ControlInUseError (the same app started twice).
+   * Takes the app's lock, then binds the socket. The lock (`<name>.lock`, holding the pid) is what
+   * makes a second start of the same name refuse (ControlInUseError) even while the first is
+   * still binding; a lock whose process is gone, or whose pid now belongs to a process that does not
+   * answer on the socket, is stale and taken over, and so is the socket file beside it.
    */
   static async open(paths: ControlPaths, handle: ControlHandler, logger: Logger, info: Omit<ControlInfo, 'pid' | 'startedAt'>): Promise<ControlServer> {
     ensurePrivateDir(paths.dir);
+    await acquireLock(paths, info.name, logger);
     const c = new ControlServer(paths, handle, logger);
     try {
+      if (fs.existsSync(paths.socket)) {
+        logger.warn({ socket: paths.socket }, 'replacing a stale control socket (its primary is gone)');
+        fs.rmSync(paths.socket, { force: true });
+      }
       await c.bind();
+      c.info = { ...info, pid: process.pid, startedAt: Date.now() };
+      c.writeInfo();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-      const owner = await answeringPid(paths.socket);
-      if (owner !== undefined) throw new ControlInUseError(`'${info.name}' is already running (pid ${owner || 'unknown'}, control socket ${paths.socket}); stop it first or choose another --name`);
-      logger.warn({ socket: paths.socket }, 'replacing a stale control socket (its primary is gone)');
-      fs.rmSync(paths.socket, { force: true });
-      await c.bind();
+      c.close();
+      throw err instanceof ClusterError ? err : new ControlUnsafeError(`cannot open the control socket ${paths.socket}: ${(err as Error).message}`, { cause: err });
     }
-    fs.writeFileSync(paths.info, `${JSON.stringify({ ...info, pid: process.pid, startedAt: Date.now() } satisfies ControlInfo)}\n`, { mode: 0o600 });
     return c;
+  }
+
+  private info: ControlInfo | undefined;
+
+  /** Completes the info file once the cluster listens (its port and admin address). */
+  updateInfo(patch: Partial<Pick<ControlInfo, 'port' | 'admin'>>): void {
+    if (!this.info || this.closed) return;
+    this.info = { ...this.info, ...patch };
+    try {
+      this.writeInfo();
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, file: this.paths.info }, 'could not update the control info file');
+    }
+  }
+
+  private writeInfo(): void {
+    fs.writeFileSync(this.paths.info, `${JSON.stringify(this.info)}\n`, { mode: 0o600 });
   }
 
   private bind(): Promise<void> {
@@ -60,10 +83,16 @@ export class ControlServer {
       // not honoured.
       const umask = process.umask(0o177);
       try {
-        this.server.listen(this.paths.socket, () => {
+        this.server.listen({ path: this.paths.socket, exclusive: true }, () => {
           this.server.off('error', onError);
-          fs.chmodSync(this.paths.socket, 0o600);
-          resolve();
+          // From here, an accept error (EMFILE) is reported, never thrown into the primary.
+          this.server.on('error', (err) => this.logger.warn({ err: err.message, socket: this.paths.socket }, 'control socket error'));
+          try {
+            fs.chmodSync(this.paths.socket, 0o600);
+            resolve();
+          } catch (err) {
+            reject(err);
+          }
         });
       } finally {
         process.umask(umask);
@@ -82,7 +111,10 @@ export class ControlServer {
       buf += chunk.toString('utf8');
       const nl = buf.indexOf('\n');
       if (nl < 0) {
-        if (Buffer.byteLength(buf) > MAX_CONTROL_LINE_BYTES) this.reply(socket, failure(new ControlProtocolError(`control request longer than ${MAX_CONTROL_LINE_BYTES} bytes`)));
+        if (Buffer.byteLength(buf) > MAX_CONTROL_LINE_BYTES) {
+          socket.off('data', onData);
+          this.reply(socket, failure(new ControlProtocolError(`control request longer than ${MAX_CONTROL_LINE_BYTES} bytes`)));
+        }
         return;
       }
       socket.off('data', onData);
@@ -103,10 +135,24 @@ export class ControlServer {
     socket.on('data', onData);
   }
 
+  /**
+   * Writes a reply. What a command asked to run afterwards (stop: exit) runs once no reply is
+   * pending or being written, so two stops (or a stop and a status) both get their answer.
+   */
   private reply(socket: net.Socket, r: ControlReply, after?: () => void): void {
     this.pending.delete(socket);
-    if (socket.destroyed) return after?.();
-    socket.end(`${JSON.stringify(r)}\n`, after);
+    if (after) this.afters.push(after);
+    if (socket.destroyed) return this.runAfters();
+    this.writing.add(socket);
+    socket.end(`${JSON.stringify(r)}\n`, () => {
+      this.writing.delete(socket);
+      this.runAfters();
+    });
+  }
+
+  private runAfters(): void {
+    if (this.pending.size > 0 || this.writing.size > 0) return;
+    for (const f of this.afters.splice(0)) f();
   }
 
   /**
@@ -118,13 +164,9 @@ export class ControlServer {
     if (this.closed) return;
     this.closed = true;
     for (const s of this.sockets) if (!this.pending.has(s)) s.destroy();
-    this.server.close(); // unlinks the socket file
-    try {
-      const info = JSON.parse(fs.readFileSync(this.paths.info, 'utf8')) as ControlInfo;
-      if (info.pid === process.pid) fs.rmSync(this.paths.info, { force: true });
-    } catch {
-      // Already gone.
-    }
+    // Only what this process created: the socket (its close unlinks it), the info and the lock.
+    if (this.server.listening) this.server.close();
+    for (const file of [this.paths.info, this.paths.lock]) if (ownedBy(file, process.pid)) fs.rmSync(file, { force: true });
   }
 }
 
@@ -133,25 +175,66 @@ function failure(err: unknown): ControlReply {
   return { ok: false, error: { code: err instanceof ClusterError || typeof e?.code === 'string' ? String(e.code) : 'ERROR', message: e?.message ?? String(err) } };
 }
 
-/** The pid of the primary answering on that socket (0 if it answers without one), or undefined if none does. */
-function answeringPid(socketPath: string): Promise<number | undefined> {
+/** Whether the file (info JSON or lock) names this pid. */
+function ownedBy(file: string, pid: number): boolean {
+  try {
+    return lockPid(fs.readFileSync(file, 'utf8')) === pid;
+  } catch {
+    return false;
+  }
+}
+
+const lockPid = (text: string): number | undefined => {
+  const n = Number(text.trim().startsWith('{') ? (JSON.parse(text) as { pid?: unknown }).pid : text.trim());
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+};
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** A lock younger than this whose socket does not answer yet belongs to a start in progress. */
+const STARTING_MS = 15_000;
+
+async function acquireLock(paths: ControlPaths, name: string, logger: Logger): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(paths.lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ControlUnsafeError(`cannot create the lock ${paths.lock}: ${(err as Error).message}`, { cause: err });
+    }
+    let owner: number | undefined;
+    let ageMs = 0;
+    try {
+      owner = lockPid(fs.readFileSync(paths.lock, 'utf8'));
+      ageMs = Date.now() - fs.statSync(paths.lock).mtimeMs;
+    } catch {
+      continue; // removed meanwhile: try again
+    }
+    if (owner !== undefined && alive(owner) && ((await answers(paths.socket)) || ageMs < STARTING_MS))
+      throw new ControlInUseError(`'${name}' is already running (pid ${owner}, control socket ${paths.socket}); stop it first or choose another --name`);
+    logger.warn({ lock: paths.lock, pid: owner }, 'taking over a stale control lock (its primary is gone)');
+    fs.rmSync(paths.lock, { force: true });
+  }
+  throw new ControlInUseError(`'${name}': another start keeps taking the control lock ${paths.lock}`);
+}
+
+/** Whether a primary answers on that socket. Refused or missing: no; any other outcome: yes. */
+function answers(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(socketPath);
-    let buf = '';
-    const done = (v: number | undefined) => {
+    const done = (v: boolean) => {
       s.destroy();
       resolve(v);
     };
-    s.setTimeout(2000, () => done(0)); // connected but silent: alive, not answering
-    s.on('connect', () => s.write(`${JSON.stringify({ cmd: 'ping' })}\n`));
-    s.on('data', (d) => (buf += d.toString()));
-    s.on('end', () => {
-      try {
-        done(Number((JSON.parse(buf) as { result?: { pid?: number } }).result?.pid) || 0);
-      } catch {
-        done(0);
-      }
-    });
-    s.on('error', () => done(undefined));
+    s.setTimeout(2000, () => done(true)); // connected but silent: alive, not answering
+    s.on('connect', () => done(true));
+    s.on('error', (err: NodeJS.ErrnoException) => done(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'));
   });
 }

@@ -29,6 +29,8 @@ export interface ControlPaths {
   socket: string;
   /** JSON beside the socket: pid, cwd, script, admin address (for `status` without --name). */
   info: string;
+  /** Held (created exclusively, holding the pid) for the life of the primary: one start per name. */
+  lock: string;
 }
 
 export function controlPaths(name: string, dir?: string): ControlPaths {
@@ -36,7 +38,7 @@ export function controlPaths(name: string, dir?: string): ControlPaths {
   const socket = path.join(d, `${name}.sock`);
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH)
     throw new ControlUnsafeError(`control socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes (the Unix socket limit): use a shorter name or set ${RUNTIME_DIR_ENV}`);
-  return { dir: d, socket, info: path.join(d, `${name}.json`) };
+  return { dir: d, socket, info: path.join(d, `${name}.json`), lock: path.join(d, `${name}.lock`) };
 }
 
 /**
@@ -50,6 +52,15 @@ export function ensurePrivateDir(dir: string): void {
   } catch (err) {
     throw new ControlUnsafeError(`cannot create control directory ${dir}: ${(err as Error).message}`, { cause: err });
   }
+  checkPrivateDir(dir);
+}
+
+/**
+ * What both ends check before trusting the directory: a directory (not a symlink) owned by this
+ * user, not writable by group or others. The command line checks it before connecting, so another
+ * local user who made the directory first cannot answer in the primary's place.
+ */
+export function checkPrivateDir(dir: string): void {
   const st = fs.lstatSync(dir);
   if (!st.isDirectory()) throw new ControlUnsafeError(`control directory ${dir} is not a directory`);
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new ControlUnsafeError(`control directory ${dir} belongs to uid ${st.uid}, not to this user (${process.getuid()})`);
@@ -85,3 +96,24 @@ export function listControlInfos(dir?: string): ControlInfo[] {
   }
   return out;
 }
+
+/** The socket a client may connect to: in a private directory, a socket owned by this user. */
+export function checkControlSocket(paths: ControlPaths): void {
+  try {
+    checkPrivateDir(paths.dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // nothing there: the connect says so
+    throw err;
+  }
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(paths.socket);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new ControlUnsafeError(`${paths.socket} is not a socket`);
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new ControlUnsafeError(`${paths.socket} belongs to uid ${st.uid}, not to this user (${process.getuid()})`);
+}
+
+/** What a control name may be (also the schema's rule for `control.name`). */
+export const CONTROL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

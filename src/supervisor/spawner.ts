@@ -6,15 +6,15 @@ export interface Spawner {
 }
 
 /**
- * Forks the entry script again as a worker through node:cluster (on Bun that is also what makes
- * node:http listen with SO_REUSEPORT). stderr is piped so the supervisor can keep its tail.
- */
-/**
  * A module workers load with `--import` before the entry (the command line's preload, which runs
  * an unmodified app as a worker): internal, set by `otel-cluster start` only.
  */
 export const WORKER_IMPORT_ENV = 'OTEL_CLUSTER_WORKER_IMPORT';
 
+/**
+ * Forks the entry script again as a worker through node:cluster (on Bun that is also what makes
+ * node:http listen with SO_REUSEPORT). stderr is piped so the supervisor can keep its tail.
+ */
 export function createSpawner(env: Record<string, string>, schedNone = false, extraExecArgv: string[] = []): Spawner {
   const preload = process.env[WORKER_IMPORT_ENV];
   if (preload) extraExecArgv = [`--import=${preload}`, ...extraExecArgv];

@@ -8,7 +8,7 @@ import { stopListening } from '../runtime/adapter.js';
 import { privateApis } from '../runtime/internals.js';
 import { ConnectionList } from './connection-list.js';
 import { KeepAliveSweep } from './keep-alive.js';
-import { kState, PlainResponse, routeOf, TrackedRequest, TrackedResponse, type SocketState, type Tracked, type TrackedSocket } from './tracked.js';
+import { adoptSwappedPrototype, kState, PlainResponse, routeOf, TrackedRequest, TrackedResponse, type SocketState, type Tracked, type TrackedSocket } from './tracked.js';
 
 /** Responses on this server's connections end through TrackedResponse#detachSocket (tracked.ts). */
 const endsViaDetach = privateApis.response;
@@ -90,9 +90,8 @@ export class HttpFrontend {
       const around = this.around;
       if (around === undefined) listener(req, res);
       else around(req, res, () => listener(req, res));
-      // An app that swaps the response's prototype (Express does, for one inheriting from Node's)
-      // takes our detachSocket with it: the end of such a response is learnt from 'close'.
-      if (state !== undefined && endsViaDetach && Object.getPrototypeOf(res) !== TrackedResponse.prototype) res.on('close', onClose);
+      // An app that swaps the response's prototype (Express does) takes our methods with it.
+      if (state !== undefined && endsViaDetach && Object.getPrototypeOf(res) !== TrackedResponse.prototype) adoptSwappedPrototype(tracked, onClose);
     };
     this.server = http.createServer({ IncomingMessage: TrackedRequest, ServerResponse: (endsViaDetach ? TrackedResponse : PlainResponse) as typeof http.ServerResponse }, this.handle);
     this.server.on('connection', (socket: Socket) => this.track(socket));

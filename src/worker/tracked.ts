@@ -94,6 +94,24 @@ export class PlainResponse extends http.ServerResponse {
 
 export type Tracked = http.ServerResponse & { startMs: number; state: SocketState | undefined; done?: boolean };
 
+const grafted = new WeakSet<object>();
+
+/**
+ * A response whose prototype the app replaced (Express sets its own, inheriting from Node's, at the
+ * start of each request) has lost TrackedResponse's detachSocket and keep-alive accessor. This one
+ * ends through 'close' (it may have ended already); the app's prototype gets both, once, so its
+ * later responses end through detachSocket and announce `Keep-Alive: timeout` like ours.
+ */
+export function adoptSwappedPrototype(res: Tracked, onClose: (this: Tracked) => void): void {
+  const proto = Object.getPrototypeOf(res) as object;
+  if (grafted.has(proto) || proto instanceof TrackedResponse) return;
+  res.on('close', onClose);
+  grafted.add(proto);
+  for (const key of ['detachSocket', '_keepAliveTimeout'] as const) {
+    if (!Object.hasOwn(proto, key)) Object.defineProperty(proto, key, Object.getOwnPropertyDescriptor(TrackedResponse.prototype, key)!);
+  }
+}
+
 /**
  * The request class declares what the router sets on every request (`params`, the route template
  * for telemetry): properties added per request change the object's hidden class each time.

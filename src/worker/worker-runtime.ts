@@ -8,6 +8,9 @@ import type { PluginHost } from '../plugins/plugin-host.js';
 import { ENV, type ListenMode } from '../runtime/adapter.js';
 import type { HttpFrontend } from './http-frontend.js';
 
+/** Marks the worker runtime's own SIGTERM/SIGINT listener among the process's (the CLI calls the app's). */
+export const kRuntimeSignal: unique symbol = Symbol.for('otel-cluster.runtime-signal') as never;
+
 export interface WorkerRuntimeOptions {
   frontend: HttpFrontend;
   plugins: PluginHost;
@@ -35,7 +38,8 @@ export class WorkerRuntime {
     process.once('disconnect', () => process.exit(0));
     // A signal sent to the worker directly (or to the whole process group, as Ctrl-C does) drains it;
     // the primary decides whether to replace it.
-    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => this.drainAndExit('signal'));
+    const onSignal = Object.assign(() => void this.drainAndExit('signal'), { [kRuntimeSignal]: true });
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, onSignal);
     if (mode === 'shared') {
       const port = Number(process.env[ENV.port]);
       const host = process.env[ENV.host] || undefined;

@@ -22,10 +22,13 @@ export function runCli(args: string[], o: { cwd?: string; env?: Record<string, s
   });
 }
 
-/** A private runtime directory per test file, so that names never collide between tests or runs. */
-export function tempRuntimeDir(): { dir: string; remove(): void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'oc-rt-'));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+/**
+ * A runtime directory per test file, so that names never collide between tests or runs: `dir`
+ * does not exist yet (the primary's ensurePrivateDir makes it), inside a fresh `parent`.
+ */
+export function tempRuntimeDir(): { parent: string; dir: string; remove(): void } {
+  const parent = mkdtempSync(path.join(os.tmpdir(), 'oc-rt-'));
+  return { parent, dir: path.join(parent, 'rt'), remove: () => rmSync(parent, { recursive: true, force: true }) };
 }
 
 /**

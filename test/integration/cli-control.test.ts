@@ -1,7 +1,8 @@
 // The control channel and the commands that use it, against real clusters: `otel-cluster start`
 // of an unmodified app, and a createServer app with the `control` option.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,20 +45,28 @@ describe('otel-cluster commands against a running `start`', () => {
     expect(elsewhere.stderr).toContain('CLUSTER_ERR_CONTROL_UNREACHABLE');
   });
 
-  it('the control socket is 0600 in a 0700 directory, and another user cannot connect', async () => {
+  it('the control socket is 0600 from birth in a 0700 directory it made, and another user cannot connect', async () => {
     const socket = path.join(rt.dir, 'ctl.sock');
     expect(statSync(socket).mode & 0o777).toBe(0o600);
+    // Made by ensurePrivateDir (the test made only its parent).
     expect(statSync(rt.dir).mode & 0o777).toBe(0o700);
     if (process.getuid?.() !== 0) return; // only root can run a process as another user here
-    // Run as nobody: the directory and the socket both refuse it.
-    const probe = `require('node:net').connect(${JSON.stringify(socket)}).on('connect',()=>{console.log('connected');process.exit(0)}).on('error',(e)=>{console.log(e.code);process.exit(0)})`;
-    const out = await new Promise<string>((resolve) => {
-      const p = spawn(process.execPath, ['-e', probe], { uid: 65534, gid: 65534, cwd: '/' });
-      let s = '';
-      p.stdout.on('data', (d: Buffer) => (s += d.toString()));
-      p.on('exit', () => resolve(s.trim()));
-    });
-    expect(out).toBe('EACCES');
+    // Let others traverse both directories: the socket's own mode must refuse them.
+    chmodSync(rt.parent, 0o711);
+    chmodSync(rt.dir, 0o711);
+    try {
+      const probe = `require('node:net').connect(${JSON.stringify(socket)}).on('connect',()=>{console.log('connected');process.exit(0)}).on('error',(e)=>{console.log(e.code);process.exit(0)})`;
+      const out = await new Promise<string>((resolve) => {
+        const p = spawn(process.execPath, ['-e', probe], { uid: 65534, gid: 65534, cwd: '/' });
+        let s = '';
+        p.stdout.on('data', (d: Buffer) => (s += d.toString()));
+        p.on('exit', () => resolve(s.trim()));
+      });
+      expect(out).toBe('EACCES');
+    } finally {
+      chmodSync(rt.dir, 0o700);
+      chmodSync(rt.parent, 0o700);
+    }
   });
 
   it('a second start of the same name refuses (exit 4) and leaves nothing running', async () => {
@@ -147,7 +156,64 @@ describe('output', () => {
   });
 });
 
+describe('the app inside the worker', () => {
+  it("runs the app's own SIGTERM shutdown at the end of each drain (reload), and hands upgrades to it", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'oc-app-'));
+    const file = path.join(dir, 'shutdown.log');
+    writeFileSync(file, '');
+    const c = new CliCluster('lifecycle.cjs', ['-i', '2', '--port', '0', '--admin-port', '0', '--name', 'life', ...at], { env: { SHUTDOWN_FILE: file, WS: '1' } });
+    try {
+      const { port } = await c.ready();
+      const before = (JSON.parse((await runCli(['status', '--json', '--name', 'life', ...at])).stdout) as StatusJson).workers.map((w) => w.pid);
+      const reload = await runCli(['reload', '--name', 'life', ...at]);
+      expect(reload.code, reload.stderr).toBe(0);
+      // Each old worker ran the app's handler (server.close callback, then its own exit).
+      expect(readFileSync(file, 'utf8').trim().split('\n').map(Number).sort()).toEqual([...before].sort());
+      // An upgrade reaches the app's 'upgrade' listener.
+      const upgraded = await new Promise<number | undefined>((resolve) => {
+        const req = http.request({ port, host: '127.0.0.1', headers: { connection: 'upgrade', upgrade: 'echo' } });
+        req.on('upgrade', (res, socket) => (socket.destroy(), resolve(res.statusCode)));
+        req.on('response', (res) => (res.resume(), resolve(res.statusCode)));
+        req.on('error', () => resolve(undefined));
+        req.end();
+      });
+      expect(upgraded).toBe(101);
+      expect((await runCli(['stop', '--name', 'life', ...at])).code).toBe(0);
+    } finally {
+      await c.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an app without an upgrade listener answers an Upgrade request as a plain one, as Node does', async () => {
+    const c = new CliCluster('koa.mjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'plain-upgrade', ...at]);
+    try {
+      const { port } = await c.ready();
+      const r = await request(port, '/', false, 5000, { connection: 'upgrade', upgrade: 'h2c' });
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body)).toMatchObject({ framework: 'koa' });
+      expect((await runCli(['stop', '--name', 'plain-upgrade', ...at])).code).toBe(0);
+    } finally {
+      await c.cleanup();
+    }
+  });
+});
+
 describe('stale sockets, bad input, exit codes', () => {
+  it('two starts of one name at once: one serves, the other refuses with exit 4', async () => {
+    const args = ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'race', ...at];
+    const a = new CliCluster('http.cjs', args);
+    const b = new CliCluster('http.cjs', args);
+    try {
+      const outcomes = await Promise.all([a, b].map((c) => Promise.race([c.ready().then(() => 'ready'), c.exited.then(({ code }) => `exit ${code}`)])));
+      expect(outcomes.sort()).toEqual(['exit 4', 'ready']);
+      expect((await runCli(['stop', '--name', 'race', ...at])).code).toBe(0);
+    } finally {
+      await a.cleanup();
+      await b.cleanup();
+    }
+  });
+
   it('a socket left by a killed primary is replaced by the next start', async () => {
     const first = new CliCluster('http.cjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'stale', ...at]);
     try {
@@ -246,6 +312,16 @@ describe('a createServer app with the control option, and the admin token', () =
     const page = await request(admin.port, '/', false, 5000, { cookie });
     expect(page.status).toBe(200);
     expect(page.body).toContain('<html');
+    // A malformed cookie is a wrong one, not a crash of the primary.
+    expect((await request(admin.port, '/metrics', false, 5000, { cookie: 'otel_cluster_admin=%' })).status).toBe(401);
+    expect((await request(admin.port, '/livez')).status).toBe(200);
+  });
+
+  it('bound to loopback, it answers only requests for a local name (DNS rebinding), probes excepted', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    expect((await request(admin.port, '/status', false, 5000, { ...auth, host: 'attacker.example' })).status).toBe(403);
+    expect((await request(admin.port, '/status', false, 5000, { ...auth, host: `localhost:${admin.port}` })).status).toBe(200);
+    expect((await request(admin.port, '/livez', false, 5000, { host: 'attacker.example' })).status).toBe(200);
   });
 
   it('stop through the control socket closes a library app as SIGTERM would', async () => {

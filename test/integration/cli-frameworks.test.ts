@@ -41,7 +41,10 @@ describe('otel-cluster start runs unmodified apps', () => {
     expect(pids.size).toBe(2);
     // And a few on one keep-alive connection, left open while the metrics are read.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    for (let i = 0; i < 5; i++) expect((await request(port, '/users/7', agent)).status).toBe(200);
+    let last: Awaited<ReturnType<typeof request>> | undefined;
+    for (let i = 0; i < 5; i++) expect((last = await request(port, '/users/7', agent)).status).toBe(200);
+    // Clients learn the idle timeout (Express swaps the response's prototype: still announced).
+    expect(last!.headers['keep-alive']).toMatch(/^timeout=\d+$/);
     const total = fresh + 5;
 
     // The requests are in the cluster's metrics, per worker, with the template (or no route).

@@ -3,11 +3,11 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EventStream } from '../../src/admin/event-stream.js';
+import { EventStream, sseFrame } from '../../src/admin/event-stream.js';
 import { until } from '../helpers/cluster-process.js';
 
 describe('EventStream', () => {
-  const stream = new EventStream({ maxBufferedBytes: 256 * 1024, maxClients: 2, hello: () => ['hello', { history: [] }] });
+  const stream = new EventStream({ maxBufferedBytes: 256 * 1024, maxClients: 2, hello: () => sseFrame('hello', { history: [] }) });
   const server = http.createServer(stream.handle);
   afterAll(() => {
     stream.close();
@@ -18,9 +18,15 @@ describe('EventStream', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as net.AddressInfo;
     // A reader: counts the messages it gets.
+    // Counted on whole lines: a chunk may end inside one.
     let received = 0;
+    let partial = '';
     const reader = await new Promise<http.IncomingMessage>((resolve) => http.get({ port, host: '127.0.0.1', path: '/' }, resolve));
-    reader.on('data', (d: Buffer) => (received += d.toString().split('event: tick').length - 1));
+    reader.on('data', (d: Buffer) => {
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop()!;
+      received += lines.filter((l) => l === 'event: tick').length;
+    });
     // A stalled client: sends its request, never reads the response.
     const stalled = net.connect(port, '127.0.0.1');
     stalled.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n');

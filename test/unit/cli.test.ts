@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/args.js';
-import { appName, cliServerOptions, type CliPlan } from '../../src/cli/cli-options.js';
+import { appName, cliServerOptions, NO_BRIDGE, type CliPlan } from '../../src/cli/cli-options.js';
 import { findConfigFile, loadConfigFile } from '../../src/cli/config-file.js';
 import { parseListenArgs } from '../../src/cli/listen-bridge.js';
 import { humanDuration, statusTable } from '../../src/cli/status-table.js';
@@ -43,6 +43,8 @@ describe('parseArgs', () => {
     [['scale'], 'scale needs one size'],
     [['scale', '0'], 'scale expects an integer 1..1024'],
     [['stop', '--json=yes'], '--json takes no value'],
+    [['status', '--name', '../x'], "--name '../x': letters, digits"],
+    [['start', 'a.js', '--name', 'my api'], "--name 'my api'"],
     [['status', '--', 'x'], "'--' (arguments for the app) only goes with start"],
   ])('%j is a usage error', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(CliUsageError);
@@ -71,7 +73,8 @@ describe('control protocol', () => {
 
 describe('runtime directory', () => {
   it('the option, then OTEL_CLUSTER_RUNTIME_DIR, then XDG_RUNTIME_DIR, then tmpdir with the uid', () => {
-    const saved = { ...process.env };
+    const keys = ['OTEL_CLUSTER_RUNTIME_DIR', 'XDG_RUNTIME_DIR'] as const;
+    const saved = keys.map((k) => process.env[k]);
     try {
       process.env.OTEL_CLUSTER_RUNTIME_DIR = '/a';
       process.env.XDG_RUNTIME_DIR = '/run/user/1';
@@ -82,7 +85,7 @@ describe('runtime directory', () => {
       delete process.env.XDG_RUNTIME_DIR;
       expect(runtimeDir()).toBe(path.join(os.tmpdir(), `otel-cluster-${process.getuid!()}`));
     } finally {
-      process.env = saved;
+      keys.forEach((k, i) => (saved[i] === undefined ? delete process.env[k] : (process.env[k] = saved[i])));
     }
   });
   it('refuses a socket path past the Unix limit', () => {
@@ -131,19 +134,9 @@ describe('config files', () => {
 describe('options of an app run by the CLI', () => {
   const plan: CliPlan = { script: '/srv/app.js', scriptArgs: [], configFile: undefined, name: 'api', instances: 3, adminPort: 0, runtimeDir: undefined };
   it('puts -i where the file keeps its cluster config, in either shape', () => {
-    const nested = cliServerOptions(
-      plan,
-      { file: 'f', options: { cluster: { config: { workers: 1, healthCheck: { enabled: true } } } } },
-      () => {},
-      () => {},
-    );
+    const nested = cliServerOptions(plan, { file: 'f', options: { cluster: { config: { workers: 1, healthCheck: { enabled: true } } } } }, NO_BRIDGE);
     expect(nested.cluster).toEqual({ enabled: true, config: { workers: 3, healthCheck: { enabled: true } } });
-    const flat = cliServerOptions(
-      plan,
-      { file: 'f', options: { cluster: { workers: 1 } } },
-      () => {},
-      () => {},
-    );
+    const flat = cliServerOptions(plan, { file: 'f', options: { cluster: { workers: 1 } } }, NO_BRIDGE);
     expect(flat.cluster).toEqual({ enabled: true, workers: 3 });
     expect(flat.control).toEqual({ name: 'api' });
     expect(flat.admin).toEqual({ port: 0 });
@@ -151,7 +144,8 @@ describe('options of an app run by the CLI', () => {
   it('names the app from --name, the file, or the script, made safe for a socket name', () => {
     expect(appName({ name: undefined, script: '/srv/my app.mjs' }, undefined)).toBe('my-app');
     expect(appName({ name: undefined, script: 'x.js' }, { file: 'f', options: {}, name: 'from-file' })).toBe('from-file');
-    expect(appName({ name: '../etc', script: 'x.js' }, undefined)).toBe('etc');
+    expect(appName({ name: 'given', script: 'x.js' }, { file: 'f', options: {}, name: 'from-file' })).toBe('given');
+    expect(() => appName({ name: undefined, script: 'x.js' }, { file: '/d/otel-cluster.config.json', options: {}, name: '../etc' })).toThrow("otel-cluster.config.json: name '../etc'");
   });
 });
 
