@@ -31,6 +31,8 @@ export async function serveHealth(ctx: WorkerPluginContext, o: WorkerHealthOptio
     res.end(body);
   });
   const probe = http.createServer(ctx.handleRequest);
+  // A worker's own server: a listen takeover (the command line's) leaves it alone.
+  (probe as unknown as Record<symbol, boolean>)[Symbol.for('otel-cluster.worker-server')] = true;
   probe.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {
     probe.once('error', reject);

@@ -1,6 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import { kWorkerServer } from '../worker/http-frontend.js';
 import { kRuntimeSignal } from '../worker/worker-runtime.js';
 
 export interface ListenRequest {
@@ -46,8 +46,8 @@ const toPort = (v: unknown): number | undefined => (v === undefined || v === nul
  * callback), and the worker's own server (tracking, drain, telemetry, health) hands each request
  * to the app's server as its 'request' event, and upgrades as 'upgrade' while the app listens for
  * them. Servers on other ports, Unix sockets and non-HTTP servers are left to Node (node:cluster
- * shares them). Listens made by the worker's own start-up (its shared port, the health probe port)
- * pass through: they run inside `own`.
+ * shares them), and so is the worker's own server (marked kWorkerServer) when it listens on the
+ * shared port; the health probe server listens on another port.
  */
 export class ListenBridge {
   private readonly servers: http.Server[] = [];
@@ -55,7 +55,6 @@ export class ListenBridge {
   private address: { host: string; port: number } | undefined;
   private serving: Promise<void> | undefined;
   private original: typeof http.Server.prototype.listen | undefined;
-  private readonly own = new AsyncLocalStorage<true>();
   private frontend: http.Server | undefined;
   private upgradeAttached = false;
   private draining = false;
@@ -82,7 +81,7 @@ export class ListenBridge {
     const bridge = this;
     http.Server.prototype.listen = function (this: http.Server, ...args: ListenArgs) {
       const parsed = parseListenArgs(args);
-      if (!parsed.tcp || bridge.own.getStore() || !bridge.claims(parsed.port)) return original.apply(this, args as never);
+      if (!parsed.tcp || (this as { [kWorkerServer]?: true })[kWorkerServer] || !bridge.claims(parsed.port)) return original.apply(this, args as never);
       bridge.adopt(this, parsed);
       return this;
     } as typeof http.Server.prototype.listen;
@@ -151,17 +150,15 @@ export class ListenBridge {
     }
     if (this.requested === undefined) {
       this.requested = { port: p.port, host: p.host };
-      this.serving = this.own
-        .run(true, () => this.target.serve(this.requested!))
-        .then(
-          (address) => {
-            this.address = address;
-            for (const s of this.servers) s.emit('listening');
-          },
-          (err: Error) => {
-            for (const s of this.servers) s.emit('error', err);
-          },
-        );
+      this.serving = this.target.serve(this.requested).then(
+        (address) => {
+          this.address = address;
+          for (const s of this.servers) s.emit('listening');
+        },
+        (err: Error) => {
+          for (const s of this.servers) s.emit('error', err);
+        },
+      );
     } else if (this.address) process.nextTick(() => server.emit('listening'));
     // else: the first listen's serve() emits 'listening' on every server adopted by then.
   }

@@ -6,7 +6,7 @@ import cluster from 'node:cluster';
 import diagnostics from 'node:diagnostics_channel';
 import { createServer } from '../app/create-server.js';
 import { ENV } from '../runtime/adapter.js';
-import { WORKER_IMPORT_ENV } from '../supervisor/spawner.js';
+import { WORKER_EXEC_ENV, WORKER_IMPORT_ENV } from '../supervisor/spawner.js';
 import { kRoute } from '../worker/router.js';
 import { CLI_ENV, cliServerOptions, type CliPlan } from './cli-options.js';
 import { loadConfigFile } from './config-file.js';
@@ -30,7 +30,7 @@ if (planText && process.env[ENV.role] === 'worker' && cluster.isWorker) {
   });
   app = createServer(cliServerOptions(plan, file, bridge));
   // Read; what the app spawns must not take itself for one of our workers (or primaries).
-  for (const k of [CLI_ENV, WORKER_IMPORT_ENV, 'OTEL_CLUSTER_SCRIPT']) delete process.env[k];
+  for (const k of [CLI_ENV, WORKER_IMPORT_ENV, WORKER_EXEC_ENV, 'OTEL_CLUSTER_SCRIPT']) delete process.env[k];
   // Apps that read PORT listen where the cluster serves (the listen is taken over either way).
   if (process.env[ENV.port]) process.env.PORT = process.env[ENV.port];
   bridge.install();

@@ -1,11 +1,10 @@
-import cluster from 'node:cluster';
 import path from 'node:path';
 import fs from 'node:fs';
 import { createServer } from '../app/create-server.js';
 import type { PrimaryApp } from '../app/primary-app.js';
 import { CliUsageError } from '../errors.js';
 import { LOG_FORMAT_ENV } from '../logger.js';
-import { WORKER_IMPORT_ENV } from '../supervisor/spawner.js';
+import { WORKER_EXEC_ENV, WORKER_IMPORT_ENV } from '../supervisor/spawner.js';
 import type { CliArgs } from './args.js';
 import { appName, CLI_ENV, cliServerOptions, NO_BRIDGE, type CliPlan } from './cli-options.js';
 import { findConfigFile, inFile, loadConfigFile } from './config-file.js';
@@ -31,8 +30,8 @@ export async function startCluster(args: CliArgs, preloadUrl: string): Promise<v
   process.env[CLI_ENV] = JSON.stringify(plan);
   process.env.OTEL_CLUSTER_SCRIPT = script;
   process.env[WORKER_IMPORT_ENV] = preloadUrl;
-  // Workers run the app's script itself (merged into the settings the supervisor sets up later).
-  cluster.setupPrimary({ exec: script, args: args.scriptArgs });
+  // Workers run the app's script itself, with its arguments.
+  process.env[WORKER_EXEC_ENV] = JSON.stringify([script, ...args.scriptArgs]);
   let app: PrimaryApp;
   try {
     app = createServer(cliServerOptions(plan, file, NO_BRIDGE)) as PrimaryApp;

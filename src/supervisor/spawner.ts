@@ -10,6 +10,12 @@ export interface Spawner {
  * an unmodified app as a worker): internal, set by `otel-cluster start` only.
  */
 export const WORKER_IMPORT_ENV = 'OTEL_CLUSTER_WORKER_IMPORT';
+/**
+ * The script workers run instead of the primary's own entry, and its arguments (a JSON array):
+ * internal, set by `otel-cluster start` only. Passed here rather than through an early
+ * cluster.setupPrimary(), which would fix node:cluster's scheduling policy before this module sets it.
+ */
+export const WORKER_EXEC_ENV = 'OTEL_CLUSTER_WORKER_EXEC';
 
 /**
  * Forks the entry script again as a worker through node:cluster (on Bun that is also what makes
@@ -22,7 +28,8 @@ export function createSpawner(env: Record<string, string>, schedNone = false, ex
   // node:cluster reads this before its first setupPrimary/fork.
   if (schedNone) cluster.schedulingPolicy = cluster.SCHED_NONE;
   // The application's own flags first: ours (heap limit, --expose-gc) win where both are set.
-  cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'pipe', 'ipc'], execArgv: [...process.execArgv, ...extraExecArgv] });
+  const exec = process.env[WORKER_EXEC_ENV] ? (JSON.parse(process.env[WORKER_EXEC_ENV]) as string[]) : undefined;
+  cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'pipe', 'ipc'], execArgv: [...process.execArgv, ...extraExecArgv], ...(exec ? { exec: exec[0], args: exec.slice(1) } : {}) });
   return {
     fork: (slot) => cluster.fork({ ...env, [ENV.role]: 'worker', [ENV.slot]: String(slot) }),
   };

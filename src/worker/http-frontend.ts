@@ -10,6 +10,9 @@ import { ConnectionList } from './connection-list.js';
 import { KeepAliveSweep } from './keep-alive.js';
 import { adoptSwappedPrototype, kState, PlainResponse, routeOf, TrackedRequest, TrackedResponse, type SocketState, type Tracked, type TrackedSocket } from './tracked.js';
 
+/** Marks the worker's own server (the CLI's listen takeover leaves it alone). */
+export const kWorkerServer: unique symbol = Symbol.for('otel-cluster.worker-server') as never;
+
 /** Responses on this server's connections end through TrackedResponse#detachSocket (tracked.ts). */
 const endsViaDetach = privateApis.response;
 
@@ -94,6 +97,7 @@ export class HttpFrontend {
       if (state !== undefined && endsViaDetach && Object.getPrototypeOf(res) !== TrackedResponse.prototype) adoptSwappedPrototype(tracked, onClose);
     };
     this.server = http.createServer({ IncomingMessage: TrackedRequest, ServerResponse: (endsViaDetach ? TrackedResponse : PlainResponse) as typeof http.ServerResponse }, this.handle);
+    (this.server as http.Server & { [kWorkerServer]?: true })[kWorkerServer] = true;
     this.server.on('connection', (socket: Socket) => this.track(socket));
     this.keepAlive = new KeepAliveSweep(this.server, (fn) => this.sockets.forEach(fn));
   }
