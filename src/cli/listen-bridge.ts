@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { kWorkerServer } from '../worker/http-frontend.js';
+import { kWorkerServer } from '../worker/tracked.js';
 import { kRuntimeSignal } from '../worker/worker-runtime.js';
 
 export interface ListenRequest {

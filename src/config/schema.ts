@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { z as Z } from 'zod';
+import { adminSchemas } from './admin-schema.js';
 import { autoScalingSchema } from './autoscaling-schema.js';
 import { parseSize } from './size.js';
 
@@ -219,25 +220,7 @@ function build(z: typeof Z) {
     handler: z.custom<(...args: never[]) => unknown>(isFn, 'expected a Node request listener (req, res) => void').optional(),
     plugins: z.array(plugin).default([]),
     logger: z.union([z.literal(false), z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }), loggerLike]).optional(),
-    admin: z
-      .union([
-        z.literal(false),
-        z.strictObject({
-          host: z.string().min(1).default('127.0.0.1'),
-          port: z.number().int().min(0).max(65535).default(9464),
-          token: z.string().min(16, 'must be at least 16 characters').optional(),
-        }),
-      ])
-      .default({ host: '127.0.0.1', port: 9464 }),
-    control: z
-      .union([
-        z.literal(false),
-        z.strictObject({
-          name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-", at most 64, starting with a letter or digit'),
-          dir: z.string().min(1).optional(),
-        }),
-      ])
-      .default(false),
+    ...adminSchemas(z),
     handleSignals: z.boolean().default(true),
     telemetry,
     ipc: z

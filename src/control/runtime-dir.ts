@@ -115,5 +115,4 @@ export function checkControlSocket(paths: ControlPaths): void {
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new ControlUnsafeError(`${paths.socket} belongs to uid ${st.uid}, not to this user (${process.getuid()})`);
 }
 
-/** What a control name may be (also the schema's rule for `control.name`). */
-export const CONTROL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export { CONTROL_NAME } from '../config/admin-schema.js';

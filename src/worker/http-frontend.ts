@@ -8,10 +8,7 @@ import { stopListening } from '../runtime/adapter.js';
 import { privateApis } from '../runtime/internals.js';
 import { ConnectionList } from './connection-list.js';
 import { KeepAliveSweep } from './keep-alive.js';
-import { adoptSwappedPrototype, kState, PlainResponse, routeOf, TrackedRequest, TrackedResponse, type SocketState, type Tracked, type TrackedSocket } from './tracked.js';
-
-/** Marks the worker's own server (the CLI's listen takeover leaves it alone). */
-export const kWorkerServer: unique symbol = Symbol.for('otel-cluster.worker-server') as never;
+import { adoptSwappedPrototype, kState, kWorkerServer, PlainResponse, routeOf, TrackedRequest, TrackedResponse, type SocketState, type Tracked, type TrackedSocket } from './tracked.js';
 
 /** Responses on this server's connections end through TrackedResponse#detachSocket (tracked.ts). */
 const endsViaDetach = privateApis.response;

@@ -34,6 +34,8 @@ export interface SocketState extends Linked<SocketState> {
   more: Tracked[] | undefined;
 }
 export const kState = Symbol('otel-cluster.connection');
+/** Marks the worker's own server (the CLI's listen takeover leaves it alone). */
+export const kWorkerServer: unique symbol = Symbol.for('otel-cluster.worker-server') as never;
 export type TrackedSocket = Socket & { [kState]?: SocketState };
 const kKeepAlive = Symbol('otel-cluster.keepAliveTimeout');
 

@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isAlive, ROOT, type LogLine } from './cluster-process.js';
+import { killAll, ROOT, type LogLine } from './cluster-process.js';
 
 export const CLI = path.join(ROOT, 'dist/bundle/cli/main.js');
 export const CLI_FIXTURES = path.join(ROOT, 'test/fixtures/cli');
@@ -94,14 +94,7 @@ export class CliCluster {
   }
 
   /** Kills (by pid) anything this cluster started that is still alive. */
-  async cleanup(): Promise<void> {
-    for (const pid of this.pids)
-      if (isAlive(pid))
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-    await this.exited;
+  cleanup(): Promise<void> {
+    return killAll(this.pids, this.exited);
   }
 }

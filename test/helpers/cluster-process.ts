@@ -112,16 +112,21 @@ export class ClusterProcess {
   }
 
   /** Kills (by pid) anything this fixture started that is still alive. */
-  async cleanup(): Promise<void> {
-    for (const pid of this.pids)
-      if (isAlive(pid))
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-    await this.exited;
+  cleanup(): Promise<void> {
+    return killAll(this.pids, this.exited);
   }
+}
+
+/** SIGKILLs each of the pids still alive, then waits for the child's exit. */
+export async function killAll(pids: Iterable<number>, exited: Promise<unknown>): Promise<void> {
+  for (const pid of pids)
+    if (isAlive(pid))
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+  await exited;
 }
 
 /**
