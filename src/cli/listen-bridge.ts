@@ -164,17 +164,17 @@ export class ListenBridge {
   }
 
   /**
-   * The end of a drain (the worker's plugins close after its last request): the app's servers
-   * close ('close' events and callbacks), then the app's own SIGTERM handlers run (SIGINT's when it
-   * has none), as under any process manager, with APP_SHUTDOWN_MS to finish before the worker exits.
+   * The end of a drain (the worker's plugins close after its last request): the app's own SIGTERM
+   * handlers run (SIGINT's when it has none), as under any process manager, then its servers still
+   * open close ('close' events and callbacks), with APP_SHUTDOWN_MS to finish before the worker
+   * exits.
    */
   async shutdown(): Promise<void> {
     this.draining = true;
-    for (const s of [...this.servers]) s.close();
     const listeners = (sig: NodeJS.Signals) => process.listeners(sig).filter((l) => !(l as unknown as Record<symbol, unknown>)[kRuntimeSignal]);
     const term = listeners('SIGTERM');
     const handlers = term.length ? term.map((l) => [l, 'SIGTERM'] as const) : listeners('SIGINT').map((l) => [l, 'SIGINT'] as const);
-    if (handlers.length === 0) return;
+    // The app's handlers first: the server.close(cb) they usually call finds its server open.
     for (const [l, sig] of handlers) {
       try {
         (l as (s: NodeJS.Signals) => void)(sig);
@@ -182,7 +182,8 @@ export class ListenBridge {
         // The app's handler threw: its shutdown is its own; ours goes on.
       }
     }
-    await new Promise((r) => setTimeout(r, APP_SHUTDOWN_MS).unref());
+    for (const s of [...this.servers]) s.close();
+    if (handlers.length) await new Promise((r) => setTimeout(r, APP_SHUTDOWN_MS).unref());
   }
 
   /** Gives http.Server#listen back. Idempotent. */
