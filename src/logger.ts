@@ -121,23 +121,47 @@ export const LOG_FORMAT_ENV = 'OTEL_CLUSTER_LOG_FORMAT';
 const LEVEL_NAMES: Record<number, [string, string]> = { 10: ['TRACE', '90'], 20: ['DEBUG', '90'], 30: ['INFO ', '32'], 40: ['WARN ', '33'], 50: ['ERROR', '31'], 60: ['FATAL', '35'] };
 const PRETTY_SKIPPED = new Set(['level', 'time', 'msg', 'role', 'slot', 'pid', 'primaryPid']);
 
+/**
+ * What a terminal would act on rather than show: C0 controls (CR and LF forge lines, ESC starts a
+ * sequence), DEL, C1 controls, the Unicode line and paragraph separators and the bidi overrides and
+ * isolates (which reorder what is shown). A logged string comes from anywhere (an app, a worker, a
+ * request), so each is written escaped as JSON writes it; backslashes stay as they are, for
+ * readable paths, as they cannot make a line of two or reach the terminal as a sequence.
+ */
+// biome-ignore lint/complexity/useRegexLiterals: as a literal, the ranges that are the point trip noControlCharactersInRegex
+const UNSAFE = new RegExp('[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]', 'g');
+const SHORT_ESCAPES: Record<string, string> = { '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
+
+/** `s` with every UNSAFE character escaped (`\n`, `\u001b`, ...). */
+export function escapeForTerminal(s: string): string {
+  return s.replace(UNSAFE, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A value as shown in a pretty line: a string as it is, anything else as JSON, escaped either way. */
+function shown(v: unknown): string {
+  return escapeForTerminal(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)));
+}
+
 /** One JSON line as `12:00:01.234 INFO  worker 1    message  key=value ...`. */
 export function prettyLine(line: string, color: boolean): string {
   let r: Record<string, unknown>;
   try {
     r = JSON.parse(line) as Record<string, unknown>;
   } catch {
-    return line;
+    return `${escapeForTerminal(line.replace(/\n$/, ''))}\n`;
   }
+  if (!r || typeof r !== 'object' || Array.isArray(r)) return `${escapeForTerminal(line.replace(/\n$/, ''))}\n`;
   const [name, code] = LEVEL_NAMES[r.level as number] ?? ['INFO ', '32'];
-  const time = new Date(typeof r.time === 'number' ? r.time : Date.now()).toISOString().slice(11, 23);
-  const who = r.role === 'worker' ? `worker ${r.slot}` : String(r.role ?? '');
+  // A record's own `time` field overrides ours: only a valid date is used (toISOString throws).
+  const at = typeof r.time === 'number' && Math.abs(r.time) <= 8.64e15 ? r.time : Date.now();
+  const time = new Date(at).toISOString().slice(11, 23);
+  const who = r.role === 'worker' ? `worker ${shown(r.slot)}` : shown(r.role ?? '');
   const fields = Object.entries(r)
     .filter(([k]) => !PRETTY_SKIPPED.has(k))
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${escapeForTerminal(k)}=${shown(v)}`)
     .join(' ');
   const paint = (c: string, t: string) => (color ? `\x1b[${c}m${t}\x1b[0m` : t);
-  return `${paint('2', time)} ${paint(code, name)} ${who.padEnd(9)} ${r.msg ?? ''}${fields ? `  ${paint('2', fields)}` : ''}\n`;
+  return `${paint('2', time)} ${paint(code, name)} ${who.padEnd(9)} ${shown(r.msg ?? '')}${fields ? `  ${paint('2', fields)}` : ''}\n`;
 }
 
 /** The built-in logger at `level`; `out` receives each line (stderr unless a test says otherwise). */

@@ -1,4 +1,15 @@
-import { type ClusterError, IpcInvalidMessageError, IpcQueueFullError, IpcTimeoutError, IpcTooLargeError, NoHandlerError, NoWorkerError, RemoteHandlerError, WorkerGoneError } from '../errors.js';
+import {
+  type ClusterError,
+  InvalidArgumentError,
+  IpcInvalidMessageError,
+  IpcQueueFullError,
+  IpcTimeoutError,
+  IpcTooLargeError,
+  NoHandlerError,
+  NoWorkerError,
+  RemoteHandlerError,
+  WorkerGoneError,
+} from '../errors.js';
 
 /** A user message: `{ type, data? }`. */
 export interface Message<T = unknown> {
@@ -41,11 +52,24 @@ export interface IpcEnvelope {
   err?: WireError;
 }
 
+/** The longest message type: it travels, and is logged and echoed in errors, outside ipc.maxMessageBytes. */
+export const MAX_TYPE_LENGTH = 256;
+/** The longest timeout a timer takes: past it Node fires after 1 ms with a TimeoutOverflowWarning. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** A request's timeout as it travels (`ms`): a whole number of milliseconds; throws for one no timer can keep. */
+export function checkTimeoutMs(ms: number): number {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0 || ms > MAX_TIMEOUT_MS)
+    throw new InvalidArgumentError(`timeoutMs must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}, received ${String(ms)}`);
+  return Math.ceil(ms);
+}
+
 /** Validates a user message and encodes its data; throws the typed error the caller should see. */
 export function encodeMessage(msg: unknown, maxBytes: number): { type: string; d: string | undefined } {
   if (!msg || typeof msg !== 'object' || typeof (msg as Message).type !== 'string' || (msg as Message).type.length === 0)
     throw new IpcInvalidMessageError(`expected a message { type: non-empty string, data? }, received ${describe(msg)}`);
   const { type, data } = msg as Message;
+  if (type.length > MAX_TYPE_LENGTH) throw new IpcInvalidMessageError(`message type "${type.slice(0, 40)}...": ${type.length} characters, over ${MAX_TYPE_LENGTH}`);
   let d: string | undefined;
   if (data !== undefined) {
     try {
@@ -64,16 +88,32 @@ export function decodeData(d: string | undefined): unknown {
   return d === undefined ? undefined : JSON.parse(d);
 }
 
-/** Checks an incoming envelope's shape; anything else is malformed (dropped and counted). */
-export function isValidEnvelope(m: unknown): m is IpcEnvelope {
+const isSlot = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isOptionalString = (v: unknown): boolean => v === undefined || typeof v === 'string';
+
+/**
+ * Checks an incoming envelope's shape; anything else is malformed (dropped and counted). `sender`
+ * is who wrote it: a worker never sets `from` (the primary stamps the sender's slot itself, so a
+ * worker cannot speak as the primary or as another worker); the primary sets it on what it relays.
+ */
+export function isValidEnvelope(m: unknown, sender: 'worker' | 'primary' = 'worker'): m is IpcEnvelope {
   if (!m || typeof m !== 'object') return false;
   const e = m as IpcEnvelope;
   if (e.k !== 'msg' && e.k !== 'req' && e.k !== 'res') return false;
   if (e.d !== undefined && typeof e.d !== 'string') return false;
-  if (e.to !== undefined && !Number.isInteger(e.to) && !((e.to === 'all' || e.to === 'random') && e.k === 'msg')) return false;
-  if (e.k === 'res') return Number.isInteger(e.id) && (e.err === undefined || (typeof e.err === 'object' && typeof e.err.message === 'string'));
-  if (typeof e.type !== 'string' || e.type.length === 0) return false;
-  return e.k === 'msg' || Number.isInteger(e.id);
+  if (e.id !== undefined && !(Number.isSafeInteger(e.id) && e.id > 0)) return false;
+  if (e.to !== undefined && !isSlot(e.to) && !((e.to === 'all' || e.to === 'random') && e.k === 'msg')) return false;
+  if (e.ms !== undefined && !(Number.isInteger(e.ms) && e.ms >= 1 && e.ms <= MAX_TIMEOUT_MS)) return false;
+  if (sender === 'worker' ? e.from !== undefined : e.from !== undefined && e.from !== 'primary' && !isSlot(e.from)) return false;
+  if (e.k === 'res') return e.id !== undefined && (e.err === undefined || isWireError(e.err));
+  if (typeof e.type !== 'string' || e.type.length === 0 || e.type.length > MAX_TYPE_LENGTH) return false;
+  return e.k === 'msg' || e.id !== undefined;
+}
+
+function isWireError(err: unknown): err is WireError {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as WireError;
+  return typeof e.message === 'string' && isOptionalString(e.code) && isOptionalString(e.name) && (e.handler === undefined || typeof e.handler === 'boolean');
 }
 
 const LOCAL_CODES: Record<string, new (message: string) => ClusterError> = {
@@ -98,7 +138,8 @@ export function toWire(err: unknown, handler: boolean): WireError {
 
 /** The caller's error: IPC-layer codes keep their class; a handler's own error is a RemoteHandlerError. */
 export function fromWire(e: WireError): ClusterError {
-  const Local = e.code ? LOCAL_CODES[e.code] : undefined;
+  // Own keys only: a code from the wire such as "constructor" must not reach Object.prototype.
+  const Local = e.code && Object.hasOwn(LOCAL_CODES, e.code) ? LOCAL_CODES[e.code] : undefined;
   if (Local && !e.handler) return new Local(e.message);
   return new RemoteHandlerError(e.message, e.code, e.name);
 }

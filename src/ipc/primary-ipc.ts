@@ -1,9 +1,9 @@
-import { InvalidArgumentError, IpcQueueFullError, IpcTooLargeError, NoWorkerError, WorkerGoneError } from '../errors.js';
+import { IpcQueueFullError, IpcTooLargeError, NoWorkerError, WorkerGoneError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
 import type { IpcBacklog } from './backlog.js';
-import { encodeMessage, toWire, type IpcEnvelope, type Message, type Sender } from './envelope.js';
+import { checkTimeoutMs, encodeMessage, toWire, type IpcEnvelope, type Message, type Sender } from './envelope.js';
 import { PendingRequests, type Handlers } from './rpc.js';
 
 export interface IpcOptions {
@@ -97,22 +97,34 @@ export class PrimaryIpc {
 
   /** Resolves with the handler's reply; rejects with a typed error, never hangs. */
   async request(slot: number, msg: Message, timeoutMs = this.o.requestTimeoutMs, from: Sender = 'primary'): Promise<unknown> {
-    checkTimeout(timeoutMs);
+    const ms = checkTimeoutMs(timeoutMs);
     const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
-    return this.requestEncoded(slot, type, d, timeoutMs, from);
+    return this.requestEncoded(slot, type, d, ms, from);
   }
 
   /** One request per worker; resolves (never rejects) with each slot's outcome. */
   async requestAll(msg: Message, timeoutMs = this.o.requestTimeoutMs): Promise<SettledReply[]> {
-    checkTimeout(timeoutMs);
+    const ms = checkTimeoutMs(timeoutMs);
     const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
     const slots = [...this.sup.slots.keys()].sort((a, b) => a - b);
-    const results = await Promise.allSettled(slots.map((slot) => this.requestEncoded(slot, type, d, timeoutMs, 'primary')));
+    const results = await Promise.allSettled(slots.map((slot) => this.requestEncoded(slot, type, d, ms, 'primary')));
     return results.map((r, i) => (r.status === 'fulfilled' ? { slot: slots[i]!, status: 'fulfilled', value: r.value } : { slot: slots[i]!, status: 'rejected', reason: r.reason as Error }));
   }
 
-  /** An envelope from a worker (already checked by isValidEnvelope). */
+  /**
+   * An envelope from a worker (already checked by isValidEnvelope: its `from` is unset, the sender
+   * is `h.slot`). A failure here is reported and counted, never thrown into the primary's loop.
+   */
   onEnvelope(h: WorkerHandle, env: IpcEnvelope): void {
+    try {
+      this.handleEnvelope(h, env);
+    } catch (err) {
+      this.logger.error({ err, slot: h.slot, pid: h.pid, k: env.k }, 'internal message from a worker failed');
+      this.invalid(h, 'malformed');
+    }
+  }
+
+  private handleEnvelope(h: WorkerHandle, env: IpcEnvelope): void {
     if (h.state === 'exited') return; // a late message: nothing may be held for a gone pid
     // Workers check sizes against this primary's limit before sending: a larger one is not ours.
     if (env.d !== undefined && env.d.length > this.o.maxMessageBytes) {
@@ -264,8 +276,4 @@ export class PrimaryIpc {
     if (h.state === 'exited') return;
     this.write(h, env).catch(() => {}); // the asker is gone: nobody to tell
   }
-}
-
-function checkTimeout(ms: number): void {
-  if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError(`timeoutMs must be a positive number of milliseconds, received ${String(ms)}`);
 }

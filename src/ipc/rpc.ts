@@ -1,5 +1,5 @@
 import { InvalidArgumentError, IpcTimeoutError, NoHandlerError } from '../errors.js';
-import { decodeData, encodeMessage, fromWire, toWire, type IpcEnvelope, type Sender } from './envelope.js';
+import { decodeData, encodeMessage, fromWire, MAX_TIMEOUT_MS, MAX_TYPE_LENGTH, toWire, type IpcEnvelope, type Sender } from './envelope.js';
 
 export type MessageHandler = (data: any, from: Sender) => unknown;
 
@@ -23,7 +23,9 @@ export class PendingRequests {
   add(type: string, timeoutMs: number): { id: number; promise: Promise<unknown> } {
     const id = this.nextId++;
     const promise = new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(id, new IpcTimeoutError(`request "${type}" got no reply within ${timeoutMs} ms`), 'timeout'), timeoutMs);
+      // Bounded as a timer takes it: past MAX_TIMEOUT_MS Node would fire after 1 ms instead.
+      const delay = Math.min(timeoutMs, MAX_TIMEOUT_MS);
+      const timer = setTimeout(() => this.fail(id, new IpcTimeoutError(`request "${type}" got no reply within ${timeoutMs} ms`), 'timeout'), delay);
       timer.unref();
       this.map.set(id, { resolve, reject, timer, type, started: performance.now() });
     });
@@ -91,7 +93,8 @@ export class Handlers {
   ) {}
 
   on(type: string, handler: MessageHandler): void {
-    if (typeof type !== 'string' || !type) throw new InvalidArgumentError('onMessage(type, handler): type must be a non-empty string');
+    if (typeof type !== 'string' || !type || type.length > MAX_TYPE_LENGTH)
+      throw new InvalidArgumentError(`onMessage(type, handler): type must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters`);
     if (typeof handler !== 'function') throw new InvalidArgumentError(`onMessage("${type}", handler): handler must be a function`);
     if (this.map.has(type)) throw new InvalidArgumentError(`onMessage("${type}"): a handler for this type is already registered`);
     this.map.set(type, handler);

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, WorkerGoneError } from '../errors.js';
-import { encodeMessage, isValidEnvelope, type IpcEnvelope, type Message } from './envelope.js';
+import { checkTimeoutMs, encodeMessage, isValidEnvelope, type IpcEnvelope, type Message } from './envelope.js';
 import type { IpcOptions } from './primary-ipc.js';
 import { PendingRequests, type Handlers } from './rpc.js';
 
@@ -21,7 +21,7 @@ export class WorkerIpc {
   }
 
   onEnvelope(env: unknown): void {
-    if (!isValidEnvelope(env)) {
+    if (!isValidEnvelope(env, 'primary')) {
       this.malformed++;
       return;
     }
@@ -73,10 +73,10 @@ export class WorkerIpc {
   }
 
   private async request(msg: Message, timeoutMs: number, to: number | undefined): Promise<unknown> {
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new InvalidArgumentError(`timeoutMs must be a positive number of milliseconds, received ${String(timeoutMs)}`);
+    const ms = checkTimeoutMs(timeoutMs);
     const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
-    const { id, promise } = this.pending.add(type, timeoutMs);
-    this.send({ t: 'ipc', k: 'req', type, d, id, ms: timeoutMs, to }).catch((err: Error) => this.pending.fail(id, err));
+    const { id, promise } = this.pending.add(type, ms);
+    this.send({ t: 'ipc', k: 'req', type, d, id, ms, to }).catch((err: Error) => this.pending.fail(id, err));
     return promise;
   }
 }
