@@ -53,6 +53,8 @@ interface SlotState {
 }
 
 const HISTORY_MS = 5 * 60_000;
+/** Digests kept per slot whatever their age: a worker sending snapshots faster than its interval cannot grow the ring. */
+const MAX_DIGESTS = 4096;
 
 /**
  * The latest telemetry snapshot of every worker slot, exposed as an OTel MetricProducer: points are
@@ -70,6 +72,7 @@ export class WorkerMetricsStore implements MetricProducer {
     state.snapshot = snapshot;
     state.digests.push(digest(snapshot, pid));
     while (state.digests.length > 2 && state.digests[0]!.at < now - HISTORY_MS) state.digests.shift();
+    if (state.digests.length > MAX_DIGESTS) state.digests.splice(0, state.digests.length - MAX_DIGESTS);
     this.slots.set(slot, state);
   }
 

@@ -17,6 +17,9 @@ const roles = isOurWorker
 // The primary validates options with zod: its bundled copy loads faster than the package's CommonJS.
 if (!isOurWorker) provideZod((await import('../config/zod.js')).z);
 
+/** The primary's validated options, as this worker inherited them. */
+let inheritedOptions: string | undefined;
+
 /**
  * One entry script, every role: in the primary this returns an app that forks and supervises the
  * pool on listen(); in a worker (forked by us) one that serves; with clustering off, a single
@@ -24,7 +27,12 @@ if (!isOurWorker) provideZod((await import('../config/zod.js')).z);
  */
 export function createServer(options: ServerOptions = {}): App {
   keepTickShapeAlive(); // every role: see the function for the V8 slow mode it prevents
-  const resolved = resolveOptions(options, isOurWorker ? process.env[OPTIONS_ENV] : undefined);
+  if (isOurWorker) {
+    // Taken out of the environment at the first call, so that what the app spawns does not inherit it.
+    inheritedOptions ??= process.env[OPTIONS_ENV];
+    delete process.env[OPTIONS_ENV];
+  }
+  const resolved = resolveOptions(options, inheritedOptions);
   if (isOurWorker) {
     const slot = Number(process.env[ENV.slot]);
     const logger = createLogger(resolved.logger, { role: 'worker', slot, pid: process.pid });

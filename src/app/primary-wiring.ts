@@ -3,9 +3,7 @@
 import { metrics } from '@opentelemetry/api';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
-import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
-import { AdminServer, isLoopback } from '../admin/admin-server.js';
-import { configError } from '../errors.js';
+import { checkSnapshot, SnapshotProblem } from '../../otel/snapshot-check.js';
 import { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import { reservePort } from '../balancer/listen.js';
 import { Routing } from '../balancer/routing.js';
@@ -21,7 +19,6 @@ import { privateApis } from '../runtime/internals.js';
 import { RECYCLE_REASONS } from '../supervisor/exit-reason.js';
 import type { PoolOperations } from '../supervisor/pool-operations.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import { readinessRoutes } from './probes.js';
 import { clusterMetrics, SNAPSHOT_KIND, type WorkerMessageRouter } from './telemetry-setup.js';
 import { clusterStatus, type ClusterStatus } from './status-report.js';
 import type { AutoscalerStatus, HealthView } from './builtin-plugins.js';
@@ -55,14 +52,26 @@ export async function bindPort(
   return { address, balancer: undefined };
 }
 
-/** Worker snapshots go to the store (and the balancer's event-loop reading); other plugin messages to their plugin. */
-export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTelemetry | undefined, messages: WorkerMessageRouter): void {
-  supervisor.inbox.on('plugin', ({ slot, pid }, kind, payload) => {
-    if (kind !== SNAPSHOT_KIND) return messages.dispatch(slot, kind, payload);
-    telemetry?.store.update(slot, pid, payload as WorkerSnapshot);
-    const h = supervisor.slots.get(slot)?.current;
-    const eld = telemetry?.store.query(slot, 0)?.eventLoopDelayP99S;
-    if (h && h.pid === pid && eld !== undefined) h.measured({ eventLoopDelayS: eld });
+/**
+ * Worker snapshots go to the store (and the balancer's event-loop reading); other plugin messages
+ * to their plugin. A snapshot of the wrong shape, or a message a plugin's handler throws on, is
+ * refused as malformed (counted, and towards ipc.maxInvalidMessages), never thrown.
+ */
+export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTelemetry | undefined, messages: WorkerMessageRouter, logger: Logger): void {
+  supervisor.inbox.on('plugin', (h, kind, payload) => {
+    if (kind !== SNAPSHOT_KIND) {
+      if (!messages.dispatch(h.slot, kind, payload)) supervisor.refuse(h, `plugin message '${kind}' refused by its handler`);
+      return;
+    }
+    if (!telemetry) return;
+    const snapshot = checkSnapshot(payload);
+    if (snapshot instanceof SnapshotProblem) {
+      logger.debug({ slot: h.slot, pid: h.pid, problem: snapshot.reason }, 'telemetry snapshot refused');
+      return supervisor.refuse(h, snapshot.reason);
+    }
+    telemetry.store.update(h.slot, h.pid, snapshot);
+    const eld = telemetry.store.query(h.slot, 0)?.eventLoopDelayP99S;
+    if (supervisor.slots.get(h.slot)?.current === h && eld !== undefined) h.measured({ eventLoopDelayS: eld });
   });
   if (!telemetry) return;
   supervisor.on('worker:restart', (e) => telemetry.recordRestart(e.reason));
@@ -113,35 +122,6 @@ export function buildRouting(supervisor: Supervisor, strategy: StrategyName, o: 
     },
     logger,
   );
-}
-
-/** Bearer token for the admin server: the option, else OTEL_CLUSTER_ADMIN_TOKEN. */
-export const ADMIN_TOKEN_ENV = 'OTEL_CLUSTER_ADMIN_TOKEN';
-
-/** The admin server with liveness, readiness and (with telemetry) /metrics; undefined with `admin: false`. */
-export async function startAdmin(
-  o: ResolvedOptions,
-  supervisor: Supervisor,
-  telemetry: PrimaryTelemetry | undefined,
-  minimum: number,
-  logger: Logger,
-): Promise<{ admin: AdminServer; address: ListenAddress } | undefined> {
-  if (!o.admin) return undefined;
-  const token = o.admin.token ?? process.env[ADMIN_TOKEN_ENV];
-  // Read once, here; workers (forked after this) and what the app spawns do not inherit it.
-  delete process.env[ADMIN_TOKEN_ENV];
-  if (token !== undefined && token.length < 16) throw configError([{ code: 'CLUSTER_ERR_CONFIG_RANGE', path: ADMIN_TOKEN_ENV, message: 'must be at least 16 characters' }]);
-  if (!isLoopback(o.admin.host))
-    logger.warn(
-      { host: o.admin.host, token: token ? 'required' : 'none' },
-      token
-        ? 'admin server bound beyond loopback: /livez and /readyz answer anyone; the rest needs the token'
-        : 'admin server bound beyond loopback without a token: anyone who can reach it reads metrics, health and the status page (set admin.token)',
-    );
-  const admin = new AdminServer({ token });
-  readinessRoutes(admin, () => ({ shuttingDown: supervisor.isShuttingDown, ready: supervisor.readyWorkers().length, minimum, workers: supervisor.list() }));
-  if (telemetry?.metricsHandler) admin.route('/metrics', telemetry.metricsHandler);
-  return { admin, address: await admin.listen(o.admin.port, o.admin.host) };
 }
 
 /** The status report's inputs, read from the primary's parts at each call. */

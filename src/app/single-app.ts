@@ -1,4 +1,4 @@
-import { AdminServer } from '../admin/admin-server.js';
+import type { AdminServer } from '../admin/admin-server.js';
 import { listenOrThrow } from '../balancer/listen.js';
 import { AlreadyListeningError } from '../errors.js';
 import type { Message } from '../ipc/envelope.js';
@@ -9,7 +9,7 @@ import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import { HttpFrontend } from '../worker/http-frontend.js';
 import { BaseApp } from './base-app.js';
 import { builtinPlugins } from './builtin-plugins.js';
-import { readinessRoutes } from './probes.js';
+import { startAdmin } from './admin-setup.js';
 import { installSignalHandlers } from './signals.js';
 import { clusterMetrics, primaryContext, primaryTelemetry, WorkerMessageRouter, workerContext, workerTelemetry, type ClusterMetrics, type PoolControl } from './telemetry-setup.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
@@ -50,12 +50,9 @@ export class SingleApp extends BaseApp {
       if (telemetry) plugins.addCloseHook('telemetry', () => telemetry.close(toStore));
       try {
         const address = await listenOrThrow(frontend.server, port, host);
-        if (this.options.admin) {
-          this.admin = new AdminServer();
-          readinessRoutes(this.admin, () => ({ shuttingDown: !!this.closing, ready: 1, minimum: 1, workers: [] }));
-          if (primary?.metricsHandler) this.admin.route('/metrics', primary.metricsHandler);
-          this.adminAddress = await this.admin.listen(this.options.admin.port, this.options.admin.host);
-        }
+        const admin = await startAdmin(this.options, () => ({ shuttingDown: !!this.closing, ready: 1, minimum: 1, workers: [] }), primary?.metricsHandler, this.logger);
+        this.admin = admin?.admin;
+        this.adminAddress = admin?.address;
         const fromPrimary = new WorkerMessageRouter();
         const extra: PoolControl = {
           events: this,
@@ -69,7 +66,7 @@ export class SingleApp extends BaseApp {
           scaleTo: () => Promise.reject(this.wrongRole('scaleTo')),
           poolSize: () => 0,
           pendingConnections: () => 0,
-          sendToWorker: (_slot, kind, payload) => Promise.resolve(fromPrimary.dispatch(0, kind, payload)),
+          sendToWorker: (_slot, kind, payload) => Promise.resolve(void fromPrimary.dispatch(0, kind, payload)),
         };
         await plugins.start('primary', (base) => primaryContext(base, extra, primary, this.admin, messages));
         await plugins.start('worker', (base) => workerContext(base, 0, frontend, telemetry, (kind, payload) => messages.dispatch(0, kind, payload), fromPrimary, this.defaultRoutes));

@@ -132,13 +132,30 @@ export async function primaryTelemetry(
   });
 }
 
+/**
+ * Plugin messages by kind. A handler meets what the other process sent, so one that throws (or
+ * rejects) on a payload is reported to `onError` and the others still run: the message is refused,
+ * never thrown into the event loop.
+ */
 export class WorkerMessageRouter {
   private readonly handlers = new Map<string, ((slot: number, payload: unknown) => void)[]>();
+  constructor(private readonly onError: (kind: string, err: unknown) => void = () => {}) {}
   on(kind: string, handler: (slot: number, payload: unknown) => void): void {
     this.handlers.set(kind, [...(this.handlers.get(kind) ?? []), handler]);
   }
-  dispatch(slot: number, kind: string, payload: unknown): void {
-    for (const h of this.handlers.get(kind) ?? []) h(slot, payload);
+  /** False when a handler threw synchronously (an asynchronous failure is reported when it happens). */
+  dispatch(slot: number, kind: string, payload: unknown): boolean {
+    let ok = true;
+    for (const h of this.handlers.get(kind) ?? []) {
+      try {
+        const r = h(slot, payload) as unknown;
+        if (r instanceof Promise) r.catch((err: unknown) => this.onError(kind, err));
+      } catch (err) {
+        ok = false;
+        this.onError(kind, err);
+      }
+    }
+    return ok;
   }
 }
 

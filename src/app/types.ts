@@ -20,10 +20,12 @@ export interface ServerOptions {
   logger?: false | { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' } | LoggerLike;
   /**
    * The primary's admin server (/livez, /readyz, /metrics, /health, the status page at /). Default
-   * 127.0.0.1:9464; port 0 picks a free port. `token` (or OTEL_CLUSTER_ADMIN_TOKEN): a bearer token
-   * every route but /livez and /readyz requires.
+   * 127.0.0.1:9464; port 0 picks a free port. `token`, `tokenFile` (a file whose first line is the
+   * token, read by the primary alone) or OTEL_CLUSTER_ADMIN_TOKEN: a bearer token (16+ characters)
+   * every route but /livez and /readyz requires. A `token` written in the script is evaluated by
+   * every worker too (the script runs in each): prefer `tokenFile` or the variable.
    */
-  admin?: false | { host?: string; port?: number; token?: string };
+  admin?: false | { host?: string; port?: number; token?: string; tokenFile?: string };
   /**
    * The control channel: a Unix socket (mode 0600, in a per-user runtime directory) through which
    * `otel-cluster status|reload|scale|stop --name <name>` reach this primary. Default false.

@@ -41,7 +41,7 @@ export class WorkerApp extends BaseApp {
       const ipcOptions = primaryMax > 0 ? { ...this.options.ipc, maxMessageBytes: Math.min(this.options.ipc.maxMessageBytes, primaryMax) } : this.options.ipc;
       const ipc = (this.ipc = new WorkerIpc((env) => runtime.sendIpc(env), this.handlers, ipcOptions));
       runtime.inbox.on('ipc', (env) => ipc.onEnvelope(env));
-      const fromPrimary = new WorkerMessageRouter();
+      const fromPrimary = new WorkerMessageRouter((kind, err) => this.logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, "a plugin's primary-message handler failed"));
       runtime.inbox.on('plugin', (kind, payload) => fromPrimary.dispatch(this.workerSlot, kind, payload));
       telemetry
         ?.meter(WORKER_SCOPE)

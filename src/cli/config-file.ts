@@ -37,12 +37,13 @@ export async function loadConfigFile(file: string): Promise<ConfigFile> {
   const base = path.basename(file);
   let raw: unknown;
   try {
-    if (file.endsWith('.json')) raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (file.endsWith('.json')) raw = parseJson(fs.readFileSync(file, 'utf8'), base);
     else {
       const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
       raw = mod.default ?? mod;
     }
   } catch (err) {
+    if (err instanceof ConfigFileError) throw err;
     throw new ConfigFileError(`${base}: could not load: ${(err as Error).message}`, { cause: err });
   }
   if (typeof raw === 'function') raw = await (raw as () => unknown)();
@@ -52,6 +53,21 @@ export async function loadConfigFile(file: string): Promise<ConfigFile> {
   if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)) throw new ConfigFileError(`${base}: port must be an integer 0..65535`);
   if (host !== undefined && typeof host !== 'string') throw new ConfigFileError(`${base}: host must be a string`);
   return { file, options, name, port, host } as ConfigFile;
+}
+
+/**
+ * JSON.parse's message quotes the text around the error, which may hold a secret (admin.token):
+ * the error names the line and column instead, and carries no cause.
+ */
+function parseJson(text: string, base: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const at = /position (\d+)/.exec((err as Error).message);
+    const pos = at ? Number(at[1]) : undefined;
+    const where = pos === undefined ? '' : ` at line ${text.slice(0, pos).split('\n').length}, column ${pos - text.lastIndexOf('\n', pos - 1)}`;
+    throw new ConfigFileError(`${base}: not valid JSON${where}`);
+  }
 }
 
 /** A ConfigError from options a file gave, its message naming the file (same class and code). */

@@ -9,11 +9,19 @@ export function adminSchemas(z: typeof Z) {
     admin: z
       .union([
         z.literal(false),
-        z.strictObject({
-          host: z.string().min(1).default('127.0.0.1'),
-          port: z.number().int().min(0).max(65535).default(9464),
-          token: z.string().min(16, 'must be at least 16 characters').optional(),
-        }),
+        z
+          .strictObject({
+            host: z.string().min(1).default('127.0.0.1'),
+            port: z.number().int().min(0).max(65535).default(9464),
+            token: z.string().min(16, 'must be at least 16 characters').optional(),
+            /** A file whose first line is the token: read by the primary alone, never by a worker. */
+            tokenFile: z.string().min(1).optional(),
+          })
+          .refine((a) => a.token === undefined || a.tokenFile === undefined, {
+            message: 'admin.token and admin.tokenFile given at once; keep one (tokenFile keeps the token out of code and of the workers)',
+            path: ['tokenFile'],
+            params: { kind: 'conflict' },
+          }),
       ])
       .default({ host: '127.0.0.1', port: 9464 }),
     control: z

@@ -40,8 +40,18 @@ export function serializeForWorkers(o: ResolvedOptions): string {
   return JSON.stringify({ ...data, admin, telemetry: { ...data.telemetry, instrumentations: [] }, logger: plainLogger });
 }
 
+/** Option paths whose values are secrets: never echoed in an error, never part of the fingerprint. */
+const SECRET_PATHS = [['admin', 'token']];
+const isSecretPath = (path: readonly (string | number)[]) => SECRET_PATHS.some((p) => p.length === path.length && p.every((k, i) => k === path[i]));
+
+/**
+ * A hash of the options as given, which a worker compares to recognise the primary's options. The
+ * admin token is left out: the hash travels to every worker and must not let a weak token be
+ * guessed offline.
+ */
 export function fingerprint(input: unknown): string {
-  const json = JSON.stringify(input ?? {}, (_key, v: unknown) => {
+  const json = JSON.stringify(input ?? {}, function (this: unknown, key, v: unknown) {
+    if (key === 'token' && this && typeof this === 'object' && this === (input as { admin?: unknown } | undefined)?.admin) return v === undefined ? v : '[secret]';
     if (typeof v === 'function') return '[function]';
     if (v && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) return '[instance]';
     return v;
@@ -151,7 +161,8 @@ type ZodIssue = z.core.$ZodIssue;
 function toIssues(issue: ZodIssue, input: unknown, flattened: boolean): ConfigIssue[] {
   const path = issue.path as (string | number)[];
   const where = (p: (string | number)[]) => displayPath(p, flattened);
-  const received = valueAt(input, path);
+  const raw = valueAt(input, path);
+  const received = isSecretPath(path) ? new Secret(raw) : raw;
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((key) => {
@@ -174,7 +185,7 @@ function toIssues(issue: ZodIssue, input: unknown, flattened: boolean): ConfigIs
     case 'too_small':
     case 'too_big': {
       const bound = issue.code === 'too_small' ? `>= ${issue.minimum}` : `<= ${issue.maximum}`;
-      const isLength = typeof received === 'string' || Array.isArray(received);
+      const isLength = typeof raw === 'string' || Array.isArray(raw);
       return [
         {
           code: isLength ? 'CLUSTER_ERR_CONFIG_VALUE' : 'CLUSTER_ERR_CONFIG_RANGE',
@@ -197,7 +208,7 @@ function toIssues(issue: ZodIssue, input: unknown, flattened: boolean): ConfigIs
       if (fitting?.length) return fitting.flatMap((i) => toIssues({ ...i, path: [...path, ...i.path] } as ZodIssue, input, flattened));
       // A string that is not one of the accepted words is a wrong value; anything else a wrong type.
       const literalWords = issue.errors.some((b) => b.some((i) => i.code === 'invalid_value' && i.values.some((v) => typeof v === 'string')));
-      const code = typeof received === 'string' && literalWords ? 'CLUSTER_ERR_CONFIG_VALUE' : 'CLUSTER_ERR_CONFIG_TYPE';
+      const code = typeof raw === 'string' && literalWords ? 'CLUSTER_ERR_CONFIG_VALUE' : 'CLUSTER_ERR_CONFIG_TYPE';
       return [{ code, path: where(path), message: `${unionExpectation(path)}, received ${describe(received)}` }];
     }
     case 'invalid_format':
@@ -217,7 +228,7 @@ function toIssues(issue: ZodIssue, input: unknown, flattened: boolean): ConfigIs
 function unionExpectation(path: (string | number)[]): string {
   const last = path[path.length - 1];
   if (last === 'workers') return "expected 'auto' or an integer 1..1024";
-  if (last === 'admin') return 'expected false or { host, port, token }';
+  if (last === 'admin') return 'expected false or { host, port, token | tokenFile }';
   if (last === 'control') return 'expected false or { name, dir }';
   if (last === 'logger') return 'expected false, { level }, or a pino-compatible logger';
   if (last === 'maxMemoryPerWorker') return "expected a size such as '256MB' or a byte count";
@@ -261,7 +272,13 @@ function valueAt(obj: unknown, path: (string | number)[]): unknown {
   return v;
 }
 
+/** A secret option's value: described by its type and length only. */
+class Secret {
+  constructor(readonly value: unknown) {}
+}
+
 function describe(v: unknown): string {
+  if (v instanceof Secret) return typeof v.value === 'string' ? `a string of ${v.value.length} characters` : describe(v.value);
   if (v === undefined) return 'undefined';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';

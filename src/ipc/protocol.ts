@@ -3,7 +3,7 @@
  * `__oc` (protocol version) so it never collides with an application's own `process.send` traffic,
  * and it is dispatched from a table by its `t` field.
  */
-import type { IpcEnvelope } from './envelope.js';
+import { isValidEnvelope, type IpcEnvelope } from './envelope.js';
 
 export const TAG = '__oc';
 export const PROTOCOL_VERSION = 1;
@@ -43,3 +43,27 @@ export function internal<T extends { t: string }>(m: T): T & { __oc: 1 } {
 
 /** A message without its tag (distributes over the union). */
 export type Body<T> = T extends unknown ? Omit<T, '__oc'> : never;
+
+/** Longest plugin message kind accepted (kinds are names a plugin chose, not data). */
+export const MAX_KIND_CHARS = 128;
+
+const count = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+
+/** Whether a tagged message from a worker has a shape the primary handles; anything else is malformed. */
+export function isWorkerMessage(msg: { t: string }): msg is WorkerToPrimary {
+  const m = msg as { t: string } & Record<string, unknown>;
+  switch (m.t) {
+    case 'ready':
+      return true;
+    case 'hb':
+      return count(m.c) && count(m.a) && count(m.r);
+    case 'draining':
+      return m.reason === undefined || (typeof m.reason === 'string' && m.reason.length <= MAX_KIND_CHARS);
+    case 'plugin':
+      return typeof m.kind === 'string' && m.kind.length > 0 && m.kind.length <= MAX_KIND_CHARS;
+    case 'ipc':
+      return isValidEnvelope(m);
+    default:
+      return false;
+  }
+}

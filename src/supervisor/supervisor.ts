@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { NoWorkersError } from '../errors.js';
-import { isValidEnvelope, type IpcEnvelope } from '../ipc/envelope.js';
-import type { WorkerToPrimary } from '../ipc/protocol.js';
+import type { IpcEnvelope } from '../ipc/envelope.js';
+import { isWorkerMessage } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
 import type { ClusterEventMap } from './events.js';
 import { classifyExit, RECYCLE_REASONS, type ExitReason } from './exit-reason.js';
@@ -198,7 +198,28 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     clearInterval(this.watchdog);
   }
 
-  private onMessage(h: WorkerHandle, m: WorkerToPrimary): void {
+  /**
+   * Everything a worker sends enters here, and nothing it sends may stop the primary: a message of
+   * a shape we do not know is refused (counted as malformed), and a failure in what handles it is
+   * logged and refused the same way, never thrown into the event loop.
+   */
+  private onMessage(h: WorkerHandle, m: { t: string }): void {
+    try {
+      this.dispatch(h, m);
+    } catch (err) {
+      this.logger.error({ slot: h.slot, pid: h.pid, t: m.t, err: (err as Error)?.message ?? String(err) }, 'handling a worker message failed: refused');
+      this.refuse(h, 'handler failed');
+    }
+  }
+
+  /** Counts a worker's message as malformed (cluster.ipc.malformed, and towards ipc.maxInvalidMessages). */
+  refuse(h: WorkerHandle, why: string): void {
+    this.logger.debug({ slot: h.slot, pid: h.pid, why }, 'worker message refused');
+    this.inbox.emit('malformed', h);
+  }
+
+  private dispatch(h: WorkerHandle, m: { t: string }): void {
+    if (!isWorkerMessage(m)) return this.refuse(h, `unknown or malformed message '${String(m.t).slice(0, 32)}'`);
     if (m.t === 'hb') return h.heard({ open: m.c, active: m.a, adopted: m.r });
     h.heard();
     if (m.t === 'ready' && h.markReady()) {
@@ -209,10 +230,8 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
       this.emit('worker:ready', { slot: h.slot, pid: h.pid, startupMs: readyAt - h.startedAt });
     } else if (m.t === 'plugin') {
       this.inbox.emit('plugin', h, m.kind, m.payload);
-    } else if (m.t === 'ipc' && isValidEnvelope(m)) {
+    } else if (m.t === 'ipc') {
       this.inbox.emit('ipc', h, m);
-    } else if (m.t !== 'draining' && m.t !== 'ready') {
-      this.inbox.emit('malformed', h);
     } else if (m.t === 'draining' && h.state !== 'exited') {
       h.markDraining();
       h.requestStop('signal');

@@ -1,0 +1,131 @@
+import { AggregationTemporality, DataPointType, type MetricData, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import type { WorkerSnapshot } from './worker-telemetry.js';
+
+/**
+ * Bounds on one snapshot. A worker's own histogram stops at 2000 series, and a user's SDK
+ * instruments at its cardinality limit (2000 each); these leave room for both while keeping what
+ * one message can make the primary hold (it keeps a snapshot per slot) to tens of MiB.
+ */
+export const SNAPSHOT_LIMITS = {
+  scopes: 256,
+  metricsPerScope: 1024,
+  points: 50_000,
+  attributes: 128,
+  stringChars: 4096,
+  buckets: 512,
+  exemplars: 32,
+  /** How far a snapshot's `at` may be from the primary's clock (same machine: only a bug or a lie). */
+  skewMs: 5 * 60_000,
+} as const;
+
+/** Why a snapshot was refused: the first problem found, with its path. */
+export class SnapshotProblem {
+  constructor(readonly reason: string) {}
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isStr = (v: unknown, max: number = SNAPSHOT_LIMITS.stringChars): v is string => typeof v === 'string' && v.length <= max;
+const isHrTime = (v: unknown): boolean => Array.isArray(v) && v.length === 2 && isNum(v[0]) && isNum(v[1]);
+const numbers = (v: unknown, max: number): v is number[] => Array.isArray(v) && v.length <= max && v.every(isNum);
+
+/**
+ * Checks a worker's telemetry snapshot where it enters the primary, so that nothing downstream
+ * (the store's digest, the merge into a scrape, the exporters' serialisers) meets a shape it does
+ * not expect. Returns the snapshot with what JSON made of non-finite numbers removed (a gauge that
+ * recorded NaN arrives as null: its point is dropped, the snapshot kept), or the problem.
+ */
+export function checkSnapshot(payload: unknown, now = Date.now()): WorkerSnapshot | SnapshotProblem {
+  const L = SNAPSHOT_LIMITS;
+  if (!isObj(payload)) return new SnapshotProblem('snapshot: expected an object');
+  const { at, scopeMetrics, extras } = payload;
+  if (!isNum(at) || Math.abs(at - now) > L.skewMs) return new SnapshotProblem('snapshot.at: expected a time within 5 minutes of the primary clock');
+  if (!Array.isArray(scopeMetrics) || scopeMetrics.length > L.scopes) return new SnapshotProblem(`snapshot.scopeMetrics: expected an array of at most ${L.scopes}`);
+  if (!isObj(extras)) return new SnapshotProblem('snapshot.extras: expected an object');
+  const budget = { points: L.points };
+  const scopes: ScopeMetrics[] = [];
+  for (const [i, sm] of scopeMetrics.entries()) {
+    const where = `snapshot.scopeMetrics[${i}]`;
+    if (!isObj(sm) || !isObj(sm.scope) || !isStr(sm.scope.name, 256) || (sm.scope.version !== undefined && !isStr(sm.scope.version, 256)))
+      return new SnapshotProblem(`${where}.scope: expected { name, version? }`);
+    if (sm.scope.schemaUrl !== undefined && !isStr(sm.scope.schemaUrl)) return new SnapshotProblem(`${where}.scope.schemaUrl: expected a string`);
+    if (!Array.isArray(sm.metrics) || sm.metrics.length > L.metricsPerScope) return new SnapshotProblem(`${where}.metrics: expected an array of at most ${L.metricsPerScope}`);
+    const metrics: MetricData[] = [];
+    for (const [j, m] of sm.metrics.entries()) {
+      const checked = checkMetric(m, `${where}.metrics[${j}]`, budget);
+      if (checked instanceof SnapshotProblem) return checked;
+      metrics.push(checked);
+    }
+    const { name, version, schemaUrl } = sm.scope;
+    scopes.push({ scope: { name, version, schemaUrl } as ScopeMetrics['scope'], metrics });
+  }
+  const kept: Obj = { ...extras };
+  if (kept.exemplars !== undefined) {
+    const ex = kept.exemplars;
+    if (!Array.isArray(ex) || ex.length > L.exemplars || !ex.every(isExemplar)) return new SnapshotProblem(`snapshot.extras.exemplars: expected at most ${L.exemplars} exemplars`);
+  }
+  if (kept.heapLimitBytes !== undefined && !isNum(kept.heapLimitBytes)) delete kept.heapLimitBytes;
+  return { at, scopeMetrics: scopes, extras: kept };
+}
+
+function isExemplar(e: unknown): boolean {
+  return isObj(e) && isStr(e.traceId, 64) && isStr(e.spanId, 32) && isNum(e.durationS) && Number.isInteger(e.statusCode) && (e.route === undefined || e.route === null || isStr(e.route, 256));
+}
+
+function checkMetric(m: unknown, where: string, budget: { points: number }): MetricData | SnapshotProblem {
+  if (!isObj(m) || !isObj(m.descriptor)) return new SnapshotProblem(`${where}: expected { descriptor, dataPointType, dataPoints }`);
+  const d = m.descriptor;
+  if (!isStr(d.name, 255) || d.name.length === 0) return new SnapshotProblem(`${where}.descriptor.name: expected a name of 1 to 255 characters`);
+  if (!isStr(d.description) || !isStr(d.unit, 64) || (d.valueType !== 0 && d.valueType !== 1)) return new SnapshotProblem(`${where}.descriptor: expected description, unit and valueType`);
+  const type = m.dataPointType;
+  if (type !== DataPointType.HISTOGRAM && type !== DataPointType.EXPONENTIAL_HISTOGRAM && type !== DataPointType.GAUGE && type !== DataPointType.SUM)
+    return new SnapshotProblem(`${where}.dataPointType: expected a known point type`);
+  if (m.aggregationTemporality !== AggregationTemporality.CUMULATIVE && m.aggregationTemporality !== AggregationTemporality.DELTA)
+    return new SnapshotProblem(`${where}.aggregationTemporality: expected a known temporality`);
+  if (type === DataPointType.SUM && typeof m.isMonotonic !== 'boolean') return new SnapshotProblem(`${where}.isMonotonic: expected a boolean`);
+  if (!Array.isArray(m.dataPoints)) return new SnapshotProblem(`${where}.dataPoints: expected an array`);
+  budget.points -= m.dataPoints.length;
+  if (budget.points < 0) return new SnapshotProblem(`snapshot: more than ${SNAPSHOT_LIMITS.points} points`);
+  const points: unknown[] = [];
+  for (const [k, dp] of m.dataPoints.entries()) {
+    const at = `${where}.dataPoints[${k}]`;
+    if (!isObj(dp) || !isHrTime(dp.startTime) || !isHrTime(dp.endTime)) return new SnapshotProblem(`${at}: expected { startTime, endTime, attributes, value }`);
+    if (!isAttributes(dp.attributes)) return new SnapshotProblem(`${at}.attributes: expected at most ${SNAPSHOT_LIMITS.attributes} attributes of strings, numbers or booleans`);
+    const value = checkValue(type, dp.value);
+    if (value instanceof SnapshotProblem) return new SnapshotProblem(`${at}.value: ${value.reason}`);
+    if (value !== undefined) points.push({ startTime: dp.startTime, endTime: dp.endTime, attributes: dp.attributes, value });
+  }
+  const descriptor = { name: d.name, description: d.description, unit: d.unit, valueType: d.valueType };
+  const sum = type === DataPointType.SUM ? { isMonotonic: m.isMonotonic } : {};
+  return { descriptor, dataPointType: type, aggregationTemporality: m.aggregationTemporality, ...sum, dataPoints: points } as unknown as MetricData;
+}
+
+function isAttributes(a: unknown): boolean {
+  if (!isObj(a)) return false;
+  const entries = Object.entries(a);
+  if (entries.length > SNAPSHOT_LIMITS.attributes) return false;
+  const scalar = (v: unknown) => isStr(v) || isNum(v) || typeof v === 'boolean';
+  return entries.every(([k, v]) => k.length <= 256 && (scalar(v) || (Array.isArray(v) && v.length <= 64 && v.every(scalar))));
+}
+
+/** A point's value, undefined to drop the point (a non-finite number that JSON made null). */
+function checkValue(type: DataPointType, v: unknown): unknown {
+  const B = SNAPSHOT_LIMITS.buckets;
+  if (type === DataPointType.SUM || type === DataPointType.GAUGE) {
+    if (v === null) return undefined;
+    return isNum(v) ? v : new SnapshotProblem('expected a number');
+  }
+  if (!isObj(v) || !isNum(v.count) || v.count < 0) return new SnapshotProblem('expected a histogram with a count');
+  const optional = (x: unknown) => x === undefined || x === null || isNum(x);
+  if (!optional(v.sum) || !optional(v.min) || !optional(v.max)) return new SnapshotProblem('expected numeric sum, min and max');
+  if (type === DataPointType.HISTOGRAM) {
+    const b = v.buckets;
+    if (!isObj(b) || !numbers(b.boundaries, B) || !numbers(b.counts, B + 1) || b.counts.length !== b.boundaries.length + 1)
+      return new SnapshotProblem('expected buckets { boundaries, counts } with one more count than boundaries');
+    return v;
+  }
+  const side = (s: unknown) => isObj(s) && isNum(s.offset) && numbers(s.bucketCounts, 4 * B);
+  if (!isNum(v.scale) || !isNum(v.zeroCount) || !side(v.positive) || !side(v.negative)) return new SnapshotProblem('expected an exponential histogram');
+  return v;
+}
