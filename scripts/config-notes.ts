@@ -81,7 +81,7 @@ export const OPTION_NOTES: Record<string, OptionNote> = {
   admin: {
     default: "`{ host: '127.0.0.1', port: 9464 }`",
     meaning:
-      '`false` or `{ host, port, token? }` (0 = any free port; `token`, or `OTEL_CLUSTER_ADMIN_TOKEN`, 16+ characters: bearer token for every route but `/livez` and `/readyz`; a non-loopback host is logged as a warning)',
+      '`false` or `{ host, port, token? | tokenFile? }` (0 = any free port; `token`, the first line of `tokenFile`, or `OTEL_CLUSTER_ADMIN_TOKEN`, 16+ characters: bearer token for every route but `/livez` and `/readyz`; `tokenFile` is read by the primary alone, while a `token` in the script is evaluated by every worker; a non-loopback host is logged as a warning; [security](operations.md#security))',
   },
   control: {
     default: '`false` (the CLI sets it)',

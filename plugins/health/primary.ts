@@ -121,15 +121,18 @@ export function probe(port: number, path: string, timeoutMs: number): Promise<Pr
       res.on('error', () => done({ ok: false, reason: 'response aborted' }));
       res.on('end', () => {
         let status: ProbeResult['status'];
+        let why = '';
         try {
-          const s = (JSON.parse(body) as { status?: unknown }).status;
+          const parsed = JSON.parse(body) as { status?: unknown; checks?: unknown };
+          const s = parsed.status;
           if (s === 'pass' || s === 'warn' || s === 'fail') status = s;
+          why = failingOutput(parsed.checks);
         } catch {
           // not JSON: the HTTP status decides
         }
         const code = res.statusCode ?? 0;
         if (code >= 200 && code < 300 && status !== 'fail') done({ ok: true, status: status ?? 'pass' });
-        else done({ ok: false, status: status ?? 'fail', reason: status === 'fail' && code < 300 ? `status fail (HTTP ${code})` : `HTTP ${code}` });
+        else done({ ok: false, status: status ?? 'fail', reason: (status === 'fail' && code < 300 ? `status fail (HTTP ${code})` : `HTTP ${code}`) + why });
       });
     });
     const timer = setTimeout(() => {
@@ -139,4 +142,18 @@ export function probe(port: number, path: string, timeoutMs: number): Promise<Pr
     timer.unref();
     req.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, reason: `${err.code ?? 'error'}: ${err.message}` }));
   });
+}
+
+/**
+ * `: <check>: <output>` of the first failing check that says why, for the reason an operator reads
+ * (logs, events, the status page). It is the worker's text: bounded here, and shown as text.
+ */
+function failingOutput(checks: unknown): string {
+  if (!checks || typeof checks !== 'object') return '';
+  for (const [name, results] of Object.entries(checks)) {
+    if (!Array.isArray(results)) continue;
+    const failed = results.find((r) => r && r.status === 'fail' && typeof r.output === 'string' && r.output);
+    if (failed) return `: ${name.slice(0, 64)}: ${String(failed.output).slice(0, 200)}`;
+  }
+  return '';
 }

@@ -2,7 +2,7 @@
 /// <reference lib="dom.iterable" />
 // The admin server's live status page in a real browser (Debian's headless Chromium) against a real
 // cluster under load: one row per worker, charts that fill, an event after a worker is killed.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,44 @@ describe.skipIf(!run)('status page', () => {
     const out = process.env.UPDATE_SCREENSHOT ? path.join(ROOT, 'docs/status-page.png') : path.join(os.tmpdir(), 'otel-cluster-status-page.png');
     mkdirSync(path.dirname(out), { recursive: true });
     await page.screenshot({ path: out as `${string}.png`, fullPage: false });
+    expect(errors).toEqual([]);
+  });
+});
+
+describe.skipIf(!run)('status page with hostile strings', () => {
+  let cp: ClusterProcess;
+  let browser: TestBrowser;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'oc-xss-'));
+  const markup = '<img src=x onerror=alert(1)><script>alert(2)</script>';
+  afterAll(async () => {
+    await browser?.close();
+    await cp?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a health check failing with markup shows it as text in the feed, and runs nothing', { timeout: 60_000 }, async () => {
+    cp = new ClusterProcess('app.mjs', {
+      WORKERS: '1',
+      HEALTH_FAIL_DIR: dir,
+      HEALTH_FAIL_MESSAGE: markup,
+      CONFIG_JSON: JSON.stringify({ healthCheck: { enabled: true, interval: 300, timeout: 250, maxFailures: 1 } }),
+    });
+    const { admin, workers } = await cp.listening();
+    browser = await openBrowser();
+    const page = await browser.page(`http://127.0.0.1:${admin.port}/`);
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    writeFileSync(path.join(dir, String(workers[0]!.pid)), '');
+    await cp.waitFor((e) => e.event === 'worker:unhealthy', 15_000, 'worker:unhealthy');
+    await page.waitForFunction((text: string) => [...document.querySelectorAll('#events li.event')].some((li) => li.textContent?.includes(text)), { timeout: 15_000 }, markup);
+    expect(await page.$$eval('#events img, #events script', (els) => els.length)).toBe(0);
+    expect(await page.evaluate(() => document.querySelectorAll('img[src="x"]').length)).toBe(0);
+    expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
   });
 });
