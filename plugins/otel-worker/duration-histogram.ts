@@ -31,7 +31,7 @@ export const MAX_SERIES = 2000;
  * cumulative explicit-bucket histogram with the semantic-convention boundaries and attributes.
  */
 export class RequestDurationHistogram {
-  private readonly series = new Map<string, Series>();
+  private readonly series: Series[] = [];
   private readonly index = new Map<string, Map<string, Map<number, Map<string, Series>>>>();
   private readonly startTime = toHr(Date.now());
   private overflow: Series | undefined;
@@ -66,28 +66,44 @@ export class RequestDurationHistogram {
   }
 
   private find(method: string, status: number, route: string | undefined, errorType: string | undefined): Series {
+    const routeKey = route ?? '';
+    const errorKey = errorType ?? '';
+    const found = this.index.get(method)?.get(routeKey)?.get(status)?.get(errorKey);
+    if (found) return found;
+    // The cap is checked before anything is inserted: the index then holds only paths to real
+    // series, so no level of it outgrows maxSeries however many attribute sets arrive.
+    if (this.series.length >= this.maxSeries - 1) return (this.overflow ??= this.add({ 'otel.metric.overflow': true }));
     let byRoute = this.index.get(method);
     if (!byRoute) this.index.set(method, (byRoute = new Map()));
-    let byStatus = byRoute.get(route ?? '');
-    if (!byStatus) byRoute.set(route ?? '', (byStatus = new Map()));
+    let byStatus = byRoute.get(routeKey);
+    if (!byStatus) byRoute.set(routeKey, (byStatus = new Map()));
     let byError = byStatus.get(status);
     if (!byError) byStatus.set(status, (byError = new Map()));
-    let s = byError.get(errorType ?? '');
-    if (!s && this.series.size >= this.maxSeries - 1) return (this.overflow ??= this.add('overflow', { 'otel.metric.overflow': true }));
-    if (!s) {
-      const key = `${method} ${status} ${route ?? ''} ${errorType ?? ''}`;
-      const attributes: Attributes = { 'http.request.method': method, 'http.response.status_code': status };
-      if (route) attributes['http.route'] = route;
-      if (errorType) attributes['error.type'] = errorType;
-      byError.set(errorType ?? '', (s = this.add(key, attributes)));
-    }
+    const attributes: Attributes = { 'http.request.method': method, 'http.response.status_code': status };
+    if (route) attributes['http.route'] = route;
+    if (errorType) attributes['error.type'] = errorType;
+    const s = this.add(attributes);
+    byError.set(errorKey, s);
     return s;
   }
 
-  private add(key: string, attributes: Attributes): Series {
+  private add(attributes: Attributes): Series {
     const s: Series = { attributes, counts: new Array(DURATION_BOUNDARIES_S.length + 1).fill(0), count: 0, sum: 0, min: Infinity, max: -Infinity };
-    this.series.set(key, s);
+    this.series.push(s);
     return s;
+  }
+
+  /** Entries at each level of the index (methods, routes, status codes, error types): each is at most the series count. */
+  indexEntries(): [number, number, number, number] {
+    const n: [number, number, number, number] = [this.index.size, 0, 0, 0];
+    for (const byRoute of this.index.values()) {
+      n[1] += byRoute.size;
+      for (const byStatus of byRoute.values()) {
+        n[2] += byStatus.size;
+        for (const byError of byStatus.values()) n[3] += byError.size;
+      }
+    }
+    return n;
   }
 
   /** Each method that has series. */
@@ -101,7 +117,7 @@ export class RequestDurationHistogram {
       descriptor: { name: M.requestDuration, description: 'Duration of HTTP server requests.', unit: 's', valueType: ValueType.DOUBLE },
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.HISTOGRAM,
-      dataPoints: [...this.series.values()].map((s) => ({
+      dataPoints: this.series.map((s) => ({
         startTime: this.startTime,
         endTime,
         attributes: s.attributes,

@@ -8,7 +8,8 @@ import { stopListening } from '../runtime/adapter.js';
 import { privateApis } from '../runtime/internals.js';
 import { ConnectionList } from './connection-list.js';
 import { KeepAliveSweep } from './keep-alive.js';
-import { adoptSwappedPrototype, kState, kWorkerServer, PlainResponse, routeOf, TrackedRequest, TrackedResponse, type SocketState, type Tracked, type TrackedSocket } from './tracked.js';
+import { RouteLabels } from './route-label.js';
+import { adoptSwappedPrototype, kState, kWorkerServer, PlainResponse, TrackedRequest, TrackedResponse, type SocketState, type Tracked, type TrackedSocket } from './tracked.js';
 
 /** Responses on this server's connections end through TrackedResponse#detachSocket (tracked.ts). */
 const endsViaDetach = privateApis.response;
@@ -40,6 +41,7 @@ export class HttpFrontend {
   private adopted = 0;
   /** Responses without connection state (see handle). */
   private readonly loose = new Set<Tracked>();
+  private readonly routes = new RouteLabels();
   /** Whether requests are timed: any response or timing hook, or a maximum connection age. */
   private timed: boolean;
   private timing: TimingHook | undefined;
@@ -57,8 +59,8 @@ export class HttpFrontend {
     this.timed = recycle.maxConnectionAgeMs !== undefined;
     // Responses of other servers (a plugin's server on handleRequest, such as the health probe
     // port), and all responses where the private path is off (Bun, or forced), end through one
-    // shared 'close' listener (no closure per
-    // request: this path runs for every request, and allocation here showed in the profile).
+    // shared 'close' listener (no closure per request: this path runs for every request, and
+    // allocation here showed in the profile).
     const frontend = this;
     function onClose(this: Tracked): void {
       frontend.finished(this);
@@ -112,11 +114,9 @@ export class HttpFrontend {
     return this.keepAlive.timeoutMs;
   }
 
-  /** Once per response, whichever way it ended (detachSocket, its 'close', or its socket's 'close'). */
   /**
-   * Once per response, whichever way it ended (detachSocket, its 'close', or its socket's 'close').
-   * `ended` says it was handed to the socket in full (detachSocket); otherwise it is read from the
-   * response.
+   * Once per response, whichever way it ended (detachSocket, its 'close', or its socket's 'close');
+   * `ended`: handed to the socket in full (detachSocket), else read from the response.
    */
   finished(res: Tracked, ended = false): void {
     if (res.done) return;
@@ -140,7 +140,7 @@ export class HttpFrontend {
     const startMs = res.startMs || now;
     const durationS = (now - startMs) / 1000;
     const req = res.req;
-    const route = routeOf(req);
+    const route = this.routes.of(req);
     const aborted = !ended && !res.writableFinished;
     // The timing hook takes plain values: no object is filled and no list walked for it.
     if (this.timing !== undefined) this.timing(req.method, res.statusCode, route, aborted, durationS);

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { getRoute, kRoute } from './router.js';
+import { kRoute } from './router.js';
 import type { Linked } from './connection-list.js';
 
 /** What a connection's state needs of the frontend that owns it (http-frontend.ts). */
@@ -121,14 +121,4 @@ export function adoptSwappedPrototype(res: Tracked, onClose: (this: Tracked) => 
 export class TrackedRequest extends http.IncomingMessage {
   params: Record<string, string> | undefined = undefined;
   [kRoute]: string | undefined = undefined;
-}
-
-/** Our router's template, or Express's (`req.route.path`) for a mounted Express app. */
-export function routeOf(req: http.IncomingMessage): string | undefined {
-  const ours = getRoute(req);
-  if (ours) return ours;
-  const express = (req as unknown as { route?: { path?: unknown }; baseUrl?: unknown }).route?.path;
-  if (typeof express !== 'string') return undefined;
-  const base = (req as unknown as { baseUrl?: unknown }).baseUrl;
-  return typeof base === 'string' ? base + express : express;
 }

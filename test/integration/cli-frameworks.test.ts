@@ -1,8 +1,9 @@
 // `otel-cluster start` runs unmodified apps of each framework: 2 workers, both serving, request
 // metrics with the framework's route template where it exposes one and never the raw URL.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { request, scrape, until, waitGone } from '../helpers/cluster-process.js';
+import { request, scrape, until, waitGone, type Sample } from '../helpers/cluster-process.js';
 import { CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
 
 const rt = tempRuntimeDir();
@@ -71,4 +72,82 @@ describe('otel-cluster start runs unmodified apps', () => {
     expect((await c.exited).code).toBe(0);
     expect(await waitGone(c.pids, 5000)).toEqual([]);
   });
+});
+
+// Hostile URLs: ids in a parameterised mount (Express) or prefix (Fastify), and many distinct paths.
+// The label is the template, never an id, and the worker's series and memory stay bounded.
+const TENANT_CASES = [
+  { framework: 'express', script: 'express-tenants.mjs' },
+  { framework: 'fastify', script: 'fastify-tenants.mjs' },
+] as const;
+const DISTINCT_PATHS = 20_000;
+const TEMPLATE = '/tenants/:id/orders';
+
+const vmRssMiB = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const durationCounts = (all: Sample[]) => all.filter((x) => x.name === 'http_server_request_duration_count');
+const total = (samples: Sample[]) => samples.reduce((a, x) => a + x.value, 0);
+
+/** `count` requests on a keep-alive agent, 16 at a time, every one answered, within `budgetMs`. */
+async function load(port: number, agent: http.Agent, count: number, pathOf: (i: number) => string, budgetMs: number): Promise<void> {
+  const deadline = Date.now() + budgetMs;
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < count; i = next++) {
+      if (Date.now() > deadline) throw new Error(`load: ${i} of ${count} requests in ${budgetMs} ms`);
+      const r = await request(port, pathOf(i), agent);
+      expect([200, 404]).toContain(r.status);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, lane));
+}
+
+describe.skipIf(process.platform !== 'linux')('route labels under hostile URLs', () => {
+  it.each(TENANT_CASES)(
+    '$framework: a parameterised mount is labelled with its pattern; 20k distinct paths leave the worker bounded',
+    async ({ framework, script }) => {
+      const c = (running = new CliCluster(script, ['-i', '1', '--port', '0', '--admin-port', '0', '--name', `fw-tenants-${framework}`, '--runtime-dir', rt.dir]));
+      const { port, admin } = await c.ready();
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+      try {
+        const a1 = await request(port, '/tenants/a1/orders', agent);
+        expect(a1.status, a1.body).toBe(200);
+        const { pid, tenant } = JSON.parse(a1.body) as { pid: number; tenant: string };
+        expect(tenant).toBe('a1');
+        expect((await request(port, '/tenants/b2/orders', agent)).status).toBe(200);
+        const first = await until(
+          async () => {
+            const s = durationCounts(await scrape(admin.port));
+            return total(s) >= 2 ? s : undefined;
+          },
+          15_000,
+          'request metrics',
+        );
+        expect(first.map((s) => s.labels.http_route)).toEqual([TEMPLATE]);
+
+        // Warm the worker up, then 20k distinct paths: half routed (each with its own id), half 404.
+        await load(port, agent, 2000, (i) => `/tenants/warm${i}/orders`, 30_000);
+        const rssBefore = vmRssMiB(pid);
+        await load(port, agent, DISTINCT_PATHS, (i) => (i % 2 ? `/tenants/t${i}/orders` : `/nowhere/${i}`), 60_000);
+        const rssGrowthMiB = vmRssMiB(pid) - rssBefore;
+
+        const sent = 2 + 2000 + DISTINCT_PATHS;
+        const samples = await until(
+          async () => {
+            const s = durationCounts(await scrape(admin.port));
+            return total(s) >= sent ? s : undefined;
+          },
+          15_000,
+          'all requests in the metrics',
+        );
+        expect(total(samples)).toBe(sent);
+        expect(new Set(samples.map((s) => s.labels.worker_id))).toEqual(new Set(['0']));
+        // One series for the routed requests, one for the 404s (no route): no series per URL.
+        expect(samples.map((s) => `${s.labels.http_response_status_code} ${s.labels.http_route ?? '(no route)'}`).sort()).toEqual([`200 ${TEMPLATE}`, '404 (no route)']);
+        expect(rssGrowthMiB, `worker RSS grew ${rssGrowthMiB.toFixed(1)} MiB`).toBeLessThan(30);
+      } finally {
+        agent.destroy();
+      }
+    },
+    150_000,
+  );
 });

@@ -1,7 +1,7 @@
 import { MeterProvider, MetricReader, DataPointType } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { DURATION_BOUNDARIES_S } from '../../otel/instruments.js';
-import { RequestDurationHistogram } from '../../plugins/otel-worker/duration-histogram.js';
+import { MAX_SERIES, RequestDurationHistogram } from '../../plugins/otel-worker/duration-histogram.js';
 
 class Reader extends MetricReader {
   protected override async onForceFlush() {}
@@ -58,5 +58,33 @@ describe('RequestDurationHistogram', () => {
     expect(mine).toHaveLength(5);
     expect(mine.reduce((n, p) => n + (p.value as { count: number }).count, 0)).toBe(40);
     expect(mine.some((p) => p.attributes['otel.metric.overflow'] === true)).toBe(true);
+  });
+
+  it('creates no index entry for a new attribute set once at the cap: 300k distinct routes stay bounded', () => {
+    const max = 50;
+    const ours = new RequestDurationHistogram(max);
+    const methods = ['GET', 'POST', 'PUT'];
+    const statuses = [200, 404, 500];
+    for (let i = 0; i < 300_000; i++) {
+      const status = statuses[i % 3]!;
+      ours.record(methods[Math.floor(i / 3) % 3]!, status, `/tenants/${i}/orders`, status >= 500 ? '500' : undefined, 0.001);
+      // Every level of the index, checked while it grows (not only at the end).
+      if (i % 10_000 === 0) for (const n of ours.indexEntries()) expect(n).toBeLessThanOrEqual(max);
+    }
+    for (const n of ours.indexEntries()) expect(n).toBeLessThanOrEqual(max);
+    const points = ours.collect().dataPoints;
+    expect(points).toHaveLength(max);
+    expect(points.reduce((n, p) => n + (p.value as { count: number }).count, 0)).toBe(300_000);
+    // Series already made keep being found after the cap: their counts go on growing.
+    const first = points.find((p) => p.attributes['http.route'] === '/tenants/0/orders')!;
+    ours.record('GET', 200, '/tenants/0/orders', undefined, 0.001);
+    expect((ours.collect().dataPoints.find((p) => p.attributes['http.route'] === '/tenants/0/orders')!.value as { count: number }).count).toBe((first.value as { count: number }).count + 1);
+  });
+
+  it('keeps the default cap (MAX_SERIES) on every level of its index', () => {
+    const ours = new RequestDurationHistogram();
+    for (let i = 0; i < 20_000; i++) ours.record('GET', 200, `/r/${i}`, undefined, 0.001);
+    for (const n of ours.indexEntries()) expect(n).toBeLessThanOrEqual(MAX_SERIES);
+    expect(ours.collect().dataPoints).toHaveLength(MAX_SERIES);
   });
 });
