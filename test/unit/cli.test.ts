@@ -121,7 +121,7 @@ describe('config files', () => {
     expect(await loadConfigFile(mjs)).toMatchObject({ host: '127.0.0.1', options: { telemetry: { intervalMs: 500 } } });
   });
   it.each([
-    ['c1.json', '{ nope', 'c1.json: could not load'],
+    ['c1.json', '{ nope', 'c1.json: not valid JSON at line 1, column 3'],
     ['c2.json', '[1, 2]', 'c2.json: must export an object of createServer options (got an array)'],
     ['c3.json', '{"port": "80"}', 'c3.json: port must be an integer 0..65535'],
     ['c4.json', '{"name": 5}', 'c4.json: name must be a string'],
