@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
 import type { IpcBacklog } from './backlog.js';
-import { checkTimeoutMs, encodeMessage, toWire, type IpcEnvelope, type Message, type Sender } from './envelope.js';
+import { checkTimeoutMs, decodeData, encodeMessage, toWire, type IpcEnvelope, type Message, type Sender } from './envelope.js';
 import { PendingRequests, type Handlers } from './rpc.js';
 
 export interface IpcOptions {
@@ -132,10 +132,14 @@ export class PrimaryIpc {
         this.pending.fail(env.id, new IpcTooLargeError(`the reply from slot ${h.slot} is ${env.d.length} characters, over ipc.maxMessageBytes (${this.o.maxMessageBytes})`));
       return this.invalid(h, 'oversized');
     }
+    // Workers encode data with JSON.stringify: text that does not parse is not ours, and is refused
+    // here rather than reported as a handler's failure (here or in the worker it would be relayed to).
+    const decoded = env.k === 'res' ? undefined : decodeAtEntry(env.d);
+    if (decoded === MALFORMED) return this.invalid(h, 'malformed');
     this.metrics.message('in', env.k === 'req' ? 'request' : env.k === 'res' ? 'reply' : 'message');
     if (env.k === 'res') return this.pending.settle(env);
     if (env.k === 'msg' && env.to === undefined) {
-      if (!this.handlers.deliver(env, h.slot)) this.logger.debug({ type: env.type, slot: h.slot }, 'message without a handler dropped');
+      if (!this.handlers.deliver(env, h.slot, decoded)) this.logger.debug({ type: env.type, slot: h.slot }, 'message without a handler dropped');
       return;
     }
     // What stays held until answered (a request, a relay) is bounded per worker.
@@ -161,15 +165,15 @@ export class PrimaryIpc {
     const timer = setTimeout(release, env.ms ?? this.o.requestTimeoutMs);
     timer.unref();
     if (env.to !== undefined) return this.relay(h, env, release);
-    void this.handlers.answer(env, h.slot).then((reply) => {
+    void this.handlers.answer(env, h.slot, decoded).then((reply) => {
       release();
       this.reply(h, reply);
     });
   }
 
   /**
-   * An internal message our worker side never sends (unknown shape, or data over
-   * ipc.maxMessageBytes): dropped and counted; past the policy's limit the worker is recycled, as
+   * An internal message our worker side never sends (unknown shape, data that is not JSON, or data
+   * over ipc.maxMessageBytes): dropped and counted; past the policy's limit the worker is recycled, as
    * its channel is corrupted or something other than this library is writing to it.
    */
   invalid(h: WorkerHandle, problem: InvalidProblem): void {
@@ -275,5 +279,15 @@ export class PrimaryIpc {
   private reply(h: WorkerHandle, env: IpcEnvelope): void {
     if (h.state === 'exited') return;
     this.write(h, env).catch(() => {}); // the asker is gone: nobody to tell
+  }
+}
+
+const MALFORMED = Symbol('malformed');
+
+function decodeAtEntry(d: string | undefined): { data: unknown } | typeof MALFORMED {
+  try {
+    return { data: decodeData(d) };
+  } catch {
+    return MALFORMED;
   }
 }

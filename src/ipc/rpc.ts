@@ -41,17 +41,18 @@ export class PendingRequests {
   settle(env: IpcEnvelope): void {
     const p = this.take(env.id!);
     if (!p) return;
-    if (env.err) {
-      p.reject(fromWire(env.err));
-      this.onSettled(p.type, 'error', (performance.now() - p.started) / 1000);
-      return;
-    }
+    let outcome: 'ok' | 'error' = 'error';
+    // Taken from the map above: whatever the reply holds, the caller's promise settles here.
     try {
-      p.resolve(decodeData(env.d));
-      this.onSettled(p.type, 'ok', (performance.now() - p.started) / 1000);
+      if (env.err) p.reject(fromWire(env.err));
+      else {
+        p.resolve(decodeData(env.d));
+        outcome = 'ok';
+      }
     } catch (err) {
       p.reject(err as Error);
     }
+    this.onSettled(p.type, outcome, (performance.now() - p.started) / 1000);
   }
 
   fail(id: number, err: Error, outcome: 'error' | 'timeout' = 'error'): void {
@@ -101,11 +102,11 @@ export class Handlers {
   }
 
   /** A one-way message: run the handler; its errors are reported, there is nobody to tell. */
-  deliver(env: IpcEnvelope, from: Sender): boolean {
+  deliver(env: IpcEnvelope, from: Sender, decoded?: { data: unknown }): boolean {
     const h = this.map.get(env.type!);
     if (!h) return false;
     try {
-      const out = h(decodeData(env.d), from);
+      const out = h(decoded ? decoded.data : decodeData(env.d), from);
       if (out && typeof (out as Promise<unknown>).then === 'function') (out as Promise<unknown>).then(undefined, (e) => this.onHandlerError(env.type!, e));
     } catch (err) {
       this.onHandlerError(env.type!, err);
@@ -114,7 +115,7 @@ export class Handlers {
   }
 
   /** A request: the handler's return value (or promise) is the reply; a throw becomes an error reply. */
-  async answer(env: IpcEnvelope, from: Sender): Promise<IpcEnvelope> {
+  async answer(env: IpcEnvelope, from: Sender, decoded?: { data: unknown }): Promise<IpcEnvelope> {
     const reply: IpcEnvelope = { t: 'ipc', k: 'res', id: env.id };
     const h = this.map.get(env.type!);
     if (!h) {
@@ -124,7 +125,7 @@ export class Handlers {
     }
     let value: unknown;
     try {
-      value = await h(decodeData(env.d), from);
+      value = await h(decoded ? decoded.data : decodeData(env.d), from);
     } catch (err) {
       reply.err = toWire(err, true);
       return reply;

@@ -130,4 +130,16 @@ describe('IPC envelope from a hostile sender', () => {
       warn.mockRestore();
     }
   });
+
+  it('settles a request whatever its reply holds: a forged error code, data that is not JSON', async () => {
+    const settled: string[] = [];
+    const pending = new PendingRequests((_type, outcome) => settled.push(outcome));
+    const a = pending.add('a', 1000);
+    const b = pending.add('b', 1000);
+    pending.settle({ t: 'ipc', k: 'res', id: a.id, err: { message: 'forged', code: 'hasOwnProperty' } });
+    pending.settle({ t: 'ipc', k: 'res', id: b.id, d: '{' });
+    await expect(a.promise).rejects.toBeInstanceOf(RemoteHandlerError);
+    await expect(b.promise).rejects.toBeInstanceOf(SyntaxError);
+    expect([settled, pending.size]).toEqual([['error', 'error'], 0]);
+  });
 });
