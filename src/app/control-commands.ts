@@ -1,6 +1,7 @@
 // What each control command does to the primary (src/control carries them; this decides them).
 import type { ControlHandler } from '../control/control-server.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
+import { exitProcess } from './signals.js';
 import type { ClusterStatus } from './status-report.js';
 
 export interface Controllable {
@@ -43,9 +44,10 @@ export function controlCommands(app: Controllable, exitAfterStop: boolean): Cont
         await app.scaleTo(req.n!);
         return { result: app.status() };
       case 'stop': {
+        // close() is idempotent: a stop sent during a signalled shutdown joins it.
         await app.close();
         const clean = await app.closedCleanly;
-        return { result: { clean, pid: process.pid }, after: exitAfterStop ? () => process.exit(clean ? 0 : 1) : undefined };
+        return { result: { clean, pid: process.pid }, after: exitAfterStop ? () => exitProcess(clean ? 0 : 1) : undefined };
       }
     }
   };

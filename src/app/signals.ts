@@ -14,6 +14,33 @@ interface Stoppable {
  */
 export const DUPLICATE_SIGNAL_MS = 500;
 
+/** How long a handled exit waits for what holds it (a control reply being written) at most. */
+export const EXIT_WAIT_MS = 2000;
+
+const exitHolds = new Set<Promise<unknown>>();
+let exitingWith: number | undefined;
+
+/** Makes a handled exit (exitProcess) wait for `p` to settle, within EXIT_WAIT_MS. */
+export function holdExitUntil(p: Promise<unknown>): void {
+  exitHolds.add(p);
+  const release = () => exitHolds.delete(p);
+  p.then(release, release);
+}
+
+/**
+ * The one way a graceful stop (a signal, or the control `stop`) ends the process: once every hold
+ * has settled, or EXIT_WAIT_MS have passed, so that the reply to a `stop` sent while a SIGTERM's
+ * shutdown is finishing is written before the process goes. The first call decides the code.
+ */
+export function exitProcess(code: number): void {
+  if (exitingWith !== undefined) return;
+  exitingWith = code;
+  process.exitCode = code; // if nothing else keeps the process up, it ends with this code anyway
+  const exit = () => process.exit(code);
+  setTimeout(exit, EXIT_WAIT_MS).unref();
+  void Promise.allSettled([...exitHolds]).then(exit);
+}
+
 /**
  * SIGTERM/SIGINT: graceful stop, exit 0 if every worker stopped in time (1 otherwise). Another one
  * (past DUPLICATE_SIGNAL_MS, or a different one) forces an immediate stop. SIGUSR2: rolling reload.
@@ -28,6 +55,7 @@ export function installSignalHandlers(app: Stoppable, logger: Logger, withReload
         return;
       }
       logger.warn({ signal }, 'second signal: forcing immediate stop');
+      // Forced: no waiting for control replies.
       void app.destroy().finally(() => process.exit(1));
       return;
     }
@@ -37,10 +65,10 @@ export function installSignalHandlers(app: Stoppable, logger: Logger, withReload
       .close()
       .then(() => app.closedCleanly)
       .then(
-        (clean) => process.exit(clean ? 0 : 1),
+        (clean) => exitProcess(clean ? 0 : 1),
         (err: unknown) => {
           logger.error({ err }, 'shutdown failed');
-          process.exit(1);
+          exitProcess(1);
         },
       );
   };

@@ -1,67 +1,85 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import { ClusterError, ControlInUseError, ControlProtocolError, ControlUnsafeError } from '../errors.js';
+import { ClusterError, ControlProtocolError, ControlUnsafeError, NotListeningError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { MAX_CONTROL_LINE_BYTES, parseControlRequest, type ControlReply, type ControlRequest } from './protocol.js';
+import { acquireLock, clearStaleSocket, inUse, ownedBy } from './control-lock.js';
+import { MAX_CONTROL_LINE_BYTES, parseControlRequest, type ControlCommand, type ControlReply, type ControlRequest } from './protocol.js';
 import { ensurePrivateDir, type ControlInfo, type ControlPaths } from './runtime-dir.js';
 
 /** A command's result, and what to do once the reply is written (stop exits the process then). */
 export type ControlHandler = (req: ControlRequest) => Promise<{ result: unknown; after?: () => void }>;
 
-/** A client must send its request line within this, or it is disconnected. */
+export interface ControlServerOptions {
+  /**
+   * The shutdown that calls close(): until it settles the socket still answers, so that a `stop`
+   * sent meanwhile joins it and gets its reply. Read after close() returns.
+   */
+  shutdown?: () => Promise<unknown>;
+}
+
+/** A client must send its request line within this, or it is disconnected; likewise after its reply. */
 const REQUEST_WAIT_MS = 5000;
+/** Control clients are a person or a script: a handful at once. More are closed on arrival. */
+export const MAX_CONTROL_CONNECTIONS = 64;
+/** What a shutting-down primary still does: answer, and let a stop join its shutdown. */
+const WHILE_CLOSING: readonly ControlCommand[] = ['stop', 'status', 'ping'];
 
 /**
  * The primary's end of the control channel: a Unix socket with mode 0600 in a private directory
  * (runtime-dir.ts), so only the user who started the cluster (and root) can command it. Never TCP.
  * One request per connection; the reply comes when the command has finished (a reload waits for
- * the last replacement), and `stop`'s reply when the cluster has closed.
+ * the last replacement), and `stop`'s reply when the cluster has closed. Whatever a client sends,
+ * it gets a typed refusal or nothing: nothing it sends throws in the primary.
  */
 export class ControlServer {
-  private readonly server = net.createServer((socket) => this.serve(socket));
+  private readonly server = net.createServer({ allowHalfOpen: true }, (socket) => this.serve(socket));
   private readonly sockets = new Set<net.Socket>();
-  /** Connections whose command is running: close() leaves them their reply (stop's comes after it). */
+  /** Connections whose command is running: they get their reply even while the server closes. */
   private readonly pending = new Set<net.Socket>();
   private readonly writing = new Set<net.Socket>();
   private readonly afters: (() => void)[] = [];
-  private closed = false;
+  private closing = false;
+  private shut = false;
+  private info: ControlInfo | undefined;
+  private readonly drainedPromise: Promise<void>;
+  private markDrained: () => void = () => {};
 
   private constructor(
     readonly paths: ControlPaths,
     private readonly handle: ControlHandler,
     private readonly logger: Logger,
-  ) {}
+    private readonly o: ControlServerOptions,
+  ) {
+    this.drainedPromise = new Promise((resolve) => (this.markDrained = resolve));
+    this.server.maxConnections = MAX_CONTROL_CONNECTIONS;
+  }
 
   /**
-   * Takes the app's lock, then binds the socket. The lock (`<name>.lock`, holding the pid) is what
-   * makes a second start of the same name refuse (ControlInUseError) even while the first is
-   * still binding; a lock whose process is gone, or whose pid now belongs to a process that does not
-   * answer on the socket, is stale and taken over, and so is the socket file beside it.
+   * Takes the app's lock (control-lock.ts), then binds the socket: a second start of the same name
+   * refuses (ControlInUseError) even while the first is still binding, and a socket that answers
+   * is never replaced.
    */
-  static async open(paths: ControlPaths, handle: ControlHandler, logger: Logger, info: Omit<ControlInfo, 'pid' | 'startedAt'>): Promise<ControlServer> {
+  static async open(paths: ControlPaths, handle: ControlHandler, logger: Logger, info: Omit<ControlInfo, 'pid' | 'startedAt'>, o: ControlServerOptions = {}): Promise<ControlServer> {
     ensurePrivateDir(paths.dir);
     await acquireLock(paths, info.name, logger);
-    const c = new ControlServer(paths, handle, logger);
+    const c = new ControlServer(paths, handle, logger, o);
     try {
-      if (fs.existsSync(paths.socket)) {
-        logger.warn({ socket: paths.socket }, 'replacing a stale control socket (its primary is gone)');
-        fs.rmSync(paths.socket, { force: true });
-      }
+      await clearStaleSocket(paths, info.name, logger);
       await c.bind();
       c.info = { ...info, pid: process.pid, startedAt: Date.now() };
       c.writeInfo();
     } catch (err) {
-      c.close();
-      throw err instanceof ClusterError ? err : new ControlUnsafeError(`cannot open the control socket ${paths.socket}: ${(err as Error).message}`, { cause: err });
+      c.shutNow();
+      if (err instanceof ClusterError) throw err;
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw inUse(info.name, paths, undefined);
+      throw new ControlUnsafeError(`cannot open the control socket ${paths.socket}: ${(err as Error).message}`, { cause: err });
     }
     return c;
   }
 
-  private info: ControlInfo | undefined;
-
   /** Completes the info file once the cluster listens (its port and admin address). */
   updateInfo(patch: Partial<Pick<ControlInfo, 'port' | 'admin'>>): void {
-    if (!this.info || this.closed) return;
+    if (!this.info || this.closing) return;
     this.info = { ...this.info, ...patch };
     try {
       this.writeInfo();
@@ -101,38 +119,66 @@ export class ControlServer {
   }
 
   private serve(socket: net.Socket): void {
-    if (this.closed) return void socket.destroy();
+    if (this.shut) return void socket.destroy();
     this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      // A reply whose client went away mid-write never finishes: it is not waited for.
+      if (this.writing.delete(socket)) this.settle();
+    });
     socket.on('error', () => {}); // a client that went away: nothing to tell it
     socket.setTimeout(REQUEST_WAIT_MS, () => socket.destroy());
-    let buf = '';
+    // Bytes, not strings: the limit is in bytes, and a UTF-8 sequence may straddle two chunks.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // Once a line (or too much) has come, later bytes are read and dropped.
+    const done = () => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+    };
     const onData = (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      const nl = buf.indexOf('\n');
+      const nl = chunk.indexOf(0x0a);
+      if (size + (nl < 0 ? chunk.length : nl) > MAX_CONTROL_LINE_BYTES) {
+        done();
+        return this.reply(socket, failure(new ControlProtocolError(`control request longer than ${MAX_CONTROL_LINE_BYTES} bytes`)));
+      }
       if (nl < 0) {
-        if (Buffer.byteLength(buf) > MAX_CONTROL_LINE_BYTES) {
-          socket.off('data', onData);
-          this.reply(socket, failure(new ControlProtocolError(`control request longer than ${MAX_CONTROL_LINE_BYTES} bytes`)));
-        }
+        chunks.push(chunk);
+        size += chunk.length;
         return;
       }
-      socket.off('data', onData);
-      socket.setTimeout(0);
-      let req: ControlRequest;
-      try {
-        req = parseControlRequest(buf.slice(0, nl));
-      } catch (err) {
-        return this.reply(socket, failure(err));
-      }
-      this.logger.info({ cmd: req.cmd, ...(req.n !== undefined ? { n: req.n } : {}) }, 'control command');
-      this.pending.add(socket);
-      this.handle(req).then(
-        ({ result, after }) => this.reply(socket, { ok: true, result: result ?? null }, after),
-        (err) => this.reply(socket, failure(err)),
-      );
+      done();
+      chunks.push(chunk.subarray(0, nl));
+      this.dispatch(socket, Buffer.concat(chunks).toString('utf8'));
+    };
+    // The server is half-open: a client that ends its side after the request (`socat`) still
+    // gets the reply, and one that ends it before the newline is told so.
+    const onEnd = () => {
+      done();
+      this.reply(socket, failure(new ControlProtocolError('control request ended before its newline')));
     };
     socket.on('data', onData);
+    socket.on('end', onEnd);
+  }
+
+  private dispatch(socket: net.Socket, line: string): void {
+    let req: ControlRequest;
+    try {
+      req = parseControlRequest(line);
+    } catch (err) {
+      return this.reply(socket, failure(err));
+    }
+    if (this.closing && !WHILE_CLOSING.includes(req.cmd)) return this.reply(socket, failure(new NotListeningError(`${req.cmd}: the cluster is shutting down`)));
+    this.logger.info({ cmd: req.cmd, ...(req.n !== undefined ? { n: req.n } : {}) }, 'control command');
+    socket.setTimeout(0); // the command may take long (a reload); its reply is awaited
+    this.pending.add(socket);
+    Promise.resolve()
+      .then(() => this.handle(req))
+      .then(
+        ({ result, after }) => this.reply(socket, { ok: true, result: result ?? null }, after),
+        (err) => this.reply(socket, failure(err)),
+      )
+      .catch((err: unknown) => this.logger.warn({ err: (err as Error)?.message, cmd: req.cmd }, 'control reply failed'));
   }
 
   /**
@@ -142,99 +188,66 @@ export class ControlServer {
   private reply(socket: net.Socket, r: ControlReply, after?: () => void): void {
     this.pending.delete(socket);
     if (after) this.afters.push(after);
-    if (socket.destroyed) return this.runAfters();
-    this.writing.add(socket);
-    socket.end(`${JSON.stringify(r)}\n`, () => {
-      this.writing.delete(socket);
-      this.runAfters();
-    });
+    if (!socket.destroyed) {
+      let line: string;
+      try {
+        line = `${JSON.stringify(r)}\n`;
+      } catch (err) {
+        line = `${JSON.stringify(failure(new ControlProtocolError(`the reply could not be encoded: ${(err as Error).message}`)))}\n`;
+      }
+      this.writing.add(socket);
+      socket.setTimeout(REQUEST_WAIT_MS, () => socket.destroy());
+      socket.end(line, () => {
+        if (this.writing.delete(socket)) this.settle();
+      });
+    }
+    this.settle();
   }
 
-  private runAfters(): void {
+  private settle(): void {
     if (this.pending.size > 0 || this.writing.size > 0) return;
     for (const f of this.afters.splice(0)) f();
+    if (this.shut) this.markDrained();
   }
 
   /**
-   * Stops accepting and removes the socket and info files (if still ours). Does not wait for
-   * commands still running: `stop` closes the cluster, this with it, and replies afterwards.
-   * Idempotent.
+   * Resolves once the server has closed and every reply it owed is written (or its client gone):
+   * what a process exit waits for, so that a `stop` sent during a signalled shutdown gets its reply.
+   */
+  drained(): Promise<void> {
+    return this.drainedPromise;
+  }
+
+  /**
+   * Stops taking commands other than stop, status and ping; with a `shutdown`, the socket closes
+   * once it settles (a stop sent meanwhile joins it), else at once. Idempotent.
    */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const s of this.sockets) if (!this.pending.has(s)) s.destroy();
-    // Only what this process created: the socket (its close unlinks it), the info and the lock.
-    if (this.server.listening) this.server.close();
+    if (this.closing) return;
+    this.closing = true;
+    const { shutdown } = this.o;
+    if (!shutdown) return this.shutNow();
+    // Called from within the shutdown: its promise may not be published until this returns.
+    Promise.resolve()
+      .then(shutdown)
+      .then(
+        () => this.shutNow(),
+        () => this.shutNow(),
+      );
+  }
+
+  /** Closes the socket and removes what this process created: the socket, the info and the lock. */
+  private shutNow(): void {
+    if (this.shut) return;
+    this.shut = this.closing = true;
+    for (const s of this.sockets) if (!this.pending.has(s) && !this.writing.has(s)) s.destroy();
+    if (this.server.listening) this.server.close(); // unlinks the socket
     for (const file of [this.paths.info, this.paths.lock]) if (ownedBy(file, process.pid)) fs.rmSync(file, { force: true });
+    this.settle();
   }
 }
 
 function failure(err: unknown): ControlReply {
   const e = err as Error & { code?: unknown };
   return { ok: false, error: { code: err instanceof ClusterError || typeof e?.code === 'string' ? String(e.code) : 'ERROR', message: e?.message ?? String(err) } };
-}
-
-/** Whether the file (info JSON or lock) names this pid. */
-function ownedBy(file: string, pid: number): boolean {
-  try {
-    return lockPid(fs.readFileSync(file, 'utf8')) === pid;
-  } catch {
-    return false;
-  }
-}
-
-const lockPid = (text: string): number | undefined => {
-  const n = Number(text.trim().startsWith('{') ? (JSON.parse(text) as { pid?: unknown }).pid : text.trim());
-  return Number.isInteger(n) && n > 0 ? n : undefined;
-};
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
-/** A lock younger than this whose socket does not answer yet belongs to a start in progress. */
-const STARTING_MS = 15_000;
-
-async function acquireLock(paths: ControlPaths, name: string, logger: Logger): Promise<void> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      fs.writeFileSync(paths.lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ControlUnsafeError(`cannot create the lock ${paths.lock}: ${(err as Error).message}`, { cause: err });
-    }
-    let owner: number | undefined;
-    let ageMs = 0;
-    try {
-      owner = lockPid(fs.readFileSync(paths.lock, 'utf8'));
-      ageMs = Date.now() - fs.statSync(paths.lock).mtimeMs;
-    } catch {
-      continue; // removed meanwhile: try again
-    }
-    if (owner !== undefined && alive(owner) && ((await answers(paths.socket)) || ageMs < STARTING_MS))
-      throw new ControlInUseError(`'${name}' is already running (pid ${owner}, control socket ${paths.socket}); stop it first or choose another --name`);
-    logger.warn({ lock: paths.lock, pid: owner }, 'taking over a stale control lock (its primary is gone)');
-    fs.rmSync(paths.lock, { force: true });
-  }
-  throw new ControlInUseError(`'${name}': another start keeps taking the control lock ${paths.lock}`);
-}
-
-/** Whether a primary answers on that socket. Refused or missing: no; any other outcome: yes. */
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socketPath);
-    const done = (v: boolean) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.setTimeout(2000, () => done(true)); // connected but silent: alive, not answering
-    s.on('connect', () => done(true));
-    s.on('error', (err: NodeJS.ErrnoException) => done(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'));
-  });
 }

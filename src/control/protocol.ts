@@ -16,6 +16,10 @@ export type ControlReply = { ok: true; result: unknown } | { ok: false; error: {
 /** A request line is small; anything longer is not ours. */
 export const MAX_CONTROL_LINE_BYTES = 64 * 1024;
 
+/** A value from the request, quoted in a refusal: short, whatever the client sent. */
+const quote = (v: unknown): string => clip(JSON.stringify(v) ?? String(v), 80);
+const clip = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max)}...` : s);
+
 /** Validates one parsed request line; throws ControlProtocolError naming what was wrong. */
 export function parseControlRequest(line: string): ControlRequest {
   let v: unknown;
@@ -27,11 +31,11 @@ export function parseControlRequest(line: string): ControlRequest {
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ControlProtocolError('control request must be a JSON object');
   const { cmd, n, ...rest } = v as Record<string, unknown>;
   if (typeof cmd !== 'string' || !(CONTROL_COMMANDS as readonly string[]).includes(cmd))
-    throw new ControlProtocolError(`unknown control command ${JSON.stringify(cmd)}; expected one of ${CONTROL_COMMANDS.join(', ')}`);
+    throw new ControlProtocolError(`unknown control command ${quote(cmd)}; expected one of ${CONTROL_COMMANDS.join(', ')}`);
   const extra = Object.keys(rest);
-  if (extra.length) throw new ControlProtocolError(`unknown field(s) in control request: ${extra.join(', ')}`);
+  if (extra.length) throw new ControlProtocolError(`unknown field(s) in control request: ${clip(extra.join(', '), 200)}`);
   if (cmd === 'scale') {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1024) throw new ControlProtocolError(`scale needs n, an integer 1..1024 (got ${JSON.stringify(n)})`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1024) throw new ControlProtocolError(`scale needs n, an integer 1..1024 (got ${quote(n)})`);
     return { cmd, n };
   }
   if (n !== undefined) throw new ControlProtocolError(`${cmd} takes no n`);

@@ -344,3 +344,37 @@ describe('a createServer app with the control option, and the admin token', () =
     expect(pids.some(isAlive)).toBe(false);
   });
 });
+
+describe('a stop sent while a SIGTERM shutdown is under way', () => {
+  it('joins that shutdown and gets its reply (exit 0); nothing is left running', async () => {
+    // An app holding one response open: the shutdown lasts until the test lets it go, so the stop
+    // deterministically arrives while the primary is shutting down.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'oc-hold-'));
+    writeFileSync(path.join(dir, 'hold.cjs'), "require('node:http').createServer((q, s) => (q.url === '/hold' ? s.writeHead(200).write('holding\\n') : s.end('ok'))).listen(process.env.PORT)");
+    const c = new CliCluster('hold.cjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'sigstop', ...at], { cwd: dir });
+    let held: http.ClientRequest | undefined;
+    try {
+      const { port } = await c.ready();
+      await new Promise<void>((resolve, reject) => {
+        held = http.get({ port, host: '127.0.0.1', path: '/hold', agent: false }, (res) => res.once('data', () => resolve()));
+        held.on('error', reject);
+      });
+      process.kill(c.child.pid!, 'SIGTERM');
+      await c.waitForLog((l) => l.msg === 'signal received: graceful shutdown');
+      const stopping = runCli(['stop', '--name', 'sigstop', ...at]);
+      // The primary took the stop (or the stop already ended, which is the failure to show).
+      const first = await Promise.race([c.waitForLog((l) => l.msg === 'control command' && l.cmd === 'stop').then(() => 'taken'), stopping]);
+      expect(first, typeof first === 'string' ? '' : `stop ended before the primary took it: ${JSON.stringify(first)}`).toBe('taken');
+      held!.destroy(); // the worker's drain ends, and with it the shutdown
+      const stop = await stopping;
+      expect(stop.code, stop.stderr).toBe(0);
+      expect(stop.stdout).toMatch(new RegExp(`stopped \\(primary pid ${c.child.pid}\\)`));
+      expect((await c.exited).code).toBe(0);
+      expect(await waitGone(c.pids, 5000)).toEqual([]);
+    } finally {
+      held?.destroy();
+      await c.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
