@@ -31,9 +31,14 @@ export class HealthProber {
     private readonly ctx: PrimaryPluginContext,
     private readonly o: PrimaryHealthOptions,
   ) {
-    ctx.onWorkerMessage(PROBE_PORT_KIND, (_slot, payload) => {
+    // Keyed by pid: only a live worker of the sending slot may name itself, so a worker cannot grow
+    // the map or point another worker's probes elsewhere.
+    ctx.onWorkerMessage(PROBE_PORT_KIND, (slot, payload) => {
       const p = payload as { pid?: unknown; port?: unknown };
-      if (typeof p?.pid === 'number' && typeof p.port === 'number') this.ports.set(p.pid, p.port);
+      if (typeof p?.pid !== 'number' || !Number.isInteger(p.port) || (p.port as number) < 1 || (p.port as number) > 65535) throw new TypeError('expected { pid, port }');
+      const pid = p.pid;
+      if (!ctx.getWorkers().some((w) => w.slot === slot && w.pid === pid)) throw new TypeError(`pid ${pid} is not a live worker of slot ${slot}`);
+      this.ports.set(pid, p.port as number);
     });
     ctx.events.on('worker:exit', (e) => {
       this.ports.delete(e.pid);

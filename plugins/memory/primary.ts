@@ -62,7 +62,8 @@ export class MemoryManager {
     ctx.events.on('worker:exit', (e) => this.workers.delete(e.pid));
     ctx.onWorkerMessage(GC_DONE, (slot, payload) => {
       const p = payload as { pid?: unknown; collected?: unknown; heapBeforeBytes?: unknown; heapAfterBytes?: unknown };
-      if (typeof p?.pid !== 'number' || typeof p.heapBeforeBytes !== 'number' || typeof p.heapAfterBytes !== 'number') return;
+      if (typeof p?.pid !== 'number' || typeof p.heapBeforeBytes !== 'number' || typeof p.heapAfterBytes !== 'number') throw new TypeError('expected { pid, heapBeforeBytes, heapAfterBytes }');
+      this.checkSender(slot, p.pid);
       if (!p.collected) {
         ctx.logger.warn({ slot, pid: p.pid }, 'GC hint not honoured: the worker cannot collect on request (no --expose-gc)');
         return;
@@ -72,13 +73,20 @@ export class MemoryManager {
     });
     ctx.onWorkerMessage(SNAPSHOT_DONE, (slot, payload) => {
       const p = payload as { pid?: unknown; path?: unknown; error?: unknown };
-      const w = typeof p?.pid === 'number' ? this.workers.get(p.pid) : undefined;
+      if (typeof p?.pid !== 'number') throw new TypeError('expected { pid, path | error }');
+      this.checkSender(slot, p.pid);
+      const w = this.workers.get(p.pid);
       if (typeof p?.path === 'string') ctx.logger.warn({ slot, pid: p.pid, path: p.path }, 'heap snapshot written');
       else ctx.logger.error({ slot, pid: p?.pid, err: p?.error }, 'heap snapshot failed');
       if (w && typeof p.pid === 'number') this.reportLeak(w, p.pid, 'snapshot', typeof p.path === 'string' ? p.path : undefined);
     });
     this.timer = setInterval(() => this.tick(), o.intervalMs);
     this.timer.unref();
+  }
+
+  /** A worker speaks only for itself: a message naming another process is refused (counted as malformed). */
+  private checkSender(slot: number, pid: number): void {
+    if (!this.ctx.getWorkers().some((w) => w.slot === slot && w.pid === pid)) throw new TypeError(`pid ${pid} is not a live worker of slot ${slot}`);
   }
 
   close(): void {

@@ -45,7 +45,8 @@ export class SingleApp extends BaseApp {
       const { plugins: builtins } = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => 1, shuttingDown: () => !!this.closing });
       const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, 0, builtins, this.logger);
       const plugins = (this.plugins = new PluginHost(pluginList, this.logger));
-      const messages = new WorkerMessageRouter();
+      const failed = (kind: string, err: unknown) => this.logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, "a plugin's message handler failed");
+      const messages = new WorkerMessageRouter(failed);
       const toStore = (snap: Parameters<NonNullable<typeof primary>['store']['update']>[2]) => primary?.store.update(0, process.pid, snap);
       if (telemetry) plugins.addCloseHook('telemetry', () => telemetry.close(toStore));
       try {
@@ -53,7 +54,7 @@ export class SingleApp extends BaseApp {
         const admin = await startAdmin(this.options, () => ({ shuttingDown: !!this.closing, ready: 1, minimum: 1, workers: [] }), primary?.metricsHandler, this.logger);
         this.admin = admin?.admin;
         this.adminAddress = admin?.address;
-        const fromPrimary = new WorkerMessageRouter();
+        const fromPrimary = new WorkerMessageRouter(failed);
         const extra: PoolControl = {
           events: this,
           // The process itself, as slot 0 (the admin /health and plugins see one worker).

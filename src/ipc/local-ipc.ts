@@ -1,5 +1,5 @@
 import { InvalidArgumentError, NoWorkerError } from '../errors.js';
-import { encodeMessage, type IpcEnvelope, type Message, type Sender } from './envelope.js';
+import { checkTimeoutMs, encodeMessage, type IpcEnvelope, type Message, type Sender } from './envelope.js';
 import type { SettledReply } from './primary-ipc.js';
 import { type Handlers, PendingRequests } from './rpc.js';
 
@@ -34,7 +34,7 @@ export class LocalIpc {
   }
 
   async request(slot: number, msg: Message, timeoutMs = this.o.requestTimeoutMs, from: Sender = 'primary'): Promise<unknown> {
-    checkTimeout(timeoutMs);
+    timeoutMs = checkTimeoutMs(timeoutMs);
     const env = this.encode(msg, 'req');
     this.only(slot);
     const { id, promise } = this.pending.add(env.type!, timeoutMs);
@@ -44,7 +44,7 @@ export class LocalIpc {
 
   /** Bad input rejects the call, as the primary's; the one slot's outcome is never a rejection. */
   async requestAll(msg: Message, timeoutMs = this.o.requestTimeoutMs): Promise<SettledReply[]> {
-    checkTimeout(timeoutMs);
+    timeoutMs = checkTimeoutMs(timeoutMs);
     this.encode(msg, 'req');
     try {
       return [{ slot: 0, status: 'fulfilled', value: await this.request(0, msg, timeoutMs) }];
@@ -62,8 +62,4 @@ export class LocalIpc {
     if (!Number.isInteger(slot) || slot < 0) throw new InvalidArgumentError(`slot must be a non-negative integer, received ${String(slot)}`);
     if (slot !== 0) throw new NoWorkerError(`no worker in slot ${slot}: one process runs (cluster.enabled is false), it is slot 0`);
   }
-}
-
-function checkTimeout(ms: number): void {
-  if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError(`timeoutMs must be a positive number of milliseconds, received ${String(ms)}`);
 }

@@ -171,7 +171,12 @@ describe('a worker message that a plugin or the store refuses', () => {
     await send({ __oc: 1, t: 'plugin', kind: 'explode', payload: { explode: true } });
     await send({ __oc: 1, t: 'hb', c: 'many', a: -1 });
     await send({ __oc: 1, t: 'plugin', kind: 42, payload: {} });
-    expect(await until(async () => ((await malformed()) - before === 5 ? true : undefined), 5000, '5 counted')).toBe(true);
+    // A worker speaks only for itself: messages naming another process are refused.
+    await send({ __oc: 1, t: 'plugin', kind: 'memory:gc-done', payload: { pid: process.pid, collected: true, heapBeforeBytes: 2, heapAfterBytes: 1 } });
+    await send({ __oc: 1, t: 'plugin', kind: 'memory:snapshot-done', payload: { pid: 1, path: '/etc/passwd' } });
+    expect(await until(async () => ((await malformed()) - before === 7 ? true : undefined), 5000, '7 counted')).toBe(true);
+    expect(cp.events.filter((e) => e.event === 'worker:gc' || e.event === 'worker:leak')).toEqual([]);
+    expect(cp.logs.some((l) => l.msg === 'heap snapshot written')).toBe(false);
     await cp.waitForLog((l) => l.msg === "a plugin's worker-message handler failed" && l.kind === 'explode', 5000, 'the handler failure logged');
     // The cluster is whole: no exit, the worker serves, the store keeps taking good snapshots.
     expect(cp.events.filter((e) => e.event === 'worker:exit')).toEqual([]);
