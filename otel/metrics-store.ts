@@ -1,7 +1,7 @@
 import type { HrTime } from '@opentelemetry/api';
 import { DataPointType, type CollectionResult, type MetricData, type MetricProducer, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { histogramDelta, histogramQuantile, mergeHistograms, type HistogramPoint } from './histogram-math.js';
-import { M, WORKER_ID } from './instruments.js';
+import { DURATION_BOUNDARIES_S, M, WORKER_ID } from './instruments.js';
 import type { WorkerSnapshot } from './worker-telemetry.js';
 
 /** The readings decisions are made from, kept per snapshot (a small ring per slot). */
@@ -189,8 +189,12 @@ function majorGcCount(s: WorkerSnapshot): number {
 
 function gauge(s: WorkerSnapshot, name: string): number | undefined {
   const m = findMetric(s, name);
-  if (!m?.dataPoints.length) return undefined;
+  if (!m?.dataPoints.length || (m.dataPointType !== DataPointType.GAUGE && m.dataPointType !== DataPointType.SUM)) return undefined;
   return m.dataPoints.reduce((sum, dp) => sum + (dp.value as number), 0);
+}
+
+function sameBoundaries(b: readonly number[]): boolean {
+  return b.length === DURATION_BOUNDARIES_S.length && b.every((x, i) => x === DURATION_BOUNDARIES_S[i]);
 }
 
 const hrMs = (t: HrTime) => t[0] * 1000 + t[1] / 1e6;
@@ -205,6 +209,9 @@ export function digest(s: WorkerSnapshot, pid: number): Digest {
     let startTimeMs = Infinity;
     for (const dp of m.dataPoints) {
       const v = dp.value;
+      // Only our histogram's boundaries merge and subtract across snapshots and workers; a point
+      // with others (a user's instrument of the same name, or a worker lying) is not read.
+      if (!sameBoundaries(v.buckets.boundaries)) continue;
       points.push({ boundaries: v.buckets.boundaries, bucketCounts: v.buckets.counts, count: v.count, sum: v.sum ?? 0 });
       startTimeMs = Math.min(startTimeMs, hrMs(dp.startTime));
       const status = Number(dp.attributes['http.response.status_code'] ?? 0);

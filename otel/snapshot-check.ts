@@ -3,17 +3,22 @@ import type { WorkerSnapshot } from './worker-telemetry.js';
 
 /**
  * Bounds on one snapshot. A worker's own histogram stops at 2000 series, and a user's SDK
- * instruments at its cardinality limit (2000 each); these leave room for both while keeping what
- * one message can make the primary hold (it keeps a snapshot per slot) to tens of MiB.
+ * instruments at their cardinality limit (2000 each). Past a count bound, what is over is dropped
+ * (the snapshot is kept); past the character budget, the snapshot is refused: with one snapshot
+ * kept per slot, the budget is what bounds the primary's memory per worker.
  */
 export const SNAPSHOT_LIMITS = {
   scopes: 256,
   metricsPerScope: 1024,
   points: 50_000,
   attributes: 128,
+  /** An attribute string longer than this is truncated (as the SDK's attribute value length limit does). */
   stringChars: 4096,
+  arrayItems: 128,
   buckets: 512,
   exemplars: 32,
+  /** Characters of names, descriptions, units and attributes in one snapshot. */
+  chars: 8_000_000,
   /** How far a snapshot's `at` may be from the primary's clock (same machine: only a bug or a lie). */
   skewMs: 5 * 60_000,
 } as const;
@@ -37,22 +42,29 @@ const numbers = (v: unknown, max: number): v is number[] => Array.isArray(v) && 
  * recorded NaN arrives as null: its point is dropped, the snapshot kept), or the problem.
  */
 export function checkSnapshot(payload: unknown, now = Date.now()): WorkerSnapshot | SnapshotProblem {
+  const checked = checkCounting(payload, now);
+  return checked instanceof SnapshotProblem ? checked : checked.snapshot;
+}
+
+/** The same, with how many items (scopes, metrics, points, attributes) were over a count bound and dropped. */
+export function checkCounting(payload: unknown, now = Date.now()): { snapshot: WorkerSnapshot; dropped: number } | SnapshotProblem {
   const L = SNAPSHOT_LIMITS;
   if (!isObj(payload)) return new SnapshotProblem('snapshot: expected an object');
   const { at, scopeMetrics, extras } = payload;
   if (!isNum(at) || Math.abs(at - now) > L.skewMs) return new SnapshotProblem('snapshot.at: expected a time within 5 minutes of the primary clock');
-  if (!Array.isArray(scopeMetrics) || scopeMetrics.length > L.scopes) return new SnapshotProblem(`snapshot.scopeMetrics: expected an array of at most ${L.scopes}`);
+  if (!Array.isArray(scopeMetrics)) return new SnapshotProblem('snapshot.scopeMetrics: expected an array');
   if (!isObj(extras)) return new SnapshotProblem('snapshot.extras: expected an object');
-  const budget = { points: L.points };
+  const budget: Budget = { points: L.points, chars: L.chars, dropped: Math.max(0, scopeMetrics.length - L.scopes) };
   const scopes: ScopeMetrics[] = [];
-  for (const [i, sm] of scopeMetrics.entries()) {
+  for (const [i, sm] of scopeMetrics.slice(0, L.scopes).entries()) {
     const where = `snapshot.scopeMetrics[${i}]`;
     if (!isObj(sm) || !isObj(sm.scope) || !isStr(sm.scope.name, 256) || (sm.scope.version !== undefined && !isStr(sm.scope.version, 256)))
       return new SnapshotProblem(`${where}.scope: expected { name, version? }`);
     if (sm.scope.schemaUrl !== undefined && !isStr(sm.scope.schemaUrl)) return new SnapshotProblem(`${where}.scope.schemaUrl: expected a string`);
-    if (!Array.isArray(sm.metrics) || sm.metrics.length > L.metricsPerScope) return new SnapshotProblem(`${where}.metrics: expected an array of at most ${L.metricsPerScope}`);
+    if (!Array.isArray(sm.metrics)) return new SnapshotProblem(`${where}.metrics: expected an array`);
+    budget.dropped += Math.max(0, sm.metrics.length - L.metricsPerScope);
     const metrics: MetricData[] = [];
-    for (const [j, m] of sm.metrics.entries()) {
+    for (const [j, m] of sm.metrics.slice(0, L.metricsPerScope).entries()) {
       const checked = checkMetric(m, `${where}.metrics[${j}]`, budget);
       if (checked instanceof SnapshotProblem) return checked;
       metrics.push(checked);
@@ -66,14 +78,20 @@ export function checkSnapshot(payload: unknown, now = Date.now()): WorkerSnapsho
     if (!Array.isArray(ex) || ex.length > L.exemplars || !ex.every(isExemplar)) return new SnapshotProblem(`snapshot.extras.exemplars: expected at most ${L.exemplars} exemplars`);
   }
   if (kept.heapLimitBytes !== undefined && !isNum(kept.heapLimitBytes)) delete kept.heapLimitBytes;
-  return { at, scopeMetrics: scopes, extras: kept };
+  return { snapshot: { at, scopeMetrics: scopes, extras: kept }, dropped: budget.dropped };
+}
+
+interface Budget {
+  points: number;
+  chars: number;
+  dropped: number;
 }
 
 function isExemplar(e: unknown): boolean {
   return isObj(e) && isStr(e.traceId, 64) && isStr(e.spanId, 32) && isNum(e.durationS) && Number.isInteger(e.statusCode) && (e.route === undefined || e.route === null || isStr(e.route, 256));
 }
 
-function checkMetric(m: unknown, where: string, budget: { points: number }): MetricData | SnapshotProblem {
+function checkMetric(m: unknown, where: string, budget: Budget): MetricData | SnapshotProblem {
   if (!isObj(m) || !isObj(m.descriptor)) return new SnapshotProblem(`${where}: expected { descriptor, dataPointType, dataPoints }`);
   const d = m.descriptor;
   if (!isStr(d.name, 255) || d.name.length === 0) return new SnapshotProblem(`${where}.descriptor.name: expected a name of 1 to 255 characters`);
@@ -85,28 +103,52 @@ function checkMetric(m: unknown, where: string, budget: { points: number }): Met
     return new SnapshotProblem(`${where}.aggregationTemporality: expected a known temporality`);
   if (type === DataPointType.SUM && typeof m.isMonotonic !== 'boolean') return new SnapshotProblem(`${where}.isMonotonic: expected a boolean`);
   if (!Array.isArray(m.dataPoints)) return new SnapshotProblem(`${where}.dataPoints: expected an array`);
-  budget.points -= m.dataPoints.length;
-  if (budget.points < 0) return new SnapshotProblem(`snapshot: more than ${SNAPSHOT_LIMITS.points} points`);
+  budget.chars -= d.name.length + d.description.length + d.unit.length;
+  const room = Math.max(0, Math.min(budget.points, m.dataPoints.length));
+  budget.dropped += m.dataPoints.length - room;
+  budget.points -= room;
   const points: unknown[] = [];
-  for (const [k, dp] of m.dataPoints.entries()) {
+  for (const [k, dp] of m.dataPoints.slice(0, room).entries()) {
     const at = `${where}.dataPoints[${k}]`;
     if (!isObj(dp) || !isHrTime(dp.startTime) || !isHrTime(dp.endTime)) return new SnapshotProblem(`${at}: expected { startTime, endTime, attributes, value }`);
-    if (!isAttributes(dp.attributes)) return new SnapshotProblem(`${at}.attributes: expected at most ${SNAPSHOT_LIMITS.attributes} attributes of strings, numbers or booleans`);
+    const attributes = cleanAttributes(dp.attributes, budget);
+    if (!attributes) return new SnapshotProblem(`${at}.attributes: expected an object`);
+    if (budget.chars < 0) return new SnapshotProblem(`snapshot: more than ${SNAPSHOT_LIMITS.chars} characters of names and attributes`);
     const value = checkValue(type, dp.value);
     if (value instanceof SnapshotProblem) return new SnapshotProblem(`${at}.value: ${value.reason}`);
-    if (value !== undefined) points.push({ startTime: dp.startTime, endTime: dp.endTime, attributes: dp.attributes, value });
+    if (value !== undefined) points.push({ startTime: dp.startTime, endTime: dp.endTime, attributes, value });
   }
   const descriptor = { name: d.name, description: d.description, unit: d.unit, valueType: d.valueType };
   const sum = type === DataPointType.SUM ? { isMonotonic: m.isMonotonic } : {};
   return { descriptor, dataPointType: type, aggregationTemporality: m.aggregationTemporality, ...sum, dataPoints: points } as unknown as MetricData;
 }
 
-function isAttributes(a: unknown): boolean {
-  if (!isObj(a)) return false;
-  const entries = Object.entries(a);
-  if (entries.length > SNAPSHOT_LIMITS.attributes) return false;
-  const scalar = (v: unknown) => isStr(v) || isNum(v) || typeof v === 'boolean';
-  return entries.every(([k, v]) => k.length <= 256 && (scalar(v) || (Array.isArray(v) && v.length <= 64 && v.every(scalar))));
+/**
+ * A point's attributes as the exporters can take them. What the API allows but JSON or a bound
+ * does not keep is dropped or truncated, never a reason to refuse the snapshot: a null or NaN
+ * value (JSON null), a long string (truncated), items past the bounds.
+ */
+function cleanAttributes(a: unknown, budget: Budget): Record<string, unknown> | undefined {
+  if (!isObj(a)) return undefined;
+  const L = SNAPSHOT_LIMITS;
+  const out: Record<string, unknown> = {};
+  let n = 0;
+  const text = (v: string) => (v.length > L.stringChars ? v.slice(0, L.stringChars) : v);
+  const scalar = (v: unknown): unknown => (typeof v === 'string' ? text(v) : isNum(v) || typeof v === 'boolean' ? v : undefined);
+  for (const [k, v] of Object.entries(a)) {
+    if (n >= L.attributes || k.length > 256) {
+      budget.dropped++;
+      continue;
+    }
+    let kept: unknown;
+    if (Array.isArray(v)) kept = v.slice(0, L.arrayItems).map((x) => (x === null ? null : (scalar(x) ?? null)));
+    else kept = scalar(v);
+    if (kept === undefined) continue;
+    budget.chars -= k.length + (typeof kept === 'string' ? kept.length : Array.isArray(kept) ? kept.reduce((s: number, x) => s + (typeof x === 'string' ? x.length : 4), 0) : 4);
+    out[k] = kept;
+    n++;
+  }
+  return out;
 }
 
 /** A point's value, undefined to drop the point (a non-finite number that JSON made null). */

@@ -31,14 +31,11 @@ export class HealthProber {
     private readonly ctx: PrimaryPluginContext,
     private readonly o: PrimaryHealthOptions,
   ) {
-    // Keyed by pid: only a live worker of the sending slot may name itself, so a worker cannot grow
-    // the map or point another worker's probes elsewhere.
-    ctx.onWorkerMessage(PROBE_PORT_KIND, (slot, payload) => {
-      const p = payload as { pid?: unknown; port?: unknown };
-      if (typeof p?.pid !== 'number' || !Number.isInteger(p.port) || (p.port as number) < 1 || (p.port as number) > 65535) throw new TypeError('expected { pid, port }');
-      const pid = p.pid;
-      if (!ctx.getWorkers().some((w) => w.slot === slot && w.pid === pid)) throw new TypeError(`pid ${pid} is not a live worker of slot ${slot}`);
-      this.ports.set(pid, p.port as number);
+    // Keyed by the sender's pid as the primary knows it: a worker cannot name another process.
+    ctx.onWorkerMessage(PROBE_PORT_KIND, (_slot, payload, pid) => {
+      const port = (payload as { port?: unknown } | null)?.port;
+      if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) throw new TypeError('expected { port }');
+      this.ports.set(pid, port as number);
     });
     ctx.events.on('worker:exit', (e) => {
       this.ports.delete(e.pid);

@@ -60,10 +60,10 @@ export class MemoryManager {
     perWorker('cluster.worker.leak.suspected', '1', '1 when the leak detector has reported the worker.', (w) => (w.leakReported ? 1 : 0));
     perWorker('cluster.worker.heap.growth_rate', 'By/min', 'Slope of heap used after major GC over the leak window (once it has enough samples).', (w) => w.lastGrowthBytesPerMin);
     ctx.events.on('worker:exit', (e) => this.workers.delete(e.pid));
-    ctx.onWorkerMessage(GC_DONE, (slot, payload) => {
+    ctx.onWorkerMessage(GC_DONE, (slot, payload, sender) => {
       const p = payload as { pid?: unknown; collected?: unknown; heapBeforeBytes?: unknown; heapAfterBytes?: unknown };
       if (typeof p?.pid !== 'number' || typeof p.heapBeforeBytes !== 'number' || typeof p.heapAfterBytes !== 'number') throw new TypeError('expected { pid, heapBeforeBytes, heapAfterBytes }');
-      this.checkSender(slot, p.pid);
+      speaksForItself(p.pid, sender);
       if (!p.collected) {
         ctx.logger.warn({ slot, pid: p.pid }, 'GC hint not honoured: the worker cannot collect on request (no --expose-gc)');
         return;
@@ -71,10 +71,10 @@ export class MemoryManager {
       ctx.logger.info({ slot, pid: p.pid, heapBeforeBytes: p.heapBeforeBytes, heapAfterBytes: p.heapAfterBytes }, 'GC hint answered');
       ctx.emit('worker:gc', { slot, pid: p.pid, heapBeforeBytes: p.heapBeforeBytes, heapAfterBytes: p.heapAfterBytes });
     });
-    ctx.onWorkerMessage(SNAPSHOT_DONE, (slot, payload) => {
+    ctx.onWorkerMessage(SNAPSHOT_DONE, (slot, payload, sender) => {
       const p = payload as { pid?: unknown; path?: unknown; error?: unknown };
       if (typeof p?.pid !== 'number') throw new TypeError('expected { pid, path | error }');
-      this.checkSender(slot, p.pid);
+      speaksForItself(p.pid, sender);
       const w = this.workers.get(p.pid);
       if (typeof p?.path === 'string') ctx.logger.warn({ slot, pid: p.pid, path: p.path }, 'heap snapshot written');
       else ctx.logger.error({ slot, pid: p?.pid, err: p?.error }, 'heap snapshot failed');
@@ -82,11 +82,6 @@ export class MemoryManager {
     });
     this.timer = setInterval(() => this.tick(), o.intervalMs);
     this.timer.unref();
-  }
-
-  /** A worker speaks only for itself: a message naming another process is refused (counted as malformed). */
-  private checkSender(slot: number, pid: number): void {
-    if (!this.ctx.getWorkers().some((w) => w.slot === slot && w.pid === pid)) throw new TypeError(`pid ${pid} is not a live worker of slot ${slot}`);
   }
 
   close(): void {
@@ -178,4 +173,9 @@ export class MemoryManager {
     const v = w.leak ?? { growthBytesPerMin: 0, fit: 0, samples: 0 };
     this.ctx.emit('worker:leak', { slot: w.slot, pid, ...v, action, ...(snapshotPath ? { snapshotPath } : {}) });
   }
+}
+
+/** A worker speaks only for itself: a message naming another process is refused (counted as malformed). */
+function speaksForItself(named: number, sender: number): void {
+  if (named !== sender) throw new TypeError(`pid ${named} named by the worker with pid ${sender}`);
 }

@@ -9,9 +9,11 @@ export type AdminRoute = (req: http.IncomingMessage, res: http.ServerResponse) =
 /**
  * Limits that keep clients from holding the admin server, which shares the primary's event loop
  * with the connection hand-off: a connection silent for IDLE_MS is closed, headers must arrive
- * within HEADERS_MS (checked every CHECK_MS), at most MAX_CONNECTIONS are open (past that new ones
- * are closed at once; an idle one lasts IDLE_MS, so a flood cannot lock probes out for longer),
- * a connection serves MAX_REQUESTS_PER_SOCKET requests, and a request MAX_HEADERS headers.
+ * within HEADERS_MS (checked every CHECK_MS), at most MAX_CONNECTIONS are open, a connection serves
+ * MAX_REQUESTS_PER_SOCKET requests, and a request MAX_HEADERS headers. At the connection bound a
+ * new connection closes the oldest one that has no request in progress (idle, or still sending
+ * its headers), so a flood of idle connections cannot keep a probe out; only when every
+ * connection has a request in progress (each bounded by REQUEST_MS) is the new one closed.
  */
 export const ADMIN_LIMITS = {
   IDLE_MS: 5000,
@@ -50,11 +52,35 @@ export class AdminServer {
   constructor(o: { token?: string | undefined; onError?: (err: unknown, path: string) => void } = {}) {
     this.auth = o.token ? new AdminAuth(o.token) : undefined;
     this.onError = o.onError ?? (() => {});
-    this.server.maxConnections = ADMIN_LIMITS.MAX_CONNECTIONS;
     this.server.maxRequestsPerSocket = ADMIN_LIMITS.MAX_REQUESTS_PER_SOCKET;
     this.server.maxHeadersCount = ADMIN_LIMITS.MAX_HEADERS;
-    // A socket error after the response (a client reset) is the client's business, not ours.
-    this.server.on('clientError', (_err, socket) => socket.destroy());
+    this.server.on('connection', (socket: net.Socket) => this.admit(socket));
+  }
+
+  /** Open connections, oldest first, with their requests in progress. */
+  private readonly connections = new Map<net.Socket, { active: number }>();
+
+  private admit(socket: net.Socket): void {
+    if (this.connections.size >= ADMIN_LIMITS.MAX_CONNECTIONS) {
+      let evicted = false;
+      for (const [s, c] of this.connections)
+        if (c.active === 0) {
+          s.destroy();
+          this.connections.delete(s);
+          evicted = true;
+          break;
+        }
+      if (!evicted) return void socket.destroy();
+    }
+    this.connections.set(socket, { active: 0 });
+    socket.once('close', () => this.connections.delete(socket));
+  }
+
+  private tracked(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const c = this.connections.get(req.socket);
+    if (!c) return;
+    c.active++;
+    res.once('close', () => c.active--);
   }
 
   /** Whether a token protects the non-open routes (what probes may show depends on it). */
@@ -63,6 +89,7 @@ export class AdminServer {
   }
 
   private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.tracked(req, res);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);

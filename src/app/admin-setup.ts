@@ -3,12 +3,10 @@ import { AdminServer, isLoopback, type AdminRoute } from '../admin/admin-server.
 import type { ResolvedOptions } from '../config/validate.js';
 import { configError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { forgetEnv } from '../runtime/forget-env.js';
+import { ADMIN_TOKEN_ENV, takeAdminTokenEnv } from './admin-token-env.js';
 import { readinessRoutes, type ReadinessView } from './probes.js';
 import type { ListenAddress } from './types.js';
 
-/** Bearer token for the admin server when neither admin.token nor admin.tokenFile is given. */
-export const ADMIN_TOKEN_ENV = 'OTEL_CLUSTER_ADMIN_TOKEN';
 export const MIN_TOKEN_CHARS = 16;
 
 /**
@@ -18,8 +16,7 @@ export const MIN_TOKEN_CHARS = 16;
  * the app spawns inherit it. No message names the token's value.
  */
 export function adminToken(admin: Exclude<ResolvedOptions['admin'], false>, logger: Logger): string | undefined {
-  const fromEnv = process.env[ADMIN_TOKEN_ENV];
-  forgetEnv(ADMIN_TOKEN_ENV);
+  const fromEnv = takeAdminTokenEnv();
   let token = admin.token;
   let source = 'admin.token';
   if (token === undefined && admin.tokenFile !== undefined) {
@@ -58,7 +55,10 @@ export async function startAdmin(
   metricsHandler: AdminRoute | undefined,
   logger: Logger,
 ): Promise<{ admin: AdminServer; address: ListenAddress } | undefined> {
-  if (!o.admin) return undefined;
+  if (!o.admin) {
+    takeAdminTokenEnv(); // no admin server, but the variable still must not reach workers
+    return undefined;
+  }
   const token = adminToken(o.admin, logger);
   if (!isLoopback(o.admin.host))
     logger.warn(

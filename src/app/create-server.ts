@@ -4,6 +4,7 @@ import { OPTIONS_ENV, resolveOptions } from '../config/validate.js';
 import { createLogger } from '../logger.js';
 import { ENV } from '../runtime/adapter.js';
 import { keepTickShapeAlive } from '../runtime/tick-shape.js';
+import { takeAdminTokenEnv } from './admin-token-env.js';
 import { holdPrimaryMeterProvider, registerWorkerMeterProvider } from './telemetry-setup.js';
 import type { App, ServerOptions } from './types.js';
 
@@ -39,6 +40,7 @@ export function createServer(options: ServerOptions = {}): App {
     registerWorkerMeterProvider(resolved, logger);
     return new roles.WorkerApp!(resolved, logger);
   }
+  takeAdminTokenEnv();
   const logger = createLogger(resolved.logger, { role: resolved.cluster.enabled ? 'primary' : 'single', primaryPid: process.pid });
   for (const s of resolved.inert ?? []) logger.warn({ option: s.key }, `${s.key} has no effect: ${s.why}`);
   if (!resolved.cluster.enabled) {

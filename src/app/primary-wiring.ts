@@ -3,7 +3,7 @@
 import { metrics } from '@opentelemetry/api';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
-import { checkSnapshot, SnapshotProblem } from '../../otel/snapshot-check.js';
+import { checkCounting, SnapshotProblem } from '../../otel/snapshot-check.js';
 import { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import { reservePort } from '../balancer/listen.js';
 import { Routing } from '../balancer/routing.js';
@@ -58,18 +58,23 @@ export async function bindPort(
  * refused as malformed (counted, and towards ipc.maxInvalidMessages), never thrown.
  */
 export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTelemetry | undefined, messages: WorkerMessageRouter, logger: Logger): void {
+  let lastDropWarning = 0;
   supervisor.inbox.on('plugin', (h, kind, payload) => {
     if (kind !== SNAPSHOT_KIND) {
-      if (!messages.dispatch(h.slot, kind, payload)) supervisor.refuse(h, `plugin message '${kind}' refused by its handler`);
+      if (!messages.dispatch(h.slot, kind, payload, h.pid)) supervisor.refuse(h, `plugin message '${kind}' refused by its handler`);
       return;
     }
     if (!telemetry) return;
-    const snapshot = checkSnapshot(payload);
-    if (snapshot instanceof SnapshotProblem) {
-      logger.debug({ slot: h.slot, pid: h.pid, problem: snapshot.reason }, 'telemetry snapshot refused');
-      return supervisor.refuse(h, snapshot.reason);
+    const checked = checkCounting(payload);
+    if (checked instanceof SnapshotProblem) {
+      logger.debug({ slot: h.slot, pid: h.pid, problem: checked.reason }, 'telemetry snapshot refused');
+      return supervisor.refuse(h, checked.reason);
     }
-    telemetry.store.update(h.slot, h.pid, snapshot);
+    if (checked.dropped > 0 && Date.now() - lastDropWarning > 60_000) {
+      lastDropWarning = Date.now();
+      logger.warn({ slot: h.slot, pid: h.pid, dropped: checked.dropped }, 'telemetry snapshot over its bounds: the excess points and attributes were dropped (docs/operations.md#security)');
+    }
+    telemetry.store.update(h.slot, h.pid, checked.snapshot);
     const eld = telemetry.store.query(h.slot, 0)?.eventLoopDelayP99S;
     if (supervisor.slots.get(h.slot)?.current === h && eld !== undefined) h.measured({ eventLoopDelayS: eld });
   });

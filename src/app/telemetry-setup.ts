@@ -138,17 +138,17 @@ export async function primaryTelemetry(
  * never thrown into the event loop.
  */
 export class WorkerMessageRouter {
-  private readonly handlers = new Map<string, ((slot: number, payload: unknown) => void)[]>();
+  private readonly handlers = new Map<string, ((slot: number, payload: unknown, pid: number) => void)[]>();
   constructor(private readonly onError: (kind: string, err: unknown) => void = () => {}) {}
-  on(kind: string, handler: (slot: number, payload: unknown) => void): void {
+  on(kind: string, handler: (slot: number, payload: unknown, pid: number) => void): void {
     this.handlers.set(kind, [...(this.handlers.get(kind) ?? []), handler]);
   }
   /** False when a handler threw synchronously (an asynchronous failure is reported when it happens). */
-  dispatch(slot: number, kind: string, payload: unknown): boolean {
+  dispatch(slot: number, kind: string, payload: unknown, pid = process.pid): boolean {
     let ok = true;
     for (const h of this.handlers.get(kind) ?? []) {
       try {
-        const r = h(slot, payload) as unknown;
+        const r = h(slot, payload, pid) as unknown;
         if (r instanceof Promise) r.catch((err: unknown) => this.onError(kind, err));
       } catch (err) {
         ok = false;

@@ -127,14 +127,17 @@ export class PrimaryIpc {
   private handleEnvelope(h: WorkerHandle, env: IpcEnvelope): void {
     if (h.state === 'exited') return; // a late message: nothing may be held for a gone pid
     // Workers check sizes against this primary's limit before sending: a larger one is not ours.
+    // A reply settles only a request written to this worker (ids are sequential across workers).
+    if (env.k === 'res' && !this.pending.mayAnswer(env.id!, h)) return this.invalid(h, 'malformed');
     if (env.d !== undefined && env.d.length > this.o.maxMessageBytes) {
       if (env.k === 'res' && env.id !== undefined)
         this.pending.fail(env.id, new IpcTooLargeError(`the reply from slot ${h.slot} is ${env.d.length} characters, over ipc.maxMessageBytes (${this.o.maxMessageBytes})`));
       return this.invalid(h, 'oversized');
     }
     // Workers encode data with JSON.stringify: text that does not parse is not ours, and is refused
-    // here rather than reported as a handler's failure (here or in the worker it would be relayed to).
-    const decoded = env.k === 'res' ? undefined : decodeAtEntry(env.d);
+    // here rather than reported as a primary handler's failure. What is relayed (`to` set) is
+    // forwarded as the string it is, not parsed on the primary's loop: its receiver decodes it.
+    const decoded = env.k === 'res' || env.to !== undefined ? undefined : decodeAtEntry(env.d);
     if (decoded === MALFORMED) return this.invalid(h, 'malformed');
     this.metrics.message('in', env.k === 'req' ? 'request' : env.k === 'res' ? 'reply' : 'message');
     if (env.k === 'res') return this.pending.settle(env);
@@ -196,7 +199,7 @@ export class PrimaryIpc {
   }
 
   private requestEncoded(slot: number, type: string, d: string | undefined, timeoutMs: number, from: Sender): Promise<unknown> {
-    const { id, promise } = this.pending.add(type, timeoutMs);
+    const { id, promise } = this.pending.add(type, timeoutMs, slot);
     this.deliver(slot, { t: 'ipc', k: 'req', type, d, id, ms: timeoutMs, from }).then(
       (h) => this.pending.setTarget(id, h.pid),
       (err: Error) => this.pending.fail(id, err),

@@ -9,8 +9,16 @@ interface Pending {
   timer: NodeJS.Timeout;
   /** pid of the worker the request was written to, once known (for CLUSTER_ERR_WORKER_GONE). */
   pid?: number;
+  /** The slot whose worker must answer (primary side); undefined where only one process can. */
+  slot?: number;
   type: string;
   started: number;
+}
+
+/** Who a reply came from, as the primary knows it (not as the envelope says). */
+export interface Replier {
+  slot: number;
+  pid: number;
 }
 
 /** Outstanding requests by id: each settles once, by reply, timeout, or the target going away. */
@@ -20,14 +28,14 @@ export class PendingRequests {
 
   constructor(private readonly onSettled: (type: string, outcome: 'ok' | 'error' | 'timeout', seconds: number) => void = () => {}) {}
 
-  add(type: string, timeoutMs: number): { id: number; promise: Promise<unknown> } {
+  add(type: string, timeoutMs: number, slot?: number): { id: number; promise: Promise<unknown> } {
     const id = this.nextId++;
     const promise = new Promise<unknown>((resolve, reject) => {
       // Bounded as a timer takes it: past MAX_TIMEOUT_MS Node would fire after 1 ms instead.
       const delay = Math.min(timeoutMs, MAX_TIMEOUT_MS);
       const timer = setTimeout(() => this.fail(id, new IpcTimeoutError(`request "${type}" got no reply within ${timeoutMs} ms`), 'timeout'), delay);
       timer.unref();
-      this.map.set(id, { resolve, reject, timer, type, started: performance.now() });
+      this.map.set(id, { resolve, reject, timer, type, slot, started: performance.now() });
     });
     return { id, promise };
   }
@@ -35,6 +43,16 @@ export class PendingRequests {
   setTarget(id: number, pid: number): void {
     const p = this.map.get(id);
     if (p) p.pid = pid;
+  }
+
+  /**
+   * Whether `from` may answer request `id`: ids are sequential, so without this one worker could
+   * settle the requests written to another. Unknown ids (already settled) are anyone's: ignored.
+   */
+  mayAnswer(id: number, from: Replier | undefined): boolean {
+    const p = this.map.get(id);
+    if (!p || !from) return true;
+    return (p.slot === undefined || p.slot === from.slot) && (p.pid === undefined || p.pid === from.pid);
   }
 
   /** A reply arrived. Unknown ids (already timed out) are ignored: at-most-once. */

@@ -106,7 +106,12 @@ export interface PrimaryPluginContext extends PluginContextBase {
   gauge(name: string, options: LiveGaugeOptions, callback: (observe: Observe) => void): void;
   /** Adds a route to the admin server (for example a plugin's own status page). */
   adminRoute(path: string, handler: AdminRoute): void;
-  onWorkerMessage(kind: string, handler: (slot: number, payload: unknown) => void): void;
+  /**
+   * Messages from this plugin's worker side, with the sender's slot and pid as the primary knows
+   * them (never as the payload says). The payload is what a worker sent: a handler that throws
+   * refuses it (logged, counted in cluster.ipc.malformed).
+   */
+  onWorkerMessage(kind: string, handler: (slot: number, payload: unknown, pid: number) => void): void;
   /** Sends a message to one worker's side of this plugin; rejects when the worker is gone. */
   sendToWorker(slot: number, kind: string, payload: unknown): Promise<void>;
   /** Emits one of the app's events (how built-in plugins report worker:unhealthy, worker:leak...). */

@@ -59,6 +59,9 @@ interface ExpressApp {
   parent?: ExpressApp;
   mountpath?: unknown;
 }
+/** Longest `req.baseUrl` matched against mount patterns. */
+const MAX_MATCHED_CHARS = 1024;
+
 /** A full template and the `req.baseUrl` of the requests that reach it that way. */
 interface Candidate {
   template: string;
@@ -80,6 +83,9 @@ export function expressRoute(req: IncomingMessage): string | undefined {
   let candidates = candidatesOf.get(route);
   if (candidates === undefined) candidatesOf.set(route, (candidates = resolve(route, r.app)));
   const base = typeof r.baseUrl === 'string' ? r.baseUrl : '';
+  // The patterns' `[^/]+` per parameter backtrack polynomially on a long segment with several
+  // parameters (`/:a-:b-:c`): a URL longer than any route a person writes gets no route instead.
+  if (base.length > MAX_MATCHED_CHARS) return undefined;
   for (let i = 0; i < candidates.length; i++) {
     const c = candidates[i]!;
     if (base === c.base || c.matches.test(base)) return c.template;

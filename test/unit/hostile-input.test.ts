@@ -5,13 +5,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, AggregationType, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkSnapshot, SnapshotProblem } from '../../otel/snapshot-check.js';
+import { DURATION_BOUNDARIES_S, M } from '../../otel/instruments.js';
+import { checkCounting, checkSnapshot, SnapshotProblem } from '../../otel/snapshot-check.js';
 import { digest, WorkerMetricsStore } from '../../otel/metrics-store.js';
 import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
 import { AdminAuth, bearerOf, cookieValue, MAX_SESSIONS, SESSION_MS } from '../../src/admin/admin-auth.js';
@@ -20,6 +21,7 @@ import { loadConfigFile } from '../../src/cli/config-file.js';
 import { fingerprint, resolveOptions } from '../../src/config/validate.js';
 import { PluginError } from '../../src/errors.js';
 import { isWorkerMessage } from '../../src/ipc/protocol.js';
+import { PendingRequests } from '../../src/ipc/rpc.js';
 import { ROOT } from '../helpers/cluster-process.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261207);
@@ -35,8 +37,16 @@ class Reader extends MetricReader {
 /** A snapshot as a worker sends it: real SDK output of every instrument kind, through JSON. */
 async function realSnapshot(): Promise<unknown> {
   const reader = new Reader();
-  const provider = new MeterProvider({ readers: [reader] });
+  const provider = new MeterProvider({ readers: [reader], views: [{ instrumentName: 'e', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }] });
   const m = provider.getMeter('user');
+  // The names the store reads, as the worker's own instruments write them.
+  m.createHistogram(M.requestDuration, { unit: 's', advice: { explicitBucketBoundaries: [...DURATION_BOUNDARIES_S] } }).record(0.01, {
+    'http.request.method': 'GET',
+    'http.response.status_code': 200,
+  });
+  m.createGauge(M.activeRequests).record(2);
+  m.createHistogram('e').record(3);
+  m.createCounter('attrs').add(1, { nul: null as never, nan: Number.NaN, arr: ['a', null as never], long: 'x'.repeat(5000) });
   m.createCounter('c').add(3, { route: '/a' });
   m.createUpDownCounter('u').add(-2);
   m.createHistogram('h', { unit: 's' }).record(0.2);
@@ -53,10 +63,14 @@ describe('worker snapshots, checked where they enter the primary', () => {
     expect(s).not.toBeInstanceOf(SnapshotProblem);
     const snap = s as WorkerSnapshot;
     const names = snap.scopeMetrics.flatMap((sm) => sm.metrics.map((x) => `${x.descriptor.name}:${x.dataPoints.length}`));
-    expect(names).toEqual(['c:1', 'u:1', 'h:1', 'g:0', 'g2:1']);
+    expect(names.sort()).toEqual(['attrs:1', 'c:1', 'e:1', 'g2:1', 'g:0', 'h:1', `${M.activeRequests}:1`, `${M.requestDuration}:1`, 'u:1'].sort());
+    // Attributes JSON or a bound cannot keep are dropped or truncated, not a reason to refuse.
+    const attrs = snap.scopeMetrics[0]!.metrics.find((x) => x.descriptor.name === 'attrs')!.dataPoints[0]!.attributes;
+    expect(attrs).toEqual({ arr: ['a', null], long: 'x'.repeat(4096) });
     const store = new WorkerMetricsStore();
     store.update(0, 1, snap);
-    expect((await store.collect()).resourceMetrics.scopeMetrics[0]!.metrics).toHaveLength(5);
+    expect((await store.collect()).resourceMetrics.scopeMetrics[0]!.metrics).toHaveLength(9);
+    expect(store.query(0, 10_000)).toMatchObject({ requests: 1, activeRequests: 2 });
   });
 
   it.each([
@@ -79,10 +93,34 @@ describe('worker snapshots, checked where they enter the primary', () => {
     expect(checkSnapshot(payload)).toBeInstanceOf(SnapshotProblem);
   });
 
-  it('refuses more points than the bound', () => {
-    const points = Array.from({ length: 50_001 }, () => ({ startTime: [0, 0], endTime: [0, 0], attributes: {}, value: 1 }));
-    const m = { descriptor: { name: 'a', description: '', unit: '', valueType: 1 }, dataPointType: 2, aggregationTemporality: 1, dataPoints: points };
-    expect(checkSnapshot({ at: Date.now(), scopeMetrics: [{ scope: { name: 'x' }, metrics: [m] }], extras: {} })).toBeInstanceOf(SnapshotProblem);
+  it('drops points past the bound and refuses a snapshot past the character budget', () => {
+    const points = (n: number, attributes = {}) => Array.from({ length: n }, () => ({ startTime: [0, 0], endTime: [0, 0], attributes, value: 1 }));
+    const gaugeOf = (dataPoints: unknown[]) => ({ descriptor: { name: 'a', description: '', unit: '', valueType: 1 }, dataPointType: 2, aggregationTemporality: 1, dataPoints });
+    const over = checkCounting({ at: Date.now(), scopeMetrics: [{ scope: { name: 'x' }, metrics: [gaugeOf(points(50_010))] }], extras: {} });
+    expect(over).not.toBeInstanceOf(SnapshotProblem);
+    expect((over as { dropped: number }).dropped).toBe(10);
+    expect((over as { snapshot: WorkerSnapshot }).snapshot.scopeMetrics[0]!.metrics[0]!.dataPoints).toHaveLength(50_000);
+    const wide = { k: 'v'.repeat(4000) };
+    expect(checkSnapshot({ at: Date.now(), scopeMetrics: [{ scope: { name: 'x' }, metrics: [gaugeOf(points(3000, wide))] }], extras: {} })).toBeInstanceOf(SnapshotProblem);
+  });
+
+  it("the store reads only its own histogram's boundaries and numeric gauges under its names", () => {
+    const s = checkSnapshot({
+      at: Date.now(),
+      scopeMetrics: [
+        {
+          scope: { name: 'x' },
+          metrics: [
+            { ...hist({ boundaries: [1, 2], counts: [0, 1, 0] }), descriptor: { name: M.requestDuration, description: '', unit: 's', valueType: 1 } },
+            { ...hist({ boundaries: [1], counts: [1, 0] }), descriptor: { name: M.activeRequests, description: '', unit: '', valueType: 1 } },
+          ],
+        },
+      ],
+      extras: {},
+    }) as WorkerSnapshot;
+    const d = digest(s, 1);
+    expect(d.duration).toBeUndefined();
+    expect(d.activeRequests).toBe(0);
   });
 
   it(`fuzz (seed ${SEED}): whatever JSON a worker sends, the check never throws, and what it accepts the store digests, merges and windows, and the exporters serialise`, async () => {
@@ -93,7 +131,9 @@ describe('worker snapshots, checked where they enter the primary', () => {
       fc.asyncProperty(fc.oneof(fc.jsonValue(), mutated), async (payload) => {
         const s = checkSnapshot(payload);
         if (s instanceof SnapshotProblem) return;
+        // After a good snapshot of the same worker: windows subtract one from the other.
         const store = new WorkerMetricsStore();
+        store.update(0, 1, checkSnapshot(good) as WorkerSnapshot, Date.now() - 1000);
         store.update(0, 1, s);
         digest(s, 1);
         store.query(0, 10_000);
@@ -152,6 +192,20 @@ describe('internal messages from a worker', () => {
     [{ t: 'conn' }, false],
   ])('%j is %s', (m, ok) => {
     expect(isWorkerMessage(m as { t: string })).toBe(ok);
+  });
+});
+
+describe('replies', () => {
+  it('settle only a request written to the worker that answers', async () => {
+    const pending = new PendingRequests();
+    const { id, promise } = pending.add('ask', 1000, 1);
+    pending.setTarget(id, 4242);
+    expect(pending.mayAnswer(id, { slot: 0, pid: 1111 })).toBe(false); // another slot's worker
+    expect(pending.mayAnswer(id, { slot: 1, pid: 1111 })).toBe(false); // a replaced worker of the slot
+    expect(pending.mayAnswer(id, { slot: 1, pid: 4242 })).toBe(true);
+    expect(pending.mayAnswer(id + 1, { slot: 0, pid: 1 })).toBe(true); // unknown: ignored by settle
+    pending.settle({ t: 'ipc', k: 'res', id, d: '"ok"' });
+    expect(await promise).toBe('ok');
   });
 });
 
