@@ -135,9 +135,8 @@ export class PrimaryIpc {
       return this.invalid(h, 'oversized');
     }
     // Workers encode data with JSON.stringify: text that does not parse is not ours, and is refused
-    // here rather than reported as a primary handler's failure. What is relayed (`to` set) is
-    // forwarded as the string it is, not parsed on the primary's loop: its receiver decodes it.
-    const decoded = env.k === 'res' || env.to !== undefined ? undefined : decodeAtEntry(env.d);
+    // here rather than reported as a handler's failure (here or in the worker it would be relayed to).
+    const decoded = env.k === 'res' ? undefined : decodeAtEntry(env.d);
     if (decoded === MALFORMED) return this.invalid(h, 'malformed');
     this.metrics.message('in', env.k === 'req' ? 'request' : env.k === 'res' ? 'reply' : 'message');
     if (env.k === 'res') return this.pending.settle(env);
