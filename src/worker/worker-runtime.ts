@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { internal, isInternal, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
+import { internal, isInternal, MAX_KIND_CHARS, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
 import type { IpcEnvelope } from '../ipc/envelope.js';
-import { WorkerGoneError } from '../errors.js';
+import { InvalidArgumentError, WorkerGoneError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { ENV, type ListenMode } from '../runtime/adapter.js';
@@ -83,7 +83,10 @@ export class WorkerRuntime {
   }
 
   /** A plugin's message to the primary (dropped once the primary is gone). */
+  /** The primary refuses (and counts against this worker) a kind it does not accept: refused here first. */
   sendPlugin(kind: string, payload: unknown): void {
+    if (typeof kind !== 'string' || kind.length === 0 || kind.length > MAX_KIND_CHARS)
+      throw new InvalidArgumentError(`sendToPrimary(kind): kind must be a string of 1 to ${MAX_KIND_CHARS} characters`);
     this.send({ t: 'plugin', kind, payload });
   }
 

@@ -19,7 +19,8 @@ import { AdminAuth, bearerOf, cookieValue, MAX_SESSIONS, SESSION_MS } from '../.
 import { AdminServer } from '../../src/admin/admin-server.js';
 import { loadConfigFile } from '../../src/cli/config-file.js';
 import { fingerprint, resolveOptions } from '../../src/config/validate.js';
-import { PluginError } from '../../src/errors.js';
+import { InvalidArgumentError, PluginError } from '../../src/errors.js';
+import { WorkerRuntime } from '../../src/worker/worker-runtime.js';
 import { isWorkerMessage } from '../../src/ipc/protocol.js';
 import { PendingRequests } from '../../src/ipc/rpc.js';
 import { ROOT } from '../helpers/cluster-process.js';
@@ -192,6 +193,15 @@ describe('internal messages from a worker', () => {
     [{ t: 'conn' }, false],
   ])('%j is %s', (m, ok) => {
     expect(isWorkerMessage(m as { t: string })).toBe(ok);
+  });
+});
+
+describe("a plugin's messages to its primary side", () => {
+  it('refuses a kind the primary would count as malformed, before sending it', () => {
+    const runtime = new WorkerRuntime({} as never);
+    expect(() => runtime.sendPlugin('k'.repeat(129), {})).toThrow(InvalidArgumentError);
+    expect(() => runtime.sendPlugin('', {})).toThrow(InvalidArgumentError);
+    expect(() => runtime.sendPlugin('k'.repeat(128), {})).not.toThrow(); // not connected: nothing written
   });
 });
 
