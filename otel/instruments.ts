@@ -22,6 +22,8 @@ export const M = {
   workers: 'cluster.workers',
   restarts: 'cluster.worker.restarts',
   recycles: 'cluster.worker.recycles',
+  standbyActivations: 'cluster.standby.activations',
+  standbyRefused: 'cluster.standby.refused',
 } as const;
 
 /** Attribute added to every point a worker reports: its slot. */

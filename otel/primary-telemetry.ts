@@ -90,21 +90,23 @@ export class PrimaryTelemetry {
         ['starting', 0],
         ['ready', 0],
         ['draining', 0],
+        ['standby', 0],
       ]);
       for (const w of o.workers()) byState.set(w.state, (byState.get(w.state) ?? 0) + 1);
       if (o.givenUpSlots) byState.set('given-up', o.givenUpSlots());
       for (const [state, n] of byState) r.observe(n, { 'cluster.worker.state': state });
     });
     this.gauges.add(M.workerInfo, { unit: '1', description: 'One series per live worker, carrying its pid.' }, (observe) => {
-      for (const w of o.workers()) observe(1, { [WORKER_ID]: w.slot, 'process.pid': w.pid });
+      for (const w of o.workers()) if (w.slot >= 0) observe(1, { [WORKER_ID]: w.slot, 'process.pid': w.pid });
     });
     this.gauges.add(M.snapshotAge, { unit: 's', description: 'Age of the last telemetry snapshot received from the worker.' }, (observe) => {
       const now = Date.now();
       for (const slot of this.store.slotIds()) observe(this.store.snapshotAgeS(slot, now)!, { [WORKER_ID]: slot });
     });
     const perProcess = (pick: (r: { cpu: number; rssBytes: number }) => number) => (observe: (v: number, a: Attributes) => void) => {
+      // A standby (slot -1) has no worker.id yet: its readings are in the status report, not series.
       for (const w of o.workers()) {
-        const reading = this.pids.get(w.pid);
+        const reading = w.slot >= 0 ? this.pids.get(w.pid) : undefined;
         if (reading) observe(pick(reading), { [WORKER_ID]: w.slot });
       }
     };
@@ -117,7 +119,7 @@ export class PrimaryTelemetry {
     );
     this.gauges.add(M.workerCpuTime, { unit: 's', description: 'CPU seconds used by the worker process, by mode (sampled by the primary; Linux).', kind: 'counter' }, (observe) => {
       for (const w of o.workers()) {
-        const r = this.pids.get(w.pid);
+        const r = w.slot >= 0 ? this.pids.get(w.pid) : undefined;
         if (r?.userS === undefined || r.systemS === undefined) continue;
         observe(r.userS, { [WORKER_ID]: w.slot, 'cpu.mode': 'user' }, w.startedAt);
         observe(r.systemS, { [WORKER_ID]: w.slot, 'cpu.mode': 'system' }, w.startedAt);

@@ -97,7 +97,7 @@ export class WorkerTelemetry {
    * The trace SDK and its OTLP exporter are loaded only when tracing is on: they are about a third
    * of a worker's start-up, and a replacement worker serves that much sooner without them.
    */
-  static async create(resourceAttributes: Record<string, string | number>, tracing: TracingSettings): Promise<WorkerTelemetry> {
+  static async create(resourceAttributes: Record<string, string | number | Promise<number>>, tracing: TracingSettings): Promise<WorkerTelemetry> {
     if (!tracing.enabled) return new WorkerTelemetry(undefined, undefined);
     // OTEL_RESOURCE_ATTRIBUTES on every span, under ours (service.name, worker.id, process.pid).
     const resource = detectResources({ detectors: [envDetector] }).merge(resourceFromAttributes(resourceAttributes));

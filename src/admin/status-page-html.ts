@@ -77,7 +77,7 @@ const pad = (n) => String(n).padStart(2, '0');
 const clock = (ms) => { const d = new Date(ms); return pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds()); };
 const dur = (s) => { s = Math.max(0, Math.floor(s)); if (s < 60) return s + 's'; if (s < 3600) return Math.floor(s / 60) + 'm ' + (s % 60) + 's';
   if (s < 86400) return Math.floor(s / 3600) + 'h ' + pad(Math.floor((s % 3600) / 60)) + 'm'; return Math.floor(s / 86400) + 'd ' + Math.floor((s % 86400) / 3600) + 'h'; };
-const STATE_TONE = { ready: 'ok', starting: 'info', draining: 'warn', stopping: 'idle', stopped: 'idle', exited: 'bad', crashed: 'bad' };
+const STATE_TONE = { ready: 'ok', starting: 'info', standby: 'idle', draining: 'warn', stopping: 'idle', stopped: 'idle', exited: 'bad', crashed: 'bad' };
 const TRIGGER_NAME = { cpu: 'CPU', memory: 'Memory', responseTime: 'Response time', queueLength: 'Queue length' };
 const HEALTH_TONE = { ok: 'ok', failing: 'warn', unhealthy: 'bad', excluded: 'purple', unknown: 'idle' };
 const badge = (td, text, tone) => { let b = td.firstChild; if (!b) b = td.appendChild(el('span')); b.className = 'badge tone-' + (tone || 'idle'); b.textContent = text; };
@@ -103,15 +103,18 @@ const tiles = TILES.map((t) => {
 let history = [];
 const workerHist = new Map(); // slot -> [at, cpuPct, requestRate][], oldest first
 const rows = new Map(); // slot -> { tr, td, cpu, cpuChart, rate, rateChart, bar, rss }
+// A standby has no slot (-1): its row is keyed by its pid, and shown after the slots.
+const keyOf = (w) => (w.slot < 0 ? 'standby ' + w.pid : w.slot);
+const order = (w) => (w.slot < 0 ? 1e9 + w.pid : w.slot);
 const COLS = ['slot', 'pid', 'state', 'uptime', 'restarts', 'cpu', 'rss', 'rate', 'p95', 'loop', 'health'];
 
 function record(s) {
   for (const w of s.workers) {
-    let h = workerHist.get(w.slot); if (!h) workerHist.set(w.slot, (h = []));
+    let h = workerHist.get(keyOf(w)); if (!h) workerHist.set(keyOf(w), (h = []));
     h.push([s.at, w.cpuPct, w.requestRate]); if (h.length > HISTORY_CAP) h.splice(0, h.length - HISTORY_CAP);
   }
   // A slot that leaves the pool starts a fresh history if it comes back.
-  for (const slot of workerHist.keys()) if (!s.workers.some((w) => w.slot === slot)) workerHist.delete(slot);
+  for (const key of workerHist.keys()) if (!s.workers.some((w) => keyOf(w) === key)) workerHist.delete(key);
 }
 
 function workerRow(slot) {
@@ -124,8 +127,8 @@ function workerRow(slot) {
 }
 
 function renderWorker(r, w, t0, t1) {
-  const h = workerHist.get(w.slot) || [];
-  r.td.slot.textContent = w.slot; r.td.pid.textContent = w.pid;
+  const h = workerHist.get(keyOf(w)) || [];
+  r.td.slot.textContent = w.slot < 0 ? '–' : w.slot; r.td.pid.textContent = w.pid;
   badge(r.td.state, w.state, STATE_TONE[w.state]);
   r.td.uptime.textContent = dur(w.uptimeS);
   r.td.restarts.textContent = w.restarts; r.td.restarts.className = w.restarts > 0 ? 'tone-warn' : '';
@@ -189,9 +192,9 @@ function render() {
     if (k === 'errorRate') x.tile.className = 'tile' + (v >= 0.05 ? ' bad' : v >= 0.005 ? ' warn' : '');
   }
   const tbody = document.querySelector('#workers tbody'), seen = new Set();
-  for (const w of [...s.workers].sort((a, b) => a.slot - b.slot)) {
-    seen.add(w.slot);
-    let r = rows.get(w.slot); if (!r) rows.set(w.slot, (r = workerRow(w.slot)));
+  for (const w of [...s.workers].sort((a, b) => order(a) - order(b))) {
+    seen.add(keyOf(w));
+    let r = rows.get(keyOf(w)); if (!r) rows.set(keyOf(w), (r = workerRow(keyOf(w))));
     renderWorker(r, w, t0, t1); tbody.appendChild(r.tr);
   }
   for (const [slot, r] of rows) if (!seen.has(slot)) { r.tr.remove(); rows.delete(slot); workerHist.delete(slot); }

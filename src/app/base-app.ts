@@ -21,7 +21,15 @@ import type { App, ListenAddress } from './types.js';
 export abstract class BaseApp extends EventEmitter<ClusterEventMap> implements App {
   abstract readonly isPrimary: boolean;
   abstract readonly isWorker: boolean;
-  readonly workerSlot: number | undefined = undefined;
+  get workerSlot(): number | undefined {
+    return undefined;
+  }
+  get isStandby(): boolean {
+    return false;
+  }
+  whenActive(): Promise<number | undefined> {
+    return Promise.resolve(this.workerSlot);
+  }
   adminAddress: ListenAddress | undefined;
   protected readonly router: Router;
   /** onMessage handlers, registered before listen() (at the script's top level) as well as after. */

@@ -17,7 +17,7 @@ import { Supervisor, type WorkerInfo } from '../supervisor/supervisor.js';
 import { BaseApp } from './base-app.js';
 import { builtinPlugins, workerExecArgv } from './builtin-plugins.js';
 import type { AutoscalerPlugin, AutoscalerStatus } from './builtin-plugins.js';
-import { poolControl } from './pool-control.js';
+import { poolControl, standbyAdmission } from './pool-control.js';
 import { startAdmin } from './admin-setup.js';
 import { bindPort, buildIpc, buildRouting, routeWorkerMessages, statusBuilder } from './primary-wiring.js';
 import { installSignalHandlers } from './signals.js';
@@ -32,7 +32,17 @@ import type { PrimaryIpc, SettledReply } from '../ipc/primary-ipc.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import { clusterMetrics, primaryContext, primaryTelemetry, WorkerMessageRouter, type ClusterMetrics } from './telemetry-setup.js';
 
-const FORWARDED_EVENTS: (keyof ClusterEventMap)[] = ['worker:spawned', 'worker:ready', 'worker:exit', 'worker:restart', 'cluster:degraded', 'worker:excluded', 'worker:readmitted'];
+const FORWARDED_EVENTS: (keyof ClusterEventMap)[] = [
+  'worker:spawned',
+  'worker:ready',
+  'worker:standby',
+  'worker:activated',
+  'worker:exit',
+  'worker:restart',
+  'cluster:degraded',
+  'worker:excluded',
+  'worker:readmitted',
+];
 
 /** The primary: owns the port (on Node), the supervisor, the admin server and the signals. */
 export class PrimaryApp extends BaseApp {
@@ -101,6 +111,7 @@ export class PrimaryApp extends BaseApp {
       const supervisor = (this.supervisor = new Supervisor(pm, spawner, this.logger));
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
       for (const e of FORWARDED_EVENTS) supervisor.on(e, ((payload: unknown) => emit(e, payload)) as never);
+      supervisor.standbys.setAdmission(standbyAdmission(config.resources.maxMemoryPerWorker));
       supervisor.on('worker:ready', () => this.balancer?.flush());
       const telemetry = (this.telemetry = await primaryTelemetry(this.options, () => supervisor.list(), this.logger, { givenUpSlots: () => supervisor.givenUpCount(), global: this.meters }));
       const messages = new WorkerMessageRouter((kind, err) => this.logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, "a plugin's worker-message handler failed"));

@@ -1,7 +1,7 @@
 // The primary's collaborators, each built by one function from what it needs. PrimaryApp.start()
 // calls them in order; each returns what PrimaryApp keeps so that teardown() can close it.
 import { metrics } from '@opentelemetry/api';
-import { PRIMARY_SCOPE } from '../../otel/instruments.js';
+import { M, PRIMARY_SCOPE } from '../../otel/instruments.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import { checkCounting, SnapshotProblem } from '../../otel/snapshot-check.js';
 import { HandoffBalancer } from '../balancer/handoff-balancer.js';
@@ -19,6 +19,7 @@ import { privateApis } from '../runtime/internals.js';
 import { RECYCLE_REASONS } from '../supervisor/exit-reason.js';
 import type { PoolOperations } from '../supervisor/pool-operations.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
+import { NO_SLOT } from '../supervisor/worker-handle.js';
 import { clusterMetrics, SNAPSHOT_KIND, type WorkerMessageRouter } from './telemetry-setup.js';
 import { clusterStatus, type ClusterStatus } from './status-report.js';
 import type { AutoscalerStatus, HealthView } from './builtin-plugins.js';
@@ -74,12 +75,20 @@ export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTe
       lastDropWarning = Date.now();
       logger.warn({ slot: h.slot, pid: h.pid, dropped: checked.dropped }, 'telemetry snapshot over its bounds: the excess points and attributes were dropped (docs/operations.md#security)');
     }
+    // A standby reports nothing under a slot: it serves nothing (its last snapshot at a stop is empty).
+    if (h.slot === NO_SLOT) return;
     telemetry.store.update(h.slot, h.pid, checked.snapshot);
     const eld = telemetry.store.query(h.slot, 0)?.eventLoopDelayP99S;
     if (supervisor.slots.get(h.slot)?.current === h && eld !== undefined) h.measured({ eventLoopDelayS: eld });
   });
   if (!telemetry) return;
   supervisor.on('worker:restart', (e) => telemetry.recordRestart(e.reason));
+  const meter = telemetry.meterProvider.getMeter(PRIMARY_SCOPE);
+  const activations = meter.createCounter(M.standbyActivations, { unit: '{worker}', description: 'Standby workers that took a slot, by why (restart, scale-up, recycle reason, reload).' });
+  supervisor.on('worker:activated', (e) => activations.add(1, { 'cluster.standby.reason': e.reason }));
+  meter
+    .createObservableCounter(M.standbyRefused, { unit: '{worker}', description: 'Standby workers not started because the host lacked free memory for them.' })
+    .addCallback((r) => r.observe(supervisor.standbys.refused));
   // A scaled-away slot's series disappear; a replaced worker keeps its slot's series.
   supervisor.on('worker:exit', (e) => e.reason === 'scaled-down' && telemetry.store.remove(e.slot));
   supervisor.on('worker:exit', (e) => (RECYCLE_REASONS as readonly string[]).includes(e.reason) && telemetry.recordRecycle(e.reason));

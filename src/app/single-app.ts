@@ -70,7 +70,17 @@ export class SingleApp extends BaseApp {
           sendToWorker: (_slot, kind, payload) => Promise.resolve(void fromPrimary.dispatch(0, kind, payload)),
         };
         await plugins.start('primary', (base) => primaryContext(base, extra, primary, this.admin, messages));
-        await plugins.start('worker', (base) => workerContext(base, 0, frontend, telemetry, (kind, payload) => messages.dispatch(0, kind, payload), fromPrimary, this.defaultRoutes));
+        await plugins.start('worker', (base) =>
+          workerContext(
+            base,
+            () => 0,
+            frontend,
+            telemetry,
+            (kind, payload) => messages.dispatch(0, kind, payload),
+            fromPrimary,
+            this.defaultRoutes,
+          ),
+        );
         frontend.startServing();
         this.readyAt = Date.now();
         telemetry?.start(this.options.telemetry.intervalMs, toStore, (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'));

@@ -34,7 +34,13 @@ export function tracingSettings(o: ResolvedOptions): TracingSettings {
 }
 
 /** The worker's providers and its plugin list (the built-in otel-worker plugin first, then `builtins`). */
-export async function workerTelemetry(o: ResolvedOptions, slot: number, builtins: Plugin[] = [], logger?: Logger): Promise<{ telemetry: WorkerTelemetry | undefined; plugins: Plugin[] }> {
+/** `slot`: a promise in a standby, resolved when it is activated (spans wait for their resource). */
+export async function workerTelemetry(
+  o: ResolvedOptions,
+  slot: number | Promise<number>,
+  builtins: Plugin[] = [],
+  logger?: Logger,
+): Promise<{ telemetry: WorkerTelemetry | undefined; plugins: Plugin[] }> {
   const user = [...builtins, ...(o.plugins as Plugin[])];
   if (!o.telemetry.enabled) return { telemetry: undefined, plugins: user };
   const telemetry = await WorkerTelemetry.create({ 'service.name': serviceNameFor(o.telemetry.serviceName), 'worker.id': slot, 'process.pid': process.pid }, tracingSettings(o));
@@ -80,7 +86,7 @@ export function registerWorkerMeterProvider(o: ResolvedOptions, logger: Logger):
 
 export function workerContext(
   base: PluginContextBase,
-  slot: number,
+  slot: () => number,
   frontend: HttpFrontend,
   telemetry: WorkerTelemetry | undefined,
   sendToPrimary: (kind: string, payload: unknown) => void,
@@ -89,7 +95,9 @@ export function workerContext(
 ): WorkerPluginContext {
   return {
     ...base,
-    slot,
+    get slot() {
+      return slot();
+    },
     server: frontend.server,
     meter: (name, version) => (telemetry ? telemetry.meter(name, version) : metrics.getMeter(name, version)),
     tracer: (name, version) => (telemetry ? telemetry.tracer(name, version) : trace.getTracer(name, version)),

@@ -60,8 +60,15 @@ type RouteMethod = (path: string, handler: Handler) => App;
 export interface App {
   readonly isPrimary: boolean;
   readonly isWorker: boolean;
-  /** This worker's slot (0-based), or undefined outside a worker. */
+  /** This worker's slot (0-based), or undefined outside a worker and in a standby not yet activated. */
   readonly workerSlot: number | undefined;
+  /**
+   * True in a standby worker until it is activated: it has run the app's start-up code but serves
+   * nothing. Start background work (timers, queue consumers) after `whenActive()`.
+   */
+  readonly isStandby: boolean;
+  /** Resolves with this worker's slot once it serves (at once in a worker that was never a standby; undefined outside a worker). */
+  whenActive(): Promise<number | undefined>;
   /** Where the admin server listens, once listen() has resolved (primary / single process). */
   readonly adminAddress: ListenAddress | undefined;
 

@@ -15,26 +15,53 @@ import type { ListenAddress } from './types.js';
 export class WorkerApp extends BaseApp {
   readonly isPrimary = false;
   readonly isWorker = true;
-  override readonly workerSlot = Number(process.env[ENV.slot]);
+  /** Forked as a standby: no slot until the primary activates it. */
+  private readonly standby = process.env[ENV.standby] === '1';
+  private slotNow: number | undefined = this.standby ? undefined : Number(process.env[ENV.slot]);
+  private resolveActive: (slot: number) => void = () => {};
+  private readonly active = new Promise<number>((resolve) => (this.resolveActive = resolve));
   private runtime: WorkerRuntime | undefined;
   private ipc: WorkerIpc | undefined;
   private listening: Promise<ListenAddress> | undefined;
 
-  /** Port and host are the primary's; the arguments are accepted so one script serves every role. */
+  override get workerSlot(): number | undefined {
+    return this.slotNow;
+  }
+
+  override get isStandby(): boolean {
+    return this.slotNow === undefined;
+  }
+
+  override whenActive(): Promise<number> {
+    if (this.slotNow !== undefined) return Promise.resolve(this.slotNow);
+    return this.active;
+  }
+
+  /**
+   * Port and host are the primary's; the arguments are accepted so one script serves every role.
+   * In a standby it resolves once the app and plugins are loaded; requests arrive after activation.
+   */
   listen(_port?: number, host?: string): Promise<ListenAddress> {
     if (this.listening) return Promise.reject(new AlreadyListeningError('listen() was already called on this app'));
     this.listening = (async () => {
       const lb = this.options.cluster.config.loadBalancing;
       const frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection });
       const { plugins: builtins } = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => 1, shuttingDown: () => false });
-      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, this.workerSlot, builtins, this.logger);
+      const slotKnown = this.slotNow !== undefined ? this.slotNow : this.active;
+      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, slotKnown, builtins, this.logger);
       const plugins = new PluginHost(pluginList, this.logger);
       const runtime = new WorkerRuntime({
         frontend,
         plugins,
         logger: this.logger,
-        slot: this.workerSlot,
+        slot: this.slotNow,
         heartbeatIntervalMs: this.options.cluster.config.processManagement.heartbeatIntervalMs,
+        onActivated: (slot, reason) => {
+          this.slotNow = slot;
+          startTelemetry();
+          this.resolveActive(slot);
+          this.emit('worker:activated', { slot, pid: process.pid, reason });
+        },
       });
       this.runtime = runtime;
       const primaryMax = Number(process.env[ENV.ipcMaxBytes]);
@@ -42,7 +69,7 @@ export class WorkerApp extends BaseApp {
       const ipc = (this.ipc = new WorkerIpc((env) => runtime.sendIpc(env), this.handlers, ipcOptions));
       runtime.inbox.on('ipc', (env) => ipc.onEnvelope(env));
       const fromPrimary = new WorkerMessageRouter((kind, err) => this.logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, "a plugin's primary-message handler failed"));
-      runtime.inbox.on('plugin', (kind, payload) => fromPrimary.dispatch(this.workerSlot, kind, payload));
+      runtime.inbox.on('plugin', (kind, payload) => fromPrimary.dispatch(this.slotNow ?? -1, kind, payload));
       telemetry
         ?.meter(WORKER_SCOPE)
         .createObservableCounter('cluster.worker.ipc.malformed', { unit: '{message}', description: 'Internal IPC messages from the primary that were malformed and dropped.' })
@@ -50,12 +77,15 @@ export class WorkerApp extends BaseApp {
       const send = (kind: string, payload: unknown) => runtime.sendPlugin(kind, payload);
       // Registered before the plugins' hooks, so it runs after them: the last snapshot counts everything.
       if (telemetry) plugins.addCloseHook('telemetry', () => telemetry.close((snap) => send(SNAPSHOT_KIND, snap)));
-      await runtime.start(() => plugins.start('worker', (base) => workerContext(base, this.workerSlot, frontend, telemetry, send, fromPrimary, this.defaultRoutes)));
-      telemetry?.start(
-        this.options.telemetry.intervalMs,
-        (snap) => send(SNAPSHOT_KIND, snap),
-        (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'),
-      );
+      // A standby sends no snapshots: it has no slot to report under and serves nothing.
+      const startTelemetry = () =>
+        telemetry?.start(
+          this.options.telemetry.intervalMs,
+          (snap) => send(SNAPSHOT_KIND, snap),
+          (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'),
+        );
+      await runtime.start(() => plugins.start('worker', (base) => workerContext(base, () => this.slotNow ?? -1, frontend, telemetry, send, fromPrimary, this.defaultRoutes)));
+      if (this.slotNow !== undefined) startTelemetry();
       return { host: process.env[ENV.host] || host || '::', port: Number(process.env[ENV.port]) };
     })();
     return this.listening;

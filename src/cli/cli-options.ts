@@ -65,6 +65,16 @@ export function cliServerOptions(plan: CliPlan, file: ConfigFile | undefined, br
     if (cluster.config && typeof cluster.config === 'object') cluster.config = { ...(cluster.config as object), workers: plan.instances };
     else cluster.workers = plan.instances;
   }
+  // An unmodified app's start-up code may start background work that a standby would run twice:
+  // standbys only where the file asks for them (processManagement.standbyWorkers).
+  const nested = cluster.config && typeof cluster.config === 'object' ? (cluster.config as Record<string, unknown>) : undefined;
+  const holder = nested ?? cluster;
+  const pm = (holder.processManagement as Record<string, unknown> | undefined) ?? {};
+  if (pm.standbyWorkers === undefined) {
+    const withDefault = { ...pm, standbyWorkers: 0 };
+    if (nested) cluster.config = { ...nested, processManagement: withDefault };
+    else cluster.processManagement = withDefault;
+  }
   o.cluster = cluster;
   o.control = { name: plan.name, ...(plan.runtimeDir ? { dir: plan.runtimeDir } : {}) };
   if (plan.adminPort !== undefined) o.admin = { ...((o.admin as object | undefined) || {}), port: plan.adminPort };

@@ -15,7 +15,7 @@ export function humanDuration(s: number): string {
 export function statusTable(s: ClusterStatus): string {
   const head = ['slot', 'pid', 'state', 'uptime', 'restarts', 'cpu %', 'rss', 'req/s', 'p95 ms', 'health'];
   const rows = s.workers.map((w) => [
-    String(w.slot),
+    w.slot < 0 ? '-' : String(w.slot),
     String(w.pid),
     w.state,
     humanDuration(w.uptimeS),
@@ -32,7 +32,14 @@ export function statusTable(s: ClusterStatus): string {
       .map((c, i) => (i === 0 || i === 4 || (i >= 5 && i <= 8) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  const out = [`${s.name} (primary pid ${s.pid}): ${s.workers.filter((w) => w.state === 'ready').length} of ${s.size} workers ready`, '', line(head), ...rows.map(line), ''];
+  const standbys = s.workers.filter((w) => w.state === 'standby').length;
+  const out = [
+    `${s.name} (primary pid ${s.pid}): ${s.workers.filter((w) => w.state === 'ready').length} of ${s.size} workers ready${standbys ? `, ${standbys} standby` : ''}`,
+    '',
+    line(head),
+    ...rows.map(line),
+    '',
+  ];
   const c = s.cluster;
   out.push(
     c

@@ -89,6 +89,11 @@ function build(z: typeof Z) {
       heartbeatIntervalMs: ms(50, 60_000).default(1000),
       heartbeatTimeoutMs: ms(100, 600_000).default(10_000),
       readyTimeoutMs: ms(100, 600_000).default(30_000),
+      /**
+       * Warm workers beside the pool: app and plugins loaded, no slot, no traffic. A crash, a
+       * scale-up, a recycle or a reload activates one by a message. Default 1 with auto-scaling, else 0.
+       */
+      standbyWorkers: z.number().int().min(0).max(64).optional(),
     })
     .prefault({});
 

@@ -13,6 +13,8 @@ export interface ResolvedOptions extends Omit<ParsedOptions, 'cluster'> {
     enabled: boolean;
     config: ClusterConfig & {
       workers: number;
+      /** standbyWorkers resolved (1 with auto-scaling, else 0, unless given). */
+      processManagement: ClusterConfig['processManagement'] & { standbyWorkers: number };
       /** maxWorkers resolved; `maxWorkersSet` tells whether the user gave it (else the core count caps scaling). */
       autoScaling: ClusterConfig['autoScaling'] & { maxWorkers: number; maxWorkersSet: boolean };
     };
@@ -137,7 +139,12 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
     ...parsed,
     cluster: {
       enabled: parsed.cluster?.enabled ?? false,
-      config: { ...config, workers, autoScaling: { ...a, maxWorkers, maxWorkersSet: a.maxWorkers !== undefined } },
+      config: {
+        ...config,
+        workers,
+        processManagement: { ...config.processManagement, standbyWorkers: config.processManagement.standbyWorkers ?? (a.enabled ? 1 : 0) },
+        autoScaling: { ...a, maxWorkers, maxWorkersSet: a.maxWorkers !== undefined },
+      },
     },
     fingerprint: print,
   };

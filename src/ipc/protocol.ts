@@ -27,6 +27,8 @@ export type WorkerToPrimary =
 export type PrimaryToWorker =
   | { __oc: 1; t: 'conn' }
   | { __oc: 1; t: 'drain' }
+  /** A standby takes this slot: it listens (or takes hand-offs) and reports ready again. */
+  | { __oc: 1; t: 'activate'; slot: number; reason: string }
   /** Close this share (0..1) of open keep-alive connections after their next response. */
   | { __oc: 1; t: 'rebalance'; share: number }
   /** The primary side of a plugin to its worker side (`ctx.onPrimaryMessage(kind, ...)`). */

@@ -50,7 +50,8 @@ export interface RequestInfo {
 }
 
 export interface WorkerPluginContext extends PluginContextBase {
-  slot: number;
+  /** This worker's slot; -1 in a standby until it is activated (the app's `whenActive()`). */
+  readonly slot: number;
   /** The worker's http.Server (timeouts can be tuned here). */
   server: Server;
   /** Meters and tracers from the worker's providers; what they record reaches the primary. */

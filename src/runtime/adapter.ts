@@ -21,6 +21,8 @@ export const runtimeName = isBun ? `bun ${(globalThis as unknown as { Bun: { ver
 export const ENV = {
   role: 'OTEL_CLUSTER_ROLE',
   slot: 'OTEL_CLUSTER_SLOT',
+  /** '1' in a standby worker (it has no slot until activated). */
+  standby: 'OTEL_CLUSTER_STANDBY',
   listen: 'OTEL_CLUSTER_LISTEN',
   port: 'OTEL_CLUSTER_PORT',
   host: 'OTEL_CLUSTER_HOST',

@@ -3,8 +3,15 @@ import type { ExitReason } from './exit-reason.js';
 
 /** Events of the primary app (and its supervisor). Listener arguments are single payload objects. */
 export interface ClusterEventMap {
+  /** A worker was forked; slot -1 for a standby. */
   'worker:spawned': [{ slot: number; pid: number }];
+  /** A worker in a slot is serving (an activated standby: `startupMs` counts from its activation). */
   'worker:ready': [{ slot: number; pid: number; startupMs: number }];
+  /** A standby has loaded the app and its plugins and waits for a slot. */
+  'worker:standby': [{ pid: number; startupMs: number }];
+  /** A standby took a slot (reason: restart, scale-up, recycle, reload); `worker:ready` follows when it serves. */
+  'worker:activated': [{ slot: number; pid: number; reason: string }];
+  /** slot -1: a standby that was never activated. */
   'worker:exit': [{ slot: number; pid: number; code: number | null; signal: string | null; reason: ExitReason }];
   'worker:restart': [{ slot: number; reason: ExitReason; delayMs: number; attempt: number }];
   'cluster:ready': [{ workers: number; host: string; port: number }];

@@ -66,7 +66,7 @@ export class PoolOperations {
     return this.serial(async () => {
       if (sup.slots.get(slotIndex) !== slot || slot.current !== old || !old.alive) return;
       sup.logger.info({ slot: slotIndex, pid: old.pid, reason }, 'recycling worker: starting its replacement');
-      const started = await this.startReplacement(slot);
+      const started = await this.startReplacement(slot, reason);
       if (started.ok) {
         if (slot.current !== old) {
           await sup.stopWorker(started.fresh, reason); // the slot moved on meanwhile
@@ -82,13 +82,18 @@ export class PoolOperations {
     });
   }
 
+  /**
+   * The standbys are replaced first, so that no standby with the old code is ever activated; each
+   * slot then takes a new one if it is ready (else a fork), and the pool starts its successor.
+   */
   private async rollingReload(): Promise<void> {
     const sup = this.sup;
+    await sup.standbys.replaceAll();
     for (const slot of [...sup.slots.values()].sort((a, b) => a.index - b.index)) {
       if (sup.isShuttingDown) throw new NotListeningError('reload stopped: the cluster is shutting down');
       if (sup.slots.get(slot.index) !== slot) continue; // scaled away meanwhile
       const old = slot.current;
-      const started = await this.startReplacement(slot);
+      const started = await this.startReplacement(slot, 'reload');
       if (!started.ok) {
         sup.logger.error({ slot: slot.index, pid: started.fresh.pid, reason: started.why }, 'reload stopped: replacement did not become ready');
         throw new ReloadFailedError(`reload stopped at slot ${slot.index}: replacement pid ${started.fresh.pid} exited before becoming ready (${started.why}); the remaining workers keep running`);
@@ -99,8 +104,8 @@ export class PoolOperations {
     }
   }
 
-  private async startReplacement(slot: Slot): Promise<{ ok: true; fresh: WorkerHandle } | { ok: false; fresh: WorkerHandle; why: string }> {
-    const fresh = this.sup.spawn(slot, true);
+  private async startReplacement(slot: Slot, why: string): Promise<{ ok: true; fresh: WorkerHandle } | { ok: false; fresh: WorkerHandle; why: string }> {
+    const fresh = this.sup.fill(slot, true, why);
     const outcome = await Promise.race([waitReady(this.sup, fresh), fresh.exited.then(() => 'exited' as const)]);
     if (outcome === 'ready') return { ok: true, fresh };
     return { ok: false, fresh, why: `${fresh.requestedReason ?? 'crash'}${fresh.stderrTail ? `: ${lastLine(fresh.stderrTail)}` : ''}` };

@@ -2,7 +2,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { ENV } from '../runtime/adapter.js';
 
 export interface Spawner {
-  fork(slot: number): Worker;
+  /** Forks the worker of a slot, or a standby (no slot until activated). */
+  fork(slot: number | 'standby'): Worker;
 }
 
 /**
@@ -31,6 +32,6 @@ export function createSpawner(env: Record<string, string>, schedNone = false, ex
   const exec = process.env[WORKER_EXEC_ENV] ? (JSON.parse(process.env[WORKER_EXEC_ENV]) as string[]) : undefined;
   cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'pipe', 'ipc'], execArgv: [...process.execArgv, ...extraExecArgv], ...(exec ? { exec: exec[0], args: exec.slice(1) } : {}) });
   return {
-    fork: (slot) => cluster.fork({ ...env, [ENV.role]: 'worker', [ENV.slot]: String(slot) }),
+    fork: (slot) => cluster.fork({ ...env, [ENV.role]: 'worker', ...(slot === 'standby' ? { [ENV.standby]: '1' } : { [ENV.slot]: String(slot) }) }),
   };
 }

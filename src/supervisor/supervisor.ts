@@ -6,9 +6,11 @@ import type { Logger } from '../logger.js';
 import type { ClusterEventMap } from './events.js';
 import { classifyExit, RECYCLE_REASONS, type ExitReason } from './exit-reason.js';
 import { Exclusions } from './exclusions.js';
+import { unresponsive } from './liveness.js';
 import { decideRestart } from './restart-policy.js';
 import type { Spawner } from './spawner.js';
-import { WorkerHandle } from './worker-handle.js';
+import { StandbyPool } from './standby-pool.js';
+import { NO_SLOT, WorkerHandle } from './worker-handle.js';
 
 export interface SupervisorConfig {
   respawn: boolean;
@@ -21,6 +23,8 @@ export interface SupervisorConfig {
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   readyTimeoutMs: number;
+  /** Warm workers kept beside the slots (standby-pool.ts). */
+  standbyWorkers: number;
 }
 
 export interface Slot {
@@ -62,6 +66,9 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
   readonly slots = new Map<number, Slot>();
   readonly live = new Set<WorkerHandle>();
   readonly exclusions: Exclusions;
+  readonly standbys: StandbyPool;
+  /** The slot each live worker serves (a standby has none until activated). */
+  private readonly owner = new WeakMap<WorkerHandle, Slot>();
   private shuttingDown = false;
   private watchdog: NodeJS.Timeout | undefined;
   private closing: Promise<{ clean: boolean }> | undefined;
@@ -75,6 +82,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
   ) {
     super();
     this.exclusions = new Exclusions(this, logger);
+    this.standbys = new StandbyPool(config.standbyWorkers, { ...config, respawn: true }, this, logger);
   }
 
   /** Slots given up after a crash loop that have no worker now. */
@@ -98,13 +106,15 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
       await this.forceStop();
       throw new NoWorkersError(`every worker failed to start (${detail})`);
     }
+    // After the slots: standbys starting beside them would slow the first workers down.
+    this.standbys.fill();
   }
 
-  /** Adds slot i and waits until it is ready or given up. */
+  /** Adds slot i (a standby takes it, if one is ready) and waits until it is ready or given up. */
   startSlot(i: number): Promise<'ready' | 'given-up'> {
     const slot: Slot = { index: i, current: undefined, restarts: 0, unstableStreak: 0, givenUp: false, restartTimer: undefined };
     this.slots.set(i, slot);
-    this.spawn(slot);
+    this.fill(slot, false, 'scale-up');
     return this.settled(slot);
   }
 
@@ -132,17 +142,49 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     });
   }
 
+  /**
+   * Gives the slot a worker: a ready standby, activated by a message, else a fork. A candidate
+   * (reload, recycle) does not replace slot.current until it is ready.
+   */
+  fill(slot: Slot, candidate: boolean, why: string): WorkerHandle {
+    const standby = this.standbys.take();
+    if (!standby) return this.spawn(slot, candidate);
+    standby.activate(slot.index);
+    this.owner.set(standby, slot);
+    if (!candidate) slot.current = standby;
+    this.standbys.activated();
+    standby.send({ t: 'activate', slot: slot.index, reason: why }).catch(() => standby.kill('SIGKILL'));
+    this.logger.info({ slot: slot.index, pid: standby.pid, candidate, why }, 'standby worker activated');
+    this.emit('worker:activated', { slot: slot.index, pid: standby.pid, reason: why });
+    this.standbys.fill();
+    return standby;
+  }
+
   /** Forks a worker for the slot. A candidate (reload) does not replace slot.current until ready. */
   spawn(slot: Slot, candidate = false): WorkerHandle {
-    const handle = new WorkerHandle(slot.index, this.spawner.fork(slot.index), (h, m) => this.onMessage(h, m));
-    this.live.add(handle);
+    const handle = this.track(new WorkerHandle(slot.index, this.spawner.fork(slot.index), (h, m) => this.onMessage(h, m)));
+    this.owner.set(handle, slot);
     if (!candidate) slot.current = handle;
     this.logger.info({ slot: slot.index, pid: handle.pid, candidate }, 'worker spawned');
     this.emit('worker:spawned', { slot: slot.index, pid: handle.pid });
-    void handle.exited.then(({ code, signal }) => this.onExit(slot, handle, code, signal));
     return handle;
   }
 
+  /** Forks a standby: it loads the app and plugins, reports ready, and waits for a slot. */
+  spawnStandby(): WorkerHandle {
+    const handle = this.track(new WorkerHandle(NO_SLOT, this.spawner.fork('standby'), (h, m) => this.onMessage(h, m), true));
+    this.logger.info({ pid: handle.pid }, 'standby worker spawned');
+    this.emit('worker:spawned', { slot: NO_SLOT, pid: handle.pid });
+    return handle;
+  }
+
+  private track(handle: WorkerHandle): WorkerHandle {
+    this.live.add(handle);
+    void handle.exited.then(({ code, signal }) => this.onExit(handle, code, signal));
+    return handle;
+  }
+
+  /** Ready workers in slots (never a standby). */
   readyWorkers(): WorkerHandle[] {
     const out: WorkerHandle[] = [];
     for (const s of this.slots.values()) if (s.current?.state === 'ready') out.push(s.current);
@@ -180,6 +222,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
       this.logger.info({ workers: handles.length, timeoutMs: this.config.gracefulShutdownTimeout }, 'shutting down workers');
       await Promise.all(handles.map((h) => this.stopWorker(h, 'shutdown')));
       clearInterval(this.watchdog);
+      this.standbys.close();
       return { clean: handles.every((h) => !h.forced) };
     })();
     return this.closing;
@@ -196,6 +239,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     }
     await Promise.all(handles.map((h) => h.exited));
     clearInterval(this.watchdog);
+    this.standbys.close();
   }
 
   /**
@@ -223,11 +267,15 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     if (m.t === 'hb') return h.heard({ open: m.c, active: m.a, adopted: m.r });
     h.heard();
     if (m.t === 'ready' && h.markReady()) {
-      const readyAt = h.readyAt!;
+      const startupMs = h.readyAt! - h.startingSince;
+      if (h.state === 'standby') {
+        this.logger.info({ pid: h.pid, startupMs }, 'standby worker ready');
+        return void this.emit('worker:standby', { pid: h.pid, startupMs });
+      }
       const slot = this.slots.get(h.slot);
-      this.logger.info({ slot: h.slot, pid: h.pid, startupMs: readyAt - h.startedAt }, 'worker ready');
+      this.logger.info({ slot: h.slot, pid: h.pid, startupMs, standby: h.isStandby || undefined }, 'worker ready');
       if (slot && slot.current === h) slot.givenUp = false;
-      this.emit('worker:ready', { slot: h.slot, pid: h.pid, startupMs: readyAt - h.startedAt });
+      this.emit('worker:ready', { slot: h.slot, pid: h.pid, startupMs });
     } else if (m.t === 'plugin') {
       this.inbox.emit('plugin', h, m.kind, m.payload);
     } else if (m.t === 'ipc') {
@@ -239,12 +287,21 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     }
   }
 
-  private onExit(slot: Slot, h: WorkerHandle, code: number | null, signal: string | null): void {
+  private onExit(h: WorkerHandle, code: number | null, signal: string | null): void {
     const becameReady = h.readyAt !== undefined;
     h.markExited();
     this.live.delete(h);
     const reason = classifyExit(h.requestedReason, code, signal, h.stderrTail);
     const uptimeMs = Date.now() - h.startedAt;
+    const slot = this.owner.get(h);
+    if (!slot) {
+      this.logger[h.requestedReason ? 'info' : 'error'](
+        { pid: h.pid, code, signal, reason, uptimeMs, becameReady, stderrTail: h.requestedReason ? undefined : h.stderrTail.slice(-1000) || undefined },
+        'standby worker exited',
+      );
+      this.emit('worker:exit', { slot: NO_SLOT, pid: h.pid, code, signal, reason });
+      return this.standbys.onExit(h, reason, uptimeMs, becameReady);
+    }
     // A recycled worker's replacement is already running (or the recycle failed and the slot's
     // restart policy takes over, which the slot check below lets through).
     const expected = ['reload', 'scaled-down', 'shutdown'].includes(reason) || (RECYCLE_REASONS as readonly string[]).includes(reason);
@@ -269,27 +326,22 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     }
     this.logger.warn({ slot: slot.index, pid: h.pid, reason, delayMs: decision.delayMs, attempt: slot.restarts + 1 }, 'restarting worker');
     this.emit('worker:restart', { slot: slot.index, reason, delayMs: decision.delayMs, attempt: slot.restarts + 1 });
-    slot.restartTimer = setTimeout(() => {
+    const restart = () => {
       slot.restartTimer = undefined;
       if (this.shuttingDown || this.slots.get(slot.index) !== slot || slot.current) return;
       slot.restarts++;
-      this.spawn(slot);
-    }, decision.delayMs);
+      this.fill(slot, false, 'restart');
+    };
+    // A ready standby takes the slot now: the capacity is back within one IPC round trip.
+    if (decision.delayMs === 0 && this.standbys.available() > 0) return restart();
+    slot.restartTimer = setTimeout(restart, decision.delayMs);
     slot.restartTimer.unref();
   }
 
-  /** Ready timeout, heartbeat loss (a wedged event loop) and lost IPC channels. */
+  /** Ready timeout, heartbeat loss (a wedged event loop) and lost IPC channels: SIGKILL. */
   private checkLiveness(): void {
-    const now = Date.now();
-    const c = this.config;
-    for (const h of this.live) {
-      if (h.requestedReason === 'unresponsive' || h.state === 'exited') continue;
-      let why: string | undefined;
-      if (h.state === 'starting' && now - h.startedAt > c.readyTimeoutMs) why = `not ready within ${c.readyTimeoutMs} ms`;
-      else if (c.zombieDetection && h.state !== 'starting' && now - h.lastHeartbeat > c.heartbeatTimeoutMs) why = `no heartbeat for ${now - h.lastHeartbeat} ms`;
-      else if (c.zombieDetection && h.disconnectedAt !== undefined && now - h.disconnectedAt > c.heartbeatTimeoutMs) why = 'IPC channel closed but process still running';
-      if (!why) continue;
-      this.logger.error({ slot: h.slot, pid: h.pid, reason: 'unresponsive', why }, 'killing unresponsive worker');
+    for (const { h, why } of unresponsive(this.live, this.config, Date.now())) {
+      this.logger.error({ slot: h.slot, pid: h.pid, reason: 'unresponsive', why, standby: h.state === 'standby' || undefined }, 'killing unresponsive worker');
       h.markUnresponsive();
       h.kill('SIGKILL');
     }

@@ -5,7 +5,11 @@ import { isBun } from '../runtime/adapter.js';
 import { WorkerGoneError } from '../errors.js';
 import { estimateOpen, type WorkerLoad } from './worker-load.js';
 
-export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
+/** `standby`: started and ready, holding no slot and serving nothing until activated (standby-pool.ts). */
+export type WorkerState = 'starting' | 'standby' | 'ready' | 'draining' | 'exited';
+
+/** The slot of a standby that has not been activated. */
+export const NO_SLOT = -1;
 
 const STDERR_TAIL_BYTES = 8192;
 
@@ -15,7 +19,8 @@ const STDERR_TAIL_BYTES = 8192;
  * supervisor (and, for hand-off counts and CPU, the balancer) call; nothing else writes it.
  *
  * Invariants: `state` only moves forward (starting -> ready -> draining -> exited, any step may be
- * skipped); `requestedReason` is set by whoever first asked the worker to stop (the exit is
+ * skipped); a standby goes starting -> standby -> starting (activated: it has a slot now, and
+ * listens) -> ready, and its slot is NO_SLOT until then and never changes after; `requestedReason` is set by whoever first asked the worker to stop (the exit is
  * classified from it), and replaced only by markUnresponsive (our SIGKILL decides the exit then);
  * `forced` is never cleared.
  */
@@ -33,6 +38,25 @@ export class WorkerHandle {
   private tail = '';
   private handedOff = 0;
   private adoptedReported = 0;
+  private slotNow: number;
+  private activatedAtMs: number | undefined;
+
+  /** The slot it serves; NO_SLOT for a standby not activated yet. */
+  get slot(): number {
+    return this.slotNow;
+  }
+  /** Forked as a standby (whether or not it has been activated since). */
+  get isStandby(): boolean {
+    return this.standby;
+  }
+  /** When a standby was activated (epoch ms). */
+  get activatedAt(): number | undefined {
+    return this.activatedAtMs;
+  }
+  /** Since when it has been starting: its fork, or its activation. The ready timeout counts from here. */
+  get startingSince(): number {
+    return this.activatedAtMs ?? this.startedAt;
+  }
 
   get state(): WorkerState {
     return this.stateNow;
@@ -95,10 +119,10 @@ export class WorkerHandle {
     this.handedOff++;
   }
 
-  /** starting -> ready; false if it was not starting. */
+  /** starting -> standby (a standby reported ready) or ready; false if it was not starting. */
   markReady(): boolean {
     if (this.stateNow !== 'starting') return false;
-    this.stateNow = 'ready';
+    this.stateNow = this.standby && this.activatedAtMs === undefined ? 'standby' : 'ready';
     this.readyAtMs = Date.now();
     return true;
   }
@@ -107,6 +131,16 @@ export class WorkerHandle {
   markDraining(): boolean {
     if (this.stateNow === 'draining' || this.stateNow === 'exited') return false;
     this.stateNow = 'draining';
+    return true;
+  }
+
+  /** standby -> starting, in `slot`: false (nothing changed) unless it was an idle standby. */
+  activate(slot: number): boolean {
+    if (this.stateNow !== 'standby' || this.reason !== undefined) return false;
+    this.slotNow = slot;
+    this.activatedAtMs = Date.now();
+    this.stateNow = 'starting';
+    this.heartbeatAt = this.activatedAtMs;
     return true;
   }
 
@@ -139,10 +173,12 @@ export class WorkerHandle {
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
 
   constructor(
-    readonly slot: number,
+    slot: number,
     readonly worker: Worker,
     onMessage: (h: WorkerHandle, m: WorkerToPrimary) => void,
+    private readonly standby = false,
   ) {
+    this.slotNow = slot;
     this.exited = new Promise((resolve) => worker.once('exit', (code, signal) => resolve({ code, signal })));
     worker.on('message', (msg: unknown) => {
       if (isInternal(msg)) onMessage(this, msg as WorkerToPrimary);

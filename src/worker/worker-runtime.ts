@@ -15,8 +15,11 @@ export interface WorkerRuntimeOptions {
   frontend: HttpFrontend;
   plugins: PluginHost;
   logger: Logger;
-  slot: number;
+  /** The slot, or undefined in a standby (it learns its slot when activated). */
+  slot: number | undefined;
   heartbeatIntervalMs: number;
+  /** A standby was activated and serves now (after its ready message). */
+  onActivated?: (slot: number, reason: string) => void;
 }
 
 /**
@@ -25,14 +28,28 @@ export interface WorkerRuntimeOptions {
  */
 export class WorkerRuntime {
   private drainPromise: Promise<void> | undefined;
+  private mode: ListenMode = 'handoff';
+  private slotNow: number | undefined;
+  private activating: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private reported = 0;
   private reportedAt = 0;
 
-  constructor(private readonly o: WorkerRuntimeOptions) {}
+  constructor(private readonly o: WorkerRuntimeOptions) {
+    this.slotNow = o.slot;
+  }
 
+  /** The slot it serves; undefined while a standby. */
+  get slot(): number | undefined {
+    return this.slotNow;
+  }
+
+  /**
+   * Loads the plugins and reports ready. A standby (no slot) does not listen: on the shared port it
+   * binds only when activated, and in hand-off mode the primary hands it nothing until then.
+   */
   async start(startPlugins: () => Promise<void>): Promise<void> {
-    const mode = (process.env[ENV.listen] as ListenMode | undefined) ?? 'handoff';
+    const mode = (this.mode = (process.env[ENV.listen] as ListenMode | undefined) ?? 'handoff');
     process.on('message', this.onMessage);
     // The primary is gone (even SIGKILLed): exit at once so no orphan keeps the port or serves stale code.
     process.once('disconnect', () => process.exit(0));
@@ -40,17 +57,7 @@ export class WorkerRuntime {
     // the primary decides whether to replace it.
     const onSignal = Object.assign(() => void this.drainAndExit('signal'), { [kRuntimeSignal]: true });
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, onSignal);
-    if (mode === 'shared') {
-      const port = Number(process.env[ENV.port]);
-      const host = process.env[ENV.host] || undefined;
-      await new Promise<void>((resolve, reject) => {
-        this.o.frontend.server.once('error', reject);
-        this.o.frontend.server.listen(port, host, () => {
-          this.o.frontend.server.off('error', reject);
-          resolve();
-        });
-      });
-    }
+    if (mode === 'shared' && this.slotNow !== undefined) await this.listenShared();
     await startPlugins();
     if (mode === 'handoff') this.o.frontend.armTimeouts();
     this.o.frontend.startServing();
@@ -66,7 +73,35 @@ export class WorkerRuntime {
     f.watchConnectionCount((open) => {
       if (this.reported - open >= Math.max(4, this.reported / 4) && performance.now() - this.reportedAt >= 50) this.beat();
     });
-    this.o.logger.debug({ mode }, 'worker ready');
+    this.o.logger.debug({ mode, standby: this.slotNow === undefined || undefined }, 'worker ready');
+  }
+
+  private listenShared(): Promise<void> {
+    const port = Number(process.env[ENV.port]);
+    const host = process.env[ENV.host] || undefined;
+    return new Promise<void>((resolve, reject) => {
+      this.o.frontend.server.once('error', reject);
+      this.o.frontend.server.listen(port, host, () => {
+        this.o.frontend.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** A standby takes its slot: listen where the mode needs it, report ready again, tell the app. Once. */
+  private activate(slot: number, reason: string): void {
+    if (this.slotNow !== undefined || this.activating || this.drainPromise) return;
+    this.activating = (async () => {
+      this.slotNow = slot;
+      if (this.mode === 'shared') await this.listenShared();
+      this.send({ t: 'ready' });
+      this.o.logger.info({ slot, reason }, 'standby worker activated');
+      this.o.onActivated?.(slot, reason);
+    })().catch((err: Error) => {
+      // Not serving what the primary counts on: exit, and the slot's restart policy replaces us.
+      this.o.logger.error({ slot, err: err.message }, 'standby activation failed');
+      process.exit(1);
+    });
   }
 
   /** Stops taking work, lets in-flight requests finish, runs close hooks, exits 0. Idempotent. */
@@ -108,6 +143,7 @@ export class WorkerRuntime {
     const m = msg as PrimaryToWorker;
     if (m.t === 'conn' && handle) this.o.frontend.adopt(handle);
     else if (m.t === 'drain') void this.drainAndExit('primary');
+    else if (m.t === 'activate' && Number.isSafeInteger(m.slot) && m.slot >= 0) this.activate(m.slot, typeof m.reason === 'string' ? m.reason : 'unknown');
     else if (m.t === 'ipc') this.inbox.emit('ipc', m);
     else if (m.t === 'rebalance' && typeof m.share === 'number') this.o.frontend.shed(m.share);
     else if (m.t === 'plugin' && typeof m.kind === 'string') this.inbox.emit('plugin', m.kind, m.payload);

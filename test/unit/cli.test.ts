@@ -135,9 +135,12 @@ describe('options of an app run by the CLI', () => {
   const plan: CliPlan = { script: '/srv/app.js', scriptArgs: [], configFile: undefined, name: 'api', instances: 3, adminPort: 0, runtimeDir: undefined };
   it('puts -i where the file keeps its cluster config, in either shape', () => {
     const nested = cliServerOptions(plan, { file: 'f', options: { cluster: { config: { workers: 1, healthCheck: { enabled: true } } } } }, NO_BRIDGE);
-    expect(nested.cluster).toEqual({ enabled: true, config: { workers: 3, healthCheck: { enabled: true } } });
+    // Standbys are opt-in for an unmodified app: 0 unless the file sets them.
+    expect(nested.cluster).toEqual({ enabled: true, config: { workers: 3, healthCheck: { enabled: true }, processManagement: { standbyWorkers: 0 } } });
     const flat = cliServerOptions(plan, { file: 'f', options: { cluster: { workers: 1 } } }, NO_BRIDGE);
-    expect(flat.cluster).toEqual({ enabled: true, workers: 3 });
+    expect(flat.cluster).toEqual({ enabled: true, workers: 3, processManagement: { standbyWorkers: 0 } });
+    const opted = cliServerOptions(plan, { file: 'f', options: { cluster: { processManagement: { standbyWorkers: 2 } } } }, NO_BRIDGE);
+    expect(opted.cluster).toEqual({ enabled: true, workers: 3, processManagement: { standbyWorkers: 2 } });
     expect(flat.control).toEqual({ name: 'api' });
     expect(flat.admin).toEqual({ port: 0 });
   });
