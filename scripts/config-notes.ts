@@ -40,6 +40,10 @@ export const OPTION_NOTES: Record<string, OptionNote> = {
   'processManagement.heartbeatIntervalMs': { meaning: 'ms, 50..60000' },
   'processManagement.heartbeatTimeoutMs': { meaning: 'ms, above the interval' },
   'processManagement.readyTimeoutMs': { meaning: 'ms for a new worker to become ready' },
+  'processManagement.standbyWorkers': {
+    meaning:
+      'warm workers beside the pool (app and plugins loaded, no slot, no traffic) that a crash, a scale-up, a recycle or a reload activates by a message, 0..64; default 1 with auto-scaling, else 0 (0 under `otel-cluster start` unless its file sets it). See [Standby workers](operations.md#standby-workers)',
+  },
   'loadBalancing.strategy': { meaning: "how new connections reach workers; `auto` is the benchmark's answer (`os` on Node, or `least-load` with `maxCpuPerWorker`); Bun always uses `os`" },
   'loadBalancing.rebalance': { meaning: 'shed keep-alive connections towards a worker that joined, or away from one holding too many' },
   'loadBalancing.imbalanceThreshold': { meaning: 'rebalance above (1 + this) x the mean connections, 0.05..10' },

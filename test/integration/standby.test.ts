@@ -164,7 +164,11 @@ describe('standby workers seen by operators', () => {
     expect(page.workers.find((w) => w.pid === standby.pid)).toMatchObject({ state: 'standby' });
     await until(async () => ((await metricSum(admin.port, 'cluster_workers', { cluster_worker_state: 'standby' })) === 1 ? true : undefined), 10_000, 'the standby gauge');
     // Its CPU and memory are sampled, and it has no worker.id series of its own.
-    await until(async () => (JSON.parse((await request(admin.port, '/status')).body).workers.find((w: Row & { rssBytes: number | null }) => w.pid === standby.pid)?.rssBytes > 0 ? true : undefined), 10_000, 'its RSS');
+    await until(
+      async () => (JSON.parse((await request(admin.port, '/status')).body).workers.find((w: Row & { rssBytes: number | null }) => w.pid === standby.pid)?.rssBytes > 0 ? true : undefined),
+      10_000,
+      'its RSS',
+    );
     expect(await metricSum(admin.port, 'cluster_worker_info', { worker_id: '-1' })).toBe(0);
   });
 
@@ -196,10 +200,15 @@ describe('standby workers under the command line (opt-in)', () => {
       const activated = await c.waitForLog((l) => l.msg === 'standby worker activated' && l.why === 'restart', 10_000, 'the activation');
       expect(activated.pid).toBe(standby.pid);
       // The app's own server, listening in the standby since its start, now answers through the worker.
-      const seen = await until(async () => {
-        const r = JSON.parse((await request(port, '/hello')).body) as { framework: string; pid: number; url: string };
-        return r.pid === standby.pid ? r : undefined;
-      }, 10_000, "the standby's pid answering", 0);
+      const seen = await until(
+        async () => {
+          const r = JSON.parse((await request(port, '/hello')).body) as { framework: string; pid: number; url: string };
+          return r.pid === standby.pid ? r : undefined;
+        },
+        10_000,
+        "the standby's pid answering",
+        0,
+      );
       expect(seen).toMatchObject({ framework: 'http', url: '/hello' });
     } finally {
       await c.cleanup();
