@@ -305,7 +305,8 @@ export class Autoscaler {
 function currentWorkers(all: WorkerInfo[]): WorkerInfo[] {
   const bySlot = new Map<number, WorkerInfo>();
   for (const w of all) {
-    if (w.state === 'draining' || w.state === 'exited') continue;
+    // A standby holds no slot: it is capacity in reserve, not a worker being warmed up.
+    if (w.state === 'draining' || w.state === 'exited' || w.state === 'standby') continue;
     const seen = bySlot.get(w.slot);
     if (!seen || w.startedAt > seen.startedAt) bySlot.set(w.slot, w);
   }
