@@ -2,6 +2,7 @@ import type { HeldMeterProvider } from '../../otel/deferred-meter.js';
 import type { ResolvedOptions } from '../config/validate.js';
 import type { Logger } from '../logger.js';
 import type { AdminServer } from '../admin/admin-server.js';
+import { AcceptQueueReader, AcceptQueueSampler } from '../balancer/accept-queue.js';
 import type { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import type { Routing } from '../balancer/routing.js';
 import { resolveStrategy } from '../balancer/strategy.js';
@@ -51,6 +52,7 @@ export class PrimaryApp extends BaseApp {
   private supervisor: Supervisor | undefined;
   private pool: PoolOperations | undefined;
   private balancer: HandoffBalancer | undefined;
+  private acceptQueue: AcceptQueueSampler | undefined;
   private admin: AdminServer | undefined;
   private plugins: PluginHost | undefined;
   private telemetry: PrimaryTelemetry | undefined;
@@ -131,7 +133,8 @@ export class PrimaryApp extends BaseApp {
       this.status = statusBuilder(this.options, name, supervisor, pool, telemetry, builtins.health, () => this.autoscaler?.status());
       const onError = (err: unknown) => this.logger.warn({ err: (err as Error)?.message }, 'status report failed');
       if (this.admin) (this.statusService = new StatusService(this.status, this, { name, onError })).routes(this.admin);
-      const pending = () => this.balancer?.pendingCount ?? 0;
+      // 'shared': the connections wait in the kernel's accept queue, not in the primary.
+      const pending = mode === 'shared' ? (this.acceptQueue = new AcceptQueueSampler(new AcceptQueueReader(address))).pending : () => this.balancer?.pendingCount ?? 0;
       const control = (this.control = poolControl(this as never, supervisor, pool, telemetry, Math.max(250, this.options.telemetry.intervalMs), pending));
       await this.plugins.start('primary', (base) => primaryContext(base, control, telemetry, this.admin, messages));
       if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger);
@@ -263,6 +266,7 @@ export class PrimaryApp extends BaseApp {
       this.ipc?.close();
       await this.plugins?.close();
       this.control?.close();
+      this.acceptQueue?.close();
       await this.telemetry?.close(); // after the workers' last snapshots, so OTLP flushes them
       await this.admin?.close();
       this.removeSignals?.();
