@@ -69,7 +69,15 @@ async function traceExporter(protocol: OtlpProtocol, url: string | undefined): P
   return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter(config);
 }
 
-/** What a worker sends to the primary every telemetry interval. */
+/**
+ * The plugin message a worker sends right after an early snapshot (its requests in progress
+ * jumped): the snapshot is in the primary's store when this arrives (one channel, in order), so a
+ * plugin that decides from snapshots can decide again at once instead of at its next tick. No
+ * payload: it says "read the store now", nothing the primary needs to trust.
+ */
+export const EARLY_SNAPSHOT_KIND = 'otel:snapshot-early';
+
+/** What a worker sends to the primary every telemetry interval (and early, on a jump in load). */
 export interface WorkerSnapshot {
   /** Epoch ms when collected. */
   at: number;
@@ -91,6 +99,7 @@ export class WorkerTelemetry {
   private readonly extras = new Map<string, () => unknown>();
   private readonly producers: { scope: string; collect: () => MetricData }[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private sink: { intervalMs: number; send: (s: WorkerSnapshot) => void; onError: (err: unknown) => void } | undefined;
   private closed: Promise<void> | undefined;
 
   /**
@@ -169,10 +178,34 @@ export class WorkerTelemetry {
 
   /** Sends a snapshot every intervalMs; a failed collection is reported, never thrown. */
   start(intervalMs: number, send: (s: WorkerSnapshot) => void, onError: (err: unknown) => void): void {
+    this.sink = { intervalMs, send, onError };
     const tick = () => this.snapshot().then(send, onError);
     this.timer = setInterval(tick, intervalMs);
     this.timer.unref();
     void tick();
+  }
+
+  /** The regular interval, once start() was called. */
+  get intervalMs(): number | undefined {
+    return this.sink?.intervalMs;
+  }
+
+  /**
+   * Sends a snapshot now, between the regular ones, to the same place. Resolves true once it was
+   * handed over; false before start(), after close(), or when the collection failed (reported).
+   */
+  async sendNow(): Promise<boolean> {
+    const sink = this.sink;
+    if (!sink || this.closed) return false;
+    try {
+      const snapshot = await this.snapshot();
+      if (this.closed) return false;
+      sink.send(snapshot);
+      return true;
+    } catch (err) {
+      sink.onError(err);
+      return false;
+    }
   }
 
   /** Sends a last snapshot, flushes spans and shuts the providers down. Idempotent. */

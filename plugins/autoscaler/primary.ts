@@ -5,9 +5,11 @@ import type { ScaleEvent } from '../../src/plugins/api.js';
 import type { WorkerInfo } from '../../src/plugins/api.js';
 import type { Exemplar } from '../../otel/metrics-store.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
+import { EARLY_SNAPSHOT_KIND } from '../../otel/worker-telemetry.js';
 import { decide, initialState, TRIGGERS, type Decision, type HoldReason, type Recommendation, type ScalePolicy, type ScalerState, type Signals } from './decide.js';
 import { initialSettle, nextSettle, readingsFrom, type SettleState } from './settle.js';
 import { SampleSeries, type Sample } from './signals.js';
+import { UrgentEvaluations } from './urgent.js';
 
 export interface AutoscalerOptions {
   policy: ScalePolicy;
@@ -55,10 +57,12 @@ const round = (v: number) => Math.round(v * 1000) / 1000;
  * primary), reads p95 from the request-duration histograms, runs decide() and hands a change to
  * the pool's serial queue. Readings from before the pool last changed size, and from workers in
  * their warm-up, describe a pool that no longer exists: windows start after the last resize has
- * settled (every worker warm) and a decision needs a whole short window after that.
+ * settled (every worker warm) and a decision needs a whole short window after that. A worker's
+ * early snapshot (its requests in progress jumped) is evaluated at once, not at the next tick.
  */
 export class Autoscaler {
   private readonly timer: NodeJS.Timeout;
+  private readonly urgent = new UrgentEvaluations((now) => this.tick(now, true));
   private readonly series: SampleSeries;
   private state: ScalerState;
   private scaling: Promise<void> | undefined;
@@ -139,6 +143,7 @@ export class Autoscaler {
       });
     this.timer = setInterval(() => this.tick(), o.intervalMs);
     this.timer.unref();
+    ctx.onWorkerMessage(EARLY_SNAPSHOT_KIND, () => this.urgent.request());
   }
 
   /** The status as of the last evaluation, with the pool's size as of now. */
@@ -148,18 +153,24 @@ export class Autoscaler {
 
   close(): void {
     clearInterval(this.timer);
+    this.urgent.close();
     this.series.clear();
   }
 
-  private tick(now = Date.now()): void {
+  private tick(now = Date.now(), urgent = false): void {
+    this.urgent.evaluated(now);
     try {
-      this.evaluate(now);
+      this.evaluate(now, urgent);
     } catch (err) {
       this.ctx.logger.error({ err: (err as Error)?.message ?? String(err) }, 'auto-scaler evaluation failed');
     }
   }
 
-  private evaluate(now: number): void {
+  /**
+   * An urgent evaluation reads the windows with its sample but does not keep it: early snapshots
+   * come when load jumps, and samples kept at those moments would outweigh the regular ones.
+   */
+  private evaluate(now: number, urgent: boolean): void {
     const size = this.ctx.poolSize();
     Object.assign(this.status, { evaluatedAt: now, size });
     if (this.scaling) return this.held('scaling', size);
@@ -167,7 +178,9 @@ export class Autoscaler {
     const counted = current.filter((w) => w.state === 'ready' && w.readyAt! <= now - this.o.warmupMs);
     const warming = current.length - counted.length;
     this.settle = nextSettle(this.settle, size, warming, now);
-    this.series.push(this.sample(counted, now));
+    const sample = this.sample(counted, now);
+    if (!urgent) this.series.push(sample);
+    const extra = urgent ? sample : undefined;
     Object.assign(this.status, { counted: counted.length, warming });
     const from = readingsFrom(this.settle, now, this.o.burstWindowMs);
     if (from === undefined) return this.held('settling', size);
@@ -177,8 +190,8 @@ export class Autoscaler {
     const burstFrom = Math.max(now - this.o.burstWindowMs, from);
     const stableRt = this.responseTime(counted, now - stableFrom, now);
     const burstRt = this.responseTime(counted, now - burstFrom, now);
-    const stable = { ...this.series.means(stableFrom), ...(stableRt.p95Ms !== undefined ? { responseTime: stableRt.p95Ms } : {}) };
-    const burst = { ...this.series.means(burstFrom), ...(burstRt.p95Ms !== undefined ? { responseTime: burstRt.p95Ms } : {}) };
+    const stable = { ...this.series.means(stableFrom, extra), ...(stableRt.p95Ms !== undefined ? { responseTime: stableRt.p95Ms } : {}) };
+    const burst = { ...this.series.means(burstFrom, extra), ...(burstRt.p95Ms !== undefined ? { responseTime: burstRt.p95Ms } : {}) };
     const hostCap = this.hostCap(size);
     const d = decide(p, { now, size, counted: counted.length, warming, stable, burst, hostCap }, this.state);
     this.state = d.state;
@@ -194,15 +207,15 @@ export class Autoscaler {
     this.reportCap(d, size);
     if (d.direction !== 'none') {
       const exemplars = d.reason!.window === 'burst' ? burstRt.exemplars : stableRt.exemplars;
-      this.act(d, size, d.reason!.window === 'burst' ? now - burstFrom : now - stableFrom, exemplars, now);
+      this.act(d, size, d.reason!.window === 'burst' ? now - burstFrom : now - stableFrom, exemplars, now, urgent);
     }
   }
 
-  private act(d: Decision, from: number, windowMs: number, exemplars: Exemplar[], now: number): void {
+  private act(d: Decision, from: number, windowMs: number, exemplars: Exemplar[], now: number, urgent: boolean): void {
     const r = d.reason!;
     const event: ScaleEvent = { from, to: d.to, direction: d.direction as 'up' | 'down', trigger: r.trigger, value: round(r.value), target: r.target, window: r.window, windowMs, exemplars };
     this.status.lastDecision = { ...event, at: now };
-    this.ctx.logger.info({ ...event, desired: d.desired, capped: d.capped }, d.direction === 'up' ? 'auto-scaling up' : 'auto-scaling down');
+    this.ctx.logger.info({ ...event, desired: d.desired, capped: d.capped, urgent }, d.direction === 'up' ? 'auto-scaling up' : 'auto-scaling down');
     this.decisions.add(1, { 'cluster.autoscaler.direction': event.direction, [ATTR_TRIGGER]: r.trigger });
     this.ctx.emit('cluster:scale', event);
     this.scaling = this.ctx

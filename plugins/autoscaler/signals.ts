@@ -28,17 +28,18 @@ export class SampleSeries {
     while (this.samples.length && this.samples[0]!.at <= s.at - this.keepMs) this.samples.shift();
   }
 
-  /** Means of the samples taken at or after `from`. */
-  means(from: number): Signals {
+  /** Means of the samples taken at or after `from`, and of `extra` (a newer sample not kept) if given. */
+  means(from: number, extra?: Sample): Signals {
     const out: Signals = {};
-    const last = this.samples[this.samples.length - 1];
+    const samples = extra ? [...this.samples, extra] : this.samples;
+    const last = samples[samples.length - 1];
     if (!last || last.at < from) return out;
     for (const k of SAMPLED) {
       if (last[k] === undefined) continue;
       let sum = 0;
       let n = 0;
-      for (let i = this.samples.length - 1; i >= 0 && this.samples[i]!.at >= from; i--) {
-        const v = this.samples[i]![k];
+      for (let i = samples.length - 1; i >= 0 && samples[i]!.at >= from; i--) {
+        const v = samples[i]![k];
         if (v !== undefined) {
           sum += v;
           n++;

@@ -5,6 +5,7 @@ import type { RequestInfo, WorkerPluginContext } from '../../src/plugins/api.js'
 import { M, WORKER_SCOPE } from '../../otel/instruments.js';
 import type { WorkerTelemetry } from '../../otel/worker-telemetry.js';
 import { RequestDurationHistogram } from './duration-histogram.js';
+import { watchForJumps } from './early-snapshot.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 const kSpan = Symbol('otel-cluster.span');
@@ -36,28 +37,37 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry)
   const propagator = telemetry.propagator;
   const duration = new RequestDurationHistogram();
   telemetry.addMetric(WORKER_SCOPE, () => duration.collect());
-  // In-flight requests are counted when the SDK collects, from the frontend's own list of
-  // unfinished responses: nothing runs at the start of a request for this (a request hook cost
-  // ~20 ns a request, bench/RESULTS.md). The exported value is an UpDownCounter's: a method seen
-  // before (it has duration series) stays, at 0.
+  // In-flight requests are exported as counted when the SDK collects, from the frontend's own list
+  // of unfinished responses (exact, by method). The exported value is an UpDownCounter's: a method
+  // seen before (it has duration series) stays, at 0.
   const active = meter.createObservableUpDownCounter(M.activeRequests, { unit: '{request}', description: 'Number of active HTTP server requests.' });
   // One attribute object per method, reused: the SDK hashes attributes on every call.
   const activeAttrs = new Map<string, Attributes>();
   const inFlight = new Map<string, number>();
+  // A jump in requests in progress sends a snapshot before the interval is up (early-snapshot.ts):
+  // its running count is set to this callback's at every snapshot.
+  const jumps = watchForJumps(ctx, telemetry);
   active.addCallback((result) => {
     for (const method of inFlight.keys()) inFlight.set(method, 0);
     duration.forEachMethod((method) => inFlight.set(method, 0));
+    let total = 0;
     ctx.forEachActiveRequest((req) => {
       const m = methodOf(req.method);
       inFlight.set(m, (inFlight.get(m) ?? 0) + 1);
+      total++;
     });
+    // This callback runs once per snapshot: the count it observes is the one the primary gets.
+    jumps.reported(total);
     for (const [method, n] of inFlight) {
       let a = activeAttrs.get(method);
       if (!a) activeAttrs.set(method, (a = { 'http.request.method': method }));
       result.observe(n, a);
     }
   });
-  ctx.onResponseTiming((method, statusCode, route, aborted, durationS) => duration.record(methodOf(method), statusCode, route, errorTypeOf(aborted, statusCode), durationS));
+  ctx.onResponseTiming((method, statusCode, route, aborted, durationS) => {
+    jumps.finished();
+    duration.record(methodOf(method), statusCode, route, errorTypeOf(aborted, statusCode), durationS);
+  });
   if (!tracingOn) return;
 
   const tracer = ctx.tracer(WORKER_SCOPE);
