@@ -1,9 +1,12 @@
 // Benchmark app on otel-cluster: GET / answers hello; GET /uneven burns 20 ms of CPU on one request
-// in ten; SIGHUP adds a worker; each worker:ready is printed as a JSON line. TELEMETRY=0|1,
-// LB_STRATEGY, WORKERS, TRACES_URL, HEALTH_MS (the primary's health-probe interval; the default,
-// 30 s, never probes within a benchmark round). GLOBAL_API=1: GET / also adds to a counter got
-// through @opentelemetry/api; GET /fetch calls DOWNSTREAM with fetch(); INSTRUMENT_UNDICI=1 registers
-// @opentelemetry/instrumentation-undici (a client span and histogram per fetch).
+// in ten; SIGHUP adds a worker. After listen, the primary prints one JSON line with the port and
+// the workers (slot, pid, state), then one per worker:ready ('worker-listening'), worker:exit,
+// worker:activated, worker:standby and worker:spawned. TELEMETRY=0|1, LB_STRATEGY, WORKERS,
+// STANDBY (processManagement.standbyWorkers; unset: the library's default), TRACES_URL, HEALTH_MS
+// (the primary's health-probe interval; the default, 30 s, never probes within a benchmark round).
+// GLOBAL_API=1: GET / also adds to a counter got through @opentelemetry/api; GET /fetch calls
+// DOWNSTREAM with fetch(); INSTRUMENT_UNDICI=1 registers @opentelemetry/instrumentation-undici (a
+// client span and histogram per fetch).
 import { metrics } from '@opentelemetry/api';
 import { createServer } from 'otel-cluster';
 
@@ -13,6 +16,7 @@ const app = createServer({
     enabled: true,
     config: {
       workers: Number(env.WORKERS ?? 2),
+      ...(env.STANDBY === undefined ? {} : { processManagement: { standbyWorkers: Number(env.STANDBY) } }),
       ...(env.HEALTH_MS ? { healthCheck: { enabled: true, interval: Number(env.HEALTH_MS), timeout: 500 } } : {}),
       loadBalancing: { strategy: env.LB_STRATEGY ?? 'auto', rebalance: env.LB_REBALANCE !== '0' },
     },
@@ -43,8 +47,11 @@ app.get('/uneven', (_req, res) => {
 });
 const { port } = await app.listen(Number(env.PORT ?? 0), '127.0.0.1');
 if (app.isPrimary) {
-  // For bench/chaos.mjs: when each worker serves.
-  app.on('worker:ready', (e) => process.stdout.write(`${JSON.stringify({ event: 'worker-listening', pid: e.pid })}\n`));
-  process.on('SIGHUP', () => app.scaleUp().then(() => process.stdout.write(`${JSON.stringify({ event: 'scaled' })}\n`)));
-  process.stdout.write(`${JSON.stringify({ port, admin: app.adminAddress.port })}\n`);
+  const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+  // For bench/chaos.mjs: which workers serve (the port line's list, then these events), so a
+  // standby is never taken for a serving worker.
+  app.on('worker:ready', (e) => out({ event: 'worker-listening', pid: e.pid, slot: e.slot }));
+  for (const name of ['worker:exit', 'worker:activated', 'worker:standby', 'worker:spawned']) app.on(name, (e) => out({ event: name, pid: e.pid, slot: e.slot }));
+  process.on('SIGHUP', () => app.scaleUp().then(() => out({ event: 'scaled' })));
+  out({ port, admin: app.adminAddress.port, workers: app.getWorkers().map((w) => ({ slot: w.slot, pid: w.pid, state: w.state })) });
 }
