@@ -213,7 +213,9 @@ export class Autoscaler {
 
   private act(d: Decision, from: number, windowMs: number, exemplars: Exemplar[], now: number, urgent: boolean): void {
     const r = d.reason!;
-    const event: ScaleEvent = { from, to: d.to, direction: d.direction as 'up' | 'down', trigger: r.trigger, value: round(r.value), target: r.target, window: r.window, windowMs, exemplars };
+    // The added slots a standby takes (by a message) before any is forked.
+    const standbys = d.direction === 'up' ? Math.min(d.to - from, this.ctx.getWorkers().filter((w) => w.state === 'standby').length) : 0;
+    const event: ScaleEvent = { from, to: d.to, direction: d.direction as 'up' | 'down', trigger: r.trigger, value: round(r.value), target: r.target, window: r.window, windowMs, exemplars, standbys };
     this.status.lastDecision = { ...event, at: now };
     this.ctx.logger.info({ ...event, desired: d.desired, capped: d.capped, urgent }, d.direction === 'up' ? 'auto-scaling up' : 'auto-scaling down');
     this.decisions.add(1, { 'cluster.autoscaler.direction': event.direction, [ATTR_TRIGGER]: r.trigger });

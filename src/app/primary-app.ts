@@ -111,9 +111,9 @@ export class PrimaryApp extends BaseApp {
         workerExecArgv(this.options),
       );
       const supervisor = (this.supervisor = new Supervisor(pm, spawner, this.logger));
+      supervisor.standbys.setAdmission(standbyAdmission(config.resources.maxMemoryPerWorker));
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
       for (const e of FORWARDED_EVENTS) supervisor.on(e, ((payload: unknown) => emit(e, payload)) as never);
-      supervisor.standbys.setAdmission(standbyAdmission(config.resources.maxMemoryPerWorker));
       supervisor.on('worker:ready', () => this.balancer?.flush());
       const telemetry = (this.telemetry = await primaryTelemetry(this.options, () => supervisor.list(), this.logger, { givenUpSlots: () => supervisor.givenUpCount(), global: this.meters }));
       const messages = new WorkerMessageRouter((kind, err) => this.logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, "a plugin's worker-message handler failed"));

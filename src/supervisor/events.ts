@@ -58,6 +58,8 @@ export interface ScaleEvent {
   windowMs: number;
   /** The slowest traced requests of that window, slowest first (empty with tracing off). */
   exemplars: Exemplar[];
+  /** How many of the added slots warm standbys take (activated by a message); the rest are forked. 0 for a scale-down. */
+  standbys: number;
 }
 
 export type MemoryLevel = 'ok' | 'warning' | 'critical' | 'over-limit';

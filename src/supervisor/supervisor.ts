@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { NoWorkersError } from '../errors.js';
-import type { IpcEnvelope } from '../ipc/envelope.js';
 import { isWorkerMessage } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
 import type { ClusterEventMap } from './events.js';
@@ -11,51 +10,9 @@ import { decideRestart } from './restart-policy.js';
 import type { Spawner } from './spawner.js';
 import { StandbyPool } from './standby-pool.js';
 import { NO_SLOT, WorkerHandle } from './worker-handle.js';
+import type { Slot, SupervisorConfig, WorkerInboxEvents, WorkerInfo } from './types.js';
 
-export interface SupervisorConfig {
-  respawn: boolean;
-  maxRestarts: number;
-  restartDelay: number;
-  maxRestartDelayMs: number;
-  minUptimeMs: number;
-  gracefulShutdownTimeout: number;
-  zombieDetection: boolean;
-  heartbeatIntervalMs: number;
-  heartbeatTimeoutMs: number;
-  readyTimeoutMs: number;
-  /** Warm workers kept beside the slots (standby-pool.ts). */
-  standbyWorkers: number;
-}
-
-export interface Slot {
-  readonly index: number;
-  current: WorkerHandle | undefined;
-  restarts: number;
-  unstableStreak: number;
-  givenUp: boolean;
-  restartTimer: NodeJS.Timeout | undefined;
-  /** Why the last worker of this slot failed before becoming ready (for error messages). */
-  lastFailure?: string;
-}
-
-/** The supervisor's inbox: plugin messages (telemetry snapshots among them), user IPC envelopes (already checked), and internal messages of a shape we do not know. */
-export interface WorkerInboxEvents {
-  plugin: [h: WorkerHandle, kind: string, payload: unknown];
-  ipc: [h: WorkerHandle, env: IpcEnvelope];
-  malformed: [h: WorkerHandle];
-}
-
-export interface WorkerInfo {
-  slot: number;
-  pid: number;
-  state: WorkerHandle['state'];
-  startedAt: number;
-  /** When it became ready (epoch ms), if it did. */
-  readyAt: number | undefined;
-  /** The last message (heartbeat or other) from it, epoch ms: stale while its event loop is blocked. */
-  lastSeenAt: number;
-  restarts: number;
-}
+export type { SupervisorConfig, Slot, WorkerInboxEvents, WorkerInfo } from './types.js';
 
 /**
  * Owns the worker slots: spawns, watches (ready timeout, heartbeats), restarts with backoff, gives

@@ -113,8 +113,11 @@ describe.each(runtimes)('auto-scaler on %s', (runtime) => {
     async () => {
       const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: config(only('queueLength', 1)) }, runtime));
       const { port, admin } = await c.listening();
+      // With auto-scaling, one standby by default: the scale-up takes it by a message.
+      const standby = await c.waitFor((e) => e.event === 'worker:standby', 15_000, 'the default standby');
       const { up, result, down } = await scaleUpAndBack(c, port, '/serial?ms=20', 120, undefined);
-      expect(up).toMatchObject({ from: 1, direction: 'up', trigger: 'queueLength', target: 1 });
+      expect(up).toMatchObject({ from: 1, direction: 'up', trigger: 'queueLength', target: 1, standbys: 1 });
+      expect(c.events.find((e) => e.event === 'worker:activated')).toMatchObject({ slot: 1, pid: standby.pid, reason: 'scale-up' });
       expect(up.value as number).toBeGreaterThan(1);
       expect(result.failed).toBe(0);
       expect(down.to).toBe(1);

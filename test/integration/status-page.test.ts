@@ -23,10 +23,12 @@ describe.skipIf(!run)('status page', () => {
   beforeAll(async () => {
     cp = new ClusterProcess('app.mjs', {
       WORKERS: '2',
+      STANDBY: '1',
       TELEMETRY_INTERVAL: '250',
       CONFIG_JSON: JSON.stringify({ autoScaling: { enabled: true, minWorkers: 2, maxWorkers: 2, intervalMs: 500 }, resources: { maxMemoryPerWorker: '512MB' } }),
     });
     ({ port, admin } = await cp.listening());
+    await cp.waitFor((e) => e.event === 'worker:standby', 15_000, 'the standby');
     // Bounded load for the whole test: the charts and rates have something to show.
     load = runLoad(port, () => stopLoad, { keepAlive: 2, fresh: 1, maxRequests: 500_000, maxMs: 100_000 });
     browser = await openBrowser();
@@ -42,19 +44,22 @@ describe.skipIf(!run)('status page', () => {
     const page = await browser.page(`http://127.0.0.1:${admin.port}/`);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    const workers = (await cp.command('workers')).workers as { slot: number; pid: number }[];
+    const all = (await cp.command('workers')).workers as { slot: number; pid: number; state: string }[];
+    const workers = all.filter((w) => w.state === 'ready');
+    const standby = all.find((w) => w.state === 'standby')!;
 
-    // One row per worker, with its pid, ready.
+    // One row per worker, with its pid, ready; the standby after them, without a slot.
     await page.waitForFunction(
       (n: number) => {
         const rows = [...document.querySelectorAll('#workers tr.worker')];
-        return rows.length === n && rows.every((r) => r.querySelector('[data-col=state] .badge')?.textContent === 'ready');
+        const states = rows.map((r) => r.querySelector('[data-col=state] .badge')?.textContent);
+        return rows.length === n + 1 && states.slice(0, n).every((s) => s === 'ready') && states[n] === 'standby';
       },
       { timeout: 15_000 },
       workers.length,
     );
-    const rows = await page.$$eval('#workers tr.worker', (trs) => trs.map((tr) => ({ slot: tr.getAttribute('data-slot'), pid: tr.querySelector('[data-col=pid]')?.textContent })));
-    expect(rows).toEqual(workers.map((w) => ({ slot: String(w.slot), pid: String(w.pid) })));
+    const rows = await page.$$eval('#workers tr.worker', (trs) => trs.map((tr) => ({ slot: tr.querySelector('[data-col=slot]')?.textContent, pid: tr.querySelector('[data-col=pid]')?.textContent })));
+    expect(rows).toEqual([...workers.map((w) => ({ slot: String(w.slot), pid: String(w.pid) })), { slot: '–', pid: String(standby.pid) }]);
 
     // The cluster's request-rate chart gains points and shows a non-zero rate under load.
     await page.waitForFunction(
@@ -77,7 +82,7 @@ describe.skipIf(!run)('status page', () => {
     // For the README's screenshot: charts with a minute of history.
     if (process.env.UPDATE_SCREENSHOT) await new Promise((r) => setTimeout(r, 50_000));
 
-    // A killed worker appears in the feed with its pid, and its replacement takes the row.
+    // A killed worker appears in the feed with its pid, and the standby takes its row.
     const victim = workers[0]!;
     process.kill(victim.pid, 'SIGKILL');
     await page.waitForFunction(
@@ -88,11 +93,11 @@ describe.skipIf(!run)('status page', () => {
     await page.waitForFunction(
       (slot: number, pid: number) => {
         const row = document.querySelector(`#workers tr.worker[data-slot="${slot}"]`);
-        return row && row.querySelector('[data-col=pid]')?.textContent !== String(pid) && row.querySelector('[data-col=state] .badge')?.textContent === 'ready';
+        return row && row.querySelector('[data-col=pid]')?.textContent === String(pid) && row.querySelector('[data-col=state] .badge')?.textContent === 'ready';
       },
       { timeout: 20_000 },
       victim.slot,
-      victim.pid,
+      standby.pid,
     );
     expect(await page.$$eval('#events li.event[data-type="worker:restart"]', (els) => els.length)).toBeGreaterThan(0);
 
