@@ -14,7 +14,9 @@
 //   (SIGSTOP) while it is counted, then SIGKILLed, so the count is the set the kill meets.
 //   "unread": of those, connections whose request bytes are still in the socket's receive queue
 //   (accepted, never read by the worker's event loop). node:cluster and PM2 (round-robin) also lose
-//   handles sent to the victim and not yet received, which no count of its descriptors sees.
+//   handles sent to the victim and not yet received, which no count of its descriptors sees; on
+//   Bun (SO_REUSEPORT) connections queued on the victim's own listening socket are not counted
+//   either (net.ipv4.tcp_migrate_req=1 moves them to another worker at the kill).
 // - the time from a kill until the pool is whole again: a worker that was not serving before the
 //   kill reports serving (ours: worker:ready, also after a standby's activation; node:cluster: its
 //   'listening'; PM2: a new child process of its daemon, polled every 20 ms: a lower bound, PM2

@@ -1,7 +1,7 @@
 // Memory: RSS of the primary and of each worker after a short load (2000 requests over fresh
 // connections, then 2 s idle), for a hello-world app on bare node:cluster and on otel-cluster with
 // telemetry on and off, and the price of one standby worker: otel-cluster with 2 workers and
-// `standbyWorkers: 1`, where the standby's RSS and idle CPU (utime+stime from /proc/<pid>/stat over
+// `standbyWorkers: 1`, where the standby's RSS, USS and idle CPU (utime+stime from /proc/<pid>/stat over
 // --idle s after the load, in ms of CPU per second) sit beside a serving worker's of the same run.
 // Medians over the runs; setups alternate.
 //   node bench/memory.mjs [--runs 3] [--requests 2000] [--idle 20]
@@ -20,7 +20,7 @@ const STANDBY = 'otel-cluster, standby 1';
 const TICK_MS = 10; // 1000 / CLK_TCK (100 on Linux)
 const names = [...Object.keys(SETUPS), STANDBY];
 const results = Object.fromEntries(names.map((n) => [n, { primary: [], worker: [] }]));
-const price = { standbyRss: [], servingRss: [], standbyCpu: [], servingCpu: [] };
+const price = { standbyRss: [], servingRss: [], standbyUss: [], servingUss: [], standbyCpu: [], servingCpu: [] };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** CPU time (user + system) a process has used, in ms; undefined if it is gone. */
@@ -29,6 +29,21 @@ function cpuMs(pid) {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) * TICK_MS; // utime, stime (fields 14 and 15)
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Unique set size in bytes (Private_Clean + Private_Dirty: what the host gets back when the process
+ * ends; RSS also counts the node binary's pages, shared with every node process), or undefined.
+ */
+function uss(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
+    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]);
+    const v = (kb('Private_Clean') + kb('Private_Dirty')) * 1024;
+    return Number.isFinite(v) ? v : undefined;
   } catch {
     return undefined;
   }
@@ -97,6 +112,8 @@ for (let r = 0; r < runs; r++) {
       const cpu1 = [...serving, ...standby].map(cpuMs);
       const perS = cpu1.map((c, i) => (c - cpu0[i]) / idleS);
       price.standbyRss.push(rss(standby[0]));
+      price.standbyUss.push(uss(standby[0]));
+      price.servingUss.push(median(serving.map(uss).filter((x) => x !== undefined)));
       price.servingRss.push(median(serving.map(rss).filter((x) => x !== undefined)));
       price.standbyCpu.push(perS.at(-1));
       price.servingCpu.push(median(perS.slice(0, -1)));
@@ -119,8 +136,8 @@ console.log('| setup | worker RSS MiB (serving) | vs node:cluster worker | prima
 for (const [name, r] of Object.entries(results))
   console.log(`| ${name} | ${mib(median(r.worker))} | ${signed(median(r.worker) - median(base.worker))} | ${mib(median(r.primary))} | ${signed(median(r.primary) - median(base.primary))} |`);
 console.log(`\nThe price of one standby (${STANDBY}: the standby and the serving workers of the same runs; idle CPU over ${idleS} s after the load):\n`);
-console.log('| process | RSS MiB | idle CPU (ms per s) |\n| --- | --- | --- |');
-console.log(`| serving worker (median) | ${mib(median(price.servingRss))} | ${median(price.servingCpu).toFixed(1)} |`);
+console.log('| process | RSS MiB | USS MiB (private pages) | idle CPU (ms per s) |\n| --- | --- | --- | --- |');
+console.log(`| serving worker (median) | ${mib(median(price.servingRss))} | ${mib(median(price.servingUss))} | ${median(price.servingCpu).toFixed(1)} |`);
 console.log(
-  `| standby | ${mib(median(price.standbyRss))} (${(median(price.standbyRss) / median(price.servingRss)).toFixed(2)}x) | ${median(price.standbyCpu).toFixed(1)} (${(median(price.standbyCpu) / median(price.servingCpu)).toFixed(2)}x) |`,
+  `| standby | ${mib(median(price.standbyRss))} (${(median(price.standbyRss) / median(price.servingRss)).toFixed(2)}x) | ${mib(median(price.standbyUss))} (${(median(price.standbyUss) / median(price.servingUss)).toFixed(2)}x) | ${median(price.standbyCpu).toFixed(1)} (${(median(price.standbyCpu) / median(price.servingCpu)).toFixed(2)}x) |`,
 );
