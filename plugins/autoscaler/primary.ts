@@ -8,7 +8,8 @@ import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import { EARLY_SNAPSHOT_KIND } from '../../otel/worker-telemetry.js';
 import { decide, initialState, TRIGGERS, type Decision, type HoldReason, type Recommendation, type ScalePolicy, type ScalerState, type Signals } from './decide.js';
 import { initialSettle, nextSettle, readingsFrom, type SettleState } from './settle.js';
-import { SampleSeries, type Sample } from './signals.js';
+import { responseTime, takeSample, type SampleSources } from './sample.js';
+import { SampleSeries } from './signals.js';
 import { UrgentEvaluations } from './urgent.js';
 
 export interface AutoscalerOptions {
@@ -64,6 +65,7 @@ export class Autoscaler {
   private readonly timer: NodeJS.Timeout;
   private readonly urgent = new UrgentEvaluations((now) => this.tick(now, true));
   private readonly series: SampleSeries;
+  private readonly sources: SampleSources;
   private state: ScalerState;
   private scaling: Promise<void> | undefined;
   private settle: SettleState;
@@ -80,6 +82,12 @@ export class Autoscaler {
     now = Date.now(),
   ) {
     const p = o.policy;
+    this.sources = {
+      readProcess: (pid) => ctx.readProcess(pid),
+      heapOf: (slot, pid) => ctx.store.heapOf(slot, pid),
+      activeOf: (slot, pid, t) => ctx.store.activeOf(slot, pid, t),
+      pendingConnections: () => ctx.pendingConnections(),
+    };
     this.series = new SampleSeries(p.stableWindowMs);
     this.state = initialState(now, o.initialWorkers);
     this.settle = initialSettle(o.initialWorkers, now);
@@ -178,7 +186,7 @@ export class Autoscaler {
     const counted = current.filter((w) => w.state === 'ready' && w.readyAt! <= now - this.o.warmupMs);
     const warming = current.length - counted.length;
     this.settle = nextSettle(this.settle, size, warming, now);
-    const sample = this.sample(counted, now);
+    const sample = takeSample(counted, now, this.sources, this.o);
     if (!urgent) this.series.push(sample);
     const extra = urgent ? sample : undefined;
     Object.assign(this.status, { counted: counted.length, warming });
@@ -188,8 +196,8 @@ export class Autoscaler {
     const p = this.o.policy;
     const stableFrom = Math.max(now - p.stableWindowMs, from);
     const burstFrom = Math.max(now - this.o.burstWindowMs, from);
-    const stableRt = this.responseTime(counted, now - stableFrom, now);
-    const burstRt = this.responseTime(counted, now - burstFrom, now);
+    const stableRt = responseTime(counted, now - stableFrom, now, this.ctx.store, this.o.staleAfterMs);
+    const burstRt = responseTime(counted, now - burstFrom, now, this.ctx.store, this.o.staleAfterMs);
     const stable = { ...this.series.means(stableFrom, extra), ...(stableRt.p95Ms !== undefined ? { responseTime: stableRt.p95Ms } : {}) };
     const burst = { ...this.series.means(burstFrom, extra), ...(burstRt.p95Ms !== undefined ? { responseTime: burstRt.p95Ms } : {}) };
     const hostCap = this.hostCap(size);
@@ -267,46 +275,6 @@ export class Autoscaler {
       },
       d.capped === 'at-max' ? 'auto-scaling wants more workers than autoScaling.maxWorkers' : 'auto-scaling wants more workers than the host has cores or free memory for',
     );
-  }
-
-  private sample(counted: WorkerInfo[], now: number): Sample {
-    const s: Sample = { at: now };
-    if (!counted.length) return s;
-    let cpu = 0;
-    let mem = 0;
-    let active = 0;
-    let cpuOk = true;
-    let memOk = true;
-    let activeOk = true;
-    for (const w of counted) {
-      const proc = this.ctx.readProcess(w.pid);
-      if (proc) cpu += proc.cpu * 100;
-      else cpuOk = false;
-      const limit = this.o.maxMemoryPerWorker ?? this.ctx.store.heapOf(w.slot, w.pid)?.limitBytes;
-      if (proc && limit) mem += (proc.rssBytes / limit) * 100;
-      else memOk = false;
-      const a = this.ctx.store.activeOf(w.slot, w.pid, now);
-      if (a && a.ageMs <= this.o.staleAfterMs) active += a.active;
-      else activeOk = false;
-    }
-    const n = counted.length;
-    if (cpuOk) s.cpu = cpu / n;
-    if (memOk) s.memory = mem / n;
-    if (activeOk) s.queueLength = (active + this.ctx.pendingConnections()) / n;
-    return s;
-  }
-
-  /** p95 (ms) over the window; 0 when no request finished in it; undefined when a worker's telemetry is stale. */
-  private responseTime(counted: WorkerInfo[], windowMs: number, now: number): { p95Ms: number | undefined; exemplars: Exemplar[] } {
-    const none = { p95Ms: undefined, exemplars: [] };
-    if (!counted.length) return none;
-    for (const w of counted) {
-      const age = this.ctx.store.snapshotAgeS(w.slot, now);
-      if (age === undefined || age * 1000 > this.o.staleAfterMs) return none;
-    }
-    const stats = this.ctx.store.queryCluster(windowMs, now);
-    if (!stats) return none;
-    return { p95Ms: stats.requests > 0 ? stats.p95S * 1000 : 0, exemplars: stats.exemplars };
   }
 
   private hostCap(size: number): number {
