@@ -4,13 +4,14 @@
 // packages require the whole semantic-conventions catalogue for a handful of names; bundled from
 // their ES module builds and tree-shaken, they cost a worker far less (figures: bench/RESULTS.md).
 // `@opentelemetry/api` stays external: the app and its instrumentations must share it with us. So do
-// the packages loaded only on demand (exporters, sdk-node, host-metrics) and pidusage. zod is bundled
-// for the primary's validation (its own chunk: workers never load it); config/schema.ts still
-// requires the package where no bundled copy was handed over (tests, scripts).
+// the packages loaded only on demand (exporters, sdk-node, host-metrics) and pidusage. The zod/mini
+// functions the option schema uses are bundled for the primary's validation (config/zod.ts, its own
+// chunk: workers never load it); config/schema.ts still requires the package where no bundled copy
+// was handed over (tests, scripts, a worker whose options differ from the primary's).
 import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
-/** Bundled into ours: what every worker loads, and zod (the primary's validation). */
+/** Bundled into ours: what every worker loads, and zod/mini (the primary's validation). */
 const INLINE = new Set(['@opentelemetry/sdk-metrics', '@opentelemetry/core', '@opentelemetry/resources', '@opentelemetry/semantic-conventions', 'zod']);
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const external = Object.keys(pkg.dependencies).filter((d) => !INLINE.has(d));
@@ -22,15 +23,6 @@ rmSync(new URL('../dist/bundle', import.meta.url), { recursive: true, force: tru
  * import: a process that then writes to stdout with C stdio (V8's %DebugPrint) and exits loses the
  * end of it. The global `process` is the same object, read lazily.
  */
-/** zod's catalogue of error-message translations: we use its English messages only (the default). */
-const zodLocales = {
-  name: 'zod-locales',
-  setup(b) {
-    b.onResolve({ filter: /locales\/index\.js$/ }, (args) => (args.importer.includes('/zod/') ? { path: 'zod-locales', namespace: 'zod-locales' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({ contents: 'export {};', loader: 'js' }));
-  },
-};
-
 const processShim = {
   name: 'process-shim',
   setup(b) {
@@ -51,6 +43,6 @@ await build({
   // The ES module builds, so that unused exports (most of semantic-conventions) are dropped.
   mainFields: ['module', 'main'],
   external,
-  plugins: [processShim, zodLocales],
+  plugins: [processShim],
   logLevel: 'warning',
 });

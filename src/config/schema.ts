@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
-import type { z as Z } from 'zod';
+import type * as ZodMini from 'zod/mini';
 import { adminSchemas } from './admin-schema.js';
 import { autoScalingSchema } from './autoscaling-schema.js';
 import { parseSize } from './size.js';
+import type { ZodKit } from './zod-kit.js';
 
 /**
  * The option schema: every key with its type, range, default and unit. The README's option table
@@ -11,133 +12,142 @@ import { parseSize } from './size.js';
  * (`heartbeatTimeoutMs`).
  */
 
-function build(z: typeof Z) {
-  const ms = (min: number, max: number) => z.number().int().min(min).max(max);
-  const percent = () => z.number().min(1).max(100);
+function build(z: ZodKit) {
+  const int = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+  const ms = int; // durations: integer milliseconds
+  const percent = () => z.number().check(z.minimum(1), z.maximum(100));
+  const { _default: withDefault, optional, prefault } = z;
 
   const size = (minBytes: number) =>
-    z.union([z.number(), z.string()]).transform((value, ctx) => {
-      const bytes = parseSize(value);
-      if (bytes === undefined) {
-        ctx.issues.push({
-          code: 'custom',
-          input: value,
-          message: `expected a size such as '256MB', '512MiB', '1.5GB' or a byte count, received ${JSON.stringify(value)}`,
-          params: { kind: 'value' },
-        });
-        return z.NEVER;
-      }
-      if (bytes < minBytes) {
-        ctx.issues.push({
-          code: 'custom',
-          input: value,
-          message: `expected at least ${minBytes / 1e6}MB, received ${JSON.stringify(value)} (${bytes} bytes)`,
-          params: { kind: 'range' },
-        });
-        return z.NEVER;
-      }
-      return bytes;
-    });
+    z.pipe(
+      z.union([z.number(), z.string()]),
+      z.transform((value: number | string, ctx) => {
+        const bytes = parseSize(value);
+        if (bytes === undefined) {
+          ctx.issues.push({
+            code: 'custom',
+            input: value,
+            message: `expected a size such as '256MB', '512MiB', '1.5GB' or a byte count, received ${JSON.stringify(value)}`,
+            params: { kind: 'value' },
+          });
+          return z.NEVER;
+        }
+        if (bytes < minBytes) {
+          ctx.issues.push({
+            code: 'custom',
+            input: value,
+            message: `expected at least ${minBytes / 1e6}MB, received ${JSON.stringify(value)} (${bytes} bytes)`,
+            params: { kind: 'range' },
+          });
+          return z.NEVER;
+        }
+        return bytes;
+      }),
+    );
 
-  const memoryManagement = z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      memoryWarningThreshold: percent().default(80),
-      memoryCriticalThreshold: percent().default(95),
-      memoryLeakDetection: z.boolean().default(true),
-      garbageCollectionHint: z.boolean().default(false),
+  const memoryManagement = prefault(
+    z.strictObject({
+      enabled: withDefault(z.boolean(), true),
+      memoryWarningThreshold: withDefault(percent(), 80),
+      memoryCriticalThreshold: withDefault(percent(), 95),
+      memoryLeakDetection: withDefault(z.boolean(), true),
+      garbageCollectionHint: withDefault(z.boolean(), false),
       /** At most one GC hint per worker per this many ms. */
-      gcHintCooldownMs: ms(0, 3_600_000).default(60_000),
+      gcHintCooldownMs: withDefault(ms(0, 3_600_000), 60_000),
       /** What a detected leak does besides the event, log line and metric. */
-      leakAction: z.enum(['warn', 'snapshot', 'recycle']).default('warn'),
+      leakAction: withDefault(z.enum(['warn', 'snapshot', 'recycle']), 'warn'),
       /** Where leakAction 'snapshot' writes heap snapshots (default: the OS temp directory). */
-      heapSnapshotDir: z.string().min(1).optional(),
+      heapSnapshotDir: optional(z.string().check(z.minLength(1))),
       /** The leak detector's thresholds (plugins/memory/leak-detector.ts explains each). */
-      leakDetection: z
-        .strictObject({
-          warmupMs: ms(0, 3_600_000).default(60_000),
-          windowMs: ms(1000, 86_400_000).default(600_000),
-          minSamples: z.number().int().min(3).max(10_000).default(8),
-          minSpanMs: ms(0, 86_400_000).default(120_000),
-          minGrowthBytesPerMin: size(1).default(1024 * 1024),
-          minFit: z.number().min(0).max(1).default(0.8),
-          minTrend: z.number().min(0).max(1).default(0.7),
+      leakDetection: prefault(
+        z.strictObject({
+          warmupMs: withDefault(ms(0, 3_600_000), 60_000),
+          windowMs: withDefault(ms(1000, 86_400_000), 600_000),
+          minSamples: withDefault(int(3, 10_000), 8),
+          minSpanMs: withDefault(ms(0, 86_400_000), 120_000),
+          minGrowthBytesPerMin: withDefault(size(1), 1024 * 1024),
+          minFit: withDefault(z.number().check(z.minimum(0), z.maximum(1)), 0.8),
+          minTrend: withDefault(z.number().check(z.minimum(0), z.maximum(1)), 0.7),
           /** A clean, fast trend that reaches the heap limit within this horizon is reported at once (0: off). */
-          urgentHorizonMs: ms(0, 86_400_000).default(3_600_000),
-        })
-        .prefault({}),
-    })
-    .prefault({});
+          urgentHorizonMs: withDefault(ms(0, 86_400_000), 3_600_000),
+        }),
+        {},
+      ),
+    }),
+    {},
+  );
 
-  const resources = z
-    .strictObject({
-      maxMemoryPerWorker: size(32e6).optional(),
-      maxCpuPerWorker: percent().optional(),
+  const resources = prefault(
+    z.strictObject({
+      maxMemoryPerWorker: optional(size(32e6)),
+      maxCpuPerWorker: optional(percent()),
       memoryManagement,
-    })
-    .prefault({});
+    }),
+    {},
+  );
 
-  const processManagement = z
-    .strictObject({
-      respawn: z.boolean().default(true),
-      maxRestarts: z.number().int().min(0).max(1000).default(5),
-      restartDelay: ms(0, 600_000).default(1000),
-      maxRestartDelayMs: ms(0, 3_600_000).default(30_000),
-      minUptimeMs: ms(0, 3_600_000).default(5000),
-      gracefulShutdownTimeout: ms(0, 3_600_000).default(30_000),
-      zombieDetection: z.boolean().default(true),
-      heartbeatIntervalMs: ms(50, 60_000).default(1000),
-      heartbeatTimeoutMs: ms(100, 600_000).default(10_000),
-      readyTimeoutMs: ms(100, 600_000).default(30_000),
+  const processManagement = prefault(
+    z.strictObject({
+      respawn: withDefault(z.boolean(), true),
+      maxRestarts: withDefault(int(0, 1000), 5),
+      restartDelay: withDefault(ms(0, 600_000), 1000),
+      maxRestartDelayMs: withDefault(ms(0, 3_600_000), 30_000),
+      minUptimeMs: withDefault(ms(0, 3_600_000), 5000),
+      gracefulShutdownTimeout: withDefault(ms(0, 3_600_000), 30_000),
+      zombieDetection: withDefault(z.boolean(), true),
+      heartbeatIntervalMs: withDefault(ms(50, 60_000), 1000),
+      heartbeatTimeoutMs: withDefault(ms(100, 600_000), 10_000),
+      readyTimeoutMs: withDefault(ms(100, 600_000), 30_000),
       /**
        * Warm workers beside the pool: app and plugins loaded, no slot, no traffic. A crash, a
        * scale-up, a recycle or a reload activates one by a message. Default 1 with auto-scaling, else 0.
        */
-      standbyWorkers: z.number().int().min(0).max(64).optional(),
-    })
-    .prefault({});
+      standbyWorkers: optional(int(0, 64)),
+    }),
+    {},
+  );
 
-  const healthCheck = z
-    .strictObject({
-      enabled: z.boolean().default(false),
-      interval: ms(100, 3_600_000).default(30_000),
-      timeout: ms(10, 600_000).default(10_000),
-      maxFailures: z.number().int().min(1).max(100).default(3),
-      endpoint: z
-        .string()
-        .regex(/^\/\S*$/, "expected a path starting with '/'")
-        .default('/health'),
+  const healthCheck = prefault(
+    z.strictObject({
+      enabled: withDefault(z.boolean(), false),
+      interval: withDefault(ms(100, 3_600_000), 30_000),
+      timeout: withDefault(ms(10, 600_000), 10_000),
+      maxFailures: withDefault(int(1, 100), 3),
+      endpoint: withDefault(z.string().check(z.regex(/^\/\S*$/, "expected a path starting with '/'")), '/health'),
       /** Time after a worker is ready before its first probe. */
-      gracePeriodMs: ms(0, 3_600_000).default(5000),
-    })
-    .prefault({});
+      gracePeriodMs: withDefault(ms(0, 3_600_000), 5000),
+    }),
+    {},
+  );
 
   const autoScaling = autoScalingSchema(z, ms, percent);
 
-  const loadBalancing = z
-    .strictObject({
-      strategy: z.enum(['auto', 'round-robin', 'least-connections', 'least-load', 'os']).default('auto'),
-      maxConnectionAgeMs: ms(100, 86_400_000).optional(),
-      maxRequestsPerConnection: z.number().int().min(1).max(1_000_000_000).optional(),
-      rebalance: z.boolean().default(true),
+  const loadBalancing = prefault(
+    z.strictObject({
+      strategy: withDefault(z.enum(['auto', 'round-robin', 'least-connections', 'least-load', 'os']), 'auto'),
+      maxConnectionAgeMs: optional(ms(100, 86_400_000)),
+      maxRequestsPerConnection: optional(int(1, 1_000_000_000)),
+      rebalance: withDefault(z.boolean(), true),
       /** Rebalance when the busiest worker holds this much more than the mean (0.5 = 50% more). */
-      imbalanceThreshold: z.number().min(0.05).max(10).default(0.5),
-      cpuSustainMs: ms(0, 600_000).default(3000),
-      cpuRecoverMs: ms(0, 600_000).default(3000),
-    })
-    .prefault({});
+      imbalanceThreshold: withDefault(z.number().check(z.minimum(0.05), z.maximum(10)), 0.5),
+      cpuSustainMs: withDefault(ms(0, 600_000), 3000),
+      cpuRecoverMs: withDefault(ms(0, 600_000), 3000),
+    }),
+    {},
+  );
 
-  const clusterConfigSchema = z
-    .strictObject({
+  const clusterConfigSchema = prefault(
+    z.strictObject({
       loadBalancing,
-      workers: z.union([z.literal('auto'), z.number().int().min(1).max(1024)]).default('auto'),
+      workers: withDefault(z.union([z.literal('auto'), int(1, 1024)]), 'auto'),
       resources,
       processManagement,
       healthCheck,
       autoScaling,
-    })
-    .prefault({})
-    .superRefine((c, ctx) => {
+    }),
+    {},
+  ).check(
+    z.superRefine((c, ctx) => {
       // Cross-field rules: each names the key a user should change.
       const conflict = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message, params: { kind: 'conflict' } });
       const a = c.autoScaling;
@@ -167,17 +177,18 @@ function build(z: typeof Z) {
       if (pm.heartbeatTimeoutMs <= pm.heartbeatIntervalMs)
         conflict(['processManagement', 'heartbeatTimeoutMs'], `heartbeatTimeoutMs (${pm.heartbeatTimeoutMs}) must be above heartbeatIntervalMs (${pm.heartbeatIntervalMs})`);
       if (pm.restartDelay > pm.maxRestartDelayMs) conflict(['processManagement', 'restartDelay'], `restartDelay (${pm.restartDelay}) must be <= maxRestartDelayMs (${pm.maxRestartDelayMs})`);
-    });
+    }),
+  );
 
   const isFn = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function';
 
   const loggerLike = z.custom<LoggerLike>(
-    (v) => !!v && typeof v === 'object' && ['info', 'warn', 'error', 'debug', 'child'].every((m) => isFn((v as Record<string, unknown>)[m])),
+    (v: unknown) => !!v && typeof v === 'object' && ['info', 'warn', 'error', 'debug', 'child'].every((m) => isFn((v as Record<string, unknown>)[m])),
     'expected false, { level }, or a pino-compatible logger (info, warn, error, debug, child)',
   );
 
   const plugin = z.custom<PluginLike>(
-    (v) =>
+    (v: unknown) =>
       !!v &&
       typeof v === 'object' &&
       typeof (v as PluginLike).name === 'string' &&
@@ -188,59 +199,58 @@ function build(z: typeof Z) {
 
   /** An OpenTelemetry instrumentation instance (@opentelemetry/instrumentation-*): what registration calls. */
   const instrumentation = z.custom<InstrumentationLike>(
-    (v) => !!v && typeof v === 'object' && ['enable', 'disable', 'setTracerProvider', 'setMeterProvider'].every((m) => isFn((v as Record<string, unknown>)[m])),
+    (v: unknown) => !!v && typeof v === 'object' && ['enable', 'disable', 'setTracerProvider', 'setMeterProvider'].every((m) => isFn((v as Record<string, unknown>)[m])),
     'expected an OpenTelemetry instrumentation instance (new XInstrumentation() from @opentelemetry/instrumentation-*)',
   );
 
-  const url = () => z.string().regex(/^https?:\/\/\S+$/, 'expected an http(s) URL');
-  const telemetry = z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      intervalMs: ms(100, 60_000).default(1000),
-      serviceName: z.string().min(1).optional(),
-      tracing: z
-        .strictObject({
-          enabled: z.boolean().optional(),
-          sampleRatio: z.number().min(0).max(1).optional(),
-          endpoint: url().optional(),
-        })
-        .prefault({}),
-      instrumentations: z.array(instrumentation).default([]),
-      otlp: z
-        .strictObject({
-          endpoint: url().optional(),
-          intervalMs: ms(100, 3_600_000).optional(),
-        })
-        .prefault({}),
-    })
-    .prefault({});
+  const url = () => z.string().check(z.regex(/^https?:\/\/\S+$/, 'expected an http(s) URL'));
+  const telemetry = prefault(
+    z.strictObject({
+      enabled: withDefault(z.boolean(), true),
+      intervalMs: withDefault(ms(100, 60_000), 1000),
+      serviceName: optional(z.string().check(z.minLength(1))),
+      tracing: prefault(
+        z.strictObject({
+          enabled: optional(z.boolean()),
+          sampleRatio: optional(z.number().check(z.minimum(0), z.maximum(1))),
+          endpoint: optional(url()),
+        }),
+        {},
+      ),
+      instrumentations: withDefault(z.array(instrumentation), []),
+      otlp: prefault(
+        z.strictObject({
+          endpoint: optional(url()),
+          intervalMs: optional(ms(100, 3_600_000)),
+        }),
+        {},
+      ),
+    }),
+    {},
+  );
 
   const optionsSchema = z.strictObject({
-    cluster: z
-      .strictObject({
-        enabled: z.boolean().default(true),
+    cluster: optional(
+      z.strictObject({
+        enabled: withDefault(z.boolean(), true),
         config: clusterConfigSchema,
-      })
-      .optional(),
-    handler: z.custom<(...args: never[]) => unknown>(isFn, 'expected a Node request listener (req, res) => void').optional(),
-    plugins: z.array(plugin).default([]),
-    logger: z.union([z.literal(false), z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }), loggerLike]).optional(),
+      }),
+    ),
+    handler: optional(z.custom<(...args: never[]) => unknown>(isFn, 'expected a Node request listener (req, res) => void')),
+    plugins: withDefault(z.array(plugin), []),
+    logger: optional(z.union([z.literal(false), z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }), loggerLike])),
     ...adminSchemas(z),
-    handleSignals: z.boolean().default(true),
+    handleSignals: withDefault(z.boolean(), true),
     telemetry,
-    ipc: z
-      .strictObject({
-        maxMessageBytes: z
-          .number()
-          .int()
-          .min(64)
-          .max(64 * 1024 * 1024)
-          .default(1024 * 1024),
-        queueLimit: z.number().int().min(1).max(1_000_000).default(1000),
-        requestTimeoutMs: ms(1, 3_600_000).default(5000),
-        maxInvalidMessages: z.union([z.literal(false), z.number().int().min(1).max(1_000_000)]).default(100),
-      })
-      .prefault({}),
+    ipc: prefault(
+      z.strictObject({
+        maxMessageBytes: withDefault(int(64, 64 * 1024 * 1024), 1024 * 1024),
+        queueLimit: withDefault(int(1, 1_000_000), 1000),
+        requestTimeoutMs: withDefault(ms(1, 3_600_000), 5000),
+        maxInvalidMessages: withDefault(z.union([z.literal(false), int(1, 1_000_000)]), 100),
+      }),
+      {},
+    ),
   });
 
   return { clusterConfigSchema, optionsSchema };
@@ -273,22 +283,22 @@ export interface PluginLike {
 }
 
 type Schemas = ReturnType<typeof build>;
-export type ClusterConfig = Z.output<Schemas['clusterConfigSchema']>;
-export type ClusterConfigInput = Z.input<Schemas['clusterConfigSchema']>;
-export type ParsedOptions = Z.output<Schemas['optionsSchema']>;
+export type ClusterConfig = ZodMini.output<Schemas['clusterConfigSchema']>;
+export type ClusterConfigInput = ZodMini.input<Schemas['clusterConfigSchema']>;
+export type ParsedOptions = ZodMini.output<Schemas['optionsSchema']>;
 
 let cached: Schemas | undefined;
-let provided: typeof Z | undefined;
+let provided: ZodKit | undefined;
 
 /** The primary hands over zod loaded ahead (create-server.ts); anything else requires it on use. */
-export function provideZod(z: typeof Z): void {
+export function provideZod(z: ZodKit): void {
   provided ??= z;
 }
 
 /**
- * The schemas, built on first use. zod is loaded only then (it costs ~94 ms of a worker's start):
- * a worker whose options match what the primary already validated never loads it.
+ * The schemas, built on first use. zod is loaded only then: a worker whose options match what the
+ * primary already validated never loads it.
  */
 export function schemas(): Schemas {
-  return (cached ??= build(provided ?? (createRequire(import.meta.url)('zod') as { z: typeof Z }).z));
+  return (cached ??= build(provided ?? (createRequire(import.meta.url)('zod/mini') as ZodKit)));
 }

@@ -1,7 +1,7 @@
 import { exportPlan } from '../../otel/export-plan.js';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import type { z } from 'zod';
+import type { core } from 'zod/mini';
 import { configError, type ClusterErrorCode, type ConfigIssue } from '../errors.js';
 import { schemas, type ClusterConfig, type ParsedOptions } from './schema.js';
 import { isBun } from '../runtime/adapter.js';
@@ -106,14 +106,15 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
     }
   }
 
-  const { optionsSchema } = schemas();
-  const result = optionsSchema.safeParse(normalized);
+  const { optionsSchema, clusterConfigSchema } = schemas();
+  // Parsed once per process: zod's compiled fast path costs more to generate than it saves here.
+  const result = optionsSchema.safeParse(normalized, { jitless: true });
   if (!result.success) {
     const issues = result.error.issues.flatMap((i) => toIssues(i, normalized, flattened));
     throw configError(issues);
   }
   const parsed = result.data;
-  const config = parsed.cluster?.config ?? optionsSchema.shape.cluster.unwrap().shape.config.parse(undefined);
+  const config = parsed.cluster?.config ?? clusterConfigSchema.parse(undefined, { jitless: true });
   // scaleDownThreshold.cpu defaults to 25 only while the cpu trigger is on: a gate on a trigger
   // that is off would hold every scale-down on a reading nobody asked for.
   const rawDown = valueAt(normalized, ['cluster', 'config', 'autoScaling', 'scaleDownThreshold', 'cpu']);
@@ -163,7 +164,7 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
   return deepFreeze(resolved);
 }
 
-type ZodIssue = z.core.$ZodIssue;
+type ZodIssue = core.$ZodIssue;
 
 function toIssues(issue: ZodIssue, input: unknown, flattened: boolean): ConfigIssue[] {
   const path = issue.path as (string | number)[];

@@ -1,3 +1,52 @@
-// zod for the primary's validation, imported (not required) so that the published bundle carries it
-// in a chunk of its own, loaded by the primary only, without the locales it never uses.
-export { z } from 'zod';
+// The zod/mini functions the option schema is built with (config/schema.ts), imported by name so
+// that the bundle carries only these, in a chunk of their own that the primary alone loads.
+import {
+  _default,
+  array,
+  boolean,
+  custom,
+  enum as zodEnum,
+  int,
+  literal,
+  maximum,
+  minimum,
+  minLength,
+  NEVER,
+  number,
+  optional,
+  pipe,
+  prefault,
+  refine,
+  regex,
+  strictObject,
+  string,
+  superRefine,
+  transform,
+  union,
+} from 'zod/mini';
+import type { ZodKit } from './zod-kit.js';
+
+export const z: ZodKit = {
+  _default,
+  array,
+  boolean,
+  custom,
+  enum: zodEnum,
+  int,
+  literal,
+  maximum,
+  minimum,
+  minLength,
+  NEVER,
+  number,
+  optional,
+  pipe,
+  prefault,
+  refine,
+  regex,
+  strictObject,
+  string,
+  superRefine,
+  transform,
+  union,
+};
