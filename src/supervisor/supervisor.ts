@@ -151,7 +151,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
   list(): WorkerInfo[] {
     return [...this.live]
       .map((h) => ({ slot: h.slot, pid: h.pid, state: h.state, startedAt: h.startedAt, readyAt: h.readyAt, lastSeenAt: h.lastHeartbeat, restarts: this.slots.get(h.slot)?.restarts ?? 0 }))
-      .sort((a, b) => a.slot - b.slot || a.startedAt - b.startedAt);
+      .sort((a, b) => slotOrder(a.slot) - slotOrder(b.slot) || a.startedAt - b.startedAt);
   }
 
   /** Asks a worker to drain and exit; SIGKILL after gracefulShutdownTimeout. Resolves on exit. */
@@ -249,7 +249,8 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     h.markExited();
     this.live.delete(h);
     const reason = classifyExit(h.requestedReason, code, signal, h.stderrTail);
-    const uptimeMs = Date.now() - h.startedAt;
+    // An activated standby's life in its slot starts at its activation (crash-loop protection).
+    const uptimeMs = Date.now() - h.startingSince;
     const slot = this.owner.get(h);
     if (!slot) {
       this.logger[h.requestedReason ? 'info' : 'error'](
@@ -304,3 +305,6 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     }
   }
 }
+
+/** Slots in order, standbys (no slot) after them. */
+const slotOrder = (slot: number) => (slot === NO_SLOT ? Number.MAX_SAFE_INTEGER : slot);

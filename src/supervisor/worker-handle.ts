@@ -140,6 +140,8 @@ export class WorkerHandle {
     this.slotNow = slot;
     this.activatedAtMs = Date.now();
     this.stateNow = 'starting';
+    // Ready as a standby is not serving: readyAt is set again when it serves in the slot.
+    this.readyAtMs = undefined;
     this.heartbeatAt = this.activatedAtMs;
     return true;
   }
