@@ -95,13 +95,21 @@ export class WorkerRuntime {
       this.slotNow = slot;
       if (this.mode === 'shared') await this.listenShared();
       this.send({ t: 'ready' });
-      this.o.logger.info({ slot, reason }, 'standby worker activated');
-      this.o.onActivated?.(slot, reason);
-    })().catch((err: Error) => {
-      // Not serving what the primary counts on: exit, and the slot's restart policy replaces us.
-      this.o.logger.error({ slot, err: err.message }, 'standby activation failed');
-      process.exit(1);
-    });
+    })().then(
+      () => {
+        this.o.logger.info({ slot, reason }, 'standby worker activated');
+        try {
+          this.o.onActivated?.(slot, reason);
+        } catch (err) {
+          this.o.logger.error({ slot, err: (err as Error)?.message ?? String(err) }, "a 'worker:activated' listener failed");
+        }
+      },
+      (err: Error) => {
+        // Not serving what the primary counts on: exit, and the slot's restart policy replaces us.
+        this.o.logger.error({ slot, err: err.message }, 'standby activation failed');
+        process.exit(1);
+      },
+    );
   }
 
   /** Stops taking work, lets in-flight requests finish, runs close hooks, exits 0. Idempotent. */
