@@ -26,9 +26,9 @@ export function get(port) {
   });
 }
 
-/** Spawns a setup on a free port; `stop()` ends it (SIGTERM, then waits for its exit). */
-export async function start(name, extraEnv = {}) {
-  const s = SETUPS[name];
+/** Spawns a setup (by name, from `setups`) on a free port; `stop()` ends it (SIGTERM, then waits for its exit). */
+export async function start(name, extraEnv = {}, setups = SETUPS) {
+  const s = setups[name];
   const port = await freePort();
   const t0 = performance.now();
   const child = spawn(process.execPath, [path.join(root, s.script)], {
