@@ -186,7 +186,7 @@ export class Autoscaler {
     const counted = current.filter((w) => w.state === 'ready' && w.readyAt! <= now - this.o.warmupMs);
     const warming = current.length - counted.length;
     this.settle = nextSettle(this.settle, size, warming, now);
-    const sample = takeSample(counted, now, this.sources, this.o);
+    const sample = takeSample(counted, now, this.sources, { ...this.o, queueTarget: this.o.policy.targets.queueLength });
     if (!urgent) this.series.push(sample);
     const extra = urgent ? sample : undefined;
     Object.assign(this.status, { counted: counted.length, warming });
@@ -291,7 +291,7 @@ function currentWorkers(all: WorkerInfo[]): WorkerInfo[] {
     // A standby holds no slot: it is capacity in reserve, not a worker being warmed up.
     if (w.state === 'draining' || w.state === 'exited' || w.state === 'standby') continue;
     const seen = bySlot.get(w.slot);
-    if (!seen || w.startedAt > seen.startedAt) bySlot.set(w.slot, w);
+    if (!seen || (w.activatedAt ?? w.startedAt) > (seen.activatedAt ?? seen.startedAt)) bySlot.set(w.slot, w);
   }
   return [...bySlot.values()];
 }

@@ -15,10 +15,12 @@ export interface SampleSources {
  * The instantaneous readings over the counted workers: mean CPU (% of a core), mean RSS (% of the
  * limit), and queue length per worker. A trigger is left out when a worker has no reading for it,
  * except queue length: connections waiting for a worker are counted without any worker's help, so
- * when in-progress readings are stale (workers too busy to report) the waiting connections alone
- * are a lower bound, and the signal that needs no worker still reaches the decision.
+ * when some in-progress readings are stale (workers too busy to report), the fresh ones plus the
+ * waiting connections are a lower bound. A lower bound may only ask for more workers: it is a
+ * reading when it reaches the target (`queueTarget`), and otherwise no reading (so never a
+ * scale-down from a wedged worker's silence).
  */
-export function takeSample(counted: WorkerInfo[], now: number, src: SampleSources, o: { maxMemoryPerWorker: number | undefined; staleAfterMs: number }): Sample {
+export function takeSample(counted: WorkerInfo[], now: number, src: SampleSources, o: { maxMemoryPerWorker: number | undefined; staleAfterMs: number; queueTarget?: number | undefined }): Sample {
   const s: Sample = { at: now };
   if (!counted.length) return s;
   let cpu = 0;
@@ -41,9 +43,8 @@ export function takeSample(counted: WorkerInfo[], now: number, src: SampleSource
   const n = counted.length;
   if (cpuOk) s.cpu = cpu / n;
   if (memOk) s.memory = mem / n;
-  const pending = src.pendingConnections();
-  if (activeOk) s.queueLength = (active + pending) / n;
-  else if (pending > 0) s.queueLength = pending / n;
+  const queue = (active + src.pendingConnections()) / n;
+  if (activeOk || (o.queueTarget !== undefined && queue >= o.queueTarget)) s.queueLength = queue;
   return s;
 }
 

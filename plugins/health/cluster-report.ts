@@ -26,15 +26,17 @@ export interface ClusterHealthInput {
  */
 export function clusterHealth(i: ClusterHealthInput): HealthReport {
   const time = new Date(i.now).toISOString();
-  const ready = i.workers.filter((w) => w.state === 'ready');
-  const readyStatus: HealthStatus = i.shuttingDown || ready.length < i.minimumWorkers ? 'fail' : ready.length < i.workers.filter((w) => w.state !== 'draining').length ? 'warn' : 'pass';
+  // A standby holds no slot: it is neither a worker that is not ready nor a component to report.
+  const workers = i.workers.filter((w) => w.state !== 'standby');
+  const ready = workers.filter((w) => w.state === 'ready');
+  const readyStatus: HealthStatus = i.shuttingDown || ready.length < i.minimumWorkers ? 'fail' : ready.length < workers.filter((w) => w.state !== 'draining').length ? 'warn' : 'pass';
   const checks: Record<string, CheckResult[]> = {
     'workers:ready': [{ status: readyStatus, observedValue: ready.length, observedUnit: 'workers', output: `minimum ${i.minimumWorkers}${i.shuttingDown ? ', shutting down' : ''}`, time }],
     'worker:health': [],
     'worker:memory': [],
     'worker:cpu': [],
   };
-  for (const w of i.workers) {
+  for (const w of workers) {
     const componentId = `worker-${w.slot}`;
     const h = i.health(w.pid);
     checks['worker:health']!.push({

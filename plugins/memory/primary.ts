@@ -96,7 +96,8 @@ export class MemoryManager {
       if (!w)
         this.workers.set(info.pid, (w = { slot: info.slot, state: INITIAL_MEMORY_STATE, utilization: undefined, series: [], lastGrowthBytesPerMin: undefined, leakReported: false, judgedSamples: 0 }));
       this.thresholds(w, info.pid, now);
-      if (this.o.leakDetection) this.leaks(w, info.pid, info.startedAt, now);
+      // An activated standby's warm-up (JIT, caches) starts with its activation, not its fork.
+      if (this.o.leakDetection) this.leaks(w, info.pid, info.activatedAt ?? info.startedAt, now);
     }
   }
 

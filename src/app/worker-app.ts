@@ -47,8 +47,11 @@ export class WorkerApp extends BaseApp {
       const lb = this.options.cluster.config.loadBalancing;
       const frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection });
       const { plugins: builtins } = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => 1, shuttingDown: () => false });
-      const slotKnown = this.slotNow !== undefined ? this.slotNow : this.active;
-      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, slotKnown, builtins, this.logger);
+      // Spans wait for their resource's worker.id: the slot once activated, -1 for a standby that
+      // stops without ever serving (else its stop would wait for the exporter's timeout).
+      let resolveResource: (slot: number) => void = () => {};
+      const resourceSlot = this.slotNow ?? new Promise<number>((resolve) => (resolveResource = resolve));
+      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, resourceSlot, builtins, this.logger);
       const plugins = new PluginHost(pluginList, this.logger);
       const runtime = new WorkerRuntime({
         frontend,
@@ -58,6 +61,7 @@ export class WorkerApp extends BaseApp {
         heartbeatIntervalMs: this.options.cluster.config.processManagement.heartbeatIntervalMs,
         onActivated: (slot, reason) => {
           this.slotNow = slot;
+          resolveResource(slot);
           startTelemetry();
           this.resolveActive(slot);
           this.emit('worker:activated', { slot, pid: process.pid, reason });
@@ -77,6 +81,7 @@ export class WorkerApp extends BaseApp {
       const send = (kind: string, payload: unknown) => runtime.sendPlugin(kind, payload);
       // Registered before the plugins' hooks, so it runs after them: the last snapshot counts everything.
       if (telemetry) plugins.addCloseHook('telemetry', () => telemetry.close((snap) => send(SNAPSHOT_KIND, snap)));
+      if (this.slotNow === undefined) plugins.addCloseHook('standby-resource', () => resolveResource(-1));
       // A standby sends no snapshots: it has no slot to report under and serves nothing.
       const startTelemetry = () =>
         telemetry?.start(

@@ -51,8 +51,10 @@ export async function runCommand(args: CliArgs): Promise<number> {
       const r = await controlRequest<ReloadResult>(socket, { cmd: 'reload' }, args.timeoutMs ?? 600_000);
       if (args.json) print(`${JSON.stringify(r)}\n`);
       else {
-        const moves = r.after.map((a) => `slot ${a.slot}: pid ${r.before.find((b) => b.slot === a.slot)?.pid ?? '-'} → ${a.pid}`);
-        print(`reloaded ${r.after.length} workers in ${r.durationMs} ms\n  ${moves.join('\n  ')}\n`);
+        // Standbys (slot -1) are replaced too, but hold no slot to report a move for.
+        const after = r.after.filter((a) => a.slot >= 0);
+        const moves = after.map((a) => `slot ${a.slot}: pid ${r.before.find((b) => b.slot === a.slot)?.pid ?? '-'} → ${a.pid}`);
+        print(`reloaded ${after.length} workers in ${r.durationMs} ms\n  ${moves.join('\n  ')}\n`);
       }
       return 0;
     }

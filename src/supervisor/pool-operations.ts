@@ -88,7 +88,7 @@ export class PoolOperations {
    */
   private async rollingReload(): Promise<void> {
     const sup = this.sup;
-    await sup.standbys.replaceAll();
+    sup.standbys.replaceAll();
     for (const slot of [...sup.slots.values()].sort((a, b) => a.index - b.index)) {
       if (sup.isShuttingDown) throw new NotListeningError('reload stopped: the cluster is shutting down');
       if (sup.slots.get(slot.index) !== slot) continue; // scaled away meanwhile
@@ -97,6 +97,12 @@ export class PoolOperations {
       if (!started.ok) {
         sup.logger.error({ slot: slot.index, pid: started.fresh.pid, reason: started.why }, 'reload stopped: replacement did not become ready');
         throw new ReloadFailedError(`reload stopped at slot ${slot.index}: replacement pid ${started.fresh.pid} exited before becoming ready (${started.why}); the remaining workers keep running`);
+      }
+      if (slot.current !== old) {
+        // The old worker died meanwhile and the slot's restart (a fork or a standby, both with the
+        // new code) took it: keep that one, drop the candidate.
+        await sup.stopWorker(started.fresh, 'reload');
+        continue;
       }
       this.takeOver(slot, started.fresh);
       sup.logger.info({ slot: slot.index, pid: started.fresh.pid, oldPid: old?.pid, reason: 'reload' }, 'replacement ready, draining old worker');

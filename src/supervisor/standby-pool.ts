@@ -31,6 +31,8 @@ export class StandbyPool {
   private streak = 0;
   private givenUp = false;
   private retry: NodeJS.Timeout | undefined;
+  /** After a refusal: admission is asked again after this long (host memory frees up). */
+  private readonly admitRetryMs: number;
   private refusedNow: string | undefined;
   private refusals = 0;
   /** Returns why a standby may not start now (host memory, say), or undefined. */
@@ -41,7 +43,10 @@ export class StandbyPool {
     private readonly policy: StandbyPolicy,
     private readonly host: StandbyHost,
     private readonly logger: Logger,
-  ) {}
+    { admitRetryMs = 5000 }: { admitRetryMs?: number } = {},
+  ) {
+    this.admitRetryMs = admitRetryMs;
+  }
 
   get wanted(): number {
     return this.target;
@@ -78,7 +83,7 @@ export class StandbyPool {
   }
 
   private usable(h: WorkerHandle, now: number): boolean {
-    return h.state === 'standby' && h.requestedReason === undefined && now - h.lastHeartbeat <= 3 * this.policy.heartbeatIntervalMs;
+    return h.state === 'standby' && h.requestedReason === undefined && h.disconnectedAt === undefined && now - h.lastHeartbeat <= 3 * this.policy.heartbeatIntervalMs;
   }
 
   /** Starts standbys up to the target, unless given up, shutting down, or refused by admission. */
@@ -90,6 +95,7 @@ export class StandbyPool {
         this.refusals++;
         if (this.refusedNow !== refusal) this.logger.warn({ standbys: this.members.size, wanted: this.target, why: refusal }, 'standby worker not started');
         this.refusedNow = refusal;
+        this.later(this.admitRetryMs);
         return;
       }
       this.refusedNow = undefined;
@@ -97,12 +103,19 @@ export class StandbyPool {
     }
   }
 
-  /** Stops every standby and starts new ones (a reload: no old-code standby is ever activated). */
-  replaceAll(): Promise<void> {
+  /**
+   * A reload: the standbys leave the pool at once (none of them, with the old code, is ever
+   * activated) and stop in the background; new ones start. New code gets a fresh crash-loop count.
+   */
+  replaceAll(): void {
     const old = [...this.members];
     this.members.clear();
+    this.givenUp = false;
+    this.streak = 0;
+    clearTimeout(this.retry);
+    this.retry = undefined;
     this.fill();
-    return Promise.all(old.map((h) => this.host.stopWorker(h, 'reload'))).then(() => undefined);
+    for (const h of old) void this.host.stopWorker(h, 'reload');
   }
 
   /** A standby that was never activated exited. */
@@ -117,10 +130,15 @@ export class StandbyPool {
       return;
     }
     if (decision.delayMs === 0) return this.fill();
+    this.later(decision.delayMs);
+  }
+
+  private later(ms: number): void {
+    if (this.retry) return;
     this.retry = setTimeout(() => {
       this.retry = undefined;
       this.fill();
-    }, decision.delayMs);
+    }, ms);
     this.retry.unref();
   }
 

@@ -150,7 +150,16 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
 
   list(): WorkerInfo[] {
     return [...this.live]
-      .map((h) => ({ slot: h.slot, pid: h.pid, state: h.state, startedAt: h.startedAt, readyAt: h.readyAt, lastSeenAt: h.lastHeartbeat, restarts: this.slots.get(h.slot)?.restarts ?? 0 }))
+      .map((h) => ({
+        slot: h.slot,
+        pid: h.pid,
+        state: h.state,
+        startedAt: h.startedAt,
+        activatedAt: h.activatedAt,
+        readyAt: h.readyAt,
+        lastSeenAt: h.lastHeartbeat,
+        restarts: this.slots.get(h.slot)?.restarts ?? 0,
+      }))
       .sort((a, b) => slotOrder(a.slot) - slotOrder(b.slot) || a.startedAt - b.startedAt);
   }
 

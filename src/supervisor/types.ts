@@ -39,6 +39,8 @@ export interface WorkerInfo {
   pid: number;
   state: WorkerHandle['state'];
   startedAt: number;
+  /** A standby's activation into its slot (epoch ms); undefined for a worker forked for its slot. Its time in the slot counts from here. */
+  activatedAt?: number | undefined;
   /** When it became ready (epoch ms), if it did. */
   readyAt: number | undefined;
   /** The last message (heartbeat or other) from it, epoch ms: stale while its event loop is blocked. */

@@ -160,6 +160,10 @@ describe('standby workers seen by operators', () => {
     const table = await runCli(['status', '--name', 'standby', '--runtime-dir', rt.dir]);
     expect(table.stdout).toMatch(/2 of 2 workers ready, 1 standby/);
     expect(table.stdout).toMatch(new RegExp(`\\n\\s*-\\s+${standby.pid}\\s+standby`));
+    // The cluster's /health counts workers in slots: a standby is neither 'not ready' nor a component.
+    const health = JSON.parse((await request(admin.port, '/health')).body) as { status: string; checks: Record<string, { componentId?: string }[]> };
+    expect(health.status).toBe('pass');
+    expect(health.checks['worker:health']!.map((c) => c.componentId)).toEqual(['worker-0', 'worker-1']);
     const page = JSON.parse((await request(admin.port, '/status')).body) as { workers: Row[] };
     expect(page.workers.find((w) => w.pid === standby.pid)).toMatchObject({ state: 'standby' });
     await until(async () => ((await metricSum(admin.port, 'cluster_workers', { cluster_worker_state: 'standby' })) === 1 ? true : undefined), 10_000, 'the standby gauge');

@@ -8,19 +8,21 @@ const sources = (o: { active?: (number | undefined)[]; ageMs?: number; pending?:
   activeOf: (slot) => (o.active?.[slot] === undefined ? undefined : { active: o.active[slot]!, ageMs: o.ageMs ?? 0 }),
   pendingConnections: () => o.pending ?? 0,
 });
-const opts = { maxMemoryPerWorker: undefined, staleAfterMs: 1000 };
+const opts = { maxMemoryPerWorker: undefined, staleAfterMs: 1000, queueTarget: 2 };
 
 describe('auto-scaler sample', () => {
   it('queue length is requests in progress plus waiting connections, per counted worker', () => {
     const s = takeSample([worker(0), worker(1)], 5, sources({ active: [3, 1], pending: 4 }), opts);
     expect(s).toEqual({ at: 5, cpu: 50, memory: 50, queueLength: 4 });
   });
-  it('with in-progress readings stale, waiting connections alone are a lower bound (workers too busy to report)', () => {
+  it('with some in-progress readings stale, the fresh ones plus waiting connections are a lower bound: a reading once it reaches the target', () => {
     expect(takeSample([worker(0), worker(1)], 5, sources({ active: [3, 1], ageMs: 5000, pending: 6 }), opts).queueLength).toBe(3);
-    expect(takeSample([worker(0), worker(1)], 5, sources({ active: [3, undefined], pending: 2 }), opts).queueLength).toBe(1);
+    expect(takeSample([worker(0), worker(1)], 5, sources({ active: [3, undefined], pending: 2 }), opts).queueLength).toBe(2.5);
   });
-  it('no reading at all when in-progress readings are stale and nothing waits: a gap is not low load', () => {
+  it("a lower bound under the target is no reading: a wedged worker's silence never scales down", () => {
+    expect(takeSample([worker(0), worker(1)], 5, sources({ active: [1, undefined], pending: 2 }), opts).queueLength).toBeUndefined();
     expect(takeSample([worker(0)], 5, sources({ active: [3], ageMs: 5000, pending: 0 }), opts).queueLength).toBeUndefined();
+    expect(takeSample([worker(0)], 5, sources({ active: [3], ageMs: 5000, pending: 9 }), { ...opts, queueTarget: undefined }).queueLength).toBeUndefined();
   });
   it('no workers counted: no readings', () => {
     expect(takeSample([], 5, sources({ pending: 9 }), opts)).toEqual({ at: 5 });

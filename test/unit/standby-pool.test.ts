@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:cluster';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { StandbyPool, type StandbyHost } from '../../src/supervisor/standby-pool.js';
 import { NO_SLOT, WorkerHandle } from '../../src/supervisor/worker-handle.js';
 
@@ -46,15 +46,26 @@ describe('standby pool', () => {
     expect(h.state).toBe('ready');
   });
 
-  it('is refused by admission: counted every time, logged once', () => {
-    const { p, spawned } = pool(1);
-    p.setAdmission(() => 'host memory: 10 MiB free, a standby needs 128 MiB');
-    logs.length = 0;
-    p.fill();
-    p.fill();
-    expect(spawned).toHaveLength(0);
-    expect(p.refused).toBe(2);
-    expect(logs.filter((l) => l.msg === 'standby worker not started')).toHaveLength(1);
+  it('is refused by admission: counted at each attempt, logged once, and asked again later', () => {
+    vi.useFakeTimers();
+    try {
+      const { p, spawned } = pool(1);
+      let free = false;
+      p.setAdmission(() => (free ? undefined : 'host memory: 10 MiB free, a standby needs 128 MiB'));
+      logs.length = 0;
+      p.fill();
+      p.fill(); // a retry is pending: no second attempt before it
+      expect(spawned).toHaveLength(0);
+      expect(p.refused).toBe(1);
+      vi.advanceTimersByTime(5000);
+      expect(p.refused).toBe(2);
+      expect(logs.filter((l) => l.msg === 'standby worker not started')).toHaveLength(1);
+      free = true;
+      vi.advanceTimersByTime(5000);
+      expect(spawned).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('start-up crashes count towards crash-loop protection: given up after maxRestarts, no more forks', () => {
@@ -70,6 +81,20 @@ describe('standby pool', () => {
     p.fill();
     expect(spawned).toHaveLength(3);
     expect(logs.some((l) => l.level === 'error' && l.msg.startsWith('standby workers given up'))).toBe(true);
+  });
+
+  it('a reload gives new code a fresh count: a pool given up starts standbys again', () => {
+    const { p, spawned } = pool(1);
+    p.fill();
+    for (let i = 0; i < 3; i++) {
+      const h = spawned.at(-1)!;
+      h.markExited();
+      p.onExit(h, 'crash', 50, false);
+    }
+    expect(p.isGivenUp).toBe(true);
+    p.replaceAll();
+    expect(p.isGivenUp).toBe(false);
+    expect(spawned).toHaveLength(4);
   });
 
   it('a standby that was ready and lived long is replaced without counting towards the streak', () => {
