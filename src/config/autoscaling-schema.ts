@@ -7,9 +7,9 @@ import type { ZodKit } from './zod-kit.js';
  * worker, memory % of the per-worker limit, responseTime the p95 in ms, queueLength requests in
  * progress or waiting per worker. A trigger without a scale-up threshold is not read.
  */
-export function autoScalingSchema(z: ZodKit, ms: (min: number, max: number) => ZodMiniNumberFormat, percent: () => ZodMiniNumber<number>) {
+export function autoScalingSchema(z: ZodKit, int: (min: number, max: number) => ZodMiniNumberFormat, percent: () => ZodMiniNumber<number>) {
   const { _default: withDefault, optional, prefault } = z;
-  const int = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+  const ms = int; // durations: integer milliseconds
   // A trigger's threshold: a number, or false to turn a default one off (the result is then undefined).
   const thresholds = (defaults: { cpu?: number; memory?: number; responseTime?: number; queueLength?: number }) => {
     const trigger = (schema: ZodMiniNumber<number> | ZodMiniNumberFormat, value: number | undefined) => {

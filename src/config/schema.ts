@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as ZodMini from 'zod/mini';
+import type { ZodMiniNumberFormat } from 'zod/mini';
 import { adminSchemas } from './admin-schema.js';
 import { autoScalingSchema } from './autoscaling-schema.js';
 import { parseSize } from './size.js';
@@ -13,9 +14,18 @@ import type { ZodKit } from './zod-kit.js';
  */
 
 function build(z: ZodKit) {
-  const int = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+  // Schemas are immutable, so one instance serves every key with the same range: built once per
+  // process, before the primary forks, the schema costs mostly its instances.
+  const ranges = new Map<string, ZodMiniNumberFormat>();
+  const int = (min: number, max: number) => {
+    const key = `${min}:${max}`;
+    let schema = ranges.get(key);
+    if (!schema) ranges.set(key, (schema = z.int().check(z.minimum(min), z.maximum(max))));
+    return schema;
+  };
   const ms = int; // durations: integer milliseconds
-  const percent = () => z.number().check(z.minimum(1), z.maximum(100));
+  const percentSchema = z.number().check(z.minimum(1), z.maximum(100));
+  const percent = () => percentSchema;
   const { _default: withDefault, optional, prefault } = z;
 
   const size = (minBytes: number) =>
@@ -120,7 +130,7 @@ function build(z: ZodKit) {
     {},
   );
 
-  const autoScaling = autoScalingSchema(z, ms, percent);
+  const autoScaling = autoScalingSchema(z, int, percent);
 
   const loadBalancing = prefault(
     z.strictObject({
