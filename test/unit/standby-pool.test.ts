@@ -20,6 +20,16 @@ function pool(target: number) {
   return { p: new StandbyPool(target, policy, host, logger), spawned };
 }
 
+/** The newest standby dies, `times` times in a row (each death may start the next). */
+function dieInTurn(p: StandbyPool, spawned: WorkerHandle[], times: number, death: { reason: 'crash' | 'signal'; uptimeMs: number; becameReady: boolean }): void {
+  for (let i = 0; i < times; i++) {
+    const h = spawned.at(-1)!;
+    if (death.becameReady) h.markReady();
+    h.markExited();
+    p.onExit(h, death.reason, death.uptimeMs, death.becameReady);
+  }
+}
+
 describe('standby pool', () => {
   it('fills to its target and hands out only a ready standby heard from lately', () => {
     const { p, spawned } = pool(2);
@@ -71,11 +81,7 @@ describe('standby pool', () => {
   it('start-up crashes count towards crash-loop protection: given up after maxRestarts, no more forks', () => {
     const { p, spawned } = pool(1);
     p.fill();
-    for (let i = 0; i < 3; i++) {
-      const h = spawned.at(-1)!;
-      h.markExited();
-      p.onExit(h, 'crash', 50, false);
-    }
+    dieInTurn(p, spawned, 3, { reason: 'crash', uptimeMs: 50, becameReady: false });
     expect(p.isGivenUp).toBe(true);
     expect(spawned).toHaveLength(3);
     p.fill();
@@ -86,11 +92,7 @@ describe('standby pool', () => {
   it('a reload gives new code a fresh count: a pool given up starts standbys again', () => {
     const { p, spawned } = pool(1);
     p.fill();
-    for (let i = 0; i < 3; i++) {
-      const h = spawned.at(-1)!;
-      h.markExited();
-      p.onExit(h, 'crash', 50, false);
-    }
+    dieInTurn(p, spawned, 3, { reason: 'crash', uptimeMs: 50, becameReady: false });
     expect(p.isGivenUp).toBe(true);
     p.replaceAll();
     expect(p.isGivenUp).toBe(false);
@@ -100,12 +102,7 @@ describe('standby pool', () => {
   it('a standby that was ready and lived long is replaced without counting towards the streak', () => {
     const { p, spawned } = pool(1);
     p.fill();
-    for (let i = 0; i < 5; i++) {
-      const h = spawned.at(-1)!;
-      h.markReady();
-      h.markExited();
-      p.onExit(h, 'signal', 60_000, true);
-    }
+    dieInTurn(p, spawned, 5, { reason: 'signal', uptimeMs: 60_000, becameReady: true });
     expect(p.isGivenUp).toBe(false);
     expect(spawned).toHaveLength(6);
   });
