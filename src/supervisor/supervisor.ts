@@ -6,6 +6,7 @@ import type { ClusterEventMap } from './events.js';
 import { classifyExit, RECYCLE_REASONS, type ExitReason } from './exit-reason.js';
 import { Exclusions } from './exclusions.js';
 import { unresponsive } from './liveness.js';
+import { settled } from './settled.js';
 import { decideRestart } from './restart-policy.js';
 import type { Spawner } from './spawner.js';
 import { StandbyPool } from './standby-pool.js';
@@ -72,31 +73,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     const slot: Slot = { index: i, current: undefined, restarts: 0, unstableStreak: 0, givenUp: false, restartTimer: undefined };
     this.slots.set(i, slot);
     this.fill(slot, false, 'scale-up');
-    return this.settled(slot);
-  }
-
-  /**
-   * Resolves when the slot has a ready worker, has been given up, or was left empty with no
-   * restart coming (respawn off, scaled away, shutting down).
-   */
-  settled(slot: Slot): Promise<'ready' | 'given-up'> {
-    if (slot.givenUp) return Promise.resolve('given-up');
-    if (slot.current?.state === 'ready') return Promise.resolve('ready');
-    return new Promise((resolve) => {
-      const onReady = (e: { slot: number }) => e.slot === slot.index && slot.current?.state === 'ready' && done('ready');
-      const onDegraded = (e: { slot: number }) => e.slot === slot.index && done('given-up');
-      // worker:exit is emitted before the restart decision: look once onExit has made it.
-      const onExit = (e: { slot: number }) => e.slot === slot.index && queueMicrotask(() => !slot.current && !slot.restartTimer && done('given-up'));
-      const done = (r: 'ready' | 'given-up') => {
-        this.off('worker:ready', onReady);
-        this.off('cluster:degraded', onDegraded);
-        this.off('worker:exit', onExit);
-        resolve(r);
-      };
-      this.on('worker:ready', onReady);
-      this.on('cluster:degraded', onDegraded);
-      this.on('worker:exit', onExit);
-    });
+    return settled(this, slot);
   }
 
   /**
