@@ -1,5 +1,4 @@
 import { exportPlan } from '../../otel/export-plan.js';
-import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { core } from 'zod/mini';
 import { configError, type ClusterErrorCode, type ConfigIssue } from '../errors.js';
@@ -7,6 +6,9 @@ import { schemas, type ClusterConfig, type ParsedOptions } from './schema.js';
 import { isBun } from '../runtime/adapter.js';
 import { inertSettings, type InertSetting } from './inert.js';
 import { suggest } from './suggest.js';
+import { fingerprint, isSecretPath } from './fingerprint.js';
+
+export { fingerprint } from './fingerprint.js';
 
 export interface ResolvedOptions extends Omit<ParsedOptions, 'cluster'> {
   cluster: {
@@ -40,25 +42,6 @@ export function serializeForWorkers(o: ResolvedOptions): string {
   // The admin token stays in the primary: workers serve the app, not the admin server.
   const admin = data.admin && { ...data.admin, token: undefined };
   return JSON.stringify({ ...data, admin, telemetry: { ...data.telemetry, instrumentations: [] }, logger: plainLogger });
-}
-
-/** Option paths whose values are secrets: never echoed in an error, never part of the fingerprint. */
-const SECRET_PATHS = [['admin', 'token']];
-const isSecretPath = (path: readonly (string | number)[]) => SECRET_PATHS.some((p) => p.length === path.length && p.every((k, i) => k === path[i]));
-
-/**
- * A hash of the options as given, which a worker compares to recognise the primary's options. The
- * admin token is left out: the hash travels to every worker and must not let a weak token be
- * guessed offline.
- */
-export function fingerprint(input: unknown): string {
-  const json = JSON.stringify(input ?? {}, function (this: unknown, key, v: unknown) {
-    if (key === 'token' && this && typeof this === 'object' && this === (input as { admin?: unknown } | undefined)?.admin) return v === undefined ? v : '[secret]';
-    if (typeof v === 'function') return '[function]';
-    if (v && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) return '[instance]';
-    return v;
-  });
-  return createHash('sha256').update(json).digest('base64url');
 }
 
 /**
