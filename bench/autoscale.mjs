@@ -15,6 +15,7 @@
 // - failed requests over both profiles; scale events and direction reversals on the square wave.
 //   node bench/autoscale.mjs [--setups min,max,auto,auto-sb] [--rounds 1] [--idle 60] [--hold 60]
 //     [--drop 20] [--last 40] [--trigger both|rt|queue] [--runtime node|bun]
+//     [--stabilize 20000] [--stable 30000]   (scaleDownStabilizationMs, stableWindowMs of auto)
 // Prints Markdown tables (figures, then the targets); bench/RESULTS.md records them with the command.
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -56,7 +57,8 @@ const rateAt = (ms) => {
 const phase = (i) => [starts[i], starts[i] + phases[i][1] * 1000];
 
 // Auto-scaler settings: the defaults but a 20 s scale-down stabilisation window (the default 300 s
-// is longer than this whole profile) and no extra scale-down cooldown. A worker serves one /serial
+// is longer than this whole profile; --stabilize) and no extra scale-down cooldown; the stable
+// window is the default 30 s (--stable). A worker serves one /serial
 // request at a time: 0.7 in progress per worker is 70% of its capacity (Knative's default target).
 const TRIGGERS = { rt: { responseTime: 100 }, queue: { queueLength: 0.7 }, both: { responseTime: 100, queueLength: 0.7 } };
 if (!TRIGGERS[triggerName]) throw new Error(`--trigger: one of ${Object.keys(TRIGGERS).join(', ')}`);
@@ -66,12 +68,14 @@ const scaler = {
   maxWorkers: 4,
   scaleUpThreshold: { cpu: false, memory: false, responseTime: false, ...TRIGGERS[triggerName] },
   scaleDownThreshold: { cpu: false },
-  scaleDownStabilizationMs: 20_000,
+  scaleDownStabilizationMs: Number(arg('stabilize', 20_000)),
+  stableWindowMs: Number(arg('stable', 30_000)),
   scaleDownCooldownMs: 0,
 };
 const triggerLabel = Object.entries(TRIGGERS[triggerName])
   .map(([k, v]) => `${k} ${v}${k === 'responseTime' ? ' ms' : ''}`)
-  .join(' + ');
+  .join(' + ')
+  .concat(scaler.scaleDownStabilizationMs !== 20_000 || scaler.stableWindowMs !== 30_000 ? `; stabilize ${scaler.scaleDownStabilizationMs / 1000} s, stable ${scaler.stableWindowMs / 1000} s` : '');
 const setups = {
   min: { label: 'fixed 1 worker', workers: 1, standby: 0 },
   max: { label: 'fixed 4 workers', workers: 4, standby: 0 },
