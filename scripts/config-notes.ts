@@ -11,7 +11,10 @@ export const OPTION_NOTES: Record<string, OptionNote> = {
   'cluster.enabled': { default: '`true` if `cluster` is given; no `cluster` key = single process', meaning: 'run a supervised pool of workers; `false` serves from this one process' },
   workers: { meaning: "pool size; `'auto'` is `os.availableParallelism()` (clamped into min..max when auto-scaling)" },
   'resources.maxMemoryPerWorker': { meaning: "size, >= 32MB: RSS limit, and 75% of it as V8's old-space limit" },
-  'resources.maxCpuPerWorker': { meaning: '% of one core: a worker above it (sustained) gets no new connections (hand-off strategies; needs telemetry)' },
+  'resources.maxCpuPerWorker': {
+    meaning:
+      "% of one core: a worker above it (sustained) gets no new connections (hand-off strategies; needs telemetry). With strategy `auto` it switches routing from `os` to `least-load`, said in a log line at start, at a throughput cost: a new connection per request 0.49x of node:cluster `SCHED_NONE` against `os`'s 0.98x, keep-alive 0.91-0.92x of node:cluster round-robin against 0.97-0.98x (bench/RESULTS.md). See [Load balancing](operations.md#load-balancing)",
+  },
   'resources.memoryManagement.enabled': { meaning: 'the memory manager: thresholds, GC hints, limits and leak detection' },
   'resources.memoryManagement.memoryWarningThreshold': { meaning: '% of the limit, below critical' },
   'resources.memoryManagement.memoryCriticalThreshold': { meaning: '% of the limit' },
@@ -44,7 +47,10 @@ export const OPTION_NOTES: Record<string, OptionNote> = {
     meaning:
       'warm workers beside the pool (app and plugins loaded, no slot, no traffic) that a crash, a scale-up, a recycle or a reload activates by a message, 0..64; default 1 with auto-scaling, else 0 (0 under `otel-cluster start` unless its file sets it). See [Standby workers](operations.md#standby-workers)',
   },
-  'loadBalancing.strategy': { meaning: "how new connections reach workers; `auto` is the benchmark's answer (`os` on Node, or `least-load` with `maxCpuPerWorker`); Bun always uses `os`" },
+  'loadBalancing.strategy': {
+    meaning:
+      "how new connections reach workers; `auto` is the benchmark's answer (`os` on Node, or `least-load` with `maxCpuPerWorker`, logged at start with its throughput cost); Bun always uses `os`",
+  },
   'loadBalancing.rebalance': { meaning: 'shed keep-alive connections towards a worker that joined, or away from one holding too many' },
   'loadBalancing.imbalanceThreshold': { meaning: 'rebalance above (1 + this) x the mean connections, 0.05..10' },
   'loadBalancing.maxConnectionAgeMs': { meaning: 'close a keep-alive connection after its next response once it is this old (ms)' },

@@ -15,7 +15,7 @@ const app = createServer({
       ...(process.env.MAX_WORKERS ? { autoScaling: { enabled: true, minWorkers: Number(process.env.WORKERS ?? 1), maxWorkers: Number(process.env.MAX_WORKERS) } } : {}),
     },
   },
-  // In a container, set HOST and ADMIN_HOST to 0.0.0.0 (otel/examples/kubernetes/deployment.yaml).
+  // In a container, set HOST and ADMIN_HOST to 0.0.0.0 (examples/kubernetes/deployment.yaml).
   admin: { host: process.env.ADMIN_HOST ?? '127.0.0.1', port: Number(process.env.ADMIN_PORT ?? 9464) },
 });
 

@@ -92,6 +92,12 @@ export class PrimaryApp extends BaseApp {
     const mode = isBun || strategy === 'os' ? 'shared' : defaultListenMode;
     if (isBun && lb.strategy !== 'os' && lb.strategy !== 'auto')
       this.logger.warn({ strategy: lb.strategy, runtime: runtimeName }, "Bun cannot hand sockets between processes: routing uses the kernel's SO_REUSEPORT spreading ('os')");
+    // An option that changes routing, and its throughput, without the user naming a strategy: said once.
+    if (lb.strategy === 'auto' && mode !== 'shared' && config.resources.maxCpuPerWorker !== undefined)
+      this.logger.info(
+        { option: 'resources.maxCpuPerWorker', maxCpuPerWorker: config.resources.maxCpuPerWorker, strategy, instead: 'os' },
+        `resources.maxCpuPerWorker is set: loadBalancing.strategy 'auto' routes with '${strategy}' instead of 'os', a hand-off strategy (the only kind that can keep a worker over its CPU limit from new connections) at about half the throughput for a new connection per request (docs/operations.md#load-balancing)`,
+      );
     // Every collaborator is kept in a field as soon as it exists: teardown() closes whichever
     // exist, in shutdown order, so a failure at any step leaves nothing running.
     try {

@@ -7,7 +7,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { ROOT } from './cluster-process.js';
 
 export const GRAFANA = path.join(ROOT, 'grafana');
-export const K8S = path.join(ROOT, 'otel/examples/kubernetes');
+export const K8S = path.join(ROOT, 'examples/kubernetes');
 export const RULES_FILE = path.join(GRAFANA, 'alerts/otel-cluster.rules.yml');
 
 export interface ShippedQuery {
@@ -79,7 +79,7 @@ export function shippedQueries(): ShippedQuery[] {
   }
   for (const r of rules()) out.push({ where: `${path.relative(ROOT, RULES_FILE)} ${r.alert ? `alert ${r.alert}` : `record ${r.record}`}`, expr: r.expr, alert: !!r.alert });
   for (const t of yamlDocs(path.join(K8S, 'keda-scaledobject.yaml'))[0]!.spec.triggers as { metadata: { query: string } }[])
-    out.push({ where: 'otel/examples/kubernetes/keda-scaledobject.yaml trigger', expr: t.metadata.query });
+    out.push({ where: `${path.relative(ROOT, K8S)}/keda-scaledobject.yaml trigger`, expr: t.metadata.query });
   const adapter = yamlDocs(path.join(K8S, 'prometheus-adapter.yaml'))[0]!;
   out.push(...parseAdapterRules(adapter.data['config.yaml']));
   return out;
@@ -92,8 +92,8 @@ function parseAdapterRules(configYaml: string): ShippedQuery[] {
     if (!series) throw new Error(`adapter seriesQuery not understood: ${r.seriesQuery}`);
     const expr = r.metricsQuery.replace('<<.Series>>', series[1]!).replace('<<.LabelMatchers>>', 'namespace="default", pod=~".+"').replace('<<.GroupBy>>', 'pod');
     return [
-      { where: 'otel/examples/kubernetes/prometheus-adapter.yaml seriesQuery', expr: r.seriesQuery },
-      { where: 'otel/examples/kubernetes/prometheus-adapter.yaml metricsQuery', expr },
+      { where: `${path.relative(ROOT, K8S)}/prometheus-adapter.yaml seriesQuery`, expr: r.seriesQuery },
+      { where: `${path.relative(ROOT, K8S)}/prometheus-adapter.yaml metricsQuery`, expr },
     ];
   });
 }

@@ -53,6 +53,32 @@ describe('load balancer (node, handoff)', () => {
     expect(seen).toEqual(new Set([0, 1]));
   });
 
+  it("says once at start that maxCpuPerWorker switches 'auto' from 'os' to a hand-off strategy, and only then", async () => {
+    const switchLines = (c: ClusterProcess) => c.logs.filter((l) => /resources\.maxCpuPerWorker is set/.test(String(l.msg)));
+    const start = async (env: Record<string, string>) => {
+      const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', LB_STRATEGY: 'auto', ...env }));
+      const { port } = await c.listening();
+      expect((await request(port, '/pid')).status).toBe(200);
+      const ready = await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready');
+      return { c, ready };
+    };
+    const limited = await start({ MAX_CPU: '80' });
+    const lines = switchLines(limited.c);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 30, option: 'resources.maxCpuPerWorker', maxCpuPerWorker: 80, strategy: 'least-load', instead: 'os' });
+    expect(String(lines[0]!.msg)).toMatch(/'auto' routes with 'least-load' instead of 'os'.*about half the throughput/);
+    expect(limited.ready).toMatchObject({ strategy: 'least-load', mode: 'handoff' });
+    await cp!.cleanup();
+    // Nothing is switched: 'auto' without a CPU limit stays 'os', and a strategy the user named is kept.
+    const plain = await start({});
+    expect(plain.ready).toMatchObject({ strategy: 'os' });
+    expect(switchLines(plain.c)).toEqual([]);
+    await cp!.cleanup();
+    const named = await start({ MAX_CPU: '80', LB_STRATEGY: 'least-connections' });
+    expect(named.ready).toMatchObject({ strategy: 'least-connections' });
+    expect(switchLines(named.c)).toEqual([]);
+  });
+
   /** Keep-alive load on one worker; scale to two; share of responses from the new one over 2 s. */
   async function newWorkerShare(rebalance: boolean): Promise<number> {
     const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', HB_INTERVAL: '100', LB_REBALANCE: rebalance ? '1' : '0' }));

@@ -7,7 +7,7 @@ import { ClusterProcess, ROOT, request, until } from '../helpers/cluster-process
 import { type Prometheus, prometheusAvailable, startPrometheus } from '../helpers/prometheus.js';
 import { alertSignal, K8S, RULES_FILE, type ShippedQuery, shippedQueries, resultProblem, substitute, yamlDocs } from '../helpers/shipped-queries.js';
 
-// Every PromQL expression shipped in grafana/ and otel/examples/kubernetes/, run against Debian's
+// Every PromQL expression shipped in grafana/ and examples/kubernetes/, run against Debian's
 // real Prometheus scraping a real cluster (with the shipped rules loaded) that has restarted a
 // worker, recycled an unhealthy one, scaled up once, answered IPC requests and received an invalid
 // message. Each must return data; the failure lists every query that did not, by panel or alert.

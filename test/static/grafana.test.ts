@@ -3,13 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderDashboards } from '../../grafana/src/build.js';
-import { resolveOptions } from '../../src/config/validate.js';
 import { DATASOURCE } from '../../grafana/src/common.js';
 import { ROOT } from '../helpers/cluster-process.js';
-import { alertSignal, dashboards, resultProblem, GRAFANA, K8S, RULES_FILE, rules, shippedQueries, substitute, syntaxErrors, yamlDocs } from '../helpers/shipped-queries.js';
+import { alertSignal, dashboards, resultProblem, GRAFANA, RULES_FILE, rules, shippedQueries, substitute, syntaxErrors, yamlDocs } from '../helpers/shipped-queries.js';
 
-// What can be checked of the shipped Grafana, Prometheus and Kubernetes files without a cluster.
-// test/integration/grafana.test.ts runs every query against a real Prometheus and cluster.
+// What can be checked of the shipped Grafana and Prometheus files without a cluster (the Kubernetes
+// manifests: kubernetes.test.ts). test/integration/grafana.test.ts runs every query against a real
+// Prometheus and cluster.
 const promtool = spawnSync('promtool', ['--version']).status === 0 || process.env.CI === 'true';
 
 describe('shipped dashboards', () => {
@@ -112,35 +112,5 @@ describe('Grafana provisioning and the compose set-up', () => {
     for (const m of [...mounts, ...compose.services.prometheus.volumes]) expect(existsSync(path.join(GRAFANA, m.split(':')[0]!)), m).toBe(true);
     const prom = yamlDocs(path.join(GRAFANA, 'prometheus.yml'))[0]!;
     expect(prom.rule_files[0]).toBe(`/etc/prometheus/rules/${path.basename(RULES_FILE)}`);
-  });
-});
-
-describe('Kubernetes manifests', () => {
-  const deployment = () => yamlDocs(path.join(K8S, 'deployment.yaml'))[0]!;
-  it('parse, and probes and Service name ports the container has', () => {
-    const d = deployment();
-    const c = d.spec.template.spec.containers[0];
-    const ports = new Set((c.ports as { name: string }[]).map((p) => p.name));
-    for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) expect(ports.has(probe.httpGet.port), probe.httpGet.port).toBe(true);
-    expect(c.livenessProbe.httpGet.path).toBe('/livez');
-    expect(c.readinessProbe.httpGet.path).toBe('/readyz');
-    const svc = yamlDocs(path.join(K8S, 'service.yaml'))[0]!;
-    for (const p of svc.spec.ports) expect(ports.has(p.targetPort), p.targetPort).toBe(true);
-    const sm = yamlDocs(path.join(K8S, 'servicemonitor.yaml'))[0]!;
-    expect(svc.spec.ports.map((p: { name: string }) => p.name)).toContain(sm.spec.endpoints[0].port);
-    expect(sm.spec.endpoints[0].path).toBe('/metrics');
-    const annotations = d.spec.template.metadata.annotations;
-    expect(Number(annotations['prometheus.io/port'])).toBe(c.ports.find((p: { name: string }) => p.name === 'admin').containerPort);
-    for (const f of ['hpa.yaml', 'keda-scaledobject.yaml']) {
-      const target = yamlDocs(path.join(K8S, f))[0]!.spec.scaleTargetRef.name;
-      expect(target, f).toBe(d.metadata.name);
-    }
-  });
-
-  it('give the pod longer than the graceful shutdown to stop (gracefulShutdownTimeout default + preStop)', () => {
-    const spec = deployment().spec.template.spec;
-    const preStop = spec.containers[0].lifecycle.preStop.sleep.seconds as number;
-    const graceful = resolveOptions({ cluster: { enabled: true } }).cluster.config.processManagement.gracefulShutdownTimeout / 1000;
-    expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(graceful + preStop);
   });
 });
