@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { HeldMeterProvider } from '../../otel/deferred-meter.js';
 import type { ResolvedOptions } from '../config/validate.js';
 import type { Logger } from '../logger.js';
@@ -6,7 +7,7 @@ import { AcceptQueueReader, AcceptQueueSampler } from '../balancer/accept-queue.
 import type { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import type { Routing } from '../balancer/routing.js';
 import { resolveStrategy } from '../balancer/strategy.js';
-import { OPTIONS_ENV, serializeForWorkers } from '../config/validate.js';
+import { maxWorkersSource, OPTIONS_ENV, serializeForWorkers } from '../config/validate.js';
 import { AlreadyListeningError, NotListeningError } from '../errors.js';
 import { PluginHost, type Plugin } from '../plugins/plugin-host.js';
 import { defaultListenMode, ENV, isBun, runtimeName } from '../runtime/adapter.js';
@@ -134,7 +135,7 @@ export class PrimaryApp extends BaseApp {
       const builtins = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => minimum, shuttingDown: () => supervisor.isShuttingDown });
       this.autoscaler = builtins.autoscaler;
       this.plugins = new PluginHost([...builtins.plugins, ...(this.options.plugins as Plugin[])], this.logger);
-      const pool = (this.pool = new PoolOperations(supervisor, minimum, config.autoScaling.maxWorkers));
+      const pool = (this.pool = new PoolOperations(supervisor, minimum, config.autoScaling.maxWorkers, maxWorkersSource(config.autoScaling)));
       const name = this.options.control ? this.options.control.name : serviceNameFor(this.options.telemetry.serviceName);
       this.status = statusBuilder(this.options, name, supervisor, pool, telemetry, builtins.health, () => this.autoscaler?.status());
       const onError = (err: unknown) => this.logger.warn({ err: (err as Error)?.message }, 'status report failed');
@@ -227,6 +228,10 @@ export class PrimaryApp extends BaseApp {
 
   override scaleTo(n: number): Promise<void> {
     if (!this.pool) return Promise.reject(new NotListeningError('scaleTo() needs a running cluster; call listen() first'));
+    const cores = os.availableParallelism();
+    // More workers than cores is allowed (I/O-bound apps want it) but worth a line in the log.
+    if (Number.isInteger(n) && n > cores && n > this.pool.size && n <= this.options.cluster.config.autoScaling.maxWorkers)
+      this.logger.warn({ workers: n, cores }, `scaling to ${n} workers on ${cores} cores: CPU-bound work gains nothing past the core count`);
     return this.pool.scaleTo(n);
   }
 

@@ -3,6 +3,7 @@ import type * as ZodMini from 'zod/mini';
 import type { ZodMiniNumberFormat } from 'zod/mini';
 import { adminSchemas } from './admin-schema.js';
 import { autoScalingSchema } from './autoscaling-schema.js';
+import { crossFieldRules } from './cross-field.js';
 import { parseSize } from './size.js';
 import type { ZodKit } from './zod-kit.js';
 
@@ -156,39 +157,7 @@ function build(z: ZodKit) {
       autoScaling,
     }),
     {},
-  ).check(
-    z.superRefine((c, ctx) => {
-      // Cross-field rules: each names the key a user should change.
-      const conflict = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message, params: { kind: 'conflict' } });
-      const a = c.autoScaling;
-      if (a.maxWorkers !== undefined && a.minWorkers > a.maxWorkers) conflict(['autoScaling', 'minWorkers'], `minWorkers (${a.minWorkers}) must be <= maxWorkers (${a.maxWorkers})`);
-      if (a.enabled && typeof c.workers === 'number') {
-        if (c.workers < a.minWorkers || (a.maxWorkers !== undefined && c.workers > a.maxWorkers))
-          conflict(['workers'], `workers (${c.workers}) must lie within autoScaling minWorkers..maxWorkers (${a.minWorkers}..${a.maxWorkers ?? 'auto'})`);
-      }
-      if (a.burstWindowMs >= a.stableWindowMs) conflict(['autoScaling', 'burstWindowMs'], `burstWindowMs (${a.burstWindowMs}) must be below stableWindowMs (${a.stableWindowMs})`);
-      if (a.intervalMs >= a.burstWindowMs)
-        conflict(['autoScaling', 'intervalMs'], `intervalMs (${a.intervalMs}) must be below burstWindowMs (${a.burstWindowMs}): a burst needs readings within its window`);
-      if (a.enabled && Object.values(a.scaleUpThreshold).every((v) => v === undefined))
-        conflict(['autoScaling', 'scaleUpThreshold'], 'every trigger is off: give at least one of cpu, memory, responseTime, queueLength a scale-up threshold');
-      for (const k of ['cpu', 'memory', 'responseTime', 'queueLength'] as const) {
-        const down = a.scaleDownThreshold[k];
-        const up = a.scaleUpThreshold[k];
-        if (down !== undefined && up !== undefined && down >= up) conflict(['autoScaling', 'scaleDownThreshold', k], `scaleDownThreshold.${k} (${down}) must be below scaleUpThreshold.${k} (${up})`);
-      }
-      const mm = c.resources.memoryManagement;
-      if (mm.memoryWarningThreshold >= mm.memoryCriticalThreshold)
-        conflict(
-          ['resources', 'memoryManagement', 'memoryWarningThreshold'],
-          `memoryWarningThreshold (${mm.memoryWarningThreshold}) must be below memoryCriticalThreshold (${mm.memoryCriticalThreshold})`,
-        );
-      if (c.healthCheck.timeout >= c.healthCheck.interval) conflict(['healthCheck', 'timeout'], `timeout (${c.healthCheck.timeout}) must be below interval (${c.healthCheck.interval})`);
-      const pm = c.processManagement;
-      if (pm.heartbeatTimeoutMs <= pm.heartbeatIntervalMs)
-        conflict(['processManagement', 'heartbeatTimeoutMs'], `heartbeatTimeoutMs (${pm.heartbeatTimeoutMs}) must be above heartbeatIntervalMs (${pm.heartbeatIntervalMs})`);
-      if (pm.restartDelay > pm.maxRestartDelayMs) conflict(['processManagement', 'restartDelay'], `restartDelay (${pm.restartDelay}) must be <= maxRestartDelayMs (${pm.maxRestartDelayMs})`);
-    }),
-  );
+  ).check(z.superRefine((c, ctx) => crossFieldRules(c, (path, message, involved) => ctx.addIssue({ code: 'custom', path, message, params: { kind: 'conflict', involved } }))));
 
   const isFn = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function';
 

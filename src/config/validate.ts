@@ -6,6 +6,9 @@ import { schemas, type ClusterConfig, type ParsedOptions } from './schema.js';
 import { isBun } from '../runtime/adapter.js';
 import { inertSettings, type InertSetting } from './inert.js';
 import { suggest } from './suggest.js';
+import { normalizeShape, type Normalized } from './shape.js';
+import { annotateConflict } from './derived-defaults.js';
+import type { Path } from './cross-field.js';
 import { fingerprint, isSecretPath } from './fingerprint.js';
 
 export { fingerprint } from './fingerprint.js';
@@ -25,6 +28,15 @@ export interface ResolvedOptions extends Omit<ParsedOptions, 'cluster'> {
   fingerprint: string;
   /** Accepted settings that do nothing here (logged at start by the primary): see config/inert.ts. */
   inert?: InertSetting[];
+}
+
+/** The most workers manual scaling reaches without autoScaling.maxWorkers and with auto-scaling off. */
+export const manualScaleCap = (workers: number, cores: number) => Math.max(64, 2 * cores, workers);
+
+/** What bounds scaleTo() from above, as a refusal names it. */
+export function maxWorkersSource(a: { enabled: boolean; maxWorkersSet: boolean }): string {
+  if (a.maxWorkersSet) return 'autoScaling.maxWorkers';
+  return a.enabled ? 'autoScaling.maxWorkers, by default the core count' : 'without autoScaling.maxWorkers, the larger of 64 and twice the cores';
 }
 
 /** Environment variable carrying the primary's validated options to its workers. */
@@ -68,32 +80,14 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
   }
   if (typeof raw !== 'object' || Array.isArray(raw)) throw configError([{ code: 'CLUSTER_ERR_CONFIG_TYPE', path: '(options)', message: `expected an object, received ${describe(input)}` }]);
 
-  // The seed shows two shapes: { enabled, config: {...} } and the config keys flattened beside enabled.
-  let flattened = false;
-  let normalized: Record<string, unknown> = raw;
-  const cluster = raw.cluster as unknown;
-  if (cluster && typeof cluster === 'object' && !Array.isArray(cluster)) {
-    const { enabled, config, ...rest } = cluster as Record<string, unknown>;
-    const restKeys = Object.keys(rest);
-    if (config !== undefined && restKeys.length > 0)
-      throw configError([
-        {
-          code: 'CLUSTER_ERR_CONFIG_CONFLICT',
-          path: `cluster.${restKeys[0]}`,
-          message: `cluster.config and flattened cluster keys (${restKeys.join(', ')}) used at once; use one shape`,
-        },
-      ]);
-    if (config === undefined && restKeys.length > 0) {
-      flattened = true;
-      normalized = { ...raw, cluster: enabled === undefined ? { config: rest } : { enabled, config: rest } };
-    }
-  }
-
+  const shape = normalizeShape(raw);
+  const { flattened } = shape;
+  const normalized = shape.options;
   const { optionsSchema, clusterConfigSchema } = schemas();
   // Parsed once per process: zod's compiled fast path costs more to generate than it saves here.
   const result = optionsSchema.safeParse(normalized, { jitless: true });
   if (!result.success) {
-    const issues = result.error.issues.flatMap((i) => toIssues(i, normalized, flattened));
+    const issues = result.error.issues.flatMap((i) => toIssues(i, normalized, shape));
     throw configError(issues);
   }
   const parsed = result.data;
@@ -110,7 +104,9 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
   // explicit number outside that range was rejected above).
   let workers = config.workers === 'auto' ? cores : config.workers;
   if (a.enabled && config.workers === 'auto') workers = Math.min(Math.max(workers, a.minWorkers), a.maxWorkers ?? Math.max(workers, a.minWorkers));
-  const maxWorkers = a.maxWorkers ?? Math.max(workers, cores);
+  // With auto-scaling off, manual scaling (scaleTo, `otel-cluster scale`) is bounded by an explicit
+  // maxWorkers only, and else by a cap against typos: I/O-bound apps run more workers than cores.
+  const maxWorkers = a.maxWorkers ?? (a.enabled ? Math.max(workers, cores) : manualScaleCap(workers, cores));
   if (a.enabled && parsed.cluster?.enabled && !parsed.telemetry.enabled)
     throw configError([
       {
@@ -133,7 +129,7 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
     fingerprint: print,
   };
   resolved.inert = inertSettings({
-    given: normalized,
+    given: { ...normalized, cluster: { config: shape.given } },
     clusterEnabled: resolved.cluster.enabled,
     telemetryEnabled: parsed.telemetry.enabled,
     healthEnabled: config.healthCheck.enabled,
@@ -149,7 +145,8 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
 
 type ZodIssue = core.$ZodIssue;
 
-function toIssues(issue: ZodIssue, input: unknown, flattened: boolean): ConfigIssue[] {
+function toIssues(issue: ZodIssue, input: unknown, shape: Pick<Normalized, 'flattened' | 'given' | 'notes'>): ConfigIssue[] {
+  const { flattened } = shape;
   const path = issue.path as (string | number)[];
   const where = (p: (string | number)[]) => displayPath(p, flattened);
   const raw = valueAt(input, path);
@@ -196,7 +193,7 @@ function toIssues(issue: ZodIssue, input: unknown, flattened: boolean): ConfigIs
     case 'invalid_union': {
       // A union fails as a whole; report the branch that matched the input's type, or a type error.
       const fitting = issue.errors.find((b) => b.every((i) => !(i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'))));
-      if (fitting?.length) return fitting.flatMap((i) => toIssues({ ...i, path: [...path, ...i.path] } as ZodIssue, input, flattened));
+      if (fitting?.length) return fitting.flatMap((i) => toIssues({ ...i, path: [...path, ...i.path] } as ZodIssue, input, shape));
       // A string that is not one of the accepted words is a wrong value; anything else a wrong type.
       const literalWords = issue.errors.some((b) => b.some((i) => i.code === 'invalid_value' && i.values.some((v) => typeof v === 'string')));
       const code = typeof raw === 'string' && literalWords ? 'CLUSTER_ERR_CONFIG_VALUE' : 'CLUSTER_ERR_CONFIG_TYPE';
@@ -209,7 +206,9 @@ function toIssues(issue: ZodIssue, input: unknown, flattened: boolean): ConfigIs
       const code: ClusterErrorCode =
         kind === 'conflict' ? 'CLUSTER_ERR_CONFIG_CONFLICT' : kind === 'range' ? 'CLUSTER_ERR_CONFIG_RANGE' : kind === 'value' ? 'CLUSTER_ERR_CONFIG_VALUE' : 'CLUSTER_ERR_CONFIG_TYPE';
       const suffix = kind ? '' : `, received ${describe(received)}`;
-      return [{ code, path: where(path), message: issue.message + suffix }];
+      const involved = (issue.params as { involved?: Path[] } | undefined)?.involved;
+      const message = involved ? annotateConflict(issue.message, involved, shape.given, shape.notes) : issue.message;
+      return [{ code, path: where(path), message: message + suffix }];
     }
     default:
       return [{ code: 'CLUSTER_ERR_CONFIG_VALUE', path: where(path), message: issue.message }];

@@ -15,6 +15,8 @@ export class PoolOperations {
     private readonly sup: Supervisor,
     private readonly minWorkers: number,
     private readonly maxWorkers: number,
+    /** Where maxWorkers comes from, for the refusal (an option, or the safety cap). */
+    private readonly maxSource = 'autoScaling maxWorkers',
   ) {}
 
   get size(): number {
@@ -30,7 +32,9 @@ export class PoolOperations {
   scaleTo(n: number): Promise<void> {
     if (!Number.isInteger(n) || n < this.minWorkers || n > this.maxWorkers)
       return Promise.reject(
-        new InvalidArgumentError(`scaleTo(${String(n)}): expected an integer from ${this.minWorkers} to ${this.maxWorkers} (autoScaling ${this.minWorkers > 1 ? 'minWorkers..' : ''}maxWorkers)`),
+        new InvalidArgumentError(
+          `scaleTo(${String(n)}): expected an integer from ${this.minWorkers} to ${this.maxWorkers} (${this.minWorkers > 1 ? 'autoScaling minWorkers; ' : ''}the upper bound: ${this.maxSource})`,
+        ),
       );
     return this.serial(() => this.resize(n));
   }

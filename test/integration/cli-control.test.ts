@@ -128,6 +128,30 @@ describe('otel-cluster commands against a running `start`', () => {
   });
 });
 
+describe('manual scaling as PM2 users expect', () => {
+  it('`start -i 1` then `scale` past the core count: scaled, with a warning, not refused', async () => {
+    // No config file: auto-scaling is off and maxWorkers is not given.
+    const cores = os.availableParallelism();
+    const c = new CliCluster('http.cjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'past-cores', ...at]);
+    try {
+      await c.ready();
+      const up = await runCli(['scale', String(cores + 1), '--json', '--name', 'past-cores', ...at]);
+      expect(up.code, up.stderr).toBe(0);
+      const s = JSON.parse(up.stdout) as StatusJson;
+      expect(s.size).toBe(cores + 1);
+      expect(s.workers.filter((w) => w.state === 'ready')).toHaveLength(cores + 1);
+      const warning = await c.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith(`scaling to ${cores + 1} workers on ${cores} cores`), 5000, 'the warning');
+      expect(warning.level).toBe(40);
+      // The safety cap still refuses, naming what bounds it.
+      const tooMany = await runCli(['scale', '1000', '--name', 'past-cores', ...at]);
+      expect(tooMany.code).not.toBe(0);
+      expect(tooMany.stderr).toMatch(/expected an integer from 1 to \d+ \(the upper bound: without autoScaling\.maxWorkers, the larger of 64 and twice the cores\)/);
+    } finally {
+      await c.cleanup();
+    }
+  }, 60_000);
+});
+
 describe('output', () => {
   it('on a terminal, start prints readable lines and how to reach the cluster; JSON otherwise', async () => {
     // `script` runs the command on a pseudo-terminal.

@@ -277,3 +277,73 @@ describe('config: workers reuse what the primary validated', () => {
     expect(() => resolveOptions(C({ workers: 0 }), inherited)).toThrow(ConfigRangeError);
   });
 });
+
+describe('config: defaults follow the values given', () => {
+  const cfg = (config: object) => resolveOptions(C(config)).cluster.config;
+  it('a health-check interval alone gets a timeout below it (half, at most the 10 s default)', () => {
+    expect(cfg({ healthCheck: { enabled: true, interval: 1000 } }).healthCheck).toMatchObject({ interval: 1000, timeout: 500 });
+    expect(cfg({ healthCheck: { interval: 20_000 } }).healthCheck.timeout).toBe(10_000);
+    expect(cfg({ healthCheck: { timeout: 40_000 } }).healthCheck.interval).toBe(80_000);
+    expect(cfg({}).healthCheck).toMatchObject({ interval: 30_000, timeout: 10_000 });
+  });
+  it('every pair of related keys: one given, the other derived, and the result valid', () => {
+    expect(cfg({ processManagement: { heartbeatIntervalMs: 5000 } }).processManagement.heartbeatTimeoutMs).toBe(15_000);
+    expect(cfg({ processManagement: { heartbeatTimeoutMs: 600 } }).processManagement.heartbeatIntervalMs).toBe(300);
+    expect(cfg({ processManagement: { restartDelay: 60_000 } }).processManagement.maxRestartDelayMs).toBe(60_000);
+    // Knative's panic window (a tenth of the stable window), and the evaluation interval below it.
+    expect(cfg({ autoScaling: { stableWindowMs: 2000 } }).autoScaling).toMatchObject({ stableWindowMs: 2000, burstWindowMs: 200, intervalMs: 100 });
+    expect(cfg({ autoScaling: { burstWindowMs: 6000 } }).autoScaling).toMatchObject({ stableWindowMs: 60_000, burstWindowMs: 6000, intervalMs: 1000 });
+    expect(cfg({ autoScaling: { stableWindowMs: 60_000 } }).autoScaling.burstWindowMs).toBe(3000);
+    expect(cfg({ autoScaling: { scaleUpThreshold: { cpu: 40 } } }).autoScaling.scaleDownThreshold.cpu).toBe(20);
+    expect(cfg({ resources: { memoryManagement: { memoryWarningThreshold: 97 } } }).resources.memoryManagement.memoryCriticalThreshold).toBe(100);
+    expect(cfg({ resources: { memoryManagement: { memoryCriticalThreshold: 70 } } }).resources.memoryManagement.memoryWarningThreshold).toBe(65);
+  });
+  it('a value given is never replaced: both given and in conflict is refused', () => {
+    expect(() => cfg({ healthCheck: { interval: 1000, timeout: 1000 } })).toThrow(/timeout \(1000\) must be below interval \(1000\)/);
+  });
+  it('where a conflict remains, the message says which side the user did not write', () => {
+    const message = (config: object) => {
+      try {
+        cfg(config);
+      } catch (err) {
+        return (err as ConfigError).message;
+      }
+      return 'accepted';
+    };
+    // The default interval (30 s) against a timeout the range allows above it.
+    expect(message({ healthCheck: { timeout: 600_000, interval: 30_000 } })).toMatch(/timeout \(600000\) must be below interval \(30000\)/);
+    expect(message({ resources: { memoryManagement: { memoryWarningThreshold: 100 } } })).toMatch(
+      /memoryWarningThreshold \(100\) must be below memoryCriticalThreshold \(100, derived from memoryWarningThreshold 100: max\(95, memoryWarningThreshold \+ 5\), at most 100\)/,
+    );
+    expect(message({ autoScaling: { scaleDownThreshold: { cpu: 80 } } })).toMatch(/scaleDownThreshold\.cpu \(80\) must be below scaleUpThreshold\.cpu \(75, the default\)/);
+    expect(message({ autoScaling: { burstWindowMs: 100 } })).toMatch(/intervalMs \(100, derived from burstWindowMs 100: min\(1000, burstWindowMs \/ 3\)\) must be below burstWindowMs \(100\)/);
+  });
+});
+
+describe("config: the seed's advanced block under cluster.config", () => {
+  it('is accepted with its enabled when that agrees with cluster.enabled, or stands in for it', () => {
+    expect(resolveOptions({ cluster: { enabled: true, config: seedAdvanced } }).cluster.config.workers).toBe(4);
+    expect(resolveOptions({ cluster: { config: seedAdvanced } }).cluster.enabled).toBe(true);
+    expect(resolveOptions({ cluster: { config: { ...seedAdvanced, enabled: false } } }).cluster.enabled).toBe(false);
+  });
+  it('names the key to remove when the two disagree', () => {
+    expect(() => resolveOptions({ cluster: { enabled: false, config: seedAdvanced } })).toThrow(
+      expect.objectContaining({
+        code: 'CLUSTER_ERR_CONFIG_CONFLICT',
+        path: 'cluster.config.enabled',
+        message: expect.stringMatching(/disagrees with cluster\.enabled \(false\).*remove cluster\.config\.enabled/),
+      }),
+    );
+  });
+});
+
+describe('config: manual scaling bounds', () => {
+  it('with auto-scaling off, maxWorkers is an explicit value or a safety cap above the cores', () => {
+    const cores = resolveOptions(C({ workers: 'auto' })).cluster.config.workers;
+    expect(resolveOptions(C({ workers: 2 })).cluster.config.autoScaling).toMatchObject({ maxWorkers: Math.max(64, 2 * cores), maxWorkersSet: false });
+    expect(resolveOptions(C({ workers: 2, autoScaling: { maxWorkers: 3 } })).cluster.config.autoScaling).toMatchObject({ maxWorkers: 3, maxWorkersSet: true });
+    expect(resolveOptions(C({ workers: 100 })).cluster.config.autoScaling.maxWorkers).toBe(Math.max(100, 2 * cores));
+    // With auto-scaling on, the core count still bounds the scaler (and manual scaling with it).
+    expect(resolveOptions(C({ workers: 1, autoScaling: { enabled: true } })).cluster.config.autoScaling.maxWorkers).toBe(Math.max(1, cores));
+  });
+});
