@@ -55,12 +55,14 @@ const UNIT_WORDS: Record<string, string> = {
   '%': 'percent',
 };
 
-function labels(attributes: Attributes, extra: Record<string, string>): string {
+/** The inside of a label set: the point's attributes, then the scope's labels, in that order. */
+function labelList(attributes: Attributes, extra: Record<string, string>): string {
   let out = '';
   for (const [k, v] of Object.entries(attributes)) out += `${out ? ',' : ''}${sanitize(k)}="${escapeLabelValue(v)}"`;
   for (const [k, v] of Object.entries(extra)) out += `${out ? ',' : ''}${sanitize(k)}="${escapeLabelValue(v)}"`;
-  return out ? `{${out}}` : '';
+  return out;
 }
+const braced = (list: string) => (list ? `{${list}}` : '');
 
 type OmType = 'counter' | 'gauge' | 'histogram' | 'unknown';
 
@@ -103,6 +105,9 @@ function histogramSamples(name: string, attributes: Attributes, scopeLabels: Rec
     const held = perBucket[i];
     if (!held || held.timestampMs < e.timestampMs) perBucket[i] = e;
   }
+  // Written once per point: the buckets add `le` last, as the text exporter does.
+  const list = labelList(attributes, scopeLabels);
+  const bucketPrefix = `${name}_bucket{${list ? `${list},` : ''}le="`;
   let out = '';
   let cumulative = 0;
   let infinite = false;
@@ -114,11 +119,11 @@ function histogramSamples(name: string, attributes: Attributes, scopeLabels: Rec
     const le = bound === undefined || bound === Infinity ? '+Inf' : String(bound);
     const e = perBucket[i];
     const ex = e ? ` # {trace_id="${e.traceId}",span_id="${e.spanId}"} ${num(e.value)} ${(e.timestampMs / 1000).toFixed(3)}` : '';
-    out += `${name}_bucket${labels(attributes, { ...scopeLabels, le })} ${num(cumulative)}${ex}\n`;
+    out += `${bucketPrefix}${le}"} ${num(cumulative)}${ex}\n`;
   }
   // The text exporter writes _count whatever _sum is: so does this, for the same series.
-  out += `${name}_count${labels(attributes, scopeLabels)} ${num(h.count)}\n`;
-  if (h.sum != null) out += `${name}_sum${labels(attributes, scopeLabels)} ${num(h.sum)}\n`;
+  out += `${name}_count${braced(list)} ${num(h.count)}\n`;
+  if (h.sum != null) out += `${name}_sum${braced(list)} ${num(h.sum)}\n`;
   return out;
 }
 
@@ -151,10 +156,10 @@ export function toOpenMetrics(rm: ResourceMetrics, exemplarsOf?: ExemplarSource)
       if (m.dataPointType === DataPointType.HISTOGRAM)
         for (const dp of m.dataPoints) f.samples.push(histogramSamples(name, dp.attributes, scopeLabels, dp.value, exemplarsOf?.(sm.scope, m, dp.attributes)));
       else if (m.dataPointType === DataPointType.SUM || m.dataPointType === DataPointType.GAUGE)
-        for (const dp of m.dataPoints) f.samples.push(`${name}${labels(dp.attributes, scopeLabels)} ${num(dp.value as number)}\n`);
+        for (const dp of m.dataPoints) f.samples.push(`${name}${braced(labelList(dp.attributes, scopeLabels))} ${num(dp.value as number)}\n`);
     }
   }
-  let out = `# TYPE target info\n# HELP target Target metadata\ntarget_info${labels(rm.resource.attributes, {})} 1\n`;
+  let out = `# TYPE target info\n# HELP target Target metadata\ntarget_info${braced(labelList(rm.resource.attributes, {}))} 1\n`;
   for (const [name, f] of families) {
     out += `# TYPE ${name} ${f.type}\n`;
     if (f.unit) out += `# UNIT ${name} ${f.unit}\n`;
