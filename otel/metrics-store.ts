@@ -22,12 +22,23 @@ export interface Digest {
   exemplars: Exemplar[];
 }
 
+/**
+ * A sampled request behind a request-duration reading. method, route, statusCode and errorType are
+ * the attributes of its http.server.request.duration series, so /metrics in OpenMetrics can put it
+ * on that series' bucket (openmetrics.ts).
+ */
 export interface Exemplar {
+  /** 32 lowercase hex digits. */
   traceId: string;
+  /** 16 lowercase hex digits. */
   spanId: string;
   durationS: number;
+  /** Epoch ms when the response finished (the span's end). */
+  at: number;
+  method: string;
   route: string | undefined;
   statusCode: number;
+  errorType?: string | undefined;
 }
 
 export interface WindowStats {
@@ -121,6 +132,12 @@ export class WorkerMetricsStore implements MetricProducer {
   queryCluster(windowMs = 10_000, now = Date.now()): WindowStats | undefined {
     const all = [...this.slots.values()].map((s) => s.digests).filter((d) => d.length);
     return all.length ? windowStats(all, windowMs, now) : undefined;
+  }
+
+  /** The exemplars of the slot's current worker process over the history kept, oldest first. */
+  recentExemplars(slot: number): Exemplar[] {
+    const s = this.slots.get(slot);
+    return s ? s.digests.filter((d) => d.pid === s.pid).flatMap((d) => d.exemplars) : [];
   }
 
   /**

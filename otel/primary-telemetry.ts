@@ -7,6 +7,8 @@ import { exportPlan, type ExportPlan } from './export-plan.js';
 import { M, PRIMARY_SCOPE, WORKER_ID } from './instruments.js';
 import { LiveGauges } from './live-gauges.js';
 import { WorkerMetricsStore } from './metrics-store.js';
+import { serveOpenMetrics } from './openmetrics-handler.js';
+import { prefersOpenMetrics } from './exposition-format.js';
 import { PidSampler } from './pid-sampler.js';
 import { startPrimarySdk, type PrimarySdk, type SdkMode } from './primary-sdk.js';
 
@@ -45,7 +47,7 @@ export interface PrimaryTelemetryOptions {
  * duplicate HELP lines). The store and the samples feed decisions whatever is exported.
  */
 export class PrimaryTelemetry {
-  /** GET /metrics in the Prometheus text format; undefined when Prometheus is not exported. */
+  /** GET /metrics: Prometheus text, or OpenMetrics when asked for; undefined when Prometheus is not exported. */
   readonly metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /** Usable at once; bound to the SDK's provider by startExport() (see deferred-meter.ts). */
   readonly meterProvider: DeferredMeterProvider;
@@ -75,8 +77,11 @@ export class PrimaryTelemetry {
     this.metricsHandler = this.plan.prometheus
       ? (req, res) => {
           // Before the exporter is loaded (the first few hundred ms of a start): ask to come back.
-          if (this.sdk?.prometheus) this.sdk.prometheus.getMetricsRequestHandler(req, res);
-          else
+          // OpenMetrics (with exemplars) to scrapers that ask for it, the exporter's text to others.
+          if (this.sdk?.prometheus) {
+            if (prefersOpenMetrics(req.headers.accept)) serveOpenMetrics(this.sdk.prometheus, this.store, res);
+            else this.sdk.prometheus.getMetricsRequestHandler(req, res);
+          } else
             res
               .writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' })
               .end(this.exportFailed ? `telemetry export failed to start: ${this.exportFailed}\n` : 'telemetry export is starting\n');

@@ -75,7 +75,10 @@ export function checkCounting(payload: unknown, now = Date.now()): { snapshot: W
   const kept: Obj = { ...extras };
   if (kept.exemplars !== undefined) {
     const ex = kept.exemplars;
-    if (!Array.isArray(ex) || ex.length > L.exemplars || !ex.every(isExemplar)) return new SnapshotProblem(`snapshot.extras.exemplars: expected at most ${L.exemplars} exemplars`);
+    if (!Array.isArray(ex) || ex.length > L.exemplars) return new SnapshotProblem(`snapshot.extras.exemplars: expected at most ${L.exemplars} exemplars`);
+    const bad = ex.findIndex((e) => !isExemplar(e, now));
+    if (bad >= 0)
+      return new SnapshotProblem(`snapshot.extras.exemplars[${bad}]: expected { traceId (32 hex), spanId (16 hex), durationS, at (within 5 minutes), method, route?, statusCode, errorType? }`);
   }
   if (kept.heapLimitBytes !== undefined && !isNum(kept.heapLimitBytes)) delete kept.heapLimitBytes;
   return { snapshot: { at, scopeMetrics: scopes, extras: kept }, dropped: budget.dropped };
@@ -87,8 +90,32 @@ interface Budget {
   dropped: number;
 }
 
-function isExemplar(e: unknown): boolean {
-  return isObj(e) && isStr(e.traceId, 64) && isStr(e.spanId, 32) && isNum(e.durationS) && Number.isInteger(e.statusCode) && (e.route === undefined || e.route === null || isStr(e.route, 256));
+const TRACE_ID = /^[0-9a-f]{32}$/;
+const SPAN_ID = /^[0-9a-f]{16}$/;
+/** JSON drops an undefined field and keeps a null one: both mean absent. */
+const optionalStr = (v: unknown, max: number) => v === undefined || v === null || isStr(v, max);
+
+/**
+ * An exemplar is served to scrapers as it arrives (trace_id and span_id labels, value, timestamp:
+ * openmetrics.ts), so every field is held to what a real span gives: W3C ids in lowercase hex, a
+ * duration and an end time a request can have, the attributes of a request-duration series.
+ */
+function isExemplar(e: unknown, now: number): boolean {
+  return (
+    isObj(e) &&
+    typeof e.traceId === 'string' &&
+    TRACE_ID.test(e.traceId) &&
+    typeof e.spanId === 'string' &&
+    SPAN_ID.test(e.spanId) &&
+    isNum(e.durationS) &&
+    e.durationS >= 0 &&
+    isNum(e.at) &&
+    Math.abs(e.at - now) <= SNAPSHOT_LIMITS.skewMs &&
+    isStr(e.method, 32) &&
+    Number.isInteger(e.statusCode) &&
+    optionalStr(e.route, 256) &&
+    optionalStr(e.errorType, 64)
+  );
 }
 
 function checkMetric(m: unknown, where: string, budget: Budget): MetricData | SnapshotProblem {

@@ -28,11 +28,13 @@ export function overview(): dashboard.Dashboard {
       ]),
     )
     .withPanel(
-      series('Latency', 's', 'p50, p95 and p99 of http.server.request.duration; exemplars link to traces when the data source has a trace destination.', [
-        q(quantile(0.5), 'p50 {{instance}}'),
-        q(quantile(0.95), 'p95 {{instance}}', true),
-        q(quantile(0.99), 'p99 {{instance}}'),
-      ]),
+      // Exemplars on one query only: Grafana fetches them per query, the same points for each.
+      series(
+        'Latency',
+        's',
+        'p50, p95 and p99 of http.server.request.duration. With tracing on, dots are sampled requests (exemplars), linked to their trace when the data source has a trace destination.',
+        [q(quantile(0.5), 'p50 {{instance}}'), q(quantile(0.95), 'p95 {{instance}}', true), q(quantile(0.99), 'p99 {{instance}}')],
+      ),
     )
     .withPanel(
       series('Active requests and queue', 'short', 'Requests in progress (http.server.active_requests) and the auto-scaler queue signal (requests in progress per worker).', [

@@ -88,7 +88,7 @@ export function workers(): dashboard.Dashboard {
       series(
         'p95 latency by route',
         's',
-        '95th percentile request duration by route template.',
+        "95th percentile request duration by route template. With tracing on, dots are this worker's sampled requests (exemplars), linked to their trace when the data source has a trace destination.",
         [q(`histogram_quantile(0.95, sum by (instance, http_route, le) (${rate('http_server_request_duration_bucket')}))`, '{{instance}} {{http_route}}', true)],
         { width: 12 },
       ),

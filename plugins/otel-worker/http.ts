@@ -98,9 +98,11 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry)
     if (info.route) span.updateName(`${method} ${info.route}`);
     span.setAttributes({ ...attrs, 'url.path': (info.req.url ?? '/').split('?')[0] });
     if (errorType) span.setStatus({ code: SpanStatusCode.ERROR });
-    span.end(performance.timeOrigin + info.startMs + info.durationS * 1000);
+    const endMs = performance.timeOrigin + info.startMs + info.durationS * 1000;
+    span.end(endMs);
     const sc = span.spanContext();
-    if (trace.isSpanContextValid(sc) && sc.traceFlags & 1) keepSlowest({ traceId: sc.traceId, spanId: sc.spanId, durationS: info.durationS, route: info.route, statusCode: info.statusCode });
+    if (trace.isSpanContextValid(sc) && sc.traceFlags & 1)
+      keepSlowest({ traceId: sc.traceId, spanId: sc.spanId, durationS: info.durationS, at: endMs, method, route: info.route, statusCode: info.statusCode, errorType });
   });
 
   function keepSlowest(e: Exemplar) {

@@ -23,8 +23,21 @@ export interface PromResult {
   data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
 }
 
+/** One series' exemplars from /api/v1/query_exemplars. */
+export interface PromExemplars {
+  seriesLabels: Record<string, string>;
+  exemplars: { labels: Record<string, string>; value: string; timestamp: number }[];
+}
+
+export interface PrometheusOptions {
+  /** `--enable-feature` values, e.g. `exemplar-storage`. */
+  features?: string[];
+}
+
 export interface Prometheus {
   port: number;
+  /** The exemplars of the series `q` selects, over the last `rangeS` seconds (needs `exemplar-storage`). */
+  exemplars(q: string, rangeS?: number): Promise<PromExemplars[]>;
   /** An instant query. */
   query(q: string): Promise<PromResult>;
   /** The first sample's value of an instant query, if any. */
@@ -33,13 +46,19 @@ export interface Prometheus {
   stop(): Promise<void>;
 }
 
-/** Starts Prometheus with `config` (prometheus.yml text) and storage in `dir`; resolves once ready. */
-export async function startPrometheus(dir: string, config: string): Promise<Prometheus> {
+/** Starts Prometheus with `config` (prometheus.yml text), storage in `dir` and the features asked for; resolves once ready. */
+export async function startPrometheus(dir: string, config: string, options: PrometheusOptions = {}): Promise<Prometheus> {
   const port = await freePort();
   writeFileSync(path.join(dir, 'prometheus.yml'), config);
   const child: ChildProcess = spawn(
     'prometheus',
-    [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+      ...(options.features ?? []).map((f) => `--enable-feature=${f}`),
+    ],
     { stdio: 'ignore' },
   );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -47,6 +66,16 @@ export async function startPrometheus(dir: string, config: string): Promise<Prom
   const prom: Prometheus = {
     port,
     query,
+    exemplars: async (q, rangeS = 300) => {
+      const end = Date.now() / 1000;
+      const r = JSON.parse((await request(port, `/api/v1/query_exemplars?query=${encodeURIComponent(q)}&start=${end - rangeS}&end=${end + 60}`)).body) as {
+        status: string;
+        error?: string;
+        data?: PromExemplars[];
+      };
+      if (r.status !== 'success') throw new Error(`query_exemplars ${q}: ${r.error}`);
+      return r.data ?? [];
+    },
     value: async (q) => {
       const v = (await query(q)).data?.result[0]?.value[1];
       return v === undefined ? undefined : Number(v);

@@ -103,7 +103,7 @@ describe('clusterStatus', () => {
             window: 'stable',
             windowMs: 60_000,
             standbys: 0,
-            exemplars: [{ traceId: 't1', spanId: 's', durationS: 1, route: '/', statusCode: 200 }],
+            exemplars: [{ traceId: 't1', spanId: 's', durationS: 1, at: 0, method: 'GET', route: '/', statusCode: 200 }],
           },
           evaluatedAt: 6,
         },
@@ -142,7 +142,7 @@ describe('EventFeed', () => {
         window: 'burst',
         windowMs: 6000,
         standbys: 0,
-        exemplars: [{ traceId: 'abc', spanId: 'd', durationS: 2, route: '/x', statusCode: 200 }],
+        exemplars: [{ traceId: 'abc', spanId: 'd', durationS: 2, at: 0, method: 'GET', route: '/x', statusCode: 200 }],
       },
       4,
     );
