@@ -114,7 +114,7 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
     expect((await op({ op: 'request', slot: 0, msg: { type: 'garbage' } })).value).toBe('sent garbage');
     const malformed = await until(
       async () => {
-        const s = (await scrape(admin.port)).find((x) => x.name === 'cluster_ipc_malformed_total');
+        const s = (await scrape(admin.port)).find((x) => x.name === 'cluster_ipc_malformed_total' && x.labels.cluster_ipc_problem === 'malformed');
         return s && s.value >= 2 ? s.value : undefined;
       },
       5000,
