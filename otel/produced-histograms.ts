@@ -34,6 +34,8 @@ interface Instrument {
   boundaries: number[];
   maxSeries: number;
   series: Map<string, Series>;
+  /** Frozen attribute objects already resolved: a record() on the hot path skips the key. */
+  frozen: WeakMap<Attributes, Series>;
 }
 
 const OVERFLOW: Attributes = { 'otel.metric.overflow': true };
@@ -54,7 +56,7 @@ export class ProducedHistograms implements MetricProducer {
 
   create(name: string, o: ProducedHistogramOptions): ProducedHistogram {
     const boundaries = [...o.boundaries];
-    const h: Instrument = { name, unit: o.unit ?? '', description: o.description ?? '', boundaries, maxSeries: o.maxSeries ?? 2000, series: new Map() };
+    const h: Instrument = { name, unit: o.unit ?? '', description: o.description ?? '', boundaries, maxSeries: o.maxSeries ?? 2000, series: new Map(), frozen: new WeakMap() };
     const start = hrTime();
     for (const a of o.known ?? []) seriesOf(h, a, start);
     this.instruments.push(h);
@@ -62,7 +64,13 @@ export class ProducedHistograms implements MetricProducer {
       record(value, attributes = {}) {
         // As the SDK: a negative or non-numeric value is no observation.
         if (typeof value !== 'number' || Number.isNaN(value) || value < 0) return;
-        const s = seriesOf(h, attributes, hrTime());
+        // A frozen attribute object cannot change, so its series is looked up once (pass the same
+        // frozen object per label set on a hot path: building the key costs more than the record).
+        let s = h.frozen.get(attributes);
+        if (!s) {
+          s = seriesOf(h, attributes, hrTime());
+          if (Object.isFrozen(attributes)) h.frozen.set(attributes, s);
+        }
         let i = 0;
         while (i < boundaries.length && value > boundaries[i]!) i++;
         s.counts[i]!++;

@@ -8,6 +8,11 @@ const DIRECTIONS = ['in', 'out'] as const;
 const KINDS = ['message', 'request', 'reply'] as const;
 const OUTCOMES = ['ok', 'error', 'timeout'] as const;
 const PROBLEMS: readonly InvalidProblem[] = ['malformed', 'oversized'];
+/** One frozen attribute set per outcome: the histogram resolves each once (produced-histograms.ts). */
+const BY_OUTCOME = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, Object.freeze({ 'cluster.ipc.outcome': outcome })])) as Record<
+  (typeof OUTCOMES)[number],
+  Readonly<{ 'cluster.ipc.outcome': string }>
+>;
 
 /**
  * The primary's IPC instruments: messages by direction and kind, request round trips, invalid
@@ -23,7 +28,7 @@ export function ipcMetrics(meter: Meter, backlog: IpcBacklog, histograms: Produc
     unit: 's',
     description: 'Round trip of requests sent or relayed by the primary.',
     boundaries: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
-    known: OUTCOMES.map((outcome) => ({ 'cluster.ipc.outcome': outcome })),
+    known: Object.values(BY_OUTCOME),
   });
   const malformed = meter.createCounter('cluster.ipc.malformed', {
     unit: '{message}',
@@ -55,7 +60,7 @@ export function ipcMetrics(meter: Meter, backlog: IpcBacklog, histograms: Produc
       counts.set(key, (counts.get(key) ?? 0) + 1);
     },
     request(outcome, seconds) {
-      duration.record(seconds, { 'cluster.ipc.outcome': outcome });
+      duration.record(seconds, BY_OUTCOME[outcome]);
     },
     invalid(problem) {
       malformed.add(1, { 'cluster.ipc.problem': problem });

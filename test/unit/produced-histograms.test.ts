@@ -90,6 +90,21 @@ describe('ProducedHistograms', () => {
     expect(BigInt(p2.timeUnixNano)).toBeGreaterThan(BigInt(p1.startTimeUnixNano));
   });
 
+  it('a frozen attribute object and an equal plain one record into one series', async () => {
+    const produced = new ProducedHistograms('s');
+    const ok = Object.freeze({ outcome: 'ok' });
+    const h = produced.create('d', { boundaries: BOUNDARIES, known: [ok] });
+    h.record(0.5, ok);
+    h.record(0.5, { outcome: 'ok' });
+    h.record(0.5, ok);
+    h.record(0.5, Object.freeze({ outcome: 'error' }));
+    const m = histogramOf((await readerOf([produced]).collect()).resourceMetrics, 'd');
+    expect(m.dataPoints.map((p) => [p.attributes, p.value.count])).toEqual([
+      [{ outcome: 'ok' }, 3],
+      [{ outcome: 'error' }, 1],
+    ]);
+  });
+
   it('counts attribute sets past maxSeries in one overflow series', async () => {
     const produced = new ProducedHistograms('s');
     const h = produced.create('d', { boundaries: BOUNDARIES, maxSeries: 2 });
