@@ -10,6 +10,7 @@ import { WorkerMetricsStore } from './metrics-store.js';
 import { serveOpenMetrics } from './openmetrics-handler.js';
 import { prefersOpenMetrics } from './exposition-format.js';
 import { PidSampler } from './pid-sampler.js';
+import { ProducedHistograms } from './produced-histograms.js';
 import { startPrimarySdk, type PrimarySdk, type SdkMode } from './primary-sdk.js';
 
 export interface WorkerView {
@@ -55,6 +56,8 @@ export class PrimaryTelemetry {
   readonly store = new WorkerMetricsStore();
   /** Per-worker gauges: a worker's series end with it (see live-gauges.ts). */
   readonly gauges = new LiveGauges(PRIMARY_SCOPE);
+  /** Histograms whose known series are exported at zero counts from the start (see produced-histograms.ts). */
+  readonly histograms = new ProducedHistograms(PRIMARY_SCOPE);
   private sdk: PrimarySdk | undefined;
   private exporting: Promise<void> | undefined;
   private exportFailed: string | undefined;
@@ -151,7 +154,7 @@ export class PrimaryTelemetry {
       try {
         const sdk = await startPrimarySdk(this.plan, {
           serviceName: o.serviceName,
-          producers: [this.store, this.gauges],
+          producers: [this.store, this.gauges, this.histograms],
           registerGlobals: o.registerGlobals,
           heldGlobal: this.heldGlobal,
           warn: o.warn,
@@ -181,6 +184,16 @@ export class PrimaryTelemetry {
 
   processReading(pid: number): { cpu: number; rssBytes: number } | undefined {
     return this.pids.get(pid);
+  }
+
+  /**
+   * Starts the restart and recycle series of the reasons this pool can produce at 0, so that a
+   * cluster that never restarted a worker reads 0 restarts, not "No data". The reasons are the
+   * supervisor's (otel/ does not know them): exactly those its events carry.
+   */
+  startReasonsAtZero(restarts: readonly string[], recycles: readonly string[]): void {
+    for (const reason of restarts) this.restartCounter.add(0, { 'cluster.exit.reason': reason });
+    for (const reason of recycles) this.recycleCounter.add(0, { 'cluster.exit.reason': reason });
   }
 
   recordRecycle(reason: string): void {

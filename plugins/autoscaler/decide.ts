@@ -60,7 +60,8 @@ export function initialState(now: number, size: number): ScalerState {
   return { history: [{ at: now, size }], lastUpAt: -Infinity, lastDownAt: -Infinity, burstSeenAt: -Infinity };
 }
 
-export type HoldReason = 'no-data' | 'missing-data' | 'warming' | 'steady' | 'cooldown' | 'stabilizing' | 'burst' | 'above-scale-down-threshold' | 'at-min' | 'at-max' | 'host-cap';
+export const HOLD_REASONS = ['no-data', 'missing-data', 'warming', 'steady', 'cooldown', 'stabilizing', 'burst', 'above-scale-down-threshold', 'at-min', 'at-max', 'host-cap'] as const;
+export type HoldReason = (typeof HOLD_REASONS)[number];
 
 export interface Recommendation {
   trigger: Trigger;

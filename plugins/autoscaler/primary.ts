@@ -7,6 +7,7 @@ import type { Exemplar } from '../../otel/metrics-store.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import { EARLY_SNAPSHOT_KIND } from '../../otel/worker-telemetry.js';
 import { decide, initialState, TRIGGERS, type Decision, type HoldReason, type Recommendation, type ScalePolicy, type ScalerState, type Signals } from './decide.js';
+import { ATTR_TRIGGER, knownSeries, type LoopHold } from './known-series.js';
 import { initialSettle, nextSettle, readingsFrom, type SettleState } from './settle.js';
 import { responseTime, takeSample, type SampleSources } from './sample.js';
 import { SampleSeries } from './signals.js';
@@ -44,12 +45,11 @@ export interface AutoscalerStatus {
   signals: { stable: Signals; burst: Signals };
   recommendations: Recommendation[];
   /** Why the size did not change at the last evaluation (undefined when it did). */
-  hold: HoldReason | 'settling' | 'scaling' | undefined;
+  hold: HoldReason | LoopHold | undefined;
   lastDecision: (ScaleEvent & { at: number }) | undefined;
   evaluatedAt: number | undefined;
 }
 
-const ATTR_TRIGGER = 'cluster.autoscaler.trigger';
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
 /**
@@ -117,6 +117,11 @@ export class Autoscaler {
       unit: '{evaluation}',
       description: 'Evaluations that left the size as it was, by why (cooldown, stabilizing, at-max, missing-data, ...).',
     });
+    // Zero series: a cluster that never scaled reads 0 decisions, not "No data".
+    const known = knownSeries(p, o);
+    for (const a of known.decisions) this.decisions.add(0, a);
+    for (const a of known.capped) this.cappedCounter.add(0, a);
+    for (const a of known.holds) this.holds.add(0, a);
     meter
       .createObservableGauge('cluster.autoscaler.desired_workers', { unit: '{worker}', description: 'The size the auto-scaler wants now, within its bounds and the host cap.' })
       .addCallback((r) => r.observe(this.status.desired));

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { PrimaryPluginContext } from '../../src/plugins/api.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
+import { liveSlots, SlotCounts } from '../../otel/slot-counts.js';
 import { INITIAL_HEALTH, nextHealth, type HealthState, type ProbeResult } from './verdict.js';
 import { PROBE_PORT_KIND } from './worker.js';
 
@@ -41,9 +42,13 @@ export class HealthProber {
       this.ports.delete(e.pid);
       this.states.delete(e.pid);
     });
-    const meter = ctx.meter(PRIMARY_SCOPE);
-    const failuresCounter = meter.createCounter('cluster.worker.health.failures', { unit: '{probe}', description: 'Failed health probes, by worker.' });
-    this.countFailure = (slot) => failuresCounter.add(1, { 'worker.id': slot });
+    // Per live slot from the start (0 until a probe fails), ending with the slot (slot-counts.ts).
+    const failures = new SlotCounts();
+    this.countFailure = (slot) => failures.add(slot);
+    ctx.events.on('worker:exit', (e) => e.reason === 'scaled-down' && failures.forget(e.slot));
+    ctx.gauge('cluster.worker.health.failures', { scope: PRIMARY_SCOPE, unit: '{probe}', description: 'Failed health probes, by worker.', kind: 'counter' }, (observe) =>
+      failures.observe(liveSlots(ctx.getWorkers()), observe),
+    );
     ctx.gauge('cluster.worker.health.status', { scope: PRIMARY_SCOPE, unit: '1', description: 'Worker health: 1 passing, 0 failing or unhealthy (probes enabled only).' }, (observe) => {
       for (const s of this.states.values()) if (s.lastProbeAt !== undefined) observe(s.failures === 0 ? 1 : 0, { 'worker.id': s.slot });
     });

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { PrimaryPluginContext } from '../../src/plugins/api.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
+import { liveSlots, SlotCounts } from '../../otel/slot-counts.js';
 import { detectLeak, type HeapSample, type LeakDetectorConfig } from './leak-detector.js';
 import { decideMemory, INITIAL_MEMORY_STATE, type MemoryPolicyConfig, type MemoryState } from './memory-policy.js';
 import { GC_DONE, GC_HINT, SNAPSHOT, SNAPSHOT_DONE } from './worker.js';
@@ -39,7 +40,7 @@ interface WorkerMemory {
 export class MemoryManager {
   private readonly workers = new Map<number, WorkerMemory>();
   private readonly timer: NodeJS.Timeout;
-  private readonly hints;
+  private readonly hints = new SlotCounts();
   private readonly policy: MemoryPolicyConfig;
 
   constructor(
@@ -47,8 +48,13 @@ export class MemoryManager {
     private readonly o: PrimaryMemoryOptions,
   ) {
     this.policy = { ...o.policy, hardLimit: o.limitBytes !== undefined };
-    const meter = ctx.meter(PRIMARY_SCOPE);
-    this.hints = meter.createCounter('cluster.worker.gc_hints', { unit: '{hint}', description: 'GC hints sent to workers over their memory warning threshold.' });
+    // Per live slot from the start when hints are on (0 until one is sent), ending with the slot (slot-counts.ts).
+    if (this.policy.gcHint) {
+      ctx.events.on('worker:exit', (e) => e.reason === 'scaled-down' && this.hints.forget(e.slot));
+      ctx.gauge('cluster.worker.gc_hints', { scope: PRIMARY_SCOPE, unit: '{hint}', description: 'GC hints sent to workers over their memory warning threshold.', kind: 'counter' }, (observe) =>
+        this.hints.observe(liveSlots(ctx.getWorkers()), observe),
+      );
+    }
     const perWorker = (name: string, unit: string, description: string, value: (w: WorkerMemory) => number | undefined) =>
       ctx.gauge(name, { scope: PRIMARY_SCOPE, unit, description }, (observe) => {
         for (const w of this.workers.values()) {
@@ -57,7 +63,8 @@ export class MemoryManager {
         }
       });
     perWorker('cluster.worker.memory.utilization', '1', 'Worker memory used over its limit (RSS over maxMemoryPerWorker, else heap used over the V8 heap limit).', (w) => w.utilization);
-    perWorker('cluster.worker.leak.suspected', '1', '1 when the leak detector has reported the worker.', (w) => (w.leakReported ? 1 : 0));
+    // 0 from a worker's first reading: a claim only the leak detector can make, so only with it on.
+    if (o.leakDetection) perWorker('cluster.worker.leak.suspected', '1', '1 when the leak detector has reported the worker.', (w) => (w.leakReported ? 1 : 0));
     perWorker('cluster.worker.heap.growth_rate', 'By/min', 'Slope of heap used after major GC over the leak window (once it has enough samples).', (w) => w.lastGrowthBytesPerMin);
     ctx.events.on('worker:exit', (e) => this.workers.delete(e.pid));
     ctx.onWorkerMessage(GC_DONE, (slot, payload, sender) => {
@@ -123,7 +130,7 @@ export class MemoryManager {
       this.ctx.emit('worker:memory', { slot: w.slot, pid, level: d.state.level, utilization: d.utilization, usedBytes: used, limitBytes: limit });
     }
     if (d.gcHint) {
-      this.hints.add(1, { 'worker.id': w.slot });
+      this.hints.add(w.slot);
       this.ctx.sendToWorker(w.slot, GC_HINT, {}).catch(() => {});
     }
     if (d.recycle) {

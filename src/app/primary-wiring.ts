@@ -3,6 +3,7 @@
 import { metrics } from '@opentelemetry/api';
 import { M, PRIMARY_SCOPE } from '../../otel/instruments.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
+import { ProducedHistograms } from '../../otel/produced-histograms.js';
 import { checkCounting, SnapshotProblem } from '../../otel/snapshot-check.js';
 import { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import { reservePort } from '../balancer/listen.js';
@@ -16,7 +17,7 @@ import type { Handlers } from '../ipc/rpc.js';
 import type { Logger } from '../logger.js';
 import { isBun, reusePortMigrationWarning, runtimeName } from '../runtime/adapter.js';
 import { privateApis } from '../runtime/internals.js';
-import { RECYCLE_REASONS } from '../supervisor/exit-reason.js';
+import { FILL_REASONS, RECYCLE_REASONS, RESTART_REASONS } from '../supervisor/exit-reason.js';
 import type { PoolOperations } from '../supervisor/pool-operations.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { NO_SLOT } from '../supervisor/worker-handle.js';
@@ -82,9 +83,14 @@ export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTe
     if (supervisor.slots.get(h.slot)?.current === h && eld !== undefined) h.measured({ eventLoopDelayS: eld });
   });
   if (!telemetry) return;
+  // Series of every reason this pool can produce start at 0: a recycle can always happen (a
+  // plugin, invalid IPC), a restart only with respawn on, an activation only with standbys.
+  const respawn = supervisor.config.respawn;
+  telemetry.startReasonsAtZero(respawn ? RESTART_REASONS : [], RECYCLE_REASONS);
   supervisor.on('worker:restart', (e) => telemetry.recordRestart(e.reason));
   const meter = telemetry.meterProvider.getMeter(PRIMARY_SCOPE);
   const activations = meter.createCounter(M.standbyActivations, { unit: '{worker}', description: 'Standby workers that took a slot, by why (restart, scale-up, recycle reason, reload).' });
+  if (supervisor.config.standbyWorkers > 0) for (const reason of FILL_REASONS) if (respawn || reason !== 'restart') activations.add(0, { 'cluster.standby.reason': reason });
   supervisor.on('worker:activated', (e) => activations.add(1, { 'cluster.standby.reason': e.reason }));
   meter
     .createObservableCounter(M.standbyRefused, { unit: '{worker}', description: 'Standby workers not started because the host lacked free memory for them.' })
@@ -105,7 +111,9 @@ export function buildIpc(
 ): PrimaryIpc {
   const meter = telemetry ? telemetry.meterProvider.getMeter(PRIMARY_SCOPE) : metrics.getMeter(PRIMARY_SCOPE);
   const backlog = new IpcBacklog(options.queueLimit, logger);
-  const ipc = new PrimaryIpc(supervisor, handlers, options, logger, ipcMetrics(meter, backlog), backlog, {
+  // Without telemetry the histogram is kept nowhere that exports (as the API's no-op meter).
+  const histograms = telemetry?.histograms ?? new ProducedHistograms(PRIMARY_SCOPE);
+  const ipc = new PrimaryIpc(supervisor, handlers, options, logger, ipcMetrics(meter, backlog, histograms), backlog, {
     limit: options.maxInvalidMessages,
     recycle: (h) => {
       const p = pool();

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, NotListeningError, ReloadFailedError } from '../errors.js';
-import type { RecycleReason } from './exit-reason.js';
+import type { FillReason, RecycleReason } from './exit-reason.js';
 import type { Slot, Supervisor } from './supervisor.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -114,7 +114,7 @@ export class PoolOperations {
     }
   }
 
-  private async startReplacement(slot: Slot, why: string): Promise<{ ok: true; fresh: WorkerHandle } | { ok: false; fresh: WorkerHandle; why: string }> {
+  private async startReplacement(slot: Slot, why: FillReason): Promise<{ ok: true; fresh: WorkerHandle } | { ok: false; fresh: WorkerHandle; why: string }> {
     const fresh = this.sup.fill(slot, true, why);
     const outcome = await Promise.race([waitReady(this.sup, fresh), fresh.exited.then(() => 'exited' as const)]);
     if (outcome === 'ready') return { ok: true, fresh };

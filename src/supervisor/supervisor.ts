@@ -3,7 +3,7 @@ import { NoWorkersError } from '../errors.js';
 import { isWorkerMessage } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
 import type { ClusterEventMap } from './events.js';
-import { classifyExit, RECYCLE_REASONS, type ExitReason } from './exit-reason.js';
+import { classifyExit, RECYCLE_REASONS, type ExitReason, type FillReason } from './exit-reason.js';
 import { Exclusions } from './exclusions.js';
 import { unresponsive } from './liveness.js';
 import { settled } from './settled.js';
@@ -80,7 +80,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
    * Gives the slot a worker: a ready standby, activated by a message, else a fork. A candidate
    * (reload, recycle) does not replace slot.current until it is ready.
    */
-  fill(slot: Slot, candidate: boolean, why: string): WorkerHandle {
+  fill(slot: Slot, candidate: boolean, why: FillReason): WorkerHandle {
     const standby = this.standbys.take();
     if (!standby) return this.spawn(slot, candidate);
     standby.activate(slot.index);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, fixtureOp, scrape, until, type Runtime } from '../helpers/cluster-process.js';
+import { bunAvailable, ClusterProcess, fixtureOp, metricSum, scrape, until, type Runtime } from '../helpers/cluster-process.js';
 
 const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 
@@ -60,6 +60,12 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
     expect(all).toHaveLength(2);
     const late = await op({ op: 'request', slot: 0, msg: { type: 'echo', data: 'after' } });
     expect(late.value.data).toBe('after');
+    // Each round trip is in the request-duration histogram under its outcome.
+    const { admin } = await cp!.listening();
+    const counted = async (outcome: string) => metricSum(admin.port, 'cluster_ipc_request_duration_count', { cluster_ipc_outcome: outcome });
+    expect(await counted('timeout')).toBe(1);
+    expect(await counted('error')).toBeGreaterThanOrEqual(3);
+    expect(await counted('ok')).toBeGreaterThanOrEqual(3);
   });
 
   it('rejects bad input at the call site with typed errors', async () => {
@@ -114,7 +120,7 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
     expect((await op({ op: 'request', slot: 0, msg: { type: 'garbage' } })).value).toBe('sent garbage');
     const malformed = await until(
       async () => {
-        const s = (await scrape(admin.port)).find((x) => x.name === 'cluster_ipc_malformed_total');
+        const s = (await scrape(admin.port)).find((x) => x.name === 'cluster_ipc_malformed_total' && x.labels.cluster_ipc_problem === 'malformed');
         return s && s.value >= 2 ? s.value : undefined;
       },
       5000,

@@ -95,6 +95,26 @@ describe('OTLP export', () => {
     // The slow request is an exemplar of the latency readings decisions are made from.
     const m = (await c.command('metrics 60000')).metrics as { cluster: { exemplars: { traceId: string }[] } };
     expect(m.cluster.exemplars.map((e) => e.traceId)).toContain(traceId);
+
+    // Series known in advance exist from the start over OTLP too: the IPC request histogram (no
+    // request made) at zero counts, cumulative, under one start time in every export.
+    const ipcHistograms = () =>
+      bodies
+        .filter((b) => b.path === '/v1/metrics')
+        .flatMap((b) =>
+          (b.body.resourceMetrics ?? []).flatMap((rm: any) => (rm.scopeMetrics ?? []).flatMap((sm: any) => (sm.metrics ?? []).filter((x: any) => x.name === 'cluster.ipc.request.duration'))),
+        );
+    const exported = await until(async () => (ipcHistograms().length >= 2 ? ipcHistograms() : undefined), 10_000, 'two exports of cluster.ipc.request.duration');
+    for (const h of exported) {
+      expect(h.histogram.aggregationTemporality).toBe(2); // CUMULATIVE
+      const points = h.histogram.dataPoints.map((dp: any) => [attr(dp.attributes, 'cluster.ipc.outcome'), Number(dp.count ?? 0), dp.min, dp.max]);
+      expect(points.sort()).toEqual([
+        ['error', 0, undefined, undefined],
+        ['ok', 0, undefined, undefined],
+        ['timeout', 0, undefined, undefined],
+      ]);
+    }
+    expect(new Set(exported.flatMap((h: any) => h.histogram.dataPoints.map((dp: any) => String(dp.startTimeUnixNano)))).size).toBe(1);
   });
 
   it('runs handlers in the request span: global-API spans are its children, an instrumented fetch carries traceparent and is measured per worker', async () => {
