@@ -15,7 +15,7 @@
 // - failed requests over both profiles; scale events and direction reversals on the square wave.
 //   node bench/autoscale.mjs [--setups min,max,auto,auto-sb] [--rounds 1] [--idle 60] [--hold 60]
 //     [--drop 20] [--last 40] [--trigger both|rt|queue] [--runtime node|bun]
-//     [--stabilize 20000] [--stable 30000]   (scaleDownStabilizationMs, stableWindowMs of auto)
+//     [--stabilize 10000] [--stable 20000]   (scaleDownStabilizationMs, stableWindowMs of auto)
 // Prints Markdown tables (figures, then the targets); bench/RESULTS.md records them with the command.
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -56,9 +56,12 @@ const rateAt = (ms) => {
 };
 const phase = (i) => [starts[i], starts[i] + phases[i][1] * 1000];
 
-// Auto-scaler settings: the defaults but a 20 s scale-down stabilisation window (the default 300 s
-// is longer than this whole profile; --stabilize) and no extra scale-down cooldown; the stable
-// window is the default 30 s (--stable). A worker serves one /serial
+// Auto-scaler settings: the defaults but a 10 s scale-down stabilisation window (the default 300 s
+// is longer than this whole profile; --stabilize), a 20 s stable window (default 30 s; --stable) and
+// no extra scale-down cooldown. Scale-down follows the stable window's p95, which holds the hold's
+// slow requests for a whole window after the drop: with 30 s, worker-seconds cannot reach 60% of
+// the fixed pool (392 + 3 x seconds-to-scale-down <= 480 needs <= 29 s); the square wave's 8 s
+// halves stay inside either window. A worker serves one /serial
 // request at a time: 0.7 in progress per worker is 70% of its capacity (Knative's default target).
 const TRIGGERS = { rt: { responseTime: 100 }, queue: { queueLength: 0.7 }, both: { responseTime: 100, queueLength: 0.7 } };
 if (!TRIGGERS[triggerName]) throw new Error(`--trigger: one of ${Object.keys(TRIGGERS).join(', ')}`);
@@ -68,14 +71,16 @@ const scaler = {
   maxWorkers: 4,
   scaleUpThreshold: { cpu: false, memory: false, responseTime: false, ...TRIGGERS[triggerName] },
   scaleDownThreshold: { cpu: false },
-  scaleDownStabilizationMs: Number(arg('stabilize', 20_000)),
-  stableWindowMs: Number(arg('stable', 30_000)),
+  scaleDownStabilizationMs: Number(arg('stabilize', 10_000)),
+  stableWindowMs: Number(arg('stable', 20_000)),
+  // Given, so that it does not follow the stable window (a tenth of it by default).
+  burstWindowMs: 3000,
   scaleDownCooldownMs: 0,
 };
 const triggerLabel = Object.entries(TRIGGERS[triggerName])
   .map(([k, v]) => `${k} ${v}${k === 'responseTime' ? ' ms' : ''}`)
   .join(' + ')
-  .concat(scaler.scaleDownStabilizationMs !== 20_000 || scaler.stableWindowMs !== 30_000 ? `; stabilize ${scaler.scaleDownStabilizationMs / 1000} s, stable ${scaler.stableWindowMs / 1000} s` : '');
+  .concat(scaler.scaleDownStabilizationMs !== 10_000 || scaler.stableWindowMs !== 20_000 ? `; stabilize ${scaler.scaleDownStabilizationMs / 1000} s, stable ${scaler.stableWindowMs / 1000} s` : '');
 const setups = {
   min: { label: 'fixed 1 worker', workers: 1, standby: 0 },
   max: { label: 'fixed 4 workers', workers: 4, standby: 0 },

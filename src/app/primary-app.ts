@@ -88,13 +88,16 @@ export class PrimaryApp extends BaseApp {
     const pm = config.processManagement;
 
     const lb = config.loadBalancing;
-    const strategy = resolveStrategy(lb.strategy, config.resources.maxCpuPerWorker !== undefined);
+    // CPU is sampled only with telemetry: without it the limit is inert (config/inert.ts says so at
+    // start), and 'auto' keeps the faster 'os'.
+    const cpuLimit = config.resources.maxCpuPerWorker !== undefined && this.options.telemetry.enabled;
+    const strategy = resolveStrategy(lb.strategy, cpuLimit);
     // Bun cannot pass sockets: the kernel's SO_REUSEPORT spreading is its only path.
     const mode = isBun || strategy === 'os' ? 'shared' : defaultListenMode;
     if (isBun && lb.strategy !== 'os' && lb.strategy !== 'auto')
       this.logger.warn({ strategy: lb.strategy, runtime: runtimeName }, "Bun cannot hand sockets between processes: routing uses the kernel's SO_REUSEPORT spreading ('os')");
     // An option that changes routing, and its throughput, without the user naming a strategy: said once.
-    if (lb.strategy === 'auto' && mode !== 'shared' && config.resources.maxCpuPerWorker !== undefined)
+    if (lb.strategy === 'auto' && mode !== 'shared' && cpuLimit)
       this.logger.info(
         { option: 'resources.maxCpuPerWorker', maxCpuPerWorker: config.resources.maxCpuPerWorker, strategy, instead: 'os' },
         `resources.maxCpuPerWorker is set: loadBalancing.strategy 'auto' routes with '${strategy}' instead of 'os', a hand-off strategy (the only kind that can keep a worker over its CPU limit from new connections) at about half the throughput for a new connection per request (docs/operations.md#load-balancing)`,

@@ -77,6 +77,11 @@ describe('load balancer (node, handoff)', () => {
     const named = await start({ MAX_CPU: '80', LB_STRATEGY: 'least-connections' });
     expect(named.ready).toMatchObject({ strategy: 'least-connections' });
     expect(switchLines(named.c)).toEqual([]);
+    await cp!.cleanup();
+    // Without telemetry the CPU limit is inert (no samples): 'auto' keeps 'os'.
+    const untimed = await start({ MAX_CPU: '80', TELEMETRY: '0' });
+    expect(untimed.ready).toMatchObject({ strategy: 'os' });
+    expect(switchLines(untimed.c)).toEqual([]);
   });
 
   /** Keep-alive load on one worker; scale to two; share of responses from the new one over 2 s. */
