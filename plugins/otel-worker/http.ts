@@ -80,9 +80,10 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry)
   // The handler runs inside the server span's context: spans it starts through the global API, and
   // outgoing calls an instrumentation traces, are the span's children (with a context manager
   // registered: see WorkerTelemetry.registerGlobals).
-  ctx.aroundRequest((req, _res, next) => {
+  // The span starts and ends on the clock readings the duration histogram records.
+  ctx.aroundRequest((req, _res, next, startMs) => {
     const parent = propagator.extract(context.active(), req.headers, headerGetter);
-    const span = tracer.startSpan(methodOf(req.method), { kind: SpanKind.SERVER, startTime: performance.timeOrigin + performance.now() }, parent);
+    const span = tracer.startSpan(methodOf(req.method), { kind: SpanKind.SERVER, startTime: performance.timeOrigin + (startMs || performance.now()) }, parent);
     (req as unknown as Record<symbol, Span>)[kSpan] = span;
     context.with(trace.setSpan(parent, span), next);
   });

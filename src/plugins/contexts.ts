@@ -61,9 +61,11 @@ export interface WorkerPluginContext extends PluginContextBase {
   /**
    * Wraps each request's handling (the routes and the mounted handler, after the onRequest hooks):
    * `next()` must be called once, at once or later. The telemetry plugin runs handlers inside the
-   * request's server span this way. Several wrappers nest, the first added outermost.
+   * request's server span this way. Several wrappers nest, the first added outermost. `startMs` is
+   * the request's start as `RequestInfo.startMs` will give it (the same reading), 0 when requests
+   * are not timed (no response hook).
    */
-  aroundRequest(wrap: (req: IncomingMessage, res: ServerResponse, next: () => void) => void): void;
+  aroundRequest(wrap: (req: IncomingMessage, res: ServerResponse, next: () => void, startMs: number) => void): void;
   onResponse(hook: (info: RequestInfo) => void): void;
   /**
    * A cheaper onResponse for counting: the same responses, at the same moment, as plain values

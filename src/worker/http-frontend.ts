@@ -16,7 +16,7 @@ const endsViaDetach = privateApis.response;
 
 type RequestHook = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 type ResponseHook = (info: RequestInfo) => void;
-type AroundHook = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
+type AroundHook = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void, startMs: number) => void;
 /** A finished response as plain values (see WorkerPluginContext.onResponseTiming). */
 export type TimingHook = (method: string | undefined, statusCode: number, route: string | undefined, aborted: boolean, durationS: number) => void;
 
@@ -91,7 +91,7 @@ export class HttpFrontend {
       for (let i = 0; i < hooks.length; i++) hooks[i]!(req, res);
       const around = this.around;
       if (around === undefined) listener(req, res);
-      else around(req, res, () => listener(req, res));
+      else around(req, res, () => listener(req, res), startMs);
       // An app that swaps the response's prototype (Express does) takes our methods with it.
       if (state !== undefined && endsViaDetach && Object.getPrototypeOf(res) !== TrackedResponse.prototype) adoptSwappedPrototype(tracked, onClose);
     };
@@ -168,7 +168,7 @@ export class HttpFrontend {
   /** See WorkerPluginContext.aroundRequest: wrappers nest, the first added outermost. */
   aroundRequest(wrap: AroundHook): void {
     const outer = this.around;
-    this.around = outer === undefined ? wrap : (req, res, next) => outer(req, res, () => wrap(req, res, next));
+    this.around = outer === undefined ? wrap : (req, res, next, startMs) => outer(req, res, () => wrap(req, res, next, startMs), startMs);
   }
 
   /** Runs when a response finished or its connection closed, with the request's timing. */
