@@ -5,19 +5,24 @@ import { readFileSync } from 'node:fs';
 import { ClusterError, ConfigError, ConfigFileError, CliUsageError, ControlInUseError, ControlUnreachableError } from '../errors.js';
 import { parseArgs, type CliArgs } from './args.js';
 import { runCommand } from './commands.js';
+import { findConfigFile, loadConfigFile } from './config-file.js';
+import { currentInterpreter, LAUNCHED_ENV, relaunch, type Interpreter } from './interpreter.js';
 
 /** Documented in docs/operations.md#exit-codes. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, notRunning: 3, alreadyRunning: 4 } as const;
 
 const USAGE = `usage:
   otel-cluster start <script> [-i <n|auto>] [--port N] [--host H] [--config FILE] [--name NAME]
-                     [--admin-port N] [--json-logs] [--runtime-dir DIR] [-- <app args>]
+                     [--interpreter node|bun] [--admin-port N] [--json-logs] [--runtime-dir DIR]
+                     [-- <app args>]
   otel-cluster status [--name NAME] [--json]
   otel-cluster reload [--name NAME] [--json] [--timeout-ms N]
   otel-cluster scale <n> [--name NAME] [--json]
   otel-cluster stop [--name NAME] [--json]
 
 Without --name, commands address the one cluster started from this directory.
+--interpreter bun runs the cluster on Bun (bun from node_modules/.bin or PATH): node:http,
+Express, Hono, Bun.serve and .ts apps as they are. Default: the runtime running this command.
 Config: otel-cluster.config.{mjs,js,json} in this directory, or --config. Docs: docs/operations.md
 `;
 
@@ -47,6 +52,10 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     if (args.command === 'start') {
+      const runtime = args.interpreter ?? (await interpreterInConfigFile(args)) ?? currentInterpreter();
+      if (runtime !== currentInterpreter()) return await relaunch(runtime, process.argv[1]!, argv, args.script);
+      // What the app and its workers inherit must not look like a relaunch of theirs.
+      delete process.env[LAUNCHED_ENV];
       // Loaded only here: the other commands need none of the cluster's code.
       await (await import('./start.js')).startCluster(args, new URL('./preload.js', import.meta.url).href);
       return -1; // serving: the process ends when the cluster closes (signals, `otel-cluster stop`)
@@ -58,6 +67,12 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`otel-cluster ${args.command}: ${(err as Error).message}${code}\n`);
     return exitCodeOf(err);
   }
+}
+
+/** The config file's `interpreter`, read before anything of the cluster's is loaded. */
+async function interpreterInConfigFile(args: CliArgs): Promise<Interpreter | undefined> {
+  const file = findConfigFile(args.config, process.cwd());
+  return file ? (await loadConfigFile(file)).interpreter : undefined;
 }
 
 const code = await main(process.argv.slice(2));

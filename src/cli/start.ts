@@ -4,7 +4,6 @@ import { createServer } from '../app/create-server.js';
 import type { PrimaryApp } from '../app/primary-app.js';
 import { CliUsageError } from '../errors.js';
 import { LOG_FORMAT_ENV } from '../logger.js';
-import { isBun } from '../runtime/adapter.js';
 import { WORKER_EXEC_ENV, WORKER_IMPORT_ENV } from '../supervisor/spawner.js';
 import type { CliArgs } from './args.js';
 import { appName, CLI_ENV, cliServerOptions, NO_BRIDGE, type CliPlan } from './cli-options.js';
@@ -19,7 +18,6 @@ export const DEFAULT_PORT = 3000;
  * or forks, so a second start of the same name refuses at once. Resolves once serving.
  */
 export async function startCluster(args: CliArgs, preloadUrl: string): Promise<void> {
-  if (isBun) throw new CliUsageError('otel-cluster start runs apps on Node (its workers load the app with --import); on Bun, use createServer() in the app');
   const script = path.resolve(args.script!);
   if (!fs.existsSync(script)) throw new CliUsageError(`script not found: ${args.script} (looked at ${script})`);
   const configPath = findConfigFile(args.config, process.cwd());

@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { ENV } from '../runtime/adapter.js';
+import { ENV, isBun } from '../runtime/adapter.js';
 
 export interface Spawner {
   /** Forks the worker of a slot, or a standby (no slot until activated). */
@@ -24,7 +24,7 @@ export const WORKER_EXEC_ENV = 'OTEL_CLUSTER_WORKER_EXEC';
  */
 export function createSpawner(env: Record<string, string>, schedNone = false, extraExecArgv: string[] = []): Spawner {
   const preload = process.env[WORKER_IMPORT_ENV];
-  if (preload) extraExecArgv = [`--import=${preload}`, ...extraExecArgv];
+  if (preload) extraExecArgv = [isBun ? `--preload=${preload}` : `--import=${preload}`, ...extraExecArgv];
   // The kernel spreads connections over workers sharing one listening socket ('os' strategy);
   // node:cluster reads this before its first setupPrimary/fork.
   if (schedNone) cluster.schedulingPolicy = cluster.SCHED_NONE;
