@@ -6,7 +6,7 @@
 import cluster from 'node:cluster';
 import diagnostics from 'node:diagnostics_channel';
 import { createServer } from '../app/create-server.js';
-import { ENV, isBun } from '../runtime/adapter.js';
+import { ENV, ensureTracingChannelHasSubscribers, isBun } from '../runtime/adapter.js';
 import { WORKER_EXEC_ENV, WORKER_IMPORT_ENV } from '../supervisor/spawner.js';
 import { kRoute } from '../worker/router.js';
 import { CLI_ENV, cliServerOptions, type CliPlan } from './cli-options.js';
@@ -41,6 +41,7 @@ if (planText && process.env[ENV.role] === 'worker' && cluster.isWorker) {
     bun.serve = bridgedBunServe(bun.serve.bind(bun));
   }
   // Fastify publishes each request's route template; Express's is read from req.route at the end.
+  ensureTracingChannelHasSubscribers();
   diagnostics.subscribe('tracing:fastify.request.handler:start', (message) => {
     const m = message as { request?: { raw?: Record<symbol, unknown> }; route?: { url?: unknown } };
     if (m.request?.raw && typeof m.route?.url === 'string') m.request.raw[kRoute] = m.route.url;
