@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CliUsageError, InterpreterNotFoundError } from '../errors.js';
 
 export const INTERPRETERS = ['node', 'bun'] as const;
@@ -44,17 +43,11 @@ function binDirsUp(dir: string): string[] {
 }
 
 /**
- * Where `name` is: the project's node_modules/.bin (from the working directory, the app's
- * directory, then this package's install), as npx looks, then PATH. Undefined when nowhere.
+ * Where `name` is: the project's node_modules/.bin (from the working directory up, then from the
+ * app's directory up), as npx looks, then PATH. Undefined when nowhere.
  */
 export function findInterpreter(name: Interpreter, from: { cwd: string; script: string | undefined; env: NodeJS.ProcessEnv }): string | undefined {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const dirs = [
-    ...binDirsUp(from.cwd),
-    ...(from.script ? binDirsUp(path.dirname(path.resolve(from.cwd, from.script))) : []),
-    ...binDirsUp(here),
-    ...(from.env.PATH ?? '').split(path.delimiter).filter(Boolean),
-  ];
+  const dirs = [...binDirsUp(from.cwd), ...(from.script ? binDirsUp(path.dirname(path.resolve(from.cwd, from.script))) : []), ...(from.env.PATH ?? '').split(path.delimiter).filter(Boolean)];
   for (const dir of new Set(dirs)) {
     const f = path.join(dir, name);
     if (executable(f)) return f;
@@ -62,22 +55,44 @@ export function findInterpreter(name: Interpreter, from: { cwd: string; script: 
   return undefined;
 }
 
-function notFound(name: Interpreter, cwd: string): InterpreterNotFoundError {
+export function notFound(name: Interpreter, from: { cwd: string; script: string | undefined }): InterpreterNotFoundError {
   const install = name === 'bun' ? 'install it in the project (npm install --save-dev bun) or on PATH (https://bun.sh)' : 'install Node.js (https://nodejs.org) on PATH';
-  return new InterpreterNotFoundError(`--interpreter ${name}: '${name}' was found neither in node_modules/.bin (from ${cwd} up) nor on PATH; ${install}`);
+  const appDir = from.script ? path.dirname(path.resolve(from.cwd, from.script)) : from.cwd;
+  const where = appDir === from.cwd ? from.cwd : `${from.cwd} or ${appDir}`;
+  return new InterpreterNotFoundError(`--interpreter ${name}: '${name}' was found neither in node_modules/.bin (from ${where} up) nor on PATH; ${install}`);
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'];
 
+/** How often a relaunched primary checks that its launcher is still there. */
+export const LAUNCHER_CHECK_MS = 1000;
+
 /**
- * Runs the command line's `entry` (the file this process was started with) with `argv` again on `name`, and resolves with the exit code to end with (128 + the
- * signal's number when the primary died of a signal). Signals this process gets go to the primary:
- * a Ctrl-C reaches both, and the primary takes the second delivery as a duplicate (signals.ts).
+ * In the relaunched primary: if the launcher goes without a signal it could forward (SIGKILL, a
+ * crash), the primary stops as on SIGTERM, so that killing the process a service manager started
+ * stops the cluster. The parent pid is read again on each check: it changes when the launcher dies.
+ */
+export function stopWhenLauncherGone(): void {
+  const launcher = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === launcher) return;
+    clearInterval(timer);
+    process.kill(process.pid, 'SIGTERM');
+  }, LAUNCHER_CHECK_MS);
+  timer.unref();
+}
+
+/**
+ * Runs the command line's `entry` (the file this process was started with) with `argv` again on
+ * `name`, and resolves with the exit code to end with (128 + the signal's number when the primary
+ * died of a signal). Signals this process gets go to the primary: a Ctrl-C reaches both, and the
+ * primary takes the second delivery as a duplicate (signals.ts).
  */
 export async function relaunch(name: Interpreter, entry: string, argv: string[], script: string | undefined): Promise<number> {
   if (process.env[LAUNCHED_ENV]) throw new InterpreterNotFoundError(`--interpreter ${name}: the '${process.env[LAUNCHED_ENV]}' found runs as ${currentInterpreter()}, not ${name}`);
-  const exe = findInterpreter(name, { cwd: process.cwd(), script, env: process.env });
-  if (!exe) throw notFound(name, process.cwd());
+  const from = { cwd: process.cwd(), script, env: process.env };
+  const exe = findInterpreter(name, from);
+  if (!exe) throw notFound(name, from);
   const child = spawn(exe, [entry, ...argv], { stdio: 'inherit', env: { ...process.env, [LAUNCHED_ENV]: exe } });
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   for (const sig of FORWARDED) process.on(sig, forward);

@@ -6,7 +6,7 @@ import { ClusterError, ConfigError, ConfigFileError, CliUsageError, ControlInUse
 import { parseArgs, type CliArgs } from './args.js';
 import { runCommand } from './commands.js';
 import { findConfigFile, loadConfigFile } from './config-file.js';
-import { currentInterpreter, LAUNCHED_ENV, relaunch, type Interpreter } from './interpreter.js';
+import { currentInterpreter, LAUNCHED_ENV, relaunch, stopWhenLauncherGone, type Interpreter } from './interpreter.js';
 
 /** Documented in docs/operations.md#exit-codes. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, notRunning: 3, alreadyRunning: 4 } as const;
@@ -54,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
     if (args.command === 'start') {
       const runtime = args.interpreter ?? (await interpreterInConfigFile(args)) ?? currentInterpreter();
       if (runtime !== currentInterpreter()) return await relaunch(runtime, process.argv[1]!, argv, args.script);
+      if (process.env[LAUNCHED_ENV]) stopWhenLauncherGone();
       // What the app and its workers inherit must not look like a relaunch of theirs.
       delete process.env[LAUNCHED_ENV];
       // Loaded only here: the other commands need none of the cluster's code.
