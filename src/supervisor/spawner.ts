@@ -7,8 +7,8 @@ export interface Spawner {
 }
 
 /**
- * A module workers load with `--import` before the entry (the command line's preload, which runs
- * an unmodified app as a worker): internal, set by `otel-cluster start` only.
+ * A module workers load with `--import` (`--preload` on Bun) before the entry (the command line's
+ * preload, which runs an unmodified app as a worker): internal, set by `otel-cluster start` only.
  */
 export const WORKER_IMPORT_ENV = 'OTEL_CLUSTER_WORKER_IMPORT';
 /**
