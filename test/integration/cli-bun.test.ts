@@ -4,7 +4,7 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, metricSum, request, until, waitGone } from '../helpers/cluster-process.js';
+import { bunAvailable, metricSum, request, scrape, until, waitGone } from '../helpers/cluster-process.js';
 import { CLI_FIXTURES, CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
 
 const rt = tempRuntimeDir();
@@ -67,6 +67,45 @@ describe.skipIf(!bunAvailable)('otel-cluster start on Bun', () => {
     c.child.kill('SIGKILL');
     // Noticed within LAUNCHER_CHECK_MS, then a graceful stop.
     expect(await waitGone(c.pids, 10_000)).toEqual([]);
+  }, 60_000);
+});
+
+describe.skipIf(!bunAvailable)('a Bun.serve app through the bridge', () => {
+  it('routes (parameters, methods, static), bodies both ways, cookies, streams, its error handler, and the server it was given', async () => {
+    const c = (running = new CliCluster('bun-serve.ts', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'bun-serve-api', '--runtime-dir', rt.dir, '--interpreter', 'bun']));
+    const { port, admin } = await c.ready();
+    const base = `http://127.0.0.1:${port}`;
+    const echo = await fetch(`${base}/echo`, { method: 'POST', body: 'x'.repeat(100_000) });
+    expect(echo.status).toBe(200);
+    expect(await echo.text()).toBe(`POST ${'x'.repeat(100_000)}`);
+    // A method the route does not have falls to fetch, as in Bun.
+    expect(await (await fetch(`${base}/echo`)).json()).toMatchObject({ framework: 'bun-serve', path: '/echo' });
+    const stat = await fetch(`${base}/static`);
+    expect([stat.headers.get('x-static'), await stat.text()]).toEqual(['1', 'static body']);
+    expect(await (await fetch(`${base}/static`)).text()).toBe('static body'); // served again: a clone each time
+    const cookies = await fetch(`${base}/cookies`);
+    expect(cookies.status).toBe(204);
+    expect(cookies.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    expect(await (await fetch(`${base}/stream`)).text()).toBe('one two three');
+    const boom = await fetch(`${base}/boom`);
+    expect([boom.status, await boom.text()]).toEqual([503, 'handled: boom']);
+    // The server the handler gets reports the cluster's port, not the one the app asked for.
+    const info = (await (await fetch(`${base}/server`)).json()) as { port: number; url: string; pending: number; ip: string };
+    expect(info).toMatchObject({ port, url: `http://localhost:${port}/`, pending: 1 });
+    expect(info.ip).toMatch(/127\.0\.0\.1$/);
+
+    // Each is measured by the worker, with the route's key as http.route (none for fetch's answer).
+    const routes = await until(
+      async () => {
+        const samples = (await scrape(admin.port)).filter((x) => x.name === 'http_server_request_duration_count');
+        return samples.reduce((a, x) => a + x.value, 0) >= 8 ? samples : undefined;
+      },
+      15_000,
+      'metrics',
+    );
+    expect(new Set(routes.map((x) => `${x.labels.http_request_method} ${x.labels.http_response_status_code} ${x.labels.http_route ?? '-'}`))).toEqual(
+      new Set(['POST 200 /echo', 'GET 200 -', 'GET 200 /static', 'GET 204 /cookies', 'GET 200 /stream', 'GET 503 /boom', 'GET 200 /server']),
+    );
   }, 60_000);
 });
 
