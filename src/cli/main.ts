@@ -6,7 +6,7 @@ import { ClusterError, ConfigError, ConfigFileError, CliUsageError, ControlInUse
 import { parseArgs, type CliArgs } from './args.js';
 import { runCommand } from './commands.js';
 import { findConfigFile, loadConfigFile } from './config-file.js';
-import { currentInterpreter, LAUNCHED_ENV, relaunch, stopWhenLauncherGone, type Interpreter } from './interpreter.js';
+import { currentInterpreter, LAUNCHED_ENV, relaunch, stopWhenLauncherGone } from './interpreter.js';
 
 /** Documented in docs/operations.md#exit-codes. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, notRunning: 3, alreadyRunning: 4 } as const;
@@ -52,13 +52,17 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     if (args.command === 'start') {
-      const runtime = args.interpreter ?? (await interpreterInConfigFile(args)) ?? currentInterpreter();
+      // The config file is read here (before anything of the cluster's loads) for its interpreter,
+      // and handed on, so that a file exporting a function runs once per process.
+      const configPath = findConfigFile(args.config, process.cwd());
+      const file = configPath ? await loadConfigFile(configPath) : undefined;
+      const runtime = args.interpreter ?? file?.interpreter ?? currentInterpreter();
       if (runtime !== currentInterpreter()) return await relaunch(runtime, process.argv[1]!, argv, args.script);
       if (process.env[LAUNCHED_ENV]) stopWhenLauncherGone();
       // What the app and its workers inherit must not look like a relaunch of theirs.
       delete process.env[LAUNCHED_ENV];
       // Loaded only here: the other commands need none of the cluster's code.
-      await (await import('./start.js')).startCluster(args, new URL('./preload.js', import.meta.url).href);
+      await (await import('./start.js')).startCluster(args, new URL('./preload.js', import.meta.url).href, file);
       return -1; // serving: the process ends when the cluster closes (signals, `otel-cluster stop`)
     }
     return await runCommand(args);
@@ -68,12 +72,6 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`otel-cluster ${args.command}: ${(err as Error).message}${code}\n`);
     return exitCodeOf(err);
   }
-}
-
-/** The config file's `interpreter`, read before anything of the cluster's is loaded. */
-async function interpreterInConfigFile(args: CliArgs): Promise<Interpreter | undefined> {
-  const file = findConfigFile(args.config, process.cwd());
-  return file ? (await loadConfigFile(file)).interpreter : undefined;
 }
 
 const code = await main(process.argv.slice(2));
