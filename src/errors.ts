@@ -34,6 +34,7 @@ export const ERROR_CATALOGUE = {
   CLUSTER_ERR_CONTROL_PROTOCOL: 'a control message was malformed, too large, or named an unknown command',
   CLUSTER_ERR_CONFIG_FILE: 'a config file could not be found, loaded or parsed (the message names the file)',
   CLUSTER_ERR_CLI_USAGE: 'the command line was not understood (unknown command or flag, missing value)',
+  CLUSTER_ERR_INTERPRETER_NOT_FOUND: 'the runtime asked for with --interpreter (bun, node) is not installed where the command line looks',
 } as const;
 
 export type ClusterErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -117,6 +118,7 @@ export class ControlUnreachableError extends simple('CLUSTER_ERR_CONTROL_UNREACH
 export class ControlProtocolError extends simple('CLUSTER_ERR_CONTROL_PROTOCOL') {}
 export class ConfigFileError extends simple('CLUSTER_ERR_CONFIG_FILE') {}
 export class CliUsageError extends simple('CLUSTER_ERR_CLI_USAGE') {}
+export class InterpreterNotFoundError extends simple('CLUSTER_ERR_INTERPRETER_NOT_FOUND') {}
 
 /** A handler on the other side threw: its message, and its code and name when it had them. */
 export class RemoteHandlerError extends ClusterError {

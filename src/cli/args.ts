@@ -1,5 +1,6 @@
 import { CONTROL_NAME } from '../control/runtime-dir.js';
 import { CliUsageError } from '../errors.js';
+import { parseInterpreter, type Interpreter } from './interpreter.js';
 
 export const COMMANDS = ['start', 'status', 'reload', 'scale', 'stop', 'help', 'version'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -22,6 +23,8 @@ export interface CliArgs {
   json: boolean;
   jsonLogs: boolean;
   timeoutMs?: number;
+  /** start: the runtime of the cluster (pm2's flag). */
+  interpreter?: Interpreter;
 }
 
 /** Flags and whether each takes a value; `-i` is pm2's spelling of --instances. */
@@ -38,13 +41,14 @@ const FLAGS: Record<string, { key: keyof CliArgs; value: boolean }> = {
   '--admin-port': { key: 'adminPort', value: true },
   '--runtime-dir': { key: 'runtimeDir', value: true },
   '--timeout-ms': { key: 'timeoutMs', value: true },
+  '--interpreter': { key: 'interpreter', value: true },
   '--json': { key: 'json', value: false },
   '--json-logs': { key: 'jsonLogs', value: false },
 };
 
 /** Which command takes which flags (beyond --name and --runtime-dir, which all cluster commands take). */
 const ALLOWED: Record<Command, (keyof CliArgs)[]> = {
-  start: ['instances', 'port', 'host', 'config', 'name', 'adminPort', 'runtimeDir', 'jsonLogs'],
+  start: ['instances', 'port', 'host', 'config', 'name', 'adminPort', 'runtimeDir', 'jsonLogs', 'interpreter'],
   status: ['name', 'runtimeDir', 'json'],
   reload: ['name', 'runtimeDir', 'json', 'timeoutMs'],
   scale: ['name', 'runtimeDir', 'json', 'timeoutMs'],
@@ -120,6 +124,9 @@ function setValue(out: CliArgs, key: keyof CliArgs, flag: string, v: string): vo
       return;
     case 'timeoutMs':
       out.timeoutMs = int(flag, v, 1, 86_400_000);
+      return;
+    case 'interpreter':
+      out.interpreter = parseInterpreter(v, flag);
       return;
     case 'name':
       if (!CONTROL_NAME.test(v)) throw new CliUsageError(`${flag} '${v}': letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`);

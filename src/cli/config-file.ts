@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, ConfigFileError } from '../errors.js';
+import { INTERPRETERS, type Interpreter } from './interpreter.js';
 
 /** Looked for in the working directory, in this order, when --config is not given. */
 export const CONFIG_FILES = ['otel-cluster.config.mjs', 'otel-cluster.config.js', 'otel-cluster.config.json'] as const;
 
 /** Keys a config file may have beside createServer's options: the command line's own. */
-export const CLI_KEYS = ['name', 'port', 'host'] as const;
+export const CLI_KEYS = ['name', 'port', 'host', 'interpreter'] as const;
 
 export interface ConfigFile {
   file: string;
@@ -16,6 +17,7 @@ export interface ConfigFile {
   name?: string;
   port?: number;
   host?: string;
+  interpreter?: Interpreter;
 }
 
 /** The config file to use: the one given, else the first of CONFIG_FILES in cwd, else none. */
@@ -48,11 +50,13 @@ export async function loadConfigFile(file: string): Promise<ConfigFile> {
   }
   if (typeof raw === 'function') raw = await (raw as () => unknown)();
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigFileError(`${base}: must export an object of createServer options (got ${Array.isArray(raw) ? 'an array' : typeof raw})`);
-  const { name, port, host, ...options } = raw as Record<string, unknown>;
+  const { name, port, host, interpreter, ...options } = raw as Record<string, unknown>;
   if (name !== undefined && typeof name !== 'string') throw new ConfigFileError(`${base}: name must be a string`);
   if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)) throw new ConfigFileError(`${base}: port must be an integer 0..65535`);
   if (host !== undefined && typeof host !== 'string') throw new ConfigFileError(`${base}: host must be a string`);
-  return { file, options, name, port, host } as ConfigFile;
+  if (interpreter !== undefined && !(INTERPRETERS as readonly unknown[]).includes(interpreter))
+    throw new ConfigFileError(`${base}: interpreter must be ${INTERPRETERS.map((i) => `'${i}'`).join(' or ')} (as --interpreter), got ${JSON.stringify(interpreter) ?? typeof interpreter}`);
+  return { file, options, name, port, host, interpreter } as ConfigFile;
 }
 
 /**

@@ -5,19 +5,24 @@ import { readFileSync } from 'node:fs';
 import { ClusterError, ConfigError, ConfigFileError, CliUsageError, ControlInUseError, ControlUnreachableError } from '../errors.js';
 import { parseArgs, type CliArgs } from './args.js';
 import { runCommand } from './commands.js';
+import { findConfigFile, loadConfigFile } from './config-file.js';
+import { currentInterpreter, LAUNCHED_ENV, relaunch, stopWhenLauncherGone } from './interpreter.js';
 
 /** Documented in docs/operations.md#exit-codes. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, notRunning: 3, alreadyRunning: 4 } as const;
 
 const USAGE = `usage:
   otel-cluster start <script> [-i <n|auto>] [--port N] [--host H] [--config FILE] [--name NAME]
-                     [--admin-port N] [--json-logs] [--runtime-dir DIR] [-- <app args>]
+                     [--interpreter node|bun] [--admin-port N] [--json-logs] [--runtime-dir DIR]
+                     [-- <app args>]
   otel-cluster status [--name NAME] [--json]
   otel-cluster reload [--name NAME] [--json] [--timeout-ms N]
   otel-cluster scale <n> [--name NAME] [--json]
   otel-cluster stop [--name NAME] [--json]
 
 Without --name, commands address the one cluster started from this directory.
+--interpreter bun runs the cluster on Bun (bun from node_modules/.bin or PATH): node:http,
+Express, Hono, Bun.serve and .ts apps as they are. Default: the runtime running this command.
 Config: otel-cluster.config.{mjs,js,json} in this directory, or --config. Docs: docs/operations.md
 `;
 
@@ -47,8 +52,17 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     if (args.command === 'start') {
+      // The config file is read here (before anything of the cluster's loads) for its interpreter,
+      // and handed on, so that a file exporting a function runs once per process.
+      const configPath = findConfigFile(args.config, process.cwd());
+      const file = configPath ? await loadConfigFile(configPath) : undefined;
+      const runtime = args.interpreter ?? file?.interpreter ?? currentInterpreter();
+      if (runtime !== currentInterpreter()) return await relaunch(runtime, process.argv[1]!, argv, args.script);
+      if (process.env[LAUNCHED_ENV]) stopWhenLauncherGone();
+      // What the app and its workers inherit must not look like a relaunch of theirs.
+      delete process.env[LAUNCHED_ENV];
       // Loaded only here: the other commands need none of the cluster's code.
-      await (await import('./start.js')).startCluster(args, new URL('./preload.js', import.meta.url).href);
+      await (await import('./start.js')).startCluster(args, new URL('./preload.js', import.meta.url).href, file);
       return -1; // serving: the process ends when the cluster closes (signals, `otel-cluster stop`)
     }
     return await runCommand(args);

@@ -4,26 +4,24 @@ import { createServer } from '../app/create-server.js';
 import type { PrimaryApp } from '../app/primary-app.js';
 import { CliUsageError } from '../errors.js';
 import { LOG_FORMAT_ENV } from '../logger.js';
-import { isBun } from '../runtime/adapter.js';
 import { WORKER_EXEC_ENV, WORKER_IMPORT_ENV } from '../supervisor/spawner.js';
 import type { CliArgs } from './args.js';
 import { appName, CLI_ENV, cliServerOptions, NO_BRIDGE, type CliPlan } from './cli-options.js';
-import { findConfigFile, inFile, loadConfigFile } from './config-file.js';
+import { inFile, type ConfigFile } from './config-file.js';
 
 /** The port when neither --port, the config file's `port` nor PORT says: what most apps default to. */
 export const DEFAULT_PORT = 3000;
 
 /**
- * `otel-cluster start`: this process becomes the primary. Workers run the app's script as their
- * main module, with preload.ts imported first; the control socket is opened before anything binds
- * or forks, so a second start of the same name refuses at once. Resolves once serving.
+ * `otel-cluster start` with its config file (loaded by the caller, or none): this process becomes
+ * the primary. Workers run the app's script as their main module, with preload.ts loaded first;
+ * the control socket is opened before anything binds or forks, so a second start of the same name
+ * refuses at once. Resolves once serving.
  */
-export async function startCluster(args: CliArgs, preloadUrl: string): Promise<void> {
-  if (isBun) throw new CliUsageError('otel-cluster start runs apps on Node (its workers load the app with --import); on Bun, use createServer() in the app');
+export async function startCluster(args: CliArgs, preloadUrl: string, file: ConfigFile | undefined): Promise<void> {
   const script = path.resolve(args.script!);
   if (!fs.existsSync(script)) throw new CliUsageError(`script not found: ${args.script} (looked at ${script})`);
-  const configPath = findConfigFile(args.config, process.cwd());
-  const file = configPath ? await loadConfigFile(configPath) : undefined;
+  const configPath = file?.file;
   const name = appName(args, file);
   const plan: CliPlan = { script, scriptArgs: args.scriptArgs, configFile: configPath, name, instances: args.instances, adminPort: args.adminPort, runtimeDir: args.runtimeDir };
   // Readable lines on a terminal; JSON (for log shippers) otherwise, or when asked.

@@ -1,4 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
+import diagnostics from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { Server as NetServer } from 'node:net';
 
@@ -92,4 +93,21 @@ export function collectGarbage(): boolean {
   if (typeof gc !== 'function') return false;
   gc();
   return true;
+}
+
+/**
+ * Bun's TracingChannel has no `hasSubscribers` (Node >= 20.13 has), and libraries that publish
+ * through one (Fastify's `tracing:fastify.request.handler`, read for `http.route`) read only that
+ * to decide whether to publish. Defines it, as Node does (any of its channels has a subscriber),
+ * where it is missing. Idempotent; changes nothing on Node.
+ */
+export function ensureTracingChannelHasSubscribers(): void {
+  const proto = Object.getPrototypeOf(diagnostics.tracingChannel('otel-cluster.probe')) as object;
+  if ('hasSubscribers' in proto) return;
+  Object.defineProperty(proto, 'hasSubscribers', {
+    configurable: true,
+    get(this: Record<string, { hasSubscribers?: boolean } | undefined>) {
+      return ['start', 'end', 'asyncStart', 'asyncEnd', 'error'].some((k) => this[k]?.hasSubscribers === true);
+    },
+  });
 }

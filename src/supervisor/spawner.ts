@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { ENV } from '../runtime/adapter.js';
+import { ENV, isBun } from '../runtime/adapter.js';
 
 export interface Spawner {
   /** Forks the worker of a slot, or a standby (no slot until activated). */
@@ -7,8 +7,8 @@ export interface Spawner {
 }
 
 /**
- * A module workers load with `--import` before the entry (the command line's preload, which runs
- * an unmodified app as a worker): internal, set by `otel-cluster start` only.
+ * A module workers load with `--import` (`--preload` on Bun) before the entry (the command line's
+ * preload, which runs an unmodified app as a worker): internal, set by `otel-cluster start` only.
  */
 export const WORKER_IMPORT_ENV = 'OTEL_CLUSTER_WORKER_IMPORT';
 /**
@@ -24,7 +24,7 @@ export const WORKER_EXEC_ENV = 'OTEL_CLUSTER_WORKER_EXEC';
  */
 export function createSpawner(env: Record<string, string>, schedNone = false, extraExecArgv: string[] = []): Spawner {
   const preload = process.env[WORKER_IMPORT_ENV];
-  if (preload) extraExecArgv = [`--import=${preload}`, ...extraExecArgv];
+  if (preload) extraExecArgv = [isBun ? `--preload=${preload}` : `--import=${preload}`, ...extraExecArgv];
   // The kernel spreads connections over workers sharing one listening socket ('os' strategy);
   // node:cluster reads this before its first setupPrimary/fork.
   if (schedNone) cluster.schedulingPolicy = cluster.SCHED_NONE;

@@ -66,6 +66,8 @@ export class CliCluster {
         }
         this.logs.push(log);
         if (typeof log.pid === 'number') this.pids.add(log.pid as number);
+        // Under --interpreter, the primary is the launcher's child, named only here.
+        if (typeof log.primaryPid === 'number') this.pids.add(log.primaryPid as number);
         this.waiters = this.waiters.filter((w) => (w.match(log) ? (w.resolve(log), false) : true));
       }
     });

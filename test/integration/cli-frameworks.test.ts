@@ -1,9 +1,11 @@
-// `otel-cluster start` runs unmodified apps of each framework: 2 workers, both serving, request
+// `otel-cluster start` runs unmodified apps of each framework, on Node and with `--interpreter bun`
+// on Bun (the primary relaunched there, Bun.serve apps too): 2 workers, both serving, request
 // metrics with the framework's route template where it exposes one and never the raw URL.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { request, scrape, until, waitGone, type Sample } from '../helpers/cluster-process.js';
+import { bunAvailable, request, scrape, until, waitGone, type Runtime, type Sample } from '../helpers/cluster-process.js';
 import { CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
 
 const rt = tempRuntimeDir();
@@ -14,19 +16,32 @@ afterEach(async () => {
   running = undefined;
 });
 
-const CASES = [
+const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
+/** The flags that pick the runtime: none on Node (the default), pm2's --interpreter on Bun. */
+const interpreter = (runtime: Runtime): string[] => (runtime === 'bun' ? ['--interpreter', 'bun'] : []);
+
+interface Case {
+  framework: string;
+  script: string;
+  route: string | undefined;
+}
+const CASES: Case[] = [
   { framework: 'http', script: 'http.cjs', route: undefined },
   { framework: 'express', script: 'express.mjs', route: '/users/:id' },
   { framework: 'koa', script: 'koa.mjs', route: undefined },
   { framework: 'fastify', script: 'fastify.mjs', route: '/users/:id' },
   { framework: 'hono', script: 'hono.mjs', route: undefined },
-] as const;
+];
+/** Bun only: a TypeScript Bun.serve app (its `routes` keys are its templates). */
+const BUN_CASES: Case[] = [{ framework: 'bun-serve', script: 'bun-serve.ts', route: '/users/:id' }];
 
-describe('otel-cluster start runs unmodified apps', () => {
-  it.each(CASES)('$framework: 2 workers serve it, measured, and stop leaves no process', async ({ framework, script, route }) => {
-    const name = `fw-${framework}`;
-    const c = (running = new CliCluster(script, ['-i', '2', '--port', '0', '--admin-port', '0', '--name', name, '--runtime-dir', rt.dir, '--', 'app-arg']));
+describe.each(runtimes)('otel-cluster start runs unmodified apps on %s', (runtime) => {
+  it.each(runtime === 'bun' ? [...CASES, ...BUN_CASES] : CASES)('$framework: 2 workers serve it, measured, and stop leaves no process', async ({ framework, script, route }) => {
+    const name = `fw-${runtime}-${framework}`;
+    const c = (running = new CliCluster(script, ['-i', '2', '--port', '0', '--admin-port', '0', '--name', name, '--runtime-dir', rt.dir, ...interpreter(runtime), '--', 'app-arg']));
     const { port, admin } = await c.ready();
+    // The primary runs on the runtime asked for (its workers are its forks).
+    expect(c.logs.find((l) => l.msg === 'cluster ready')?.runtime).toMatch(new RegExp(`^${runtime} `));
 
     // New connections until both workers have answered (bounded).
     const pids = new Set<number>();
@@ -40,6 +55,12 @@ describe('otel-cluster start runs unmodified apps', () => {
       pids.add(body.pid);
     }
     expect(pids.size).toBe(2);
+    // Served by processes of the runtime asked for, which status reports as the pool.
+    if (process.platform === 'linux') for (const pid of pids) expect(path.basename(readlinkSync(`/proc/${pid}/exe`))).toMatch(new RegExp(`^${runtime}`));
+    const status = await runCli(['status', '--json', '--name', name, '--runtime-dir', rt.dir]);
+    expect(status.code, status.stderr).toBe(0);
+    const workers = (JSON.parse(status.stdout) as { workers: { slot: number; pid: number; state: string }[] }).workers;
+    expect(new Set(workers.filter((w) => w.state === 'ready').map((w) => w.pid))).toEqual(pids);
     // And a few on one keep-alive connection, left open while the metrics are read.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     let last: Awaited<ReturnType<typeof request>> | undefined;
@@ -101,11 +122,11 @@ async function load(port: number, agent: http.Agent, count: number, pathOf: (i: 
   await Promise.all(Array.from({ length: 16 }, lane));
 }
 
-describe.skipIf(process.platform !== 'linux')('route labels under hostile URLs', () => {
+describe.skipIf(process.platform !== 'linux').each(runtimes)('route labels under hostile URLs on %s', (runtime) => {
   it.each(TENANT_CASES)(
     '$framework: a parameterised mount is labelled with its pattern; 20k distinct paths leave the worker bounded',
     async ({ framework, script }) => {
-      const c = (running = new CliCluster(script, ['-i', '1', '--port', '0', '--admin-port', '0', '--name', `fw-tenants-${framework}`, '--runtime-dir', rt.dir]));
+      const c = (running = new CliCluster(script, ['-i', '1', '--port', '0', '--admin-port', '0', '--name', `fw-tenants-${runtime}-${framework}`, '--runtime-dir', rt.dir, ...interpreter(runtime)]));
       const { port, admin } = await c.ready();
       const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
       try {

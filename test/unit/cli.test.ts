@@ -1,15 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/args.js';
 import { appName, cliServerOptions, NO_BRIDGE, type CliPlan } from '../../src/cli/cli-options.js';
 import { findConfigFile, loadConfigFile } from '../../src/cli/config-file.js';
+import { findInterpreter, notFound } from '../../src/cli/interpreter.js';
 import { parseListenArgs } from '../../src/cli/listen-bridge.js';
 import { humanDuration, statusTable } from '../../src/cli/status-table.js';
 import { parseControlRequest } from '../../src/control/protocol.js';
 import { controlPaths, ensurePrivateDir, runtimeDir } from '../../src/control/runtime-dir.js';
-import { CliUsageError, ConfigFileError, ControlProtocolError, ControlUnsafeError } from '../../src/errors.js';
+import { CliUsageError, ConfigFileError, ControlProtocolError, ControlUnsafeError, InterpreterNotFoundError } from '../../src/errors.js';
 import type { ClusterStatus } from '../../src/app/status-report.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'oc-unit-'));
@@ -235,5 +236,63 @@ describe('status table', () => {
     expect(t).toContain('cluster: 120.5 req/s, errors 1.00%, p50 2.0 ms, p95 9.5 ms, p99 20.0 ms, 3 in progress');
     expect(t).toContain('auto-scaler: target 3 (min 1, max 4), holding: cooldown; cpu 80.0% (target 75)');
     expect(t).toContain('last decision: up 1 → 2 at 1970-01-01T00:00:00.000Z (cpu 90.0 against 75); traces abc');
+  });
+});
+
+describe('--interpreter', () => {
+  it('takes node or bun, on start only; anything else is a usage error naming the flag', () => {
+    expect(parseArgs(['start', 'app.ts', '--interpreter', 'bun'])).toMatchObject({ script: 'app.ts', interpreter: 'bun' });
+    expect(parseArgs(['start', '--interpreter=node', 'app.js'])).toMatchObject({ script: 'app.js', interpreter: 'node' });
+    for (const bad of ['deno', 'Bun', '']) {
+      expect(() => parseArgs(['start', 'app.js', '--interpreter', bad])).toThrow(CliUsageError);
+      expect(() => parseArgs(['start', 'app.js', '--interpreter', bad])).toThrow(`--interpreter expects 'node' or 'bun', got '${bad}'`);
+    }
+    expect(() => parseArgs(['status', '--interpreter', 'bun'])).toThrow('--interpreter does not go with status');
+  });
+
+  it("is the config file's `interpreter` too, checked there", async () => {
+    const ok = path.join(tmp, 'i1.json');
+    writeFileSync(ok, JSON.stringify({ interpreter: 'bun', cluster: { workers: 2 } }));
+    const file = await loadConfigFile(ok);
+    expect(file.interpreter).toBe('bun');
+    expect(file.options).toEqual({ cluster: { workers: 2 } });
+    const bad = path.join(tmp, 'i2.json');
+    writeFileSync(bad, JSON.stringify({ interpreter: 'deno' }));
+    await expect(loadConfigFile(bad)).rejects.toThrow(ConfigFileError);
+    await expect(loadConfigFile(bad)).rejects.toThrow(`i2.json: interpreter must be 'node' or 'bun' (as --interpreter), got "deno"`);
+  });
+
+  it('is found in node_modules/.bin from the working directory up, then from the app, then on PATH', () => {
+    const root = mkdtempSync(path.join(tmp, 'interp-'));
+    const exe = (dir: string) => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'bun'), '#!/bin/sh\n');
+      chmodSync(path.join(dir, 'bun'), 0o755);
+      return path.join(dir, 'bun');
+    };
+    const cwd = path.join(root, 'project/sub');
+    const appDir = path.join(root, 'elsewhere/app');
+    mkdirSync(cwd, { recursive: true });
+    mkdirSync(appDir, { recursive: true });
+    const from = { cwd, script: path.join(appDir, 'server.ts'), env: { PATH: '' } };
+    expect(findInterpreter('bun', from)).toBeUndefined();
+    const onPath = exe(path.join(root, 'usr/bin'));
+    expect(findInterpreter('bun', { ...from, env: { PATH: path.join(root, 'usr/bin') } })).toBe(onPath);
+    const ofApp = exe(path.join(root, 'elsewhere/node_modules/.bin'));
+    expect(findInterpreter('bun', { ...from, env: { PATH: path.join(root, 'usr/bin') } })).toBe(ofApp);
+    const ofProject = exe(path.join(root, 'project/node_modules/.bin'));
+    expect(findInterpreter('bun', from)).toBe(ofProject);
+    // A file that is not executable is not a runtime.
+    chmodSync(ofProject, 0o644);
+    expect(findInterpreter('bun', from)).toBe(ofApp);
+  });
+
+  it('not found: a typed error naming where it looked and what to install', () => {
+    const err = notFound('bun', { cwd: '/srv/api', script: 'server.ts' });
+    expect(err).toBeInstanceOf(InterpreterNotFoundError);
+    expect(err.code).toBe('CLUSTER_ERR_INTERPRETER_NOT_FOUND');
+    expect(err.message).toBe(
+      "--interpreter bun: 'bun' was found neither in node_modules/.bin (from /srv/api up) nor on PATH; install it in the project (npm install --save-dev bun) or on PATH (https://bun.sh)",
+    );
   });
 });
