@@ -22,7 +22,7 @@ function documented(): { names: Set<string>; prefixes: string[] } {
   return { names, prefixes };
 }
 
-/** Present only once their event happened (a restart, a recycle, a standby activated, a hint, a user message; a leak fit after warm-up). */
+/** Present only once their event happened (a restart, a recycle, a standby activated, a hint or forced GC, a user message; a leak fit after warm-up). */
 const AFTER_AN_EVENT = new Set([
   'cluster_worker_heap_growth_rate',
   'cluster_ipc_messages',
@@ -30,6 +30,7 @@ const AFTER_AN_EVENT = new Set([
   'cluster_worker_recycles',
   'cluster_standby_activations',
   'cluster_worker_gc_hints',
+  'cluster_worker_gc_forced_duration',
   'cluster_worker_health_failures',
   'cluster_autoscaler_decisions',
   'cluster_autoscaler_capped',
