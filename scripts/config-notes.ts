@@ -15,7 +15,9 @@ export const OPTION_NOTES: Record<string, OptionNote> = {
   'resources.memoryManagement.enabled': { meaning: 'the memory manager: thresholds, GC hints, limits and leak detection' },
   'resources.memoryManagement.memoryWarningThreshold': { meaning: '% of the limit, below critical' },
   'resources.memoryManagement.memoryCriticalThreshold': { meaning: '% of the limit' },
-  'resources.memoryManagement.memoryLeakDetection': { meaning: 'fit the heap after each major GC and report steady growth (`worker:leak`)' },
+  'resources.memoryManagement.memoryLeakDetection': {
+    meaning: 'fit the heap after each major GC and report steady growth (`worker:leak`); asks a worker for a full GC when its own are too sparse (docs/operations.md, Memory)',
+  },
   'resources.memoryManagement.garbageCollectionHint': { meaning: 'ask a worker over the warning threshold to collect (adds `--expose-gc` to workers)' },
   'resources.memoryManagement.gcHintCooldownMs': { meaning: 'ms between hints to one worker' },
   'resources.memoryManagement.leakAction': { meaning: 'on a leak: log it (`warn`), write a heap snapshot (`snapshot`) or replace the worker (`recycle`)' },

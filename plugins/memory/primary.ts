@@ -42,7 +42,7 @@ interface WorkerMemory {
  * sampler (it keeps flowing when a worker is stuck), heap used and heap-after-major-GC from the
  * workers' telemetry snapshots. Per worker it applies the thresholds (memory-policy.ts), asks for
  * GC hints, recycles over the limit, and runs the leak detector (leak-detector.ts) on the
- * heap-after-GC series.
+ * heap-after-GC series, asking for a full GC when that series is too sparse (heap-sampler.ts).
  */
 export class MemoryManager {
   private readonly workers = new Map<number, WorkerMemory>();
