@@ -18,7 +18,9 @@ export const OPTION_NOTES: Record<string, OptionNote> = {
   'resources.memoryManagement.enabled': { meaning: 'the memory manager: thresholds, GC hints, limits and leak detection' },
   'resources.memoryManagement.memoryWarningThreshold': { default: '`min(80, memoryCriticalThreshold - 5)`', meaning: '% of the limit, below critical' },
   'resources.memoryManagement.memoryCriticalThreshold': { default: '`max(95, memoryWarningThreshold + 5)`, at most 100', meaning: '% of the limit' },
-  'resources.memoryManagement.memoryLeakDetection': { meaning: 'fit the heap after each major GC and report steady growth (`worker:leak`)' },
+  'resources.memoryManagement.memoryLeakDetection': {
+    meaning: 'fit the heap after each major GC and report steady growth (`worker:leak`); asks a worker for a full GC when its own are too sparse (docs/operations.md, Memory)',
+  },
   'resources.memoryManagement.garbageCollectionHint': { meaning: 'ask a worker over the warning threshold to collect (adds `--expose-gc` to workers)' },
   'resources.memoryManagement.gcHintCooldownMs': { meaning: 'ms between hints to one worker' },
   'resources.memoryManagement.leakAction': { meaning: 'on a leak: log it (`warn`), write a heap snapshot (`snapshot`) or replace the worker (`recycle`)' },
@@ -31,6 +33,9 @@ export const OPTION_NOTES: Record<string, OptionNote> = {
   'resources.memoryManagement.leakDetection.minFit': { meaning: 'least R² of the linear fit (0..1)' },
   'resources.memoryManagement.leakDetection.minTrend': { meaning: 'least Kendall tau of the samples (0..1): growth must be monotone, not a sawtooth' },
   'resources.memoryManagement.leakDetection.urgentHorizonMs': { meaning: 'ms: a clean fast trend reaching the heap limit within it is reported at once (0: off)' },
+  'resources.memoryManagement.leakDetection.gcPauseBudget': {
+    meaning: "0..0.1: share of a worker's time the full GCs asked for leak readings may take, when V8's own are too sparse; 0: none (leaks are then found only as fast as V8 collects)",
+  },
   'processManagement.respawn': { meaning: 'replace workers that exit unexpectedly' },
   'processManagement.maxRestarts': { meaning: 'consecutive unstable restarts before a slot is given up, 0..1000' },
   'processManagement.restartDelay': {

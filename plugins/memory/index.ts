@@ -14,7 +14,7 @@ export interface MemoryPluginOptions {
     gcHintCooldownMs: number;
     leakAction: 'warn' | 'snapshot' | 'recycle';
     heapSnapshotDir?: string | undefined;
-    leakDetection: LeakDetectorConfig;
+    leakDetection: LeakDetectorConfig & { gcPauseBudget: number };
   };
 }
 

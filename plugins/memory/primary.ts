@@ -2,9 +2,13 @@ import os from 'node:os';
 import type { PrimaryPluginContext } from '../../src/plugins/api.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import { liveSlots, SlotCounts } from '../../otel/slot-counts.js';
+import { heapSamplingConfig, initialSamplerState, planHeapSample, withPause, type HeapSamplingConfig, type SamplerState } from './heap-sampler.js';
 import { detectLeak, type HeapSample, type LeakDetectorConfig } from './leak-detector.js';
 import { decideMemory, INITIAL_MEMORY_STATE, type MemoryPolicyConfig, type MemoryState } from './memory-policy.js';
-import { GC_DONE, GC_HINT, SNAPSHOT, SNAPSHOT_DONE } from './worker.js';
+import { GC_DONE, GC_HINT, OLD_GENERATION_KEY, SNAPSHOT, SNAPSHOT_DONE, type GcReason } from './worker.js';
+
+/** Forced GC pauses, in seconds: a heap of large strings takes milliseconds, one of small objects up to seconds. */
+const PAUSE_BOUNDARIES_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export interface PrimaryMemoryOptions {
   intervalMs: number;
@@ -12,7 +16,7 @@ export interface PrimaryMemoryOptions {
   limitBytes: number | undefined;
   policy: Omit<MemoryPolicyConfig, 'hardLimit'>;
   leakDetection: boolean;
-  leak: LeakDetectorConfig;
+  leak: LeakDetectorConfig & { gcPauseBudget: number };
   leakAction: 'warn' | 'snapshot' | 'recycle';
   heapSnapshotDir: string | undefined;
 }
@@ -24,6 +28,10 @@ interface WorkerMemory {
   series: HeapSample[];
   lastGrowthBytesPerMin: number | undefined;
   leakReported: boolean;
+  /** When to ask this worker for a full GC, to give the leak detector a reading (heap-sampler.ts). */
+  sampler: SamplerState;
+  /** False once the worker said it cannot collect on request. */
+  canCollect: boolean;
   /** Series length at the last logged verdict (one debug line per new sample). */
   judgedSamples: number;
   /** The verdict's numbers when a leak was reported. */
@@ -35,13 +43,15 @@ interface WorkerMemory {
  * sampler (it keeps flowing when a worker is stuck), heap used and heap-after-major-GC from the
  * workers' telemetry snapshots. Per worker it applies the thresholds (memory-policy.ts), asks for
  * GC hints, recycles over the limit, and runs the leak detector (leak-detector.ts) on the
- * heap-after-GC series.
+ * heap-after-GC series, asking for a full GC when that series is too sparse (heap-sampler.ts).
  */
 export class MemoryManager {
   private readonly workers = new Map<number, WorkerMemory>();
   private readonly timer: NodeJS.Timeout;
   private readonly hints = new SlotCounts();
   private readonly policy: MemoryPolicyConfig;
+  private readonly sampling: HeapSamplingConfig;
+  private readonly forcedGcs;
 
   constructor(
     private readonly ctx: PrimaryPluginContext,
@@ -55,6 +65,12 @@ export class MemoryManager {
         this.hints.observe(liveSlots(ctx.getWorkers()), observe),
       );
     }
+    this.sampling = heapSamplingConfig(o.leak, o.leak.gcPauseBudget);
+    this.forcedGcs = ctx.meter(PRIMARY_SCOPE).createHistogram('cluster.worker.gc.forced.duration', {
+      unit: 's',
+      description: 'Pause of the full GCs the memory manager asked workers for (cluster.gc.reason: hint, leak-check), as the worker measured it.',
+      advice: { explicitBucketBoundaries: PAUSE_BOUNDARIES_S },
+    });
     const perWorker = (name: string, unit: string, description: string, value: (w: WorkerMemory) => number | undefined) =>
       ctx.gauge(name, { scope: PRIMARY_SCOPE, unit, description }, (observe) => {
         for (const w of this.workers.values()) {
@@ -68,9 +84,16 @@ export class MemoryManager {
     perWorker('cluster.worker.heap.growth_rate', 'By/min', 'Slope of heap used after major GC over the leak window (once it has enough samples).', (w) => w.lastGrowthBytesPerMin);
     ctx.events.on('worker:exit', (e) => this.workers.delete(e.pid));
     ctx.onWorkerMessage(GC_DONE, (slot, payload, sender) => {
-      const p = payload as { pid?: unknown; collected?: unknown; heapBeforeBytes?: unknown; heapAfterBytes?: unknown };
+      const p = payload as { pid?: unknown; reason?: unknown; collected?: unknown; heapBeforeBytes?: unknown; heapAfterBytes?: unknown; pauseMs?: unknown };
       if (typeof p?.pid !== 'number' || typeof p.heapBeforeBytes !== 'number' || typeof p.heapAfterBytes !== 'number') throw new TypeError('expected { pid, heapBeforeBytes, heapAfterBytes }');
       speaksForItself(p.pid, sender);
+      const reason: GcReason = p.reason === 'leak-check' ? 'leak-check' : 'hint';
+      const pauseMs = typeof p.pauseMs === 'number' && p.pauseMs >= 0 && Number.isFinite(p.pauseMs) ? p.pauseMs : undefined;
+      if (p.collected && pauseMs !== undefined) this.forcedGcs.record(pauseMs / 1000, { 'worker.id': slot, 'cluster.gc.reason': reason });
+      if (reason === 'leak-check') {
+        this.leakCheckDone(p.pid, !!p.collected, pauseMs);
+        return;
+      }
       if (!p.collected) {
         ctx.logger.warn({ slot, pid: p.pid }, 'GC hint not honoured: the worker cannot collect on request (no --expose-gc)');
         return;
@@ -101,7 +124,20 @@ export class MemoryManager {
       if (info.state !== 'ready') continue;
       let w = this.workers.get(info.pid);
       if (!w)
-        this.workers.set(info.pid, (w = { slot: info.slot, state: INITIAL_MEMORY_STATE, utilization: undefined, series: [], lastGrowthBytesPerMin: undefined, leakReported: false, judgedSamples: 0 }));
+        this.workers.set(
+          info.pid,
+          (w = {
+            slot: info.slot,
+            state: INITIAL_MEMORY_STATE,
+            utilization: undefined,
+            series: [],
+            lastGrowthBytesPerMin: undefined,
+            leakReported: false,
+            sampler: initialSamplerState(this.sampling),
+            canCollect: true,
+            judgedSamples: 0,
+          }),
+        );
       this.thresholds(w, info.pid, now);
       // An activated standby's warm-up (JIT, caches) starts with its activation, not its fork.
       if (this.o.leakDetection) this.leaks(w, info.pid, info.activatedAt ?? info.startedAt, now);
@@ -151,6 +187,7 @@ export class MemoryManager {
       w.judgedSamples = w.series.length;
       this.ctx.logger.debug({ slot: w.slot, pid, ...v }, 'leak check');
     }
+    if (!w.leakReported) this.sample(w, pid, startedAt, now);
     if (v.verdict === 'insufficient') return;
     w.lastGrowthBytesPerMin = v.growthBytesPerMin;
     if (v.verdict !== 'leak' || w.leakReported) return;
@@ -175,6 +212,28 @@ export class MemoryManager {
     if (this.o.leakAction === 'recycle') {
       this.ctx.recycleWorker(w.slot, 'leak').catch((err: Error) => this.ctx.logger.error({ slot: w.slot, pid, err: err.message }, 'leak recycle failed'));
     }
+  }
+
+  /** Asks the worker for a full GC when its series is too sparse and its heap grows (heap-sampler.ts). */
+  private sample(w: WorkerMemory, pid: number, startedAt: number, now: number): void {
+    if (!w.canCollect || !this.ctx.store.heapOf(w.slot, pid)) return;
+    const old = this.ctx.store.latest(w.slot)?.extras[OLD_GENERATION_KEY];
+    const d = planHeapSample(w.sampler, { now, startedAt, series: w.series, heapBytes: typeof old === 'number' ? old : undefined }, this.sampling, Math.random);
+    w.sampler = d.state;
+    if (!d.collect) return;
+    this.ctx.logger.debug({ slot: w.slot, pid, intervalMs: d.state.intervalMs }, 'leak check: asking for a full GC');
+    this.ctx.sendToWorker(w.slot, GC_HINT, { reason: 'leak-check' }).catch(() => {});
+  }
+
+  private leakCheckDone(pid: number, collected: boolean, pauseMs: number | undefined): void {
+    const w = this.workers.get(pid);
+    if (!w) return;
+    if (!collected) {
+      w.canCollect = false;
+      this.ctx.logger.warn({ slot: w.slot, pid }, 'leak check: the worker cannot collect on request; the detector reads its own major GCs only');
+      return;
+    }
+    if (pauseMs !== undefined) w.sampler = withPause(w.sampler, pauseMs);
   }
 
   private reportLeak(w: WorkerMemory, pid: number, action: 'warn' | 'snapshot' | 'recycle', snapshotPath: string | undefined): void {

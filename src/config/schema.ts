@@ -81,6 +81,8 @@ function build(z: ZodKit) {
           minTrend: withDefault(z.number().check(z.minimum(0), z.maximum(1)), 0.7),
           /** A clean, fast trend that reaches the heap limit within this horizon is reported at once (0: off). */
           urgentHorizonMs: withDefault(ms(0, 86_400_000), 3_600_000),
+          /** Share of a worker's time the full GCs asked for leak readings may take (0: none). */
+          gcPauseBudget: withDefault(z.number().check(z.minimum(0), z.maximum(0.1)), 0.01),
         }),
         {},
       ),

@@ -2,6 +2,8 @@ import type { Server as HttpServer } from 'node:http';
 import diagnostics from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { Server as NetServer } from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 
 /**
  * The one place that knows how Node and Bun differ for clustering.
@@ -82,14 +84,20 @@ export function memoryExecArgv(o: { heapLimitMiB: number | undefined; exposeGc: 
   return out;
 }
 
-/** A full collection, if this process may ask for one (Node with --expose-gc, or Bun). */
+/**
+ * A full collection, if this process may ask for one: Bun's `Bun.gc`, Node's `gc()` when started
+ * with --expose-gc, else the same function taken from a fresh context created while the flag is
+ * briefly on (`v8.setFlagsFromString` then `vm.runInNewContext('gc')`, as jest-leak-detector does).
+ * The flag is turned off again at once, so no later context (the app's `vm` use) gets a `gc`
+ * global; where the runtime ignores the flag, the context has no `gc` and the answer is false.
+ */
 export function collectGarbage(): boolean {
   const bun = (globalThis as { Bun?: { gc?: (sync: boolean) => void } }).Bun;
   if (bun?.gc) {
     bun.gc(true);
     return true;
   }
-  const gc = (globalThis as { gc?: () => void }).gc;
+  const gc = (globalThis as { gc?: () => void }).gc ?? exposedGc();
   if (typeof gc !== 'function') return false;
   gc();
   return true;
@@ -110,4 +118,23 @@ export function ensureTracingChannelHasSubscribers(): void {
       return ['start', 'end', 'asyncStart', 'asyncEnd', 'error'].some((k) => this[k]?.hasSubscribers === true);
     },
   });
+}
+
+/** Taken once per process (collectGarbage): null when the runtime would not give it. */
+let exposed: (() => void) | null | undefined;
+
+function exposedGc(): (() => void) | undefined {
+  if (exposed === undefined) {
+    exposed = null;
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      const fn: unknown = vm.runInNewContext('typeof gc === "function" ? gc : undefined');
+      if (typeof fn === 'function') exposed = fn as () => void;
+    } catch {
+      // exposed stays null: no full GC on request in this process
+    } finally {
+      v8.setFlagsFromString('--no-expose-gc');
+    }
+  }
+  return exposed ?? undefined;
 }

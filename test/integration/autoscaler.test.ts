@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, request, scrape, workersFromAdmin, type ClusterEvent, type Runtime } from '../helpers/cluster-process.js';
+import { bunAvailable, ClusterProcess, metricSum, request, scrape, workersFromAdmin, type ClusterEvent, type Runtime } from '../helpers/cluster-process.js';
 import { latencyQuantile, openLoop } from '../fixtures/open-loop.mjs';
 import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
@@ -163,6 +163,21 @@ describe('auto-scaling bounds and per-worker resources', () => {
     const status = (await c.command('autoscaler')).status as { minWorkers: number; maxWorkers: number; size: number };
     expect(status).toMatchObject({ minWorkers: min, maxWorkers: min + 1, size: min });
   });
+
+  it('memory: a worker holding more than scaleUpThreshold.memory (% of maxMemoryPerWorker, RSS) scales the pool up, and the decision is in the metrics', async () => {
+    const autoScaling = { ...fast, maxWorkers: 2, scaleUpThreshold: { cpu: false, memory: 40, responseTime: false, queueLength: false }, scaleDownThreshold: { cpu: false } };
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: JSON.stringify({ autoScaling, resources: { maxMemoryPerWorker: '400MB' } }) }));
+    const { port, admin } = await c.listening();
+    expect(scaleEvents(c)).toEqual([]);
+    // 150 MB of Buffers: RSS ~200-250 MB of 400, over the 40% target (the memory thresholds, 80 and 95%, stay quiet).
+    await request(port, '/native?mb=150');
+    const up = await c.waitFor((e) => e.event === 'cluster:scale' && e.direction === 'up', 15_000, 'a memory scale-up');
+    expect(up).toMatchObject({ from: 1, to: 2, trigger: 'memory', target: 40 });
+    expect(up.value as number).toBeGreaterThan(40);
+    await c.waitFor((e) => e.event === 'worker:ready' && e.slot === 1, 10_000, 'slot 1 ready');
+    expect(await metricSum(admin.port, 'cluster_autoscaler_decisions_total', { cluster_autoscaler_direction: 'up', cluster_autoscaler_trigger: 'memory' })).toBe(1);
+    expect(c.events.some((e) => e.event === 'worker:memory' || e.event === 'worker:exit')).toBe(false);
+  }, 60_000);
 
   it('after many scale-up/scale-down cycles the primary holds the fds, timers, listeners and metric series it started with', async () => {
     // The auto-scaler runs too (its scale-down stabilisation outlasts the test, so the cycles are ours).

@@ -1,5 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, kernelMigratesQueuedConnections, ClusterProcess, isAlive, metricSum, reloadUnderLoad, request, waitGone, workersFromAdmin, type Runtime } from '../helpers/cluster-process.js';
+import {
+  bunAvailable,
+  kernelMigratesQueuedConnections,
+  ClusterProcess,
+  isAlive,
+  metricSum,
+  reloadUnderLoad,
+  request,
+  scrape,
+  until,
+  waitGone,
+  workersFromAdmin,
+  type Runtime,
+} from '../helpers/cluster-process.js';
 
 // The lifecycle suite runs under Node and under Bun (from the bun devDependency). On Bun there is no
 // socket handoff: workers share the port with SO_REUSEPORT, which changes how traffic is spread.
@@ -157,6 +170,45 @@ describe.each(runtimes)('cluster lifecycle on %s', (runtime) => {
     expect(e.reason).toBe('unresponsive');
     await c.waitFor((x) => x.event === 'worker:ready' && x.slot === e.slot && x.pid !== e.pid);
     expect(isAlive(e.pid as number)).toBe(false);
+  });
+
+  it('with respawn: false, a killed worker is not replaced: its slot stays empty, /readyz and the metrics count what is left, the primary serves on', async () => {
+    const c = start({ WORKERS: '2', CONFIG_JSON: JSON.stringify({ processManagement: { respawn: false } }) });
+    const { port, admin, workers } = await c.listening();
+    const [survivor, victim] = [workers.find((w) => w.slot === 0)!, workers.find((w) => w.slot === 1)!];
+    process.kill(victim.pid, 'SIGKILL');
+    expect(await c.waitFor((e) => e.event === 'worker:exit' && e.pid === victim.pid)).toMatchObject({ slot: 1, reason: 'signal', signal: 'SIGKILL' });
+    // With respawn the replacement is ready within RESTART_DELAY (100 ms) and a start-up (the test
+    // above): fifty times that passes with no restart and no worker in slot 1.
+    const replaced = await c.next((e) => (e.event === 'worker:ready' && e.slot === 1) || e.event === 'worker:restart', 5000).catch(() => undefined);
+    expect(replaced).toBeUndefined();
+    expect(c.logs.find((l) => l.msg === 'worker exited unexpectedly' && l.pid === victim.pid)).toMatchObject({ slot: 1, reason: 'signal' });
+    const readiness = await workersFromAdmin(admin);
+    expect(readiness).toMatchObject({ status: 200, readyWorkers: 1 }); // 1 ready >= the minimum of 1
+    expect(readiness.workers.map((w) => [w.slot, w.pid, w.state])).toEqual([[0, survivor.pid, 'ready']]);
+    expect(await metricSum(admin.port, 'cluster_workers', { cluster_worker_state: 'ready' })).toBe(1);
+    expect(await metricSum(admin.port, 'cluster_worker_restarts_total')).toBe(0);
+    for (let i = 0; i < 10; i++) expect(JSON.parse((await request(port, '/pid')).body)).toMatchObject({ slot: 0, pid: survivor.pid });
+    // The last one too: nothing serves, /readyz fails, the primary itself lives on.
+    process.kill(survivor.pid, 'SIGKILL');
+    await c.waitFor((e) => e.event === 'worker:exit' && e.pid === survivor.pid);
+    expect(await workersFromAdmin(admin)).toMatchObject({ status: 503, readyWorkers: 0, workers: [] });
+    expect((await request(admin.port, '/livez')).status).toBe(200);
+    expect(isAlive(c.child.pid!)).toBe(true);
+  });
+
+  it('with zombieDetection: false, a worker whose event loop is wedged is left running (the test above: killed within the heartbeat timeout); its snapshot age shows it', async () => {
+    const c = start({ WORKERS: '2', HB_INTERVAL: '100', HB_TIMEOUT: '1000', CONFIG_JSON: JSON.stringify({ processManagement: { zombieDetection: false } }) });
+    const { port, admin, workers } = await c.listening();
+    await request(port, '/wedge', false).catch(() => undefined);
+    // Which worker wedged: the one whose telemetry stopped. Five heartbeat timeouts later it still runs.
+    const stale = await until(async () => (await scrape(admin.port)).find((s) => s.name === 'cluster_worker_snapshot_age' && s.value > 5), 30_000, 'a snapshot older than 5 s', 250);
+    const wedged = workers.find((w) => w.slot === Number(stale.labels.worker_id))!;
+    expect(isAlive(wedged.pid)).toBe(true);
+    expect(c.events.filter((e) => e.event === 'worker:exit')).toEqual([]);
+    expect(c.logs.some((l) => l.msg === 'killing unresponsive worker')).toBe(false);
+    // The supervisor still counts it ready: nothing but the snapshot age tells.
+    expect((await workersFromAdmin(admin)).workers.find((w) => w.pid === wedged.pid)).toMatchObject({ state: 'ready' });
   });
 
   it('scales up and down through the API', async () => {

@@ -1,9 +1,10 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, request, runLoad, skipLong, type Runtime } from '../helpers/cluster-process.js';
+import { bunAvailable, ClusterProcess, metricSum, request, runLoad, skipLong, type Runtime } from '../helpers/cluster-process.js';
 
 const MB = 1024 * 1024;
 // The detector's fast thresholds for a one-minute test (bench/leak-detector.mjs: their detection
@@ -20,34 +21,84 @@ const leakReported = (c: ClusterProcess, pid: number, timeoutMs: number) =>
         .map((l) => JSON.stringify({ t: l.time, verdict: l.verdict, samples: l.samples, spanMs: l.spanMs, growth: l.growthBytesPerMin, fit: l.fit, trend: l.trend }));
       throw new Error(`${err.message.slice(0, 200)}\nleak checks:\n${checks.join('\n')}`);
     });
+/** Five requests a second on one keep-alive connection until stopped: a quiet app's traffic. */
+async function lightTraffic(port: number, stop: () => boolean): Promise<{ ok: number; failed: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const r = { ok: 0, failed: 0 };
+  while (!stop()) {
+    const res = await request(port, '/pid', agent).catch(() => undefined);
+    if (res?.status === 200) r.ok++;
+    else r.failed++;
+    await sleep(200);
+  }
+  agent.destroy();
+  return r;
+}
 const pidVia = async (port: number, p: string) => (JSON.parse((await request(port, p)).body) as { pid: number }).pid;
 
 describe('memory manager (node)', () => {
   let cp: ClusterProcess | undefined;
   let dir: string | undefined;
+  const extra: ClusterProcess[] = [];
   afterEach(async () => {
-    await cp?.cleanup();
+    await Promise.all([cp?.cleanup(), ...extra.splice(0).map((c) => c.cleanup())]);
     cp = undefined;
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it('at default settings, reports a worker keeping a 2 MB string a second within 60 s, and not a 0-50 MB sawtooth over the same time, with no GC of the app', async () => {
+    // Two clusters side by side, each one worker at the library's defaults, under light traffic.
+    const leaking = new ClusterProcess('memory-shapes.mjs', { SHAPE: 'leak' });
+    const sawtooth = new ClusterProcess('memory-shapes.mjs', { SHAPE: 'sawtooth' });
+    extra.push(leaking, sawtooth);
+    const [l, s] = await Promise.all([leaking.listening(), sawtooth.listening()]);
+    let stop = false;
+    const paced = [lightTraffic(l.port, () => stop), lightTraffic(s.port, () => stop)];
+    const [leakStart, sawStart] = await Promise.all([leaking.waitFor((e) => e.event === 'fixture-shape'), sawtooth.waitFor((e) => e.event === 'fixture-shape')]);
+    const leak = await leakReported(leaking, leakStart.pid as number, 60_000 - (Date.now() - (leakStart.at as number)));
+    const detectedAfterS = (Date.now() - (leakStart.at as number)) / 1000;
+    expect(detectedAfterS).toBeLessThan(60);
+    expect(leak).toMatchObject({ action: 'warn' });
+    expect(leak.growthBytesPerMin as number).toBeGreaterThan(90 * MB); // 120 MB/min kept
+    expect(leak.growthBytesPerMin as number).toBeLessThan(150 * MB);
+    // The sawtooth for the full 60 s: no worker:leak arrives.
+    const falseReport = await sawtooth
+      .waitFor((e) => e.event === 'worker:leak', Math.max(1, (sawStart.at as number) + 60_000 - Date.now()))
+      .then(
+        (e) => e,
+        () => undefined,
+      );
+    expect(falseReport).toBeUndefined();
+    stop = true;
+    const loads = await Promise.all(paced);
+    const gcs = async (admin: number) => ({
+      major: await metricSum(admin, 'v8js_gc_duration_count', { v8js_gc_type: 'major' }),
+      forced: await metricSum(admin, 'cluster_worker_gc_forced_duration_count', { cluster_gc_reason: 'leak-check' }),
+      forcedPauseS: await metricSum(admin, 'cluster_worker_gc_forced_duration_sum', { cluster_gc_reason: 'leak-check' }),
+    });
+    const [lg, sg] = await Promise.all([gcs(l.admin.port), gcs(s.admin.port)]);
+    // The sawtooth was read as often as the leak: the detector had readings, and found no trend.
+    expect(sg.major).toBeGreaterThanOrEqual(8);
+    for (const r of loads) expect(r).toMatchObject({ failed: 0 });
+    console.log(
+      `defaults: leak reported ${detectedAfterS.toFixed(1)} s after it began (${leak.samples} readings; leak worker ${lg.major} major GCs, ${lg.forced} forced, ` +
+        `${((lg.forcedPauseS / Math.max(1, lg.forced)) * 1000).toFixed(1)} ms mean pause); sawtooth ${sg.major} major GCs, ${sg.forced} forced, ` +
+        `${((sg.forcedPauseS / Math.max(1, sg.forced)) * 1000).toFixed(1)} ms mean pause; ${loads[0]!.ok + loads[1]!.ok} requests`,
+    );
+  }, 120_000);
+
   it.skipIf(skipLong)(
     'with default thresholds, reports a worker retaining 2 MB/s early (its trend reaches the heap limit within the hour) and, with recycle, replaces it dropping no request',
     async () => {
-      // garbageCollectionHint gives workers --expose-gc, so GET /gc can run a full collection.
-      const config = JSON.stringify({ resources: { memoryManagement: { leakAction: 'recycle', garbageCollectionHint: true } } });
+      const config = JSON.stringify({ resources: { memoryManagement: { leakAction: 'recycle' } } });
       const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: config, HB_TIMEOUT: '20000', LOG_LEVEL: 'debug' }));
       const { port } = await c.listening();
       const started = Date.now();
       const pid = await pidVia(port, '/leak?mbps=2');
       let stop = false;
       const load = runLoad(port, () => stop, { keepAlive: 1, fresh: 1, maxRequests: 1_000_000, maxMs: 180_000, path: '/pid' });
-      // The detector reads the heap after each major GC. At this rate V8 runs them only every 4 to
-      // 100 s here (the heap limit it aims for doubles), sparser under light load: a collection a
-      // second stands in for an app whose allocation keeps them frequent, so what is measured is the
-      // detector and the recycle, not V8's schedule.
-      const gcs = setInterval(() => void request(port, '/gc').catch(() => {}), 1000);
-      const leak = await leakReported(c, pid, 90_000).finally(() => clearInterval(gcs));
+      // No GC of the app's own: the memory manager asks for the readings it lacks.
+      const leak = await leakReported(c, pid, 90_000);
       const detectedAfterS = (Date.now() - started) / 1000;
       expect(leak.action).toBe('recycle');
       expect(leak.timeToLimitS as number).toBeGreaterThan(0);
@@ -67,13 +118,10 @@ describe('memory manager (node)', () => {
 
   it('writes a heap snapshot with leakAction snapshot', async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'oc-snap-'));
-    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: memory({ leakAction: 'snapshot', heapSnapshotDir: dir, garbageCollectionHint: true }), HB_TIMEOUT: '30000' }));
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: memory({ leakAction: 'snapshot', heapSnapshotDir: dir }), HB_TIMEOUT: '30000' }));
     const { port } = await c.listening();
     const pid = await pidVia(port, '/leak?mbps=2');
-    // This test is about the snapshot: an idle worker runs few major GCs of its own, so a full
-    // collection a second (GET /gc, --expose-gc from garbageCollectionHint) gives the detector its samples.
-    const gcs = setInterval(() => void request(port, '/gc').catch(() => {}), 1000);
-    const leak = await leakReported(c, pid, 90_000).finally(() => clearInterval(gcs));
+    const leak = await leakReported(c, pid, 90_000);
     expect(leak.action).toBe('snapshot');
     expect(path.dirname(leak.snapshotPath as string)).toBe(dir);
     expect(readdirSync(dir)).toHaveLength(1);
@@ -117,6 +165,28 @@ describe('memory manager (node)', () => {
 
   it('recycles a worker over its RSS limit gracefully (memory-limit)', async () => {
     await rssLimitRecycles((cp = startRss('node')));
+  });
+
+  it('recycles a worker over memoryCriticalThreshold of maxMemoryPerWorker (memory-critical), replacement first, counted in cluster.worker.recycles', async () => {
+    // 400 MB limit, critical at 60%: a worker holding 200 MB of Buffers (RSS ~250-300 MB) is
+    // critical but under the limit, so the reason is memory-critical, not memory-limit.
+    const c = (cp = new ClusterProcess('app.mjs', {
+      WORKERS: '1',
+      CONFIG_JSON: memory({ memoryWarningThreshold: 50, memoryCriticalThreshold: 60, memoryLeakDetection: false }, { maxMemoryPerWorker: '400MB' }),
+    }));
+    const { port, admin } = await c.listening();
+    const pid = await pidVia(port, '/native?mb=200');
+    const critical = await c.waitFor((e) => e.event === 'worker:memory' && e.pid === pid && e.level === 'critical', 10_000, 'critical');
+    expect(critical.utilization as number).toBeGreaterThanOrEqual(0.6);
+    expect(critical.utilization as number).toBeLessThan(1);
+    const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === pid, 20_000, 'recycled worker exit');
+    expect(exit).toMatchObject({ slot: 0, reason: 'memory-critical', code: 0 });
+    const replacement = c.events.findIndex((e) => e.event === 'worker:ready' && e.slot === 0 && e.pid !== pid);
+    expect(replacement).toBeGreaterThan(-1);
+    expect(replacement).toBeLessThan(c.events.indexOf(exit)); // the replacement served before the old one left
+    expect(c.events.some((e) => e.event === 'worker:restart')).toBe(false);
+    expect(await metricSum(admin.port, 'cluster_worker_recycles_total', { cluster_exit_reason: 'memory-critical' })).toBe(1);
+    expect(JSON.parse((await request(port, '/pid')).body)).toMatchObject({ slot: 0, pid: c.events[replacement]!.pid });
   });
 
   it('restarts a worker that exhausts its V8 heap (derived from maxMemoryPerWorker) with reason oom', async () => {

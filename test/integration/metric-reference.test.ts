@@ -24,11 +24,12 @@ function documented(): { names: Set<string>; prefixes: string[] } {
 
 /**
  * Present only once something happened that cannot be known in advance: the leak detector's growth
- * rate needs a fit of heap samples. Every counter and histogram whose label sets are known exists
+ * rate needs a fit of heap samples; a forced GC's pause is a histogram per worker and reason whose
+ * first point comes with the first forced GC. Every counter and histogram whose label sets are known exists
  * from the start at 0 (docs/telemetry.md), with the options below: standbys, GC hints, and an
  * auto-scaler whose size can change.
  */
-const AFTER_AN_EVENT = new Set(['cluster_worker_heap_growth_rate']);
+const AFTER_AN_EVENT = new Set(['cluster_worker_heap_growth_rate', 'cluster_worker_gc_forced_duration']);
 
 const family = (name: string) => name.replace(/_(total|bucket|count|sum|created)$/, '');
 
