@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterProcess, ROOT, request, until } from '../helpers/cluster-process.js';
+import { ClusterProcess, request } from '../helpers/cluster-process.js';
 import { type Prometheus, prometheusAvailable, startPrometheus } from '../helpers/prometheus.js';
-import { alertSignal, K8S, RULES_FILE, type ShippedQuery, shippedQueries, resultProblem, substitute, yamlDocs } from '../helpers/shipped-queries.js';
+import { type ExampleApp, everyShippedQueryHasData, prometheusConfig, startExample } from '../helpers/shipped-stack.js';
 
 // The quiet side of grafana.test.ts: the same shipped queries against a cluster that never used
 // IPC, never scaled, never failed a health probe and never restarted or recycled a worker. Series
@@ -17,14 +16,6 @@ import { alertSignal, K8S, RULES_FILE, type ShippedQuery, shippedQueries, result
 // The traffic is ordinary: requests (some answered 503: error.type's series come with a request's
 // method, route and status, which are not known in advance) and full GCs (the leak detector's
 // growth rate needs samples of heap after major GC, as it does in production).
-const EXAMPLE_JOB = 'otel-cluster-example';
-
-function deploymentEnv(): Record<string, string> {
-  const container = yamlDocs(path.join(K8S, 'deployment.yaml'))[0]!.spec.template.spec.containers[0];
-  const env = Object.fromEntries((container.env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
-  return { ...env, HOST: '127.0.0.1', ADMIN_HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0', OTEL_CLUSTER_LOG_LEVEL: 'warn' };
-}
-
 // Health probes and auto-scaling on (they must report, not act): a queue target no light load
 // reaches, and a size between its bounds.
 const CONFIG = {
@@ -51,7 +42,7 @@ const EVENTFUL = new Set(['worker:exit', 'worker:restart', 'worker:unhealthy', '
 describe.runIf(prometheusAvailable)('shipped queries against a real Prometheus: a cluster where nothing happened', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'otel-cluster-plain-'));
   let c: ClusterProcess;
-  let example: ChildProcess | undefined;
+  let example: ExampleApp | undefined;
   let prom: Prometheus | undefined;
   let stopLoad = false;
   let load: Promise<void> | undefined;
@@ -59,37 +50,8 @@ describe.runIf(prometheusAvailable)('shipped queries against a real Prometheus: 
   beforeAll(async () => {
     c = new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: JSON.stringify(CONFIG), HB_TIMEOUT: '20000' }, 'node', ['--expose-gc']);
     const listening = await c.listening();
-    example = spawn(process.execPath, [path.join(ROOT, 'examples/basic/server.mjs')], { env: { ...process.env, ...deploymentEnv() }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let banner = '';
-    example.stdout!.on('data', (d: Buffer) => (banner += d.toString()));
-    const [examplePort, exampleAdmin] = await until(
-      async () => {
-        const app = /serving http:\/\/127\.0\.0\.1:(\d+)\//.exec(banner)?.[1];
-        const admin = /metrics\s+curl http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(banner)?.[1];
-        return app && admin ? [Number(app), Number(admin)] : undefined;
-      },
-      20_000,
-      'the example app to start',
-    );
-    prom = await startPrometheus(
-      dir,
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  evaluation_interval: 1s',
-        'rule_files:',
-        `  - ${RULES_FILE}`,
-        'scrape_configs:',
-        '  - job_name: otel-cluster-plain',
-        '    static_configs:',
-        `      - targets: ['127.0.0.1:${listening.admin.port}']`,
-        `  - job_name: ${EXAMPLE_JOB}`,
-        '    static_configs:',
-        `      - targets: ['127.0.0.1:${exampleAdmin}']`,
-        '        labels: { namespace: default, pod: otel-cluster-example-0 }',
-        '',
-      ].join('\n'),
-    );
+    example = await startExample();
+    prom = await startPrometheus(dir, prometheusConfig('otel-cluster-plain', listening.admin.port, example.adminPort));
     // Light traffic for the whole test (bounded): a few requests every 100 ms.
     load = (async () => {
       const deadline = Date.now() + 150_000;
@@ -98,7 +60,7 @@ describe.runIf(prometheusAvailable)('shipped queries against a real Prometheus: 
           request(listening.port, `/users/${i}`),
           request(listening.port, i % 10 ? '/pid' : '/status/503'),
           i % 5 === 0 ? request(listening.port, '/gc') : undefined,
-          request(examplePort, `/users/${i}`),
+          request(example!.port, `/users/${i}`),
         ]).catch(() => undefined);
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -110,38 +72,12 @@ describe.runIf(prometheusAvailable)('shipped queries against a real Prometheus: 
     await load;
     await prom?.stop();
     await c?.cleanup();
-    if (example && example.exitCode === null) {
-      example.kill('SIGTERM');
-      await new Promise((r) => example!.once('exit', r));
-    }
+    await example?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('every dashboard panel, variable, rule and Kubernetes query returns data, grouped by the labels it names', async () => {
-    const queries = shippedQueries();
-    const run = (q: ShippedQuery) => substitute(q.alert ? alertSignal(q.expr) : q.expr);
-    let empty: string[] = [];
-    // Rates need two scrapes in their window, and the recording rules run every 30 s: poll until
-    // every query has data (or report the ones that never did).
-    await until(
-      async () => {
-        empty = [];
-        for (const q of queries) {
-          const r = await prom!.query(run(q));
-          if (r.status !== 'success') throw new Error(`${q.where}: ${r.error} in ${run(q)}`);
-          const problem = resultProblem(run(q), r.data!.result);
-          if (problem) empty.push(`${q.where}: ${problem}: ${run(q)}`);
-        }
-        return empty.length === 0 ? true : undefined;
-      },
-      90_000,
-      'every shipped query to return data',
-      2000,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\nwrong or empty:\n  ${empty.join('\n  ')}`);
-    });
-    expect(empty).toEqual([]);
-    expect(queries.length).toBeGreaterThan(50);
+    expect(await everyShippedQueryHasData(prom!)).toBeGreaterThan(50);
     // The data is zeros, not leftovers: nothing those series count happened.
     expect(c.events.filter((e) => EVENTFUL.has(e.event)).map((e) => e.event)).toEqual([]);
     expect(c.logs.filter((l) => l.msg === 'health probe failed')).toEqual([]);

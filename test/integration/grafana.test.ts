@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterProcess, ROOT, request, until } from '../helpers/cluster-process.js';
+import { ClusterProcess, request } from '../helpers/cluster-process.js';
 import { type Prometheus, prometheusAvailable, startPrometheus } from '../helpers/prometheus.js';
-import { alertSignal, K8S, RULES_FILE, type ShippedQuery, shippedQueries, resultProblem, substitute, yamlDocs } from '../helpers/shipped-queries.js';
+import { type ExampleApp, everyShippedQueryHasData, prometheusConfig, startExample } from '../helpers/shipped-stack.js';
 
 // Every PromQL expression shipped in grafana/ and examples/kubernetes/, run against Debian's
 // real Prometheus scraping a real cluster (with the shipped rules loaded) that has restarted a
@@ -14,15 +13,6 @@ import { alertSignal, K8S, RULES_FILE, type ShippedQuery, shippedQueries, result
 // Two targets: the test fixture (every event the dashboards and alerts show), and the app the
 // Kubernetes Deployment runs, with the Deployment's own environment, scraped as its ServiceMonitor
 // would be (job otel-cluster-example, namespace and pod labels): the KEDA and HPA queries read that.
-const EXAMPLE_JOB = 'otel-cluster-example';
-
-/** The Deployment's container env, with loopback and free ports for this machine. */
-function deploymentEnv(): Record<string, string> {
-  const container = yamlDocs(path.join(K8S, 'deployment.yaml'))[0]!.spec.template.spec.containers[0];
-  const env = Object.fromEntries((container.env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
-  return { ...env, HOST: '127.0.0.1', ADMIN_HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0', OTEL_CLUSTER_LOG_LEVEL: 'warn' };
-}
-
 const CONFIG = {
   healthCheck: { enabled: true, interval: 300, timeout: 200, maxFailures: 3, gracePeriodMs: 0 },
   autoScaling: {
@@ -45,7 +35,7 @@ const CONFIG = {
 describe.runIf(prometheusAvailable)('shipped dashboards, rules and manifests against a real Prometheus', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'otel-cluster-grafana-'));
   let c: ClusterProcess;
-  let example: ChildProcess | undefined;
+  let example: ExampleApp | undefined;
   let prom: Prometheus | undefined;
   let port = 0;
   let stopLoad = false;
@@ -55,37 +45,8 @@ describe.runIf(prometheusAvailable)('shipped dashboards, rules and manifests aga
     c = new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: JSON.stringify(CONFIG), HEALTH_FAIL_DIR: dir, HB_TIMEOUT: '20000' }, 'node', ['--expose-gc']);
     const listening = await c.listening();
     port = listening.port;
-    example = spawn(process.execPath, [path.join(ROOT, 'examples/basic/server.mjs')], { env: { ...process.env, ...deploymentEnv() }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let banner = '';
-    example.stdout!.on('data', (d: Buffer) => (banner += d.toString()));
-    const [examplePort, exampleAdmin] = await until(
-      async () => {
-        const app = /serving http:\/\/127\.0\.0\.1:(\d+)\//.exec(banner)?.[1];
-        const admin = /metrics\s+curl http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(banner)?.[1];
-        return app && admin ? [Number(app), Number(admin)] : undefined;
-      },
-      20_000,
-      'the example app to start',
-    );
-    prom = await startPrometheus(
-      dir,
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  evaluation_interval: 1s',
-        'rule_files:',
-        `  - ${RULES_FILE}`,
-        'scrape_configs:',
-        '  - job_name: otel-cluster-fixture',
-        '    static_configs:',
-        `      - targets: ['127.0.0.1:${listening.admin.port}']`,
-        `  - job_name: ${EXAMPLE_JOB}`,
-        '    static_configs:',
-        `      - targets: ['127.0.0.1:${exampleAdmin}']`,
-        '        labels: { namespace: default, pod: otel-cluster-example-0 }',
-        '',
-      ].join('\n'),
-    );
+    example = await startExample();
+    prom = await startPrometheus(dir, prometheusConfig('otel-cluster-fixture', listening.admin.port, example.adminPort));
 
     // Background traffic for the whole test (bounded): successes, 5xx, GCs, plugin messages to the primary.
     load = (async () => {
@@ -95,8 +56,8 @@ describe.runIf(prometheusAvailable)('shipped dashboards, rules and manifests aga
           request(port, `/users/${i}`),
           request(port, i % 5 ? '/pid' : '/status/503'),
           i % 5 === 0 ? request(port, '/gc') : undefined,
-          request(examplePort, `/users/${i}`),
-          i % 10 === 0 ? request(examplePort, '/slow?ms=300') : undefined,
+          request(example!.port, `/users/${i}`),
+          i % 10 === 0 ? request(example!.port, '/slow?ms=300') : undefined,
         ]).catch(() => undefined);
         await new Promise((r) => setTimeout(r, 40));
       }
@@ -127,39 +88,16 @@ describe.runIf(prometheusAvailable)('shipped dashboards, rules and manifests aga
     await load;
     await prom?.stop();
     await c?.cleanup();
-    if (example && example.exitCode === null) {
-      example.kill('SIGTERM');
-      await new Promise((r) => example!.once('exit', r));
-    }
+    await example?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('every dashboard panel, variable, rule and Kubernetes query returns data, grouped by the labels it names', async () => {
-    const queries = shippedQueries();
-    const run = (q: ShippedQuery) => substitute(q.alert ? alertSignal(q.expr) : q.expr);
-    let empty: string[] = [];
-    // Rates need two scrapes in their window, and the recording rules run every 30 s: poll until
-    // every query has data (or report the ones that never did).
-    await until(
-      async () => {
-        if ((await c.command('ask')).ok !== true) throw new Error('ask failed'); // keeps IPC rates non-empty
-        empty = [];
-        for (const q of queries) {
-          const r = await prom!.query(run(q));
-          if (r.status !== 'success') throw new Error(`${q.where}: ${r.error} in ${run(q)}`);
-          const problem = resultProblem(run(q), r.data!.result);
-          if (problem) empty.push(`${q.where}: ${problem}: ${run(q)}`);
-        }
-        return empty.length === 0 ? true : undefined;
-      },
-      90_000,
-      'every shipped query to return data',
-      2000,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\nwrong or empty:\n  ${empty.join('\n  ')}`);
-    });
-    expect(empty).toEqual([]);
-    expect(queries.length).toBeGreaterThan(50);
+    // IPC rates stay non-empty: a request-response round trip to every worker before each pass.
+    const ask = async () => {
+      if ((await c.command('ask')).ok !== true) throw new Error('ask failed');
+    };
+    expect(await everyShippedQueryHasData(prom!, ask)).toBeGreaterThan(50);
   }, 120_000);
 
   it('serves the probe paths the Deployment names', async () => {
