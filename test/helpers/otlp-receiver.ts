@@ -122,6 +122,18 @@ export function decodeProtobuf(buf: Buffer, schema: Schema): Record<string, unkn
   return out;
 }
 
+/** An OTLP attribute as both encodings decode it (an int64 is a string in JSON). */
+export interface KeyValue {
+  key: string;
+  value: { stringValue?: string; intValue?: string | number; doubleValue?: number };
+}
+
+/** The value of attribute `key`: a string, or a number for int and double values. */
+export const attr = (attrs: KeyValue[] | undefined, key: string) => {
+  const v = attrs?.find((a) => a.key === key)?.value;
+  return v?.stringValue ?? (v?.intValue !== undefined ? Number(v.intValue) : v?.doubleValue);
+};
+
 export interface Received {
   path: string;
   /** `application/x-protobuf` or `application/json`. */

@@ -2,19 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterProcess, request, until } from '../helpers/cluster-process.js';
 import { METRICS_EXPORT, type OtlpGrpcReceiver, startOtlpGrpcReceiver, TRACES_EXPORT } from '../helpers/otlp-grpc-receiver.js';
+import { attr, type KeyValue } from '../helpers/otlp-receiver.js';
 
 // OTLP over gRPC, configured only by the standard variables (OTEL_EXPORTER_OTLP_PROTOCOL=grpc and
 // one OTEL_EXPORTER_OTLP_ENDPOINT for both signals), against a real gRPC server serving the OTLP
 // collector services: the primary exports the cluster's metrics (the workers' points under
 // worker.id, its own /proc readings per worker, the pool gauge), each worker exports its spans.
-interface KeyValue {
-  key: string;
-  value: { stringValue?: string; intValue?: string | number; doubleValue?: number };
-}
-const attr = (attrs: KeyValue[] | undefined, key: string) => {
-  const v = attrs?.find((a) => a.key === key)?.value;
-  return v?.stringValue ?? (v?.intValue !== undefined ? Number(v.intValue) : v?.doubleValue);
-};
 
 describe('OTLP export over gRPC', () => {
   let cp: ClusterProcess | undefined;

@@ -4,18 +4,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterProcess, request, scrape, until } from '../helpers/cluster-process.js';
-import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
+import { attr, type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
 // An OTLP/HTTP receiver inside the test (http/protobuf, the default, and http/json): the primary
 // sends metrics, each worker its spans.
-interface KeyValue {
-  key: string;
-  value: { stringValue?: string; intValue?: string | number; doubleValue?: number };
-}
-const attr = (attrs: KeyValue[] | undefined, key: string) => {
-  const v = attrs?.find((a) => a.key === key)?.value;
-  return v?.stringValue ?? (v?.intValue !== undefined ? Number(v.intValue) : v?.doubleValue);
-};
 
 describe('OTLP export', () => {
   let cp: ClusterProcess | undefined;
