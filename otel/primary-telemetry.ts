@@ -82,6 +82,8 @@ export class PrimaryTelemetry {
           // Before the exporter is loaded (the first few hundred ms of a start): ask to come back.
           // OpenMetrics (with exemplars) to scrapers that ask for it, the exporter's text to others.
           if (this.sdk?.prometheus) {
+            // The body depends on Accept: a cache in between must not hand one format to the other.
+            res.setHeader('vary', 'accept');
             if (prefersOpenMetrics(req.headers.accept)) serveOpenMetrics(this.sdk.prometheus, this.store, res);
             else this.sdk.prometheus.getMetricsRequestHandler(req, res);
           } else

@@ -18,12 +18,14 @@ import { URGENT, type HeapSample, type LeakDetectorConfig } from './leak-detecto
  *    sample that is not a new high of the series (a sawtooth's readings are not, a leak's are) and
  *    returns to `minIntervalMs` after one that is; each wait is jittered (0.75-1.25 times), so a
  *    periodic app is not sampled in step with its period (which would turn a sawtooth into a ramp);
- * 3. the heap has grown since that sample by at least `minGrowthBytesPerMin` over the time since:
- *    live heap is at most heap used, so a heap that has not grown that much has no leak to find;
+ * 3. the heap has grown since that sample (or, before the first, since the first reading after
+ *    warm-up) by at least `minGrowthBytesPerMin` over the time since: live heap is at most heap
+ *    used, so a heap that has not grown that much has no leak to find;
  * 4. forced GCs stay within `pauseBudget` of the worker's time: the wait is at least the last
  *    measured pause divided by the budget;
- * 5. none is in flight (a request whose sample has not arrived within `replyTimeoutMs` is given up,
- *    and the interval set to its maximum: a runtime without GC entries gives no samples).
+ * 5. none is in flight, and none ever went unanswered: a request whose sample has not arrived
+ *    within `replyTimeoutMs` stops the forced readings for that worker (a runtime without GC
+ *    entries, Bun, collects but reports no sample: forcing more would pause it for nothing).
  *
  * Invariant: at most one forced GC per worker per `minIntervalMs × 0.75`, and in a steady state
  * with no new highs, one per `maxIntervalMs` (or per pause / budget, if longer).
@@ -47,10 +49,14 @@ export interface SamplerState {
   pendingSince: number | undefined;
   /** The last forced GC's pause, as the worker measured it. */
   lastPauseMs: number | undefined;
+  /** The first heap reading after warm-up: rule 3's reference until a sample exists. */
+  baseline: HeapSample | undefined;
+  /** A forced GC gave no sample in time: no more are asked for (rule 5). */
+  stopped: boolean;
 }
 
 export function initialSamplerState(c: HeapSamplingConfig): SamplerState {
-  return { intervalMs: c.minIntervalMs, lastSampleAt: undefined, notBefore: undefined, pendingSince: undefined, lastPauseMs: undefined };
+  return { intervalMs: c.minIntervalMs, lastSampleAt: undefined, notBefore: undefined, pendingSince: undefined, lastPauseMs: undefined, baseline: undefined, stopped: false };
 }
 
 export interface SamplerReading {
@@ -79,15 +85,20 @@ export function planHeapSample(prev: SamplerState, r: SamplerReading, c: HeapSam
     const newHigh = newest.bytes > highest;
     const intervalMs = newHigh ? c.minIntervalMs : Math.min(c.maxIntervalMs, s.intervalMs * 2);
     const waitMs = Math.max(intervalMs * (0.75 + 0.5 * random()), s.lastPauseMs === undefined ? 0 : s.lastPauseMs / c.pauseBudget);
-    s = { ...s, intervalMs, lastSampleAt: newest.at, notBefore: newest.at + waitMs, pendingSince: undefined };
+    // A natural sample that arrives while a forced GC is in flight is older than that GC: the wait
+    // counts from the later of the two, so forced GCs stay rule 2's interval apart.
+    const from = Math.max(newest.at, s.pendingSince ?? -Infinity);
+    s = { ...s, intervalMs, lastSampleAt: newest.at, notBefore: from + waitMs, pendingSince: undefined };
   }
-  if (c.pauseBudget <= 0) return { state: s, collect: false };
+  if (c.pauseBudget <= 0 || s.stopped) return { state: s, collect: false };
   if (s.pendingSince !== undefined) {
     if (r.now - s.pendingSince < c.replyTimeoutMs) return { state: s, collect: false };
-    s = { ...s, pendingSince: undefined, intervalMs: c.maxIntervalMs, notBefore: r.now + c.maxIntervalMs };
+    return { state: { ...s, pendingSince: undefined, stopped: true }, collect: false };
   }
   if (r.now < r.startedAt + c.warmupMs || (s.notBefore !== undefined && r.now < s.notBefore) || r.heapBytes === undefined) return { state: s, collect: false };
-  if (newest && r.heapBytes - newest.bytes < (c.minGrowthBytesPerMin * (r.now - newest.at)) / 60_000) return { state: s, collect: false };
+  const since = newest ?? s.baseline;
+  if (!since) return { state: { ...s, baseline: { at: r.now, bytes: r.heapBytes } }, collect: false };
+  if (r.heapBytes - since.bytes < (c.minGrowthBytesPerMin * (r.now - since.at)) / 60_000) return { state: s, collect: false };
   return { state: { ...s, pendingSince: r.now }, collect: true };
 }
 

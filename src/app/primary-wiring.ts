@@ -83,8 +83,10 @@ export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTe
     if (supervisor.slots.get(h.slot)?.current === h && eld !== undefined) h.measured({ eventLoopDelayS: eld });
   });
   if (!telemetry) return;
-  // Series of every reason this pool can produce start at 0: a recycle can always happen (a
-  // plugin, invalid IPC), a restart only with respawn on, an activation only with standbys.
+  // Series of every reason this pool can produce start at 0: a recycle can always happen, for any
+  // reason (a user's plugin may recycle as 'unhealthy' or 'leak' with those features off; invalid
+  // IPC), 'unresponsive' also comes from the ready timeout with zombieDetection off; a restart
+  // only with respawn on, an activation only with standbys.
   const respawn = supervisor.config.respawn;
   telemetry.startReasonsAtZero(respawn ? RESTART_REASONS : [], RECYCLE_REASONS);
   supervisor.on('worker:restart', (e) => telemetry.recordRestart(e.reason));

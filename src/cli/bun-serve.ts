@@ -93,6 +93,17 @@ function toRequest(req: http.IncomingMessage, res: http.ServerResponse): Request
   return new Request(new URL(req.url ?? '/', `http://${req.headers.host || 'localhost'}`), { method, headers, body, signal: aborted.signal, duplex: 'half' } as RequestInit);
 }
 
+/** Resolves on the first of 'drain' and 'close', removing the other listener (a long stream waits many times). */
+function drainedOrClosed(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.once('drain', done).once('close', done);
+  });
+}
+
 async function writeResponse(res: http.ServerResponse, response: Response, head: boolean): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => {
@@ -107,7 +118,7 @@ async function writeResponse(res: http.ServerResponse, response: Response, head:
     const { done, value } = await reader.read();
     if (done) break;
     if (res.destroyed) return void reader.cancel().catch(() => {});
-    if (!res.write(value)) await new Promise((r) => res.once('drain', r).once('close', r));
+    if (!res.write(value)) await drainedOrClosed(res);
   }
   res.end();
 }

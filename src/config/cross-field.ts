@@ -34,6 +34,10 @@ export function crossFieldRules(c: CrossFieldInput, conflict: Conflict): void {
     conflict(as('minWorkers'), `minWorkers (${a.minWorkers}) must be <= maxWorkers (${a.maxWorkers})`, [as('minWorkers'), as('maxWorkers')]);
   if (a.enabled && typeof c.workers === 'number' && (c.workers < a.minWorkers || (a.maxWorkers !== undefined && c.workers > a.maxWorkers)))
     conflict(['workers'], `workers (${c.workers}) must lie within autoScaling minWorkers..maxWorkers (${a.minWorkers}..${a.maxWorkers ?? 'auto'})`, [['workers'], as('minWorkers')]);
+  // With auto-scaling off, a maxWorkers given still bounds scaleTo(): a pool started above it could
+  // not be resized to its own size.
+  else if (!a.enabled && typeof c.workers === 'number' && a.maxWorkers !== undefined && c.workers > a.maxWorkers)
+    conflict(['workers'], `workers (${c.workers}) must be <= autoScaling.maxWorkers (${a.maxWorkers}), which bounds scaleTo() with auto-scaling off too`, [['workers'], as('maxWorkers')]);
   if (a.burstWindowMs >= a.stableWindowMs)
     conflict(as('burstWindowMs'), `burstWindowMs (${a.burstWindowMs}) must be below stableWindowMs (${a.stableWindowMs})`, [as('burstWindowMs'), as('stableWindowMs')]);
   if (a.intervalMs >= a.burstWindowMs)

@@ -36,7 +36,7 @@ export const manualScaleCap = (workers: number, cores: number) => Math.max(64, 2
 /** What bounds scaleTo() from above, as a refusal names it. */
 export function maxWorkersSource(a: { enabled: boolean; maxWorkersSet: boolean }): string {
   if (a.maxWorkersSet) return 'autoScaling.maxWorkers';
-  return a.enabled ? 'autoScaling.maxWorkers, by default the core count' : 'without autoScaling.maxWorkers, the larger of 64 and twice the cores';
+  return a.enabled ? 'autoScaling.maxWorkers, by default the core count' : 'without autoScaling.maxWorkers, the largest of 64, twice the cores and workers';
 }
 
 /** Environment variable carrying the primary's validated options to its workers. */
@@ -104,6 +104,7 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
   // explicit number outside that range was rejected above).
   let workers = config.workers === 'auto' ? cores : config.workers;
   if (a.enabled && config.workers === 'auto') workers = Math.min(Math.max(workers, a.minWorkers), a.maxWorkers ?? Math.max(workers, a.minWorkers));
+  else if (config.workers === 'auto' && a.maxWorkers !== undefined) workers = Math.min(workers, a.maxWorkers);
   // With auto-scaling off, manual scaling (scaleTo, `otel-cluster scale`) is bounded by an explicit
   // maxWorkers only, and else by a cap against typos: I/O-bound apps run more workers than cores.
   const maxWorkers = a.maxWorkers ?? (a.enabled ? Math.max(workers, cores) : manualScaleCap(workers, cores));

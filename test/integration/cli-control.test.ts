@@ -145,7 +145,7 @@ describe('manual scaling as PM2 users expect', () => {
       // The safety cap still refuses, naming what bounds it.
       const tooMany = await runCli(['scale', '1000', '--name', 'past-cores', ...at]);
       expect(tooMany.code).not.toBe(0);
-      expect(tooMany.stderr).toMatch(/expected an integer from 1 to \d+ \(the upper bound: without autoScaling\.maxWorkers, the larger of 64 and twice the cores\)/);
+      expect(tooMany.stderr).toMatch(/expected an integer from 1 to \d+ \(the upper bound: without autoScaling\.maxWorkers, the largest of 64, twice the cores and workers\)/);
     } finally {
       await c.cleanup();
     }

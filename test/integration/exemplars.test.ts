@@ -29,6 +29,8 @@ describe.runIf(prometheusAvailable)('exemplars in a real Prometheus', () => {
       expect(plain.body.startsWith('# HELP target_info Target metadata\n')).toBe(true);
       const om = await request(admin.port, '/metrics', false, 15_000, { accept: PROMETHEUS_ACCEPT });
       expect(om.headers['content-type']).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+      // Both answers say they depend on Accept.
+      expect([plain.headers.vary, om.headers.vary]).toEqual(['accept', 'accept']);
       expect(om.body.startsWith('# TYPE target info\n')).toBe(true);
       expect(om.body.endsWith('\n# EOF\n')).toBe(true);
 

@@ -280,21 +280,31 @@ describe('config: workers reuse what the primary validated', () => {
 
 describe('config: defaults follow the values given', () => {
   const cfg = (config: object) => resolveOptions(C(config)).cluster.config;
-  it('a health-check interval alone gets a timeout below it (half, at most the 10 s default)', () => {
+  it('a health-check interval alone gets a timeout below it (half) where the 10 s default would not be', () => {
     expect(cfg({ healthCheck: { enabled: true, interval: 1000 } }).healthCheck).toMatchObject({ interval: 1000, timeout: 500 });
-    expect(cfg({ healthCheck: { interval: 20_000 } }).healthCheck.timeout).toBe(10_000);
+    expect(cfg({ healthCheck: { interval: 10_000 } }).healthCheck.timeout).toBe(5000);
+    // Where the plain default is valid it stays: a configuration that was valid means what it meant.
+    expect(cfg({ healthCheck: { interval: 15_000 } }).healthCheck.timeout).toBe(10_000);
+    expect(cfg({ healthCheck: { timeout: 20_000 } }).healthCheck.interval).toBe(30_000);
     expect(cfg({ healthCheck: { timeout: 40_000 } }).healthCheck.interval).toBe(80_000);
     expect(cfg({}).healthCheck).toMatchObject({ interval: 30_000, timeout: 10_000 });
   });
   it('every pair of related keys: one given, the other derived, and the result valid', () => {
-    expect(cfg({ processManagement: { heartbeatIntervalMs: 5000 } }).processManagement.heartbeatTimeoutMs).toBe(15_000);
+    expect(cfg({ processManagement: { heartbeatIntervalMs: 5000 } }).processManagement.heartbeatTimeoutMs).toBe(10_000);
+    expect(cfg({ processManagement: { heartbeatIntervalMs: 20_000 } }).processManagement.heartbeatTimeoutMs).toBe(60_000);
     expect(cfg({ processManagement: { heartbeatTimeoutMs: 600 } }).processManagement.heartbeatIntervalMs).toBe(300);
     expect(cfg({ processManagement: { restartDelay: 60_000 } }).processManagement.maxRestartDelayMs).toBe(60_000);
     // Knative's panic window (a tenth of the stable window), and the evaluation interval below it.
     expect(cfg({ autoScaling: { stableWindowMs: 2000 } }).autoScaling).toMatchObject({ stableWindowMs: 2000, burstWindowMs: 200, intervalMs: 100 });
-    expect(cfg({ autoScaling: { burstWindowMs: 6000 } }).autoScaling).toMatchObject({ stableWindowMs: 60_000, burstWindowMs: 6000, intervalMs: 1000 });
+    expect(cfg({ autoScaling: { burstWindowMs: 6000 } }).autoScaling).toMatchObject({ stableWindowMs: 30_000, burstWindowMs: 6000, intervalMs: 1000 });
+    expect(cfg({ autoScaling: { burstWindowMs: 40_000 } }).autoScaling).toMatchObject({ stableWindowMs: 400_000, burstWindowMs: 40_000, intervalMs: 1000 });
+    expect(cfg({ autoScaling: { burstWindowMs: 600 } }).autoScaling).toMatchObject({ stableWindowMs: 30_000, intervalMs: 200 });
+    expect(cfg({ autoScaling: { stableWindowMs: 500 } }).autoScaling).toMatchObject({ burstWindowMs: 200, intervalMs: 100 });
     expect(cfg({ autoScaling: { stableWindowMs: 60_000 } }).autoScaling.burstWindowMs).toBe(3000);
-    expect(cfg({ autoScaling: { scaleUpThreshold: { cpu: 40 } } }).autoScaling.scaleDownThreshold.cpu).toBe(20);
+    expect(cfg({ autoScaling: { scaleUpThreshold: { cpu: 40 } } }).autoScaling.scaleDownThreshold.cpu).toBe(25);
+    expect(cfg({ autoScaling: { scaleUpThreshold: { cpu: 20 } } }).autoScaling.scaleDownThreshold.cpu).toBe(10);
+    expect(cfg({ autoScaling: { scaleUpThreshold: { cpu: 1 } } }).autoScaling.scaleDownThreshold.cpu).toBeUndefined();
+    expect(cfg({ resources: { memoryManagement: { memoryWarningThreshold: 92 } } }).resources.memoryManagement.memoryCriticalThreshold).toBe(95);
     expect(cfg({ resources: { memoryManagement: { memoryWarningThreshold: 97 } } }).resources.memoryManagement.memoryCriticalThreshold).toBe(100);
     expect(cfg({ resources: { memoryManagement: { memoryCriticalThreshold: 70 } } }).resources.memoryManagement.memoryWarningThreshold).toBe(65);
   });
@@ -313,10 +323,12 @@ describe('config: defaults follow the values given', () => {
     // The default interval (30 s) against a timeout the range allows above it.
     expect(message({ healthCheck: { timeout: 600_000, interval: 30_000 } })).toMatch(/timeout \(600000\) must be below interval \(30000\)/);
     expect(message({ resources: { memoryManagement: { memoryWarningThreshold: 100 } } })).toMatch(
-      /memoryWarningThreshold \(100\) must be below memoryCriticalThreshold \(100, derived from memoryWarningThreshold 100: max\(95, memoryWarningThreshold \+ 5\), at most 100\)/,
+      /memoryWarningThreshold \(100\) must be below memoryCriticalThreshold \(100, derived from memoryWarningThreshold 100: memoryWarningThreshold \+ 5 \(at most 100\) where that is >= 95\)/,
     );
     expect(message({ autoScaling: { scaleDownThreshold: { cpu: 80 } } })).toMatch(/scaleDownThreshold\.cpu \(80\) must be below scaleUpThreshold\.cpu \(75, the default\)/);
-    expect(message({ autoScaling: { burstWindowMs: 100 } })).toMatch(/intervalMs \(100, derived from burstWindowMs 100: min\(1000, burstWindowMs \/ 3\)\) must be below burstWindowMs \(100\)/);
+    expect(message({ autoScaling: { burstWindowMs: 100 } })).toContain(
+      'intervalMs (100, derived from burstWindowMs 100: burstWindowMs / 3 (at least 100) where burstWindowMs <= 1000) must be below burstWindowMs (100)',
+    );
   });
 });
 
@@ -338,6 +350,10 @@ describe("config: the seed's advanced block under cluster.config", () => {
 });
 
 describe('config: manual scaling bounds', () => {
+  it('refuses workers above an explicit maxWorkers with auto-scaling off, and brings auto under it', () => {
+    expect(() => resolveOptions(C({ workers: 8, autoScaling: { maxWorkers: 4 } }))).toThrow(/workers \(8\) must be <= autoScaling\.maxWorkers \(4\)/);
+    expect(resolveOptions(C({ workers: 'auto', autoScaling: { maxWorkers: 1 } })).cluster.config.workers).toBe(1);
+  });
   it('with auto-scaling off, maxWorkers is an explicit value or a safety cap above the cores', () => {
     const cores = resolveOptions(C({ workers: 'auto' })).cluster.config.workers;
     expect(resolveOptions(C({ workers: 2 })).cluster.config.autoScaling).toMatchObject({ maxWorkers: Math.max(64, 2 * cores), maxWorkersSet: false });

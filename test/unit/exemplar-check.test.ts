@@ -2,7 +2,7 @@
 // they came: snapshot-check.ts holds each field to what a real span gives.
 import { describe, expect, it } from 'vitest';
 import { type Exemplar, WorkerMetricsStore } from '../../otel/metrics-store.js';
-import { checkSnapshot, SnapshotProblem } from '../../otel/snapshot-check.js';
+import { checkCounting, checkSnapshot, SnapshotProblem } from '../../otel/snapshot-check.js';
 import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
 
 const NOW = 1_800_000_000_000;
@@ -32,10 +32,16 @@ describe('exemplars in a snapshot', () => {
     ['a route of 257 characters', { route: `/${'r'.repeat(256)}` }],
     ['a fractional status code', { statusCode: 200.5 }],
     ['an error type of 65 characters', { errorType: 'e'.repeat(65) }],
-  ])('refuse %s, naming the exemplar', (_what, change) => {
-    const p = checkSnapshot(snapshot([good, { ...good, ...change }]), NOW);
-    expect(p).toBeInstanceOf(SnapshotProblem);
-    expect((p as SnapshotProblem).reason).toMatch(/^snapshot\.extras\.exemplars\[1\]: /);
+  ])('drop %s, keeping the snapshot and the other exemplars (counted as dropped)', (_what, change) => {
+    const r = checkCounting(snapshot([good, { ...good, ...change }, good]), NOW);
+    expect(r).not.toBeInstanceOf(SnapshotProblem);
+    const { snapshot: kept, dropped } = r as { snapshot: WorkerSnapshot; dropped: number };
+    expect(kept.extras.exemplars).toEqual([good, good]);
+    expect(dropped).toBe(1);
+  });
+
+  it('refuse a list that is not one', () => {
+    expect(checkSnapshot({ at: NOW, scopeMetrics: [], extras: { exemplars: 'x' } }, NOW)).toBeInstanceOf(SnapshotProblem);
   });
 
   it('are at most 32 a snapshot', () => {

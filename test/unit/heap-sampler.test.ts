@@ -98,27 +98,52 @@ describe('planHeapSample', () => {
     expect(r.forcedAt).toEqual([]);
     const young = planHeapSample(initialSamplerState(c), { now: c.warmupMs - 1, startedAt: 0, series: [], heapBytes: 100 * MB }, c, Math.random);
     expect(young.collect).toBe(false);
-    // With no reading at all yet, the first one is taken once warm-up is over.
-    expect(planHeapSample(initialSamplerState(c), { now: c.warmupMs, startedAt: 0, series: [], heapBytes: 100 * MB }, c, Math.random).collect).toBe(true);
+    // With no sample at all yet, the first heap reading after warm-up is the reference: a heap that
+    // has not grown from it by minGrowthBytesPerMin is not collected, one that has is.
+    const first = planHeapSample(initialSamplerState(c), { now: c.warmupMs, startedAt: 0, series: [], heapBytes: 100 * MB }, c, Math.random);
+    expect(first.collect).toBe(false);
+    expect(planHeapSample(first.state, { now: c.warmupMs + 60_000, startedAt: 0, series: [], heapBytes: 100 * MB }, c, Math.random).collect).toBe(false);
+    const grown = 100 * MB + 2 * c.minGrowthBytesPerMin;
+    expect(planHeapSample(first.state, { now: c.warmupMs + 60_000, startedAt: 0, series: [], heapBytes: grown }, c, Math.random).collect).toBe(true);
     // Without a heap reading (telemetry not there yet) nothing is asked.
     expect(planHeapSample(initialSamplerState(c), { now: c.warmupMs, startedAt: 0, series: [], heapBytes: undefined }, c, Math.random).collect).toBe(false);
   });
 
-  it('keeps one request in flight, and backs off to the maximum when its reading never comes', () => {
-    const first = planHeapSample(initialSamplerState(c), { now: 20_000, startedAt: 0, series: [], heapBytes: 100 * MB }, c, Math.random);
+  it('keeps one request in flight, and stops for good when its reading never comes (Bun: no GC entries)', () => {
+    const base = planHeapSample(initialSamplerState(c), { now: 15_000, startedAt: 0, series: [], heapBytes: 100 * MB }, c, Math.random);
+    const first = planHeapSample(base.state, { now: 20_000, startedAt: 0, series: [], heapBytes: 200 * MB }, c, Math.random);
     expect(first.collect).toBe(true);
-    const again = planHeapSample(first.state, { now: 25_000, startedAt: 0, series: [], heapBytes: 200 * MB }, c, Math.random);
+    const again = planHeapSample(first.state, { now: 25_000, startedAt: 0, series: [], heapBytes: 300 * MB }, c, Math.random);
     expect(again.collect).toBe(false);
-    const late = planHeapSample(again.state, { now: 20_000 + c.replyTimeoutMs, startedAt: 0, series: [], heapBytes: 200 * MB }, c, Math.random);
+    const late = planHeapSample(again.state, { now: 20_000 + c.replyTimeoutMs, startedAt: 0, series: [], heapBytes: 300 * MB }, c, Math.random);
     expect(late.collect).toBe(false);
-    expect(late.state).toMatchObject({ pendingSince: undefined, intervalMs: c.maxIntervalMs, notBefore: 20_000 + c.replyTimeoutMs + c.maxIntervalMs });
+    expect(late.state).toMatchObject({ pendingSince: undefined, stopped: true });
+    // However much the heap grows after that, no forced GC: the runtime gives no readings.
+    let st = late.state;
+    for (let t = 40_000; t <= 600_000; t += 1000) {
+      const d = planHeapSample(st, { now: t, startedAt: 0, series: [], heapBytes: t * 1000 }, c, Math.random);
+      expect(d.collect).toBe(false);
+      st = d.state;
+    }
+  });
+
+  it('keeps forced GCs an interval apart when a natural sample arrives while one is in flight', () => {
+    const series = [{ at: 10_000, bytes: 50 * MB }];
+    const asked = planHeapSample({ ...initialSamplerState(c), lastSampleAt: 10_000, notBefore: 0 }, { now: 30_000, startedAt: 0, series, heapBytes: 200 * MB }, c, () => 0);
+    expect(asked.collect).toBe(true);
+    // V8's own GC (at 29 s, before the request) reaches the primary after the request was sent.
+    const natural = [...series, { at: 29_000, bytes: 60 * MB }];
+    const d = planHeapSample(asked.state, { now: 31_000, startedAt: 0, series: natural, heapBytes: 200 * MB }, c, () => 0);
+    expect(d.state.notBefore).toBeGreaterThanOrEqual(30_000 + 0.75 * c.minIntervalMs);
   });
 
   it('never forces a GC with a budget of 0 (gcPauseBudget: the detector reads only V8 GCs)', () => {
     const off = heapSamplingConfig(LEAK_DEFAULTS, 0);
-    expect(planHeapSample(initialSamplerState(off), { now: off.warmupMs + 60_000, startedAt: 0, series: [], heapBytes: 500 * MB }, off, Math.random).collect).toBe(false);
+    const series = [{ at: 10_000, bytes: 50 * MB }];
+    const reading = { now: off.warmupMs + 60_000, startedAt: 0, series, heapBytes: 500 * MB };
+    expect(planHeapSample(initialSamplerState(off), reading, off, Math.random).collect).toBe(false);
     // The same reading with the default budget asks for one.
-    expect(planHeapSample(initialSamplerState(c), { now: c.warmupMs + 60_000, startedAt: 0, series: [], heapBytes: 500 * MB }, c, Math.random).collect).toBe(true);
+    expect(planHeapSample(initialSamplerState(c), reading, c, Math.random).collect).toBe(true);
   });
 
   it('waits at least the last pause divided by the budget (1%)', () => {

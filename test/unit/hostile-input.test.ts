@@ -89,7 +89,7 @@ describe('worker snapshots, checked where they enter the primary', () => {
       },
     ],
     ['buckets that do not match', { at: Date.now(), scopeMetrics: [{ scope: { name: 'x' }, metrics: [hist({ boundaries: [1, 2], counts: [1] })] }], extras: {} }],
-    ['exemplars of the wrong shape', { at: Date.now(), scopeMetrics: [], extras: { exemplars: [{ traceId: 5 }] } }],
+    ['exemplars that are not a list', { at: Date.now(), scopeMetrics: [], extras: { exemplars: { traceId: 5 } } }],
   ])('refuses %s', (_what, payload) => {
     expect(checkSnapshot(payload)).toBeInstanceOf(SnapshotProblem);
   });
