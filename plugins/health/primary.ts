@@ -91,7 +91,8 @@ export class HealthProber {
     if (worker?.state !== 'ready') return; // stopped meanwhile: its verdict no longer matters
     const now = Date.now();
     const prev = this.states.get(pid) ?? INITIAL_HEALTH;
-    const responsive = now - worker.lastSeenAt < 2 * this.o.heartbeatIntervalMs + 250;
+    const silentMs = now - worker.lastSeenAt;
+    const responsive = silentMs < 2 * this.o.heartbeatIntervalMs + 250;
     const d = nextHealth(prev, result, now, this.o.maxFailures, responsive);
     this.states.set(pid, { ...d.state, slot });
     const log = this.ctx.logger;
@@ -104,7 +105,7 @@ export class HealthProber {
       this.ctx.emit('worker:recovered', { slot, pid, failures: prev.failures });
     }
     if (d.event === 'unhealthy' && d.action) {
-      log.error({ slot, pid, failures: d.state.failures, reasons: d.state.reasons, action: d.action }, 'worker unhealthy, replacing it');
+      log.error({ slot, pid, failures: d.state.failures, reasons: d.state.reasons, action: d.action, silentMs }, 'worker unhealthy, replacing it');
       this.ctx.emit('worker:unhealthy', { slot, pid, failures: d.state.failures, reasons: d.state.reasons, action: d.action });
       this.ctx.recycleWorker(slot, 'unhealthy', { kill: d.action === 'kill' }).catch((err: Error) => log.error({ slot, pid, err: err.message }, 'replacing an unhealthy worker failed'));
     }

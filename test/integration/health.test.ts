@@ -46,18 +46,20 @@ describe.each(runtimes)('health monitor on %s', (runtime) => {
   it('kills a hung worker (event loop blocked) and replaces it', async () => {
     const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: health({}), HB_TIMEOUT: '60000' }, runtime));
     const { port } = await c.listening();
-    const { pid } = JSON.parse((await request(port, '/pid')).body) as { pid: number };
-    // /wedge blocks the worker that answers it: the one that just answered /pid on a new connection
-    // may differ, so read which one wedged from the response of a request that reaches it.
+    // /wedge blocks the worker that answers it, and names it.
     const wedged = await request(port, '/wedge');
     expect(wedged.status).toBe(200);
-    const unhealthy = await c.waitFor((e) => e.event === 'worker:unhealthy', 10_000, 'worker:unhealthy');
-    expect(unhealthy.action).toBe('kill');
-    expect((unhealthy.reasons as string[]).every((r) => r.startsWith('timeout after 200 ms'))).toBe(true);
-    const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === unhealthy.pid, 5000, 'hung worker exit');
+    const pid = (JSON.parse(wedged.body) as { wedging: number }).wedging;
+    const unhealthy = await c.waitFor((e) => e.event === 'worker:unhealthy' && e.pid === pid, 10_000, 'worker:unhealthy of the wedged worker');
+    const verdicts = () => JSON.stringify(c.logs.filter((l) => l.msg === 'worker unhealthy, replacing it' || l.msg === 'health probe failed'));
+    expect(unhealthy.action, verdicts()).toBe('kill');
+    expect(
+      (unhealthy.reasons as string[]).every((r) => r.startsWith('timeout after 200 ms')),
+      verdicts(),
+    ).toBe(true);
+    const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === pid, 5000, 'hung worker exit');
     expect(exit).toMatchObject({ reason: 'unhealthy', signal: 'SIGKILL' });
-    await c.waitFor((e) => e.event === 'worker:ready' && e.slot === unhealthy.slot && e.pid !== unhealthy.pid, 10_000, 'replacement ready');
-    void pid;
+    await c.waitFor((e) => e.event === 'worker:ready' && e.slot === unhealthy.slot && e.pid !== pid, 10_000, 'replacement ready');
   });
 
   it('counts a pass before maxFailures as a recovery', async () => {
