@@ -11,7 +11,7 @@ module.exports = {
       severity: 'error',
       comment: 'Built-in plugins are written against what a user plugin can use: the plugin API, otel/ and the error catalogue.',
       from: { path: '^plugins/' },
-      to: { path: '^src/', pathNot: '^src/(plugins/api|errors)\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/(plugin-api/index|errors)\\.ts$' },
     },
     {
       name: 'core-does-not-import-app-or-plugins',

@@ -1,7 +1,7 @@
 export { createServer } from './app/create-server.js';
 export type { App, ServerOptions, ListenAddress } from './app/types.js';
 export { getRoute, type Handler, type Request, type Response, type Next } from './worker/router.js';
-export { definePlugin, type Plugin, type PluginContextBase, type CloseHook, type RecycleReason, type AdminRoute, type MemoryLevel } from './plugins/api.js';
+export { definePlugin, type Plugin, type PluginContextBase, type CloseHook, type RecycleReason, type AdminRoute, type MemoryLevel } from './plugin-api/index.js';
 export type { ClusterEventMap, ClusterEventName, ScaleEvent } from './supervisor/events.js';
 export type { AutoscalerStatus, HoldReason, Recommendation, Signals, Trigger } from './app/builtin-plugins.js';
 export type { WorkerInfo } from './supervisor/supervisor.js';
@@ -14,4 +14,4 @@ export type { Message, Sender } from './ipc/envelope.js';
 export type { SettledReply } from './ipc/primary-ipc.js';
 export type { ClusterMetrics } from './app/telemetry-setup.js';
 export type { WindowStats, Exemplar } from '../otel/metrics-store.js';
-export type { WorkerPluginContext, PrimaryPluginContext, RequestInfo } from './plugins/api.js';
+export type { WorkerPluginContext, PrimaryPluginContext, RequestInfo } from './plugin-api/index.js';

@@ -1,5 +1,5 @@
-import type { Plugin } from '../../src/plugins/api.js';
-import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugins/api.js';
+import type { Plugin } from '../../src/plugin-api/index.js';
+import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugin-api/index.js';
 import type { Autoscaler, AutoscalerOptions, AutoscalerStatus } from './primary.js';
 
 export type { AutoscalerStatus } from './primary.js';

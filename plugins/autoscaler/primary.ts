@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Attributes } from '@opentelemetry/api';
-import type { PrimaryPluginContext, ScaleEvent, WorkerInfo } from '../../src/plugins/api.js';
+import type { PrimaryPluginContext, ScaleEvent, WorkerInfo } from '../../src/plugin-api/index.js';
 import type { Exemplar } from '../../otel/metrics-store.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import { EARLY_SNAPSHOT_KIND } from '../../otel/worker-telemetry.js';

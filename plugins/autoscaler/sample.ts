@@ -1,4 +1,4 @@
-import type { WorkerInfo } from '../../src/plugins/api.js';
+import type { WorkerInfo } from '../../src/plugin-api/index.js';
 import type { Exemplar } from '../../otel/metrics-store.js';
 import type { Sample } from './signals.js';
 

@@ -1,4 +1,4 @@
-import type { WorkerInfo } from '../../src/plugins/api.js';
+import type { WorkerInfo } from '../../src/plugin-api/index.js';
 import type { ProcessReading } from '../../otel/pid-sampler.js';
 import { overall, type CheckResult, type HealthReport, type HealthStatus } from './report.js';
 import type { HealthState } from './verdict.js';

@@ -1,6 +1,6 @@
-import type { Plugin } from '../../src/plugins/api.js';
-import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugins/api.js';
-import { sendJson } from '../../src/plugins/api.js';
+import type { Plugin } from '../../src/plugin-api/index.js';
+import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugin-api/index.js';
+import { sendJson } from '../../src/plugin-api/index.js';
 import { HEALTH_CONTENT_TYPE, httpStatusOf, type HealthCheckFn } from './report.js';
 import type { HealthState } from './verdict.js';
 import { serveHealth } from './worker.js';

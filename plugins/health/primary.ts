@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { PrimaryPluginContext } from '../../src/plugins/api.js';
+import type { PrimaryPluginContext } from '../../src/plugin-api/index.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import { liveSlots, SlotCounts } from '../../otel/slot-counts.js';
 import { INITIAL_HEALTH, nextHealth, type HealthState, type ProbeResult } from './verdict.js';

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { WorkerPluginContext } from '../../src/plugins/api.js';
+import type { WorkerPluginContext } from '../../src/plugin-api/index.js';
 import { HEALTH_CONTENT_TYPE, httpStatusOf, overall, runCheck, type CheckResult, type HealthCheckFn } from './report.js';
 
 export const PROBE_PORT_KIND = 'health:probe-port';

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { PrimaryPluginContext } from '../../src/plugins/api.js';
+import type { PrimaryPluginContext } from '../../src/plugin-api/index.js';
 import { PRIMARY_SCOPE } from '../../otel/instruments.js';
 import { liveSlots, SlotCounts } from '../../otel/slot-counts.js';
 import { heapSamplingConfig, initialSamplerState, planHeapSample, withPause, type HeapSamplingConfig, type SamplerState } from './heap-sampler.js';

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { WorkerPluginContext } from '../../src/plugins/api.js';
+import type { WorkerPluginContext } from '../../src/plugin-api/index.js';
 import { EARLY_SNAPSHOT_KIND, type WorkerTelemetry } from '../../otel/worker-telemetry.js';
 
 /** Fewest requests in progress above the last snapshot's count that make a jump (besides doubling). */

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
-import type { RequestInfo, WorkerPluginContext } from '../../src/plugins/api.js';
+import type { RequestInfo, WorkerPluginContext } from '../../src/plugin-api/index.js';
 import { M, WORKER_SCOPE } from '../../otel/instruments.js';
 import type { WorkerTelemetry } from '../../otel/worker-telemetry.js';
 import { RequestDurationHistogram } from './duration-histogram.js';

@@ -1,5 +1,5 @@
-import type { Plugin } from '../../src/plugins/api.js';
-import type { WorkerPluginContext } from '../../src/plugins/api.js';
+import type { Plugin } from '../../src/plugin-api/index.js';
+import type { WorkerPluginContext } from '../../src/plugin-api/index.js';
 import type { WorkerTelemetry } from '../../otel/worker-telemetry.js';
 import { recordHttp } from './http.js';
 import { recordRuntime } from './runtime.js';

@@ -17,7 +17,7 @@ export function telemetryPlugin(telemetry: WorkerTelemetry): Plugin {
   return otelWorkerPlugin(telemetry) as Plugin;
 }
 import type { ResolvedOptions } from '../config/validate.js';
-import type { Plugin } from '../plugins/plugin-host.js';
+import type { Plugin } from '../plugin-api/plugin-host.js';
 import { memoryExecArgv } from '../runtime/adapter.js';
 
 export interface BuiltinContext {

@@ -9,7 +9,7 @@ import type { Routing } from '../balancer/routing.js';
 import { resolveStrategy } from '../balancer/strategy.js';
 import { maxWorkersSource, OPTIONS_ENV, serializeForWorkers } from '../config/validate.js';
 import { AlreadyListeningError, NotListeningError } from '../errors.js';
-import { PluginHost, type Plugin } from '../plugins/plugin-host.js';
+import { PluginHost, type Plugin } from '../plugin-api/plugin-host.js';
 import { defaultListenMode, ENV, isBun, runtimeName } from '../runtime/adapter.js';
 import { privateApisInUse } from '../runtime/internals.js';
 import type { ClusterEventMap } from '../supervisor/events.js';

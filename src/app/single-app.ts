@@ -4,7 +4,7 @@ import { AlreadyListeningError } from '../errors.js';
 import type { Message } from '../ipc/envelope.js';
 import { LocalIpc } from '../ipc/local-ipc.js';
 import type { SettledReply } from '../ipc/primary-ipc.js';
-import { PluginHost } from '../plugins/plugin-host.js';
+import { PluginHost } from '../plugin-api/plugin-host.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import { HttpFrontend } from '../worker/http-frontend.js';
 import { BaseApp } from './base-app.js';

@@ -1,7 +1,7 @@
 import type { HealthCheckFn } from './builtin-plugins.js';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ClusterConfigInput, LoggerLike } from '../config/schema.js';
-import type { Plugin } from '../plugins/plugin-host.js';
+import type { Plugin } from '../plugin-api/plugin-host.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
 import type { Message, Sender } from '../ipc/envelope.js';

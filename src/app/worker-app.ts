@@ -2,7 +2,7 @@ import { AlreadyListeningError, NotListeningError } from '../errors.js';
 import { WORKER_SCOPE } from '../../otel/instruments.js';
 import type { Message } from '../ipc/envelope.js';
 import { WorkerIpc } from '../ipc/worker-ipc.js';
-import { PluginHost } from '../plugins/plugin-host.js';
+import { PluginHost } from '../plugin-api/plugin-host.js';
 import { ENV } from '../runtime/adapter.js';
 import { HttpFrontend } from '../worker/http-frontend.js';
 import { WorkerRuntime } from '../worker/worker-runtime.js';

@@ -3,7 +3,7 @@
 // a worker reuses what the primary validated (config/validate.ts compares their fingerprints).
 import path from 'node:path';
 import type { RequestListener, Server } from 'node:http';
-import type { Plugin, WorkerPluginContext } from '../plugins/api.js';
+import type { Plugin, WorkerPluginContext } from '../plugin-api/index.js';
 import type { ServerOptions } from '../app/types.js';
 import { CONTROL_NAME } from '../control/runtime-dir.js';
 import { ConfigFileError } from '../errors.js';

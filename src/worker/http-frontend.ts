@@ -3,7 +3,7 @@ import net, { type Socket } from 'node:net';
 // The module binding, not the global: `globalThis.performance` is an accessor that optimised code
 // calls on every use (Builtins_LoadGlobalIC at ~40 ns per request in the worker's profile).
 import { performance } from 'node:perf_hooks';
-import type { RequestInfo } from '../plugins/contexts.js';
+import type { RequestInfo } from '../plugin-api/contexts.js';
 import { stopListening } from '../runtime/adapter.js';
 import { privateApis } from '../runtime/internals.js';
 import { ConnectionList } from './connection-list.js';

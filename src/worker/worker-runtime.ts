@@ -4,7 +4,7 @@ import { internal, isInternal, MAX_KIND_CHARS, type Body, type PrimaryToWorker, 
 import type { IpcEnvelope } from '../ipc/envelope.js';
 import { InvalidArgumentError, WorkerGoneError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { PluginHost } from '../plugins/plugin-host.js';
+import type { PluginHost } from '../plugin-api/plugin-host.js';
 import { ENV, type ListenMode } from '../runtime/adapter.js';
 import type { HttpFrontend } from './http-frontend.js';
 

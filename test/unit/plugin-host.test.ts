@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PluginError } from '../../src/errors.js';
-import { PluginHost, type Plugin } from '../../src/plugins/plugin-host.js';
+import { PluginHost, type Plugin } from '../../src/plugin-api/plugin-host.js';
 import { createLogger } from '../../src/logger.js';
 
 const logger = createLogger(false, {});
