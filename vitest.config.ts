@@ -6,6 +6,9 @@ export default defineConfig({
     // Integration tests start real clusters; on a 2-core machine running files side by side makes
     // heartbeats and drains compete for CPU. Files run one after another, tests inside them too.
     fileParallelism: false,
+    // Tests marked concurrent (test/integration/memory.test.ts: minutes of waiting for a detector)
+    // run at most two at a time, for the same reason.
+    maxConcurrency: 2,
     testTimeout: 60_000,
     hookTimeout: 30_000,
     // In CI a failing test runs once more before it counts as failed. Real processes on a loaded

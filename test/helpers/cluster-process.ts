@@ -5,10 +5,26 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Tests that take minutes by design (a 3-minute sawtooth, a 150-restart churn, a leak at default
- * thresholds) run in CI and are skipped locally with OTEL_CLUSTER_SKIP_LONG=1.
+ * Set by .ci/run for the runs that check a variant of the Node runtime (the other supported Node
+ * versions, Node's private APIs forced off): the Bun variants (the same Bun in every run) and the
+ * long tests run once, in the first run of the whole suite (the reasons are in .ci/run).
  */
-export const skipLong = !!process.env.OTEL_CLUSTER_SKIP_LONG && !process.env.CI;
+export const nodeVariantRun = process.env.OTEL_CLUSTER_NODE_VARIANT === '1';
+
+/**
+ * Tests that take minutes by design (a 3-minute sawtooth, a 150-restart churn, a leak at default
+ * thresholds) run in CI's first Node run and are skipped locally with OTEL_CLUSTER_SKIP_LONG=1.
+ */
+export const skipLong = (!!process.env.OTEL_CLUSTER_SKIP_LONG && !process.env.CI) || nodeVariantRun;
+
+/**
+ * .ci/run runs the tests that spend minutes waiting (the leak detector judging a sawtooth, a leak at
+ * the defaults) in a second vitest process beside the rest of the suite: OTEL_CLUSTER_LANE=waiting
+ * there, =main in the suite's own run. Unset (npm test), every test runs in the one process.
+ */
+const lane = process.env.OTEL_CLUSTER_LANE;
+export const waitingLane = lane !== 'main';
+export const mainLane = lane !== 'waiting';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUN = path.join(ROOT, 'node_modules/.bin/bun');
@@ -241,7 +257,8 @@ export async function workersFromAdmin(admin: { port: number }): Promise<{ statu
   return { ...(JSON.parse(r.body) as { readyWorkers: number; workers: WorkerRow[] }), status: r.status };
 }
 
-export const bunAvailable = existsSync(BUN);
+/** Whether the Bun variants run: Bun is installed, and this is not a run that checks a Node variant. */
+export const bunAvailable = existsSync(BUN) && !nodeVariantRun;
 
 export interface LoadResult {
   ok: number;
