@@ -110,7 +110,7 @@ export function parseArgs(argv: string[]): CliArgs {
         word = args[token.index]!;
       } else {
         if (token.name === 'help') return { ...out, command: 'help' };
-        setFlag(out, token.name, token.rawName, token.value, token.inlineValue, args[token.index]!);
+        setFlag(out, token, args[token.index]!);
         continue;
       }
     } else if (token.value === '-') throw new CliUsageError(`unknown flag '-' for ${out.command}`);
@@ -133,12 +133,21 @@ export function parseArgs(argv: string[]): CliArgs {
   return out;
 }
 
-function setFlag(out: CliArgs, name: string, flag: string, value: string | undefined, inline: boolean | undefined, word: string): void {
+interface OptionToken {
+  name: string;
+  /** The flag as typed (`-i`, `--instances`). */
+  rawName: string;
+  value?: string | undefined;
+  inlineValue?: boolean | undefined;
+}
+
+/** Sets one option; `word` is the whole argument it came from (`-abc`, `--port=80`). */
+function setFlag(out: CliArgs, { name, rawName: flag, value, inlineValue }: OptionToken, word: string): void {
   const key = KEYS[name];
   if (key === undefined) throw new CliUsageError(`unknown flag '${word.split('=')[0]}' for ${out.command}`);
   if (!ALLOWED[out.command].includes(key)) throw new CliUsageError(`${flag} does not go with ${out.command}`);
   if (key === 'json' || key === 'jsonLogs') {
-    if (inline) throw new CliUsageError(`${flag} takes no value`);
+    if (inlineValue) throw new CliUsageError(`${flag} takes no value`);
     out[key] = true;
     return;
   }
