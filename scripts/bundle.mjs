@@ -13,21 +13,27 @@
 // worker imports the package in about half the time and the primary ~20 ms sooner, both on the
 // cold-start path (figures: bench/RESULTS.md).
 //
-// `@opentelemetry/api` stays external: the app and its instrumentations must share it with us. So do
-// the packages loaded only on demand (exporters, sdk-node, host-metrics) and pidusage. The zod/mini
+// One copy of each third-party package at run time: everything is bundled except what must be shared
+// with the app or is never bundled (EXTERNAL), so no package runs both inlined here and from
+// node_modules (readers made by one copy of sdk-metrics handed to another's provider). The packages
+// a role loads on demand (exporters, host-metrics, the container detector) are chunks of their own,
+// loaded by dynamic import. `@opentelemetry/api` stays external: the app and its instrumentations
+// must share it with us. pidusage too (the primary's fallback where there is no /proc). The zod/mini
 // functions the option schema uses are bundled for the primary's validation (config/zod.ts, its own
 // chunk: workers never load it); config/schema.ts still requires the package where no bundled copy
-// was handed over (tests, scripts, a worker whose options differ from the primary's).
+// was handed over (tests, scripts, a worker whose options differ from the primary's): one copy in
+// each process. test/integration/one-copy.test.ts checks what a primary and a worker load.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, transform } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-/** Bundled into ours: what every worker loads, and zod/mini (the primary's validation). */
-const INLINE = new Set(['@opentelemetry/sdk-metrics', '@opentelemetry/core', '@opentelemetry/resources', '@opentelemetry/semantic-conventions', 'zod']);
+/** Loaded from node_modules, never bundled; every other dependency is bundled (see above). */
+const EXTERNAL = ['@opentelemetry/api', 'pidusage'];
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-const external = Object.keys(pkg.dependencies).filter((d) => !INLINE.has(d));
+const unshipped = EXTERNAL.filter((d) => !pkg.dependencies[d]);
+if (unshipped.length) throw new Error(`external but not a dependency (the installed package would miss it): ${unshipped.join(', ')}`);
 /** What a worker loads besides the entry's own imports: its half of the app. */
 const WORKER_ROOT = 'dist/src/app/worker-app.js';
 /** The command line and the preload run on import: their entries start them through these. */
@@ -55,6 +61,33 @@ const processShim = {
   },
 };
 
+/**
+ * One build of each package inside the bundle too. A CommonJS package that require()s an
+ * @opentelemetry package whose exports map has a `require` condition (semantic-conventions) would
+ * otherwise bundle its CommonJS build beside the ES module build our code imports: both builds of
+ * that package, and the whole catalogue the CommonJS one carries. A dynamic import() of a CommonJS
+ * package (exporter-prometheus, host-metrics, the gRPC exporters) becomes a chunk that esbuild gives
+ * only a default export: a small ES module in between re-exports its names (read with Node's own
+ * import at build time), so `const { PrometheusExporter } = await import(...)` works.
+ */
+const oneBuild = {
+  name: 'one-build',
+  setup(b) {
+    b.onResolve({ filter: /^@opentelemetry\// }, (args) =>
+      args.kind === 'require-call' && !args.pluginData?.asImport
+        ? b.resolve(args.path, { kind: 'import-statement', resolveDir: args.resolveDir, importer: args.importer, pluginData: { asImport: true } })
+        : undefined,
+    );
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.kind === 'dynamic-import' && !EXTERNAL.includes(args.path) ? { path: args.path, namespace: 'dynamic-package' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'dynamic-package' }, async (args) => {
+      const names = Object.keys(await import(args.path)).filter((n) => n !== 'default' && n !== '__esModule');
+      return { contents: `export { ${names.join(', ')} } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: root };
+    });
+  },
+};
+
 const options = {
   absWorkingDir: root,
   bundle: true,
@@ -64,13 +97,16 @@ const options = {
   target: 'node20',
   // The ES module builds, so that unused exports (most of semantic-conventions) are dropped.
   mainFields: ['module', 'main'],
-  external,
+  external: EXTERNAL,
+  // The CommonJS packages bundled in (grpc-js, systeminformation, ...) require Node's built-ins:
+  // esbuild's ES module output has no `require` of its own to call.
+  banner: { js: "import { createRequire as __ocCreateRequire } from 'node:module';\nconst require = __ocCreateRequire(import.meta.url);" },
   logLevel: 'warning',
   metafile: true,
 };
 
 // Pass 1, the module graph: which of our modules each one imports, and the dynamic imports' targets.
-const graph = (await build({ ...options, entryPoints: [ENTRY], outdir: 'dist/bundle', write: false, plugins: [processShim] })).metafile.inputs;
+const graph = (await build({ ...options, entryPoints: [ENTRY], outdir: 'dist/bundle', write: false, plugins: [processShim, oneBuild] })).metafile.inputs;
 const own = (file) => file.startsWith('dist/') && file !== ENTRY;
 const staticImports = (file) => graph[file].imports.filter((i) => i.kind === 'import-statement' && graph[i.path]).map((i) => i.path);
 const dynamicTargets = new Set(Object.values(graph).flatMap((m) => m.imports.filter((i) => i.kind === 'dynamic-import' && graph[i.path]).map((i) => i.path)));
@@ -122,7 +158,7 @@ const sharedCore = {
   },
 };
 // In lib/, one level below dist/bundle like cli/: cli/main.ts finds package.json and preload.js from its own URL.
-const result = await build({ ...options, entryPoints: { 'lib/otel-cluster': ENTRY }, outdir: 'dist/bundle', chunkNames: 'lib/[name]-[hash]', plugins: [processShim, sharedCore] });
+const result = await build({ ...options, entryPoints: { 'lib/otel-cluster': ENTRY }, outdir: 'dist/bundle', chunkNames: 'lib/[name]-[hash]', plugins: [processShim, oneBuild, sharedCore] });
 rmSync(path.join(root, ENTRY));
 
 const internal = new Set(Object.values(START));
