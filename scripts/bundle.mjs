@@ -65,19 +65,34 @@ const processShim = {
  * One build of each package inside the bundle too. A CommonJS package that require()s an
  * @opentelemetry package whose exports map has a `require` condition (semantic-conventions) would
  * otherwise bundle its CommonJS build beside the ES module build our code imports: both builds of
- * that package, and the whole catalogue the CommonJS one carries. A dynamic import() of a CommonJS
- * package (exporter-prometheus, host-metrics, the gRPC exporters) becomes a chunk that esbuild gives
- * only a default export: a small ES module in between re-exports its names (read with Node's own
- * import at build time), so `const { PrometheusExporter } = await import(...)` works.
+ * that package, and the whole catalogue the CommonJS one carries. Such a require() gets the ES
+ * module build, through a small module re-exporting only the names the requiring file reads
+ * (`x_1.Name`, as tsc writes it), so that tree-shaking still drops the rest (a require() of the
+ * whole build keeps every export: ~3 MiB more in each worker). A dynamic import() of a CommonJS
+ * package (exporter-prometheus, host-metrics, the gRPC exporters) becomes a chunk that esbuild
+ * gives only a default export: a small module in between re-exports its names (read with Node's
+ * own import at build time), so `const { PrometheusExporter } = await import(...)` works.
  */
 const oneBuild = {
   name: 'one-build',
   setup(b) {
-    b.onResolve({ filter: /^@opentelemetry\// }, (args) =>
-      args.kind === 'require-call' && !args.pluginData?.asImport
-        ? b.resolve(args.path, { kind: 'import-statement', resolveDir: args.resolveDir, importer: args.importer, pluginData: { asImport: true } })
-        : undefined,
-    );
+    b.onResolve({ filter: /^@opentelemetry\// }, (args) => {
+      if (args.kind !== 'require-call' || args.pluginData?.asImport) return undefined;
+      const source = readFileSync(args.importer, 'utf8');
+      const binding = new RegExp(`(\\w+) = require\\(["']${args.path.replace(/[/.]/g, '\\$&')}["']\\)`).exec(source)?.[1];
+      const reads = binding ? [...source.matchAll(new RegExp(`\\b${binding}\\.(\\w+)`, 'g'))].map((m) => m[1]) : [];
+      // Any other use of the binding (passed on whole, re-exported): the whole build.
+      const uses = binding ? source.match(new RegExp(`\\b${binding}\\b`, 'g')).length : 0;
+      if (!binding || uses !== reads.length + 1)
+        return b.resolve(args.path, { kind: 'import-statement', resolveDir: args.resolveDir, importer: args.importer, pluginData: { asImport: true } });
+      const names = [...new Set(reads)].sort();
+      return { path: `${args.path}#${names.join(',')}`, namespace: 'used-names', pluginData: { pkg: args.path, names, resolveDir: args.resolveDir } };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'used-names' }, ({ pluginData: { pkg, names, resolveDir } }) => ({
+      contents: `export { ${names.join(', ')} } from ${JSON.stringify(pkg)};`,
+      loader: 'js',
+      resolveDir,
+    }));
     b.onResolve({ filter: /^[^./]/ }, (args) =>
       args.kind === 'dynamic-import' && !EXTERNAL.includes(args.path) ? { path: args.path, namespace: 'dynamic-package' } : undefined,
     );
