@@ -39,9 +39,16 @@ const WORKER_ROOT = 'dist/src/app/worker-app.js';
 /** The command line and the preload run on import: their entries start them through these. */
 const START = { cli: '__otelClusterCli', preload: '__otelClusterPreload' };
 const ENTRY = 'dist/bundle-entry.js';
+/**
+ * `otel-cluster/plugin` (src/plugin-api): a second entry over the same module graph, importing the
+ * shared core like every split point, so the modules it shares with the main entry (the plugin host,
+ * errors, ...) are in the same chunks: one copy of each when an app loads both.
+ */
+const PLUGIN_ENTRY = 'dist/bundle-plugin-entry.js';
 const out = (file) => path.join(root, 'dist/bundle', file);
 
 rmSync(out(''), { recursive: true, force: true }); // no chunk of an earlier build left behind
+writeFileSync(path.join(root, PLUGIN_ENTRY), "import 'otel-cluster:core';\nexport * from './src/plugin-api/index.js';\n");
 writeFileSync(
   path.join(root, ENTRY),
   `export * from './src/index.js';\nexport const ${START.cli} = () => import('./src/cli/main.js');\nexport const ${START.preload} = () => import('./src/cli/preload.js');\n`,
@@ -76,6 +83,8 @@ const processShim = {
 const oneBuild = {
   name: 'one-build',
   setup(b) {
+    // The built-in plugins import the published plugin entry by name (tsconfig paths): its source here.
+    b.onResolve({ filter: /^otel-cluster\/plugin$/ }, () => ({ path: path.join(root, 'dist/src/plugin-api/index.js') }));
     b.onResolve({ filter: /^@opentelemetry\// }, (args) => {
       if (args.kind !== 'require-call' || args.pluginData?.asImport) return undefined;
       const source = readFileSync(args.importer, 'utf8');
@@ -122,7 +131,7 @@ const options = {
 
 // Pass 1, the module graph: which of our modules each one imports, and the dynamic imports' targets.
 const graph = (await build({ ...options, entryPoints: [ENTRY], outdir: 'dist/bundle', write: false, plugins: [processShim, oneBuild] })).metafile.inputs;
-const own = (file) => file.startsWith('dist/') && file !== ENTRY;
+const own = (file) => file.startsWith('dist/') && file !== ENTRY && file !== PLUGIN_ENTRY;
 const staticImports = (file) => graph[file].imports.filter((i) => i.kind === 'import-statement' && graph[i.path]).map((i) => i.path);
 const dynamicTargets = new Set(Object.values(graph).flatMap((m) => m.imports.filter((i) => i.kind === 'dynamic-import' && graph[i.path]).map((i) => i.path)));
 if (!graph[WORKER_ROOT] || !dynamicTargets.has(WORKER_ROOT)) throw new Error(`${WORKER_ROOT} is no longer a dynamic import target: update WORKER_ROOT`);
@@ -173,13 +182,21 @@ const sharedCore = {
   },
 };
 // In lib/, one level below dist/bundle like cli/: cli/main.ts finds package.json and preload.js from its own URL.
-const result = await build({ ...options, entryPoints: { 'lib/otel-cluster': ENTRY }, outdir: 'dist/bundle', chunkNames: 'lib/[name]-[hash]', plugins: [processShim, oneBuild, sharedCore] });
+const result = await build({
+  ...options,
+  entryPoints: { 'lib/otel-cluster': ENTRY, 'lib/plugin': PLUGIN_ENTRY },
+  outdir: 'dist/bundle',
+  chunkNames: 'lib/[name]-[hash]',
+  plugins: [processShim, oneBuild, sharedCore],
+});
 rmSync(path.join(root, ENTRY));
+rmSync(path.join(root, PLUGIN_ENTRY));
 
 const internal = new Set(Object.values(START));
 const entryOutput = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('lib/otel-cluster.js'))[1];
 const exported = entryOutput.exports.filter((name) => !internal.has(name));
 mkdirSync(out('cli'), { recursive: true });
+writeFileSync(out('plugin.js'), "export * from './lib/plugin.js';\n");
 writeFileSync(out('index.js'), `export { ${exported.join(', ')} } from './lib/otel-cluster.js';\n`);
 writeFileSync(out('cli/main.js'), `#!/usr/bin/env node\nimport { ${START.cli} } from '../lib/otel-cluster.js';\n\nawait ${START.cli}();\n`);
 writeFileSync(out('lib/preload.js'), `import { ${START.preload} } from './otel-cluster.js';\n\nawait ${START.preload}();\n`);
