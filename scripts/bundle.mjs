@@ -85,26 +85,31 @@ const oneBuild = {
   setup(b) {
     // The built-in plugins import the published plugin entry by name (tsconfig paths): its source here.
     b.onResolve({ filter: /^otel-cluster\/plugin$/ }, () => ({ path: path.join(root, 'dist/src/plugin-api/index.js') }));
-    b.onResolve({ filter: /^@opentelemetry\// }, (args) => {
-      if (args.kind !== 'require-call' || args.pluginData?.asImport) return undefined;
+    b.onResolve({ filter: /^@opentelemetry\// }, async (args) => {
+      if (args.kind !== 'require-call' || args.pluginData?.asImport || EXTERNAL.includes(args.path)) return undefined;
+      const asImport = () => b.resolve(args.path, { kind: 'import-statement', resolveDir: args.resolveDir, importer: args.importer, pluginData: { asImport: true } });
       const source = readFileSync(args.importer, 'utf8');
       const binding = new RegExp(`(\\w+) = require\\(["']${args.path.replace(/[/.]/g, '\\$&')}["']\\)`).exec(source)?.[1];
       const reads = binding ? [...source.matchAll(new RegExp(`\\b${binding}\\.(\\w+)`, 'g'))].map((m) => m[1]) : [];
       // Any other use of the binding (passed on whole, re-exported): the whole build.
       const uses = binding ? source.match(new RegExp(`\\b${binding}\\b`, 'g')).length : 0;
-      if (!binding || uses !== reads.length + 1)
-        return b.resolve(args.path, { kind: 'import-statement', resolveDir: args.resolveDir, importer: args.importer, pluginData: { asImport: true } });
+      if (!binding || uses !== reads.length + 1) return asImport();
       const names = [...new Set(reads)].sort();
-      return { path: `${args.path}#${names.join(',')}`, namespace: 'used-names', pluginData: { pkg: args.path, names, resolveDir: args.resolveDir } };
+      return { path: `${args.path}#${names.join(',')}`, namespace: 'used-names', pluginData: { entry: (await asImport()).path, names } };
     });
-    b.onLoad({ filter: /.*/, namespace: 'used-names' }, ({ pluginData: { pkg, names, resolveDir } }) => ({
-      contents: `export { ${names.join(', ')} } from ${JSON.stringify(pkg)};`,
-      loader: 'js',
-      resolveDir,
-    }));
-    b.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.kind === 'dynamic-import' && !EXTERNAL.includes(args.path) ? { path: args.path, namespace: 'dynamic-package' } : undefined,
-    );
+    // Each name from the file that defines it (the entry's `export { X } from './file'`), not through
+    // the entry: a required module is evaluated whole, and the entry would pull in every file.
+    b.onLoad({ filter: /.*/, namespace: 'used-names' }, ({ pluginData: { entry, names } }) => {
+      const from = new Map();
+      for (const [, list, file] of readFileSync(entry, 'utf8').matchAll(/export\s*\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/g))
+        for (const item of list.split(',')) {
+          const [local, exported = local] = item.trim().split(/\s+as\s+/);
+          if (local) from.set(exported, `${local} as ${exported}`).set(`${exported}\0file`, file);
+        }
+      const lines = names.map((n) => (from.has(n) ? `export { ${from.get(n)} } from ${JSON.stringify(from.get(`${n}\0file`))};` : `export { ${n} } from './${path.basename(entry)}';`));
+      return { contents: lines.join('\n'), loader: 'js', resolveDir: path.dirname(entry) };
+    });
+    b.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'dynamic-import' && !EXTERNAL.includes(args.path) ? { path: args.path, namespace: 'dynamic-package' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'dynamic-package' }, async (args) => {
       const names = Object.keys(await import(args.path)).filter((n) => n !== 'default' && n !== '__esModule');
       return { contents: `export { ${names.join(', ')} } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: root };

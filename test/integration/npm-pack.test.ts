@@ -82,7 +82,9 @@ describe('the npm pack tarball, installed into an empty project', () => {
     const packed = JSON.parse((await npm(['pack', '--json', '--ignore-scripts', '--pack-destination', dir], ROOT)).stdout) as { filename: string; files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
     // The bundle and the declarations: no second JavaScript tree (dist/src/**/*.js, dist/otel, ...).
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'dist/bundle/index.js', 'dist/bundle/plugin.js', 'dist/bundle/cli/main.js', 'dist/src/index.d.ts', 'dist/src/plugin-api/index.d.ts']));
+    expect(files).toEqual(
+      expect.arrayContaining(['package.json', 'dist/bundle/index.js', 'dist/bundle/plugin.js', 'dist/bundle/cli/main.js', 'dist/src/index.d.ts', 'dist/src/plugin-api/index.d.ts']),
+    );
     expect(files.filter((f) => f.endsWith('.js') && !f.startsWith('dist/bundle/'))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
     project = path.join(dir, 'project');
