@@ -24,6 +24,7 @@
 // was handed over (tests, scripts, a worker whose options differ from the primary's): one copy in
 // each process. test/integration/one-copy.test.ts checks what a primary and a worker load.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, transform } from 'esbuild';
@@ -109,7 +110,10 @@ const oneBuild = {
       const lines = names.map((n) => (from.has(n) ? `export { ${from.get(n)} } from ${JSON.stringify(from.get(`${n}\0file`))};` : `export { ${n} } from './${path.basename(entry)}';`));
       return { contents: lines.join('\n'), loader: 'js', resolveDir: path.dirname(entry) };
     });
-    b.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'dynamic-import' && !EXTERNAL.includes(args.path) ? { path: args.path, namespace: 'dynamic-package' } : undefined));
+    // Not Node's built-ins: their names differ between runtimes (Bun's http has no _connectionListener),
+    // and a chunk re-exporting a name the runtime lacks fails to link there.
+    const dynamicPackage = (p) => !EXTERNAL.includes(p) && !p.startsWith('node:') && !builtinModules.includes(p);
+    b.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'dynamic-import' && dynamicPackage(args.path) ? { path: args.path, namespace: 'dynamic-package' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'dynamic-package' }, async (args) => {
       const names = Object.keys(await import(args.path)).filter((n) => n !== 'default' && n !== '__esModule');
       return { contents: `export { ${names.join(', ')} } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: root };
