@@ -32,13 +32,15 @@ const external = Object.keys(pkg.dependencies).filter((d) => !INLINE.has(d));
 const WORKER_ROOT = 'dist/src/app/worker-app.js';
 /** The command line and the preload run on import: their entries start them through these. */
 const START = { cli: '__otelClusterCli', preload: '__otelClusterPreload' };
+/** The plugin API (`otel-cluster/plugin`, dist/bundle/plugin.js) travels in the library's module graph as this namespace: one copy of each module. */
+const PLUGIN_API = '__otelClusterPlugin';
 const ENTRY = 'dist/bundle-entry.js';
 const out = (file) => path.join(root, 'dist/bundle', file);
 
 rmSync(out(''), { recursive: true, force: true }); // no chunk of an earlier build left behind
 writeFileSync(
   path.join(root, ENTRY),
-  `export * from './src/index.js';\nexport const ${START.cli} = () => import('./src/cli/main.js');\nexport const ${START.preload} = () => import('./src/cli/preload.js');\n`,
+  `export * from './src/index.js';\nexport * as ${PLUGIN_API} from './src/plugin-api/index.js';\nexport const ${START.cli} = () => import('./src/cli/main.js');\nexport const ${START.preload} = () => import('./src/cli/preload.js');\n`,
 );
 
 /**
@@ -67,11 +69,16 @@ const options = {
   external,
   logLevel: 'warning',
   metafile: true,
+  // Plugins import the plugin API by its published name; tsconfig.json maps it to the TypeScript
+  // source, and esbuild would follow that map into src/*.ts: a second copy of every module.
+  alias: { 'otel-cluster/plugin': './dist/src/plugin-api/index.js' },
 };
 
 // Pass 1, the module graph: which of our modules each one imports, and the dynamic imports' targets.
 const graph = (await build({ ...options, entryPoints: [ENTRY], outdir: 'dist/bundle', write: false, plugins: [processShim] })).metafile.inputs;
 const own = (file) => file.startsWith('dist/') && file !== ENTRY;
+const sources = Object.keys(graph).filter((file) => /\.[cm]?ts$/.test(file) && !file.includes('node_modules/'));
+if (sources.length) throw new Error(`the bundle would include TypeScript sources (a second copy of those modules): ${sources.join(', ')}`);
 const staticImports = (file) => graph[file].imports.filter((i) => i.kind === 'import-statement' && graph[i.path]).map((i) => i.path);
 const dynamicTargets = new Set(Object.values(graph).flatMap((m) => m.imports.filter((i) => i.kind === 'dynamic-import' && graph[i.path]).map((i) => i.path)));
 if (!graph[WORKER_ROOT] || !dynamicTargets.has(WORKER_ROOT)) throw new Error(`${WORKER_ROOT} is no longer a dynamic import target: update WORKER_ROOT`);
@@ -125,10 +132,22 @@ const sharedCore = {
 const result = await build({ ...options, entryPoints: { 'lib/otel-cluster': ENTRY }, outdir: 'dist/bundle', chunkNames: 'lib/[name]-[hash]', plugins: [processShim, sharedCore] });
 rmSync(path.join(root, ENTRY));
 
-const internal = new Set(Object.values(START));
+const internal = new Set([...Object.values(START), PLUGIN_API]);
 const entryOutput = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('lib/otel-cluster.js'))[1];
 const exported = entryOutput.exports.filter((name) => !internal.has(name));
 mkdirSync(out('cli'), { recursive: true });
 writeFileSync(out('index.js'), `export { ${exported.join(', ')} } from './lib/otel-cluster.js';\n`);
 writeFileSync(out('cli/main.js'), `#!/usr/bin/env node\nimport { ${START.cli} } from '../lib/otel-cluster.js';\n\nawait ${START.cli}();\n`);
+const pluginApi = await build({
+  absWorkingDir: root,
+  bundle: false,
+  format: 'esm',
+  metafile: true,
+  logLevel: 'warning',
+  entryPoints: ['dist/src/plugin-api/index.js'],
+  outdir: 'dist/bundle',
+  write: false,
+});
+const pluginExports = Object.values(pluginApi.metafile.outputs)[0].exports;
+writeFileSync(out('plugin.js'), `import { ${PLUGIN_API} as api } from './lib/otel-cluster.js';\n\nexport const { ${pluginExports.join(', ')} } = api;\n`);
 writeFileSync(out('lib/preload.js'), `import { ${START.preload} } from './otel-cluster.js';\n\nawait ${START.preload}();\n`);

@@ -77,7 +77,12 @@ export async function scaleAndReport(ctx: PrimaryPluginContext, decided: ScaleEv
   }
   const standbys = activations() - activatedBefore;
   const size = ctx.poolSize();
-  const ready = new Set(ctx.getWorkers().filter((w) => w.slot >= 0 && w.state === 'ready').map((w) => w.slot)).size;
+  const ready = new Set(
+    ctx
+      .getWorkers()
+      .filter((w) => w.slot >= 0 && w.state === 'ready')
+      .map((w) => w.slot),
+  ).size;
   const reached = error === undefined && size === decided.to && (decided.direction === 'down' || ready >= decided.to);
   if (!reached) error ??= `the pool has ${size} slots, ${ready} serving`;
   const event: ScaledEvent = {
