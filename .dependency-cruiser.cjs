@@ -1,7 +1,7 @@
 /**
  * The dependency rules of docs/architecture.md, checked in CI (`npm run lint:deps`):
  * dependencies flow one way, from the composition root (src/app) to the core and to otel/, and
- * built-in plugins see only the published plugin API.
+ * built-in plugins see only the published plugin entry, `otel-cluster/plugin` (tsconfig.json paths).
  */
 module.exports = {
   forbidden: [
@@ -9,9 +9,20 @@ module.exports = {
     {
       name: 'plugins-use-the-plugin-api',
       severity: 'error',
-      comment: 'Built-in plugins are written against what a user plugin can use: the plugin API, otel/ and the error catalogue.',
+      comment:
+        "Built-in plugins are written as a user's plugin is: against the published plugin entry (otel-cluster/plugin), @opentelemetry/api, node's modules and their own folder's files.",
+      from: { path: '^plugins/([^/]+)/' },
+      to: {
+        dependencyTypesNot: ['core'],
+        pathNot: ['^plugins/$1/', '^src/plugin-api/index\\.ts$', '(^|/)node_modules/@opentelemetry/api/'],
+      },
+    },
+    {
+      name: 'plugins-import-the-entry-by-name',
+      severity: 'error',
+      comment: 'A plugin imports the plugin API as `otel-cluster/plugin`, the way a user does, never by a relative path.',
       from: { path: '^plugins/' },
-      to: { path: '^src/', pathNot: '^src/(plugin-api/index|errors)\\.ts$' },
+      to: { path: '^src/plugin-api/index\\.ts$', dependencyTypesNot: ['aliased-tsconfig-paths'] },
     },
     {
       name: 'core-does-not-import-app-or-plugins',

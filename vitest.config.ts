@@ -1,6 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+// The package's own entries as tsconfig.json `paths` maps them (plugins import `otel-cluster/plugin`).
+const source = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^otel-cluster\/plugin$/, replacement: source('./src/plugin-api/index.ts') },
+      { find: /^otel-cluster$/, replacement: source('./src/index.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     // Integration tests start real clusters; on a 2-core machine running files side by side makes

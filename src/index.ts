@@ -1,9 +1,9 @@
 export { createServer } from './app/create-server.js';
 export type { App, ServerOptions, ListenAddress } from './app/types.js';
 export { getRoute, type Handler, type Request, type Response, type Next } from './worker/router.js';
-export { definePlugin, type Plugin, type PluginContextBase, type CloseHook, type RecycleReason, type AdminRoute, type MemoryLevel } from './plugin-api/index.js';
-export type { ClusterEventMap, ClusterEventName, ScaleEvent } from './supervisor/events.js';
-export type { AutoscalerStatus, HoldReason, Recommendation, Signals, Trigger } from './app/builtin-plugins.js';
+export { definePlugin, type Plugin, type PluginContextBase, type CloseHook, type RecycleReason, type AdminRoute } from './plugin-api/index.js';
+export type { ClusterEventMap, ClusterEventName, CoreEventMap, PluginEventMap } from './supervisor/events.js';
+export type { AutoscalerStatus, HoldReason, LeakEvent, MemoryEvent, MemoryLevel, Recommendation, ScaledEvent, ScaleEvent, Signals, Trigger, UnhealthyEvent } from './app/builtin-plugins.js';
 export type { WorkerInfo } from './supervisor/supervisor.js';
 export type { WorkerState } from './supervisor/worker-handle.js';
 export { EXIT_REASONS, type ExitReason } from './supervisor/exit-reason.js';

@@ -1,7 +1,7 @@
-import type { Plugin } from '../../src/plugin-api/index.js';
-import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugin-api/index.js';
+import type { Plugin, PrimaryPluginContext, WorkerPluginContext } from 'otel-cluster/plugin';
 import type { Autoscaler, AutoscalerOptions, AutoscalerStatus } from './primary.js';
 
+export type { ScaledEvent, ScaleEvent } from './events.js';
 export type { AutoscalerStatus } from './primary.js';
 export type { HoldReason, Recommendation, Signals, Trigger } from './decide.js';
 

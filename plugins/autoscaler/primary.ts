@@ -1,9 +1,7 @@
 import os from 'node:os';
 import type { Attributes } from '@opentelemetry/api';
-import type { PrimaryPluginContext, ScaleEvent, WorkerInfo } from '../../src/plugin-api/index.js';
-import type { Exemplar } from '../../otel/metrics-store.js';
-import { PRIMARY_SCOPE } from '../../otel/instruments.js';
-import { EARLY_SNAPSHOT_KIND } from '../../otel/worker-telemetry.js';
+import { EARLY_SNAPSHOT_KIND, PRIMARY_SCOPE, type Exemplar, type PrimaryPluginContext, type WorkerInfo } from 'otel-cluster/plugin';
+import { scaleAndReport, type ScaleEvent } from './events.js';
 import { decide, initialState, TRIGGERS, type Decision, type HoldReason, type Recommendation, type ScalePolicy, type ScalerState, type Signals } from './decide.js';
 import { ATTR_TRIGGER, knownSeries, type LoopHold } from './known-series.js';
 import { initialSettle, nextSettle, readingsFrom, type SettleState } from './settle.js';
@@ -66,6 +64,8 @@ export class Autoscaler {
   private readonly sources: SampleSources;
   private state: ScalerState;
   private scaling: Promise<void> | undefined;
+  /** Standbys activated for a scale-up, for cluster:scaled. */
+  private scaleUpActivations = 0;
   private settle: SettleState;
   private lastCapped: string | undefined;
   private lastHold: AutoscalerStatus['hold'];
@@ -87,6 +87,7 @@ export class Autoscaler {
       pendingConnections: () => ctx.pendingConnections(),
     };
     this.series = new SampleSeries(p.stableWindowMs);
+    ctx.events.on('worker:activated', (e) => e.reason === 'scale-up' && this.scaleUpActivations++);
     this.state = initialState(now, o.initialWorkers);
     this.settle = initialSettle(o.initialWorkers, now);
     this.status = {
@@ -223,6 +224,7 @@ export class Autoscaler {
   }
 
   private act(d: Decision, from: number, windowMs: number, exemplars: Exemplar[], now: number, urgent: boolean): void {
+    const startedAt = performance.now();
     const r = d.reason!;
     // The added slots a standby takes (by a message) before any is forked.
     const standbys = d.direction === 'up' ? Math.min(d.to - from, this.ctx.getWorkers().filter((w) => w.state === 'standby').length) : 0;
@@ -231,14 +233,7 @@ export class Autoscaler {
     this.ctx.logger.info({ ...event, desired: d.desired, capped: d.capped, urgent }, d.direction === 'up' ? 'auto-scaling up' : 'auto-scaling down');
     this.decisions.add(1, { 'cluster.autoscaler.direction': event.direction, [ATTR_TRIGGER]: r.trigger });
     this.ctx.emit('cluster:scale', event);
-    this.scaling = this.ctx
-      .scaleTo(d.to)
-      .catch((err: Error & { code?: string }) => {
-        // A decision that meets the shutdown is moot, not a failure.
-        if (err.code === 'CLUSTER_ERR_NOT_LISTENING') this.ctx.logger.debug({ from, to: d.to }, 'auto-scaling dropped: the cluster is shutting down');
-        else this.ctx.logger.error({ from, to: d.to, err: err.message }, 'auto-scaling failed');
-      })
-      .finally(() => (this.scaling = undefined));
+    this.scaling = scaleAndReport(this.ctx, event, () => this.scaleUpActivations, startedAt).finally(() => (this.scaling = undefined));
   }
 
   /**

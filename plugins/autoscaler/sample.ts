@@ -1,5 +1,4 @@
-import type { WorkerInfo } from '../../src/plugin-api/index.js';
-import type { Exemplar } from '../../otel/metrics-store.js';
+import type { Exemplar, WorkerInfo } from 'otel-cluster/plugin';
 import type { Sample } from './signals.js';
 
 /** Where one evaluation's readings come from (the primary's sampler, the workers' snapshots, the listening socket). */

@@ -1,5 +1,4 @@
-import type { WorkerInfo } from '../../src/plugin-api/index.js';
-import type { ProcessReading } from '../../otel/pid-sampler.js';
+import type { ProcessReading, WorkerInfo } from 'otel-cluster/plugin';
 import { overall, type CheckResult, type HealthReport, type HealthStatus } from './report.js';
 import type { HealthState } from './verdict.js';
 

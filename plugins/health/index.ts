@@ -1,9 +1,24 @@
-import type { Plugin } from '../../src/plugin-api/index.js';
-import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugin-api/index.js';
-import { sendJson } from '../../src/plugin-api/index.js';
+import { sendJson, type Plugin, type PrimaryPluginContext, type WorkerPluginContext } from 'otel-cluster/plugin';
 import { HEALTH_CONTENT_TYPE, httpStatusOf, type HealthCheckFn } from './report.js';
 import type { HealthState } from './verdict.js';
 import { serveHealth } from './worker.js';
+
+declare module 'otel-cluster/plugin' {
+  interface PluginEventMap {
+    /** maxFailures consecutive health probes failed; the worker is being replaced. */
+    'worker:unhealthy': [UnhealthyEvent];
+    /** A worker whose probes had failed (fewer than maxFailures times) passed again. */
+    'worker:recovered': [{ slot: number; pid: number; failures: number }];
+  }
+}
+
+export interface UnhealthyEvent {
+  slot: number;
+  pid: number;
+  failures: number;
+  reasons: string[];
+  action: 'recycle' | 'kill';
+}
 
 export interface HealthPluginOptions {
   /** The seed's healthCheck block (plus gracePeriodMs). */

@@ -1,7 +1,5 @@
 import http from 'node:http';
-import type { PrimaryPluginContext } from '../../src/plugin-api/index.js';
-import { PRIMARY_SCOPE } from '../../otel/instruments.js';
-import { liveSlots, SlotCounts } from '../../otel/slot-counts.js';
+import { liveSlots, PRIMARY_SCOPE, SlotCounts, type PrimaryPluginContext } from 'otel-cluster/plugin';
 import { INITIAL_HEALTH, nextHealth, type HealthState, type ProbeResult } from './verdict.js';
 import { PROBE_PORT_KIND } from './worker.js';
 

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { WorkerPluginContext } from '../../src/plugin-api/index.js';
+import type { WorkerPluginContext } from 'otel-cluster/plugin';
 import { HEALTH_CONTENT_TYPE, httpStatusOf, overall, runCheck, type CheckResult, type HealthCheckFn } from './report.js';
 
 export const PROBE_PORT_KIND = 'health:probe-port';

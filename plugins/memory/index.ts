@@ -1,7 +1,41 @@
-import type { Plugin } from '../../src/plugin-api/index.js';
-import type { PrimaryPluginContext, WorkerPluginContext } from '../../src/plugin-api/index.js';
+import type { Plugin, PrimaryPluginContext, WorkerPluginContext } from 'otel-cluster/plugin';
 import type { LeakDetectorConfig } from './leak-detector.js';
+import type { MemoryLevel } from './memory-policy.js';
 import { serveMemory } from './worker.js';
+
+export type { MemoryLevel } from './memory-policy.js';
+
+declare module 'otel-cluster/plugin' {
+  interface PluginEventMap {
+    /** A worker's memory crossed a threshold (level 'ok' when it falls back below the warning one). */
+    'worker:memory': [MemoryEvent];
+    /** The leak detector's verdict on a worker's heap-after-GC series, and what was done. */
+    'worker:leak': [LeakEvent];
+    /** A GC hint was answered: heap used before and after the collection. */
+    'worker:gc': [{ slot: number; pid: number; heapBeforeBytes: number; heapAfterBytes: number }];
+  }
+}
+
+export interface MemoryEvent {
+  slot: number;
+  pid: number;
+  level: MemoryLevel;
+  utilization: number;
+  usedBytes: number;
+  limitBytes: number;
+}
+
+export interface LeakEvent {
+  slot: number;
+  pid: number;
+  growthBytesPerMin: number;
+  fit: number;
+  samples: number;
+  action: 'warn' | 'snapshot' | 'recycle';
+  snapshotPath?: string;
+  /** Set when a fast leak was reported early: when the fitted trend reaches the heap limit. */
+  timeToLimitS?: number;
+}
 
 export interface MemoryPluginOptions {
   intervalMs: number;

@@ -1,4 +1,4 @@
-import type { MemoryLevel } from '../../src/plugin-api/index.js';
+export type MemoryLevel = 'ok' | 'warning' | 'critical' | 'over-limit';
 
 /**
  * A worker's memory level from one reading, and what follows: a pure function of the previous

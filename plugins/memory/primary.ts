@@ -1,7 +1,5 @@
 import os from 'node:os';
-import type { PrimaryPluginContext } from '../../src/plugin-api/index.js';
-import { PRIMARY_SCOPE } from '../../otel/instruments.js';
-import { liveSlots, SlotCounts } from '../../otel/slot-counts.js';
+import { liveSlots, PRIMARY_SCOPE, SlotCounts, type PrimaryPluginContext } from 'otel-cluster/plugin';
 import { heapSamplingConfig, initialSamplerState, planHeapSample, withPause, type HeapSamplingConfig, type SamplerState } from './heap-sampler.js';
 import { detectLeak, type HeapSample, type LeakDetectorConfig } from './leak-detector.js';
 import { decideMemory, INITIAL_MEMORY_STATE, type MemoryPolicyConfig, type MemoryState } from './memory-policy.js';
@@ -217,7 +215,7 @@ export class MemoryManager {
   /** Asks the worker for a full GC when its series is too sparse and its heap grows (heap-sampler.ts). */
   private sample(w: WorkerMemory, pid: number, startedAt: number, now: number): void {
     if (!w.canCollect || !this.ctx.store.heapOf(w.slot, pid)) return;
-    const old = this.ctx.store.latest(w.slot)?.extras[OLD_GENERATION_KEY];
+    const old = this.ctx.store.snapshotExtra(w.slot, OLD_GENERATION_KEY);
     const d = planHeapSample(w.sampler, { now, startedAt, series: w.series, heapBytes: typeof old === 'number' ? old : undefined }, this.sampling, Math.random);
     w.sampler = d.state;
     if (!d.collect) return;

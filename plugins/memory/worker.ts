@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
-import type { WorkerPluginContext } from '../../src/plugin-api/index.js';
-import { collectGarbage } from '../../src/plugin-api/index.js';
+import type { WorkerPluginContext } from 'otel-cluster/plugin';
+import { collectGarbage } from 'otel-cluster/plugin';
 
 export const GC_HINT = 'memory:gc';
 export const GC_DONE = 'memory:gc-done';

@@ -1,6 +1,5 @@
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
-import { AggregationTemporality, DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
-import { DURATION_BOUNDARIES_S, M } from '../../otel/instruments.js';
+import { AggregationTemporality, DataPointType, DURATION_BOUNDARIES_S, METRIC_NAMES as M, type MetricData } from 'otel-cluster/plugin';
 
 interface Series {
   attributes: Attributes;

@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { WorkerPluginContext } from '../../src/plugin-api/index.js';
-import { EARLY_SNAPSHOT_KIND, type WorkerTelemetry } from '../../otel/worker-telemetry.js';
+import { EARLY_SNAPSHOT_KIND, type WorkerPluginContext, type WorkerTelemetryAccess } from 'otel-cluster/plugin';
 
 /** Fewest requests in progress above the last snapshot's count that make a jump (besides doubling). */
 export const MIN_RISE = 4;
@@ -116,7 +115,7 @@ export class JumpWatch {
  * then EARLY_SNAPSHOT_KIND, when its in-progress requests jump. The caller feeds it each request's
  * end and each snapshot's count (http.ts counts both already).
  */
-export function watchForJumps(ctx: WorkerPluginContext, telemetry: WorkerTelemetry): JumpWatch {
+export function watchForJumps(ctx: WorkerPluginContext, telemetry: WorkerTelemetryAccess): JumpWatch {
   const watch = new JumpWatch({
     intervalMs: () => telemetry.intervalMs,
     sendEarly: (inflight, baseline) => {

@@ -1,17 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
-import type { RequestInfo, WorkerPluginContext } from '../../src/plugin-api/index.js';
-import { M, WORKER_SCOPE } from '../../otel/instruments.js';
-import type { WorkerTelemetry } from '../../otel/worker-telemetry.js';
+import { METRIC_NAMES as M, WORKER_SCOPE, type Exemplar, type RequestInfo, type WorkerPluginContext, type WorkerTelemetryAccess } from 'otel-cluster/plugin';
 import { RequestDurationHistogram } from './duration-histogram.js';
 import { watchForJumps } from './early-snapshot.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 const kSpan = Symbol('otel-cluster.span');
 const EXEMPLARS_PER_INTERVAL = 5;
-
-import type { Exemplar } from '../../otel/metrics-store.js';
 
 const headerGetter = {
   keys: (carrier: IncomingMessage['headers']) => Object.keys(carrier),
@@ -30,10 +26,9 @@ const errorTypeOf = (aborted: boolean, statusCode: number): string | undefined =
  * tracing is on, a server span per request with the same two readings, continuing an incoming W3C
  * traceparent. The slowest sampled requests of each interval travel with the snapshot as exemplars.
  */
-
-export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetry): void {
+export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetryAccess): void {
   const meter = ctx.meter(WORKER_SCOPE);
-  const tracingOn = telemetry.tracerProvider !== undefined;
+  const tracingOn = telemetry.tracing;
   const propagator = telemetry.propagator;
   const duration = new RequestDurationHistogram();
   telemetry.addMetric(WORKER_SCOPE, () => duration.collect());

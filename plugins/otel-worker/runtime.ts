@@ -1,7 +1,6 @@
 import { monitorEventLoopDelay, performance, PerformanceObserver, constants, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import v8 from 'node:v8';
-import type { WorkerPluginContext } from '../../src/plugin-api/index.js';
-import { GC_BOUNDARIES_S, M, WORKER_SCOPE } from '../../otel/instruments.js';
+import { GC_BOUNDARIES_S, METRIC_NAMES as M, WORKER_SCOPE, type WorkerPluginContext } from 'otel-cluster/plugin';
 
 const GC_TYPES: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',

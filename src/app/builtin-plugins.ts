@@ -7,14 +7,15 @@ import type { HealthCheckFn } from '../../plugins/health/report.js';
 import { heapLimitMiB } from '../../plugins/memory/memory-policy.js';
 import { memoryPlugin } from '../../plugins/memory/index.js';
 import { otelWorkerPlugin } from '../../plugins/otel-worker/index.js';
-import type { WorkerTelemetry } from '../../otel/worker-telemetry.js';
 
-export type { AutoscalerPlugin, AutoscalerStatus, HoldReason, Recommendation, Signals, Trigger } from '../../plugins/autoscaler/index.js';
+export type { AutoscalerPlugin, AutoscalerStatus, HoldReason, Recommendation, ScaledEvent, ScaleEvent, Signals, Trigger } from '../../plugins/autoscaler/index.js';
 export type { HealthCheckFn } from '../../plugins/health/report.js';
+export type { UnhealthyEvent } from '../../plugins/health/index.js';
+export type { LeakEvent, MemoryEvent, MemoryLevel } from '../../plugins/memory/index.js';
 
 /** The worker's telemetry plugin (request metrics, runtime metrics, snapshots to the primary). */
-export function telemetryPlugin(telemetry: WorkerTelemetry): Plugin {
-  return otelWorkerPlugin(telemetry) as Plugin;
+export function telemetryPlugin(): Plugin {
+  return otelWorkerPlugin() as Plugin;
 }
 import type { ResolvedOptions } from '../config/validate.js';
 import type { Plugin } from '../plugin-api/plugin-host.js';

@@ -17,7 +17,7 @@ import type { Handlers } from '../ipc/rpc.js';
 import type { Logger } from '../logger.js';
 import { isBun, reusePortMigrationWarning, runtimeName } from '../runtime/adapter.js';
 import { privateApis } from '../runtime/internals.js';
-import { FILL_REASONS, RECYCLE_REASONS, RESTART_REASONS } from '../supervisor/exit-reason.js';
+import { FILL_REASONS, isRecycleReason, RECYCLE_REASONS, RESTART_REASONS } from '../supervisor/exit-reason.js';
 import type { PoolOperations } from '../supervisor/pool-operations.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { NO_SLOT } from '../supervisor/worker-handle.js';
@@ -99,7 +99,7 @@ export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTe
     .addCallback((r) => r.observe(supervisor.standbys.refused));
   // A scaled-away slot's series disappear; a replaced worker keeps its slot's series.
   supervisor.on('worker:exit', (e) => e.reason === 'scaled-down' && telemetry.store.remove(e.slot));
-  supervisor.on('worker:exit', (e) => (RECYCLE_REASONS as readonly string[]).includes(e.reason) && telemetry.recordRecycle(e.reason));
+  supervisor.on('worker:exit', (e) => isRecycleReason(e.reason) && telemetry.recordRecycle(e.reason));
 }
 
 /** User messaging, with its per-worker bounds and the recycling of workers that write garbage. */

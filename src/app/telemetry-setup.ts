@@ -4,6 +4,7 @@ import { DeferredMeterProvider, type HeldMeterProvider } from '../../otel/deferr
 import { exportPlan, otlpProtocol, sdkDisabled } from '../../otel/export-plan.js';
 import { serviceNameFor } from '../../otel/service-name.js';
 import { WorkerMetricsStore, type WindowStats } from '../../otel/metrics-store.js';
+import { metricsView } from '../plugin-api/metrics-view.js';
 import { registerGlobalMeterProvider, WorkerTelemetry, type TracingSettings } from '../../otel/worker-telemetry.js';
 import { telemetryPlugin } from './builtin-plugins.js';
 import type { AdminServer } from '../admin/admin-server.js';
@@ -55,7 +56,7 @@ export async function workerTelemetry(
   // OTEL_SDK_DISABLED: as NodeSDK.start() does, instrumentations are left unregistered.
   if (sdkDisabled()) for (const i of o.telemetry.instrumentations) i.disable();
   else telemetry.enableInstrumentations(o.telemetry.instrumentations);
-  return { telemetry, plugins: [telemetryPlugin(telemetry), ...user] };
+  return { telemetry, plugins: [telemetryPlugin(), ...user] };
 }
 
 /**
@@ -104,6 +105,15 @@ export function workerContext(
     server: frontend.server,
     meter: (name, version) => (telemetry ? telemetry.meter(name, version) : metrics.getMeter(name, version)),
     tracer: (name, version) => (telemetry ? telemetry.tracer(name, version) : trace.getTracer(name, version)),
+    telemetry: telemetry && {
+      tracing: telemetry.tracerProvider !== undefined,
+      propagator: telemetry.propagator,
+      addMetric: (scope, collect) => telemetry.addMetric(scope, collect),
+      get intervalMs() {
+        return telemetry.intervalMs;
+      },
+      sendNow: () => telemetry.sendNow(),
+    },
     onRequest: (hook) => frontend.onRequest(hook),
     aroundRequest: (wrap) => frontend.aroundRequest(wrap),
     onResponse: (hook) => frontend.onResponse(hook),
@@ -187,7 +197,7 @@ export function primaryContext(
   return {
     ...base,
     ...extra,
-    store,
+    store: metricsView(store),
     meter: (name, version) => (telemetry ? telemetry.meterProvider.getMeter(name, version) : metrics.getMeter(name, version)),
     gauge: (name, o, callback) => telemetry?.gauges.add(name, o, callback),
     adminRoute: (path, handler) => admin?.route(path, handler),

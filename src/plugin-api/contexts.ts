@@ -1,14 +1,15 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
-import type { Meter, Tracer } from '@opentelemetry/api';
+import type { Meter, TextMapPropagator, Tracer } from '@opentelemetry/api';
+import type { MetricData } from '@opentelemetry/sdk-metrics';
+import type { LiveGaugeOptions, Observe } from '../../otel/live-gauges.js';
+import type { ProcessReading } from '../../otel/pid-sampler.js';
 import type { AdminRoute } from '../admin/admin-server.js';
-import type { Handler } from '../worker/router.js';
+import type { Logger } from '../logger.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import type { RecycleReason } from '../supervisor/exit-reason.js';
-import type { ProcessReading } from '../../otel/pid-sampler.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
-import type { WorkerMetricsStore } from '../../otel/metrics-store.js';
-import type { LiveGaugeOptions, Observe } from '../../otel/live-gauges.js';
-import type { Logger } from '../logger.js';
+import type { Handler } from '../worker/router.js';
+import type { MetricsView } from './metrics-view.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 export type CloseHook = () => MaybePromise<void>;
@@ -49,6 +50,23 @@ export interface RequestInfo {
   aborted: boolean;
 }
 
+/** The worker's telemetry pipeline, for a plugin that records metrics or spans of its own making. */
+export interface WorkerTelemetryAccess {
+  /** Spans are recorded and exported (telemetry.tracing on). */
+  readonly tracing: boolean;
+  /** The W3C trace-context propagator the worker's server spans continue incoming requests with. */
+  readonly propagator: TextMapPropagator;
+  /** Reports a metric the plugin aggregates itself (for a hot path), in the given scope, with every snapshot. */
+  addMetric(scope: string, collect: () => MetricData): void;
+  /** The snapshot interval once snapshots have started; undefined before. */
+  readonly intervalMs: number | undefined;
+  /**
+   * Sends a snapshot now, between the regular ones. Resolves true once it was handed over; false
+   * before snapshots start, after close, or when the collection failed (reported).
+   */
+  sendNow(): Promise<boolean>;
+}
+
 export interface WorkerPluginContext extends PluginContextBase {
   /** This worker's slot; -1 in a standby until it is activated (the app's `whenActive()`). */
   readonly slot: number;
@@ -57,6 +75,8 @@ export interface WorkerPluginContext extends PluginContextBase {
   /** Meters and tracers from the worker's providers; what they record reaches the primary. */
   meter(name: string, version?: string): Meter;
   tracer(name: string, version?: string): Tracer;
+  /** The telemetry pipeline behind meter() and tracer(); undefined with telemetry off. */
+  readonly telemetry: WorkerTelemetryAccess | undefined;
   onRequest(hook: (req: IncomingMessage, res: ServerResponse) => void): void;
   /**
    * Wraps each request's handling (the routes and the mounted handler, after the onRequest hooks):
@@ -94,11 +114,11 @@ export interface WorkerPluginContext extends PluginContextBase {
 }
 
 export interface PrimaryPluginContext extends PluginContextBase {
-  /** The app's typed events (worker:spawned, worker:exit, ...). */
+  /** The app's typed events: the core's (worker:spawned, worker:exit, ...) and those plugins declare. */
   events: { on<E extends keyof ClusterEventMap>(event: E, listener: (...args: ClusterEventMap[E]) => void): unknown };
   getWorkers(): WorkerInfo[];
-  /** Latest telemetry per worker slot, and the query API decisions are made from. */
-  store: WorkerMetricsStore;
+  /** Latest telemetry per worker slot, and the query API decisions are made from (read-only). */
+  store: MetricsView;
   meter(name: string, version?: string): Meter;
   /**
    * A gauge whose series are exactly those `callback` observes at each collection: a series that
@@ -117,11 +137,14 @@ export interface PrimaryPluginContext extends PluginContextBase {
   onWorkerMessage(kind: string, handler: (slot: number, payload: unknown, pid: number) => void): void;
   /** Sends a message to one worker's side of this plugin; rejects when the worker is gone. */
   sendToWorker(slot: number, kind: string, payload: unknown): Promise<void>;
-  /** Emits one of the app's events (how built-in plugins report worker:unhealthy, worker:leak...). */
+  /** Emits one of the app's events: a plugin emits those it declares in PluginEventMap. */
   emit<E extends keyof ClusterEventMap>(event: E, ...args: ClusterEventMap[E]): void;
   /**
    * Replaces a worker: its replacement starts and takes over first, then it drains. With `kill`
    * (a worker that no longer answers) it is SIGKILLed at once and restarted by the slot's policy.
+   * `reason` is a built-in one or the plugin's own (1-64 of a-z 0-9 . _ : -): it becomes the exit
+   * event's reason and the `cluster.exit.reason` of cluster.worker.recycles. Rejects with
+   * CLUSTER_ERR_INVALID_ARGUMENT for another shape, or a reason that is not a recycle's (`crash`...).
    */
   recycleWorker(slot: number, reason: RecycleReason, o?: { kill?: boolean }): Promise<void>;
   /**

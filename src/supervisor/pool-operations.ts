@@ -1,5 +1,5 @@
 import { InvalidArgumentError, NotListeningError, ReloadFailedError } from '../errors.js';
-import type { FillReason, RecycleReason } from './exit-reason.js';
+import { checkRecycleReason, type FillReason, type RecycleReason } from './exit-reason.js';
 import type { Slot, Supervisor } from './supervisor.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -55,6 +55,11 @@ export class PoolOperations {
    * policy starts the next one. A worker already being stopped is left alone.
    */
   recycle(slotIndex: number, reason: RecycleReason, o: { kill?: boolean } = {}): Promise<void> {
+    try {
+      checkRecycleReason(reason);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const sup = this.sup;
     const slot = sup.slots.get(slotIndex);
     const old = slot?.current;

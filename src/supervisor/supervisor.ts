@@ -3,7 +3,7 @@ import { NoWorkersError } from '../errors.js';
 import { isWorkerMessage } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
 import type { ClusterEventMap } from './events.js';
-import { classifyExit, RECYCLE_REASONS, type ExitReason, type FillReason } from './exit-reason.js';
+import { classifyExit, isRecycleReason, type ExitReason, type FillReason } from './exit-reason.js';
 import { Exclusions } from './exclusions.js';
 import { unresponsive } from './liveness.js';
 import { settled } from './settled.js';
@@ -248,7 +248,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     }
     // A recycled worker's replacement is already running (or the recycle failed and the slot's
     // restart policy takes over, which the slot check below lets through).
-    const expected = ['reload', 'scaled-down', 'shutdown'].includes(reason) || (RECYCLE_REASONS as readonly string[]).includes(reason);
+    const expected = ['reload', 'scaled-down', 'shutdown'].includes(reason) || isRecycleReason(reason);
     const log = { slot: slot.index, pid: h.pid, code, signal, reason, uptimeMs, becameReady };
     if (expected) this.logger.info(log, 'worker exited');
     else this.logger.error({ ...log, stderrTail: h.stderrTail.slice(-1000) || undefined }, 'worker exited unexpectedly');

@@ -51,6 +51,10 @@ async function scaleUpAndBack(c: ClusterProcess, port: number, path: string, rps
   }
   stop = true;
   const result = await load.done;
+  // The decision's outcome: the pool reached the size it was given.
+  const reached = await c.waitFor((e) => e.event === 'cluster:scaled' && e.direction === 'up' && e.to === up.to, 15_000, 'the scale-up reached');
+  expect(reached).toMatchObject({ from: up.from, outcome: 'reached', size: up.to });
+  expect(reached.durationMs).toBeGreaterThanOrEqual(0);
   const down = await c.waitFor((e) => e.event === 'cluster:scale' && e.direction === 'down' && e.to === 1, 30_000, 'scale-down to 1');
   // Every added slot drains (there may have been more than one scale-up).
   const largest = Math.max(...scaleEvents(c).map((e) => e.to as number));

@@ -7,12 +7,15 @@ import {
   type ClusterEventMap,
   type ClusterError,
   type Plugin,
+  type PluginEventMap,
   type PrimaryPluginContext,
   type RequestInfo,
+  type ScaledEvent,
   type SettledReply,
   type WorkerInfo,
   type WorkerPluginContext,
 } from '../../src/index.js';
+import type { P99SlowWorkerEvent } from '../fixtures/p99-plugin.mjs';
 
 // Compiled by tsc (test/static/architecture.test.ts): a wrong type fails the type-check there.
 describe('public types', () => {
@@ -54,5 +57,25 @@ describe('public types', () => {
     expectTypeOf<ClusterEventMap['worker:exit'][0]>().toHaveProperty('reason');
     expectTypeOf<SettledReply>().toHaveProperty('slot');
     expectTypeOf<ClusterError>().toHaveProperty('code');
+  });
+
+  it("plugins' events are declared by the plugins (declaration merging on otel-cluster/plugin's PluginEventMap)", () => {
+    // Built-in plugins' events, declared in their folders, reach the app's map.
+    expectTypeOf<ClusterEventMap['cluster:scaled'][0]>().toEqualTypeOf<ScaledEvent>();
+    expectTypeOf<ClusterEventMap['worker:leak'][0]['action']>().toEqualTypeOf<'warn' | 'snapshot' | 'recycle'>();
+    // A user plugin's (test/fixtures/p99-plugin.d.mts), as its package would ship it.
+    expectTypeOf<PluginEventMap['p99:slow-worker'][0]>().toEqualTypeOf<P99SlowWorkerEvent>();
+    definePlugin({
+      name: 'emits',
+      primary(ctx) {
+        ctx.emit('p99:slow-worker', { slot: 0, pid: 1, p99Ms: 2, thresholdMs: 1, requests: 3, windowMs: 4 });
+        // @ts-expect-error: an event nobody declared
+        ctx.emit('nobody:declared', {});
+        // @ts-expect-error: a declared event with the wrong payload
+        ctx.emit('p99:slow-worker', { slot: 0 });
+        ctx.events.on('cluster:scaled', (e) => expectTypeOf(e.outcome).toEqualTypeOf<'reached' | 'failed'>());
+        void ctx.recycleWorker(0, 'my-own-reason');
+      },
+    });
   });
 });
