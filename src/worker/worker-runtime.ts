@@ -125,12 +125,19 @@ export class WorkerRuntime {
     return this.drainPromise;
   }
 
-  /** A plugin's message to the primary (dropped once the primary is gone). */
-  /** The primary refuses (and counts against this worker) a kind it does not accept: refused here first. */
+  /**
+   * A plugin's message to the primary (dropped once the primary is gone). The primary refuses
+   * (and counts against this worker) a kind it does not accept: refused here first.
+   */
   sendPlugin(kind: string, payload: unknown): void {
     if (typeof kind !== 'string' || kind.length === 0 || kind.length > MAX_KIND_CHARS)
       throw new InvalidArgumentError(`sendToPrimary(kind): kind must be a string of 1 to ${MAX_KIND_CHARS} characters`);
     this.send({ t: 'plugin', kind, payload });
+  }
+
+  /** The telemetry snapshot, for the primary's metrics store (dropped once the primary is gone). */
+  sendTelemetry(snapshot: object): void {
+    this.send({ t: 'telemetry', snapshot });
   }
 
   /** Plugin messages and user IPC envelopes from the primary, for the worker app to subscribe to. */
