@@ -1,5 +1,6 @@
 import os from 'node:os';
-import { metrics } from '@opentelemetry/api';
+import { context, DiagConsoleLogger, diag, metrics, propagation, type TextMapPropagator } from '@opentelemetry/api';
+import { CompositePropagator, diagLogLevelFromString, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import {
   detectResources,
@@ -16,7 +17,7 @@ import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader, ty
 import type { ExportPlan, OtlpProtocol } from './export-plan.js';
 
 /** How the primary's MeterProvider came to be (logged at start, asserted by the tests). */
-export type SdkMode = 'sdk-node' | 'own-provider' | 'disabled';
+export type SdkMode = 'global' | 'own-provider' | 'disabled';
 
 export interface PrimarySdk {
   meterProvider: MeterProvider;
@@ -99,14 +100,48 @@ async function primaryResource(serviceName: string, detectors: ResourceDetector[
   return resource;
 }
 
+/** NodeSDK's reading of OTEL_LOG_LEVEL: the diagnostic logger, to the console, at that level. */
+function diagnosticsFromEnv(env: Record<string, string | undefined>): void {
+  const level = env.OTEL_LOG_LEVEL?.trim();
+  if (level) diag.setLogger(new DiagConsoleLogger(), { logLevel: diagLogLevelFromString(level) });
+}
+
 /**
- * The primary's OpenTelemetry SDK: `NodeSDK` from `@opentelemetry/sdk-node`, given our readers and
- * resource. It builds the MeterProvider and registers it globally, and reads OTEL_LOG_LEVEL (its
- * diagnostic logger) and OTEL_PROPAGATORS. The global slot is held until then by the primary's
- * DeferredMeterProvider (`heldGlobal`), so that the app's meters in the primary work from the start:
- * it is released (metrics.disable()) just before NodeSDK registers its provider, and bound to it.
- * Without NodeSDK: when the plan exports nothing (OTEL_SDK_DISABLED, OTEL_METRICS_EXPORTER=none), in
- * single-process mode, and when the app registered a global provider of its own first (kept).
+ * NodeSDK's reading of OTEL_PROPAGATORS for the primary's global propagator (W3C trace context and
+ * baggage by default, `none` registers nothing). The primary serves no requests: the propagators
+ * that need packages of their own (b3, jaeger) are named in a warning and left out.
+ */
+export function propagatorFromEnv(env: Record<string, string | undefined>, warn: (msg: string) => void): TextMapPropagator | undefined {
+  const names = [
+    ...new Set(
+      (env.OTEL_PROPAGATORS ?? '')
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    ),
+  ];
+  if (names.includes('none')) return undefined;
+  if (names.length === 0) names.push('tracecontext', 'baggage');
+  const propagators: TextMapPropagator[] = [];
+  for (const n of names) {
+    if (n === 'tracecontext') propagators.push(new W3CTraceContextPropagator());
+    else if (n === 'baggage') propagators.push(new W3CBaggagePropagator());
+    else warn(`OTEL_PROPAGATORS: '${n}' is not available in the primary (expected tracecontext, baggage, none): ignored`);
+  }
+  return new CompositePropagator({ propagators });
+}
+
+/**
+ * The primary's OpenTelemetry SDK, set up as `NodeSDK` from `@opentelemetry/sdk-node` would with
+ * our readers and resource, from the lighter packages (NodeSDK's own imports, every exporter and
+ * the logs SDK, cost the primary ~25 MiB): a MeterProvider registered globally, the context manager,
+ * the propagator from OTEL_PROPAGATORS and the diagnostic logger from OTEL_LOG_LEVEL; no span or
+ * log pipelines (the primary serves no requests and writes its own log lines). The global slot is
+ * held until then by the primary's DeferredMeterProvider (`heldGlobal`), so that the app's meters
+ * in the primary work from the start: it is released (metrics.disable()) just before the provider
+ * is registered, and bound to it. None of this (own provider, kept local): when the plan exports
+ * nothing (OTEL_SDK_DISABLED, OTEL_METRICS_EXPORTER=none), in single-process mode, and when the app
+ * registered a global provider of its own first (kept).
  */
 export async function startPrimarySdk(plan: ExportPlan, o: PrimarySdkOptions): Promise<PrimarySdk> {
   const { readers, prometheus } = await readersFor(plan, o.producers);
@@ -122,23 +157,20 @@ export async function startPrimarySdk(plan: ExportPlan, o: PrimarySdkOptions): P
     const meterProvider = new MeterProvider({ resource, readers });
     return { meterProvider, prometheus, mode: 'own-provider', shutdown: () => meterProvider.shutdown() };
   }
-  const { NodeSDK } = await import('@opentelemetry/sdk-node');
-  const sdk = new NodeSDK({
-    resource,
-    autoDetectResources: false,
-    metricReaders: readers,
-    // The primary serves no requests and writes its own log lines: no span or log pipelines.
-    spanProcessors: [],
-    logRecordProcessors: [],
-  });
-  metrics.disable(); // the DeferredMeterProvider's hold; it is bound to NodeSDK's provider next
-  sdk.start();
+  diagnosticsFromEnv(process.env);
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const propagator = propagatorFromEnv(process.env, o.warn);
+  if (propagator) propagation.setGlobalPropagator(propagator);
+  const meterProvider = new MeterProvider({ resource, readers, sdkMetricsEnabled: process.env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS?.trim().toLowerCase() === 'true' });
+  metrics.disable(); // the DeferredMeterProvider's hold; it is bound to this provider next
+  metrics.setGlobalMeterProvider(meterProvider);
   return {
-    meterProvider: metrics.getMeterProvider() as MeterProvider,
+    meterProvider,
     prometheus,
-    mode: 'sdk-node',
+    mode: 'global',
     shutdown: async () => {
-      await sdk.shutdown();
+      await meterProvider.shutdown();
       metrics.disable(); // a later createServer() in this process registers again
     },
   };

@@ -13,29 +13,42 @@
 // worker imports the package in about half the time and the primary ~20 ms sooner, both on the
 // cold-start path (figures: bench/RESULTS.md).
 //
-// `@opentelemetry/api` stays external: the app and its instrumentations must share it with us. So do
-// the packages loaded only on demand (exporters, sdk-node, host-metrics) and pidusage. The zod/mini
+// One copy of each third-party package at run time: everything is bundled except what must be shared
+// with the app or is never bundled (EXTERNAL), so no package runs both inlined here and from
+// node_modules (readers made by one copy of sdk-metrics handed to another's provider). The packages
+// a role loads on demand (exporters, host-metrics, the container detector) are chunks of their own,
+// loaded by dynamic import. `@opentelemetry/api` stays external: the app and its instrumentations
+// must share it with us. pidusage too (the primary's fallback where there is no /proc). The zod/mini
 // functions the option schema uses are bundled for the primary's validation (config/zod.ts, its own
 // chunk: workers never load it); config/schema.ts still requires the package where no bundled copy
-// was handed over (tests, scripts, a worker whose options differ from the primary's).
+// was handed over (tests, scripts, a worker whose options differ from the primary's): one copy in
+// each process. test/integration/one-copy.test.ts checks what a primary and a worker load.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, transform } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-/** Bundled into ours: what every worker loads, and zod/mini (the primary's validation). */
-const INLINE = new Set(['@opentelemetry/sdk-metrics', '@opentelemetry/core', '@opentelemetry/resources', '@opentelemetry/semantic-conventions', 'zod']);
+/** Loaded from node_modules, never bundled; every other dependency is bundled (see above). */
+const EXTERNAL = ['@opentelemetry/api', 'pidusage'];
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-const external = Object.keys(pkg.dependencies).filter((d) => !INLINE.has(d));
+const unshipped = EXTERNAL.filter((d) => !pkg.dependencies[d]);
+if (unshipped.length) throw new Error(`external but not a dependency (the installed package would miss it): ${unshipped.join(', ')}`);
 /** What a worker loads besides the entry's own imports: its half of the app. */
 const WORKER_ROOT = 'dist/src/app/worker-app.js';
 /** The command line and the preload run on import: their entries start them through these. */
 const START = { cli: '__otelClusterCli', preload: '__otelClusterPreload' };
 const ENTRY = 'dist/bundle-entry.js';
+/**
+ * `otel-cluster/plugin` (src/plugin-api): a second entry over the same module graph, importing the
+ * shared core like every split point, so the modules it shares with the main entry (the plugin host,
+ * errors, ...) are in the same chunks: one copy of each when an app loads both.
+ */
+const PLUGIN_ENTRY = 'dist/bundle-plugin-entry.js';
 const out = (file) => path.join(root, 'dist/bundle', file);
 
 rmSync(out(''), { recursive: true, force: true }); // no chunk of an earlier build left behind
+writeFileSync(path.join(root, PLUGIN_ENTRY), "import 'otel-cluster:core';\nexport * from './src/plugin-api/index.js';\n");
 writeFileSync(
   path.join(root, ENTRY),
   `export * from './src/index.js';\nexport const ${START.cli} = () => import('./src/cli/main.js');\nexport const ${START.preload} = () => import('./src/cli/preload.js');\n`,
@@ -55,6 +68,55 @@ const processShim = {
   },
 };
 
+/**
+ * One build of each package inside the bundle too. A CommonJS package that require()s an
+ * @opentelemetry package whose exports map has a `require` condition (semantic-conventions) would
+ * otherwise bundle its CommonJS build beside the ES module build our code imports: both builds of
+ * that package, and the whole catalogue the CommonJS one carries. Such a require() gets the ES
+ * module build, through a small module re-exporting only the names the requiring file reads
+ * (`x_1.Name`, as tsc writes it), so that tree-shaking still drops the rest (a require() of the
+ * whole build keeps every export: ~3 MiB more in each worker). A dynamic import() of a CommonJS
+ * package (exporter-prometheus, host-metrics, the gRPC exporters) becomes a chunk that esbuild
+ * gives only a default export: a small module in between re-exports its names (read with Node's
+ * own import at build time), so `const { PrometheusExporter } = await import(...)` works.
+ */
+const oneBuild = {
+  name: 'one-build',
+  setup(b) {
+    // The built-in plugins import the published plugin entry by name (tsconfig paths): its source here.
+    b.onResolve({ filter: /^otel-cluster\/plugin$/ }, () => ({ path: path.join(root, 'dist/src/plugin-api/index.js') }));
+    b.onResolve({ filter: /^@opentelemetry\// }, async (args) => {
+      if (args.kind !== 'require-call' || args.pluginData?.asImport || EXTERNAL.includes(args.path)) return undefined;
+      const asImport = () => b.resolve(args.path, { kind: 'import-statement', resolveDir: args.resolveDir, importer: args.importer, pluginData: { asImport: true } });
+      const source = readFileSync(args.importer, 'utf8');
+      const binding = new RegExp(`(\\w+) = require\\(["']${args.path.replace(/[/.]/g, '\\$&')}["']\\)`).exec(source)?.[1];
+      const reads = binding ? [...source.matchAll(new RegExp(`\\b${binding}\\.(\\w+)`, 'g'))].map((m) => m[1]) : [];
+      // Any other use of the binding (passed on whole, re-exported): the whole build.
+      const uses = binding ? source.match(new RegExp(`\\b${binding}\\b`, 'g')).length : 0;
+      if (!binding || uses !== reads.length + 1) return asImport();
+      const names = [...new Set(reads)].sort();
+      return { path: `${args.path}#${names.join(',')}`, namespace: 'used-names', pluginData: { entry: (await asImport()).path, names } };
+    });
+    // Each name from the file that defines it (the entry's `export { X } from './file'`), not through
+    // the entry: a required module is evaluated whole, and the entry would pull in every file.
+    b.onLoad({ filter: /.*/, namespace: 'used-names' }, ({ pluginData: { entry, names } }) => {
+      const from = new Map();
+      for (const [, list, file] of readFileSync(entry, 'utf8').matchAll(/export\s*\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/g))
+        for (const item of list.split(',')) {
+          const [local, exported = local] = item.trim().split(/\s+as\s+/);
+          if (local) from.set(exported, `${local} as ${exported}`).set(`${exported}\0file`, file);
+        }
+      const lines = names.map((n) => (from.has(n) ? `export { ${from.get(n)} } from ${JSON.stringify(from.get(`${n}\0file`))};` : `export { ${n} } from './${path.basename(entry)}';`));
+      return { contents: lines.join('\n'), loader: 'js', resolveDir: path.dirname(entry) };
+    });
+    b.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'dynamic-import' && !EXTERNAL.includes(args.path) ? { path: args.path, namespace: 'dynamic-package' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'dynamic-package' }, async (args) => {
+      const names = Object.keys(await import(args.path)).filter((n) => n !== 'default' && n !== '__esModule');
+      return { contents: `export { ${names.join(', ')} } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: root };
+    });
+  },
+};
+
 const options = {
   absWorkingDir: root,
   bundle: true,
@@ -64,14 +126,17 @@ const options = {
   target: 'node20',
   // The ES module builds, so that unused exports (most of semantic-conventions) are dropped.
   mainFields: ['module', 'main'],
-  external,
+  external: EXTERNAL,
+  // The CommonJS packages bundled in (grpc-js, systeminformation, ...) require Node's built-ins:
+  // esbuild's ES module output has no `require` of its own to call.
+  banner: { js: "import { createRequire as __ocCreateRequire } from 'node:module';\nconst require = __ocCreateRequire(import.meta.url);" },
   logLevel: 'warning',
   metafile: true,
 };
 
 // Pass 1, the module graph: which of our modules each one imports, and the dynamic imports' targets.
-const graph = (await build({ ...options, entryPoints: [ENTRY], outdir: 'dist/bundle', write: false, plugins: [processShim] })).metafile.inputs;
-const own = (file) => file.startsWith('dist/') && file !== ENTRY;
+const graph = (await build({ ...options, entryPoints: [ENTRY], outdir: 'dist/bundle', write: false, plugins: [processShim, oneBuild] })).metafile.inputs;
+const own = (file) => file.startsWith('dist/') && file !== ENTRY && file !== PLUGIN_ENTRY;
 const staticImports = (file) => graph[file].imports.filter((i) => i.kind === 'import-statement' && graph[i.path]).map((i) => i.path);
 const dynamicTargets = new Set(Object.values(graph).flatMap((m) => m.imports.filter((i) => i.kind === 'dynamic-import' && graph[i.path]).map((i) => i.path)));
 if (!graph[WORKER_ROOT] || !dynamicTargets.has(WORKER_ROOT)) throw new Error(`${WORKER_ROOT} is no longer a dynamic import target: update WORKER_ROOT`);
@@ -122,13 +187,21 @@ const sharedCore = {
   },
 };
 // In lib/, one level below dist/bundle like cli/: cli/main.ts finds package.json and preload.js from its own URL.
-const result = await build({ ...options, entryPoints: { 'lib/otel-cluster': ENTRY }, outdir: 'dist/bundle', chunkNames: 'lib/[name]-[hash]', plugins: [processShim, sharedCore] });
+const result = await build({
+  ...options,
+  entryPoints: { 'lib/otel-cluster': ENTRY, 'lib/plugin': PLUGIN_ENTRY },
+  outdir: 'dist/bundle',
+  chunkNames: 'lib/[name]-[hash]',
+  plugins: [processShim, oneBuild, sharedCore],
+});
 rmSync(path.join(root, ENTRY));
+rmSync(path.join(root, PLUGIN_ENTRY));
 
 const internal = new Set(Object.values(START));
 const entryOutput = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('lib/otel-cluster.js'))[1];
 const exported = entryOutput.exports.filter((name) => !internal.has(name));
 mkdirSync(out('cli'), { recursive: true });
+writeFileSync(out('plugin.js'), "export * from './lib/plugin.js';\n");
 writeFileSync(out('index.js'), `export { ${exported.join(', ')} } from './lib/otel-cluster.js';\n`);
 writeFileSync(out('cli/main.js'), `#!/usr/bin/env node\nimport { ${START.cli} } from '../lib/otel-cluster.js';\n\nawait ${START.cli}();\n`);
 writeFileSync(out('lib/preload.js'), `import { ${START.preload} } from './otel-cluster.js';\n\nawait ${START.preload}();\n`);

@@ -82,7 +82,6 @@ export function recordRuntime(ctx: WorkerPluginContext): void {
   });
 }
 
-/** V8's heap spaces, or undefined where the runtime has none (Bun answers zeros). */
 /**
  * Heap used outside the young generation. The observer runs a little after the GC, by when the
  * young generation holds new allocations again (up to its semi-space size, 16 MB or more): counted
@@ -97,6 +96,7 @@ function oldGenerationUsed(): number {
   return used;
 }
 
+/** V8's heap spaces, or undefined where the runtime has none (Bun answers zeros). */
 function heapSpaces(): v8.HeapSpaceInfo[] | undefined {
   try {
     const spaces = v8.getHeapSpaceStatistics();

@@ -31,8 +31,11 @@ export function tracingSettings(o: ResolvedOptions): TracingSettings {
   };
 }
 
-/** The worker's providers and its plugin list (the built-in otel-worker plugin first, then `builtins`). */
-/** `slot`: a promise in a standby, resolved when it is activated (spans wait for their resource). */
+/**
+ * The worker's providers and its plugin list (the built-in otel-worker plugin first, then
+ * `builtins`). `slot`: a promise in a standby, resolved when it is activated (spans wait for their
+ * resource).
+ */
 export async function workerTelemetry(
   o: ResolvedOptions,
   slot: number | Promise<number>,

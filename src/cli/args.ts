@@ -1,3 +1,4 @@
+import { parseArgs as parseTokens } from 'node:util';
 import { CONTROL_NAME } from '../control/runtime-dir.js';
 import { CliUsageError } from '../errors.js';
 import { parseInterpreter, type Interpreter } from './interpreter.js';
@@ -27,27 +28,39 @@ export interface CliArgs {
   interpreter?: Interpreter;
 }
 
-/** Flags and whether each takes a value; `-i` is pm2's spelling of --instances. */
-const FLAGS: Record<string, { key: keyof CliArgs; value: boolean }> = {
-  '-i': { key: 'instances', value: true },
-  '--instances': { key: 'instances', value: true },
-  '--port': { key: 'port', value: true },
-  '-p': { key: 'port', value: true },
-  '--host': { key: 'host', value: true },
-  '--config': { key: 'config', value: true },
-  '-c': { key: 'config', value: true },
-  '--name': { key: 'name', value: true },
-  '-n': { key: 'name', value: true },
-  '--admin-port': { key: 'adminPort', value: true },
-  '--runtime-dir': { key: 'runtimeDir', value: true },
-  '--timeout-ms': { key: 'timeoutMs', value: true },
-  '--interpreter': { key: 'interpreter', value: true },
-  '--json': { key: 'json', value: false },
-  '--json-logs': { key: 'jsonLogs', value: false },
+type Key = Exclude<keyof CliArgs, 'command' | 'script' | 'scriptArgs' | 'size'>;
+
+/** The flags as node:util parseArgs declares them, and the CliArgs key each sets; `-i` is pm2's spelling. */
+const OPTIONS = {
+  instances: { type: 'string', short: 'i' },
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string' },
+  config: { type: 'string', short: 'c' },
+  name: { type: 'string', short: 'n' },
+  'admin-port': { type: 'string' },
+  'runtime-dir': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  interpreter: { type: 'string' },
+  json: { type: 'boolean' },
+  'json-logs': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+const KEYS: Record<string, Key> = {
+  instances: 'instances',
+  port: 'port',
+  host: 'host',
+  config: 'config',
+  name: 'name',
+  'admin-port': 'adminPort',
+  'runtime-dir': 'runtimeDir',
+  'timeout-ms': 'timeoutMs',
+  interpreter: 'interpreter',
+  json: 'json',
+  'json-logs': 'jsonLogs',
 };
 
 /** Which command takes which flags (beyond --name and --runtime-dir, which all cluster commands take). */
-const ALLOWED: Record<Command, (keyof CliArgs)[]> = {
+const ALLOWED: Record<Command, Key[]> = {
   start: ['instances', 'port', 'host', 'config', 'name', 'adminPort', 'runtimeDir', 'jsonLogs', 'interpreter'],
   status: ['name', 'runtimeDir', 'json'],
   reload: ['name', 'runtimeDir', 'json', 'timeoutMs'],
@@ -58,60 +71,91 @@ const ALLOWED: Record<Command, (keyof CliArgs)[]> = {
 };
 
 function int(flag: string, v: string, min: number, max: number): number {
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new CliUsageError(`${flag} expects an integer ${min}..${max}, got '${v}'`);
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new CliUsageError(`${flag} expects an integer ${min}..${max}, got '${v}'`);
+  }
   return Number(v);
 }
 
-/** Parses `otel-cluster <command> ...` (argv without node and the script). Throws CliUsageError. */
+/**
+ * Parses `otel-cluster <command> ...` (argv without node and the script). Throws CliUsageError.
+ * The command is the first word (as with pm2); node:util parseArgs, non-strict, yields the rest as
+ * tokens, which are checked here in order so the first problem is the one reported. A token such as
+ * `-1` is a (negative) number, not a flag: it stays a positional and fails as a number.
+ */
 export function parseArgs(argv: string[]): CliArgs {
   const out: CliArgs = { command: 'help', scriptArgs: [], json: false, jsonLogs: false };
-  const positional: string[] = [];
-  let i = 0;
   const first = argv[0];
   if (first === undefined || first === '-h' || first === '--help') return out;
   if (first === '-v' || first === '--version') return { ...out, command: 'version' };
-  if (!(COMMANDS as readonly string[]).includes(first)) throw new CliUsageError(`unknown command '${first}'; expected one of ${COMMANDS.join(', ')}`);
+  if (!(COMMANDS as readonly string[]).includes(first)) {
+    throw new CliUsageError(`unknown command '${first}'; expected one of ${COMMANDS.join(', ')}`);
+  }
   out.command = first as Command;
-  for (i = 1; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
+  const args = argv.slice(1);
+  const { tokens } = parseTokens({ args, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  const positional: string[] = [];
+  let numberAt = -1; // a short-flag group such as `-12` is one token per letter, all at one index
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') {
       if (out.command !== 'start') throw new CliUsageError(`'--' (arguments for the app) only goes with start`);
-      out.scriptArgs = argv.slice(i + 1);
+      out.scriptArgs = args.slice(token.index + 1);
       break;
     }
-    if (a === '-h' || a === '--help') return { ...out, command: 'help' };
-    if (a.startsWith('-') && !/^-\d/.test(a)) {
-      const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-      const spec = FLAGS[flag];
-      if (!spec) throw new CliUsageError(`unknown flag '${flag}' for ${out.command}`);
-      if (!ALLOWED[out.command].includes(spec.key)) throw new CliUsageError(`${flag} does not go with ${out.command}`);
-      if (!spec.value) {
-        if (inline !== undefined) throw new CliUsageError(`${flag} takes no value`);
-        (out as unknown as Record<string, unknown>)[spec.key] = true;
+    let word: string;
+    if (token.kind === 'option') {
+      if (/^-\d/.test(args[token.index]!)) {
+        if (numberAt === token.index) continue;
+        numberAt = token.index;
+        word = args[token.index]!;
+      } else {
+        if (token.name === 'help') return { ...out, command: 'help' };
+        setFlag(out, token, args[token.index]!);
         continue;
       }
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new CliUsageError(`${flag} needs a value`);
-      setValue(out, spec.key, flag, v);
-      continue;
-    }
+    } else if (token.value === '-') throw new CliUsageError(`unknown flag '-' for ${out.command}`);
+    else word = token.value;
     // As with pm2: flags may come before or after the script; the app's own arguments follow `--`.
-    if (out.command === 'start' && out.script === undefined) {
-      out.script = a;
-      continue;
-    }
-    if (out.command === 'start') throw new CliUsageError(`unexpected argument '${a}' after the script; pass the app's arguments after --`);
-    positional.push(a);
+    if (out.command === 'start' && out.script === undefined) out.script = word;
+    else if (out.command === 'start') {
+      throw new CliUsageError(`unexpected argument '${word}' after the script; pass the app's arguments after --`);
+    } else positional.push(word);
   }
-  if (out.command === 'start' && !out.script) throw new CliUsageError('start needs the script to run: otel-cluster start <script> [-i <n|auto>] [--port N]');
+  if (out.command === 'start' && !out.script) {
+    throw new CliUsageError('start needs the script to run: otel-cluster start <script> [-i <n|auto>] [--port N]');
+  }
   if (out.command === 'scale') {
     if (positional.length !== 1) throw new CliUsageError('scale needs one size: otel-cluster scale <n>');
     out.size = int('scale', positional[0]!, 1, 1024);
-  } else if (out.command !== 'start' && positional.length) throw new CliUsageError(`${out.command} takes no argument '${positional[0]}'`);
+  } else if (out.command !== 'start' && positional.length) {
+    throw new CliUsageError(`${out.command} takes no argument '${positional[0]}'`);
+  }
   return out;
 }
 
-function setValue(out: CliArgs, key: keyof CliArgs, flag: string, v: string): void {
+interface OptionToken {
+  name: string;
+  /** The flag as typed (`-i`, `--instances`). */
+  rawName: string;
+  value?: string | undefined;
+  inlineValue?: boolean | undefined;
+}
+
+/** Sets one option; `word` is the whole argument it came from (`-abc`, `--port=80`). */
+function setFlag(out: CliArgs, { name, rawName: flag, value, inlineValue }: OptionToken, word: string): void {
+  const key = KEYS[name];
+  if (key === undefined) throw new CliUsageError(`unknown flag '${word.split('=')[0]}' for ${out.command}`);
+  if (!ALLOWED[out.command].includes(key)) throw new CliUsageError(`${flag} does not go with ${out.command}`);
+  if (key === 'json' || key === 'jsonLogs') {
+    if (inlineValue) throw new CliUsageError(`${flag} takes no value`);
+    out[key] = true;
+    return;
+  }
+  if (value === undefined) throw new CliUsageError(`${flag} needs a value`);
+  setValue(out, key, flag, value);
+}
+
+function setValue(out: CliArgs, key: Key, flag: string, v: string): void {
   switch (key) {
     case 'instances':
       out.instances = v === 'auto' || v === 'max' || v === '0' ? 'auto' : int(flag, v, 1, 1024);
@@ -129,11 +173,13 @@ function setValue(out: CliArgs, key: keyof CliArgs, flag: string, v: string): vo
       out.interpreter = parseInterpreter(v, flag);
       return;
     case 'name':
-      if (!CONTROL_NAME.test(v)) throw new CliUsageError(`${flag} '${v}': letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`);
+      if (!CONTROL_NAME.test(v)) {
+        throw new CliUsageError(`${flag} '${v}': letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`);
+      }
       out.name = v;
       return;
     default:
       if (v === '') throw new CliUsageError(`${flag} needs a non-empty value`);
-      (out as unknown as Record<string, unknown>)[key] = v;
+      out[key as 'host' | 'config' | 'runtimeDir'] = v;
   }
 }

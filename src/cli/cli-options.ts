@@ -42,11 +42,6 @@ export function appName(args: Pick<CliArgs, 'name' | 'script'>, file: ConfigFile
   );
 }
 
-/**
- * The file's options with the command line's on top: clustering on, `-i` as cluster.workers (in
- * whichever shape the file uses), the control socket named after the app, --admin-port, and the
- * app's name as service.name unless the file or OTEL_SERVICE_NAME says otherwise.
- */
 /** The worker's side of the bridge to the app's server (listen-bridge.ts); no-ops in the primary. */
 export interface BridgeHooks {
   listener: RequestListener;
@@ -57,6 +52,11 @@ export interface BridgeHooks {
 /** The primary's (and a test's) bridge: the primary serves no request of the app. */
 export const NO_BRIDGE: BridgeHooks = { listener: () => {}, attachFrontend: () => {}, shutdown: async () => {} };
 
+/**
+ * The file's options with the command line's on top: clustering on, `-i` as cluster.workers (in
+ * whichever shape the file uses), the control socket named after the app, --admin-port, and the
+ * app's name as service.name unless the file or OTEL_SERVICE_NAME says otherwise.
+ */
 export function cliServerOptions(plan: CliPlan, file: ConfigFile | undefined, bridge: BridgeHooks): ServerOptions {
   const o = { ...(file?.options ?? {}) } as Record<string, unknown>;
   const cluster = { ...((o.cluster as Record<string, unknown> | undefined) ?? {}) };

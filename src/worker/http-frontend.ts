@@ -277,7 +277,7 @@ export class HttpFrontend {
     return this.draining;
   }
 
-  // Shared across connections for the same reason as the response listener.
+  // One function for all connections (`this` is the socket): no closure per connection.
   private readonly untrack = ((frontend: HttpFrontend) =>
     function (this: TrackedSocket): void {
       const state = this[kState];

@@ -33,6 +33,9 @@ interface Layer {
  * A small ordered router: middleware and routes run in registration order, Express-style.
  * `:name` captures one segment, a trailing `*` the rest. Unmatched requests get 404; a thrown or
  * rejected handler gets 500 (and is reported through onError).
+ * Not find-my-way: its radix tree picks the most specific route, not the first registered, and
+ * returns one handler per path, so `next()` cannot fall through to a later route or middleware
+ * (docs/internals.md, "The router").
  */
 export class Router {
   private readonly layers: Layer[] = [];

@@ -126,8 +126,8 @@ export class WorkerRuntime {
   }
 
   /**
-   * A plugin's message to the primary (dropped once the primary is gone). The primary refuses
-   * (and counts against this worker) a kind it does not accept: refused here first.
+   * A plugin's message to the primary (dropped once the primary is gone). A kind the primary would
+   * refuse (and count against this worker) is refused here first.
    */
   sendPlugin(kind: string, payload: unknown): void {
     if (typeof kind !== 'string' || kind.length === 0 || kind.length > MAX_KIND_CHARS)

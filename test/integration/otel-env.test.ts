@@ -74,7 +74,7 @@ describe('OpenTelemetry environment variables', () => {
     await until(async () => (metricNames(r).has('http.server.request.duration') ? true : undefined), 10_000, 'request metrics over OTLP');
     expect(r.received.every((b) => b.contentType === 'application/json')).toBe(true);
     await until(async () => (/descriptor[\s\S]*http\.server\.request\.duration/.test(c.stdout) ? true : undefined), 10_000, 'the console exporter output');
-    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'sdk-node', exports: ['otlp http/json', 'console'] });
+    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'global', exports: ['otlp http/json', 'console'] });
   });
 
   it('OTEL_NODE_RESOURCE_DETECTORS chooses the detectors: host attributes by default, none with env only', async () => {

@@ -29,7 +29,7 @@ describe('OTLP export over gRPC', () => {
       OTEL_BSP_SCHEDULE_DELAY: '200',
     }));
     const { port } = await c.listening();
-    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'sdk-node', exports: ['prometheus', 'otlp grpc'] });
+    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'global', exports: ['prometheus', 'otlp grpc'] });
 
     // One traced request per worker (round-robin: two requests reach both slots).
     const traced = new Map<number, { traceId: string; parentId: string }>();

@@ -82,7 +82,7 @@ describe('OTLP export', () => {
     // yet) and after it, exported with the cluster's metrics. host.id (an asynchronous detector) too.
     expect(scraped.find((x) => x.name === 'fixture_deploys_total')?.value).toBe(2);
     if (existsSync('/etc/machine-id')) expect(target?.labels.host_id).toMatch(/\S/);
-    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'sdk-node', exports: ['prometheus', 'otlp http/protobuf'] });
+    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'global', exports: ['prometheus', 'otlp http/protobuf'] });
 
     // The slow request is an exemplar of the latency readings decisions are made from.
     const m = (await c.command('metrics 60000')).metrics as { cluster: { exemplars: { traceId: string }[] } };

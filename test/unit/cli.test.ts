@@ -27,6 +27,7 @@ describe('parseArgs', () => {
     [[], { command: 'help' }],
     [['--version'], { command: 'version' }],
     [['stop', '--help'], { command: 'help' }],
+    [['start', 'app.js', '-i4', '-p8080'], { instances: 4, port: 8080 }],
   ])('%j', (argv, expected) => {
     expect(parseArgs(argv)).toMatchObject(expected);
   });
@@ -43,6 +44,8 @@ describe('parseArgs', () => {
     [['status', 'extra'], "status takes no argument 'extra'"],
     [['scale'], 'scale needs one size'],
     [['scale', '0'], 'scale expects an integer 1..1024'],
+    [['scale', '-1'], "scale expects an integer 1..1024, got '-1'"],
+    [['start', 'a.js', '-'], "unknown flag '-' for start"],
     [['stop', '--json=yes'], '--json takes no value'],
     [['status', '--name', '../x'], "--name '../x': letters, digits"],
     [['start', 'a.js', '--name', 'my api'], "--name 'my api'"],
