@@ -1,7 +1,8 @@
 /**
  * The dependency rules of docs/architecture.md, checked in CI (`npm run lint:deps`):
- * dependencies flow one way, from the composition root (src/app) to the core and to otel/, and
- * built-in plugins see only the published plugin entry, `otel-cluster/plugin` (tsconfig.json paths).
+ * dependencies flow one way, from the composition root (src/app) to the features (src/status,
+ * src/control), to the core and to otel/, and built-in plugins see only the published plugin entry,
+ * `otel-cluster/plugin` (tsconfig.json paths).
  */
 module.exports = {
   forbidden: [
@@ -27,9 +28,24 @@ module.exports = {
     {
       name: 'core-does-not-import-app-or-plugins',
       severity: 'error',
-      comment: 'The core (supervisor, worker runtime, ipc, balancer, admin, config, runtime, plugin host) never reaches up to the composition root or to plugins.',
+      comment:
+        'The core (supervisor, worker runtime, ipc, balancer, admin, config, runtime, plugin host) and the features on it (status, control) never reach up to the composition root or to plugins: what they need is passed in.',
       from: { path: '^src/', pathNot: '^src/(app/|cli/|index\\.ts$)' },
       to: { path: '^(src/app/|src/index\\.ts$|plugins/)' },
+    },
+    {
+      name: 'core-does-not-import-features',
+      severity: 'error',
+      comment: 'The features (src/status: the status report and page; src/control: the control socket and its commands) sit on the core; the core never reaches up to them.',
+      from: { path: '^src/', pathNot: '^src/(app|cli|status|control)/|^src/index\\.ts$' },
+      to: { path: '^src/(status|control)/' },
+    },
+    {
+      name: 'features-stand-alone',
+      severity: 'error',
+      comment: 'The status and control features do not import each other: the composition root joins them (the control status command answers with the status report).',
+      from: { path: '^src/(status|control)/' },
+      to: { path: '^src/(status|control)/', pathNot: '^src/$1/' },
     },
     {
       name: 'nothing-imports-the-cli',

@@ -121,6 +121,13 @@ export class WorkerMetricsStore implements MetricProducer {
     return { active: last.activeRequests, ageMs: now - s.receivedAt };
   }
 
+  /** Event-loop delay (p99, s) at one worker process's last snapshot: what the balancer weighs. */
+  eventLoopDelayOf(slot: number, pid: number): number | undefined {
+    const s = this.slots.get(slot);
+    const last = s?.digests[s.digests.length - 1];
+    return last?.pid === pid ? last.eventLoopDelayP99S : undefined;
+  }
+
   /** Request rate, error rate, latency quantiles and load for one slot over the last windowMs. */
   query(slot: number, windowMs = 10_000, now = Date.now()): WindowStats | undefined {
     const digests = this.slots.get(slot)?.digests;

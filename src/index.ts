@@ -12,6 +12,6 @@ export { parseSize } from './config/size.js';
 export * from './errors.js';
 export type { Message, Sender } from './ipc/envelope.js';
 export type { SettledReply } from './ipc/primary-ipc.js';
-export type { ClusterMetrics } from './app/telemetry-setup.js';
+export type { ClusterMetrics } from './status/cluster-metrics.js';
 export type { WindowStats, Exemplar } from '../otel/metrics-store.js';
 export type { WorkerPluginContext, PrimaryPluginContext, RequestInfo } from './plugin-api/index.js';

@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
 import { kRoute, pathOf, Router, type Handler } from '../worker/router.js';
-import type { ClusterMetrics } from './telemetry-setup.js';
+import type { ClusterMetrics } from '../status/cluster-metrics.js';
 import type { AutoscalerStatus } from './builtin-plugins.js';
 import type { Message } from '../ipc/envelope.js';
 import type { SettledReply } from '../ipc/primary-ipc.js';

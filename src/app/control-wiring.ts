@@ -2,9 +2,9 @@ import path from 'node:path';
 import { ControlServer } from '../control/control-server.js';
 import { controlPaths } from '../control/runtime-dir.js';
 import type { Logger } from '../logger.js';
-import { controlCommands, type Controllable } from './control-commands.js';
-import { holdExitUntil } from './signals.js';
-import type { ClusterStatus } from './status-report.js';
+import { controlCommands, type Controllable } from '../control/control-commands.js';
+import type { ClusterStatus } from '../status/status-report.js';
+import { exitProcess, holdExitUntil } from './signals.js';
 
 /**
  * The primary's control socket (option `control`), commanding `app`. It answers until the app's
@@ -29,7 +29,7 @@ export async function openControl(
         return app.closedCleanly;
       },
     },
-    exitAfterStop,
+    exitAfterStop ? exitProcess : undefined,
   );
   const script = process.env.OTEL_CLUSTER_SCRIPT ?? (process.argv[1] ? path.resolve(process.argv[1]) : undefined);
   // The app's teardown calls close() and publishes closedCleanly right after: read it then.

@@ -50,13 +50,13 @@ export function poolControl(
     getWorkers: () => sup.list(),
     emit: <E extends keyof ClusterEventMap>(event: E, ...args: ClusterEventMap[E]) => void events.emit(event, ...args),
     sendToWorker: (slot, kind, payload) => {
-      const h = sup.slots.get(slot)?.current;
+      const h = sup.current(slot);
       if (!h) return Promise.reject(new NoWorkerError(`no worker in slot ${slot}`));
       return h.send({ t: 'plugin', kind, payload });
     },
     recycleWorker: (slot, reason, o) => pool.recycle(slot, reason, o),
     excludeWorker: (slot, pid, reason) => {
-      const h = sup.slots.get(slot)?.current;
+      const h = sup.current(slot);
       if (!h || h.pid !== pid) return;
       const previous = pluginReasons.get(h);
       if (previous === reason) return;

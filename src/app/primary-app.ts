@@ -1,38 +1,34 @@
 import os from 'node:os';
 import type { HeldMeterProvider } from '../../otel/deferred-meter.js';
-import type { ResolvedOptions } from '../config/validate.js';
-import type { Logger } from '../logger.js';
-import type { AdminServer } from '../admin/admin-server.js';
+import { serviceNameFor } from '../../otel/service-name.js';
 import { AcceptQueueReader, AcceptQueueSampler } from '../balancer/accept-queue.js';
 import type { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import type { Routing } from '../balancer/routing.js';
 import { resolveStrategy } from '../balancer/strategy.js';
+import type { ResolvedOptions } from '../config/validate.js';
 import { maxWorkersSource, OPTIONS_ENV, serializeForWorkers } from '../config/validate.js';
+import type { ControlServer } from '../control/control-server.js';
 import { AlreadyListeningError, NotListeningError } from '../errors.js';
-import { PluginHost, type Plugin } from '../plugin-api/plugin-host.js';
+import type { Message } from '../ipc/envelope.js';
+import type { PrimaryIpc, SettledReply } from '../ipc/primary-ipc.js';
+import type { Logger } from '../logger.js';
 import { defaultListenMode, ENV, isBun, runtimeName } from '../runtime/adapter.js';
 import { privateApisInUse } from '../runtime/internals.js';
+import { type ClusterMetrics, clusterMetrics } from '../status/cluster-metrics.js';
+import type { ClusterStatus } from '../status/status-report.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import { PoolOperations } from '../supervisor/pool-operations.js';
 import { createSpawner } from '../supervisor/spawner.js';
 import { Supervisor, type WorkerInfo } from '../supervisor/supervisor.js';
+import { telemetryIntake } from '../supervisor/telemetry-intake.js';
+import { PrimarySide } from './assembly.js';
 import { BaseApp } from './base-app.js';
-import { builtinPlugins, workerExecArgv } from './builtin-plugins.js';
-import type { AutoscalerPlugin, AutoscalerStatus } from './builtin-plugins.js';
-import { poolControl, standbyAdmission } from './pool-control.js';
-import { startAdmin } from './admin-setup.js';
-import { bindPort, buildIpc, buildRouting, routeWorkerMessages, statusBuilder } from './primary-wiring.js';
-import { installSignalHandlers } from './signals.js';
+import type { AutoscalerStatus } from './builtin-plugins.js';
+import { workerExecArgv } from './builtin-plugins.js';
 import { openControl } from './control-wiring.js';
-import { StatusService } from './status-service.js';
-import type { ClusterStatus } from './status-report.js';
-import type { ControlServer } from '../control/control-server.js';
-import { serviceNameFor } from '../../otel/service-name.js';
+import { poolControl, standbyAdmission } from './pool-control.js';
+import { bindPort, buildIpc, buildRouting, clusterTopology, routeWorkerMessages, statusBuilder } from './primary-wiring.js';
 import type { ListenAddress } from './types.js';
-import type { Message } from '../ipc/envelope.js';
-import type { PrimaryIpc, SettledReply } from '../ipc/primary-ipc.js';
-import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
-import { clusterMetrics, primaryContext, primaryTelemetry, WorkerMessageRouter, type ClusterMetrics } from './telemetry-setup.js';
 
 const FORWARDED_EVENTS: (keyof ClusterEventMap)[] = [
   'worker:spawned',
@@ -54,9 +50,7 @@ export class PrimaryApp extends BaseApp {
   private pool: PoolOperations | undefined;
   private balancer: HandoffBalancer | undefined;
   private acceptQueue: AcceptQueueSampler | undefined;
-  private admin: AdminServer | undefined;
-  private plugins: PluginHost | undefined;
-  private telemetry: PrimaryTelemetry | undefined;
+  private side: PrimarySide | undefined;
   private ipc: PrimaryIpc | undefined;
   private routing: Routing | undefined;
   private control: { close(): void } | undefined;
@@ -69,11 +63,8 @@ export class PrimaryApp extends BaseApp {
   ) {
     super(options, logger);
   }
-  private autoscaler: AutoscalerPlugin | undefined;
   private controlServer: ControlServer | undefined;
-  private statusService: StatusService | undefined;
   private status: (() => ClusterStatus) | undefined;
-  private removeSignals: (() => void) | undefined;
   private listening: Promise<ListenAddress> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -104,6 +95,7 @@ export class PrimaryApp extends BaseApp {
       );
     // Every collaborator is kept in a field as soon as it exists: teardown() closes whichever
     // exist, in shutdown order, so a failure at any step leaves nothing running.
+    const minimum = config.autoScaling.enabled ? config.autoScaling.minWorkers : 1;
     try {
       // First, so that a second start of the same app refuses before it binds or forks anything.
       if (this.options.control) this.controlServer = await openControl(this.options.control, this, this.options.handleSignals, this.logger, port);
@@ -125,29 +117,25 @@ export class PrimaryApp extends BaseApp {
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
       for (const e of FORWARDED_EVENTS) supervisor.on(e, ((payload: unknown) => emit(e, payload)) as never);
       supervisor.on('worker:ready', () => this.balancer?.flush());
-      const telemetry = (this.telemetry = await primaryTelemetry(this.options, () => supervisor.list(), this.logger, { givenUpSlots: () => supervisor.givenUpCount(), global: this.meters }));
-      const messages = new WorkerMessageRouter((kind, err) => this.logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, "a plugin's worker-message handler failed"));
-      routeWorkerMessages(supervisor, telemetry, messages, this.logger);
+      const side = (this.side = new PrimarySide(this.options, this.logger, clusterTopology(supervisor, minimum, this.meters), this.healthChecks));
+      const telemetry = await side.startTelemetry();
+      if (telemetry) supervisor.deliverTelemetryTo(telemetryIntake(telemetry.store, this.logger));
+      routeWorkerMessages(supervisor, telemetry, side.messages);
       this.ipc = buildIpc(supervisor, this.handlers, this.options.ipc, telemetry, this.logger, () => this.pool);
       this.routing = buildRouting(supervisor, mode === 'shared' ? 'os' : strategy, this.options, telemetry, this.logger);
-      const minimum = config.autoScaling.enabled ? config.autoScaling.minWorkers : 1;
-      const readiness = () => ({ shuttingDown: supervisor.isShuttingDown, ready: supervisor.readyWorkers().length, minimum, workers: supervisor.list() });
-      const admin = await startAdmin(this.options, readiness, telemetry?.metricsHandler, this.logger);
-      this.admin = admin?.admin;
-      this.adminAddress = admin?.address;
-      const builtins = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => minimum, shuttingDown: () => supervisor.isShuttingDown });
-      this.autoscaler = builtins.autoscaler;
-      this.plugins = new PluginHost([...builtins.plugins, ...(this.options.plugins as Plugin[])], this.logger);
+      await side.startAdmin();
+      this.adminAddress = side.adminAddress;
+      side.hostPlugins(side.pluginList());
       const pool = (this.pool = new PoolOperations(supervisor, minimum, config.autoScaling.maxWorkers, maxWorkersSource(config.autoScaling)));
       const name = this.options.control ? this.options.control.name : serviceNameFor(this.options.telemetry.serviceName);
-      this.status = statusBuilder(this.options, name, supervisor, pool, telemetry, builtins.health, () => this.autoscaler?.status());
-      const onError = (err: unknown) => this.logger.warn({ err: (err as Error)?.message }, 'status report failed');
-      if (this.admin) (this.statusService = new StatusService(this.status, this, { name, onError })).routes(this.admin);
+      const autoscaler = side.builtins.autoscaler;
+      this.status = statusBuilder(this.options, name, supervisor, pool, telemetry, side.builtins.health, () => autoscaler?.status());
+      side.serveStatus(this.status, this, name);
       // 'shared': the connections wait in the kernel's accept queue, not in the primary.
       const pending = mode === 'shared' ? (this.acceptQueue = new AcceptQueueSampler(new AcceptQueueReader(address))).pending : () => this.balancer?.pendingCount ?? 0;
       const control = (this.control = poolControl(this as never, supervisor, pool, telemetry, Math.max(250, this.options.telemetry.intervalMs), pending));
-      await this.plugins.start('primary', (base) => primaryContext(base, control, telemetry, this.admin, messages));
-      if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger);
+      await side.startPrimaryPlugins(control);
+      side.installSignals(this);
       const started = Date.now();
       // The workers start first, then the telemetry SDK and exporters load: loading them takes longer
       // than a worker's start and would take the CPU the workers start with; the workers (serving
@@ -211,7 +199,7 @@ export class PrimaryApp extends BaseApp {
   }
 
   override getClusterMetrics(windowMs = 10_000): ClusterMetrics {
-    return clusterMetrics(this.telemetry, this.getWorkers(), windowMs);
+    return clusterMetrics(this.side?.telemetry, this.getWorkers(), windowMs);
   }
 
   /** The status report `otel-cluster status` prints and the status page draws. */
@@ -221,7 +209,7 @@ export class PrimaryApp extends BaseApp {
   }
 
   override getAutoscaler(): AutoscalerStatus | undefined {
-    return this.autoscaler?.status();
+    return this.side?.builtins.autoscaler?.status();
   }
 
   override reload(): Promise<void> {
@@ -273,17 +261,15 @@ export class PrimaryApp extends BaseApp {
   private teardown(): Promise<boolean> {
     this.teardownResult ??= (async () => {
       this.controlServer?.close();
-      this.statusService?.close();
+      this.side?.stopStatus();
       await this.balancer?.close();
       this.routing?.close();
       const { clean } = (await this.supervisor?.shutdown()) ?? { clean: true };
       this.ipc?.close();
-      await this.plugins?.close();
+      // Plugins, then telemetry (after the workers' last snapshots, so OTLP flushes them), then admin.
+      await this.side?.close();
       this.control?.close();
       this.acceptQueue?.close();
-      await this.telemetry?.close(); // after the workers' last snapshots, so OTLP flushes them
-      await this.admin?.close();
-      this.removeSignals?.();
       return clean;
     })();
     return this.teardownResult;

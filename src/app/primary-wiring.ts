@@ -4,7 +4,6 @@ import { metrics } from '@opentelemetry/api';
 import { M, PRIMARY_SCOPE } from '../../otel/instruments.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import { ProducedHistograms } from '../../otel/produced-histograms.js';
-import { checkCounting, SnapshotProblem } from '../../otel/snapshot-check.js';
 import { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import { reservePort } from '../balancer/listen.js';
 import { Routing } from '../balancer/routing.js';
@@ -20,10 +19,12 @@ import { privateApis } from '../runtime/internals.js';
 import { FILL_REASONS, isRecycleReason, RECYCLE_REASONS, RESTART_REASONS } from '../supervisor/exit-reason.js';
 import type { PoolOperations } from '../supervisor/pool-operations.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import { NO_SLOT } from '../supervisor/worker-handle.js';
-import { clusterMetrics, SNAPSHOT_KIND, type WorkerMessageRouter } from './telemetry-setup.js';
-import { clusterStatus, type ClusterStatus } from './status-report.js';
+import { clusterMetrics } from '../status/cluster-metrics.js';
+import { type ClusterStatus, clusterStatus } from '../status/status-report.js';
+import type { HeldMeterProvider } from '../../otel/deferred-meter.js';
+import type { Topology } from './assembly.js';
 import type { AutoscalerStatus, HealthView } from './builtin-plugins.js';
+import type { WorkerMessageRouter } from './telemetry-setup.js';
 import type { ListenAddress } from './types.js';
 
 /** Binds the port: the hand-off balancer accepts on it, or it is reserved for workers to share. */
@@ -55,32 +56,14 @@ export async function bindPort(
 }
 
 /**
- * Worker snapshots go to the store (and the balancer's event-loop reading); other plugin messages
- * to their plugin. A snapshot of the wrong shape, or a message a plugin's handler throws on, is
- * refused as malformed (counted, and towards ipc.maxInvalidMessages), never thrown.
+ * Plugin messages from workers go to their plugin (a message a plugin's handler throws on is
+ * refused as malformed: counted, and towards ipc.maxInvalidMessages, never thrown); the primary's
+ * own lifecycle metrics. Telemetry snapshots are a protocol message of their own, taken by the
+ * supervisor's telemetry intake.
  */
-export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTelemetry | undefined, messages: WorkerMessageRouter, logger: Logger): void {
-  let lastDropWarning = 0;
+export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTelemetry | undefined, messages: WorkerMessageRouter): void {
   supervisor.inbox.on('plugin', (h, kind, payload) => {
-    if (kind !== SNAPSHOT_KIND) {
-      if (!messages.dispatch(h.slot, kind, payload, h.pid)) supervisor.refuse(h, `plugin message '${kind}' refused by its handler`);
-      return;
-    }
-    if (!telemetry) return;
-    const checked = checkCounting(payload);
-    if (checked instanceof SnapshotProblem) {
-      logger.debug({ slot: h.slot, pid: h.pid, problem: checked.reason }, 'telemetry snapshot refused');
-      return supervisor.refuse(h, checked.reason);
-    }
-    if (checked.dropped > 0 && Date.now() - lastDropWarning > 60_000) {
-      lastDropWarning = Date.now();
-      logger.warn({ slot: h.slot, pid: h.pid, dropped: checked.dropped }, 'telemetry snapshot over its bounds: the excess points and attributes were dropped (docs/operations.md#security)');
-    }
-    // A standby reports nothing under a slot: it serves nothing (its last snapshot at a stop is empty).
-    if (h.slot === NO_SLOT) return;
-    telemetry.store.update(h.slot, h.pid, checked.snapshot);
-    const eld = telemetry.store.query(h.slot, 0)?.eventLoopDelayP99S;
-    if (supervisor.slots.get(h.slot)?.current === h && eld !== undefined) h.measured({ eventLoopDelayS: eld });
+    if (!messages.dispatch(h.slot, kind, payload, h.pid)) supervisor.refuse(h, `plugin message '${kind}' refused by its handler`);
   });
   if (!telemetry) return;
   // Series of every reason this pool can produce start at 0: a recycle can always happen, for any
@@ -119,7 +102,7 @@ export function buildIpc(
     limit: options.maxInvalidMessages,
     recycle: (h) => {
       const p = pool();
-      if (supervisor.slots.get(h.slot)?.current !== h || !p) return false;
+      if (supervisor.current(h.slot) !== h || !p) return false;
       void p.recycle(h.slot, 'invalid-ipc').catch(() => {});
       return true;
     },
@@ -142,6 +125,7 @@ export function buildRouting(supervisor: Supervisor, strategy: StrategyName, o: 
       cpuSustainMs: lb.cpuSustainMs,
       cpuRecoverMs: lb.cpuRecoverMs,
       cpuOf: (pid) => telemetry?.processReading(pid)?.cpu,
+      eventLoopDelayOf: (slot, pid) => telemetry?.store.eventLoopDelayOf(slot, pid),
       intervalMs: Math.max(250, o.telemetry.intervalMs),
     },
     logger,
@@ -169,7 +153,7 @@ export function statusBuilder(
       health: (pid) => health.stateOf(pid),
       probing: health.probing,
       excluded: (slot, pid) => {
-        const h = supervisor.slots.get(slot)?.current;
+        const h = supervisor.current(slot);
         return h !== undefined && h.pid === pid && supervisor.exclusions.isExcluded(h);
       },
       rssLimitBytes: o.cluster.config.resources.maxMemoryPerWorker,
@@ -178,5 +162,18 @@ export function statusBuilder(
       scaleDownBelow: a.scaleDownThreshold,
       now: Date.now(),
     });
+  };
+}
+
+/** The cluster as the primary side sees it: the supervisor's workers, readiness and shutdown. */
+export function clusterTopology(supervisor: Supervisor, minimum: number, heldMeters: HeldMeterProvider | undefined): Topology {
+  return {
+    kind: 'cluster',
+    workers: () => supervisor.list(),
+    readiness: () => ({ shuttingDown: supervisor.isShuttingDown, ready: supervisor.readyWorkers().length, minimum, workers: supervisor.list() }),
+    minimumWorkers: () => minimum,
+    shuttingDown: () => supervisor.isShuttingDown,
+    givenUpSlots: () => supervisor.givenUpCount(),
+    heldMeters,
   };
 }

@@ -1,29 +1,22 @@
-import type { AdminServer } from '../admin/admin-server.js';
 import { listenOrThrow } from '../balancer/listen.js';
 import { AlreadyListeningError } from '../errors.js';
 import type { Message } from '../ipc/envelope.js';
 import { LocalIpc } from '../ipc/local-ipc.js';
 import type { SettledReply } from '../ipc/primary-ipc.js';
-import { PluginHost } from '../plugin-api/plugin-host.js';
-import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
-import { HttpFrontend } from '../worker/http-frontend.js';
-import { BaseApp } from './base-app.js';
-import { builtinPlugins } from './builtin-plugins.js';
-import { startAdmin } from './admin-setup.js';
-import { installSignalHandlers } from './signals.js';
-import { clusterMetrics, primaryContext, primaryTelemetry, WorkerMessageRouter, workerContext, workerTelemetry, type ClusterMetrics, type PoolControl } from './telemetry-setup.js';
+import { type ClusterMetrics, clusterMetrics } from '../status/cluster-metrics.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
+import { HttpFrontend } from '../worker/http-frontend.js';
+import { PrimarySide, type Topology } from './assembly.js';
+import { BaseApp } from './base-app.js';
+import { type PoolControl, WorkerMessageRouter, workerContext, workerTelemetry } from './telemetry-setup.js';
 import type { ListenAddress } from './types.js';
 
-/** cluster.enabled false: one process, same API, same admin server and graceful shutdown. */
+/** cluster.enabled false: one process, same API; its primary side is assembled as a cluster's is. */
 export class SingleApp extends BaseApp {
   readonly isPrimary = true;
   readonly isWorker = false;
   private frontend: HttpFrontend | undefined;
-  private admin: AdminServer | undefined;
-  private plugins: PluginHost | undefined;
-  private telemetry: PrimaryTelemetry | undefined;
-  private removeSignals: (() => void) | undefined;
+  private side: PrimarySide | undefined;
   private listening: Promise<ListenAddress> | undefined;
   private closing: Promise<boolean> | undefined;
   private readonly local = new LocalIpc(this.handlers, this.options.ipc);
@@ -31,34 +24,42 @@ export class SingleApp extends BaseApp {
   /** Read once: recomputed, it would move with the clock, and so would process.cpu.time's start. */
   private readonly processStartedAt = Math.round(Date.now() - process.uptime() * 1000);
 
+  /** One process: the worker is itself, as slot 0; nothing to scale, so its minimum is 1. */
+  private topology(): Topology {
+    return {
+      kind: 'single',
+      workers: () => this.getWorkers(),
+      readiness: () => ({ shuttingDown: !!this.closing, ready: 1, minimum: 1, workers: [] }),
+      minimumWorkers: () => 1,
+      shuttingDown: () => !!this.closing,
+    };
+  }
+
   listen(port = 3000, host?: string): Promise<ListenAddress> {
     if (this.listening) return Promise.reject(new AlreadyListeningError('listen() was already called on this app'));
     this.listening = (async () => {
       const lb = this.options.cluster.config.loadBalancing;
       const frontend = (this.frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection }));
+      const side = (this.side = new PrimarySide(this.options, this.logger, this.topology(), this.healthChecks));
       // One process plays both parts: its worker telemetry feeds its own store as slot 0.
-      const self = () => this.getWorkers();
-      const primary = (this.telemetry = await primaryTelemetry(this.options, self, this.logger, { registerGlobals: false }));
+      const primary = await side.startTelemetry();
       await primary?.startExport();
       // The built-in plugins as in a cluster: /health (the worker's endpoint and the admin
       // server's), memory; the auto-scaler leaves itself out (nothing to scale).
-      const { plugins: builtins } = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => 1, shuttingDown: () => !!this.closing });
-      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, 0, builtins, this.logger);
-      const plugins = (this.plugins = new PluginHost(pluginList, this.logger));
-      const failed = (kind: string, err: unknown) => this.logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, "a plugin's message handler failed");
-      const messages = new WorkerMessageRouter(failed);
+      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, 0, side.builtins.plugins, this.logger);
+      const plugins = side.hostPlugins(pluginList);
       const toStore = (snap: Parameters<NonNullable<typeof primary>['store']['update']>[2]) => primary?.store.update(0, process.pid, snap);
       if (telemetry) plugins.addCloseHook('telemetry', () => telemetry.close(toStore));
       try {
         const address = await listenOrThrow(frontend.server, port, host);
-        const admin = await startAdmin(this.options, () => ({ shuttingDown: !!this.closing, ready: 1, minimum: 1, workers: [] }), primary?.metricsHandler, this.logger);
-        this.admin = admin?.admin;
-        this.adminAddress = admin?.address;
+        await side.startAdmin();
+        this.adminAddress = side.adminAddress;
+        const failed = (kind: string, err: unknown) => this.logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, "a plugin's message handler failed");
         const fromPrimary = new WorkerMessageRouter(failed);
         const extra: PoolControl = {
           events: this,
           // The process itself, as slot 0 (the admin /health and plugins see one worker).
-          getWorkers: self,
+          getWorkers: () => this.getWorkers(),
           emit: (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
           // One process, nothing to recycle or route around: a plugin's verdicts are logged by it.
           recycleWorker: () => Promise.resolve(),
@@ -69,14 +70,14 @@ export class SingleApp extends BaseApp {
           pendingConnections: () => 0,
           sendToWorker: (_slot, kind, payload) => Promise.resolve(void fromPrimary.dispatch(0, kind, payload)),
         };
-        await plugins.start('primary', (base) => primaryContext(base, extra, primary, this.admin, messages));
+        await side.startPrimaryPlugins(extra);
         await plugins.start('worker', (base) =>
           workerContext(
             base,
             () => 0,
             frontend,
             telemetry,
-            (kind, payload) => messages.dispatch(0, kind, payload),
+            (kind, payload) => side.messages.dispatch(0, kind, payload),
             fromPrimary,
             this.defaultRoutes,
           ),
@@ -84,7 +85,7 @@ export class SingleApp extends BaseApp {
         frontend.startServing();
         this.readyAt = Date.now();
         telemetry?.start(this.options.telemetry.intervalMs, toStore, (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'));
-        if (this.options.handleSignals) this.removeSignals = installSignalHandlers(this, this.logger, false);
+        side.installSignals(this);
         this.logger.info({ ...address, admin: this.adminAddress }, 'server ready (single process)');
         return address;
       } catch (err) {
@@ -125,7 +126,7 @@ export class SingleApp extends BaseApp {
   }
 
   override getClusterMetrics(windowMs = 10_000): ClusterMetrics {
-    return clusterMetrics(this.telemetry, this.getWorkers(), windowMs);
+    return clusterMetrics(this.side?.telemetry, this.getWorkers(), windowMs);
   }
 
   close(): Promise<void> {
@@ -158,10 +159,7 @@ export class SingleApp extends BaseApp {
         clearTimeout(timer);
         if (!clean) this.frontend.server.closeAllConnections();
       }
-      await this.plugins?.close();
-      await this.telemetry?.close();
-      await this.admin?.close();
-      this.removeSignals?.();
+      await this.side?.close();
       this.emit('cluster:closed', { clean });
       return clean;
     })();

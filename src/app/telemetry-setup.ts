@@ -3,7 +3,7 @@ import type { PrimaryTelemetry, WorkerView } from '../../otel/primary-telemetry.
 import { DeferredMeterProvider, type HeldMeterProvider } from '../../otel/deferred-meter.js';
 import { exportPlan, otlpProtocol, sdkDisabled } from '../../otel/export-plan.js';
 import { serviceNameFor } from '../../otel/service-name.js';
-import { WorkerMetricsStore, type WindowStats } from '../../otel/metrics-store.js';
+import { WorkerMetricsStore } from '../../otel/metrics-store.js';
 import { metricsView } from '../plugin-api/metrics-view.js';
 import { registerGlobalMeterProvider, WorkerTelemetry, type TracingSettings } from '../../otel/worker-telemetry.js';
 import { telemetryPlugin } from './builtin-plugins.js';
@@ -15,8 +15,6 @@ import type { Plugin, PluginContextBase } from '../plugin-api/plugin-host.js';
 import type { HttpFrontend } from '../worker/http-frontend.js';
 import { PluginError } from '../errors.js';
 import type { Handler } from '../worker/router.js';
-
-export const SNAPSHOT_KIND = 'otel:snapshot';
 
 /**
  * Tracing: the option, else the standard OTEL_TRACES_EXPORTER / OTEL_TRACES_SAMPLER_ARG /
@@ -202,22 +200,5 @@ export function primaryContext(
     gauge: (name, o, callback) => telemetry?.gauges.add(name, o, callback),
     adminRoute: (path, handler) => admin?.route(path, handler),
     onWorkerMessage: (kind, handler) => router.on(kind, handler),
-  };
-}
-
-export interface ClusterMetrics {
-  /** Merged over every worker, for the last windowMs. */
-  cluster: WindowStats | undefined;
-  workers: (Partial<WindowStats> & { slot: number; pid: number; state: string; snapshotAgeS: number | undefined; cpu: number | undefined; rssBytes: number | undefined })[];
-}
-
-export function clusterMetrics(t: PrimaryTelemetry | undefined, workers: WorkerView[], windowMs: number): ClusterMetrics {
-  if (!t) return { cluster: undefined, workers: [] };
-  return {
-    cluster: t.store.queryCluster(windowMs),
-    workers: workers.map((w) => {
-      const reading = t.processReading(w.pid);
-      return { slot: w.slot, pid: w.pid, state: w.state, snapshotAgeS: t.store.snapshotAgeS(w.slot), cpu: reading?.cpu, rssBytes: reading?.rssBytes, ...t.store.query(w.slot, windowMs) };
-    }),
   };
 }

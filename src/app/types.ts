@@ -7,7 +7,7 @@ import type { WorkerInfo } from '../supervisor/supervisor.js';
 import type { Message, Sender } from '../ipc/envelope.js';
 import type { SettledReply } from '../ipc/primary-ipc.js';
 import type { Handler } from '../worker/router.js';
-import type { ClusterMetrics } from './telemetry-setup.js';
+import type { ClusterMetrics } from '../status/cluster-metrics.js';
 import type { AutoscalerStatus } from './builtin-plugins.js';
 
 export interface ServerOptions {

@@ -8,7 +8,7 @@ import { HttpFrontend } from '../worker/http-frontend.js';
 import { WorkerRuntime } from '../worker/worker-runtime.js';
 import { BaseApp } from './base-app.js';
 import { builtinPlugins } from './builtin-plugins.js';
-import { SNAPSHOT_KIND, WorkerMessageRouter, workerContext, workerTelemetry } from './telemetry-setup.js';
+import { WorkerMessageRouter, workerContext, workerTelemetry } from './telemetry-setup.js';
 import type { ListenAddress } from './types.js';
 
 /** A worker: serves requests the primary hands over (or from the shared port on Bun). */
@@ -80,13 +80,13 @@ export class WorkerApp extends BaseApp {
         .addCallback((r) => r.observe(runtime.malformed + ipc.malformed));
       const send = (kind: string, payload: unknown) => runtime.sendPlugin(kind, payload);
       // Registered before the plugins' hooks, so it runs after them: the last snapshot counts everything.
-      if (telemetry) plugins.addCloseHook('telemetry', () => telemetry.close((snap) => send(SNAPSHOT_KIND, snap)));
+      if (telemetry) plugins.addCloseHook('telemetry', () => telemetry.close((snap) => runtime.sendTelemetry(snap)));
       if (this.slotNow === undefined) plugins.addCloseHook('standby-resource', () => resolveResource(-1));
       // A standby sends no snapshots: it has no slot to report under and serves nothing.
       const startTelemetry = () =>
         telemetry?.start(
           this.options.telemetry.intervalMs,
-          (snap) => send(SNAPSHOT_KIND, snap),
+          (snap) => runtime.sendTelemetry(snap),
           (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'),
         );
       await runtime.start(() => plugins.start('worker', (base) => workerContext(base, () => this.slotNow ?? -1, frontend, telemetry, send, fromPrimary, this.defaultRoutes)));

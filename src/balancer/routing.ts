@@ -15,6 +15,8 @@ export interface RoutingOptions {
   cpuRecoverMs: number;
   /** CPU in cores of a pid, from the primary's sampler; undefined when unknown. */
   cpuOf: (pid: number) => number | undefined;
+  /** Event-loop delay (p99, s) a worker process last reported; undefined when unknown (telemetry off). */
+  eventLoopDelayOf: (slot: number, pid: number) => number | undefined;
   intervalMs: number;
 }
 
@@ -64,6 +66,8 @@ export class Routing {
   private tick(): void {
     const now = Date.now();
     for (const h of this.sup.readyWorkers()) {
+      const eventLoopDelayS = this.o.eventLoopDelayOf(h.slot, h.pid);
+      if (eventLoopDelayS !== undefined) h.measured({ eventLoopDelayS });
       const cpu = this.o.cpuOf(h.pid);
       if (cpu === undefined) continue;
       h.measured({ cpu });
@@ -90,7 +94,7 @@ export class Routing {
 
   private shed(orders: ShedOrder[], reason: string): void {
     for (const o of orders) {
-      const h = this.sup.slots.get(o.slot)?.current;
+      const h = this.sup.current(o.slot);
       if (h?.state !== 'ready') continue;
       this.logger.info({ slot: h.slot, pid: h.pid, reason, share: Math.round(o.share * 100) / 100, connections: h.load.openConnections }, 'rebalancing keep-alive connections');
       h.send({ t: 'rebalance', share: o.share }).catch(() => {});

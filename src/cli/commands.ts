@@ -1,7 +1,7 @@
 import { controlRequest } from '../control/control-client.js';
 import { checkControlSocket, CONTROL_NAME, controlPaths, listControlInfos, runtimeDir, type ControlPaths } from '../control/runtime-dir.js';
-import type { ClusterStatus } from '../app/status-report.js';
-import type { ReloadResult } from '../app/control-commands.js';
+import type { ClusterStatus } from '../status/status-report.js';
+import type { ReloadResult } from '../control/control-commands.js';
 import { CliUsageError, ControlUnreachableError } from '../errors.js';
 import type { CliArgs } from './args.js';
 import { statusTable } from './status-table.js';

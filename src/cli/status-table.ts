@@ -1,4 +1,4 @@
-import type { ClusterStatus } from '../app/status-report.js';
+import type { ClusterStatus } from '../status/status-report.js';
 
 const dash = '-';
 const num = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? dash : v.toFixed(digits));

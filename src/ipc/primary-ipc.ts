@@ -73,10 +73,8 @@ export class PrimaryIpc {
   }
 
   private async broadcastEncoded(type: string, d: string | undefined, from: Sender): Promise<number[]> {
-    const slots = [...this.sup.slots.values()]
-      .filter((s) => s.current || !s.givenUp)
-      .map((s) => s.index)
-      .sort((a, b) => a - b);
+    const sup = this.sup;
+    const slots = sup.slotIndices().filter((i) => sup.current(i) || !sup.isGivenUp(i));
     await Promise.all(slots.map((slot) => this.deliver(slot, { t: 'ipc', k: 'msg', type, d, from })));
     return slots;
   }
@@ -106,7 +104,7 @@ export class PrimaryIpc {
   async requestAll(msg: Message, timeoutMs = this.o.requestTimeoutMs): Promise<SettledReply[]> {
     const ms = checkTimeoutMs(timeoutMs);
     const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
-    const slots = [...this.sup.slots.keys()].sort((a, b) => a - b);
+    const slots = this.sup.slotIndices();
     const results = await Promise.allSettled(slots.map((slot) => this.requestEncoded(slot, type, d, ms, 'primary')));
     return results.map((r, i) => (r.status === 'fulfilled' ? { slot: slots[i]!, status: 'fulfilled', value: r.value } : { slot: slots[i]!, status: 'rejected', reason: r.reason as Error }));
   }
@@ -208,9 +206,8 @@ export class PrimaryIpc {
 
   /** Writes to the slot's worker, or queues while it is starting or being replaced. */
   private deliver(slot: number, env: IpcEnvelope): Promise<WorkerHandle> {
-    const s = this.sup.slots.get(slot);
-    if (!s || (s.givenUp && !s.current)) return Promise.reject(new NoWorkerError(`no worker in slot ${slot} (slots: ${[...this.sup.slots.keys()].sort().join(', ') || 'none'})`));
-    const h = s.current;
+    const h = this.sup.current(slot);
+    if (!this.sup.hasSlot(slot) || (this.sup.isGivenUp(slot) && !h)) return Promise.reject(new NoWorkerError(`no worker in slot ${slot} (slots: ${this.sup.slotIndices().join(', ') || 'none'})`));
     if (h?.state === 'ready') return this.write(h, env);
     const q = this.queues.get(slot) ?? [];
     if (q.length >= this.o.queueLimit) return Promise.reject(new IpcQueueFullError(`slot ${slot} is starting and already has ${q.length} messages waiting (ipc.queueLimit)`));
@@ -234,7 +231,7 @@ export class PrimaryIpc {
   }
 
   private flush(slot: number): void {
-    const h = this.sup.slots.get(slot)?.current;
+    const h = this.sup.current(slot);
     const q = this.queues.get(slot);
     if (h?.state !== 'ready' || !q) return;
     this.queues.delete(slot);
@@ -246,9 +243,8 @@ export class PrimaryIpc {
     this.invalidCounts.delete(pid);
     this.recycling.delete(pid);
     this.pending.failTarget(pid, (type) => new WorkerGoneError(`worker in slot ${slot} (pid ${pid}) exited before replying to "${type}"`));
-    const s = this.sup.slots.get(slot);
     // Queued messages wait for the replacement, unless there will be none.
-    if (s && !s.givenUp) return;
+    if (this.sup.hasSlot(slot) && !this.sup.isGivenUp(slot)) return;
     for (const item of this.queues.get(slot)?.splice(0) ?? []) item.reject(new NoWorkerError(`slot ${slot} has no worker any more; "${item.env.type}" not delivered`));
     this.queues.delete(slot);
   }

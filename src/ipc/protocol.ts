@@ -18,8 +18,13 @@ export type WorkerToPrimary =
   | { __oc: 1; t: 'hb'; c?: number; a?: number; r?: number }
   /** The worker began draining on its own (it received a signal directly). */
   | { __oc: 1; t: 'draining'; reason: string }
-  /** A plugin's message to its primary side (telemetry snapshots travel this way). */
+  /** A plugin's message to its primary side. */
   | { __oc: 1; t: 'plugin'; kind: string; payload: unknown }
+  /**
+   * The worker's telemetry snapshot (otel/worker-telemetry.ts WorkerSnapshot), for the metrics
+   * store. Its shape is checked in depth, with bounds, by the store's intake before it is kept.
+   */
+  | { __oc: 1; t: 'telemetry'; snapshot: unknown }
   /** User messages (broadcast, unicast, requests, replies). */
   | ({ __oc: 1 } & IpcEnvelope);
 
@@ -63,6 +68,8 @@ export function isWorkerMessage(msg: { t: string }): msg is WorkerToPrimary {
       return m.reason === undefined || (typeof m.reason === 'string' && m.reason.length <= MAX_KIND_CHARS);
     case 'plugin':
       return typeof m.kind === 'string' && m.kind.length > 0 && m.kind.length <= MAX_KIND_CHARS;
+    case 'telemetry':
+      return !!m.snapshot && typeof m.snapshot === 'object' && !Array.isArray(m.snapshot);
     case 'ipc':
       return isValidEnvelope(m);
     default:

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, NotListeningError, ReloadFailedError } from '../errors.js';
 import { checkRecycleReason, type FillReason, type RecycleReason } from './exit-reason.js';
-import type { Slot, Supervisor } from './supervisor.js';
+import type { Supervisor } from './supervisor.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 /**
@@ -20,7 +20,7 @@ export class PoolOperations {
   ) {}
 
   get size(): number {
-    return this.sup.slots.size;
+    return this.sup.size;
   }
 
   /** Per slot: start a replacement, wait until it is ready, then drain the old worker. */
@@ -61,9 +61,8 @@ export class PoolOperations {
       return Promise.reject(err);
     }
     const sup = this.sup;
-    const slot = sup.slots.get(slotIndex);
-    const old = slot?.current;
-    if (!slot || !old?.alive || old.requestedReason) return Promise.resolve();
+    const old = sup.current(slotIndex);
+    if (!old?.alive || old.requestedReason) return Promise.resolve();
     old.requestStop(reason);
     sup.exclusions.exclude(old, reason);
     if (o.kill) {
@@ -73,15 +72,17 @@ export class PoolOperations {
       return old.exited.then(() => undefined);
     }
     return this.serial(async () => {
-      if (sup.slots.get(slotIndex) !== slot || slot.current !== old || !old.alive) return;
+      // The slot moved on (restarted, or scaled away and back) or the worker died meanwhile.
+      if (sup.current(slotIndex) !== old || !old.alive) return;
       sup.logger.info({ slot: slotIndex, pid: old.pid, reason }, 'recycling worker: starting its replacement');
-      const started = await this.startReplacement(slot, reason);
+      const started = await this.startReplacement(slotIndex, reason);
+      if (!started) return;
       if (started.ok) {
-        if (slot.current !== old) {
+        if (sup.current(slotIndex) !== old) {
           await sup.stopWorker(started.fresh, reason); // the slot moved on meanwhile
           return;
         }
-        this.takeOver(slot, started.fresh);
+        sup.takeOver(slotIndex, started.fresh);
         sup.logger.info({ slot: slotIndex, pid: started.fresh.pid, oldPid: old.pid, reason }, 'replacement ready, draining old worker');
       } else {
         old.respawnAfterExit();
@@ -98,60 +99,50 @@ export class PoolOperations {
   private async rollingReload(): Promise<void> {
     const sup = this.sup;
     sup.standbys.replaceAll();
-    for (const slot of [...sup.slots.values()].sort((a, b) => a.index - b.index)) {
+    for (const i of sup.slotIndices()) {
       if (sup.isShuttingDown) throw new NotListeningError('reload stopped: the cluster is shutting down');
-      if (sup.slots.get(slot.index) !== slot) continue; // scaled away meanwhile
-      const old = slot.current;
-      const started = await this.startReplacement(slot, 'reload');
+      if (!sup.hasSlot(i)) continue; // scaled away meanwhile
+      const old = sup.current(i);
+      const started = await this.startReplacement(i, 'reload');
+      if (!started) continue;
       if (!started.ok) {
-        sup.logger.error({ slot: slot.index, pid: started.fresh.pid, reason: started.why }, 'reload stopped: replacement did not become ready');
-        throw new ReloadFailedError(`reload stopped at slot ${slot.index}: replacement pid ${started.fresh.pid} exited before becoming ready (${started.why}); the remaining workers keep running`);
+        sup.logger.error({ slot: i, pid: started.fresh.pid, reason: started.why }, 'reload stopped: replacement did not become ready');
+        throw new ReloadFailedError(`reload stopped at slot ${i}: replacement pid ${started.fresh.pid} exited before becoming ready (${started.why}); the remaining workers keep running`);
       }
-      if (slot.current !== old) {
+      if (sup.current(i) !== old) {
         // The old worker died meanwhile and the slot's restart (a fork or a standby, both with the
         // new code) took it: keep that one, drop the candidate.
         await sup.stopWorker(started.fresh, 'reload');
         continue;
       }
-      this.takeOver(slot, started.fresh);
-      sup.logger.info({ slot: slot.index, pid: started.fresh.pid, oldPid: old?.pid, reason: 'reload' }, 'replacement ready, draining old worker');
+      sup.takeOver(i, started.fresh);
+      sup.logger.info({ slot: i, pid: started.fresh.pid, oldPid: old?.pid, reason: 'reload' }, 'replacement ready, draining old worker');
       if (old?.alive) await sup.stopWorker(old, 'reload');
     }
   }
 
-  private async startReplacement(slot: Slot, why: FillReason): Promise<{ ok: true; fresh: WorkerHandle } | { ok: false; fresh: WorkerHandle; why: string }> {
-    const fresh = this.sup.fill(slot, true, why);
+  /** Undefined when the slot is gone. */
+  private async startReplacement(slot: number, why: FillReason): Promise<{ ok: true; fresh: WorkerHandle } | { ok: false; fresh: WorkerHandle; why: string } | undefined> {
+    const fresh = this.sup.startCandidate(slot, why);
+    if (!fresh) return undefined;
     const outcome = await Promise.race([waitReady(this.sup, fresh), fresh.exited.then(() => 'exited' as const)]);
     if (outcome === 'ready') return { ok: true, fresh };
     return { ok: false, fresh, why: `${fresh.requestedReason ?? 'crash'}${fresh.stderrTail ? `: ${lastLine(fresh.stderrTail)}` : ''}` };
   }
 
-  private takeOver(slot: Slot, fresh: WorkerHandle): void {
-    clearTimeout(slot.restartTimer);
-    slot.restartTimer = undefined;
-    slot.current = fresh;
-    slot.givenUp = false;
-    slot.unstableStreak = 0;
-  }
-
   private async resize(n: number): Promise<void> {
     const sup = this.sup;
-    const indices = [...sup.slots.keys()].sort((a, b) => a - b);
+    const indices = sup.slotIndices();
     if (n > indices.length) {
       const added: number[] = [];
-      for (let i = 0; added.length < n - indices.length; i++) if (!sup.slots.has(i)) added.push(i);
+      for (let i = 0; added.length < n - indices.length; i++) if (!sup.hasSlot(i)) added.push(i);
       sup.logger.info({ from: indices.length, to: n, slots: added }, 'scaling up');
       await Promise.all(added.map((i) => sup.startSlot(i)));
     } else if (n < indices.length) {
       const removed = indices.slice(n);
       sup.logger.info({ from: indices.length, to: n, slots: removed }, 'scaling down');
       const stops: Promise<void>[] = [];
-      for (const i of removed) {
-        const slot = sup.slots.get(i)!;
-        sup.slots.delete(i);
-        clearTimeout(slot.restartTimer);
-        for (const h of sup.live) if (h.slot === i) stops.push(sup.stopWorker(h, 'scaled-down'));
-      }
+      for (const i of removed) for (const h of sup.removeSlot(i)) stops.push(sup.stopWorker(h, 'scaled-down'));
       await Promise.all(stops);
     }
   }

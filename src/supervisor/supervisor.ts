@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import { NoWorkersError } from '../errors.js';
 import { isWorkerMessage } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
-import type { ClusterEventMap } from './events.js';
 import { classifyExit, isRecycleReason, type ExitReason, type FillReason } from './exit-reason.js';
 import { Exclusions } from './exclusions.js';
 import { unresponsive } from './liveness.js';
@@ -11,18 +10,17 @@ import { decideRestart } from './restart-policy.js';
 import type { Spawner } from './spawner.js';
 import { StandbyPool } from './standby-pool.js';
 import { NO_SLOT, WorkerHandle } from './worker-handle.js';
-import type { Slot, SupervisorConfig, WorkerInboxEvents, WorkerInfo } from './types.js';
+import { SlotTable } from './slot-table.js';
+import type { Slot, SupervisorConfig, TelemetryIntake, WorkerInboxEvents, WorkerInfo } from './types.js';
 
-export type { SupervisorConfig, Slot, WorkerInboxEvents, WorkerInfo } from './types.js';
+export type { SupervisorConfig, TelemetryIntake, WorkerInboxEvents, WorkerInfo } from './types.js';
 
 /**
  * Owns the worker slots: spawns, watches (ready timeout, heartbeats), restarts with backoff, gives
  * slots up on crash loops, drains and kills. Reload and scaling live in pool-operations.ts and use
  * the primitives here. Every decision is logged with slot, pid and reason, and emitted as an event.
  */
-export class Supervisor extends EventEmitter<ClusterEventMap> {
-  readonly slots = new Map<number, Slot>();
-  readonly live = new Set<WorkerHandle>();
+export class Supervisor extends SlotTable {
   readonly exclusions: Exclusions;
   readonly standbys: StandbyPool;
   /** The slot each live worker serves (a standby has none until activated). */
@@ -32,6 +30,8 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
   private closing: Promise<{ clean: boolean }> | undefined;
   /** What workers send beyond lifecycle messages, for the primary's other parts to subscribe to. */
   readonly inbox = new EventEmitter<WorkerInboxEvents>();
+  /** Where telemetry snapshots go (the metrics store); without one (telemetry off) they are dropped. */
+  private telemetry: TelemetryIntake | undefined;
 
   constructor(
     readonly config: SupervisorConfig,
@@ -43,11 +43,14 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     this.standbys = new StandbyPool(config.standbyWorkers, { ...config, respawn: true }, this, logger);
   }
 
-  /** Slots given up after a crash loop that have no worker now. */
-  givenUpCount(): number {
-    let n = 0;
-    for (const s of this.slots.values()) if (s.givenUp && !s.current) n++;
-    return n;
+  deliverTelemetryTo(intake: TelemetryIntake): void {
+    this.telemetry = intake;
+  }
+
+  /** Starts a candidate for slot i (reload, recycle): it serves once takeOver() gives it the slot. */
+  startCandidate(i: number, why: FillReason): WorkerHandle | undefined {
+    const slot = this.slots.get(i);
+    return slot && this.fill(slot, true, why);
   }
 
   get isShuttingDown(): boolean {
@@ -80,7 +83,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
    * Gives the slot a worker: a ready standby, activated by a message, else a fork. A candidate
    * (reload, recycle) does not replace slot.current until it is ready.
    */
-  fill(slot: Slot, candidate: boolean, why: FillReason): WorkerHandle {
+  private fill(slot: Slot, candidate: boolean, why: FillReason): WorkerHandle {
     const standby = this.standbys.take();
     if (!standby) return this.spawn(slot, candidate);
     standby.activate(slot.index);
@@ -95,7 +98,7 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
   }
 
   /** Forks a worker for the slot. A candidate (reload) does not replace slot.current until ready. */
-  spawn(slot: Slot, candidate = false): WorkerHandle {
+  private spawn(slot: Slot, candidate = false): WorkerHandle {
     const handle = this.track(new WorkerHandle(slot.index, this.spawner.fork(slot.index), (h, m) => this.onMessage(h, m)));
     this.owner.set(handle, slot);
     if (!candidate) slot.current = handle;
@@ -116,13 +119,6 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
     this.live.add(handle);
     void handle.exited.then(({ code, signal }) => this.onExit(handle, code, signal));
     return handle;
-  }
-
-  /** Ready workers in slots (never a standby). */
-  readyWorkers(): WorkerHandle[] {
-    const out: WorkerHandle[] = [];
-    for (const s of this.slots.values()) if (s.current?.state === 'ready') out.push(s.current);
-    return out;
   }
 
   list(): WorkerInfo[] {
@@ -219,6 +215,9 @@ export class Supervisor extends EventEmitter<ClusterEventMap> {
       this.logger.info({ slot: h.slot, pid: h.pid, startupMs, standby: h.isStandby || undefined }, 'worker ready');
       if (slot && slot.current === h) slot.givenUp = false;
       this.emit('worker:ready', { slot: h.slot, pid: h.pid, startupMs });
+    } else if (m.t === 'telemetry') {
+      const refused = this.telemetry?.accept(h, m.snapshot);
+      if (refused) this.refuse(h, refused);
     } else if (m.t === 'plugin') {
       this.inbox.emit('plugin', h, m.kind, m.payload);
     } else if (m.t === 'ipc') {

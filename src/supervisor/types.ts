@@ -27,7 +27,12 @@ export interface Slot {
   lastFailure?: string;
 }
 
-/** The supervisor's inbox: plugin messages (telemetry snapshots among them), user IPC envelopes (already checked), and internal messages of a shape we do not know. */
+/** Takes a worker's telemetry snapshot as it arrived; returns why it was refused, if it was. */
+export interface TelemetryIntake {
+  accept(h: WorkerHandle, snapshot: unknown): string | undefined;
+}
+
+/** The supervisor's inbox: plugin messages, user IPC envelopes (already checked), and internal messages of a shape we do not know. */
 export interface WorkerInboxEvents {
   plugin: [h: WorkerHandle, kind: string, payload: unknown];
   ipc: [h: WorkerHandle, env: IpcEnvelope];

@@ -135,6 +135,11 @@ export class WorkerRuntime {
     this.send({ t: 'plugin', kind, payload });
   }
 
+  /** The telemetry snapshot, for the primary's metrics store (dropped once the primary is gone). */
+  sendTelemetry(snapshot: object): void {
+    this.send({ t: 'telemetry', snapshot });
+  }
+
   /** Plugin messages and user IPC envelopes from the primary, for the worker app to subscribe to. */
   readonly inbox = new EventEmitter<{ plugin: [kind: string, payload: unknown]; ipc: [env: unknown] }>();
   /** Internal messages of a shape we do not know: dropped, counted. */

@@ -177,8 +177,8 @@ describe('a worker message that a plugin or the store refuses', () => {
 
   it('a null telemetry snapshot, a snapshot of the wrong shape and a payload a handler throws on are counted, and stop nothing', async () => {
     const before = await malformed();
-    await send({ __oc: 1, t: 'plugin', kind: 'otel:snapshot', payload: null });
-    await send({ __oc: 1, t: 'plugin', kind: 'otel:snapshot', payload: { at: Date.now(), scopeMetrics: [{ scope: { name: 'x' }, metrics: [{ descriptor: null }] }], extras: {} } });
+    await send({ __oc: 1, t: 'telemetry', snapshot: null });
+    await send({ __oc: 1, t: 'telemetry', snapshot: { at: Date.now(), scopeMetrics: [{ scope: { name: 'x' }, metrics: [{ descriptor: null }] }], extras: {} } });
     await send({ __oc: 1, t: 'plugin', kind: 'explode', payload: { explode: true } });
     await send({ __oc: 1, t: 'hb', c: 'many', a: -1 });
     await send({ __oc: 1, t: 'plugin', kind: 42, payload: {} });

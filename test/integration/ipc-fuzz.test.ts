@@ -18,7 +18,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The fixture's handlers do things (exit, block, flood): user types are drawn from harmless ones only. */
 const FIXTURE_TYPES = new Set([...readFileSync(path.join(ROOT, 'test/fixtures/ipc.mjs'), 'utf8').matchAll(/onMessage\('([^']+)'/g)].map((m) => m[1]!));
 const HARMLESS_TYPES = ['echo', 'stats', 'primary-echo', 'primary-sink'];
-const KNOWN_T = new Set(['ipc', 'plugin', 'hb', 'ready', 'draining']);
+const KNOWN_T = new Set(['ipc', 'plugin', 'telemetry', 'hb', 'ready', 'draining']);
 
 // ---- values ----------------------------------------------------------------------------------
 
@@ -222,9 +222,9 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
       .map((f) => ({ msg: { t: 'plugin', ...f }, opaque: true })),
   },
   // The telemetry snapshot: null or a scalar, a well-formed one, and well-formed but one field of a wrong type.
-  { weight: 1, arbitrary: fc.constantFrom(null, 0, 'x', true, []).map((payload) => ({ msg: { t: 'plugin', kind: 'otel:snapshot', payload }, refused: true })) },
-  { weight: 1, arbitrary: snapshot.map((payload) => ({ msg: { t: 'plugin', kind: 'otel:snapshot', payload }, opaque: true })) },
-  { weight: 3, arbitrary: brokenSnapshot.map((payload) => ({ msg: { t: 'plugin', kind: 'otel:snapshot', payload }, refused: true })) },
+  { weight: 1, arbitrary: fc.constantFrom(null, 0, 'x', true, []).map((snapshot) => ({ msg: { t: 'telemetry', snapshot }, refused: true })) },
+  { weight: 1, arbitrary: snapshot.map((snapshot) => ({ msg: { t: 'telemetry', snapshot }, opaque: true })) },
+  { weight: 3, arbitrary: brokenSnapshot.map((snapshot) => ({ msg: { t: 'telemetry', snapshot }, refused: true })) },
 );
 
 /** What the worker writes for a recipe (the fixture's expand), with a stand-in id for $pending. */

@@ -11,7 +11,7 @@ import { humanDuration, statusTable } from '../../src/cli/status-table.js';
 import { parseControlRequest } from '../../src/control/protocol.js';
 import { controlPaths, ensurePrivateDir, runtimeDir } from '../../src/control/runtime-dir.js';
 import { CliUsageError, ConfigFileError, ControlProtocolError, ControlUnsafeError, InterpreterNotFoundError } from '../../src/errors.js';
-import type { ClusterStatus } from '../../src/app/status-report.js';
+import type { ClusterStatus } from '../../src/status/status-report.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'oc-unit-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -186,6 +186,11 @@ describe('internal messages from a worker', () => {
     [{ t: 'draining', reason: 'signal' }, true],
     [{ t: 'draining', reason: 5 }, false],
     [{ t: 'plugin', kind: 'otel:snapshot', payload: null }, true],
+    // The snapshot's own shape is checked by the store's intake; the message needs an object.
+    [{ t: 'telemetry', snapshot: { at: 0, scopeMetrics: [], extras: {} } }, true],
+    [{ t: 'telemetry', snapshot: null }, false],
+    [{ t: 'telemetry', snapshot: [] }, false],
+    [{ t: 'telemetry' }, false],
     [{ t: 'plugin', kind: 42 }, false],
     [{ t: 'plugin', kind: 'k'.repeat(129) }, false],
     [{ t: 'ipc', k: 'msg', type: 'x' }, true],

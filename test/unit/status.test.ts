@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isLoopback } from '../../src/admin/admin-server.js';
-import { EventFeed } from '../../src/app/status-events.js';
-import { clusterStatus, type StatusInputs } from '../../src/app/status-report.js';
+import { EventFeed } from '../../src/status/status-events.js';
+import { clusterStatus, type StatusInputs } from '../../src/status/status-report.js';
+import type { AutoscalerStatus } from '../../src/index.js';
 import { prettyLine } from '../../src/logger.js';
 
 const worker = (slot: number, pid: number, state = 'ready') => ({ slot, pid, state: state as 'ready', startedAt: 1000, readyAt: 1200, lastSeenAt: 5000, restarts: slot });
@@ -77,38 +78,36 @@ describe('clusterStatus', () => {
   });
 
   it('shows each configured trigger against its target, and the last decision with its trace ids', () => {
-    const s = clusterStatus(
-      inputs({
-        autoscaler: {
-          size: 2,
-          wanted: 3,
-          desired: 3,
-          minWorkers: 1,
-          maxWorkers: 4,
-          hostCap: null,
-          counted: 2,
-          warming: 0,
-          burst: false,
-          signals: { stable: { cpu: 80.123 }, burst: {} },
-          recommendations: [],
-          hold: 'cooldown',
-          lastDecision: {
-            at: 5,
-            from: 1,
-            to: 2,
-            direction: 'up',
-            trigger: 'cpu',
-            value: 90,
-            target: 75,
-            window: 'stable',
-            windowMs: 60_000,
-            standbys: 0,
-            exemplars: [{ traceId: 't1', spanId: 's', durationS: 1, at: 0, method: 'GET', route: '/', statusCode: 200 }],
-          },
-          evaluatedAt: 6,
-        },
-      }),
-    );
+    // The auto-scaler plugin's own status type: what the composition root passes in.
+    const autoscaler: AutoscalerStatus = {
+      size: 2,
+      wanted: 3,
+      desired: 3,
+      minWorkers: 1,
+      maxWorkers: 4,
+      hostCap: null,
+      counted: 2,
+      warming: 0,
+      burst: false,
+      signals: { stable: { cpu: 80.123 }, burst: {} },
+      recommendations: [],
+      hold: 'cooldown',
+      lastDecision: {
+        at: 5,
+        from: 1,
+        to: 2,
+        direction: 'up',
+        trigger: 'cpu',
+        value: 90,
+        target: 75,
+        window: 'stable',
+        windowMs: 60_000,
+        standbys: 0,
+        exemplars: [{ traceId: 't1', spanId: 's', durationS: 1, at: 0, method: 'GET', route: '/', statusCode: 200 }],
+      },
+      evaluatedAt: 6,
+    };
+    const s = clusterStatus(inputs({ autoscaler }));
     expect(s.autoscaler).toEqual({
       size: 2,
       desired: 3,

@@ -1,8 +1,21 @@
 // One picture of the running cluster, built from what the primary already measures: what
 // `otel-cluster status` prints and the status page draws (the same object, so they never disagree).
 import type { WorkerInfo } from '../supervisor/supervisor.js';
-import type { AutoscalerStatus, Trigger } from './builtin-plugins.js';
-import type { ClusterMetrics } from './telemetry-setup.js';
+import type { ClusterMetrics } from './cluster-metrics.js';
+
+/** The auto-scaler's signals (plugins/autoscaler's Trigger: the composition root passes its status in). */
+export type Trigger = 'cpu' | 'memory' | 'responseTime' | 'queueLength';
+
+/** What the report reads of the auto-scaler's status (plugins/autoscaler's AutoscalerStatus). */
+export interface AutoscalerReading {
+  size: number;
+  desired: number;
+  minWorkers: number;
+  maxWorkers: number;
+  hold: string | undefined;
+  signals: { stable: Partial<Record<Trigger, number | undefined>> };
+  lastDecision: { at: number; from: number; to: number; direction: 'up' | 'down'; trigger: string; value: number; target: number; exemplars: { traceId: string }[] } | undefined;
+}
 
 export type WorkerHealth = 'ok' | 'failing' | 'unhealthy' | 'excluded' | 'unknown';
 
@@ -56,7 +69,7 @@ export interface StatusInputs {
   probing: boolean;
   excluded: (slot: number, pid: number) => boolean;
   rssLimitBytes: number | undefined;
-  autoscaler: AutoscalerStatus | undefined;
+  autoscaler: AutoscalerReading | undefined;
   targets: Partial<Record<Trigger, number>>;
   scaleDownBelow: Partial<Record<Trigger, number>>;
   now: number;
@@ -117,7 +130,7 @@ export function clusterStatus(i: StatusInputs): ClusterStatus {
   };
 }
 
-function autoscalerView(a: AutoscalerStatus, targets: StatusInputs['targets'], below: StatusInputs['scaleDownBelow']): NonNullable<ClusterStatus['autoscaler']> {
+function autoscalerView(a: AutoscalerReading, targets: StatusInputs['targets'], below: StatusInputs['scaleDownBelow']): NonNullable<ClusterStatus['autoscaler']> {
   const d = a.lastDecision;
   return {
     size: a.size,

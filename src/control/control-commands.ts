@@ -1,11 +1,10 @@
-// What each control command does to the primary (src/control carries them; this decides them).
-import type { ControlHandler } from '../control/control-server.js';
+// What each control command does to the primary (control-server.ts carries them; this decides them).
 import type { WorkerInfo } from '../supervisor/supervisor.js';
-import { exitProcess } from './signals.js';
-import type { ClusterStatus } from './status-report.js';
+import type { ControlHandler } from './control-server.js';
 
+/** The primary as the commands see it; `status` is the report the `status` command answers with. */
 export interface Controllable {
-  status(): ClusterStatus;
+  status(): unknown;
   getWorkers(): WorkerInfo[];
   reload(): Promise<void>;
   scaleTo(n: number): Promise<void>;
@@ -26,7 +25,7 @@ export interface ReloadResult {
  * `exitAfterStop` (the primary owns its process: signals handled) the process then exits as it
  * would on SIGTERM.
  */
-export function controlCommands(app: Controllable, exitAfterStop: boolean): ControlHandler {
+export function controlCommands(app: Controllable, exitAfterStop: ((code: number) => void) | undefined): ControlHandler {
   const ids = (ws: WorkerInfo[]) => ws.map((w) => ({ slot: w.slot, pid: w.pid }));
   return async (req) => {
     switch (req.cmd) {
@@ -47,7 +46,7 @@ export function controlCommands(app: Controllable, exitAfterStop: boolean): Cont
         // close() is idempotent: a stop sent during a signalled shutdown joins it.
         await app.close();
         const clean = await app.closedCleanly;
-        return { result: { clean, pid: process.pid }, after: exitAfterStop ? () => exitProcess(clean ? 0 : 1) : undefined };
+        return { result: { clean, pid: process.pid }, after: exitAfterStop ? () => exitAfterStop(clean ? 0 : 1) : undefined };
       }
     }
   };
