@@ -170,10 +170,31 @@ export class WorkerTelemetry {
 
   async snapshot(): Promise<WorkerSnapshot> {
     const { resourceMetrics } = await this.reader.collect();
+    // A plugin's getter or producer that throws loses its own part of the snapshot, not the rest.
     const extras: Record<string, unknown> = {};
-    for (const [k, get] of this.extras) extras[k] = get();
-    const own = this.producers.map((p) => ({ scope: { name: p.scope }, metrics: [p.collect()] }));
+    for (const [k, get] of this.extras) {
+      try {
+        extras[k] = get();
+      } catch (err) {
+        this.reportOnce(`extra ${k}`, err);
+      }
+    }
+    const own: { scope: { name: string }; metrics: MetricData[] }[] = [];
+    for (const p of this.producers) {
+      try {
+        own.push({ scope: { name: p.scope }, metrics: [p.collect()] });
+      } catch (err) {
+        this.reportOnce(`metric of ${p.scope}`, err);
+      }
+    }
     return { at: Date.now(), scopeMetrics: [...resourceMetrics.scopeMetrics, ...own], extras };
+  }
+
+  private readonly reported = new Set<string>();
+  private reportOnce(what: string, err: unknown): void {
+    if (this.reported.has(what)) return;
+    this.reported.add(what);
+    this.sink?.onError(new Error(`telemetry: collecting the ${what} failed, left out of the snapshots: ${(err as Error)?.message ?? String(err)}`));
   }
 
   /** Sends a snapshot every intervalMs; a failed collection is reported, never thrown. */

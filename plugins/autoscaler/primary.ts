@@ -233,7 +233,10 @@ export class Autoscaler {
     this.ctx.logger.info({ ...event, desired: d.desired, capped: d.capped, urgent }, d.direction === 'up' ? 'auto-scaling up' : 'auto-scaling down');
     this.decisions.add(1, { 'cluster.autoscaler.direction': event.direction, [ATTR_TRIGGER]: r.trigger });
     this.ctx.emit('cluster:scale', event);
-    this.scaling = scaleAndReport(this.ctx, event, () => this.scaleUpActivations, startedAt).finally(() => (this.scaling = undefined));
+    // A listener of cluster:scaled that throws must not become an unhandled rejection in the primary.
+    this.scaling = scaleAndReport(this.ctx, event, () => this.scaleUpActivations, startedAt)
+      .catch((err: unknown) => this.ctx.logger.error({ err: (err as Error)?.message ?? String(err) }, 'reporting a scaling outcome failed'))
+      .finally(() => (this.scaling = undefined));
   }
 
   /**

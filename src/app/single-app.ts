@@ -5,6 +5,7 @@ import { LocalIpc } from '../ipc/local-ipc.js';
 import type { SettledReply } from '../ipc/primary-ipc.js';
 import { type ClusterMetrics, clusterMetrics } from '../status/cluster-metrics.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
+import { checkRecycleReason } from '../supervisor/exit-reason.js';
 import { HttpFrontend } from '../worker/http-frontend.js';
 import { PrimarySide, type Topology } from './assembly.js';
 import { BaseApp } from './base-app.js';
@@ -62,7 +63,14 @@ export class SingleApp extends BaseApp {
           getWorkers: () => this.getWorkers(),
           emit: (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
           // One process, nothing to recycle or route around: a plugin's verdicts are logged by it.
-          recycleWorker: () => Promise.resolve(),
+          recycleWorker: (_slot, reason) => {
+            try {
+              checkRecycleReason(reason);
+            } catch (err) {
+              return Promise.reject(err);
+            }
+            return Promise.resolve();
+          },
           excludeWorker: () => {},
           readProcess: () => undefined,
           scaleTo: () => Promise.reject(this.wrongRole('scaleTo')),

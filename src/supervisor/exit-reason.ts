@@ -4,8 +4,13 @@ import { InvalidArgumentError } from '../errors.js';
 export const EXIT_REASONS = ['crash', 'signal', 'oom', 'unresponsive', 'unhealthy', 'memory-limit', 'memory-critical', 'leak', 'recycled', 'invalid-ipc', 'scaled-down', 'reload', 'shutdown'] as const;
 /** The built-in recycle reasons (a plugin may give its own: see checkRecycleReason). */
 export const RECYCLE_REASONS = ['unhealthy', 'memory-limit', 'memory-critical', 'leak', 'recycled', 'invalid-ipc'] as const;
-/** Reasons that are not a recycle's: an exit nobody asked for, and the pool's own stops. */
-const NOT_RECYCLE: ReadonlySet<string> = new Set(EXIT_REASONS.filter((r) => !(RECYCLE_REASONS as readonly string[]).includes(r)));
+/**
+ * Reasons that are not a recycle's: an exit nobody asked for, the pool's own stops, and the fill
+ * reasons of a new slot or a restart (a standby activated for a recycle is counted by its reason).
+ */
+const NOT_RECYCLE: ReadonlySet<string> = new Set([...EXIT_REASONS.filter((r) => !(RECYCLE_REASONS as readonly string[]).includes(r)), 'scale-up', 'restart']);
+/** Most distinct plugin recycle reasons a primary accepts: each is a label value of three metrics. */
+export const MAX_CUSTOM_RECYCLE_REASONS = 32;
 /**
  * Why a worker is recycled: a built-in name or a plugin's own (`checkRecycleReason` holds it to a
  * label-safe name). `string & {}` keeps the built-in names offered by editors.

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, NotListeningError, ReloadFailedError } from '../errors.js';
-import { checkRecycleReason, type FillReason, type RecycleReason } from './exit-reason.js';
+import { checkRecycleReason, type FillReason, MAX_CUSTOM_RECYCLE_REASONS, RECYCLE_REASONS, type RecycleReason } from './exit-reason.js';
 import type { Supervisor } from './supervisor.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -54,9 +54,18 @@ export class PoolOperations {
    * With `kill` (a worker that no longer answers) it is SIGKILLed at once and the slot's restart
    * policy starts the next one. A worker already being stopped is left alone.
    */
+  /** A plugin's own reasons, bounded: each is a series of the restart, recycle and activation counters. */
+  private readonly customReasons = new Set<string>();
+  private admitReason(reason: RecycleReason): void {
+    if ((RECYCLE_REASONS as readonly string[]).includes(reason) || this.customReasons.has(reason)) return;
+    if (this.customReasons.size >= MAX_CUSTOM_RECYCLE_REASONS)
+      throw new InvalidArgumentError(`recycle reason '${reason}' refused: plugins already used ${MAX_CUSTOM_RECYCLE_REASONS} distinct reasons (each is a metric series; use a fixed set)`);
+    this.customReasons.add(reason);
+  }
+
   recycle(slotIndex: number, reason: RecycleReason, o: { kill?: boolean } = {}): Promise<void> {
     try {
-      checkRecycleReason(reason);
+      this.admitReason(checkRecycleReason(reason));
     } catch (err) {
       return Promise.reject(err);
     }

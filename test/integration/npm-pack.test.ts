@@ -107,6 +107,47 @@ describe('the npm pack tarball, installed into an empty project', () => {
     expect(otel).not.toContain('sdk-node');
   });
 
+  // The published declarations as a TypeScript user compiles against them: the built-in plugins'
+  // events (declared by each plugin on PluginEventMap) and the plugin entry resolve under each
+  // moduleResolution a project may use (node10 through typesVersions).
+  it.each(['node16', 'bundler', 'node10'])(
+    'type-checks a consumer with moduleResolution %s',
+    async (resolution) => {
+      const file = path.join(project, `consumer-${resolution}.ts`);
+      writeFileSync(
+        file,
+        `import { createServer } from 'otel-cluster';
+import { definePlugin } from 'otel-cluster/plugin';
+const app = createServer({ cluster: { enabled: true, config: { workers: 2 } }, plugins: [definePlugin({ name: 'typed' })] });
+app.on('worker:leak', (e) => e.growthBytesPerMin.toFixed());
+app.on('cluster:scaled', (e) => e.outcome.toUpperCase());
+app.on('worker:unhealthy', (e) => e.reasons.join());
+`,
+      );
+      const module = resolution === 'node16' ? 'node16' : resolution === 'bundler' ? 'esnext' : 'commonjs';
+      const args = [
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        '--target',
+        'es2022',
+        '--module',
+        module,
+        '--moduleResolution',
+        resolution,
+        '--types',
+        'node',
+        '--typeRoots',
+        path.join(ROOT, 'node_modules/@types'),
+        file,
+      ];
+      if (resolution === 'node10') args.push('--ignoreDeprecations', '5.0');
+      const r = await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), ...args], { cwd: project }).catch((err: { stdout: string }) => ({ stdout: err.stdout }));
+      expect(r.stdout).toBe('');
+    },
+    120_000,
+  );
+
   it('an app: createServer with two workers answers, serves /metrics, stops on SIGTERM', async () => {
     const s = start(process.execPath, ['app.mjs']);
     const ready = await s.ready();

@@ -27,6 +27,8 @@ describe('recycle reasons are open', () => {
       'reload',
       'scaled-down',
       'shutdown',
+      'scale-up',
+      'restart',
       42,
       undefined,
     ])
