@@ -233,7 +233,15 @@ describe('control socket under hostile input', () => {
     const status = await runCli(['status', '--json', '--name', 'fuzz', ...at]);
     expect(status.code, status.stderr).toBe(0);
     expect((JSON.parse(status.stdout) as { pid: number }).pid).toBe(primary);
-    const grownMiB = (rssKiB(primary) - rssBefore) / 1024;
+    // What the fuzz kept, not its peak: V8 shrinks a heap that grew under load once allocation
+    // calms (its memory reducer, seconds later), so a reading above the bound is taken again for up
+    // to 20 s; memory the primary holds on to stays above it.
+    let grownMiB = (rssKiB(primary) - rssBefore) / 1024;
+    for (const until = Date.now() + 20_000; grownMiB >= 50 && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 250));
+      grownMiB = Math.min(grownMiB, (rssKiB(primary) - rssBefore) / 1024);
+    }
+    console.log(`[control-fuzz] primary RSS ${(rssBefore / 1024).toFixed(1)} MiB after warm-up, grew ${grownMiB.toFixed(1)} MiB`);
     expect(grownMiB, `primary RSS grew by ${grownMiB.toFixed(1)} MiB`).toBeLessThan(50);
     expect(c.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
   });
