@@ -164,7 +164,15 @@ describe.skipIf(process.platform !== 'linux').each(runtimes)('route labels under
         expect(new Set(samples.map((s) => s.labels.worker_id))).toEqual(new Set(['0']));
         // One series for the routed requests, one for the 404s (no route): no series per URL.
         expect(samples.map((s) => `${s.labels.http_response_status_code} ${s.labels.http_route ?? '(no route)'}`).sort()).toEqual([`200 ${TEMPLATE}`, '404 (no route)']);
-        expect(rssGrowthMiB, `worker RSS grew ${rssGrowthMiB.toFixed(1)} MiB`).toBeLessThan(30);
+        // What the worker kept, not the load's peak: V8 shrinks a heap grown under load once
+        // allocation calms (its memory reducer), so a reading at or above the bound is taken again
+        // for up to 20 s; a per-URL series or cache would stay above it.
+        let keptMiB = rssGrowthMiB;
+        for (const end = Date.now() + 20_000; keptMiB >= 30 && Date.now() < end; ) {
+          await new Promise((r) => setTimeout(r, 250));
+          keptMiB = Math.min(keptMiB, vmRssMiB(pid) - rssBefore);
+        }
+        expect(keptMiB, `worker RSS grew ${keptMiB.toFixed(1)} MiB (${rssGrowthMiB.toFixed(1)} right after the load)`).toBeLessThan(30);
       } finally {
         agent.destroy();
       }
