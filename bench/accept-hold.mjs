@@ -39,7 +39,10 @@ const quantile = (xs, q) => {
 /** Per worker: [held, unread] now, from one `ss` listing of the port's ESTABLISHED connections. */
 function sample(pids, port) {
   const inodes = pids.map(socketInodes);
-  const out = execFileSync('ss', ['-tnHe', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8', timeout: 10_000 });
+  const out = execFileSync('ss', ['-tnHe', 'state', 'established', `( sport = :${port} )`], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   const counts = pids.map(() => [0, 0]);
   for (const line of out.split('\n')) {
     const ino = /\bino:(\d+)/.exec(line)?.[1];
@@ -65,15 +68,32 @@ for (let r = 0; r < rounds; r++)
   for (let v = 0; v < 2; v++) {
     const name = Object.keys(VARIANTS)[(v + r) % 2];
     const port = await freePort();
-    const env = { ...process.env, ...VARIANTS[name], PORT: String(port), STANDBY: '0', LB_STRATEGY: 'os', OTEL_CLUSTER_LOG_LEVEL: 'warn' };
-    const child = spawn(process.execPath, [path.join(root, 'bench/apps/hello.mjs')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const env = {
+      ...process.env,
+      ...VARIANTS[name],
+      PORT: String(port),
+      STANDBY: '0',
+      LB_STRATEGY: 'os',
+      OTEL_CLUSTER_LOG_LEVEL: 'warn',
+    };
+    const child = spawn(process.execPath, [path.join(root, 'bench/apps/hello.mjs')], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     const exited = new Promise((res) => child.once('exit', res));
     try {
       await waitForTcp(port);
-      execFileSync('wrk', ['-t1', `-c${connections}`, '-d1s', `http://127.0.0.1:${port}/`], { stdio: 'ignore', timeout: 30_000 });
+      execFileSync('wrk', ['-t1', `-c${connections}`, '-d1s', `http://127.0.0.1:${port}/`], {
+        stdio: 'ignore',
+        timeout: 30_000,
+      });
       const pids = childrenOf(child.pid);
       let out = '';
-      const load = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '-H', 'Connection: close', `http://127.0.0.1:${port}/`], { timeout: (seconds + 30) * 1000 });
+      const load = spawn(
+        'wrk',
+        ['-t1', `-c${connections}`, `-d${seconds}s`, '-H', 'Connection: close', `http://127.0.0.1:${port}/`],
+        { timeout: (seconds + 30) * 1000 },
+      );
       load.stdout.on('data', (d) => (out += d));
       const done = new Promise((res) => load.once('exit', res));
       let running = true;
@@ -122,4 +142,6 @@ for (let r = 0; r < rounds; r++) {
   const b = rows.find((x) => x.round === r && x.name === 'default');
   if (a && b) ratios.push(a.rps / b.rps);
 }
-console.log(`\nreq/s with UV_TCP_SINGLE_ACCEPT=1 / default, same round: ${median(ratios).toFixed(3)} (${ratios.map((x) => x.toFixed(3)).join(', ')})`);
+console.log(
+  `\nreq/s with UV_TCP_SINGLE_ACCEPT=1 / default, same round: ${median(ratios).toFixed(3)} (${ratios.map((x) => x.toFixed(3)).join(', ')})`,
+);

@@ -63,7 +63,11 @@ const phase = (i) => [starts[i], starts[i] + phases[i][1] * 1000];
 // the fixed pool (392 + 3 x seconds-to-scale-down <= 480 needs <= 29 s); the square wave's 8 s
 // halves stay inside either window. A worker serves one /serial
 // request at a time: 0.7 in progress per worker is 70% of its capacity (Knative's default target).
-const TRIGGERS = { rt: { responseTime: 100 }, queue: { queueLength: 0.7 }, both: { responseTime: 100, queueLength: 0.7 } };
+const TRIGGERS = {
+  rt: { responseTime: 100 },
+  queue: { queueLength: 0.7 },
+  both: { responseTime: 100, queueLength: 0.7 },
+};
 if (!TRIGGERS[triggerName]) throw new Error(`--trigger: one of ${Object.keys(TRIGGERS).join(', ')}`);
 const scaler = {
   enabled: true,
@@ -80,7 +84,11 @@ const scaler = {
 const triggerLabel = Object.entries(TRIGGERS[triggerName])
   .map(([k, v]) => `${k} ${v}${k === 'responseTime' ? ' ms' : ''}`)
   .join(' + ')
-  .concat(scaler.scaleDownStabilizationMs !== 10_000 || scaler.stableWindowMs !== 20_000 ? `; stabilize ${scaler.scaleDownStabilizationMs / 1000} s, stable ${scaler.stableWindowMs / 1000} s` : '');
+  .concat(
+    scaler.scaleDownStabilizationMs !== 10_000 || scaler.stableWindowMs !== 20_000
+      ? `; stabilize ${scaler.scaleDownStabilizationMs / 1000} s, stable ${scaler.stableWindowMs / 1000} s`
+      : '',
+  );
 const setups = {
   min: { label: 'fixed 1 worker', workers: 1, standby: 0 },
   max: { label: 'fixed 4 workers', workers: 4, standby: 0 },
@@ -150,7 +158,8 @@ async function run(name, round) {
   const c = startCluster(setup);
   const { port } = await c.next((e) => e.event === 'listening');
   // A standby is started after listen: let it get ready before the profile starts, as in service.
-  if (setup.standby) await Promise.race([c.next((e) => e.event === 'worker:standby'), new Promise((r) => setTimeout(r, 15_000))]);
+  if (setup.standby)
+    await Promise.race([c.next((e) => e.event === 'worker:standby'), new Promise((r) => setTimeout(r, 15_000))]);
   process.stderr.write(`round ${round + 1}, ${setup.label}: running ${total / 1000} s\n`);
   const load = openLoop(port, '/serial?ms=20', rateAt, { maxMs: total, timeoutMs: 60_000 });
   const t0 = load.started;
@@ -172,7 +181,11 @@ async function run(name, round) {
     failed: r.failed,
     errors: [...new Set(r.errors)].slice(0, 3),
     stepToCapacityS: added && added.at - stepAt < phases[STEP][1] * 1000 ? (added.at - stepAt) / 1000 : undefined,
-    addedHow: added ? (c.events.some((e) => e.event === 'worker:activated' && e.pid === added.pid) ? 'standby' : 'fork') : undefined,
+    addedHow: added
+      ? c.events.some((e) => e.event === 'worker:activated' && e.pid === added.pid)
+        ? 'standby'
+        : 'fork'
+      : undefined,
     decisionS: decision ? (decision.ms - starts[STEP]) / 1000 : undefined,
     lastP95: latencyQuantile(r, 0.95, holdTo - LAST_S * 1000, holdTo),
     holdP95: latencyQuantile(r, 0.95, holdFrom, holdTo),
@@ -180,7 +193,10 @@ async function run(name, round) {
     squareP95: latencyQuantile(r, 0.95, ...phase(SQUARE)),
     workerSeconds: ws.total,
     standbySeconds: ws.standby,
-    scales: scales.map((e) => `${(e.ms / 1000).toFixed(1)}s ${e.from}→${e.to} ${e.trigger} ${e.window} ${typeof e.value === 'number' ? +e.value.toFixed(2) : e.value}`),
+    scales: scales.map(
+      (e) =>
+        `${(e.ms / 1000).toFixed(1)}s ${e.from}→${e.to} ${e.trigger} ${e.window} ${typeof e.value === 'number' ? +e.value.toFixed(2) : e.value}`,
+    ),
     squareScales: inSquare.length,
     reversals,
   };
@@ -215,7 +231,9 @@ const hasMax = names.includes('max');
 console.log(
   `\n${runtime} ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(2)} at the end; /serial?ms=20 (${CAPACITY}/s per worker), least-connections; ${rounds} round(s)`,
 );
-console.log(`step profile: idle ${IDLE_S} s, 150/s held ${HOLD_S} s, 25/s ${DROP_S} s, idle ${IDLE_S} s (${starts[SQUARE] / 1000} s); square wave ${phases[SQUARE][1]} s; medians over rounds\n`);
+console.log(
+  `step profile: idle ${IDLE_S} s, 150/s held ${HOLD_S} s, 25/s ${DROP_S} s, idle ${IDLE_S} s (${starts[SQUARE] / 1000} s); square wave ${phases[SQUARE][1]} s; medians over rounds\n`,
+);
 console.log(
   `| setup | ok / failed | step → added capacity serving (s) (decision at) | hold p95, last ${LAST_S} s (ms) | hold p95 / p99, whole hold (ms) | worker-seconds, step profile (standby share) | square p95 (ms) | scale events on the square wave (reversals) |`,
 );
@@ -253,10 +271,20 @@ for (const [n, sb] of [
     const wholeT = sb ? 3 : 5;
     rows.push([`hold p95, whole hold ≤ ${wholeT}x fixed max`, n, `${fmt(whole, 2)}x`, verdict(whole, whole <= wholeT)]);
     const ws = vsMax(n, 'workerSeconds');
-    rows.push([sb ? 'worker-seconds (reported)' : 'worker-seconds ≤ 60% of fixed max', n, `${fmt(100 * ws)}%`, sb ? '–' : verdict(ws, ws <= 0.6)]);
+    rows.push([
+      sb ? 'worker-seconds (reported)' : 'worker-seconds ≤ 60% of fixed max',
+      n,
+      `${fmt(100 * ws)}%`,
+      sb ? '–' : verdict(ws, ws <= 0.6),
+    ]);
   }
   const rev = med(n, 'reversals');
-  rows.push(['square wave: no oscillation (no reversal)', n, `${fmt(med(n, 'squareScales'))} scale events, ${fmt(rev)} reversals`, verdict(rev, rev === 0)]);
+  rows.push([
+    'square wave: no oscillation (no reversal)',
+    n,
+    `${fmt(med(n, 'squareScales'))} scale events, ${fmt(rev)} reversals`,
+    verdict(rev, rev === 0),
+  ]);
   const failed = med(n, 'failed');
   rows.push(['0 failed', n, fmt(failed), verdict(failed, failed === 0)]);
 }
@@ -264,5 +292,9 @@ if (rows.length) {
   console.log('\n| target | setup | figure | verdict |\n| --- | --- | --- | --- |');
   for (const [t, n, f, v] of rows) console.log(`| ${t} | ${setups[n].label} | ${f} | ${v} |`);
 }
-for (const x of results) if (x.scales.length) console.log(`\nround ${x.round + 1}, ${setups[x.name].label} scale events: ${x.scales.join('; ')}`);
-for (const x of results) if (x.failed) console.log(`\nround ${x.round + 1}, ${setups[x.name].label}: ${x.failed} failed (${x.errors.join('; ')})`);
+for (const x of results)
+  if (x.scales.length)
+    console.log(`\nround ${x.round + 1}, ${setups[x.name].label} scale events: ${x.scales.join('; ')}`);
+for (const x of results)
+  if (x.failed)
+    console.log(`\nround ${x.round + 1}, ${setups[x.name].label}: ${x.failed} failed (${x.errors.join('; ')})`);

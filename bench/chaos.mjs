@@ -58,12 +58,17 @@ const bun = path.join(root, 'node_modules/.bin/bun');
 const SETUPS = {
   ours: { label: 'otel-cluster, standby 0', exe: process.execPath, env: { STANDBY: '0' } },
   'ours-sb': { label: 'otel-cluster, standby 1', exe: process.execPath, env: { STANDBY: '1' } },
-  'ours-1acc': { label: 'otel-cluster, standby 0, UV_TCP_SINGLE_ACCEPT=1', exe: process.execPath, env: { STANDBY: '0', UV_TCP_SINGLE_ACCEPT: '1' } },
+  'ours-1acc': {
+    label: 'otel-cluster, standby 0, UV_TCP_SINGLE_ACCEPT=1',
+    exe: process.execPath,
+    env: { STANDBY: '0', UV_TCP_SINGLE_ACCEPT: '1' },
+  },
   bun: { label: 'otel-cluster on Bun, standby 0', exe: bun, env: { STANDBY: '0' } },
   node: { label: 'node:cluster (refork on exit)' },
   pm2: { label: 'pm2 -i 2' },
 };
-for (const name of only) if (!SETUPS[name]) throw new Error(`unknown setup ${name}; known: ${Object.keys(SETUPS).join(', ')}`);
+for (const name of only)
+  if (!SETUPS[name]) throw new Error(`unknown setup ${name}; known: ${Object.keys(SETUPS).join(', ')}`);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const childrenOf = (pid) => {
@@ -106,8 +111,16 @@ async function start(name, port) {
   }
   const s = SETUPS[name];
   const ours = name !== 'node';
-  const env = { ...process.env, PORT: String(port), OTEL_CLUSTER_LOG_LEVEL: 'warn', ...(ours ? s.env : { CLUSTER: 'rr', WORKERS: '2', REFORK: '1' }) };
-  const child = spawn(ours ? s.exe : process.execPath, [ours ? hello : plain], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    OTEL_CLUSTER_LOG_LEVEL: 'warn',
+    ...(ours ? s.env : { CLUSTER: 'rr', WORKERS: '2', REFORK: '1' }),
+  };
+  const child = spawn(ours ? s.exe : process.execPath, [ours ? hello : plain], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise((r) => child.once('exit', r));
   // Both apps print a JSON line when a worker serves ('worker-listening'); hello.mjs also prints
   // the workers at listen and each exit, so the serving set excludes a standby.
@@ -123,10 +136,12 @@ async function start(name, port) {
     }
     return [...set].filter((p) => alive.has(p));
   };
-  if (ours && !(await until(() => events.some((e) => e.port !== undefined), 20))) throw new Error(`${name}: no port line`);
+  if (ours && !(await until(() => events.some((e) => e.port !== undefined), 20)))
+    throw new Error(`${name}: no port line`);
   return {
     serving,
-    whole: (before, t0) => until(() => events.some((e) => e.event === 'worker-listening' && e.at >= t0 && !before.includes(e.pid)), 5),
+    whole: (before, t0) =>
+      until(() => events.some((e) => e.event === 'worker-listening' && e.at >= t0 && !before.includes(e.pid)), 5),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
@@ -140,10 +155,15 @@ function parseWrk(out) {
   const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const socketErrors = errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, failed: socketErrors + non2xx, detail: errs ? `connect ${errs[1]} read ${errs[2]} write ${errs[3]} timeout ${errs[4]}` : 'no socket errors' };
+  return {
+    rps,
+    failed: socketErrors + non2xx,
+    detail: errs ? `connect ${errs[1]} read ${errs[2]} write ${errs[3]} timeout ${errs[4]}` : 'no socket errors',
+  };
 }
 // wrk stops by itself after -d; the timeout is a backstop.
-const wrkSync = (port, extra, secs) => parseWrk(execFileSync('wrk', wrkArgs(port, extra, secs), { encoding: 'utf8', timeout: (secs + 30) * 1000 }));
+const wrkSync = (port, extra, secs) =>
+  parseWrk(execFileSync('wrk', wrkArgs(port, extra, secs), { encoding: 'utf8', timeout: (secs + 30) * 1000 }));
 
 async function chaos(app, port, extra) {
   const calm = wrkSync(port, extra, seconds);
@@ -202,7 +222,8 @@ for (let r = 0; r < rounds; r++)
       }
     }
 
-if (only.includes('pm2')) execFileSync(pm2, ['kill'], { env: { ...process.env, PM2_HOME: pm2Home }, stdio: 'ignore', timeout: 60_000 });
+if (only.includes('pm2'))
+  execFileSync(pm2, ['kill'], { env: { ...process.env, PM2_HOME: pm2Home }, stdio: 'ignore', timeout: 60_000 });
 rmSync(pm2Home, { recursive: true, force: true });
 
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
@@ -232,7 +253,9 @@ for (const workload of workloads)
 // the variant when nothing fails).
 const variants = only.filter((n) => n.startsWith('ours-'));
 if (only.includes('ours') && variants.length) {
-  console.log('\n| variant | workload | calm req/s vs otel-cluster standby 0, same round (median of per-round ratios; per round) |\n| --- | --- | --- |');
+  console.log(
+    '\n| variant | workload | calm req/s vs otel-cluster standby 0, same round (median of per-round ratios; per round) |\n| --- | --- | --- |',
+  );
   for (const workload of workloads)
     for (const name of variants) {
       const ratios = [];
@@ -241,6 +264,8 @@ if (only.includes('ours') && variants.length) {
         const b = rows.find((x) => x.name === 'ours' && x.workload === workload && x.round === r);
         if (a && b) ratios.push(a.calm / b.calm);
       }
-      console.log(`| ${SETUPS[name].label} | ${workload} | ${median(ratios).toFixed(3)} (${ratios.map((x) => x.toFixed(3)).join(', ')}) |`);
+      console.log(
+        `| ${SETUPS[name].label} | ${workload} | ${median(ratios).toFixed(3)} (${ratios.map((x) => x.toFixed(3)).join(', ')}) |`,
+      );
     }
 }

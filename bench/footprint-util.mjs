@@ -13,7 +13,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SETUPS = {
   'node:cluster': { script: 'bench/apps/plain.cjs', env: { CLUSTER: 'none', WORKERS: '2' } },
   'otel-cluster': { script: 'bench/apps/hello.mjs', env: { WORKERS: '2', LB_STRATEGY: 'os' } },
-  'otel-cluster (telemetry off)': { script: 'bench/apps/hello.mjs', env: { WORKERS: '2', LB_STRATEGY: 'os', TELEMETRY: '0' } },
+  'otel-cluster (telemetry off)': {
+    script: 'bench/apps/hello.mjs',
+    env: { WORKERS: '2', LB_STRATEGY: 'os', TELEMETRY: '0' },
+  },
 };
 
 export function get(port) {

@@ -14,7 +14,10 @@ const rate = Number(arg('rate', 10_000));
 const seconds = Number(arg('seconds', 4));
 
 async function run(queueLimit) {
-  const child = spawn(process.execPath, [path.join(root, 'test/fixtures/ipc.mjs')], { env: { ...process.env, WORKERS: '2', IPC_QUEUE: String(queueLimit) }, stdio: ['pipe', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [path.join(root, 'test/fixtures/ipc.mjs')], {
+    env: { ...process.env, WORKERS: '2', IPC_QUEUE: String(queueLimit) },
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
   const { next } = jsonEvents(child.stdout);
   await next((e) => e.event === 'listening');
   let id = 0;
@@ -34,11 +37,20 @@ async function run(queueLimit) {
   const { flood, gaps } = await flooding;
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
-  return { queueLimit, heapGrowthMB: (peak - before) / 2 ** 20, refused: (flood.CLUSTER_ERR_IPC_QUEUE_FULL ?? 0) + (flood.CLUSTER_ERR_IPC_TIMEOUT ?? 0), answered: flood.ok, gapMs: gaps[1] };
+  return {
+    queueLimit,
+    heapGrowthMB: (peak - before) / 2 ** 20,
+    refused: (flood.CLUSTER_ERR_IPC_QUEUE_FULL ?? 0) + (flood.CLUSTER_ERR_IPC_TIMEOUT ?? 0),
+    answered: flood.ok,
+    gapMs: gaps[1],
+  };
 }
 
 const rows = [await run(1000), await run(1_000_000)];
 console.log(`\n${process.version}, ${rate} requests/s for ${seconds} s, each answered after 3 s\n`);
-console.log('| ipc.queueLimit | primary heap growth (MB, after GC, at peak) | answered | refused | idle worker: longest heartbeat gap (ms) |');
+console.log(
+  '| ipc.queueLimit | primary heap growth (MB, after GC, at peak) | answered | refused | idle worker: longest heartbeat gap (ms) |',
+);
 console.log('| --- | --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.queueLimit} | ${r.heapGrowthMB.toFixed(1)} | ${r.answered} | ${r.refused} | ${r.gapMs} |`);
+for (const r of rows)
+  console.log(`| ${r.queueLimit} | ${r.heapGrowthMB.toFixed(1)} | ${r.answered} | ${r.refused} | ${r.gapMs} |`);

@@ -2,8 +2,9 @@
 // with 2 workers, against a raw worker.send/process.send round trip and raw sends measured in the
 // same run (interleaved), with Node's JSON and 'advanced' serialization.
 //   node bench/ipc.mjs [--rounds 3]
-import cluster from 'node:cluster';
+
 import { spawn } from 'node:child_process';
+import cluster from 'node:cluster';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,7 +50,10 @@ if (cluster.isWorker) {
   const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 3);
   const run = (args) =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OTEL_CLUSTER_LOG_LEVEL: 'warn' } });
+      const child = spawn(process.execPath, args, {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, OTEL_CLUSTER_LOG_LEVEL: 'warn' },
+      });
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.once('exit', () => resolve(JSON.parse(out.trim().split('\n').pop())));
@@ -65,14 +69,24 @@ if (cluster.isWorker) {
   for (let r = 0; r < rounds; r++) for (const [k, args] of Object.entries(configs)) results[k].push(await run(args));
   const row = (k) => {
     const runs = results[k];
-    return { p50: median(runs.map((x) => q(x.rtt, 0.5))), p99: median(runs.map((x) => q(x.rtt, 0.99))), bps: median(runs.map((x) => x.broadcastPerS)) };
+    return {
+      p50: median(runs.map((x) => q(x.rtt, 0.5))),
+      p99: median(runs.map((x) => q(x.rtt, 0.99))),
+      bps: median(runs.map((x) => x.broadcastPerS)),
+    };
   };
   const base = row('raw process.send (json)');
   console.log(`\n### IPC, ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`);
-  console.log(`Command: \`node bench/ipc.mjs --rounds ${rounds}\` (2 workers; ${N} sequential round trips alternating workers; ${M} broadcasts to both workers)\n`);
-  console.log('| path | round trip p50 (us) | p99 (us) | messages/s delivered | p50 vs raw json | msgs/s vs raw json |\n| --- | --- | --- | --- | --- | --- |');
+  console.log(
+    `Command: \`node bench/ipc.mjs --rounds ${rounds}\` (2 workers; ${N} sequential round trips alternating workers; ${M} broadcasts to both workers)\n`,
+  );
+  console.log(
+    '| path | round trip p50 (us) | p99 (us) | messages/s delivered | p50 vs raw json | msgs/s vs raw json |\n| --- | --- | --- | --- | --- | --- |',
+  );
   for (const k of Object.keys(configs)) {
     const r = row(k);
-    console.log(`| ${k} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.bps.toFixed(0)} | ${(r.p50 / base.p50).toFixed(2)}x | ${(r.bps / base.bps).toFixed(2)}x |`);
+    console.log(
+      `| ${k} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.bps.toFixed(0)} | ${(r.p50 / base.p50).toFixed(2)}x | ${(r.bps / base.bps).toFixed(2)}x |`,
+    );
   }
 }

@@ -48,7 +48,10 @@ async function waitUp(port) {
 }
 
 function spawnApp(exe, script, env, args = []) {
-  const child = spawn(exe, [script, ...args], { env: { ...process.env, OTEL_CLUSTER_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(exe, [script, ...args], {
+    env: { ...process.env, OTEL_CLUSTER_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let admin;
   child.stdout.on('data', (d) => {
     for (const line of String(d).split('\n')) if (line.startsWith('{')) admin ??= JSON.parse(line).admin;
@@ -65,7 +68,8 @@ const hello = path.join(root, 'bench/apps/hello.mjs');
 const configs = {
   single: (port) => spawnApp(process.execPath, plain, { PORT: String(port) }),
   'node:cluster rr': (port) => spawnApp(process.execPath, plain, { PORT: String(port), CLUSTER: 'rr', WORKERS: '2' }),
-  'node:cluster none': (port) => spawnApp(process.execPath, plain, { PORT: String(port), CLUSTER: 'none', WORKERS: '2' }),
+  'node:cluster none': (port) =>
+    spawnApp(process.execPath, plain, { PORT: String(port), CLUSTER: 'none', WORKERS: '2' }),
   'pm2 -i 2': (port) => {
     const env = { ...process.env, PM2_HOME: pm2Home, PORT: String(port) };
     execFileSync(pm2, ['start', plain, '-i', '2', '--name', 'otel-cluster-bench'], { env, stdio: 'ignore' });
@@ -89,22 +93,34 @@ const configs = {
       '--runtime-dir',
       pm2Home,
     ]),
-  'otel-cluster round-robin': (port) => spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'round-robin' }),
-  'otel-cluster least-connections': (port) => spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'least-connections' }),
-  'otel-cluster least-load': (port) => spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'least-load' }),
+  'otel-cluster round-robin': (port) =>
+    spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'round-robin' }),
+  'otel-cluster least-connections': (port) =>
+    spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'least-connections' }),
+  'otel-cluster least-load': (port) =>
+    spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'least-load' }),
   'otel-cluster os': (port) => spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'os' }),
-  'otel-cluster os (telemetry off)': (port) => spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'os', TELEMETRY: '0' }),
+  'otel-cluster os (telemetry off)': (port) =>
+    spawnApp(process.execPath, hello, { PORT: String(port), LB_STRATEGY: 'os', TELEMETRY: '0' }),
   'otel-cluster os on bun': (port) => spawnApp(bun, hello, { PORT: String(port), LB_STRATEGY: 'os' }),
 };
 const compare = arg('compare', undefined);
 // Each Node strategy of ours again from the other checkout, as "<name> (compare)".
 if (compare)
   for (const strategy of ['round-robin', 'least-connections', 'least-load', 'os'])
-    configs[`otel-cluster ${strategy} (compare)`] = (port) => spawnApp(process.execPath, path.join(path.resolve(compare), 'bench/apps/hello.mjs'), { PORT: String(port), LB_STRATEGY: strategy });
+    configs[`otel-cluster ${strategy} (compare)`] = (port) =>
+      spawnApp(process.execPath, path.join(path.resolve(compare), 'bench/apps/hello.mjs'), {
+        PORT: String(port),
+        LB_STRATEGY: strategy,
+      });
 const names = Object.keys(configs).filter((n) => !only?.length || only.includes(n));
 
 function wrk(port, extra, p = '/') {
-  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...extra, `http://127.0.0.1:${port}${p}`], { encoding: 'utf8' });
+  const out = execFileSync(
+    'wrk',
+    ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...extra, `http://127.0.0.1:${port}${p}`],
+    { encoding: 'utf8' },
+  );
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
   const p99m = /\s99%\s+([\d.]+)(us|ms|s)/.exec(out);
   const p99ms = p99m ? Number(p99m[1]) * { us: 0.001, ms: 1, s: 1000 }[p99m[2]] : NaN;
@@ -113,7 +129,9 @@ function wrk(port, extra, p = '/') {
   return { rps, p99ms, errors, non2xx };
 }
 
-const results = Object.fromEntries(names.map((n) => [n, { keepAlive: [], close: [], uneven: [], unevenP99: [], notes: new Set() }]));
+const results = Object.fromEntries(
+  names.map((n) => [n, { keepAlive: [], close: [], uneven: [], unevenP99: [], notes: new Set() }]),
+);
 for (let r = 0; r < rounds; r++) {
   // Each round starts one configuration later, so none always runs first or after the same one.
   for (const name of [...names.slice(r % names.length), ...names.slice(0, r % names.length)]) {
@@ -135,8 +153,11 @@ for (let r = 0; r < rounds; r++) {
       res.close.push(cl.rps);
       res.uneven.push(un.rps);
       res.unevenP99.push(un.p99ms);
-      for (const x of [ka, cl, un]) if (x.errors || x.non2xx) res.notes.add(`${x.errors}${x.non2xx ? ` non-2xx ${x.non2xx}` : ''}`.trim());
-      process.stderr.write(`round ${r + 1} ${name}: keep-alive ${ka.rps.toFixed(0)}, close ${cl.rps.toFixed(0)}, uneven p99 ${un.p99ms.toFixed(1)} ms\n`);
+      for (const x of [ka, cl, un])
+        if (x.errors || x.non2xx) res.notes.add(`${x.errors}${x.non2xx ? ` non-2xx ${x.non2xx}` : ''}`.trim());
+      process.stderr.write(
+        `round ${r + 1} ${name}: keep-alive ${ka.rps.toFixed(0)}, close ${cl.rps.toFixed(0)}, uneven p99 ${un.p99ms.toFixed(1)} ms\n`,
+      );
     } finally {
       await app.stop();
     }
@@ -149,7 +170,8 @@ try {
 }
 rmSync(pm2Home, { recursive: true, force: true });
 
-// Scale 1 -> 2 under keep-alive load (least-connections: hand-off routes each reconnecting client): the new worker's share of requests in the 10 s after it joins,
+// Scale 1 -> 2 under keep-alive load (least-connections: hand-off routes each reconnecting client): the new worker's
+// share of requests in the 10 s after it joins,
 // read from the cluster's own /metrics (request counts by worker_id).
 async function scaleShare() {
   const port = await freePort();
@@ -158,7 +180,8 @@ async function scaleShare() {
   const counts = async () => {
     const text = (await get(app.admin(), '/metrics')).body;
     const by = {};
-    for (const m of text.matchAll(/^http_server_request_duration_count\{.*worker_id="(\d+)".*\} (\d+)/gm)) by[m[1]] = (by[m[1]] ?? 0) + Number(m[2]);
+    for (const m of text.matchAll(/^http_server_request_duration_count\{.*worker_id="(\d+)".*\} (\d+)/gm))
+      by[m[1]] = (by[m[1]] ?? 0) + Number(m[2]);
     return by;
   };
   const load = new Promise((resolve) => {
@@ -190,7 +213,9 @@ const ratio = (name, k, baseName) => {
   return `${median(xs).toFixed(2)}x`;
 };
 console.log(`\n### Load balancing, ${new Date().toISOString().slice(0, 10)}`);
-console.log(`\nMachine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, node ${process.version}.`);
+console.log(
+  `\nMachine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, node ${process.version}.`,
+);
 console.log(
   `Command: \`node bench/lb.mjs ${process.argv
     .slice(2)
@@ -199,7 +224,9 @@ console.log(
       ' ',
     )}\` (wrk -t1 -c${connections} -d${seconds}s on loopback; 2 workers; otel-cluster with telemetry on; ${rounds} interleaved rounds in rotating order; req/s are medians, ratios are medians of the per-round ratios).\n`,
 );
-console.log('| setup | keep-alive req/s | vs node:cluster rr | new connection per request, req/s | vs PM2 | vs SCHED_NONE | uneven CPU req/s | uneven p99 ms | notes |');
+console.log(
+  '| setup | keep-alive req/s | vs node:cluster rr | new connection per request, req/s | vs PM2 | vs SCHED_NONE | uneven CPU req/s | uneven p99 ms | notes |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const name of names) {
   console.log(
@@ -207,4 +234,6 @@ for (const name of names) {
   );
 }
 if (share !== undefined)
-  console.log(`\nScale 1 -> 2 workers under keep-alive load (least-connections, rebalancing on): the new worker served ${(share * 100).toFixed(0)}% of requests in the 10 s after it joined.`);
+  console.log(
+    `\nScale 1 -> 2 workers under keep-alive load (least-connections, rebalancing on): the new worker served ${(share * 100).toFixed(0)}% of requests in the 10 s after it joined.`,
+  );

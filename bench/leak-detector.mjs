@@ -10,7 +10,16 @@ const seeds = Number(arg('seeds', 50));
 const minutes = Number(arg('minutes', 30));
 const MB = 1024 * 1024;
 // The thresholds test/integration/memory.test.ts uses (fast, for a 60 s test).
-export const TEST_THRESHOLDS = { ...LEAK_DEFAULTS, warmupMs: 5000, windowMs: 45_000, minSamples: 5, minSpanMs: 15_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
+export const TEST_THRESHOLDS = {
+  ...LEAK_DEFAULTS,
+  warmupMs: 5000,
+  windowMs: 45_000,
+  minSamples: 5,
+  minSpanMs: 15_000,
+  minGrowthBytesPerMin: 30 * MB,
+  minFit: 0.9,
+  minTrend: 0.8,
+};
 // The heap limit for the urgent read: V8's default here (~4 GB), and a 512 MB worker's old space.
 const configs = {
   defaults: [LEAK_DEFAULTS, undefined],
@@ -37,7 +46,12 @@ for (const [label, kind, extra] of cases) {
     const times = [];
     let reported = 0;
     for (let seed = 1; seed <= seeds; seed++) {
-      const t = firstDetection(detectLeak, heapSeries(kind, { seed, durationMs: minutes * 60_000, ...extra }), config, limit);
+      const t = firstDetection(
+        detectLeak,
+        heapSeries(kind, { seed, durationMs: minutes * 60_000, ...extra }),
+        config,
+        limit,
+      );
       if (t !== undefined) {
         reported++;
         times.push(t / 1000);

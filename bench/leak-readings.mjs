@@ -31,7 +31,11 @@ createInterface({ input: child.stdout }).on('line', (line) => {
   } catch {
     return;
   }
-  if (e.event === 'listening') traffic = setInterval(() => http.get({ port: e.port, path: '/pid', agent }, (r) => r.resume()).on('error', () => {}), 1000 / rps);
+  if (e.event === 'listening')
+    traffic = setInterval(
+      () => http.get({ port: e.port, path: '/pid', agent }, (r) => r.resume()).on('error', () => {}),
+      1000 / rps,
+    );
   if (e.event === 'fixture-shape') begun = e.at;
   if (e.event === 'fixture-gc' && e.kind === 'major' && begun) majors.push(e);
   if (e.event === 'worker:leak' && reportedS === undefined) reportedS = (Date.now() - begun) / 1000;
@@ -45,6 +49,10 @@ const own = inWindow.filter((g) => !g.forced);
 const forced = inWindow.filter((g) => g.forced);
 const gaps = own.slice(1).map((g, i) => (g.at - own[i].at) / 1000);
 const fmt = (xs) => (xs.length ? `${median(xs).toFixed(0)} / ${Math.max(...xs).toFixed(0)}` : '-');
-console.log('| shape | reported after (s) | V8 major GCs | gap between them, median / max (s) | forced GCs | forced pause, median / max (ms) |');
+console.log(
+  '| shape | reported after (s) | V8 major GCs | gap between them, median / max (s) | forced GCs | forced pause, median / max (ms) |',
+);
 console.log('| --- | --- | --- | --- | --- | --- |');
-console.log(`| ${shape} | ${reportedS === undefined ? `not in ${seconds} s` : reportedS.toFixed(1)} | ${own.length} | ${fmt(gaps)} | ${forced.length} | ${fmt(forced.map((g) => g.ms))} |`);
+console.log(
+  `| ${shape} | ${reportedS === undefined ? `not in ${seconds} s` : reportedS.toFixed(1)} | ${own.length} | ${fmt(gaps)} | ${forced.length} | ${fmt(forced.map((g) => g.ms))} |`,
+);

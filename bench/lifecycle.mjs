@@ -15,7 +15,10 @@ const exe = runtime === 'bun' ? path.join(root, 'node_modules/.bin/bun') : proce
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function startCluster(env) {
-  const child = spawn(exe, [path.join(root, 'test/fixtures/app.mjs')], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(exe, [path.join(root, 'test/fixtures/app.mjs')], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const { next } = jsonEvents(child.stdout);
   const exited = new Promise((r) => child.once('exit', r));
   return {
@@ -99,10 +102,16 @@ for (let i = 0; i < Math.min(runs, 5); i++) {
 }
 
 const fmt = (x) => x.toFixed(0);
-console.log(`\n### Lifecycle, ${runtime === 'bun' ? 'bun' : 'node'} ${runtime === 'bun' ? '' : process.version} (${runs} runs)\n`);
+console.log(
+  `\n### Lifecycle, ${runtime === 'bun' ? 'bun' : 'node'} ${runtime === 'bun' ? '' : process.version} (${runs} runs)\n`,
+);
 console.log('| measure | median | min | max |\n| --- | --- | --- | --- |');
-console.log(`| listen() to 2 workers ready (ms) | ${fmt(median(listenMs))} | ${fmt(Math.min(...listenMs))} | ${fmt(Math.max(...listenMs))} |`);
-console.log(`| SIGKILL to replacement ready, restartDelay 0 (ms) | ${fmt(median(respawnMs))} | ${fmt(Math.min(...respawnMs))} | ${fmt(Math.max(...respawnMs))} |`);
+console.log(
+  `| listen() to 2 workers ready (ms) | ${fmt(median(listenMs))} | ${fmt(Math.min(...listenMs))} | ${fmt(Math.max(...listenMs))} |`,
+);
+console.log(
+  `| SIGKILL to replacement ready, restartDelay 0 (ms) | ${fmt(median(respawnMs))} | ${fmt(Math.min(...respawnMs))} | ${fmt(Math.max(...respawnMs))} |`,
+);
 console.log(
   `| rolling reload of 2 workers under load (ms) | ${fmt(median(reloads.map((r) => r.reloadMs)))} | ${fmt(Math.min(...reloads.map((r) => r.reloadMs)))} | ${fmt(Math.max(...reloads.map((r) => r.reloadMs)))} |`,
 );

@@ -53,7 +53,14 @@ function uss(pid) {
 async function startWithStandby() {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(root, 'bench/apps/hello.mjs')], {
-    env: { ...process.env, OTEL_CLUSTER_LOG_LEVEL: 'warn', WORKERS: '2', LB_STRATEGY: 'os', STANDBY: '1', PORT: String(port) },
+    env: {
+      ...process.env,
+      OTEL_CLUSTER_LOG_LEVEL: 'warn',
+      WORKERS: '2',
+      LB_STRATEGY: 'os',
+      STANDBY: '1',
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise((r) => child.once('exit', r));
@@ -131,13 +138,23 @@ const mib = (x) => (x / 2 ** 20).toFixed(1);
 const signed = (x) => `${x >= 0 ? '+' : ''}${mib(x)}`;
 const base = results['node:cluster'];
 console.log(`\n### Memory after ${requests} requests, ${new Date().toISOString().slice(0, 10)}\n`);
-console.log(`Command: \`node bench/memory.mjs --runs ${runs} --requests ${requests} --idle ${idleS}\` (node ${process.versions.node}; RSS from /proc; medians).\n`);
-console.log('| setup | worker RSS MiB (serving) | vs node:cluster worker | primary RSS MiB | vs node:cluster primary |\n| --- | --- | --- | --- | --- |');
+console.log(
+  `Command: \`node bench/memory.mjs --runs ${runs} --requests ${requests} --idle ${idleS}\` (node ${process.versions.node}; RSS from /proc; medians).\n`,
+);
+console.log(
+  '| setup | worker RSS MiB (serving) | vs node:cluster worker | primary RSS MiB | vs node:cluster primary |\n| --- | --- | --- | --- | --- |',
+);
 for (const [name, r] of Object.entries(results))
-  console.log(`| ${name} | ${mib(median(r.worker))} | ${signed(median(r.worker) - median(base.worker))} | ${mib(median(r.primary))} | ${signed(median(r.primary) - median(base.primary))} |`);
-console.log(`\nThe price of one standby (${STANDBY}: the standby and the serving workers of the same runs; idle CPU over ${idleS} s after the load):\n`);
+  console.log(
+    `| ${name} | ${mib(median(r.worker))} | ${signed(median(r.worker) - median(base.worker))} | ${mib(median(r.primary))} | ${signed(median(r.primary) - median(base.primary))} |`,
+  );
+console.log(
+  `\nThe price of one standby (${STANDBY}: the standby and the serving workers of the same runs; idle CPU over ${idleS} s after the load):\n`,
+);
 console.log('| process | RSS MiB | USS MiB (private pages) | idle CPU (ms per s) |\n| --- | --- | --- | --- |');
-console.log(`| serving worker (median) | ${mib(median(price.servingRss))} | ${mib(median(price.servingUss))} | ${median(price.servingCpu).toFixed(1)} |`);
+console.log(
+  `| serving worker (median) | ${mib(median(price.servingRss))} | ${mib(median(price.servingUss))} | ${median(price.servingCpu).toFixed(1)} |`,
+);
 console.log(
   `| standby | ${mib(median(price.standbyRss))} (${(median(price.standbyRss) / median(price.servingRss)).toFixed(2)}x) | ${mib(median(price.standbyUss))} (${(median(price.standbyUss) / median(price.servingUss)).toFixed(2)}x) | ${median(price.standbyCpu).toFixed(1)} (${(median(price.standbyCpu) / median(price.servingCpu)).toFixed(2)}x) |`,
 );

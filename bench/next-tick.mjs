@@ -49,7 +49,9 @@ for (let r = 0; r < runs; r++) {
   }
 }
 const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
-console.log(`\nnode ${version}, ${runs} runs per variant (\`node bench/next-tick.mjs ${process.argv.slice(2).join(' ')}\`)\n`);
+console.log(
+  `\nnode ${version}, ${runs} runs per variant (\`node bench/next-tick.mjs ${process.argv.slice(2).join(' ')}\`)\n`,
+);
 console.log('| variant | ns per tick before the collections | after | after / before |');
 console.log('| --- | --- | --- | --- |');
 for (const [name, r] of Object.entries(results)) {

@@ -40,7 +40,20 @@ const names = Object.keys(all).filter((n) => !only?.length || only.includes(n));
 const baseName = names[0];
 
 const wrk = (port, secs) =>
-  execFileSync('taskset', ['-c', '1', 'wrk', '-t1', '-c50', `-d${secs}s`, ...(workload === 'close' ? ['-H', 'Connection: close'] : []), `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+  execFileSync(
+    'taskset',
+    [
+      '-c',
+      '1',
+      'wrk',
+      '-t1',
+      '-c50',
+      `-d${secs}s`,
+      ...(workload === 'close' ? ['-H', 'Connection: close'] : []),
+      `http://127.0.0.1:${port}/`,
+    ],
+    { encoding: 'utf8' },
+  );
 
 const results = Object.fromEntries(names.map((n) => [n, []]));
 for (let r = 0; r < rounds; r++) {
@@ -48,7 +61,14 @@ for (let r = 0; r < rounds; r++) {
     const port = await freePort();
     const { app, env } = all[name];
     const child = spawn('taskset', ['-c', '0', node, app], {
-      env: { ...process.env, OTEL_CLUSTER_LOG_LEVEL: 'warn', WORKERS: '1', LB_STRATEGY: 'os', PORT: String(port), ...env },
+      env: {
+        ...process.env,
+        OTEL_CLUSTER_LOG_LEVEL: 'warn',
+        WORKERS: '1',
+        LB_STRATEGY: 'os',
+        PORT: String(port),
+        ...env,
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     try {
@@ -64,14 +84,20 @@ for (let r = 0; r < rounds; r++) {
 }
 
 console.log(`\n### Per-request cost, CPU-pinned, ${new Date().toISOString().slice(0, 10)}`);
-console.log(`\nMachine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Linux ${os.release()}, node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()}.`);
+console.log(
+  `\nMachine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Linux ${os.release()}, node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()}.`,
+);
 console.log(
   `Command: \`node bench/pinned.mjs ${process.argv
     .slice(2)
     .map((a) => (/[ ,]/.test(a) ? `"${a}"` : a))
-    .join(' ')}\` (server: 1 worker on CPU 0; wrk -t1 -c50 -d${seconds}s${workload === 'close' ? ' with Connection: close' : ''} on CPU 1; ${rounds} interleaved rounds, fresh processes each run).\n`,
+    .join(
+      ' ',
+    )}\` (server: 1 worker on CPU 0; wrk -t1 -c50 -d${seconds}s${workload === 'close' ? ' with Connection: close' : ''} on CPU 1; ${rounds} interleaved rounds, fresh processes each run).\n`,
 );
-console.log(`| setup | req/s (median) | CPU us per request | vs ${baseName} (median of per-round ratios) | runs below 85% of the setup's best | per run |`);
+console.log(
+  `| setup | req/s (median) | CPU us per request | vs ${baseName} (median of per-round ratios) | runs below 85% of the setup's best | per run |`,
+);
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const name of names) {
   const xs = results[name];

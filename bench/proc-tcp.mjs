@@ -61,7 +61,10 @@ function establishedByProc(pid, port) {
 /** As establishedOn, from `ss -tnHe state established '( sport = :port )'` (IPv4 and IPv6). */
 function establishedBySs(pid, port) {
   const inodes = socketInodes(pid);
-  const out = execFileSync('ss', ['-tnHe', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8', timeout: 10_000 });
+  const out = execFileSync('ss', ['-tnHe', 'state', 'established', `( sport = :${port} )`], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   let total = 0;
   let unread = 0;
   // Recv-Q Send-Q Local:Port Peer:Port ino:N ...

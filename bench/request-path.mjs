@@ -31,7 +31,11 @@ const CONNECTIONS = 50;
 const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: bench\r\n\r\n');
 // A REST-ish API: templates with their methods, and a request path that reaches each.
 const ROUTES = [
-  ...['health', 'ready', 'metrics', 'version', 'login', 'logout', 'me', 'settings', 'search', 'feed'].map((n) => ['get', `/${n}`, `/${n}`]),
+  ...['health', 'ready', 'metrics', 'version', 'login', 'logout', 'me', 'settings', 'search', 'feed'].map((n) => [
+    'get',
+    `/${n}`,
+    `/${n}`,
+  ]),
   ...['users', 'orders', 'products', 'carts', 'invoices'].flatMap((n) => [
     ['get', `/api/v1/${n}`, `/api/v1/${n}`],
     ['post', `/api/v1/${n}`, `/api/v1/${n}`],
@@ -45,7 +49,9 @@ const ROUTES = [
 ];
 const requestFor = (i) => {
   const [method, , url] = ROUTES[i % ROUTES.length];
-  return Buffer.from(`${method.toUpperCase()} ${url} HTTP/1.1\r\nHost: bench\r\n${method === 'get' ? '' : 'Content-Length: 0\r\n'}\r\n`);
+  return Buffer.from(
+    `${method.toUpperCase()} ${url} HTTP/1.1\r\nHost: bench\r\n${method === 'get' ? '' : 'Content-Length: 0\r\n'}\r\n`,
+  );
 };
 
 if (process.argv[2] === '--lookup-child') await lookupChild(process.argv[3], Number(process.argv[4]));
@@ -60,7 +66,11 @@ async function parent() {
   const only = arg('only', '')?.split(',').filter(Boolean);
   const routes = process.argv.includes('--routes');
   const all = routes
-    ? { 'node http.Server, one handler': ['bare', root], 'otel-cluster Router': ['router', root], 'find-my-way': ['fmw', root] }
+    ? {
+        'node http.Server, one handler': ['bare', root],
+        'otel-cluster Router': ['router', root],
+        'find-my-way': ['fmw', root],
+      }
     : { 'node http.Server': ['bare', root], 'otel-cluster telemetry off': ['off', root], 'otel-cluster': ['on', root] };
   if (compare && !routes) {
     all['otel-cluster telemetry off (compare)'] = ['off', path.resolve(compare)];
@@ -72,7 +82,15 @@ async function parent() {
   for (let r = 0; r < rounds; r++) {
     for (const name of [...names.slice(r % names.length), ...names.slice(0, r % names.length)]) {
       const [mode, checkout] = all[name];
-      const cmd = [...pin, process.execPath, fileURLToPath(import.meta.url), '--child', mode, checkout, String(seconds)];
+      const cmd = [
+        ...pin,
+        process.execPath,
+        fileURLToPath(import.meta.url),
+        '--child',
+        mode,
+        checkout,
+        String(seconds),
+      ];
       if (routes) cmd.push('routes');
       const out = JSON.parse(execFileSync(cmd[0], cmd.slice(1), { encoding: 'utf8' }).trim().split('\n').pop());
       results[name].push(out.nsPerRequest);
@@ -91,7 +109,9 @@ async function parent() {
   }
   const base = names[0];
   console.log(`\n### Request path, in-process, ${new Date().toISOString().slice(0, 10)}`);
-  console.log(`\nMachine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Linux ${os.release()}, node ${process.version}.`);
+  console.log(
+    `\nMachine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Linux ${os.release()}, node ${process.version}.`,
+  );
   console.log(
     `Command: \`node bench/request-path.mjs ${process.argv
       .slice(2)
@@ -100,14 +120,19 @@ async function parent() {
         ' ',
       )}\` (${CONNECTIONS} in-memory keep-alive connections, one request outstanding each; ${rounds} interleaved rounds of ${seconds} s, fresh processes${pin.length ? `, pinned to CPU ${cpu}` : ''}).\n`,
   );
-  if (routes) console.log(`Route table: ${ROUTES.length} routes (${ROUTES.filter((r) => !r[1].includes(':')).length} static, the rest parametric), the requests spread over all of them.\n`);
+  if (routes)
+    console.log(
+      `Route table: ${ROUTES.length} routes (${ROUTES.filter((r) => !r[1].includes(':')).length} static, the rest parametric), the requests spread over all of them.\n`,
+    );
   console.log(`| setup | ns per request (median) | vs ${base} | ratio | per round |`);
   console.log('| --- | --- | --- | --- | --- |');
   for (const name of names) {
     const xs = results[name];
     const diff = Math.round(median(xs) - median(results[base]));
     const ratio = (median(xs) / median(results[base])).toFixed(3);
-    console.log(`| ${name} | ${median(xs).toFixed(0)} | ${diff >= 0 ? '+' : ''}${diff} ns | ${ratio} | ${xs.join(' ')} |`);
+    console.log(
+      `| ${name} | ${median(xs).toFixed(0)} | ${diff >= 0 ? '+' : ''}${diff} ns | ${ratio} | ${xs.join(' ')} |`,
+    );
   }
   if (lookups['find-my-way'].length) {
     const [ours, fmw] = [median(lookups['otel-cluster Router']), median(lookups['find-my-way'])];
@@ -157,7 +182,8 @@ async function lookupChild(checkout, seconds) {
   };
   for (let i = 0; i < 5; i++) slice('ours'), slice('fmw'); // warm-up
   const xs = { ours: [], fmw: [] };
-  for (let i = 0; i < seconds * 5; i++) for (const name of i % 2 ? ['fmw', 'ours'] : ['ours', 'fmw']) xs[name].push(slice(name));
+  for (let i = 0; i < seconds * 5; i++)
+    for (const name of i % 2 ? ['fmw', 'ours'] : ['ours', 'fmw']) xs[name].push(slice(name));
   if (ended === 0) throw new Error('no handler ran');
   console.log(JSON.stringify({ ours: Number(median(xs.ours).toFixed(1)), fmw: Number(median(xs.fmw).toFixed(1)) }));
   process.exit(0);
@@ -179,7 +205,12 @@ async function child(mode, checkout, seconds) {
     server = http.createServer((req, res) => router.lookup(req, res));
   } else {
     const { createServer } = await import(path.join(checkout, 'dist/src/index.js'));
-    const app = createServer({ cluster: { enabled: false }, logger: { level: 'warn' }, telemetry: { enabled: mode === 'on' }, handleSignals: false });
+    const app = createServer({
+      cluster: { enabled: false },
+      logger: { level: 'warn' },
+      telemetry: { enabled: mode === 'on' },
+      handleSignals: false,
+    });
     app.get('/', (_req, res) => res.end('hello world'));
     await app.listen(0, '127.0.0.1');
     // The app's own server, reached through a private field: this bench feeds it sockets directly.
@@ -211,7 +242,11 @@ async function child(mode, checkout, seconds) {
       cb();
     }
     received(chunk) {
-      if (chunk.length > 12 && String(chunk.subarray?.(0, 12) ?? chunk.slice(0, 12)) !== 'HTTP/1.1 200' && String(chunk).startsWith('HTTP/')) {
+      if (
+        chunk.length > 12 &&
+        String(chunk.subarray?.(0, 12) ?? chunk.slice(0, 12)) !== 'HTTP/1.1 200' &&
+        String(chunk).startsWith('HTTP/')
+      ) {
         throw new Error(`not a 200: ${String(chunk).split('\r\n')[0]} for ${this.request}`);
       }
       const last = typeof chunk === 'string' ? chunk.charCodeAt(chunk.length - 1) : chunk[chunk.length - 1];

@@ -36,11 +36,25 @@ const configs = {
   },
 };
 if (process.argv.includes('--with-otel-cluster'))
-  configs['otel-cluster os, 1 worker'] = { args: [path.join(root, 'bench/apps/hello.mjs')], env: { WORKERS: '1', LB_STRATEGY: 'os', TELEMETRY: '1' }, worker: true };
+  configs['otel-cluster os, 1 worker'] = {
+    args: [path.join(root, 'bench/apps/hello.mjs')],
+    env: { WORKERS: '1', LB_STRATEGY: 'os', TELEMETRY: '1' },
+    worker: true,
+  };
 
 const wrk = (port, secs) =>
   new Promise((resolve, reject) => {
-    const p = spawn('taskset', ['-c', '1', 'wrk', '-t1', '-c50', `-d${secs}s`, '-H', 'Connection: close', `http://127.0.0.1:${port}/`]);
+    const p = spawn('taskset', [
+      '-c',
+      '1',
+      'wrk',
+      '-t1',
+      '-c50',
+      `-d${secs}s`,
+      '-H',
+      'Connection: close',
+      `http://127.0.0.1:${port}/`,
+    ]);
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('error', reject);
@@ -50,8 +64,16 @@ const wrk = (port, secs) =>
 /** perf's share (percent, callers included) of the runtime literal path in `pid` over `secs`. */
 function literalShare(pid, secs) {
   const data = path.join(tmp, 'perf.data');
-  execFileSync(perf, ['record', '-q', '-e', 'cpu-clock', '-F', '1000', '-g', '-p', String(pid), '-o', data, '--', 'sleep', String(secs)], { stdio: 'ignore' });
-  const report = execFileSync(perf, ['report', '-i', data, '--children', '--sort', 'symbol', '--stdio', '-g', 'none'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
+  execFileSync(
+    perf,
+    ['record', '-q', '-e', 'cpu-clock', '-F', '1000', '-g', '-p', String(pid), '-o', data, '--', 'sleep', String(secs)],
+    { stdio: 'ignore' },
+  );
+  const report = execFileSync(perf, ['report', '-i', data, '--children', '--sort', 'symbol', '--stdio', '-g', 'none'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    maxBuffer: 64 << 20,
+  });
   const line = report.split('\n').find((l) => l.includes('Runtime_DefineKeyedOwnPropertyInLiteral'));
   return line ? Number.parseFloat(line.trim()) : 0;
 }
@@ -74,13 +96,17 @@ try {
         let share;
         if (perf) {
           await new Promise((ok) => setTimeout(ok, 300));
-          const pid = worker ? Number(execFileSync('pgrep', ['-n', '-P', String(child.pid)], { encoding: 'utf8' }).trim()) : child.pid;
+          const pid = worker
+            ? Number(execFileSync('pgrep', ['-n', '-P', String(child.pid)], { encoding: 'utf8' }).trim())
+            : child.pid;
           share = literalShare(pid, Math.max(1, seconds - 1));
         }
         const rps = await measuring;
         results[name].rps.push(rps);
         if (share !== undefined) results[name].share.push(share);
-        process.stderr.write(`run ${r + 1} ${name}: ${rps.toFixed(0)} req/s${share === undefined ? '' : `, runtime literal path ${share.toFixed(2)}%`}\n`);
+        process.stderr.write(
+          `run ${r + 1} ${name}: ${rps.toFixed(0)} req/s${share === undefined ? '' : `, runtime literal path ${share.toFixed(2)}%`}\n`,
+        );
       } finally {
         await new Promise((ok) => (child.exitCode !== null ? ok() : (child.once('exit', ok), child.kill('SIGTERM'))));
       }
@@ -92,11 +118,15 @@ try {
 
 const base = names[0];
 console.log(`\n### The nextTick slow mode, ${new Date().toISOString().slice(0, 10)}`);
-console.log(`\nMachine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Linux ${os.release()}, node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()}.`);
+console.log(
+  `\nMachine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Linux ${os.release()}, node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()}.`,
+);
 console.log(
   `Command: \`node bench/slow-mode.mjs ${process.argv.slice(2).join(' ')}\` (server on CPU 0, wrk -t1 -c50 with Connection: close on CPU 1, ${runs} interleaved runs, fresh processes each run; forced GCs every 50 ms during the first ${stormMs} ms only).\n`,
 );
-console.log(`| setup | req/s (median) | vs ${base} | CPU under Runtime_DefineKeyedOwnPropertyInLiteral, per run | per run |`);
+console.log(
+  `| setup | req/s (median) | vs ${base} | CPU under Runtime_DefineKeyedOwnPropertyInLiteral, per run | per run |`,
+);
 console.log('| --- | --- | --- | --- | --- |');
 for (const name of names) {
   const { rps, share } = results[name];

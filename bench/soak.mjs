@@ -15,7 +15,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const minutes = Number(arg('minutes', 30));
 const killEvery = Number(arg('kill-every', 5));
 const env = { ...process.env, LOG_LEVEL: 'warn', WORKERS: '2', MIN_UPTIME: '0', TELEMETRY_INTERVAL: '1000' };
-const child = spawn(process.execPath, ['--expose-gc', path.join(root, 'test/fixtures/app.mjs')], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, ['--expose-gc', path.join(root, 'test/fixtures/app.mjs')], {
+  env,
+  stdio: ['pipe', 'pipe', 'inherit'],
+});
 const { events, next } = jsonEvents(child.stdout);
 const { port, pid } = await next((e) => e.event === 'listening');
 const command = (line) => {
@@ -24,13 +27,19 @@ const command = (line) => {
   child.stdin.write(`${line}\n`);
   return p;
 };
-const workers = () => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+const workers = () =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 
 const end = Date.now() + minutes * 60_000;
 let failed = 0;
 let ok = 0;
 const load = setInterval(() => {
-  http.get({ host: '127.0.0.1', port, path: '/pid', agent: false }, (res) => (res.resume(), res.statusCode === 200 ? ok++ : failed++)).on('error', () => failed++);
+  http
+    .get(
+      { host: '127.0.0.1', port, path: '/pid', agent: false },
+      (res) => (res.resume(), res.statusCode === 200 ? ok++ : failed++),
+    )
+    .on('error', () => failed++);
 }, 50);
 const samples = [];
 const t0 = Date.now();
@@ -57,7 +66,13 @@ while (Date.now() < end) {
   if (Date.now() - lastSample >= 10_000) {
     lastSample = Date.now();
     const r = await command('resources');
-    samples.push({ min: (Date.now() - t0) / 60_000, rss: r.rss / 2 ** 20, heap: r.heapAfterGc / 2 ** 20, fds: readdirSync(`/proc/${pid}/fd`).length, children: workers().length });
+    samples.push({
+      min: (Date.now() - t0) / 60_000,
+      rss: r.rss / 2 ** 20,
+      heap: r.heapAfterGc / 2 ** 20,
+      fds: readdirSync(`/proc/${pid}/fd`).length,
+      children: workers().length,
+    });
   }
 }
 clearInterval(load);
@@ -74,7 +89,9 @@ const slope = (key) => {
   return (sxy / sxx) * 60;
 };
 const restarts = events.filter((e) => e.event === 'worker:restart').length;
-console.log(`\n${process.version}, ${minutes} min, a SIGKILL every ${killEvery} s (${kills} kills, ${restarts} restarts), scale every minute, reload every 5; ${ok} requests ok, ${failed} failed\n`);
+console.log(
+  `\n${process.version}, ${minutes} min, a SIGKILL every ${killEvery} s (${kills} kills, ${restarts} restarts), scale every minute, reload every 5; ${ok} requests ok, ${failed} failed\n`,
+);
 console.log('| primary | first | last | slope per hour |');
 console.log('| --- | --- | --- | --- |');
 for (const [key, unit] of [
@@ -83,4 +100,6 @@ for (const [key, unit] of [
   ['fds', ''],
   ['children', ''],
 ])
-  console.log(`| ${key} ${unit} | ${samples[0][key].toFixed(1)} | ${samples[samples.length - 1][key].toFixed(1)} | ${slope(key).toFixed(2)} |`);
+  console.log(
+    `| ${key} ${unit} | ${samples[0][key].toFixed(1)} | ${samples[samples.length - 1][key].toFixed(1)} | ${slope(key).toFixed(2)} |`,
+  );

@@ -4,12 +4,16 @@
 // @opentelemetry/api): the part of the gap that is the app's, paid by the primary and then by each
 // worker before any of our code runs.
 //   node bench/startup.mjs [--runs 5]
-import { arg, median } from './util.mjs';
+
 import { get, SETUPS, start, tree } from './footprint-util.mjs';
+import { arg, median } from './util.mjs';
 
 const runs = Number(arg('runs', 5));
 const BASE = 'node:cluster';
-const setups = { ...SETUPS, 'node:cluster, same imports': { script: 'bench/apps/plain-imports.mjs', env: { WORKERS: '2' } } };
+const setups = {
+  ...SETUPS,
+  'node:cluster, same imports': { script: 'bench/apps/plain-imports.mjs', env: { WORKERS: '2' } },
+};
 const results = Object.fromEntries(Object.keys(setups).map((n) => [n, []]));
 
 for (let r = 0; r < runs; r++) {
@@ -37,8 +41,12 @@ for (let r = 0; r < runs; r++) {
 
 const base = median(results[BASE]);
 const sameImports = median(results['node:cluster, same imports']);
-console.log(`\n### Cold start to the first answer with both workers forked, ${new Date().toISOString().slice(0, 10)}\n`);
+console.log(
+  `\n### Cold start to the first answer with both workers forked, ${new Date().toISOString().slice(0, 10)}\n`,
+);
 console.log(`Command: \`node bench/startup.mjs --runs ${runs}\` (node ${process.versions.node}; setups alternate).\n`);
 console.log('| setup | median ms | vs node:cluster | vs same imports | runs |\n| --- | --- | --- | --- | --- |');
 for (const [name, xs] of Object.entries(results))
-  console.log(`| ${name} | ${median(xs).toFixed(0)} | ${(median(xs) / base).toFixed(2)}x | ${(median(xs) / sameImports).toFixed(2)}x | ${xs.map((x) => x.toFixed(0)).join(' ')} |`);
+  console.log(
+    `| ${name} | ${median(xs).toFixed(0)} | ${(median(xs) / base).toFixed(2)}x | ${(median(xs) / sameImports).toFixed(2)}x | ${xs.map((x) => x.toFixed(0)).join(' ')} |`,
+  );

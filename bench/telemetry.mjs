@@ -37,16 +37,28 @@ await new Promise((r) => sink.listen(0, '127.0.0.1', r));
 const sinkUrl = `http://127.0.0.1:${sink.address().port}/v1/traces`;
 
 // The downstream of GET /fetch: its own process, so the bench's event loop is not the bottleneck.
-const downstream = spawn(process.execPath, ['-e', "require('http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', function () { console.log(this.address().port) })"], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const downstream = spawn(
+  process.execPath,
+  [
+    '-e',
+    "require('http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', function () { console.log(this.address().port) })",
+  ],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const downstreamUrl = `http://127.0.0.1:${await new Promise((r) => downstream.stdout.once('data', (d) => r(String(d).trim())))}/`;
 
 async function run({ path: urlPath = '/', ...env }) {
-  const child = spawn(process.execPath, [path.join(root, 'bench/apps/hello.mjs')], { env: { ...process.env, DOWNSTREAM: downstreamUrl, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(root, 'bench/apps/hello.mjs')], {
+    env: { ...process.env, DOWNSTREAM: downstreamUrl, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const { port } = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(JSON.parse(String(d)))));
   execFileSync('wrk', ['-t1', `-c${connections}`, '-d2s', `http://127.0.0.1:${port}${urlPath}`]); // warm-up
-  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, `http://127.0.0.1:${port}${urlPath}`], { encoding: 'utf8' });
+  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, `http://127.0.0.1:${port}${urlPath}`], {
+    encoding: 'utf8',
+  });
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
@@ -62,10 +74,13 @@ const configs = {
   'fetch, on, undici instrumentation': { TELEMETRY: '1', INSTRUMENT_UNDICI: '1', path: '/fetch' },
 };
 const results = Object.fromEntries(Object.keys(configs).map((k) => [k, []]));
-if (parts.has('throughput')) for (let i = 0; i < rounds; i++) for (const [name, env] of Object.entries(configs)) results[name].push(await run(env));
+if (parts.has('throughput'))
+  for (let i = 0; i < rounds; i++)
+    for (const [name, env] of Object.entries(configs)) results[name].push(await run(env));
 
 // What Prometheus 2.x sends; the text format is what a scraper asking for nothing gets.
-const OPENMETRICS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+const OPENMETRICS_ACCEPT =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const get = (port, urlPath, headers = {}) =>
   new Promise((resolve, reject) =>
@@ -88,11 +103,15 @@ async function scrapeCost() {
     env: { ...process.env, DOWNSTREAM: downstreamUrl, TELEMETRY: '1', TRACES_URL: sinkUrl },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const { port, admin } = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(JSON.parse(String(d).split('\n')[0]))));
+  const { port, admin } = await new Promise((resolve) =>
+    child.stdout.once('data', (d) => resolve(JSON.parse(String(d).split('\n')[0]))),
+  );
   const paths = ['/', '/uneven', '/fetch'];
-  for (let i = 0; i < 600; i += 8) await Promise.all(Array.from({ length: 8 }, (_, k) => get(port, paths[(i + k) % paths.length])));
+  for (let i = 0; i < 600; i += 8)
+    await Promise.all(Array.from({ length: 8 }, (_, k) => get(port, paths[(i + k) % paths.length])));
   let body = '';
-  for (let i = 0; i < 100 && !/ # \{trace_id=.* # \{trace_id=/s.test(body); i++) body = String(await get(admin, '/metrics', { accept: OPENMETRICS_ACCEPT }));
+  for (let i = 0; i < 100 && !/ # \{trace_id=.* # \{trace_id=/s.test(body); i++)
+    body = String(await get(admin, '/metrics', { accept: OPENMETRICS_ACCEPT }));
   const exemplars = body.match(/ # \{trace_id=/g)?.length ?? 0;
   const formats = { text: {}, 'OpenMetrics, exemplars': { accept: OPENMETRICS_ACCEPT } };
   const out = Object.fromEntries(Object.keys(formats).map((k) => [k, { ms: [], bytes: 0 }]));
@@ -113,9 +132,15 @@ async function serializeCost() {
   const { toOpenMetrics } = await import(path.join(root, 'dist/otel/openmetrics.js'));
   const { requestExemplars } = await import(path.join(root, 'dist/otel/request-exemplars.js'));
   const rec = JSON.parse(readFileSync(path.join(root, 'test/fixtures/openmetrics/recorded-collection.json'), 'utf8'));
-  const store = { slotIds: () => rec.exemplars.map(([s]) => s), recentExemplars: (slot) => rec.exemplars.find(([s]) => s === slot)[1] };
+  const store = {
+    slotIds: () => rec.exemplars.map(([s]) => s),
+    recentExemplars: (slot) => rec.exemplars.find(([s]) => s === slot)[1],
+  };
   const serializer = new PrometheusSerializer();
-  const ways = { text: () => serializer.serialize(rec.resourceMetrics), 'OpenMetrics, exemplars': () => toOpenMetrics(rec.resourceMetrics, requestExemplars(store)) };
+  const ways = {
+    text: () => serializer.serialize(rec.resourceMetrics),
+    'OpenMetrics, exemplars': () => toOpenMetrics(rec.resourceMetrics, requestExemplars(store)),
+  };
   const out = {};
   for (const [name, fn] of Object.entries(ways)) {
     for (let i = 0; i < 200; i++) fn();
@@ -141,17 +166,25 @@ console.log(
   `Command: \`node bench/telemetry.mjs --rounds ${rounds} --seconds ${seconds} --connections ${connections} --scrapes ${scrapes} --parts ${[...parts].join(',')}\` (wrk -t1 -c${connections}, keep-alive, 2 workers, hello world)\n`,
 );
 if (parts.has('throughput')) {
-  console.log('| configuration | req/s per run | median | vs off (fetch rows: vs fetch, off) |\n| --- | --- | --- | --- |');
+  console.log(
+    '| configuration | req/s per run | median | vs off (fetch rows: vs fetch, off) |\n| --- | --- | --- | --- |',
+  );
   for (const k of Object.keys(results)) {
     const base = k.startsWith('fetch') ? m['fetch, off'] : m.off;
-    console.log(`| ${k} | ${results[k].map((x) => x.toFixed(0)).join(', ')} | ${m[k].toFixed(0)} | ${((m[k] / base) * 100).toFixed(1)}% |`);
+    console.log(
+      `| ${k} | ${results[k].map((x) => x.toFixed(0)).join(', ')} | ${m[k].toFixed(0)} | ${((m[k] / base) * 100).toFixed(1)}% |`,
+    );
   }
   console.log(`\nSpans sink received ${(spansReceived / 1e6).toFixed(1)} MB.`);
 }
 if (scrape) {
   const { out, exemplars } = scrape.http;
-  console.log(`\nScrape of /metrics, tracing on, ${scrapes} of each format interleaved on one keep-alive connection (${exemplars} exemplars served):\n`);
-  console.log('| format | median ms per scrape | p90 ms | bytes | serialise in-process (recorded collection), us per call | bytes |\n| --- | --- | --- | --- | --- | --- |');
+  console.log(
+    `\nScrape of /metrics, tracing on, ${scrapes} of each format interleaved on one keep-alive connection (${exemplars} exemplars served):\n`,
+  );
+  console.log(
+    '| format | median ms per scrape | p90 ms | bytes | serialise in-process (recorded collection), us per call | bytes |\n| --- | --- | --- | --- | --- | --- |',
+  );
   for (const k of Object.keys(out)) {
     const sorted = [...out[k].ms].sort((a, b) => a - b);
     const ip = scrape.inProcess[k];
@@ -161,17 +194,28 @@ if (scrape) {
   }
   // The worker side: each exemplar now carries its end time and method (and error type when set),
   // which the primary needs to put it on its series' bucket. What that adds to a snapshot of five.
-  const before = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), durationS: 0.123456789, route: '/users/:id', statusCode: 200 };
+  const before = {
+    traceId: 'a'.repeat(32),
+    spanId: 'b'.repeat(16),
+    durationS: 0.123456789,
+    route: '/users/:id',
+    statusCode: 200,
+  };
   const after = { ...before, at: Date.now() + 0.123456, method: 'GET' };
   const size = (e) => JSON.stringify(Array(5).fill(e)).length;
-  console.log(`\nWorker side: five exemplars in a snapshot are ${size(after)} bytes of JSON, ${size(before)} without the end time and method.`);
+  console.log(
+    `\nWorker side: five exemplars in a snapshot are ${size(after)} bytes of JSON, ${size(before)} without the end time and method.`,
+  );
 }
 if (!parts.has('hooks')) process.exit(0);
 
 // Per-request cost: the otel-worker plugin's own hooks, driven directly.
 const { WorkerTelemetry } = await import(path.join(root, 'dist/otel/worker-telemetry.js'));
 const { otelWorkerPlugin } = await import(path.join(root, 'dist/plugins/otel-worker/index.js'));
-const telemetry = await WorkerTelemetry.create({ 'service.name': 'bench' }, { enabled: false, sampleRatio: 1, endpoint: undefined, protocol: 'http/protobuf' });
+const telemetry = await WorkerTelemetry.create(
+  { 'service.name': 'bench' },
+  { enabled: false, sampleRatio: 1, endpoint: undefined, protocol: 'http/protobuf' },
+);
 const onTiming = [];
 otelWorkerPlugin(telemetry).worker({
   logger: {
@@ -223,6 +267,10 @@ for (let k = 0; k < 5; k++) {
   perSnapshot.push(Number(process.hrtime.bigint() - t0) / 100 / 1e6);
 }
 
-console.log(`Per request (the response-timing hook: one histogram record): median ${median(perRequest).toFixed(3)} us over 5 x ${N} (${perRequest.map((x) => x.toFixed(3)).join(', ')})`);
-console.log(`Per snapshot (collect + JSON, ${bytes} bytes): median ${median(perSnapshot).toFixed(3)} ms (${perSnapshot.map((x) => x.toFixed(3)).join(', ')})`);
+console.log(
+  `Per request (the response-timing hook: one histogram record): median ${median(perRequest).toFixed(3)} us over 5 x ${N} (${perRequest.map((x) => x.toFixed(3)).join(', ')})`,
+);
+console.log(
+  `Per snapshot (collect + JSON, ${bytes} bytes): median ${median(perSnapshot).toFixed(3)} ms (${perSnapshot.map((x) => x.toFixed(3)).join(', ')})`,
+);
 await telemetry.close();

@@ -1,4 +1,11 @@
-import type { Attributes, BatchObservableCallback, Meter, MeterOptions, MeterProvider, Observable } from '@opentelemetry/api';
+import type {
+  Attributes,
+  BatchObservableCallback,
+  Meter,
+  MeterOptions,
+  MeterProvider,
+  Observable,
+} from '@opentelemetry/api';
 
 /** How many measurements an unbound sync instrument keeps; beyond, they are counted and dropped. */
 export const PENDING_LIMIT = 10_000;
@@ -27,7 +34,9 @@ class DeferredInstrument {
   ) {}
 
   bind(meter: Meter): void {
-    this.real = (meter as unknown as Record<string, (...a: unknown[]) => Record<string, (...args: unknown[]) => unknown>>)[this.create]!(this.name, this.options);
+    this.real = (
+      meter as unknown as Record<string, (...a: unknown[]) => Record<string, (...args: unknown[]) => unknown>>
+    )[this.create]!(this.name, this.options);
     for (const [method, args] of this.queue) this.real[method]!(...args);
     this.queue = [];
   }
@@ -55,7 +64,15 @@ class DeferredInstrument {
   }
 }
 
-const CREATE = ['createCounter', 'createUpDownCounter', 'createHistogram', 'createGauge', 'createObservableCounter', 'createObservableUpDownCounter', 'createObservableGauge'] as const;
+const CREATE = [
+  'createCounter',
+  'createUpDownCounter',
+  'createHistogram',
+  'createGauge',
+  'createObservableCounter',
+  'createObservableUpDownCounter',
+  'createObservableGauge',
+] as const;
 
 class DeferredMeter {
   instruments: DeferredInstrument[] = [];
@@ -65,7 +82,8 @@ class DeferredMeter {
   constructor(owner: DeferredMeterProvider) {
     for (const create of CREATE)
       (this as unknown as Record<string, unknown>)[create] = (name: string, options?: unknown) => {
-        if (this.real) return (this.real as unknown as Record<string, (n: string, o?: unknown) => unknown>)[create]!(name, options);
+        if (this.real)
+          return (this.real as unknown as Record<string, (n: string, o?: unknown) => unknown>)[create]!(name, options);
         const i = new DeferredInstrument(create, name, options, owner);
         this.instruments.push(i);
         return i;
@@ -85,7 +103,8 @@ class DeferredMeter {
   bind(meter: Meter): void {
     this.real = meter;
     for (const i of this.instruments) i.bind(meter);
-    for (const [method, [cb, obs]] of this.batch) (this as unknown as Record<string, (c: unknown, o: unknown) => void>)[method]!(cb, obs);
+    for (const [method, [cb, obs]] of this.batch)
+      (this as unknown as Record<string, (c: unknown, o: unknown) => void>)[method]!(cb, obs);
     this.instruments = [];
     this.batch = [];
   }
@@ -118,7 +137,12 @@ export class DeferredMeterProvider implements MeterProvider {
   pending = 0;
   dropped = 0;
   private target: MeterProvider | undefined;
-  private readonly meters: { name: string; version: string | undefined; options: MeterOptions | undefined; meter: DeferredMeter }[] = [];
+  private readonly meters: {
+    name: string;
+    version: string | undefined;
+    options: MeterOptions | undefined;
+    meter: DeferredMeter;
+  }[] = [];
 
   getMeter(name: string, version?: string, options?: MeterOptions): Meter {
     if (this.target) return this.target.getMeter(name, version, options);

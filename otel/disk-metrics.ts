@@ -14,7 +14,10 @@ import type { Meter } from '@opentelemetry/api';
  */
 export function registerDiskMetrics(meter: Meter): void {
   const io = meter.createObservableCounter('system.disk.io', { unit: 'By', description: 'Disk bytes transferred.' });
-  const ops = meter.createObservableCounter('system.disk.operations', { unit: '{operation}', description: 'Disk operations completed.' });
+  const ops = meter.createObservableCounter('system.disk.operations', {
+    unit: '{operation}',
+    description: 'Disk operations completed.',
+  });
   meter.addBatchObservableCallback(
     (r) => {
       for (const d of readDiskstats()) {
@@ -26,12 +29,22 @@ export function registerDiskMetrics(meter: Meter): void {
     },
     [io, ops],
   );
-  const usage = meter.createObservableUpDownCounter('system.filesystem.usage', { unit: 'By', description: 'Filesystem space by state.' });
-  const utilization = meter.createObservableGauge('system.filesystem.utilization', { unit: '1', description: 'Share of the filesystem space used (used / (used + free)).' });
+  const usage = meter.createObservableUpDownCounter('system.filesystem.usage', {
+    unit: 'By',
+    description: 'Filesystem space by state.',
+  });
+  const utilization = meter.createObservableGauge('system.filesystem.utilization', {
+    unit: '1',
+    description: 'Share of the filesystem space used (used / (used + free)).',
+  });
   meter.addBatchObservableCallback(
     (r) => {
       for (const f of readFilesystems()) {
-        const base = { 'system.device': f.device, 'system.filesystem.mountpoint': f.mountpoint, 'system.filesystem.type': f.type };
+        const base = {
+          'system.device': f.device,
+          'system.filesystem.mountpoint': f.mountpoint,
+          'system.filesystem.type': f.type,
+        };
         r.observe(usage, f.used, { ...base, 'system.filesystem.state': 'used' });
         r.observe(usage, f.free, { ...base, 'system.filesystem.state': 'free' });
         r.observe(usage, f.reserved, { ...base, 'system.filesystem.state': 'reserved' });
@@ -61,7 +74,13 @@ export function parseDiskstats(text: string, isWholeDisk: (device: string) => bo
     if (f.length < 14) continue;
     const device = f[2]!;
     if (!isWholeDisk(device)) continue;
-    out.push({ device, reads: Number(f[3]), readBytes: Number(f[5]) * SECTOR_BYTES, writes: Number(f[7]), writeBytes: Number(f[9]) * SECTOR_BYTES });
+    out.push({
+      device,
+      reads: Number(f[3]),
+      readBytes: Number(f[5]) * SECTOR_BYTES,
+      writes: Number(f[7]),
+      writeBytes: Number(f[9]) * SECTOR_BYTES,
+    });
   }
   return out;
 }
@@ -121,7 +140,12 @@ function readFilesystems(): FilesystemReading[] {
     try {
       const s = fs.statfsSync(m.mountpoint); // a runtime without statfs throws here: skipped
       // bfree counts blocks free to root; bavail those free to users: the gap is reserved.
-      out.push({ ...m, used: (s.blocks - s.bfree) * s.bsize, free: s.bavail * s.bsize, reserved: (s.bfree - s.bavail) * s.bsize });
+      out.push({
+        ...m,
+        used: (s.blocks - s.bfree) * s.bsize,
+        free: s.bavail * s.bsize,
+        reserved: (s.bfree - s.bavail) * s.bsize,
+      });
     } catch {
       // unmounted meanwhile, or not permitted: skipped
     }

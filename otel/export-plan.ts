@@ -35,9 +35,18 @@ export function sdkDisabled(env: Env = process.env): boolean {
   return (env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true';
 }
 
-/** OTEL_EXPORTER_OTLP_{signal}_PROTOCOL, then OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf (the specification's default). */
-export function otlpProtocol(signal: 'METRICS' | 'TRACES', env: Env = process.env, warnings: string[] = []): OtlpProtocol {
-  const name = env[`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`]?.trim() ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+/**
+ * OTEL_EXPORTER_OTLP_{signal}_PROTOCOL, then OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf (the specification's
+ * default).
+ */
+export function otlpProtocol(
+  signal: 'METRICS' | 'TRACES',
+  env: Env = process.env,
+  warnings: string[] = [],
+): OtlpProtocol {
+  const name = env[`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`]?.trim()
+    ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`
+    : 'OTEL_EXPORTER_OTLP_PROTOCOL';
   const raw = env[name]?.trim();
   if (!raw) return 'http/protobuf';
   if ((PROTOCOLS as readonly string[]).includes(raw)) return raw as OtlpProtocol;
@@ -75,20 +84,32 @@ export function exportPlan(o: ExportPlanOptions, env: Env = process.env): Export
         .filter(Boolean),
     ),
   ];
-  for (const name of listed) if (!(EXPORTERS as readonly string[]).includes(name)) warnings.push(`OTEL_METRICS_EXPORTER: unknown exporter '${name}' (expected ${EXPORTERS.join(', ')}): ignored`);
+  for (const name of listed)
+    if (!(EXPORTERS as readonly string[]).includes(name))
+      warnings.push(`OTEL_METRICS_EXPORTER: unknown exporter '${name}' (expected ${EXPORTERS.join(', ')}): ignored`);
   // Unknown names are dropped first: a list of only unknown names leaves the default.
   const known = listed.filter((n) => (EXPORTERS as readonly string[]).includes(n));
-  const endpointKnown = !!(o.otlpEndpoint || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim());
+  const endpointKnown = !!(
+    o.otlpEndpoint ||
+    env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim() ||
+    env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim()
+  );
   const wanted = new Set<string>(known.length ? known : ['prometheus', ...(endpointKnown ? ['otlp'] : [])]);
   if (wanted.has('none')) wanted.clear();
   if (o.otlpEndpoint) wanted.add('otlp');
 
-  const intervalMs = o.otlpIntervalMs ?? boundedMs(env, 'OTEL_METRIC_EXPORT_INTERVAL', warnings) ?? DEFAULT_EXPORT_INTERVAL_MS;
-  const timeoutMs = Math.min(intervalMs, boundedMs(env, 'OTEL_METRIC_EXPORT_TIMEOUT', warnings) ?? DEFAULT_EXPORT_TIMEOUT_MS);
+  const intervalMs =
+    o.otlpIntervalMs ?? boundedMs(env, 'OTEL_METRIC_EXPORT_INTERVAL', warnings) ?? DEFAULT_EXPORT_INTERVAL_MS;
+  const timeoutMs = Math.min(
+    intervalMs,
+    boundedMs(env, 'OTEL_METRIC_EXPORT_TIMEOUT', warnings) ?? DEFAULT_EXPORT_TIMEOUT_MS,
+  );
   return {
     sdkDisabled: false,
     prometheus: wanted.has('prometheus'),
-    otlp: wanted.has('otlp') ? { protocol: otlpProtocol('METRICS', env, warnings), url: o.otlpEndpoint, intervalMs, timeoutMs } : undefined,
+    otlp: wanted.has('otlp')
+      ? { protocol: otlpProtocol('METRICS', env, warnings), url: o.otlpEndpoint, intervalMs, timeoutMs }
+      : undefined,
     console: wanted.has('console') ? { intervalMs } : undefined,
     warnings,
   };

@@ -29,7 +29,8 @@ export function prefersOpenMetrics(accept: string | string[] | undefined): boole
       else if (key === 'version') version = value;
     }
     if (q < 0) continue; // a malformed q-value: the range is ignored
-    if (mediaType === 'application/openmetrics-text' && (version === undefined || OPENMETRICS_VERSIONS.has(version))) om = Math.max(om, q);
+    if (mediaType === 'application/openmetrics-text' && (version === undefined || OPENMETRICS_VERSIONS.has(version)))
+      om = Math.max(om, q);
     else if (mediaType === 'text/plain' || mediaType === 'text/*' || mediaType === '*/*') text = Math.max(text, q);
   }
   return om > 0 && om >= text;

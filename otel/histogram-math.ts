@@ -31,7 +31,8 @@ export function histogramDelta(prev: HistogramPoint | undefined, curr: Histogram
 }
 
 export function isReset(prev: HistogramPoint, curr: HistogramPoint): boolean {
-  if (prev.startTimeMs !== undefined && curr.startTimeMs !== undefined && prev.startTimeMs !== curr.startTimeMs) return true;
+  if (prev.startTimeMs !== undefined && curr.startTimeMs !== undefined && prev.startTimeMs !== curr.startTimeMs)
+    return true;
   if (curr.count < prev.count) return true;
   return curr.bucketCounts.some((c, i) => c < (prev.bucketCounts[i] ?? 0));
 }

@@ -1,6 +1,14 @@
+import { type Attributes, ValueType } from '@opentelemetry/api';
 import { hrTime, millisToHrTime } from '@opentelemetry/core';
-import { ValueType, type Attributes } from '@opentelemetry/api';
-import { AggregationTemporality, DataPointType, type CollectionResult, type GaugeMetricData, type MetricProducer, type ScopeMetrics, type SumMetricData } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  type CollectionResult,
+  DataPointType,
+  type GaugeMetricData,
+  type MetricProducer,
+  type ScopeMetrics,
+  type SumMetricData,
+} from '@opentelemetry/sdk-metrics';
 
 /** `startMs` (epoch ms): for a counter, when the series' count began (the process's start). */
 export type Observe = (value: number, attributes?: Attributes, startMs?: number) => void;
@@ -36,7 +44,14 @@ export class LiveGauges implements MetricProducer {
   constructor(private readonly defaultScope: string) {}
 
   add(name: string, o: LiveGaugeOptions, callback: (observe: Observe) => void): void {
-    this.gauges.push({ name, unit: o.unit ?? '', description: o.description ?? '', scope: o.scope ?? this.defaultScope, counter: o.kind === 'counter', callback });
+    this.gauges.push({
+      name,
+      unit: o.unit ?? '',
+      description: o.description ?? '',
+      scope: o.scope ?? this.defaultScope,
+      counter: o.kind === 'counter',
+      callback,
+    });
   }
 
   async collect(): Promise<CollectionResult> {
@@ -46,13 +61,31 @@ export class LiveGauges implements MetricProducer {
     for (const g of this.gauges) {
       const descriptor = { name: g.name, unit: g.unit, description: g.description, valueType: ValueType.DOUBLE };
       const metric: GaugeMetricData | SumMetricData = g.counter
-        ? { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: true, dataPoints: [] }
-        : { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [] };
+        ? {
+            descriptor,
+            aggregationTemporality: AggregationTemporality.CUMULATIVE,
+            dataPointType: DataPointType.SUM,
+            isMonotonic: true,
+            dataPoints: [],
+          }
+        : {
+            descriptor,
+            aggregationTemporality: AggregationTemporality.CUMULATIVE,
+            dataPointType: DataPointType.GAUGE,
+            dataPoints: [],
+          };
       // One point per attribute set, the last observed (as the SDK does): two workers briefly in
       // one slot during a reload would otherwise be two identical series.
       const points = new Map<string, GaugeMetricData['dataPoints'][number]>();
       try {
-        g.callback((value, attributes = {}, startMs) => points.set(attributeKey(attributes), { startTime: startMs === undefined ? at : millisToHrTime(startMs), endTime: at, attributes, value }));
+        g.callback((value, attributes = {}, startMs) =>
+          points.set(attributeKey(attributes), {
+            startTime: startMs === undefined ? at : millisToHrTime(startMs),
+            endTime: at,
+            attributes,
+            value,
+          }),
+        );
       } catch (err) {
         errors.push(err);
         continue;

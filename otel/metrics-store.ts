@@ -1,6 +1,12 @@
 import type { HrTime } from '@opentelemetry/api';
-import { DataPointType, type CollectionResult, type MetricData, type MetricProducer, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
-import { histogramDelta, histogramQuantile, mergeHistograms, type HistogramPoint } from './histogram-math.js';
+import {
+  type CollectionResult,
+  DataPointType,
+  type MetricData,
+  type MetricProducer,
+  type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { type HistogramPoint, histogramDelta, histogramQuantile, mergeHistograms } from './histogram-math.js';
 import { DURATION_BOUNDARIES_S, M, WORKER_ID } from './instruments.js';
 import type { WorkerSnapshot } from './worker-telemetry.js';
 
@@ -64,7 +70,9 @@ interface SlotState {
 }
 
 const HISTORY_MS = 5 * 60_000;
-/** Digests kept per slot whatever their age: a worker sending snapshots faster than its interval cannot grow the ring. */
+/**
+ * Digests kept per slot whatever their age: a worker sending snapshots faster than its interval cannot grow the ring.
+ */
 const MAX_DIGESTS = 4096;
 
 /**
@@ -157,7 +165,8 @@ export class WorkerMetricsStore implements MetricProducer {
     let seen = -1;
     for (const d of this.slots.get(slot)?.digests ?? []) {
       if (pid !== undefined && d.pid !== pid) continue;
-      if (d.heapAfterGcBytes !== undefined && d.majorGcs > seen && d.majorGcs > 0) out.push({ at: d.at, bytes: d.heapAfterGcBytes });
+      if (d.heapAfterGcBytes !== undefined && d.majorGcs > seen && d.majorGcs > 0)
+        out.push({ at: d.at, bytes: d.heapAfterGcBytes });
       seen = Math.max(seen, d.majorGcs);
     }
     return out;
@@ -172,9 +181,14 @@ export class WorkerMetricsStore implements MetricProducer {
         if (!scope) byScope.set(key, (scope = { scope: sm.scope, metrics: new Map() }));
         for (const metric of sm.metrics) {
           let merged = scope.metrics.get(metric.descriptor.name);
-          if (!merged) scope.metrics.set(metric.descriptor.name, (merged = { ...metric, dataPoints: [] } as MetricData));
+          if (!merged)
+            scope.metrics.set(metric.descriptor.name, (merged = { ...metric, dataPoints: [] } as MetricData));
           for (const dp of metric.dataPoints) {
-            (merged.dataPoints as unknown[]).push({ ...dp, attributes: { ...dp.attributes, [WORKER_ID]: slot }, value: revive(dp.value) });
+            (merged.dataPoints as unknown[]).push({
+              ...dp,
+              attributes: { ...dp.attributes, [WORKER_ID]: slot },
+              value: revive(dp.value),
+            });
           }
         }
       }
@@ -213,7 +227,8 @@ function majorGcCount(s: WorkerSnapshot): number {
 
 function gauge(s: WorkerSnapshot, name: string): number | undefined {
   const m = findMetric(s, name);
-  if (!m?.dataPoints.length || (m.dataPointType !== DataPointType.GAUGE && m.dataPointType !== DataPointType.SUM)) return undefined;
+  if (!m?.dataPoints.length || (m.dataPointType !== DataPointType.GAUGE && m.dataPointType !== DataPointType.SUM))
+    return undefined;
   return m.dataPoints.reduce((sum, dp) => sum + (dp.value as number), 0);
 }
 
@@ -236,7 +251,12 @@ export function digest(s: WorkerSnapshot, pid: number): Digest {
       // Only our histogram's boundaries merge and subtract across snapshots and workers; a point
       // with others (a user's instrument of the same name, or a worker lying) is not read.
       if (!sameBoundaries(v.buckets.boundaries)) continue;
-      points.push({ boundaries: v.buckets.boundaries, bucketCounts: v.buckets.counts, count: v.count, sum: v.sum ?? 0 });
+      points.push({
+        boundaries: v.buckets.boundaries,
+        bucketCounts: v.buckets.counts,
+        count: v.count,
+        sum: v.sum ?? 0,
+      });
       startTimeMs = Math.min(startTimeMs, hrMs(dp.startTime));
       const status = Number(dp.attributes['http.response.status_code'] ?? 0);
       if (status >= 500 || dp.attributes['error.type'] !== undefined) errors += v.count;
@@ -272,7 +292,9 @@ export function windowStats(perSlot: Digest[][], windowMs: number, now: number):
     const base = [...digests].reverse().find((d) => d.at <= now - windowMs) ?? digests[0]!;
     if (base !== last) windowS = Math.min(windowS, Math.max((last.at - base.at) / 1000, 0.001));
     if (last.duration) {
-      const reset = !!base.duration && (base.duration.startTimeMs !== last.duration.startTimeMs || last.duration.count < base.duration.count);
+      const reset =
+        !!base.duration &&
+        (base.duration.startTimeMs !== last.duration.startTimeMs || last.duration.count < base.duration.count);
       const prev = base === last ? undefined : base.duration;
       deltas.push(histogramDelta(prev, last.duration));
       errors += reset || !prev ? last.errors : last.errors - base.errors;

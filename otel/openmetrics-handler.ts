@@ -19,6 +19,9 @@ export function serveOpenMetrics(exporter: PrometheusExporter, store: ExemplarSt
     })
     .catch((err: unknown) => {
       if (res.headersSent) res.destroy();
-      else res.writeHead(500, { 'content-type': 'text/plain' }).end(`failed to collect metrics: ${(err as Error)?.message ?? String(err)}\n`);
+      else
+        res
+          .writeHead(500, { 'content-type': 'text/plain' })
+          .end(`failed to collect metrics: ${(err as Error)?.message ?? String(err)}\n`);
     });
 }

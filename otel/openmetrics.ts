@@ -14,7 +14,11 @@ export interface OmExemplar {
 }
 
 /** The exemplars of one histogram point, any order; undefined when it has none. */
-export type ExemplarSource = (scope: ScopeMetrics['scope'], metric: MetricData, attributes: Attributes) => readonly OmExemplar[] | undefined;
+export type ExemplarSource = (
+  scope: ScopeMetrics['scope'],
+  metric: MetricData,
+  attributes: Attributes,
+) => readonly OmExemplar[] | undefined;
 
 // Names, label names and label values are made exactly as @opentelemetry/exporter-prometheus 0.223
 // makes them for the text format (with the options primary-sdk.ts gives it: no prefix, scope labels,
@@ -23,7 +27,8 @@ export type ExemplarSource = (scope: ScopeMetrics['scope'], metric: MetricData, 
 const escapeText = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 /** OpenMetrics escapes the double quote in HELP too (the text format does not). */
 const escapeHelp = (s: string) => escapeText(s).replace(/"/g, '\\"');
-const escapeLabelValue = (v: unknown = '') => escapeText(typeof v === 'string' ? v : JSON.stringify(v)).replace(/"/g, '\\"');
+const escapeLabelValue = (v: unknown = '') =>
+  escapeText(typeof v === 'string' ? v : JSON.stringify(v)).replace(/"/g, '\\"');
 const sanitize = (name: string) => name.replace(/[^a-z0-9_]/gi, '_').replace(/_{2,}/g, '_');
 const num = (v: number) => (v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : `${v}`);
 
@@ -95,7 +100,13 @@ function sampleName(m: MetricData): string | undefined {
  * then _count and _sum. Bounds are written as the text exporter writes them (`le="1"`, not "1.0":
  * OpenMetrics' canonical form is a SHOULD, and the same string keeps the series the same).
  */
-function histogramSamples(name: string, attributes: Attributes, scopeLabels: Record<string, string>, value: unknown, exemplars: readonly OmExemplar[] | undefined): string {
+function histogramSamples(
+  name: string,
+  attributes: Attributes,
+  scopeLabels: Record<string, string>,
+  value: unknown,
+  exemplars: readonly OmExemplar[] | undefined,
+): string {
   const h = value as { buckets: { boundaries: number[]; counts: number[] }; count: number; sum?: number | null };
   const { boundaries, counts } = h.buckets;
   const perBucket: (OmExemplar | undefined)[] = [];
@@ -118,7 +129,9 @@ function histogramSamples(name: string, attributes: Attributes, scopeLabels: Rec
     if (bound === Infinity) infinite = true;
     const le = bound === undefined || bound === Infinity ? '+Inf' : String(bound);
     const e = perBucket[i];
-    const ex = e ? ` # {trace_id="${e.traceId}",span_id="${e.spanId}"} ${num(e.value)} ${(e.timestampMs / 1000).toFixed(3)}` : '';
+    const ex = e
+      ? ` # {trace_id="${e.traceId}",span_id="${e.spanId}"} ${num(e.value)} ${(e.timestampMs / 1000).toFixed(3)}`
+      : '';
     out += `${bucketPrefix}${le}"} ${num(cumulative)}${ex}\n`;
   }
   // The text exporter writes _count whatever _sum is: so does this, for the same series.
@@ -151,12 +164,19 @@ export function toOpenMetrics(rm: ResourceMetrics, exemplarsOf?: ExemplarSource)
       if (!f) {
         const word = UNIT_WORDS[m.descriptor.unit];
         const unit = word && type !== 'unknown' && familyName.endsWith(`_${word}`) ? word : undefined;
-        families.set(familyName, (f = { type, help: m.descriptor.description || 'description missing', unit, samples: [] }));
+        families.set(
+          familyName,
+          (f = { type, help: m.descriptor.description || 'description missing', unit, samples: [] }),
+        );
       }
       if (m.dataPointType === DataPointType.HISTOGRAM)
-        for (const dp of m.dataPoints) f.samples.push(histogramSamples(name, dp.attributes, scopeLabels, dp.value, exemplarsOf?.(sm.scope, m, dp.attributes)));
+        for (const dp of m.dataPoints)
+          f.samples.push(
+            histogramSamples(name, dp.attributes, scopeLabels, dp.value, exemplarsOf?.(sm.scope, m, dp.attributes)),
+          );
       else if (m.dataPointType === DataPointType.SUM || m.dataPointType === DataPointType.GAUGE)
-        for (const dp of m.dataPoints) f.samples.push(`${name}${braced(labelList(dp.attributes, scopeLabels))} ${num(dp.value as number)}\n`);
+        for (const dp of m.dataPoints)
+          f.samples.push(`${name}${braced(labelList(dp.attributes, scopeLabels))} ${num(dp.value as number)}\n`);
     }
   }
   let out = `# TYPE target info\n# HELP target Target metadata\ntarget_info${braced(labelList(rm.resource.attributes, {}))} 1\n`;

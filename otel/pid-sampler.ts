@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 
 interface PidStat {
@@ -83,7 +83,12 @@ export class PidSampler {
     this.ticks.set(pid, { ticks: stat.ticks, atMs });
     if (!prev) return undefined;
     const cpu = (stat.ticks - prev.ticks) / USER_HZ / ((atMs - prev.atMs) / 1000);
-    return { cpu: Math.max(0, cpu), rssBytes: stat.rssPages * pageSize(), userS: stat.utime / USER_HZ, systemS: stat.stime / USER_HZ };
+    return {
+      cpu: Math.max(0, cpu),
+      rssBytes: stat.rssPages * pageSize(),
+      userS: stat.utime / USER_HZ,
+      systemS: stat.stime / USER_HZ,
+    };
   }
 }
 
@@ -95,7 +100,8 @@ export function parseStat(line: string): { ticks: number; utime: number; stime: 
   const utime = Number(f[11]);
   const stime = Number(f[12]);
   const out = { ticks: utime + stime, utime, stime, rssPages: Number(f[21]) };
-  if (!Number.isFinite(out.ticks) || !Number.isFinite(out.rssPages)) throw new RangeError(`unexpected /proc/<pid>/stat line: ${line.slice(0, 120)}`);
+  if (!Number.isFinite(out.ticks) || !Number.isFinite(out.rssPages))
+    throw new RangeError(`unexpected /proc/<pid>/stat line: ${line.slice(0, 120)}`);
   return out;
 }
 

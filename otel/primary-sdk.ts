@@ -1,6 +1,11 @@
 import os from 'node:os';
 import { context, DiagConsoleLogger, diag, metrics, propagation, type TextMapPropagator } from '@opentelemetry/api';
-import { CompositePropagator, diagLogLevelFromString, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  CompositePropagator,
+  diagLogLevelFromString,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import {
   detectResources,
@@ -13,7 +18,14 @@ import {
   resourceFromAttributes,
   serviceInstanceIdDetector,
 } from '@opentelemetry/resources';
-import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricProducer, type MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import {
+  ConsoleMetricExporter,
+  MeterProvider,
+  type MetricProducer,
+  type MetricReader,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
 import type { ExportPlan, OtlpProtocol } from './export-plan.js';
 
 /** How the primary's MeterProvider came to be (logged at start, asserted by the tests). */
@@ -45,12 +57,17 @@ export interface PrimarySdkOptions {
 /** Each protocol's exporter is loaded only when asked for: the other two stay off the heap. */
 async function otlpMetricExporter(protocol: OtlpProtocol, url: string | undefined): Promise<PushMetricExporter> {
   const config = url ? { url } : {};
-  if (protocol === 'http/json') return new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter(config);
-  if (protocol === 'grpc') return new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter(config);
+  if (protocol === 'http/json')
+    return new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter(config);
+  if (protocol === 'grpc')
+    return new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter(config);
   return new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter(config);
 }
 
-async function readersFor(plan: ExportPlan, producers: MetricProducer[]): Promise<{ readers: MetricReader[]; prometheus: PrometheusExporter | undefined }> {
+async function readersFor(
+  plan: ExportPlan,
+  producers: MetricProducer[],
+): Promise<{ readers: MetricReader[]; prometheus: PrometheusExporter | undefined }> {
   const readers: MetricReader[] = [];
   let prometheus: PrometheusExporter | undefined;
   if (plan.prometheus) {
@@ -66,7 +83,14 @@ async function readersFor(plan: ExportPlan, producers: MetricProducer[]): Promis
         metricProducers: producers,
       }),
     );
-  if (plan.console) readers.push(new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: plan.console.intervalMs, metricProducers: producers }));
+  if (plan.console)
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: new ConsoleMetricExporter(),
+        exportIntervalMillis: plan.console.intervalMs,
+        metricProducers: producers,
+      }),
+    );
   return { readers, prometheus };
 }
 
@@ -75,14 +99,29 @@ async function readersFor(plan: ExportPlan, producers: MetricProducer[]): Promis
  * `process`, `serviceinstance`, `container`, `all`, `none`), else NodeSDK's defaults and the
  * container's id. Unknown names are named in a warning.
  */
-export function resourceDetectors(env: Record<string, string | undefined>, container: ResourceDetector, warn: (msg: string) => void): ResourceDetector[] {
-  const known: Record<string, ResourceDetector> = { env: envDetector, host: hostDetector, os: osDetector, process: processDetector, serviceinstance: serviceInstanceIdDetector, container };
+export function resourceDetectors(
+  env: Record<string, string | undefined>,
+  container: ResourceDetector,
+  warn: (msg: string) => void,
+): ResourceDetector[] {
+  const known: Record<string, ResourceDetector> = {
+    env: envDetector,
+    host: hostDetector,
+    os: osDetector,
+    process: processDetector,
+    serviceinstance: serviceInstanceIdDetector,
+    container,
+  };
   const raw = env.OTEL_NODE_RESOURCE_DETECTORS?.trim();
   if (!raw) return [envDetector, processDetector, hostDetector, container];
   const names = raw.split(',').map((n) => n.trim().toLowerCase());
   if (names.includes('none')) return [];
   if (names.includes('all')) return Object.values(known);
-  for (const n of names) if (!known[n]) warn(`OTEL_NODE_RESOURCE_DETECTORS: unknown detector '${n}' (expected ${Object.keys(known).join(', ')}, all, none): ignored`);
+  for (const n of names)
+    if (!known[n])
+      warn(
+        `OTEL_NODE_RESOURCE_DETECTORS: unknown detector '${n}' (expected ${Object.keys(known).join(', ')}, all, none): ignored`,
+      );
   return names.flatMap((n) => known[n] ?? []);
 }
 
@@ -111,7 +150,10 @@ function diagnosticsFromEnv(env: Record<string, string | undefined>): void {
  * baggage by default, `none` registers nothing). The primary serves no requests: the propagators
  * that need packages of their own (b3, jaeger) are named in a warning and left out.
  */
-export function propagatorFromEnv(env: Record<string, string | undefined>, warn: (msg: string) => void): TextMapPropagator | undefined {
+export function propagatorFromEnv(
+  env: Record<string, string | undefined>,
+  warn: (msg: string) => void,
+): TextMapPropagator | undefined {
   const names = [
     ...new Set(
       (env.OTEL_PROPAGATORS ?? '')
@@ -126,7 +168,8 @@ export function propagatorFromEnv(env: Record<string, string | undefined>, warn:
   for (const n of names) {
     if (n === 'tracecontext') propagators.push(new W3CTraceContextPropagator());
     else if (n === 'baggage') propagators.push(new W3CBaggagePropagator());
-    else warn(`OTEL_PROPAGATORS: '${n}' is not available in the primary (expected tracecontext, baggage, none): ignored`);
+    else
+      warn(`OTEL_PROPAGATORS: '${n}' is not available in the primary (expected tracecontext, baggage, none): ignored`);
   }
   return new CompositePropagator({ propagators });
 }
@@ -153,7 +196,9 @@ export async function startPrimarySdk(plan: ExportPlan, o: PrimarySdkOptions): P
   const resource = await primaryResource(o.serviceName, resourceDetectors(process.env, containerDetector, o.warn));
   if (!o.heldGlobal) {
     if (o.registerGlobals)
-      o.warn('a global MeterProvider was registered in the primary before otel-cluster (your own SDK set-up?): it is kept, and metrics recorded through @opentelemetry/api in the primary go to it');
+      o.warn(
+        'a global MeterProvider was registered in the primary before otel-cluster (your own SDK set-up?): it is kept, and metrics recorded through @opentelemetry/api in the primary go to it',
+      );
     const meterProvider = new MeterProvider({ resource, readers });
     return { meterProvider, prometheus, mode: 'own-provider', shutdown: () => meterProvider.shutdown() };
   }
@@ -162,7 +207,11 @@ export async function startPrimarySdk(plan: ExportPlan, o: PrimarySdkOptions): P
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const propagator = propagatorFromEnv(process.env, o.warn);
   if (propagator) propagation.setGlobalPropagator(propagator);
-  const meterProvider = new MeterProvider({ resource, readers, sdkMetricsEnabled: process.env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS?.trim().toLowerCase() === 'true' });
+  const meterProvider = new MeterProvider({
+    resource,
+    readers,
+    sdkMetricsEnabled: process.env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS?.trim().toLowerCase() === 'true',
+  });
   metrics.disable(); // the DeferredMeterProvider's hold; it is bound to this provider next
   metrics.setGlobalMeterProvider(meterProvider);
   return {

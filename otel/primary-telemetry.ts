@@ -3,15 +3,15 @@ import os from 'node:os';
 import { type Attributes, metrics } from '@opentelemetry/api';
 import { DeferredMeterProvider, type HeldMeterProvider } from './deferred-meter.js';
 import { registerDiskMetrics } from './disk-metrics.js';
-import { exportPlan, type ExportPlan } from './export-plan.js';
+import { type ExportPlan, exportPlan } from './export-plan.js';
+import { prefersOpenMetrics } from './exposition-format.js';
 import { M, PRIMARY_SCOPE, WORKER_ID } from './instruments.js';
 import { LiveGauges } from './live-gauges.js';
 import { WorkerMetricsStore } from './metrics-store.js';
 import { serveOpenMetrics } from './openmetrics-handler.js';
-import { prefersOpenMetrics } from './exposition-format.js';
 import { PidSampler } from './pid-sampler.js';
+import { type PrimarySdk, type SdkMode, startPrimarySdk } from './primary-sdk.js';
 import { ProducedHistograms } from './produced-histograms.js';
-import { startPrimarySdk, type PrimarySdk, type SdkMode } from './primary-sdk.js';
 
 export interface WorkerView {
   slot: number;
@@ -89,12 +89,22 @@ export class PrimaryTelemetry {
           } else
             res
               .writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' })
-              .end(this.exportFailed ? `telemetry export failed to start: ${this.exportFailed}\n` : 'telemetry export is starting\n');
+              .end(
+                this.exportFailed
+                  ? `telemetry export failed to start: ${this.exportFailed}\n`
+                  : 'telemetry export is starting\n',
+              );
         }
       : undefined;
     const meter = this.meterProvider.getMeter(PRIMARY_SCOPE);
-    this.restartCounter = meter.createCounter(M.restarts, { unit: '{restart}', description: 'Worker restarts, by the exit reason that caused them.' });
-    this.recycleCounter = meter.createCounter(M.recycles, { unit: '{worker}', description: 'Workers replaced by the primary (replacement first), by reason.' });
+    this.restartCounter = meter.createCounter(M.restarts, {
+      unit: '{restart}',
+      description: 'Worker restarts, by the exit reason that caused them.',
+    });
+    this.recycleCounter = meter.createCounter(M.recycles, {
+      unit: '{worker}',
+      description: 'Workers replaced by the primary (replacement first), by reason.',
+    });
     meter.createObservableGauge(M.workers, { unit: '{worker}', description: 'Workers by state.' }).addCallback((r) => {
       const byState = new Map<string, number>([
         ['starting', 0],
@@ -106,35 +116,56 @@ export class PrimaryTelemetry {
       if (o.givenUpSlots) byState.set('given-up', o.givenUpSlots());
       for (const [state, n] of byState) r.observe(n, { 'cluster.worker.state': state });
     });
-    this.gauges.add(M.workerInfo, { unit: '1', description: 'One series per live worker, carrying its pid.' }, (observe) => {
-      for (const w of o.workers()) if (w.slot >= 0) observe(1, { [WORKER_ID]: w.slot, 'process.pid': w.pid });
-    });
-    this.gauges.add(M.snapshotAge, { unit: 's', description: 'Age of the last telemetry snapshot received from the worker.' }, (observe) => {
-      const now = Date.now();
-      for (const slot of this.store.slotIds()) observe(this.store.snapshotAgeS(slot, now)!, { [WORKER_ID]: slot });
-    });
-    const perProcess = (pick: (r: { cpu: number; rssBytes: number }) => number) => (observe: (v: number, a: Attributes) => void) => {
-      // A standby (slot -1) has no worker.id yet: its readings are in the status report, not series.
-      for (const w of o.workers()) {
-        const reading = w.slot >= 0 ? this.pids.get(w.pid) : undefined;
-        if (reading) observe(pick(reading), { [WORKER_ID]: w.slot });
-      }
-    };
+    this.gauges.add(
+      M.workerInfo,
+      { unit: '1', description: 'One series per live worker, carrying its pid.' },
+      (observe) => {
+        for (const w of o.workers()) if (w.slot >= 0) observe(1, { [WORKER_ID]: w.slot, 'process.pid': w.pid });
+      },
+    );
+    this.gauges.add(
+      M.snapshotAge,
+      { unit: 's', description: 'Age of the last telemetry snapshot received from the worker.' },
+      (observe) => {
+        const now = Date.now();
+        for (const slot of this.store.slotIds()) observe(this.store.snapshotAgeS(slot, now)!, { [WORKER_ID]: slot });
+      },
+    );
+    const perProcess =
+      (pick: (r: { cpu: number; rssBytes: number }) => number) => (observe: (v: number, a: Attributes) => void) => {
+        // A standby (slot -1) has no worker.id yet: its readings are in the status report, not series.
+        for (const w of o.workers()) {
+          const reading = w.slot >= 0 ? this.pids.get(w.pid) : undefined;
+          if (reading) observe(pick(reading), { [WORKER_ID]: w.slot });
+        }
+      };
     // Semantic conventions: utilization is of all the CPUs available to the process (0..1).
     const cpus = Math.max(1, os.availableParallelism());
     this.gauges.add(
       M.workerCpu,
-      { unit: '1', description: 'CPU used by the worker process since the last sample, as a share of all CPUs available (sampled by the primary).' },
+      {
+        unit: '1',
+        description:
+          'CPU used by the worker process since the last sample, as a share of all CPUs available (sampled by the primary).',
+      },
       perProcess((r) => r.cpu / cpus),
     );
-    this.gauges.add(M.workerCpuTime, { unit: 's', description: 'CPU seconds used by the worker process, by mode (sampled by the primary; Linux).', kind: 'counter' }, (observe) => {
-      for (const w of o.workers()) {
-        const r = w.slot >= 0 ? this.pids.get(w.pid) : undefined;
-        if (r?.userS === undefined || r.systemS === undefined) continue;
-        observe(r.userS, { [WORKER_ID]: w.slot, 'cpu.mode': 'user' }, w.startedAt);
-        observe(r.systemS, { [WORKER_ID]: w.slot, 'cpu.mode': 'system' }, w.startedAt);
-      }
-    });
+    this.gauges.add(
+      M.workerCpuTime,
+      {
+        unit: 's',
+        description: 'CPU seconds used by the worker process, by mode (sampled by the primary; Linux).',
+        kind: 'counter',
+      },
+      (observe) => {
+        for (const w of o.workers()) {
+          const r = w.slot >= 0 ? this.pids.get(w.pid) : undefined;
+          if (r?.userS === undefined || r.systemS === undefined) continue;
+          observe(r.userS, { [WORKER_ID]: w.slot, 'cpu.mode': 'user' }, w.startedAt);
+          observe(r.systemS, { [WORKER_ID]: w.slot, 'cpu.mode': 'system' }, w.startedAt);
+        }
+      },
+    );
     this.gauges.add(
       M.workerRss,
       { unit: 'By', description: 'Resident set size of the worker process (sampled by the primary).' },
@@ -163,10 +194,15 @@ export class PrimaryTelemetry {
         });
         this.sdk = sdk;
         this.meterProvider.bind(sdk.meterProvider);
-        if (this.meterProvider.dropped) o.warn(`${this.meterProvider.dropped} measurements made before the telemetry SDK started were dropped`);
+        if (this.meterProvider.dropped)
+          o.warn(`${this.meterProvider.dropped} measurements made before the telemetry SDK started were dropped`);
         if (sdk.mode !== 'disabled') {
           const { HostMetrics } = await import('@opentelemetry/host-metrics');
-          new HostMetrics({ meterProvider: sdk.meterProvider, name: 'otel-cluster/host', metricGroups: ['system.cpu', 'system.memory', 'system.network'] }).start();
+          new HostMetrics({
+            meterProvider: sdk.meterProvider,
+            name: 'otel-cluster/host',
+            metricGroups: ['system.cpu', 'system.memory', 'system.network'],
+          }).start();
           registerDiskMetrics(sdk.meterProvider.getMeter('otel-cluster/host'));
         }
       } catch (err) {
@@ -181,7 +217,14 @@ export class PrimaryTelemetry {
   /** For the start-up log: how the SDK started and what it exports. */
   describe(): { sdk: SdkMode | 'starting'; exports: string[] } {
     const p = this.plan;
-    return { sdk: this.sdk?.mode ?? 'starting', exports: [...(p.prometheus ? ['prometheus'] : []), ...(p.otlp ? [`otlp ${p.otlp.protocol}`] : []), ...(p.console ? ['console'] : [])] };
+    return {
+      sdk: this.sdk?.mode ?? 'starting',
+      exports: [
+        ...(p.prometheus ? ['prometheus'] : []),
+        ...(p.otlp ? [`otlp ${p.otlp.protocol}`] : []),
+        ...(p.console ? ['console'] : []),
+      ],
+    };
   }
 
   processReading(pid: number): { cpu: number; rssBytes: number } | undefined {

@@ -1,6 +1,12 @@
 import { type Attributes, type HrTime, ValueType } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
-import { AggregationTemporality, DataPointType, type CollectionResult, type HistogramMetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  type CollectionResult,
+  DataPointType,
+  type HistogramMetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
 
 export interface ProducedHistogramOptions {
   unit?: string;
@@ -56,7 +62,15 @@ export class ProducedHistograms implements MetricProducer {
 
   create(name: string, o: ProducedHistogramOptions): ProducedHistogram {
     const boundaries = [...o.boundaries];
-    const h: Instrument = { name, unit: o.unit ?? '', description: o.description ?? '', boundaries, maxSeries: o.maxSeries ?? 2000, series: new Map(), frozen: new WeakMap() };
+    const h: Instrument = {
+      name,
+      unit: o.unit ?? '',
+      description: o.description ?? '',
+      boundaries,
+      maxSeries: o.maxSeries ?? 2000,
+      series: new Map(),
+      frozen: new WeakMap(),
+    };
     const start = hrTime();
     for (const a of o.known ?? []) seriesOf(h, a, start);
     this.instruments.push(h);
@@ -106,7 +120,13 @@ export class ProducedHistograms implements MetricProducer {
         })),
       });
     }
-    return { resourceMetrics: { resource: undefined as never, scopeMetrics: metrics.length ? [{ scope: { name: this.scope }, metrics }] : [] }, errors: [] };
+    return {
+      resourceMetrics: {
+        resource: undefined as never,
+        scopeMetrics: metrics.length ? [{ scope: { name: this.scope }, metrics }] : [],
+      },
+      errors: [],
+    };
   }
 }
 
@@ -120,7 +140,15 @@ function seriesOf(h: Instrument, attributes: Attributes, start: HrTime): Series 
     if (s) return s;
     attributes = OVERFLOW;
   }
-  s = { attributes: { ...attributes }, start, counts: new Array<number>(h.boundaries.length + 1).fill(0), count: 0, sum: 0, min: Infinity, max: -Infinity };
+  s = {
+    attributes: { ...attributes },
+    start,
+    counts: new Array<number>(h.boundaries.length + 1).fill(0),
+    count: 0,
+    sum: 0,
+    min: Infinity,
+    max: -Infinity,
+  };
   h.series.set(key, s);
   return s;
 }

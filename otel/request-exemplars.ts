@@ -13,7 +13,8 @@ export interface ExemplarStore {
  * The key of a request-duration series within one worker: its four attributes as the worker's
  * histogram sets them (duration-histogram.ts), which is what the worker also puts on an exemplar.
  */
-const seriesKey = (method: unknown, route: unknown, status: unknown, errorType: unknown) => `${method}\u0000${route ?? ''}\u0000${status}\u0000${errorType ?? ''}`;
+const seriesKey = (method: unknown, route: unknown, status: unknown, errorType: unknown) =>
+  `${method}\u0000${route ?? ''}\u0000${status}\u0000${errorType ?? ''}`;
 
 /**
  * For one scrape: the workers' recent sampled requests, found by the http.server.request.duration
@@ -35,6 +36,8 @@ export function requestExemplars(store: ExemplarStore): ExemplarSource {
   }
   return (scope, metric, a: Attributes) => {
     if (metric.descriptor.name !== M.requestDuration || scope.name !== WORKER_SCOPE) return undefined;
-    return bySlot.get(a[WORKER_ID] as number)?.get(seriesKey(a['http.request.method'], a['http.route'], a['http.response.status_code'], a['error.type']));
+    return bySlot
+      .get(a[WORKER_ID] as number)
+      ?.get(seriesKey(a['http.request.method'], a['http.route'], a['http.response.status_code'], a['error.type']));
   };
 }

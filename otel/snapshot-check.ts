@@ -31,7 +31,8 @@ export class SnapshotProblem {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isStr = (v: unknown, max: number = SNAPSHOT_LIMITS.stringChars): v is string => typeof v === 'string' && v.length <= max;
+const isStr = (v: unknown, max: number = SNAPSHOT_LIMITS.stringChars): v is string =>
+  typeof v === 'string' && v.length <= max;
 const isHrTime = (v: unknown): boolean => Array.isArray(v) && v.length === 2 && isNum(v[0]) && isNum(v[1]);
 const numbers = (v: unknown, max: number): v is number[] => Array.isArray(v) && v.length <= max && v.every(isNum);
 
@@ -47,20 +48,30 @@ export function checkSnapshot(payload: unknown, now = Date.now()): WorkerSnapsho
 }
 
 /** The same, with how many items (scopes, metrics, points, attributes) were over a count bound and dropped. */
-export function checkCounting(payload: unknown, now = Date.now()): { snapshot: WorkerSnapshot; dropped: number } | SnapshotProblem {
+export function checkCounting(
+  payload: unknown,
+  now = Date.now(),
+): { snapshot: WorkerSnapshot; dropped: number } | SnapshotProblem {
   const L = SNAPSHOT_LIMITS;
   if (!isObj(payload)) return new SnapshotProblem('snapshot: expected an object');
   const { at, scopeMetrics, extras } = payload;
-  if (!isNum(at) || Math.abs(at - now) > L.skewMs) return new SnapshotProblem('snapshot.at: expected a time within 5 minutes of the primary clock');
+  if (!isNum(at) || Math.abs(at - now) > L.skewMs)
+    return new SnapshotProblem('snapshot.at: expected a time within 5 minutes of the primary clock');
   if (!Array.isArray(scopeMetrics)) return new SnapshotProblem('snapshot.scopeMetrics: expected an array');
   if (!isObj(extras)) return new SnapshotProblem('snapshot.extras: expected an object');
   const budget: Budget = { points: L.points, chars: L.chars, dropped: Math.max(0, scopeMetrics.length - L.scopes) };
   const scopes: ScopeMetrics[] = [];
   for (const [i, sm] of scopeMetrics.slice(0, L.scopes).entries()) {
     const where = `snapshot.scopeMetrics[${i}]`;
-    if (!isObj(sm) || !isObj(sm.scope) || !isStr(sm.scope.name, 256) || (sm.scope.version !== undefined && !isStr(sm.scope.version, 256)))
+    if (
+      !isObj(sm) ||
+      !isObj(sm.scope) ||
+      !isStr(sm.scope.name, 256) ||
+      (sm.scope.version !== undefined && !isStr(sm.scope.version, 256))
+    )
       return new SnapshotProblem(`${where}.scope: expected { name, version? }`);
-    if (sm.scope.schemaUrl !== undefined && !isStr(sm.scope.schemaUrl)) return new SnapshotProblem(`${where}.scope.schemaUrl: expected a string`);
+    if (sm.scope.schemaUrl !== undefined && !isStr(sm.scope.schemaUrl))
+      return new SnapshotProblem(`${where}.scope.schemaUrl: expected a string`);
     if (!Array.isArray(sm.metrics)) return new SnapshotProblem(`${where}.metrics: expected an array`);
     budget.dropped += Math.max(0, sm.metrics.length - L.metricsPerScope);
     const metrics: MetricData[] = [];
@@ -75,7 +86,8 @@ export function checkCounting(payload: unknown, now = Date.now()): { snapshot: W
   const kept: Obj = { ...extras };
   if (kept.exemplars !== undefined) {
     const ex = kept.exemplars;
-    if (!Array.isArray(ex) || ex.length > L.exemplars) return new SnapshotProblem(`snapshot.extras.exemplars: expected at most ${L.exemplars} exemplars`);
+    if (!Array.isArray(ex) || ex.length > L.exemplars)
+      return new SnapshotProblem(`snapshot.extras.exemplars: expected at most ${L.exemplars} exemplars`);
     // An exemplar that is not what a real span gives is dropped (counted with the other dropped
     // points), not the snapshot: a worker whose clock stepped, or whose route template is long,
     // keeps its metrics and its decisions.
@@ -122,16 +134,28 @@ function isExemplar(e: unknown, now: number): boolean {
 }
 
 function checkMetric(m: unknown, where: string, budget: Budget): MetricData | SnapshotProblem {
-  if (!isObj(m) || !isObj(m.descriptor)) return new SnapshotProblem(`${where}: expected { descriptor, dataPointType, dataPoints }`);
+  if (!isObj(m) || !isObj(m.descriptor))
+    return new SnapshotProblem(`${where}: expected { descriptor, dataPointType, dataPoints }`);
   const d = m.descriptor;
-  if (!isStr(d.name, 255) || d.name.length === 0) return new SnapshotProblem(`${where}.descriptor.name: expected a name of 1 to 255 characters`);
-  if (!isStr(d.description) || !isStr(d.unit, 64) || (d.valueType !== 0 && d.valueType !== 1)) return new SnapshotProblem(`${where}.descriptor: expected description, unit and valueType`);
+  if (!isStr(d.name, 255) || d.name.length === 0)
+    return new SnapshotProblem(`${where}.descriptor.name: expected a name of 1 to 255 characters`);
+  if (!isStr(d.description) || !isStr(d.unit, 64) || (d.valueType !== 0 && d.valueType !== 1))
+    return new SnapshotProblem(`${where}.descriptor: expected description, unit and valueType`);
   const type = m.dataPointType;
-  if (type !== DataPointType.HISTOGRAM && type !== DataPointType.EXPONENTIAL_HISTOGRAM && type !== DataPointType.GAUGE && type !== DataPointType.SUM)
+  if (
+    type !== DataPointType.HISTOGRAM &&
+    type !== DataPointType.EXPONENTIAL_HISTOGRAM &&
+    type !== DataPointType.GAUGE &&
+    type !== DataPointType.SUM
+  )
     return new SnapshotProblem(`${where}.dataPointType: expected a known point type`);
-  if (m.aggregationTemporality !== AggregationTemporality.CUMULATIVE && m.aggregationTemporality !== AggregationTemporality.DELTA)
+  if (
+    m.aggregationTemporality !== AggregationTemporality.CUMULATIVE &&
+    m.aggregationTemporality !== AggregationTemporality.DELTA
+  )
     return new SnapshotProblem(`${where}.aggregationTemporality: expected a known temporality`);
-  if (type === DataPointType.SUM && typeof m.isMonotonic !== 'boolean') return new SnapshotProblem(`${where}.isMonotonic: expected a boolean`);
+  if (type === DataPointType.SUM && typeof m.isMonotonic !== 'boolean')
+    return new SnapshotProblem(`${where}.isMonotonic: expected a boolean`);
   if (!Array.isArray(m.dataPoints)) return new SnapshotProblem(`${where}.dataPoints: expected an array`);
   budget.chars -= d.name.length + d.description.length + d.unit.length;
   const room = Math.max(0, Math.min(budget.points, m.dataPoints.length));
@@ -140,17 +164,25 @@ function checkMetric(m: unknown, where: string, budget: Budget): MetricData | Sn
   const points: unknown[] = [];
   for (const [k, dp] of m.dataPoints.slice(0, room).entries()) {
     const at = `${where}.dataPoints[${k}]`;
-    if (!isObj(dp) || !isHrTime(dp.startTime) || !isHrTime(dp.endTime)) return new SnapshotProblem(`${at}: expected { startTime, endTime, attributes, value }`);
+    if (!isObj(dp) || !isHrTime(dp.startTime) || !isHrTime(dp.endTime))
+      return new SnapshotProblem(`${at}: expected { startTime, endTime, attributes, value }`);
     const attributes = cleanAttributes(dp.attributes, budget);
     if (!attributes) return new SnapshotProblem(`${at}.attributes: expected an object`);
-    if (budget.chars < 0) return new SnapshotProblem(`snapshot: more than ${SNAPSHOT_LIMITS.chars} characters of names and attributes`);
+    if (budget.chars < 0)
+      return new SnapshotProblem(`snapshot: more than ${SNAPSHOT_LIMITS.chars} characters of names and attributes`);
     const value = checkValue(type, dp.value);
     if (value instanceof SnapshotProblem) return new SnapshotProblem(`${at}.value: ${value.reason}`);
     if (value !== undefined) points.push({ startTime: dp.startTime, endTime: dp.endTime, attributes, value });
   }
   const descriptor = { name: d.name, description: d.description, unit: d.unit, valueType: d.valueType };
   const sum = type === DataPointType.SUM ? { isMonotonic: m.isMonotonic } : {};
-  return { descriptor, dataPointType: type, aggregationTemporality: m.aggregationTemporality, ...sum, dataPoints: points } as unknown as MetricData;
+  return {
+    descriptor,
+    dataPointType: type,
+    aggregationTemporality: m.aggregationTemporality,
+    ...sum,
+    dataPoints: points,
+  } as unknown as MetricData;
 }
 
 /**
@@ -164,7 +196,8 @@ function cleanAttributes(a: unknown, budget: Budget): Record<string, unknown> | 
   const out: Record<string, unknown> = {};
   let n = 0;
   const text = (v: string) => (v.length > L.stringChars ? v.slice(0, L.stringChars) : v);
-  const scalar = (v: unknown): unknown => (typeof v === 'string' ? text(v) : isNum(v) || typeof v === 'boolean' ? v : undefined);
+  const scalar = (v: unknown): unknown =>
+    typeof v === 'string' ? text(v) : isNum(v) || typeof v === 'boolean' ? v : undefined;
   for (const [k, v] of Object.entries(a)) {
     if (n >= L.attributes || k.length > 256) {
       budget.dropped++;
@@ -174,7 +207,13 @@ function cleanAttributes(a: unknown, budget: Budget): Record<string, unknown> | 
     if (Array.isArray(v)) kept = v.slice(0, L.arrayItems).map((x) => (x === null ? null : (scalar(x) ?? null)));
     else kept = scalar(v);
     if (kept === undefined) continue;
-    budget.chars -= k.length + (typeof kept === 'string' ? kept.length : Array.isArray(kept) ? kept.reduce((s: number, x) => s + (typeof x === 'string' ? x.length : 4), 0) : 4);
+    budget.chars -=
+      k.length +
+      (typeof kept === 'string'
+        ? kept.length
+        : Array.isArray(kept)
+          ? kept.reduce((s: number, x) => s + (typeof x === 'string' ? x.length : 4), 0)
+          : 4);
     out[k] = kept;
     n++;
   }
@@ -190,14 +229,21 @@ function checkValue(type: DataPointType, v: unknown): unknown {
   }
   if (!isObj(v) || !isNum(v.count) || v.count < 0) return new SnapshotProblem('expected a histogram with a count');
   const optional = (x: unknown) => x === undefined || x === null || isNum(x);
-  if (!optional(v.sum) || !optional(v.min) || !optional(v.max)) return new SnapshotProblem('expected numeric sum, min and max');
+  if (!optional(v.sum) || !optional(v.min) || !optional(v.max))
+    return new SnapshotProblem('expected numeric sum, min and max');
   if (type === DataPointType.HISTOGRAM) {
     const b = v.buckets;
-    if (!isObj(b) || !numbers(b.boundaries, B) || !numbers(b.counts, B + 1) || b.counts.length !== b.boundaries.length + 1)
+    if (
+      !isObj(b) ||
+      !numbers(b.boundaries, B) ||
+      !numbers(b.counts, B + 1) ||
+      b.counts.length !== b.boundaries.length + 1
+    )
       return new SnapshotProblem('expected buckets { boundaries, counts } with one more count than boundaries');
     return v;
   }
   const side = (s: unknown) => isObj(s) && isNum(s.offset) && numbers(s.bucketCounts, 4 * B);
-  if (!isNum(v.scale) || !isNum(v.zeroCount) || !side(v.positive) || !side(v.negative)) return new SnapshotProblem('expected an exponential histogram');
+  if (!isNum(v.scale) || !isNum(v.zeroCount) || !side(v.positive) || !side(v.negative))
+    return new SnapshotProblem('expected an exponential histogram');
   return v;
 }

@@ -1,7 +1,13 @@
-import { context, metrics, propagation, trace, type Meter, type Tracer } from '@opentelemetry/api';
+import { context, type Meter, metrics, propagation, type Tracer, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { AggregationTemporality, MeterProvider, MetricReader, type MetricData, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  MeterProvider,
+  type MetricData,
+  MetricReader,
+  type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
 import type { BasicTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { OtlpProtocol } from './export-plan.js';
 
@@ -25,7 +31,13 @@ let processMetrics: { provider: MeterProvider; reader: PullReader } | undefined;
 function workerMetrics(): { provider: MeterProvider; reader: PullReader } {
   if (!processMetrics) {
     const reader = new PullReader();
-    processMetrics = { reader, provider: new MeterProvider({ resource: resourceFromAttributes({ 'process.pid': process.pid }), readers: [reader] }) };
+    processMetrics = {
+      reader,
+      provider: new MeterProvider({
+        resource: resourceFromAttributes({ 'process.pid': process.pid }),
+        readers: [reader],
+      }),
+    };
   }
   return processMetrics;
 }
@@ -64,8 +76,10 @@ export interface TracingSettings {
 /** Only the exporter of the configured protocol is loaded (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL). */
 async function traceExporter(protocol: OtlpProtocol, url: string | undefined): Promise<SpanExporter> {
   const config = url ? { url } : {};
-  if (protocol === 'http/json') return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(config);
-  if (protocol === 'grpc') return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter(config);
+  if (protocol === 'http/json')
+    return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(config);
+  if (protocol === 'grpc')
+    return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter(config);
   return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter(config);
 }
 
@@ -106,11 +120,18 @@ export class WorkerTelemetry {
    * The trace SDK and its OTLP exporter are loaded only when tracing is on: they are about a third
    * of a worker's start-up, and a replacement worker serves that much sooner without them.
    */
-  static async create(resourceAttributes: Record<string, string | number | Promise<number>>, tracing: TracingSettings): Promise<WorkerTelemetry> {
+  static async create(
+    resourceAttributes: Record<string, string | number | Promise<number>>,
+    tracing: TracingSettings,
+  ): Promise<WorkerTelemetry> {
     if (!tracing.enabled) return new WorkerTelemetry(undefined, undefined);
     // OTEL_RESOURCE_ATTRIBUTES on every span, under ours (service.name, worker.id, process.pid).
     const resource = detectResources({ detectors: [envDetector] }).merge(resourceFromAttributes(resourceAttributes));
-    const [sdk, exporter, als] = await Promise.all([import('@opentelemetry/sdk-trace-base'), traceExporter(tracing.protocol, tracing.endpoint), import('@opentelemetry/context-async-hooks')]);
+    const [sdk, exporter, als] = await Promise.all([
+      import('@opentelemetry/sdk-trace-base'),
+      traceExporter(tracing.protocol, tracing.endpoint),
+      import('@opentelemetry/context-async-hooks'),
+    ]);
     const tracerProvider = new sdk.BasicTracerProvider({
       resource,
       sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(tracing.sampleRatio) }),
@@ -119,7 +140,10 @@ export class WorkerTelemetry {
     return new WorkerTelemetry(tracerProvider, new als.AsyncLocalStorageContextManager());
   }
 
-  private constructor(tracerProvider: BasicTracerProvider | undefined, contextManager: { enable(): unknown; disable(): unknown } | undefined) {
+  private constructor(
+    tracerProvider: BasicTracerProvider | undefined,
+    contextManager: { enable(): unknown; disable(): unknown } | undefined,
+  ) {
     const { provider, reader } = workerMetrics();
     this.meterProvider = provider;
     this.reader = reader;
@@ -137,7 +161,11 @@ export class WorkerTelemetry {
     if (!this.tracerProvider) return undefined;
     const contextManager = context.setGlobalContextManager(this.contextManager!.enable() as never);
     if (!contextManager) this.contextManager = undefined;
-    return { tracerProvider: trace.setGlobalTracerProvider(this.tracerProvider), contextManager, propagator: propagation.setGlobalPropagator(this.propagator) };
+    return {
+      tracerProvider: trace.setGlobalTracerProvider(this.tracerProvider),
+      contextManager,
+      propagator: propagation.setGlobalPropagator(this.propagator),
+    };
   }
 
   /** Gives each instrumentation this worker's providers and enables it. */
@@ -194,7 +222,11 @@ export class WorkerTelemetry {
   private reportOnce(what: string, err: unknown): void {
     if (this.reported.has(what)) return;
     this.reported.add(what);
-    this.sink?.onError(new Error(`telemetry: collecting the ${what} failed, left out of the snapshots: ${(err as Error)?.message ?? String(err)}`));
+    this.sink?.onError(
+      new Error(
+        `telemetry: collecting the ${what} failed, left out of the snapshots: ${(err as Error)?.message ?? String(err)}`,
+      ),
+    );
   }
 
   /** Sends a snapshot every intervalMs; a failed collection is reported, never thrown. */

@@ -34,7 +34,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const EXTERNAL = ['@opentelemetry/api', 'pidusage'];
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 const unshipped = EXTERNAL.filter((d) => !pkg.dependencies[d]);
-if (unshipped.length) throw new Error(`external but not a dependency (the installed package would miss it): ${unshipped.join(', ')}`);
+if (unshipped.length)
+  throw new Error(`external but not a dependency (the installed package would miss it): ${unshipped.join(', ')}`);
 /** What a worker loads besides the entry's own imports: its half of the app. */
 const WORKER_ROOT = 'dist/src/app/worker-app.js';
 /** The command line and the preload run on import: their entries start them through these. */
@@ -49,7 +50,10 @@ const PLUGIN_ENTRY = 'dist/bundle-plugin-entry.js';
 const out = (file) => path.join(root, 'dist/bundle', file);
 
 rmSync(out(''), { recursive: true, force: true }); // no chunk of an earlier build left behind
-writeFileSync(path.join(root, PLUGIN_ENTRY), "import 'otel-cluster:core';\nexport * from './src/plugin-api/index.js';\n");
+writeFileSync(
+  path.join(root, PLUGIN_ENTRY),
+  "import 'otel-cluster:core';\nexport * from './src/plugin-api/index.js';\n",
+);
 writeFileSync(
   path.join(root, ENTRY),
   `export * from './src/index.js';\nexport const ${START.cli} = () => import('./src/cli/main.js');\nexport const ${START.preload} = () => import('./src/cli/preload.js');\n`,
@@ -65,7 +69,10 @@ const processShim = {
   name: 'process-shim',
   setup(b) {
     b.onResolve({ filter: /^(node:)?process$/ }, () => ({ path: 'process', namespace: 'process-shim' }));
-    b.onLoad({ filter: /.*/, namespace: 'process-shim' }, () => ({ contents: 'module.exports = globalThis.process;', loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'process-shim' }, () => ({
+      contents: 'module.exports = globalThis.process;',
+      loader: 'js',
+    }));
   },
 };
 
@@ -85,38 +92,66 @@ const oneBuild = {
   name: 'one-build',
   setup(b) {
     // The built-in plugins import the published plugin entry by name (tsconfig paths): its source here.
-    b.onResolve({ filter: /^otel-cluster\/plugin$/ }, () => ({ path: path.join(root, 'dist/src/plugin-api/index.js') }));
+    b.onResolve({ filter: /^otel-cluster\/plugin$/ }, () => ({
+      path: path.join(root, 'dist/src/plugin-api/index.js'),
+    }));
     b.onResolve({ filter: /^@opentelemetry\// }, async (args) => {
       if (args.kind !== 'require-call' || args.pluginData?.asImport || EXTERNAL.includes(args.path)) return undefined;
-      const asImport = () => b.resolve(args.path, { kind: 'import-statement', resolveDir: args.resolveDir, importer: args.importer, pluginData: { asImport: true } });
+      const asImport = () =>
+        b.resolve(args.path, {
+          kind: 'import-statement',
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+          pluginData: { asImport: true },
+        });
       const source = readFileSync(args.importer, 'utf8');
-      const binding = new RegExp(`(\\w+) = require\\(["']${args.path.replace(/[/.]/g, '\\$&')}["']\\)`).exec(source)?.[1];
+      const binding = new RegExp(`(\\w+) = require\\(["']${args.path.replace(/[/.]/g, '\\$&')}["']\\)`).exec(
+        source,
+      )?.[1];
       const reads = binding ? [...source.matchAll(new RegExp(`\\b${binding}\\.(\\w+)`, 'g'))].map((m) => m[1]) : [];
       // Any other use of the binding (passed on whole, re-exported): the whole build.
       const uses = binding ? source.match(new RegExp(`\\b${binding}\\b`, 'g')).length : 0;
       if (!binding || uses !== reads.length + 1) return asImport();
       const names = [...new Set(reads)].sort();
-      return { path: `${args.path}#${names.join(',')}`, namespace: 'used-names', pluginData: { entry: (await asImport()).path, names } };
+      return {
+        path: `${args.path}#${names.join(',')}`,
+        namespace: 'used-names',
+        pluginData: { entry: (await asImport()).path, names },
+      };
     });
     // Each name from the file that defines it (the entry's `export { X } from './file'`), not through
     // the entry: a required module is evaluated whole, and the entry would pull in every file.
     b.onLoad({ filter: /.*/, namespace: 'used-names' }, ({ pluginData: { entry, names } }) => {
       const from = new Map();
-      for (const [, list, file] of readFileSync(entry, 'utf8').matchAll(/export\s*\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/g))
+      for (const [, list, file] of readFileSync(entry, 'utf8').matchAll(
+        /export\s*\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/g,
+      ))
         for (const item of list.split(',')) {
           const [local, exported = local] = item.trim().split(/\s+as\s+/);
           if (local) from.set(exported, `${local} as ${exported}`).set(`${exported}\0file`, file);
         }
-      const lines = names.map((n) => (from.has(n) ? `export { ${from.get(n)} } from ${JSON.stringify(from.get(`${n}\0file`))};` : `export { ${n} } from './${path.basename(entry)}';`));
+      const lines = names.map((n) =>
+        from.has(n)
+          ? `export { ${from.get(n)} } from ${JSON.stringify(from.get(`${n}\0file`))};`
+          : `export { ${n} } from './${path.basename(entry)}';`,
+      );
       return { contents: lines.join('\n'), loader: 'js', resolveDir: path.dirname(entry) };
     });
     // Not Node's built-ins: their names differ between runtimes (Bun's http has no _connectionListener),
     // and a chunk re-exporting a name the runtime lacks fails to link there.
     const dynamicPackage = (p) => !EXTERNAL.includes(p) && !p.startsWith('node:') && !builtinModules.includes(p);
-    b.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'dynamic-import' && dynamicPackage(args.path) ? { path: args.path, namespace: 'dynamic-package' } : undefined));
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.kind === 'dynamic-import' && dynamicPackage(args.path)
+        ? { path: args.path, namespace: 'dynamic-package' }
+        : undefined,
+    );
     b.onLoad({ filter: /.*/, namespace: 'dynamic-package' }, async (args) => {
       const names = Object.keys(await import(args.path)).filter((n) => n !== 'default' && n !== '__esModule');
-      return { contents: `export { ${names.join(', ')} } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: root };
+      return {
+        contents: `export { ${names.join(', ')} } from ${JSON.stringify(args.path)};`,
+        loader: 'js',
+        resolveDir: root,
+      };
     });
   },
 };
@@ -133,17 +168,33 @@ const options = {
   external: EXTERNAL,
   // The CommonJS packages bundled in (grpc-js, systeminformation, ...) require Node's built-ins:
   // esbuild's ES module output has no `require` of its own to call.
-  banner: { js: "import { createRequire as __ocCreateRequire } from 'node:module';\nconst require = __ocCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __ocCreateRequire } from 'node:module';\nconst require = __ocCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
   metafile: true,
 };
 
 // Pass 1, the module graph: which of our modules each one imports, and the dynamic imports' targets.
-const graph = (await build({ ...options, entryPoints: [ENTRY], outdir: 'dist/bundle', write: false, plugins: [processShim, oneBuild] })).metafile.inputs;
+const graph = (
+  await build({
+    ...options,
+    entryPoints: [ENTRY],
+    outdir: 'dist/bundle',
+    write: false,
+    plugins: [processShim, oneBuild],
+  })
+).metafile.inputs;
 const own = (file) => file.startsWith('dist/') && file !== ENTRY && file !== PLUGIN_ENTRY;
-const staticImports = (file) => graph[file].imports.filter((i) => i.kind === 'import-statement' && graph[i.path]).map((i) => i.path);
-const dynamicTargets = new Set(Object.values(graph).flatMap((m) => m.imports.filter((i) => i.kind === 'dynamic-import' && graph[i.path]).map((i) => i.path)));
-if (!graph[WORKER_ROOT] || !dynamicTargets.has(WORKER_ROOT)) throw new Error(`${WORKER_ROOT} is no longer a dynamic import target: update WORKER_ROOT`);
+const staticImports = (file) =>
+  graph[file].imports.filter((i) => i.kind === 'import-statement' && graph[i.path]).map((i) => i.path);
+const dynamicTargets = new Set(
+  Object.values(graph).flatMap((m) =>
+    m.imports.filter((i) => i.kind === 'dynamic-import' && graph[i.path]).map((i) => i.path),
+  ),
+);
+if (!graph[WORKER_ROOT] || !dynamicTargets.has(WORKER_ROOT))
+  throw new Error(`${WORKER_ROOT} is no longer a dynamic import target: update WORKER_ROOT`);
 const closure = new Set();
 for (const queue = [ENTRY, WORKER_ROOT]; queue.length; ) {
   const file = queue.pop();
@@ -157,7 +208,11 @@ for (const queue = [ENTRY, WORKER_ROOT]; queue.length; ) {
 const awaiting = new Set();
 for (const file of closure) {
   if (!own(file)) continue;
-  const cjs = await transform(readFileSync(path.join(root, file), 'utf8'), { format: 'cjs', loader: 'js', logLevel: 'silent' }).catch((err) => err);
+  const cjs = await transform(readFileSync(path.join(root, file), 'utf8'), {
+    format: 'cjs',
+    loader: 'js',
+    logLevel: 'silent',
+  }).catch((err) => err);
   if (/top-level await/i.test(String(cjs?.message))) awaiting.add(file);
 }
 for (let grew = true; grew; ) {
@@ -184,9 +239,21 @@ const sharedCore = {
   setup(b) {
     const targets = new Set([...dynamicTargets].map((file) => path.join(root, file)));
     b.onResolve({ filter: /^otel-cluster:core$/ }, () => ({ path: 'core', namespace: 'shared-core' }));
-    b.onLoad({ filter: /.*/, namespace: 'shared-core' }, () => ({ contents: coreImports.map((file) => `import ${JSON.stringify(file)};`).join('\n'), loader: 'js', resolveDir: root }));
+    b.onLoad({ filter: /.*/, namespace: 'shared-core' }, () => ({
+      contents: coreImports.map((file) => `import ${JSON.stringify(file)};`).join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
     b.onLoad({ filter: /\.js$/ }, (args) =>
-      targets.has(args.path) ? { contents: readFileSync(args.path, 'utf8').replace(/^(#!.*\n)?/, (hashbang) => `${hashbang}import 'otel-cluster:core';\n`), loader: 'js' } : undefined,
+      targets.has(args.path)
+        ? {
+            contents: readFileSync(args.path, 'utf8').replace(
+              /^(#!.*\n)?/,
+              (hashbang) => `${hashbang}import 'otel-cluster:core';\n`,
+            ),
+            loader: 'js',
+          }
+        : undefined,
     );
   },
 };
@@ -207,5 +274,11 @@ const exported = entryOutput.exports.filter((name) => !internal.has(name));
 mkdirSync(out('cli'), { recursive: true });
 writeFileSync(out('plugin.js'), "export * from './lib/plugin.js';\n");
 writeFileSync(out('index.js'), `export { ${exported.join(', ')} } from './lib/otel-cluster.js';\n`);
-writeFileSync(out('cli/main.js'), `#!/usr/bin/env node\nimport { ${START.cli} } from '../lib/otel-cluster.js';\n\nawait ${START.cli}();\n`);
-writeFileSync(out('lib/preload.js'), `import { ${START.preload} } from './otel-cluster.js';\n\nawait ${START.preload}();\n`);
+writeFileSync(
+  out('cli/main.js'),
+  `#!/usr/bin/env node\nimport { ${START.cli} } from '../lib/otel-cluster.js';\n\nawait ${START.cli}();\n`,
+);
+writeFileSync(
+  out('lib/preload.js'),
+  `import { ${START.preload} } from './otel-cluster.js';\n\nawait ${START.preload}();\n`,
+);

@@ -19,7 +19,10 @@ interface JsonSchema {
   minLength?: number;
 }
 
-const SIZE_KEYS = new Set(['resources.maxMemoryPerWorker', 'resources.memoryManagement.leakDetection.minGrowthBytesPerMin']);
+const SIZE_KEYS = new Set([
+  'resources.maxMemoryPerWorker',
+  'resources.memoryManagement.leakDetection.minGrowthBytesPerMin',
+]);
 
 /** Every option leaf, by path: cluster options relative to `cluster.config`, the rest from the top. */
 export function optionLeaves(): Map<string, JsonSchema> {
@@ -45,7 +48,8 @@ function accepted(path: string, s: JsonSchema): string {
   if (s.anyOf) return s.anyOf.map((x) => accepted(path, x)).join(', or ');
   if (s.const !== undefined) return `\`${JSON.stringify(s.const).replace(/"/g, "'")}\``;
   if (s.enum) return s.enum.map((v) => `\`'${String(v)}'\``).join(', ');
-  const range = (lo: number | undefined, hi: number | undefined) => (lo === undefined && hi === undefined ? '' : ` ${lo ?? ''}..${hi ?? ''}`);
+  const range = (lo: number | undefined, hi: number | undefined) =>
+    lo === undefined && hi === undefined ? '' : ` ${lo ?? ''}..${hi ?? ''}`;
   if (s.type === 'integer') return `integer${range(s.minimum ?? s.exclusiveMinimum, s.maximum)}`;
   if (s.type === 'number') return `number${range(s.minimum ?? s.exclusiveMinimum, s.maximum)}`;
   if (s.type === 'boolean') return 'boolean';
@@ -64,7 +68,8 @@ function defaultOf(path: string, s: JsonSchema): string {
 
 export function renderConfigReference(): string {
   const leaves = optionLeaves();
-  const row = (path: string, s: JsonSchema) => `| \`${path}\` | ${defaultOf(path, s)} | ${accepted(path, s)} | ${OPTION_NOTES[path]?.meaning ?? ''} |`;
+  const row = (path: string, s: JsonSchema) =>
+    `| \`${path}\` | ${defaultOf(path, s)} | ${accepted(path, s)} | ${OPTION_NOTES[path]?.meaning ?? ''} |`;
   const head = '| option | default | accepted | meaning |\n| --- | --- | --- | --- |';
   const clusterKeys = [...leaves.keys()].filter((k) => !TOP_LEVEL.has(k.split('.')[0]!));
   const topKeys = [...leaves.keys()].filter((k) => TOP_LEVEL.has(k.split('.')[0]!));
@@ -112,4 +117,14 @@ export function renderConfigReference(): string {
   ].join('\n');
 }
 
-const TOP_LEVEL = new Set(['control', 'cluster', 'handler', 'plugins', 'logger', 'admin', 'handleSignals', 'ipc', 'telemetry']);
+const TOP_LEVEL = new Set([
+  'control',
+  'cluster',
+  'handler',
+  'plugins',
+  'logger',
+  'admin',
+  'handleSignals',
+  'ipc',
+  'telemetry',
+]);

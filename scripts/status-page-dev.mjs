@@ -22,7 +22,14 @@ let nextPid = 41200;
 let tickNo = 0;
 let lastDecision = null;
 const traceId = () => Array.from({ length: 32 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('');
-const newWorker = (slot, at) => ({ slot, pid: nextPid++, startedAt: at, restarts: 0, rssBase: (90 + slot * 25) * MiB, healthFailures: 0 });
+const newWorker = (slot, at) => ({
+  slot,
+  pid: nextPid++,
+  startedAt: at,
+  restarts: 0,
+  rssBase: (90 + slot * 25) * MiB,
+  healthFailures: 0,
+});
 let workers = [];
 
 function emit(at, type, level, text, extra = {}) {
@@ -39,9 +46,16 @@ function tick(at) {
   const load = 60 + 40 * Math.sin(tickNo / 40) + 10 * Math.sin(tickNo / 7);
   if (tickNo % 97 === 0) {
     const w = workers[1];
-    emit(at, 'worker:exit', 'error', `worker ${w.slot} (pid ${w.pid}) exited with code 1`, { slot: w.slot, pid: w.pid, traceIds: [traceId()] });
+    emit(at, 'worker:exit', 'error', `worker ${w.slot} (pid ${w.pid}) exited with code 1`, {
+      slot: w.slot,
+      pid: w.pid,
+      traceIds: [traceId()],
+    });
     Object.assign(w, { pid: nextPid++, startedAt: at, restarts: w.restarts + 1 });
-    emit(at, 'worker:restart', 'warn', `restarting worker ${w.slot} as pid ${w.pid} after 250 ms`, { slot: w.slot, pid: w.pid });
+    emit(at, 'worker:restart', 'warn', `restarting worker ${w.slot} as pid ${w.pid} after 250 ms`, {
+      slot: w.slot,
+      pid: w.pid,
+    });
   }
   if (tickNo % 61 === 0) {
     const up = workers.length === 3;
@@ -49,11 +63,31 @@ function tick(at) {
     if (up) workers.push(newWorker(3, at));
     else workers.pop();
     const trace = [traceId(), traceId()];
-    lastDecision = { at, from, to: workers.length, direction: up ? 'up' : 'down', trigger: 'cpu', value: up ? 82.5 : 28.1, target: 70, traceIds: trace };
-    emit(at, 'cluster:scale', 'info', `scaled ${up ? 'up' : 'down'} from ${from} to ${workers.length} workers: cpu ${lastDecision.value}% vs target 70%`, { traceIds: trace });
+    lastDecision = {
+      at,
+      from,
+      to: workers.length,
+      direction: up ? 'up' : 'down',
+      trigger: 'cpu',
+      value: up ? 82.5 : 28.1,
+      target: 70,
+      traceIds: trace,
+    };
+    emit(
+      at,
+      'cluster:scale',
+      'info',
+      `scaled ${up ? 'up' : 'down'} from ${from} to ${workers.length} workers: cpu ${lastDecision.value}% vs target 70%`,
+      { traceIds: trace },
+    );
   }
-  if (tickNo % 53 === 0) emit(at, 'worker:unhealthy', 'warn', 'worker 2 failed 3 health checks in a row (timeout after 1000 ms)', { slot: 2, pid: workers[2].pid });
-  if (tickNo % 29 === 0) emit(at, 'worker:ready', 'info', `worker 0 (pid ${workers[0].pid}) is ready`, { slot: 0, pid: workers[0].pid });
+  if (tickNo % 53 === 0)
+    emit(at, 'worker:unhealthy', 'warn', 'worker 2 failed 3 health checks in a row (timeout after 1000 ms)', {
+      slot: 2,
+      pid: workers[2].pid,
+    });
+  if (tickNo % 29 === 0)
+    emit(at, 'worker:ready', 'info', `worker 0 (pid ${workers[0].pid}) is ready`, { slot: 0, pid: workers[0].pid });
   const status = {
     at,
     size: workers.length,
@@ -116,7 +150,9 @@ for (let i = 0; i < HISTORY_CAP; i++) tick(start + i * 1000);
 const server = http.createServer((req, res) => {
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/') {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(statusPageHtml({ title: 'otel-cluster <dev>' }));
+    res
+      .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      .end(statusPageHtml({ title: 'otel-cluster <dev>' }));
   } else if (path === '/events') {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ service: 'checkout-api', history, events })}\n\n`);

@@ -24,17 +24,20 @@ export const ERROR_CATALOGUE = {
   CLUSTER_ERR_WORKER_GONE: 'the worker a request was waiting on exited (or the channel closed) before replying',
   CLUSTER_ERR_NO_HANDLER: 'the receiving process has no onMessage handler for the request type',
   CLUSTER_ERR_NO_WORKER: 'there is no worker in that slot (or no ready worker at all) to send to',
-  CLUSTER_ERR_IPC_QUEUE_FULL: 'ipc.queueLimit messages already wait for that worker (starting, or not reading), or the primary holds that many unanswered requests from the asker',
+  CLUSTER_ERR_IPC_QUEUE_FULL:
+    'ipc.queueLimit messages already wait for that worker (starting, or not reading), or the primary holds that many unanswered requests from the asker',
   CLUSTER_ERR_IPC_INVALID: 'a message is not { type: non-empty string, data? } or its data cannot be serialized',
   CLUSTER_ERR_IPC_TOO_LARGE: 'a message is larger than ipc.maxMessageBytes',
   CLUSTER_ERR_REMOTE_HANDLER: 'the remote handler threw; the error carries its message, code and name',
   CLUSTER_ERR_CONTROL_IN_USE: 'another running primary already owns this control socket (same app name)',
-  CLUSTER_ERR_CONTROL_UNSAFE: 'the control runtime directory is not private to this user, or the socket path is too long',
+  CLUSTER_ERR_CONTROL_UNSAFE:
+    'the control runtime directory is not private to this user, or the socket path is too long',
   CLUSTER_ERR_CONTROL_UNREACHABLE: 'no running cluster answers on the control socket (none started, or it stopped)',
   CLUSTER_ERR_CONTROL_PROTOCOL: 'a control message was malformed, too large, or named an unknown command',
   CLUSTER_ERR_CONFIG_FILE: 'a config file could not be found, loaded or parsed (the message names the file)',
   CLUSTER_ERR_CLI_USAGE: 'the command line was not understood (unknown command or flag, missing value)',
-  CLUSTER_ERR_INTERPRETER_NOT_FOUND: 'the runtime asked for with --interpreter (bun, node) is not installed where the command line looks',
+  CLUSTER_ERR_INTERPRETER_NOT_FOUND:
+    'the runtime asked for with --interpreter (bun, node) is not installed where the command line looks',
 } as const;
 
 export type ClusterErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -62,7 +65,10 @@ export class ConfigError extends ClusterError {
   constructor(issues: ConfigIssue[]) {
     const first = issues[0]!;
     const lines = issues.map((i) => `  ${i.path}: ${i.message} [${i.code}]`).join('\n');
-    super(first.code, `invalid otel-cluster options (${issues.length} problem${issues.length > 1 ? 's' : ''}):\n${lines}`);
+    super(
+      first.code,
+      `invalid otel-cluster options (${issues.length} problem${issues.length > 1 ? 's' : ''}):\n${lines}`,
+    );
     this.issues = issues;
     this.path = first.path;
   }

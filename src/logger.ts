@@ -14,18 +14,30 @@ const silent: Logger = {
 };
 
 /** pino's level numbers, so tools that read pino's output read ours. */
-const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Number.POSITIVE_INFINITY };
+const LEVELS: Record<string, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Number.POSITIVE_INFINITY,
+};
 
 /** An error as pino's serializer writes it: type, message, stack, its own fields (code, ...) and cause. */
 function errorRecord(err: Error, seen: WeakSet<object>): Record<string, unknown> {
   seen.add(err);
   const out: Record<string, unknown> = { type: err.name, message: err.message, stack: err.stack };
   for (const [k, v] of Object.entries(err)) out[k] = v;
-  if (err.cause !== undefined) out.cause = err.cause instanceof Error && !seen.has(err.cause) ? errorRecord(err.cause, seen) : err.cause;
+  if (err.cause !== undefined)
+    out.cause = err.cause instanceof Error && !seen.has(err.cause) ? errorRecord(err.cause, seen) : err.cause;
   return out;
 }
 
-/** JSON.stringify of a record's fields: errors serialized, bigints as strings, an object met a second time (a cycle) marked. */
+/**
+ * JSON.stringify of a record's fields: errors serialized, bigints as strings, an object met a second time (a cycle)
+ * marked.
+ */
 function stringifyFields(fields: object): string {
   const seen = new WeakSet<object>();
   return JSON.stringify(fields, function (this: unknown, _key: string, value: unknown) {
@@ -81,7 +93,13 @@ class JsonLogger implements Logger {
         fields = `"logError":${JSON.stringify(String(err))}`;
       }
     }
-    const parts = [`"level":${level}`, `"time":${Date.now()}`, this.bindings, fields, msg === undefined ? '' : `"msg":${JSON.stringify(msg)}`];
+    const parts = [
+      `"level":${level}`,
+      `"time":${Date.now()}`,
+      this.bindings,
+      fields,
+      msg === undefined ? '' : `"msg":${JSON.stringify(msg)}`,
+    ];
     this.out(`{${parts.filter(Boolean).join(',')}}\n`);
   }
 
@@ -111,14 +129,22 @@ export function createLogger(option: false | { level: string } | LoggerLike | un
   if (option === false) return silent;
   if (option && 'child' in option) return option.child(bindings);
   const level = (option as { level?: string } | undefined)?.level ?? process.env.OTEL_CLUSTER_LOG_LEVEL ?? 'info';
-  if (process.env[LOG_FORMAT_ENV] === 'pretty') return jsonLogger(level, bindings, (line) => writeLine(prettyLine(line, process.stderr.isTTY === true)));
+  if (process.env[LOG_FORMAT_ENV] === 'pretty')
+    return jsonLogger(level, bindings, (line) => writeLine(prettyLine(line, process.stderr.isTTY === true)));
   return jsonLogger(level, bindings);
 }
 
 /** `pretty`: the built-in logger writes readable lines instead of JSON (the CLI sets it on a terminal). */
 export const LOG_FORMAT_ENV = 'OTEL_CLUSTER_LOG_FORMAT';
 
-const LEVEL_NAMES: Record<number, [string, string]> = { 10: ['TRACE', '90'], 20: ['DEBUG', '90'], 30: ['INFO ', '32'], 40: ['WARN ', '33'], 50: ['ERROR', '31'], 60: ['FATAL', '35'] };
+const LEVEL_NAMES: Record<number, [string, string]> = {
+  10: ['TRACE', '90'],
+  20: ['DEBUG', '90'],
+  30: ['INFO ', '32'],
+  40: ['WARN ', '33'],
+  50: ['ERROR', '31'],
+  60: ['FATAL', '35'],
+};
 const PRETTY_SKIPPED = new Set(['level', 'time', 'msg', 'role', 'slot', 'pid', 'primaryPid']);
 
 /**
@@ -128,7 +154,8 @@ const PRETTY_SKIPPED = new Set(['level', 'time', 'msg', 'role', 'slot', 'pid', '
  * request), so each is written escaped as JSON writes it; backslashes stay as they are, for
  * readable paths, as they cannot make a line of two or reach the terminal as a sequence.
  */
-// biome-ignore lint/complexity/useRegexLiterals: as a literal, the ranges that are the point trip noControlCharactersInRegex
+// As a literal, the ranges that are the point would trip noControlCharactersInRegex.
+// biome-ignore lint/complexity/useRegexLiterals: see above
 const UNSAFE = new RegExp('[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]', 'g');
 const SHORT_ESCAPES: Record<string, string> = { '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
 

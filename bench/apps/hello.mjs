@@ -26,7 +26,10 @@ const app = createServer({
   telemetry: {
     enabled: env.TELEMETRY !== '0',
     tracing: env.TRACES_URL ? { enabled: true, endpoint: env.TRACES_URL, sampleRatio: 1 } : {},
-    instrumentations: env.INSTRUMENT_UNDICI === '1' ? [new (await import('@opentelemetry/instrumentation-undici')).UndiciInstrumentation()] : [],
+    instrumentations:
+      env.INSTRUMENT_UNDICI === '1'
+        ? [new (await import('@opentelemetry/instrumentation-undici')).UndiciInstrumentation()]
+        : [],
   },
 });
 let n = 0;
@@ -51,7 +54,12 @@ if (app.isPrimary) {
   // For bench/chaos.mjs: which workers serve (the port line's list, then these events), so a
   // standby is never taken for a serving worker.
   app.on('worker:ready', (e) => out({ event: 'worker-listening', pid: e.pid, slot: e.slot }));
-  for (const name of ['worker:exit', 'worker:activated', 'worker:standby', 'worker:spawned']) app.on(name, (e) => out({ event: name, pid: e.pid, slot: e.slot }));
+  for (const name of ['worker:exit', 'worker:activated', 'worker:standby', 'worker:spawned'])
+    app.on(name, (e) => out({ event: name, pid: e.pid, slot: e.slot }));
   process.on('SIGHUP', () => app.scaleUp().then(() => out({ event: 'scaled' })));
-  out({ port, admin: app.adminAddress.port, workers: app.getWorkers().map((w) => ({ slot: w.slot, pid: w.pid, state: w.state })) });
+  out({
+    port,
+    admin: app.adminAddress.port,
+    workers: app.getWorkers().map((w) => ({ slot: w.slot, pid: w.pid, state: w.state })),
+  });
 }

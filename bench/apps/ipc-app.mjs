@@ -3,7 +3,12 @@ import { createServer } from 'otel-cluster';
 
 const N = Number(process.env.N ?? 3000);
 const M = Number(process.env.M ?? 20000);
-const app = createServer({ cluster: { enabled: true, config: { workers: 2 } }, admin: false, logger: { level: 'warn' }, telemetry: { enabled: false } });
+const app = createServer({
+  cluster: { enabled: true, config: { workers: 2 } },
+  admin: false,
+  logger: { level: 'warn' },
+  telemetry: { enabled: false },
+});
 let received = 0;
 app.onMessage('echo', (data) => data);
 app.onMessage('count', () => void received++);

@@ -21,5 +21,6 @@ export function renderDashboards(): Record<string, string> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  for (const [name, text] of Object.entries(renderDashboards())) writeFileSync(path.join(OUT_DIR, `${name}.json`), text);
+  for (const [name, text] of Object.entries(renderDashboards()))
+    writeFileSync(path.join(OUT_DIR, `${name}.json`), text);
 }

@@ -34,7 +34,10 @@ export function variables(b: dashboard.DashboardBuilder, withWorker: boolean): d
       .allValue('.*');
   b.withVariable(query('job', 'job', 'label_values(target_info, job)'));
   b.withVariable(query('instance', 'instance', 'label_values(target_info{job=~"$job"}, instance)'));
-  if (withWorker) b.withVariable(query('worker_id', 'worker', 'label_values(cluster_worker_info{job=~"$job", instance=~"$instance"}, worker_id)'));
+  if (withWorker)
+    b.withVariable(
+      query('worker_id', 'worker', 'label_values(cluster_worker_info{job=~"$job", instance=~"$instance"}, worker_id)'),
+    );
   return b;
 }
 
@@ -73,7 +76,13 @@ function targets<T extends { withTarget(t: prometheus.DataqueryBuilder): unknown
 }
 
 /** A time series panel; `unit` is one of Grafana's unit ids (required: every panel has one). */
-export function series(title: string, unit: string, description: string, ts: Target[], o: { stack?: boolean; width?: number; min?: number } = {}): timeseries.PanelBuilder {
+export function series(
+  title: string,
+  unit: string,
+  description: string,
+  ts: Target[],
+  o: { stack?: boolean; width?: number; min?: number } = {},
+): timeseries.PanelBuilder {
   const p = new timeseries.PanelBuilder()
     .title(title)
     .description(description)
@@ -92,5 +101,15 @@ export function series(title: string, unit: string, description: string, ts: Tar
 /** A single-value panel (the last value). */
 export function single(title: string, unit: string, description: string, ts: Target[], width = 4): stat.PanelBuilder {
   const last = new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
-  return targets(new stat.PanelBuilder().title(title).description(description).datasource(DATASOURCE).unit(unit).height(4).span(width).reduceOptions(last), ts);
+  return targets(
+    new stat.PanelBuilder()
+      .title(title)
+      .description(description)
+      .datasource(DATASOURCE)
+      .unit(unit)
+      .height(4)
+      .span(width)
+      .reduceOptions(last),
+    ts,
+  );
 }

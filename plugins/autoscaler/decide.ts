@@ -60,7 +60,19 @@ export function initialState(now: number, size: number): ScalerState {
   return { history: [{ at: now, size }], lastUpAt: -Infinity, lastDownAt: -Infinity, burstSeenAt: -Infinity };
 }
 
-export const HOLD_REASONS = ['no-data', 'missing-data', 'warming', 'steady', 'cooldown', 'stabilizing', 'burst', 'above-scale-down-threshold', 'at-min', 'at-max', 'host-cap'] as const;
+export const HOLD_REASONS = [
+  'no-data',
+  'missing-data',
+  'warming',
+  'steady',
+  'cooldown',
+  'stabilizing',
+  'burst',
+  'above-scale-down-threshold',
+  'at-min',
+  'at-max',
+  'host-cap',
+] as const;
 export type HoldReason = (typeof HOLD_REASONS)[number];
 
 export interface Recommendation {
@@ -99,7 +111,14 @@ export interface Decision {
  * change within the tolerance band; a reading above target never recommends fewer slots than the
  * pool has, nor one below target more.
  */
-export function hpaDesired(counted: number, size: number, value: number, target: number, tolerance: number, empty = 0): number {
+export function hpaDesired(
+  counted: number,
+  size: number,
+  value: number,
+  target: number,
+  tolerance: number,
+  empty = 0,
+): number {
   const ratio = value / target;
   if (Math.abs(ratio - 1) <= tolerance) return size;
   // The epsilon keeps float noise (3 × 0.7 / 0.7 = 3.0000000000000004) from adding a worker.
@@ -110,7 +129,8 @@ export function hpaDesired(counted: number, size: number, value: number, target:
 /** A reading that is not a finite, non-negative number is no reading. */
 const reading = (v: number | undefined) => (v !== undefined && Number.isFinite(v) && v >= 0 ? v : undefined);
 
-const best = (recs: Recommendation[]) => recs.reduce<Recommendation | undefined>((b, r) => (!b || r.desired > b.desired ? r : b), undefined);
+const best = (recs: Recommendation[]) =>
+  recs.reduce<Recommendation | undefined>((b, r) => (!b || r.desired > b.desired ? r : b), undefined);
 
 export function decide(p: ScalePolicy, r: Readings, s: ScalerState): Decision {
   const { now, size } = r;
@@ -140,9 +160,23 @@ export function decide(p: ScalePolicy, r: Readings, s: ScalerState): Decision {
     if (target === undefined) continue;
     const value = reading(r.stable[trigger]);
     if (value === undefined) missing.push(trigger);
-    else stable.push({ trigger, window: 'stable', value, target, desired: hpaDesired(r.counted, size, value, target, p.tolerance, empty) });
+    else
+      stable.push({
+        trigger,
+        window: 'stable',
+        value,
+        target,
+        desired: hpaDesired(r.counted, size, value, target, p.tolerance, empty),
+      });
     const short = reading(r.burst[trigger]);
-    if (short !== undefined && short >= p.burstThreshold * target) bursts.push({ trigger, window: 'burst', value: short, target, desired: Math.ceil(r.counted * (short / target) - 1e-9) + empty });
+    if (short !== undefined && short >= p.burstThreshold * target)
+      bursts.push({
+        trigger,
+        window: 'burst',
+        value: short,
+        target,
+        desired: Math.ceil(r.counted * (short / target) - 1e-9) + empty,
+      });
   }
   if (stable.length === 0 && bursts.length === 0) return hold('no-data', { missing });
   if (bursts.length) state.burstSeenAt = now;
@@ -154,9 +188,22 @@ export function decide(p: ScalePolicy, r: Readings, s: ScalerState): Decision {
   // The host cap never removes workers; it only refuses more.
   const upper = Math.max(Math.min(p.maxWorkers, r.hostCap), Math.min(size, p.maxWorkers));
   const desired = Math.min(Math.max(wanted.desired, p.minWorkers), Math.max(upper, p.minWorkers));
-  const capped: Decision['capped'] = wanted.desired > p.maxWorkers && desired === p.maxWorkers ? 'at-max' : wanted.desired > desired ? 'host-cap' : undefined;
+  const capped: Decision['capped'] =
+    wanted.desired > p.maxWorkers && desired === p.maxWorkers
+      ? 'at-max'
+      : wanted.desired > desired
+        ? 'host-cap'
+        : undefined;
   state.history.push({ at: now, size: desired });
-  const base = { reason: wanted, wanted: wanted.desired, desired, capped, burst: inBurst, recommendations: [...stable, ...bursts], missing };
+  const base = {
+    reason: wanted,
+    wanted: wanted.desired,
+    desired,
+    capped,
+    burst: inBurst,
+    recommendations: [...stable, ...bursts],
+    missing,
+  };
 
   if (desired > size) {
     if (wanted.window === 'stable' && now - state.lastUpAt < p.scaleUpCooldownMs) return hold('cooldown', base);

@@ -12,7 +12,17 @@ declare module 'otel-cluster/plugin' {
      * evaluation): settling, scaling, warming, no-data, missing-data, steady, cooldown, stabilizing,
      * burst, above-scale-down-threshold, at-min, at-max, host-cap.
      */
-    'cluster:scale-hold': [{ reason: string; size: number; wanted: number; desired: number; trigger?: string; value?: number; target?: number }];
+    'cluster:scale-hold': [
+      {
+        reason: string;
+        size: number;
+        wanted: number;
+        desired: number;
+        trigger?: string;
+        value?: number;
+        target?: number;
+      },
+    ];
   }
 }
 
@@ -32,7 +42,10 @@ export interface ScaleEvent {
   windowMs: number;
   /** The slowest traced requests of that window, slowest first (empty with tracing off). */
   exemplars: Exemplar[];
-  /** How many of the added slots warm standbys are expected to take (activated by a message); the rest are forked. 0 for a scale-down. */
+  /**
+   * How many of the added slots warm standbys are expected to take (activated by a message); the rest are forked. 0 for
+   * a scale-down.
+   */
   standbys: number;
 }
 
@@ -60,7 +73,12 @@ export interface ScaledEvent {
  * counts standby activations for a scale-up: those during the resize are this resize's (the pool
  * runs one operation at a time).
  */
-export async function scaleAndReport(ctx: PrimaryPluginContext, decided: ScaleEvent, activations: () => number, startedAt = performance.now()): Promise<void> {
+export async function scaleAndReport(
+  ctx: PrimaryPluginContext,
+  decided: ScaleEvent,
+  activations: () => number,
+  startedAt = performance.now(),
+): Promise<void> {
   const activatedBefore = activations();
   let error: string | undefined;
   try {

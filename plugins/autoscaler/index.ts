@@ -1,9 +1,9 @@
 import type { Plugin, PrimaryPluginContext, WorkerPluginContext } from 'otel-cluster/plugin';
 import type { Autoscaler, AutoscalerOptions, AutoscalerStatus } from './primary.js';
 
+export type { HoldReason, Recommendation, Signals, Trigger } from './decide.js';
 export type { ScaledEvent, ScaleEvent } from './events.js';
 export type { AutoscalerStatus } from './primary.js';
-export type { HoldReason, Recommendation, Signals, Trigger } from './decide.js';
 
 export interface AutoscalerPlugin extends Plugin<PrimaryPluginContext, WorkerPluginContext> {
   /** The last evaluation and decision; undefined until the primary side has started. */

@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import { HOLD_REASONS, TRIGGERS, type ScalePolicy } from './decide.js';
+import { HOLD_REASONS, type ScalePolicy, TRIGGERS } from './decide.js';
 
 /** Holds of the evaluation loop itself (primary.ts): a resize still settling, or one under way. */
 export const LOOP_HOLDS = ['settling', 'scaling'] as const;
@@ -22,10 +22,14 @@ export interface KnownSeries {
  * can change), caps and holds per reason, `host-cap` only where a host cap can bind (free memory
  * per worker with maxMemoryPerWorker, or fewer cores than maxWorkers).
  */
-export function knownSeries(p: Pick<ScalePolicy, 'minWorkers' | 'maxWorkers' | 'targets'>, o: { maxMemoryPerWorker: number | undefined; coresCap: number | undefined }): KnownSeries {
+export function knownSeries(
+  p: Pick<ScalePolicy, 'minWorkers' | 'maxWorkers' | 'targets'>,
+  o: { maxMemoryPerWorker: number | undefined; coresCap: number | undefined },
+): KnownSeries {
   const hostCap = o.maxMemoryPerWorker !== undefined || (o.coresCap !== undefined && o.coresCap < p.maxWorkers);
   const triggers = p.minWorkers < p.maxWorkers ? TRIGGERS.filter((t) => p.targets[t] !== undefined) : [];
-  const reasons = (all: readonly string[]) => all.filter((r) => hostCap || r !== 'host-cap').map((r) => ({ [ATTR_REASON]: r }));
+  const reasons = (all: readonly string[]) =>
+    all.filter((r) => hostCap || r !== 'host-cap').map((r) => ({ [ATTR_REASON]: r }));
   return {
     decisions: triggers.flatMap((t) => ['up', 'down'].map((d) => ({ [ATTR_DIRECTION]: d, [ATTR_TRIGGER]: t }))),
     capped: reasons(['at-max', 'host-cap']),

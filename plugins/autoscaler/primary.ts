@@ -1,11 +1,27 @@
 import os from 'node:os';
 import type { Attributes } from '@opentelemetry/api';
-import { EARLY_SNAPSHOT_KIND, PRIMARY_SCOPE, type Exemplar, type PrimaryPluginContext, type WorkerInfo } from 'otel-cluster/plugin';
-import { scaleAndReport, type ScaleEvent } from './events.js';
-import { decide, initialState, TRIGGERS, type Decision, type HoldReason, type Recommendation, type ScalePolicy, type ScalerState, type Signals } from './decide.js';
+import {
+  EARLY_SNAPSHOT_KIND,
+  type Exemplar,
+  PRIMARY_SCOPE,
+  type PrimaryPluginContext,
+  type WorkerInfo,
+} from 'otel-cluster/plugin';
+import {
+  type Decision,
+  decide,
+  type HoldReason,
+  initialState,
+  type Recommendation,
+  type ScalePolicy,
+  type ScalerState,
+  type Signals,
+  TRIGGERS,
+} from './decide.js';
+import { type ScaleEvent, scaleAndReport } from './events.js';
 import { ATTR_TRIGGER, knownSeries, type LoopHold } from './known-series.js';
+import { responseTime, type SampleSources, takeSample } from './sample.js';
 import { initialSettle, nextSettle, readingsFrom, type SettleState } from './settle.js';
-import { responseTime, takeSample, type SampleSources } from './sample.js';
 import { SampleSeries } from './signals.js';
 import { UrgentEvaluations } from './urgent.js';
 
@@ -107,14 +123,19 @@ export class Autoscaler {
       evaluatedAt: undefined,
     };
     const meter = ctx.meter(PRIMARY_SCOPE);
-    this.decisions = meter.createCounter('cluster.autoscaler.decisions', { unit: '{decision}', description: 'Auto-scaling decisions, by direction and trigger.' });
+    this.decisions = meter.createCounter('cluster.autoscaler.decisions', {
+      unit: '{decision}',
+      description: 'Auto-scaling decisions, by direction and trigger.',
+    });
     this.cappedCounter = meter.createCounter('cluster.autoscaler.capped', {
       unit: '{evaluation}',
-      description: 'Evaluations that wanted more workers than allowed, by what refused them (at-max: autoScaling.maxWorkers; host-cap: cores or free memory).',
+      description:
+        'Evaluations that wanted more workers than allowed, by what refused them (at-max: autoScaling.maxWorkers; host-cap: cores or free memory).',
     });
     this.holds = meter.createCounter('cluster.autoscaler.holds', {
       unit: '{evaluation}',
-      description: 'Evaluations that left the size as it was, by why (cooldown, stabilizing, at-max, missing-data, ...).',
+      description:
+        'Evaluations that left the size as it was, by why (cooldown, stabilizing, at-max, missing-data, ...).',
     });
     // Zero series: a cluster that never scaled reads 0 decisions, not "No data".
     const known = knownSeries(p, o);
@@ -122,12 +143,16 @@ export class Autoscaler {
     for (const a of known.capped) this.cappedCounter.add(0, a);
     for (const a of known.holds) this.holds.add(0, a);
     meter
-      .createObservableGauge('cluster.autoscaler.desired_workers', { unit: '{worker}', description: 'The size the auto-scaler wants now, within its bounds and the host cap.' })
+      .createObservableGauge('cluster.autoscaler.desired_workers', {
+        unit: '{worker}',
+        description: 'The size the auto-scaler wants now, within its bounds and the host cap.',
+      })
       .addCallback((r) => r.observe(this.status.desired));
     meter
       .createObservableGauge('cluster.autoscaler.wanted_workers', {
         unit: '{worker}',
-        description: 'The largest recommendation of the triggers, not bounded by maxWorkers or the host: the metric to scale machines or pods on.',
+        description:
+          'The largest recommendation of the triggers, not bounded by maxWorkers or the host: the metric to scale machines or pods on.',
       })
       .addCallback((r) => r.observe(this.status.wanted));
     // A trigger without a reading has no series (the SDK's observable gauge would keep the last).
@@ -136,7 +161,8 @@ export class Autoscaler {
       {
         scope: PRIMARY_SCOPE,
         unit: '1',
-        description: 'Each trigger over the stable window, in its unit: cpu % of one core, memory % of the limit, responseTime p95 ms, queueLength requests per worker.',
+        description:
+          'Each trigger over the stable window, in its unit: cpu % of one core, memory % of the limit, responseTime p95 ms, queueLength requests per worker.',
       },
       (observe) => {
         for (const t of TRIGGERS) {
@@ -146,7 +172,10 @@ export class Autoscaler {
       },
     );
     meter
-      .createObservableGauge('cluster.autoscaler.target', { unit: '1', description: "Each trigger's scale-up threshold (the HPA target), in the unit of cluster.autoscaler.signal." })
+      .createObservableGauge('cluster.autoscaler.target', {
+        unit: '1',
+        description: "Each trigger's scale-up threshold (the HPA target), in the unit of cluster.autoscaler.signal.",
+      })
       .addCallback((r) => {
         for (const t of TRIGGERS) {
           const v = p.targets[t];
@@ -190,7 +219,10 @@ export class Autoscaler {
     const counted = current.filter((w) => w.state === 'ready' && w.readyAt! <= now - this.o.warmupMs);
     const warming = current.length - counted.length;
     this.settle = nextSettle(this.settle, size, warming, now);
-    const sample = takeSample(counted, now, this.sources, { ...this.o, queueTarget: this.o.policy.targets.queueLength });
+    const sample = takeSample(counted, now, this.sources, {
+      ...this.o,
+      queueTarget: this.o.policy.targets.queueLength,
+    });
     if (!urgent) this.series.push(sample);
     const extra = urgent ? sample : undefined;
     Object.assign(this.status, { counted: counted.length, warming });
@@ -202,8 +234,14 @@ export class Autoscaler {
     const burstFrom = Math.max(now - this.o.burstWindowMs, from);
     const stableRt = responseTime(counted, now - stableFrom, now, this.ctx.store, this.o.staleAfterMs);
     const burstRt = responseTime(counted, now - burstFrom, now, this.ctx.store, this.o.staleAfterMs);
-    const stable = { ...this.series.means(stableFrom, extra), ...(stableRt.p95Ms !== undefined ? { responseTime: stableRt.p95Ms } : {}) };
-    const burst = { ...this.series.means(burstFrom, extra), ...(burstRt.p95Ms !== undefined ? { responseTime: burstRt.p95Ms } : {}) };
+    const stable = {
+      ...this.series.means(stableFrom, extra),
+      ...(stableRt.p95Ms !== undefined ? { responseTime: stableRt.p95Ms } : {}),
+    };
+    const burst = {
+      ...this.series.means(burstFrom, extra),
+      ...(burstRt.p95Ms !== undefined ? { responseTime: burstRt.p95Ms } : {}),
+    };
     const hostCap = this.hostCap(size);
     const d = decide(p, { now, size, counted: counted.length, warming, stable, burst, hostCap }, this.state);
     this.state = d.state;
@@ -227,15 +265,34 @@ export class Autoscaler {
     const startedAt = performance.now();
     const r = d.reason!;
     // The added slots a standby takes (by a message) before any is forked.
-    const standbys = d.direction === 'up' ? Math.min(d.to - from, this.ctx.getWorkers().filter((w) => w.state === 'standby').length) : 0;
-    const event: ScaleEvent = { from, to: d.to, direction: d.direction as 'up' | 'down', trigger: r.trigger, value: round(r.value), target: r.target, window: r.window, windowMs, exemplars, standbys };
+    const standbys =
+      d.direction === 'up'
+        ? Math.min(d.to - from, this.ctx.getWorkers().filter((w) => w.state === 'standby').length)
+        : 0;
+    const event: ScaleEvent = {
+      from,
+      to: d.to,
+      direction: d.direction as 'up' | 'down',
+      trigger: r.trigger,
+      value: round(r.value),
+      target: r.target,
+      window: r.window,
+      windowMs,
+      exemplars,
+      standbys,
+    };
     this.status.lastDecision = { ...event, at: now };
-    this.ctx.logger.info({ ...event, desired: d.desired, capped: d.capped, urgent }, d.direction === 'up' ? 'auto-scaling up' : 'auto-scaling down');
+    this.ctx.logger.info(
+      { ...event, desired: d.desired, capped: d.capped, urgent },
+      d.direction === 'up' ? 'auto-scaling up' : 'auto-scaling down',
+    );
     this.decisions.add(1, { 'cluster.autoscaler.direction': event.direction, [ATTR_TRIGGER]: r.trigger });
     this.ctx.emit('cluster:scale', event);
     // A listener of cluster:scaled that throws must not become an unhandled rejection in the primary.
     this.scaling = scaleAndReport(this.ctx, event, () => this.scaleUpActivations, startedAt)
-      .catch((err: unknown) => this.ctx.logger.error({ err: (err as Error)?.message ?? String(err) }, 'reporting a scaling outcome failed'))
+      .catch((err: unknown) =>
+        this.ctx.logger.error({ err: (err as Error)?.message ?? String(err) }, 'reporting a scaling outcome failed'),
+      )
       .finally(() => (this.scaling = undefined));
   }
 
@@ -250,7 +307,13 @@ export class Autoscaler {
     this.lastHold = hold;
     if (!hold) return;
     const r = d?.reason;
-    const detail = { reason: hold, size, wanted: this.status.wanted, desired: this.status.desired, ...(r ? { trigger: r.trigger, value: round(r.value), target: r.target } : {}) };
+    const detail = {
+      reason: hold,
+      size,
+      wanted: this.status.wanted,
+      desired: this.status.desired,
+      ...(r ? { trigger: r.trigger, value: round(r.value), target: r.target } : {}),
+    };
     this.ctx.logger.debug(detail, 'auto-scaling holds');
     this.ctx.emit('cluster:scale-hold', detail);
   }
@@ -274,7 +337,9 @@ export class Autoscaler {
         hostCap: this.status.hostCap,
         maxWorkers: this.o.policy.maxWorkers,
       },
-      d.capped === 'at-max' ? 'auto-scaling wants more workers than autoScaling.maxWorkers' : 'auto-scaling wants more workers than the host has cores or free memory for',
+      d.capped === 'at-max'
+        ? 'auto-scaling wants more workers than autoScaling.maxWorkers'
+        : 'auto-scaling wants more workers than the host has cores or free memory for',
     );
   }
 

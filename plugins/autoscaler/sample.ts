@@ -19,7 +19,12 @@ export interface SampleSources {
  * reading when it reaches the target (`queueTarget`), and otherwise no reading (so never a
  * scale-down from a wedged worker's silence).
  */
-export function takeSample(counted: WorkerInfo[], now: number, src: SampleSources, o: { maxMemoryPerWorker: number | undefined; staleAfterMs: number; queueTarget?: number | undefined }): Sample {
+export function takeSample(
+  counted: WorkerInfo[],
+  now: number,
+  src: SampleSources,
+  o: { maxMemoryPerWorker: number | undefined; staleAfterMs: number; queueTarget?: number | undefined },
+): Sample {
   const s: Sample = { at: now };
   if (!counted.length) return s;
   let cpu = 0;
@@ -54,7 +59,13 @@ export interface DurationSource {
 }
 
 /** p95 (ms) over the window; 0 when no request finished in it; undefined when a worker's telemetry is stale. */
-export function responseTime(counted: WorkerInfo[], windowMs: number, now: number, store: DurationSource, staleAfterMs: number): { p95Ms: number | undefined; exemplars: Exemplar[] } {
+export function responseTime(
+  counted: WorkerInfo[],
+  windowMs: number,
+  now: number,
+  store: DurationSource,
+  staleAfterMs: number,
+): { p95Ms: number | undefined; exemplars: Exemplar[] } {
   const none = { p95Ms: undefined, exemplars: [] };
   if (!counted.length) return none;
   for (const w of counted) {

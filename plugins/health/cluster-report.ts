@@ -1,5 +1,5 @@
 import type { ProcessReading, WorkerInfo } from 'otel-cluster/plugin';
-import { overall, type CheckResult, type HealthReport, type HealthStatus } from './report.js';
+import { type CheckResult, type HealthReport, type HealthStatus, overall } from './report.js';
 import type { HealthState } from './verdict.js';
 
 export interface ClusterHealthInput {
@@ -28,9 +28,22 @@ export function clusterHealth(i: ClusterHealthInput): HealthReport {
   // A standby holds no slot: it is neither a worker that is not ready nor a component to report.
   const workers = i.workers.filter((w) => w.state !== 'standby');
   const ready = workers.filter((w) => w.state === 'ready');
-  const readyStatus: HealthStatus = i.shuttingDown || ready.length < i.minimumWorkers ? 'fail' : ready.length < workers.filter((w) => w.state !== 'draining').length ? 'warn' : 'pass';
+  const readyStatus: HealthStatus =
+    i.shuttingDown || ready.length < i.minimumWorkers
+      ? 'fail'
+      : ready.length < workers.filter((w) => w.state !== 'draining').length
+        ? 'warn'
+        : 'pass';
   const checks: Record<string, CheckResult[]> = {
-    'workers:ready': [{ status: readyStatus, observedValue: ready.length, observedUnit: 'workers', output: `minimum ${i.minimumWorkers}${i.shuttingDown ? ', shutting down' : ''}`, time }],
+    'workers:ready': [
+      {
+        status: readyStatus,
+        observedValue: ready.length,
+        observedUnit: 'workers',
+        output: `minimum ${i.minimumWorkers}${i.shuttingDown ? ', shutting down' : ''}`,
+        time,
+      },
+    ],
     'worker:health': [],
     'worker:memory': [],
     'worker:cpu': [],
@@ -56,7 +69,9 @@ export function clusterHealth(i: ClusterHealthInput): HealthReport {
       status: memPct === undefined || memPct < i.memoryWarningPct ? 'pass' : 'warn',
       observedValue: Math.round((p.rssBytes / 2 ** 20) * 10) / 10,
       observedUnit: 'MiB',
-      ...(memPct !== undefined ? { output: `${memPct.toFixed(1)}% of ${Math.round(i.memoryLimitBytes! / 2 ** 20)} MiB` } : {}),
+      ...(memPct !== undefined
+        ? { output: `${memPct.toFixed(1)}% of ${Math.round(i.memoryLimitBytes! / 2 ** 20)} MiB` }
+        : {}),
       time,
     });
     const cpuPct = p.cpu * 100;

@@ -1,5 +1,5 @@
-import { sendJson, type Plugin, type PrimaryPluginContext, type WorkerPluginContext } from 'otel-cluster/plugin';
-import { HEALTH_CONTENT_TYPE, httpStatusOf, type HealthCheckFn } from './report.js';
+import { type Plugin, type PrimaryPluginContext, sendJson, type WorkerPluginContext } from 'otel-cluster/plugin';
+import { HEALTH_CONTENT_TYPE, type HealthCheckFn, httpStatusOf } from './report.js';
 import type { HealthState } from './verdict.js';
 import { serveHealth } from './worker.js';
 
@@ -22,7 +22,14 @@ export interface UnhealthyEvent {
 
 export interface HealthPluginOptions {
   /** The seed's healthCheck block (plus gracePeriodMs). */
-  healthCheck: { enabled: boolean; interval: number; timeout: number; maxFailures: number; endpoint: string; gracePeriodMs: number };
+  healthCheck: {
+    enabled: boolean;
+    interval: number;
+    timeout: number;
+    maxFailures: number;
+    endpoint: string;
+    gracePeriodMs: number;
+  };
   heartbeatIntervalMs: number;
   checks: ReadonlyMap<string, HealthCheckFn>;
   minimumWorkers: () => number;
@@ -50,7 +57,10 @@ export function healthPlugin(o: HealthPluginOptions): HealthPlugin {
     name: 'otel-cluster:health',
     // The primary half is loaded by the primary only (workers never evaluate it).
     async primary(ctx) {
-      const [{ clusterHealth }, { HealthProber }] = await Promise.all([import('./cluster-report.js'), import('./primary.js')]);
+      const [{ clusterHealth }, { HealthProber }] = await Promise.all([
+        import('./cluster-report.js'),
+        import('./primary.js'),
+      ]);
       const prober = hc.enabled
         ? new HealthProber(ctx, {
             intervalMs: hc.interval,

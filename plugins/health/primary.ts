@@ -1,6 +1,6 @@
 import http from 'node:http';
-import { liveSlots, PRIMARY_SCOPE, SlotCounts, type PrimaryPluginContext } from 'otel-cluster/plugin';
-import { INITIAL_HEALTH, nextHealth, type HealthState, type ProbeResult } from './verdict.js';
+import { liveSlots, PRIMARY_SCOPE, type PrimaryPluginContext, SlotCounts } from 'otel-cluster/plugin';
+import { type HealthState, INITIAL_HEALTH, nextHealth, type ProbeResult } from './verdict.js';
 import { PROBE_PORT_KIND } from './worker.js';
 
 export interface PrimaryHealthOptions {
@@ -33,7 +33,8 @@ export class HealthProber {
     // Keyed by the sender's pid as the primary knows it: a worker cannot name another process.
     ctx.onWorkerMessage(PROBE_PORT_KIND, (_slot, payload, pid) => {
       const port = (payload as { port?: unknown } | null)?.port;
-      if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) throw new TypeError('expected { port }');
+      if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)
+        throw new TypeError('expected { port }');
       this.ports.set(pid, port as number);
     });
     ctx.events.on('worker:exit', (e) => {
@@ -44,15 +45,30 @@ export class HealthProber {
     const failures = new SlotCounts();
     this.countFailure = (slot) => failures.add(slot);
     ctx.events.on('worker:exit', (e) => e.reason === 'scaled-down' && failures.forget(e.slot));
-    ctx.gauge('cluster.worker.health.failures', { scope: PRIMARY_SCOPE, unit: '{probe}', description: 'Failed health probes, by worker.', kind: 'counter' }, (observe) =>
-      failures.observe(liveSlots(ctx.getWorkers()), observe),
+    ctx.gauge(
+      'cluster.worker.health.failures',
+      { scope: PRIMARY_SCOPE, unit: '{probe}', description: 'Failed health probes, by worker.', kind: 'counter' },
+      (observe) => failures.observe(liveSlots(ctx.getWorkers()), observe),
     );
-    ctx.gauge('cluster.worker.health.status', { scope: PRIMARY_SCOPE, unit: '1', description: 'Worker health: 1 passing, 0 failing or unhealthy (probes enabled only).' }, (observe) => {
-      for (const s of this.states.values()) if (s.lastProbeAt !== undefined) observe(s.failures === 0 ? 1 : 0, { 'worker.id': s.slot });
-    });
-    ctx.gauge('cluster.worker.health.consecutive_failures', { scope: PRIMARY_SCOPE, unit: '{probe}', description: 'Consecutive failed health probes of each worker.' }, (observe) => {
-      for (const s of this.states.values()) observe(s.failures, { 'worker.id': s.slot });
-    });
+    ctx.gauge(
+      'cluster.worker.health.status',
+      {
+        scope: PRIMARY_SCOPE,
+        unit: '1',
+        description: 'Worker health: 1 passing, 0 failing or unhealthy (probes enabled only).',
+      },
+      (observe) => {
+        for (const s of this.states.values())
+          if (s.lastProbeAt !== undefined) observe(s.failures === 0 ? 1 : 0, { 'worker.id': s.slot });
+      },
+    );
+    ctx.gauge(
+      'cluster.worker.health.consecutive_failures',
+      { scope: PRIMARY_SCOPE, unit: '{probe}', description: 'Consecutive failed health probes of each worker.' },
+      (observe) => {
+        for (const s of this.states.values()) observe(s.failures, { 'worker.id': s.slot });
+      },
+    );
     this.timer = setInterval(() => this.tick(), o.intervalMs);
     this.timer.unref();
   }
@@ -96,16 +112,30 @@ export class HealthProber {
     const log = this.ctx.logger;
     if (!result.ok) {
       this.countFailure(slot);
-      log.warn({ slot, pid, failures: d.state.failures, maxFailures: this.o.maxFailures, reason: result.reason }, 'health probe failed');
+      log.warn(
+        { slot, pid, failures: d.state.failures, maxFailures: this.o.maxFailures, reason: result.reason },
+        'health probe failed',
+      );
     }
     if (d.event === 'recovered') {
       log.info({ slot, pid, failures: prev.failures }, 'worker health recovered');
       this.ctx.emit('worker:recovered', { slot, pid, failures: prev.failures });
     }
     if (d.event === 'unhealthy' && d.action) {
-      log.error({ slot, pid, failures: d.state.failures, reasons: d.state.reasons, action: d.action, silentMs }, 'worker unhealthy, replacing it');
-      this.ctx.emit('worker:unhealthy', { slot, pid, failures: d.state.failures, reasons: d.state.reasons, action: d.action });
-      this.ctx.recycleWorker(slot, 'unhealthy', { kill: d.action === 'kill' }).catch((err: Error) => log.error({ slot, pid, err: err.message }, 'replacing an unhealthy worker failed'));
+      log.error(
+        { slot, pid, failures: d.state.failures, reasons: d.state.reasons, action: d.action, silentMs },
+        'worker unhealthy, replacing it',
+      );
+      this.ctx.emit('worker:unhealthy', {
+        slot,
+        pid,
+        failures: d.state.failures,
+        reasons: d.state.reasons,
+        action: d.action,
+      });
+      this.ctx
+        .recycleWorker(slot, 'unhealthy', { kill: d.action === 'kill' })
+        .catch((err: Error) => log.error({ slot, pid, err: err.message }, 'replacing an unhealthy worker failed'));
     }
   }
 }
@@ -120,33 +150,49 @@ export function probe(port: number, path: string, timeoutMs: number): Promise<Pr
       clearTimeout(timer);
       resolve(r);
     };
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false, headers: { accept: 'application/health+json', connection: 'close' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => body.length < 65_536 && (body += d));
-      res.on('error', () => done({ ok: false, reason: 'response aborted' }));
-      res.on('end', () => {
-        let status: ProbeResult['status'];
-        let why = '';
-        try {
-          const parsed = JSON.parse(body) as { status?: unknown; checks?: unknown };
-          const s = parsed.status;
-          if (s === 'pass' || s === 'warn' || s === 'fail') status = s;
-          why = failingOutput(parsed.checks);
-        } catch {
-          // not JSON: the HTTP status decides
-        }
-        const code = res.statusCode ?? 0;
-        if (code >= 200 && code < 300 && status !== 'fail') done({ ok: true, status: status ?? 'pass' });
-        else done({ ok: false, status: status ?? 'fail', reason: (status === 'fail' && code < 300 ? `status fail (HTTP ${code})` : `HTTP ${code}`) + why });
-      });
-    });
+    const req = http.get(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        agent: false,
+        headers: { accept: 'application/health+json', connection: 'close' },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => body.length < 65_536 && (body += d));
+        res.on('error', () => done({ ok: false, reason: 'response aborted' }));
+        res.on('end', () => {
+          let status: ProbeResult['status'];
+          let why = '';
+          try {
+            const parsed = JSON.parse(body) as { status?: unknown; checks?: unknown };
+            const s = parsed.status;
+            if (s === 'pass' || s === 'warn' || s === 'fail') status = s;
+            why = failingOutput(parsed.checks);
+          } catch {
+            // not JSON: the HTTP status decides
+          }
+          const code = res.statusCode ?? 0;
+          if (code >= 200 && code < 300 && status !== 'fail') done({ ok: true, status: status ?? 'pass' });
+          else
+            done({
+              ok: false,
+              status: status ?? 'fail',
+              reason: (status === 'fail' && code < 300 ? `status fail (HTTP ${code})` : `HTTP ${code}`) + why,
+            });
+        });
+      },
+    );
     const timer = setTimeout(() => {
       done({ ok: false, reason: `timeout after ${timeoutMs} ms` });
       req.destroy();
     }, timeoutMs);
     timer.unref();
-    req.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, reason: `${err.code ?? 'error'}: ${err.message}` }));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      done({ ok: false, reason: `${err.code ?? 'error'}: ${err.message}` }),
+    );
   });
 }
 

@@ -59,7 +59,8 @@ export async function runCheck(fn: HealthCheckFn, timeoutMs: number): Promise<Ch
     ]);
     if (outcome === undefined || outcome === true) return { status: 'pass', time };
     if (outcome === false) return { status: 'fail', time };
-    if (typeof outcome === 'string') return { status: outcome === 'fail' || outcome === 'warn' ? outcome : 'pass', time };
+    if (typeof outcome === 'string')
+      return { status: outcome === 'fail' || outcome === 'warn' ? outcome : 'pass', time };
     const status = outcome.status === 'fail' || outcome.status === 'warn' ? outcome.status : 'pass';
     return { ...outcome, status, time };
   } catch (err) {

@@ -19,7 +19,13 @@ export interface HealthState {
   lastProbeAt: number | undefined;
 }
 
-export const INITIAL_HEALTH: HealthState = { failures: 0, reasons: [], unhealthy: false, lastStatus: undefined, lastProbeAt: undefined };
+export const INITIAL_HEALTH: HealthState = {
+  failures: 0,
+  reasons: [],
+  unhealthy: false,
+  lastStatus: undefined,
+  lastProbeAt: undefined,
+};
 
 export interface HealthDecision {
   state: HealthState;
@@ -31,15 +37,31 @@ export interface HealthDecision {
   action: 'recycle' | 'kill' | undefined;
 }
 
-export function nextHealth(prev: HealthState, probe: ProbeResult, now: number, maxFailures: number, responsive: boolean): HealthDecision {
+export function nextHealth(
+  prev: HealthState,
+  probe: ProbeResult,
+  now: number,
+  maxFailures: number,
+  responsive: boolean,
+): HealthDecision {
   if (prev.unhealthy) return { state: prev, event: undefined, action: undefined }; // already being replaced
   if (probe.ok) {
-    const state: HealthState = { failures: 0, reasons: [], unhealthy: false, lastStatus: probe.status ?? 'pass', lastProbeAt: now };
+    const state: HealthState = {
+      failures: 0,
+      reasons: [],
+      unhealthy: false,
+      lastStatus: probe.status ?? 'pass',
+      lastProbeAt: now,
+    };
     return { state, event: prev.failures > 0 ? 'recovered' : undefined, action: undefined };
   }
   const failures = prev.failures + 1;
   const reasons = [...prev.reasons, probe.reason ?? 'failed'].slice(-maxFailures);
   const unhealthy = failures >= maxFailures;
   const state: HealthState = { failures, reasons, unhealthy, lastStatus: probe.status ?? 'fail', lastProbeAt: now };
-  return { state, event: unhealthy ? 'unhealthy' : undefined, action: unhealthy ? (responsive ? 'recycle' : 'kill') : undefined };
+  return {
+    state,
+    event: unhealthy ? 'unhealthy' : undefined,
+    action: unhealthy ? (responsive ? 'recycle' : 'kill') : undefined,
+  };
 }

@@ -1,6 +1,13 @@
 import http from 'node:http';
 import type { WorkerPluginContext } from 'otel-cluster/plugin';
-import { HEALTH_CONTENT_TYPE, httpStatusOf, overall, runCheck, type CheckResult, type HealthCheckFn } from './report.js';
+import {
+  type CheckResult,
+  HEALTH_CONTENT_TYPE,
+  type HealthCheckFn,
+  httpStatusOf,
+  overall,
+  runCheck,
+} from './report.js';
 
 export const PROBE_PORT_KIND = 'health:probe-port';
 
@@ -26,7 +33,12 @@ export async function serveHealth(ctx: WorkerPluginContext, o: WorkerHealthOptio
       }),
     );
     const status = overall(checks);
-    const body = JSON.stringify({ status, serviceId: `worker-${ctx.slot}`, description: `otel-cluster worker ${ctx.slot} (pid ${process.pid})`, checks });
+    const body = JSON.stringify({
+      status,
+      serviceId: `worker-${ctx.slot}`,
+      description: `otel-cluster worker ${ctx.slot} (pid ${process.pid})`,
+      checks,
+    });
     res.writeHead(httpStatusOf(status), { 'content-type': HEALTH_CONTENT_TYPE, 'cache-control': 'no-store' });
     res.end(body);
   });

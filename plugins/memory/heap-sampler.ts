@@ -1,4 +1,4 @@
-import { URGENT, type HeapSample, type LeakDetectorConfig } from './leak-detector.js';
+import { type HeapSample, type LeakDetectorConfig, URGENT } from './leak-detector.js';
 
 /**
  * When the primary asks a worker for a full GC, so that the leak detector gets a reading of its
@@ -56,7 +56,15 @@ export interface SamplerState {
 }
 
 export function initialSamplerState(c: HeapSamplingConfig): SamplerState {
-  return { intervalMs: c.minIntervalMs, lastSampleAt: undefined, notBefore: undefined, pendingSince: undefined, lastPauseMs: undefined, baseline: undefined, stopped: false };
+  return {
+    intervalMs: c.minIntervalMs,
+    lastSampleAt: undefined,
+    notBefore: undefined,
+    pendingSince: undefined,
+    lastPauseMs: undefined,
+    baseline: undefined,
+    stopped: false,
+  };
 }
 
 export interface SamplerReading {
@@ -76,7 +84,12 @@ export interface SamplerDecision {
 }
 
 /** `random()` in [0, 1): the jitter of the next wait. */
-export function planHeapSample(prev: SamplerState, r: SamplerReading, c: HeapSamplingConfig, random: () => number): SamplerDecision {
+export function planHeapSample(
+  prev: SamplerState,
+  r: SamplerReading,
+  c: HeapSamplingConfig,
+  random: () => number,
+): SamplerDecision {
   let s = prev;
   const newest = r.series[r.series.length - 1];
   if (newest && (s.lastSampleAt === undefined || newest.at > s.lastSampleAt)) {
@@ -84,7 +97,10 @@ export function planHeapSample(prev: SamplerState, r: SamplerReading, c: HeapSam
     for (let i = 0; i < r.series.length - 1; i++) highest = Math.max(highest, r.series[i]!.bytes);
     const newHigh = newest.bytes > highest;
     const intervalMs = newHigh ? c.minIntervalMs : Math.min(c.maxIntervalMs, s.intervalMs * 2);
-    const waitMs = Math.max(intervalMs * (0.75 + 0.5 * random()), s.lastPauseMs === undefined ? 0 : s.lastPauseMs / c.pauseBudget);
+    const waitMs = Math.max(
+      intervalMs * (0.75 + 0.5 * random()),
+      s.lastPauseMs === undefined ? 0 : s.lastPauseMs / c.pauseBudget,
+    );
     // A natural sample that arrives while a forced GC is in flight is older than that GC: the wait
     // counts from the later of the two, so forced GCs stay rule 2's interval apart.
     const from = Math.max(newest.at, s.pendingSince ?? -Infinity);
@@ -95,10 +111,16 @@ export function planHeapSample(prev: SamplerState, r: SamplerReading, c: HeapSam
     if (r.now - s.pendingSince < c.replyTimeoutMs) return { state: s, collect: false };
     return { state: { ...s, pendingSince: undefined, stopped: true }, collect: false };
   }
-  if (r.now < r.startedAt + c.warmupMs || (s.notBefore !== undefined && r.now < s.notBefore) || r.heapBytes === undefined) return { state: s, collect: false };
+  if (
+    r.now < r.startedAt + c.warmupMs ||
+    (s.notBefore !== undefined && r.now < s.notBefore) ||
+    r.heapBytes === undefined
+  )
+    return { state: s, collect: false };
   const since = newest ?? s.baseline;
   if (!since) return { state: { ...s, baseline: { at: r.now, bytes: r.heapBytes } }, collect: false };
-  if (r.heapBytes - since.bytes < (c.minGrowthBytesPerMin * (r.now - since.at)) / 60_000) return { state: s, collect: false };
+  if (r.heapBytes - since.bytes < (c.minGrowthBytesPerMin * (r.now - since.at)) / 60_000)
+    return { state: s, collect: false };
   return { state: { ...s, pendingSince: r.now }, collect: true };
 }
 

@@ -78,8 +78,20 @@ export type LeakVerdict =
  * The verdict on one worker's series. `limitBytes` (the heap limit the series grows towards) turns
  * on the urgent read; without it only the slow-leak window applies.
  */
-export function detectLeak(series: readonly HeapSample[], startedAt: number, now: number, c: LeakDetectorConfig, limitBytes?: number): LeakVerdict {
-  const slow = judge(series, startedAt, now, c, { warmupMs: c.warmupMs, minSamples: c.minSamples, minSpanMs: c.minSpanMs, minFit: c.minFit, minTrend: c.minTrend });
+export function detectLeak(
+  series: readonly HeapSample[],
+  startedAt: number,
+  now: number,
+  c: LeakDetectorConfig,
+  limitBytes?: number,
+): LeakVerdict {
+  const slow = judge(series, startedAt, now, c, {
+    warmupMs: c.warmupMs,
+    minSamples: c.minSamples,
+    minSpanMs: c.minSpanMs,
+    minFit: c.minFit,
+    minTrend: c.minTrend,
+  });
   if (slow.verdict === 'leak' || !limitBytes || !(c.urgentHorizonMs > 0)) return slow;
   const urgent = judge(series, startedAt, now, c, URGENT, limitBytes);
   if (urgent.verdict !== 'leak') return slow;
@@ -99,7 +111,8 @@ function judge(
   const from = Math.max(startedAt + t.warmupMs, now - c.windowMs);
   const s = series.filter((p) => p.at >= from && p.at <= now);
   const spanMs = s.length ? s[s.length - 1]!.at - s[0]!.at : 0;
-  if (s.length < Math.max(3, t.minSamples) || spanMs < t.minSpanMs) return { verdict: 'insufficient', samples: s.length, spanMs };
+  if (s.length < Math.max(3, t.minSamples) || spanMs < t.minSpanMs)
+    return { verdict: 'insufficient', samples: s.length, spanMs };
   const { slope, fit, intercept } = regression(s);
   const trend = kendallTau(s);
   const growthBytesPerMin = slope * 60_000;
@@ -109,17 +122,27 @@ function judge(
   const centre = (xs: readonly HeapSample[]) => (xs[0]!.at + xs[xs.length - 1]!.at) / 2;
   const floorRise = minBytes(last) - minBytes(first);
   const floorExpected = ((centre(last) - centre(first)) / 60_000) * c.minGrowthBytesPerMin * 0.5;
-  const leak = growthBytesPerMin >= c.minGrowthBytesPerMin && fit >= t.minFit && trend >= t.minTrend && floorRise >= floorExpected;
+  const leak =
+    growthBytesPerMin >= c.minGrowthBytesPerMin && fit >= t.minFit && trend >= t.minTrend && floorRise >= floorExpected;
   // Where the fitted line stands now, and how long it takes from there to the limit.
   const fittedNow = intercept + slope * (now - s[0]!.at);
   const timeToLimitMs = slope > 0 ? Math.max(0, (limitBytes - fittedNow) / slope) : Infinity;
-  return { verdict: leak ? 'leak' : 'ok', samples: s.length, spanMs, growthBytesPerMin, fit, trend, ...(Number.isFinite(limitBytes) ? { timeToLimitMs } : {}) };
+  return {
+    verdict: leak ? 'leak' : 'ok',
+    samples: s.length,
+    spanMs,
+    growthBytesPerMin,
+    fit,
+    trend,
+    ...(Number.isFinite(limitBytes) ? { timeToLimitMs } : {}),
+  };
 }
 
 /** Kendall's tau-a of bytes against time (samples are in time order): O(n²), n is a window of GCs. */
 function kendallTau(s: readonly HeapSample[]): number {
   let score = 0;
-  for (let i = 0; i < s.length; i++) for (let j = i + 1; j < s.length; j++) score += Math.sign(s[j]!.bytes - s[i]!.bytes);
+  for (let i = 0; i < s.length; i++)
+    for (let j = i + 1; j < s.length; j++) score += Math.sign(s[j]!.bytes - s[i]!.bytes);
   return score / ((s.length * (s.length - 1)) / 2);
 }
 
@@ -129,7 +152,10 @@ function minBytes(xs: readonly HeapSample[]): number {
   return m;
 }
 
-/** Ordinary least squares of bytes on time: slope in bytes per millisecond, R², and the value at the first sample's time. */
+/**
+ * Ordinary least squares of bytes on time: slope in bytes per millisecond, R², and the value at the first sample's
+ * time.
+ */
 function regression(s: readonly HeapSample[]): { slope: number; fit: number; intercept: number } {
   const n = s.length;
   const t0 = s[0]!.at; // centre the clock: epoch milliseconds squared lose precision

@@ -51,15 +51,27 @@ export function levelOf(utilization: number, c: MemoryPolicyConfig): MemoryLevel
   return 'ok';
 }
 
-export function decideMemory(prev: MemoryState, usedBytes: number, limitBytes: number, now: number, c: MemoryPolicyConfig): MemoryDecision {
+export function decideMemory(
+  prev: MemoryState,
+  usedBytes: number,
+  limitBytes: number,
+  now: number,
+  c: MemoryPolicyConfig,
+): MemoryDecision {
   const utilization = limitBytes > 0 ? usedBytes / limitBytes : 0;
   let level = levelOf(utilization, c);
   // Hysteresis: stay at warning until clearly below it.
   if (level === 'ok' && prev.level !== 'ok' && utilization * 100 >= c.warningPct - c.hysteresisPct) level = 'warning';
   const severe = level === 'critical' || level === 'over-limit';
   const severeReadings = severe ? prev.severeReadings + 1 : 0;
-  const hintDue = c.gcHint && level === 'warning' && (prev.lastHintAt === undefined || now - prev.lastHintAt >= c.gcHintCooldownMs);
-  const recycle = severe && severeReadings >= c.sustainReadings ? (level === 'over-limit' ? 'memory-limit' : 'memory-critical') : undefined;
+  const hintDue =
+    c.gcHint && level === 'warning' && (prev.lastHintAt === undefined || now - prev.lastHintAt >= c.gcHintCooldownMs);
+  const recycle =
+    severe && severeReadings >= c.sustainReadings
+      ? level === 'over-limit'
+        ? 'memory-limit'
+        : 'memory-critical'
+      : undefined;
   return {
     state: { level, severeReadings, lastHintAt: hintDue ? now : prev.lastHintAt },
     utilization,

@@ -1,9 +1,16 @@
 import os from 'node:os';
-import { liveSlots, PRIMARY_SCOPE, SlotCounts, type PrimaryPluginContext } from 'otel-cluster/plugin';
-import { heapSamplingConfig, initialSamplerState, planHeapSample, withPause, type HeapSamplingConfig, type SamplerState } from './heap-sampler.js';
+import { liveSlots, PRIMARY_SCOPE, type PrimaryPluginContext, SlotCounts } from 'otel-cluster/plugin';
+import {
+  type HeapSamplingConfig,
+  heapSamplingConfig,
+  initialSamplerState,
+  planHeapSample,
+  type SamplerState,
+  withPause,
+} from './heap-sampler.js';
 import { detectLeak, type HeapSample, type LeakDetectorConfig } from './leak-detector.js';
 import { decideMemory, INITIAL_MEMORY_STATE, type MemoryPolicyConfig, type MemoryState } from './memory-policy.js';
-import { GC_DONE, GC_HINT, OLD_GENERATION_KEY, SNAPSHOT, SNAPSHOT_DONE, type GcReason } from './worker.js';
+import { GC_DONE, GC_HINT, type GcReason, OLD_GENERATION_KEY, SNAPSHOT, SNAPSHOT_DONE } from './worker.js';
 
 /** Forced GC pauses, in seconds: a heap of large strings takes milliseconds, one of small objects up to seconds. */
 const PAUSE_BOUNDARIES_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -59,44 +66,86 @@ export class MemoryManager {
     // Per live slot from the start when hints are on (0 until one is sent), ending with the slot (slot-counts.ts).
     if (this.policy.gcHint) {
       ctx.events.on('worker:exit', (e) => e.reason === 'scaled-down' && this.hints.forget(e.slot));
-      ctx.gauge('cluster.worker.gc_hints', { scope: PRIMARY_SCOPE, unit: '{hint}', description: 'GC hints sent to workers over their memory warning threshold.', kind: 'counter' }, (observe) =>
-        this.hints.observe(liveSlots(ctx.getWorkers()), observe),
+      ctx.gauge(
+        'cluster.worker.gc_hints',
+        {
+          scope: PRIMARY_SCOPE,
+          unit: '{hint}',
+          description: 'GC hints sent to workers over their memory warning threshold.',
+          kind: 'counter',
+        },
+        (observe) => this.hints.observe(liveSlots(ctx.getWorkers()), observe),
       );
     }
     this.sampling = heapSamplingConfig(o.leak, o.leak.gcPauseBudget);
     this.forcedGcs = ctx.meter(PRIMARY_SCOPE).createHistogram('cluster.worker.gc.forced.duration', {
       unit: 's',
-      description: 'Pause of the full GCs the memory manager asked workers for (cluster.gc.reason: hint, leak-check), as the worker measured it.',
+      description:
+        'Pause of the full GCs the memory manager asked workers for (cluster.gc.reason: hint, leak-check), as the worker measured it.',
       advice: { explicitBucketBoundaries: PAUSE_BOUNDARIES_S },
     });
-    const perWorker = (name: string, unit: string, description: string, value: (w: WorkerMemory) => number | undefined) =>
+    const perWorker = (
+      name: string,
+      unit: string,
+      description: string,
+      value: (w: WorkerMemory) => number | undefined,
+    ) =>
       ctx.gauge(name, { scope: PRIMARY_SCOPE, unit, description }, (observe) => {
         for (const w of this.workers.values()) {
           const v = value(w);
           if (v !== undefined) observe(v, { 'worker.id': w.slot });
         }
       });
-    perWorker('cluster.worker.memory.utilization', '1', 'Worker memory used over its limit (RSS over maxMemoryPerWorker, else heap used over the V8 heap limit).', (w) => w.utilization);
+    perWorker(
+      'cluster.worker.memory.utilization',
+      '1',
+      'Worker memory used over its limit (RSS over maxMemoryPerWorker, else heap used over the V8 heap limit).',
+      (w) => w.utilization,
+    );
     // 0 from a worker's first reading: a claim only the leak detector can make, so only with it on.
-    if (o.leakDetection) perWorker('cluster.worker.leak.suspected', '1', '1 when the leak detector has reported the worker.', (w) => (w.leakReported ? 1 : 0));
-    perWorker('cluster.worker.heap.growth_rate', 'By/min', 'Slope of heap used after major GC over the leak window (once it has enough samples).', (w) => w.lastGrowthBytesPerMin);
+    if (o.leakDetection)
+      perWorker('cluster.worker.leak.suspected', '1', '1 when the leak detector has reported the worker.', (w) =>
+        w.leakReported ? 1 : 0,
+      );
+    perWorker(
+      'cluster.worker.heap.growth_rate',
+      'By/min',
+      'Slope of heap used after major GC over the leak window (once it has enough samples).',
+      (w) => w.lastGrowthBytesPerMin,
+    );
     ctx.events.on('worker:exit', (e) => this.workers.delete(e.pid));
     ctx.onWorkerMessage(GC_DONE, (slot, payload, sender) => {
-      const p = payload as { pid?: unknown; reason?: unknown; collected?: unknown; heapBeforeBytes?: unknown; heapAfterBytes?: unknown; pauseMs?: unknown };
-      if (typeof p?.pid !== 'number' || typeof p.heapBeforeBytes !== 'number' || typeof p.heapAfterBytes !== 'number') throw new TypeError('expected { pid, heapBeforeBytes, heapAfterBytes }');
+      const p = payload as {
+        pid?: unknown;
+        reason?: unknown;
+        collected?: unknown;
+        heapBeforeBytes?: unknown;
+        heapAfterBytes?: unknown;
+        pauseMs?: unknown;
+      };
+      if (typeof p?.pid !== 'number' || typeof p.heapBeforeBytes !== 'number' || typeof p.heapAfterBytes !== 'number')
+        throw new TypeError('expected { pid, heapBeforeBytes, heapAfterBytes }');
       speaksForItself(p.pid, sender);
       const reason: GcReason = p.reason === 'leak-check' ? 'leak-check' : 'hint';
-      const pauseMs = typeof p.pauseMs === 'number' && p.pauseMs >= 0 && Number.isFinite(p.pauseMs) ? p.pauseMs : undefined;
-      if (p.collected && pauseMs !== undefined) this.forcedGcs.record(pauseMs / 1000, { 'worker.id': slot, 'cluster.gc.reason': reason });
+      const pauseMs =
+        typeof p.pauseMs === 'number' && p.pauseMs >= 0 && Number.isFinite(p.pauseMs) ? p.pauseMs : undefined;
+      if (p.collected && pauseMs !== undefined)
+        this.forcedGcs.record(pauseMs / 1000, { 'worker.id': slot, 'cluster.gc.reason': reason });
       if (reason === 'leak-check') {
         this.leakCheckDone(p.pid, !!p.collected, pauseMs);
         return;
       }
       if (!p.collected) {
-        ctx.logger.warn({ slot, pid: p.pid }, 'GC hint not honoured: the worker cannot collect on request (no --expose-gc)');
+        ctx.logger.warn(
+          { slot, pid: p.pid },
+          'GC hint not honoured: the worker cannot collect on request (no --expose-gc)',
+        );
         return;
       }
-      ctx.logger.info({ slot, pid: p.pid, heapBeforeBytes: p.heapBeforeBytes, heapAfterBytes: p.heapAfterBytes }, 'GC hint answered');
+      ctx.logger.info(
+        { slot, pid: p.pid, heapBeforeBytes: p.heapBeforeBytes, heapAfterBytes: p.heapAfterBytes },
+        'GC hint answered',
+      );
       ctx.emit('worker:gc', { slot, pid: p.pid, heapBeforeBytes: p.heapBeforeBytes, heapAfterBytes: p.heapAfterBytes });
     });
     ctx.onWorkerMessage(SNAPSHOT_DONE, (slot, payload, sender) => {
@@ -106,7 +155,8 @@ export class MemoryManager {
       const w = this.workers.get(p.pid);
       if (typeof p?.path === 'string') ctx.logger.warn({ slot, pid: p.pid, path: p.path }, 'heap snapshot written');
       else ctx.logger.error({ slot, pid: p?.pid, err: p?.error }, 'heap snapshot failed');
-      if (w && typeof p.pid === 'number') this.reportLeak(w, p.pid, 'snapshot', typeof p.path === 'string' ? p.path : undefined);
+      if (w && typeof p.pid === 'number')
+        this.reportLeak(w, p.pid, 'snapshot', typeof p.path === 'string' ? p.path : undefined);
     });
     this.timer = setInterval(() => this.tick(), o.intervalMs);
     this.timer.unref();
@@ -157,11 +207,25 @@ export class MemoryManager {
     const d = decideMemory(w.state, used, limit, now, this.policy);
     w.state = d.state;
     w.utilization = d.utilization;
-    const log = { slot: w.slot, pid, level: d.state.level, utilization: Math.round(d.utilization * 1000) / 1000, usedBytes: used, limitBytes: limit };
+    const log = {
+      slot: w.slot,
+      pid,
+      level: d.state.level,
+      utilization: Math.round(d.utilization * 1000) / 1000,
+      usedBytes: used,
+      limitBytes: limit,
+    };
     if (d.changed) {
       if (d.state.level === 'ok') this.ctx.logger.info(log, 'worker memory back below the warning threshold');
       else this.ctx.logger.warn(log, `worker memory ${d.state.level}`);
-      this.ctx.emit('worker:memory', { slot: w.slot, pid, level: d.state.level, utilization: d.utilization, usedBytes: used, limitBytes: limit });
+      this.ctx.emit('worker:memory', {
+        slot: w.slot,
+        pid,
+        level: d.state.level,
+        utilization: d.utilization,
+        usedBytes: used,
+        limitBytes: limit,
+      });
     }
     if (d.gcHint) {
       this.hints.add(w.slot);
@@ -169,7 +233,9 @@ export class MemoryManager {
     }
     if (d.recycle) {
       this.ctx.logger.error(log, `worker memory ${d.state.level}: recycling it (${d.recycle})`);
-      this.ctx.recycleWorker(w.slot, d.recycle).catch((err: Error) => this.ctx.logger.error({ slot: w.slot, pid, err: err.message }, 'memory recycle failed'));
+      this.ctx
+        .recycleWorker(w.slot, d.recycle)
+        .catch((err: Error) => this.ctx.logger.error({ slot: w.slot, pid, err: err.message }, 'memory recycle failed'));
     }
   }
 
@@ -190,7 +256,12 @@ export class MemoryManager {
     w.lastGrowthBytesPerMin = v.growthBytesPerMin;
     if (v.verdict !== 'leak' || w.leakReported) return;
     w.leakReported = true;
-    w.leak = { growthBytesPerMin: v.growthBytesPerMin, fit: v.fit, samples: v.samples, ...(v.timeToLimitMs !== undefined ? { timeToLimitS: Math.round(v.timeToLimitMs / 1000) } : {}) };
+    w.leak = {
+      growthBytesPerMin: v.growthBytesPerMin,
+      fit: v.fit,
+      samples: v.samples,
+      ...(v.timeToLimitMs !== undefined ? { timeToLimitS: Math.round(v.timeToLimitMs / 1000) } : {}),
+    };
     const detail = {
       slot: w.slot,
       pid,
@@ -203,12 +274,16 @@ export class MemoryManager {
     this.ctx.logger.error(detail, 'memory leak suspected');
     if (this.o.leakAction === 'snapshot') {
       // Reported once the worker says where the snapshot went.
-      this.ctx.sendToWorker(w.slot, SNAPSHOT, { dir: this.o.heapSnapshotDir ?? os.tmpdir() }).catch(() => this.reportLeak(w, pid, 'snapshot', undefined));
+      this.ctx
+        .sendToWorker(w.slot, SNAPSHOT, { dir: this.o.heapSnapshotDir ?? os.tmpdir() })
+        .catch(() => this.reportLeak(w, pid, 'snapshot', undefined));
       return;
     }
     this.reportLeak(w, pid, this.o.leakAction, undefined);
     if (this.o.leakAction === 'recycle') {
-      this.ctx.recycleWorker(w.slot, 'leak').catch((err: Error) => this.ctx.logger.error({ slot: w.slot, pid, err: err.message }, 'leak recycle failed'));
+      this.ctx
+        .recycleWorker(w.slot, 'leak')
+        .catch((err: Error) => this.ctx.logger.error({ slot: w.slot, pid, err: err.message }, 'leak recycle failed'));
     }
   }
 
@@ -216,7 +291,12 @@ export class MemoryManager {
   private sample(w: WorkerMemory, pid: number, startedAt: number, now: number): void {
     if (!w.canCollect || !this.ctx.store.heapOf(w.slot, pid)) return;
     const old = this.ctx.store.snapshotExtra(w.slot, OLD_GENERATION_KEY);
-    const d = planHeapSample(w.sampler, { now, startedAt, series: w.series, heapBytes: typeof old === 'number' ? old : undefined }, this.sampling, Math.random);
+    const d = planHeapSample(
+      w.sampler,
+      { now, startedAt, series: w.series, heapBytes: typeof old === 'number' ? old : undefined },
+      this.sampling,
+      Math.random,
+    );
     w.sampler = d.state;
     if (!d.collect) return;
     this.ctx.logger.debug({ slot: w.slot, pid, intervalMs: d.state.intervalMs }, 'leak check: asking for a full GC');
@@ -228,13 +308,21 @@ export class MemoryManager {
     if (!w) return;
     if (!collected) {
       w.canCollect = false;
-      this.ctx.logger.warn({ slot: w.slot, pid }, 'leak check: the worker cannot collect on request; the detector reads its own major GCs only');
+      this.ctx.logger.warn(
+        { slot: w.slot, pid },
+        'leak check: the worker cannot collect on request; the detector reads its own major GCs only',
+      );
       return;
     }
     if (pauseMs !== undefined) w.sampler = withPause(w.sampler, pauseMs);
   }
 
-  private reportLeak(w: WorkerMemory, pid: number, action: 'warn' | 'snapshot' | 'recycle', snapshotPath: string | undefined): void {
+  private reportLeak(
+    w: WorkerMemory,
+    pid: number,
+    action: 'warn' | 'snapshot' | 'recycle',
+    snapshotPath: string | undefined,
+  ): void {
     const v = w.leak ?? { growthBytesPerMin: 0, fit: 0, samples: 0 };
     this.ctx.emit('worker:leak', { slot: w.slot, pid, ...v, action, ...(snapshotPath ? { snapshotPath } : {}) });
   }

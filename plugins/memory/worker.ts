@@ -40,7 +40,9 @@ export function serveMemory(ctx: WorkerPluginContext): void {
       mkdirSync(dir, { recursive: true });
       // Blocks this worker while it writes (seconds for a large heap): the primary asks only on a
       // leak verdict, once per worker.
-      const file = v8.writeHeapSnapshot(path.join(dir, `heap-worker${ctx.slot}-pid${process.pid}-${Date.now()}.heapsnapshot`));
+      const file = v8.writeHeapSnapshot(
+        path.join(dir, `heap-worker${ctx.slot}-pid${process.pid}-${Date.now()}.heapsnapshot`),
+      );
       ctx.sendToPrimary(SNAPSHOT_DONE, { pid: process.pid, path: file });
     } catch (err) {
       ctx.sendToPrimary(SNAPSHOT_DONE, { pid: process.pid, error: (err as Error)?.message ?? String(err) });
@@ -48,7 +50,10 @@ export function serveMemory(ctx: WorkerPluginContext): void {
   });
 }
 
-/** Heap used outside the young generation (what the heap-after-major-GC series measures); undefined where the runtime has no V8 spaces. */
+/**
+ * Heap used outside the young generation (what the heap-after-major-GC series measures); undefined where the runtime
+ * has no V8 spaces.
+ */
 function oldGenerationUsed(): number | undefined {
   let used = 0;
   let any = false;

@@ -1,5 +1,11 @@
-import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
-import { AggregationTemporality, DataPointType, DURATION_BOUNDARIES_S, METRIC_NAMES as M, type MetricData } from 'otel-cluster/plugin';
+import { type Attributes, type HrTime, ValueType } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  DataPointType,
+  DURATION_BOUNDARIES_S,
+  METRIC_NAMES as M,
+  type MetricData,
+} from 'otel-cluster/plugin';
 
 interface Series {
   attributes: Attributes;
@@ -45,9 +51,21 @@ export class RequestDurationHistogram {
   private lastRoute: string | undefined;
   private lastError: string | undefined;
 
-  record(method: string, status: number, route: string | undefined, errorType: string | undefined, durationS: number): void {
+  record(
+    method: string,
+    status: number,
+    route: string | undefined,
+    errorType: string | undefined,
+    durationS: number,
+  ): void {
     let s = this.last;
-    if (s === undefined || method !== this.lastMethod || status !== this.lastStatus || route !== this.lastRoute || errorType !== this.lastError) {
+    if (
+      s === undefined ||
+      method !== this.lastMethod ||
+      status !== this.lastStatus ||
+      route !== this.lastRoute ||
+      errorType !== this.lastError
+    ) {
       s = this.find(method, status, route, errorType);
       this.last = s;
       this.lastMethod = method;
@@ -87,12 +105,21 @@ export class RequestDurationHistogram {
   }
 
   private add(attributes: Attributes): Series {
-    const s: Series = { attributes, counts: new Array(DURATION_BOUNDARIES_S.length + 1).fill(0), count: 0, sum: 0, min: Infinity, max: -Infinity };
+    const s: Series = {
+      attributes,
+      counts: new Array(DURATION_BOUNDARIES_S.length + 1).fill(0),
+      count: 0,
+      sum: 0,
+      min: Infinity,
+      max: -Infinity,
+    };
     this.series.push(s);
     return s;
   }
 
-  /** Entries at each level of the index (methods, routes, status codes, error types): each is at most the series count. */
+  /**
+   * Entries at each level of the index (methods, routes, status codes, error types): each is at most the series count.
+   */
   indexEntries(): [number, number, number, number] {
     const n: [number, number, number, number] = [this.index.size, 0, 0, 0];
     for (const byRoute of this.index.values()) {
@@ -113,14 +140,25 @@ export class RequestDurationHistogram {
   collect(): MetricData {
     const endTime = toHr(Date.now());
     return {
-      descriptor: { name: M.requestDuration, description: 'Duration of HTTP server requests.', unit: 's', valueType: ValueType.DOUBLE },
+      descriptor: {
+        name: M.requestDuration,
+        description: 'Duration of HTTP server requests.',
+        unit: 's',
+        valueType: ValueType.DOUBLE,
+      },
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.HISTOGRAM,
       dataPoints: this.series.map((s) => ({
         startTime: this.startTime,
         endTime,
         attributes: s.attributes,
-        value: { buckets: { boundaries: DURATION_BOUNDARIES_S, counts: [...s.counts] }, count: s.count, sum: s.sum, min: s.min, max: s.max },
+        value: {
+          buckets: { boundaries: DURATION_BOUNDARIES_S, counts: [...s.counts] },
+          count: s.count,
+          sum: s.sum,
+          min: s.min,
+          max: s.max,
+        },
       })),
     };
   }

@@ -71,7 +71,9 @@ export class JumpWatch {
     this.inflight--;
   }
 
-  /** A snapshot counted `active` requests in progress: what the primary knows now, so the next jump is measured from it. */
+  /**
+   * A snapshot counted `active` requests in progress: what the primary knows now, so the next jump is measured from it.
+   */
   reported(active: number): void {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -123,7 +125,9 @@ export function watchForJumps(ctx: WorkerPluginContext, telemetry: WorkerTelemet
       telemetry
         .sendNow()
         .then((sent) => sent && ctx.sendToPrimary(EARLY_SNAPSHOT_KIND, null))
-        .catch((err: unknown) => ctx.logger.warn({ err: (err as Error)?.message ?? String(err) }, 'early telemetry snapshot not sent'));
+        .catch((err: unknown) =>
+          ctx.logger.warn({ err: (err as Error)?.message ?? String(err) }, 'early telemetry snapshot not sent'),
+        );
     },
   });
   ctx.onRequest(watch.started);

@@ -1,7 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
-import { METRIC_NAMES as M, WORKER_SCOPE, type Exemplar, type RequestInfo, type WorkerPluginContext, type WorkerTelemetryAccess } from 'otel-cluster/plugin';
+import { type Attributes, context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  type Exemplar,
+  METRIC_NAMES as M,
+  type RequestInfo,
+  WORKER_SCOPE,
+  type WorkerPluginContext,
+  type WorkerTelemetryAccess,
+} from 'otel-cluster/plugin';
 import { RequestDurationHistogram } from './duration-histogram.js';
 import { watchForJumps } from './early-snapshot.js';
 
@@ -15,10 +22,12 @@ const headerGetter = {
 };
 
 /** The semantic conventions' `http.request.method`: known methods as sent, others `_OTHER`. */
-const methodOf = (m: string | undefined): string => (m === 'GET' ? m : m === undefined ? 'GET' : KNOWN_METHODS.has(m) ? m : '_OTHER');
+const methodOf = (m: string | undefined): string =>
+  m === 'GET' ? m : m === undefined ? 'GET' : KNOWN_METHODS.has(m) ? m : '_OTHER';
 
 /** The semantic conventions' `error.type`: an aborted request, or a 5xx status; none otherwise. */
-const errorTypeOf = (aborted: boolean, statusCode: number): string | undefined => (aborted ? 'aborted' : statusCode >= 500 ? String(statusCode) : undefined);
+const errorTypeOf = (aborted: boolean, statusCode: number): string | undefined =>
+  aborted ? 'aborted' : statusCode >= 500 ? String(statusCode) : undefined;
 
 /**
  * http.server.request.duration and http.server.active_requests, timed by the worker's frontend (one
@@ -35,7 +44,10 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetryA
   // In-flight requests are exported as counted when the SDK collects, from the frontend's own list
   // of unfinished responses (exact, by method). The exported value is an UpDownCounter's: a method
   // seen before (it has duration series) stays, at 0.
-  const active = meter.createObservableUpDownCounter(M.activeRequests, { unit: '{request}', description: 'Number of active HTTP server requests.' });
+  const active = meter.createObservableUpDownCounter(M.activeRequests, {
+    unit: '{request}',
+    description: 'Number of active HTTP server requests.',
+  });
   // One attribute object per method, reused: the SDK hashes attributes on every call.
   const activeAttrs = new Map<string, Attributes>();
   const inFlight = new Map<string, number>();
@@ -78,7 +90,11 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetryA
   // The span starts and ends on the clock readings the duration histogram records.
   ctx.aroundRequest((req, _res, next, startMs) => {
     const parent = propagator.extract(context.active(), req.headers, headerGetter);
-    const span = tracer.startSpan(methodOf(req.method), { kind: SpanKind.SERVER, startTime: performance.timeOrigin + (startMs || performance.now()) }, parent);
+    const span = tracer.startSpan(
+      methodOf(req.method),
+      { kind: SpanKind.SERVER, startTime: performance.timeOrigin + (startMs || performance.now()) },
+      parent,
+    );
     (req as unknown as Record<symbol, Span>)[kSpan] = span;
     context.with(trace.setSpan(parent, span), next);
   });
@@ -98,7 +114,16 @@ export function recordHttp(ctx: WorkerPluginContext, telemetry: WorkerTelemetryA
     span.end(endMs);
     const sc = span.spanContext();
     if (trace.isSpanContextValid(sc) && sc.traceFlags & 1)
-      keepSlowest({ traceId: sc.traceId, spanId: sc.spanId, durationS: info.durationS, at: endMs, method, route: info.route, statusCode: info.statusCode, errorType });
+      keepSlowest({
+        traceId: sc.traceId,
+        spanId: sc.spanId,
+        durationS: info.durationS,
+        at: endMs,
+        method,
+        route: info.route,
+        statusCode: info.statusCode,
+        errorType,
+      });
   });
 
   function keepSlowest(e: Exemplar) {

@@ -1,4 +1,11 @@
-import { monitorEventLoopDelay, performance, PerformanceObserver, constants, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
+import {
+  constants,
+  type EventLoopUtilization,
+  type IntervalHistogram,
+  monitorEventLoopDelay,
+  PerformanceObserver,
+  performance,
+} from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { GC_BOUNDARIES_S, METRIC_NAMES as M, WORKER_SCOPE, type WorkerPluginContext } from 'otel-cluster/plugin';
 
@@ -17,16 +24,36 @@ const GC_TYPES: Record<number, string> = {
  */
 export function recordRuntime(ctx: WorkerPluginContext): void {
   const meter = ctx.meter(WORKER_SCOPE);
-  const delayP50 = meter.createObservableGauge(M.eventLoopDelayP50, { unit: 's', description: 'Event loop delay, 50th percentile over the interval.' });
-  const delayP99 = meter.createObservableGauge(M.eventLoopDelayP99, { unit: 's', description: 'Event loop delay, 99th percentile over the interval.' });
-  const delayMax = meter.createObservableGauge(M.eventLoopDelayMax, { unit: 's', description: 'Event loop delay, maximum over the interval.' });
-  const utilization = meter.createObservableGauge(M.eventLoopUtilization, { unit: '1', description: 'Event loop utilization over the interval.' });
-  const heapUsed = meter.createObservableGauge(M.heapUsed, { unit: 'By', description: 'Heap space used, by V8 heap space.' });
+  const delayP50 = meter.createObservableGauge(M.eventLoopDelayP50, {
+    unit: 's',
+    description: 'Event loop delay, 50th percentile over the interval.',
+  });
+  const delayP99 = meter.createObservableGauge(M.eventLoopDelayP99, {
+    unit: 's',
+    description: 'Event loop delay, 99th percentile over the interval.',
+  });
+  const delayMax = meter.createObservableGauge(M.eventLoopDelayMax, {
+    unit: 's',
+    description: 'Event loop delay, maximum over the interval.',
+  });
+  const utilization = meter.createObservableGauge(M.eventLoopUtilization, {
+    unit: '1',
+    description: 'Event loop utilization over the interval.',
+  });
+  const heapUsed = meter.createObservableGauge(M.heapUsed, {
+    unit: 'By',
+    description: 'Heap space used, by V8 heap space.',
+  });
   const heapAfterGc = meter.createObservableGauge(M.heapAfterGc, {
     unit: 'By',
-    description: 'Old-generation heap used right after the last major GC (the live heap; the young generation is left out).',
+    description:
+      'Old-generation heap used right after the last major GC (the live heap; the young generation is left out).',
   });
-  const gcDuration = meter.createHistogram(M.gcDuration, { unit: 's', description: 'Garbage collection duration.', advice: { explicitBucketBoundaries: GC_BOUNDARIES_S } });
+  const gcDuration = meter.createHistogram(M.gcDuration, {
+    unit: 's',
+    description: 'Garbage collection duration.',
+    advice: { explicitBucketBoundaries: GC_BOUNDARIES_S },
+  });
 
   let delay: IntervalHistogram | undefined;
   try {
@@ -69,7 +96,9 @@ export function recordRuntime(ctx: WorkerPluginContext): void {
         lastElu = now;
       }
       const spaces = heapSpaces();
-      if (spaces) for (const space of spaces) result.observe(heapUsed, space.space_used_size, { 'v8js.heap.space.name': space.space_name });
+      if (spaces)
+        for (const space of spaces)
+          result.observe(heapUsed, space.space_used_size, { 'v8js.heap.space.name': space.space_name });
       else result.observe(heapUsed, process.memoryUsage().heapUsed); // Bun: no per-space figures
       if (afterMajorGc !== undefined) result.observe(heapAfterGc, afterMajorGc);
     },
@@ -91,7 +120,8 @@ function oldGenerationUsed(): number {
   const spaces = heapSpaces();
   if (!spaces) return v8.getHeapStatistics().used_heap_size;
   let used = 0;
-  for (const s of spaces) if (s.space_name !== 'new_space' && s.space_name !== 'new_large_object_space') used += s.space_used_size;
+  for (const s of spaces)
+    if (s.space_name !== 'new_space' && s.space_name !== 'new_large_object_space') used += s.space_used_size;
   return used;
 }
 

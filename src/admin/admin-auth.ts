@@ -55,7 +55,8 @@ export class AdminAuth {
 
   private newSession(now: number): string {
     const id = randomBytes(32).toString('base64url');
-    for (const [key, expires] of this.sessions) if (expires <= now || this.sessions.size >= MAX_SESSIONS) this.sessions.delete(key);
+    for (const [key, expires] of this.sessions)
+      if (expires <= now || this.sessions.size >= MAX_SESSIONS) this.sessions.delete(key);
     this.sessions.set(digest(id).toString('hex'), now + SESSION_MS);
     return `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}`;
   }

@@ -42,8 +42,13 @@ export class AdminServer {
   private readonly routes = new Map<string, AdminRoute>();
   private readonly auth: AdminAuth | undefined;
   private readonly onError: (err: unknown, path: string) => void;
-  private readonly server = http.createServer({ connectionsCheckingInterval: ADMIN_LIMITS.CHECK_MS, headersTimeout: ADMIN_LIMITS.HEADERS_MS, requestTimeout: ADMIN_LIMITS.REQUEST_MS }, (req, res) =>
-    this.serve(req, res),
+  private readonly server = http.createServer(
+    {
+      connectionsCheckingInterval: ADMIN_LIMITS.CHECK_MS,
+      headersTimeout: ADMIN_LIMITS.HEADERS_MS,
+      requestTimeout: ADMIN_LIMITS.REQUEST_MS,
+    },
+    (req, res) => this.serve(req, res),
   );
   private closed: Promise<void> | undefined;
   private loopbackOnly = false;
@@ -105,7 +110,12 @@ export class AdminServer {
   }
 
   /** Host, origin and token checks; when refused, the answer (403, 401 or the login redirect) is sent. */
-  private admitted(req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string | undefined): boolean {
+  private admitted(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+    query: string | undefined,
+  ): boolean {
     // Bound to loopback, only a local name may be asked for: a page on another site whose name
     // was rebound to 127.0.0.1 (DNS rebinding) must not read metrics or status from a browser.
     if (this.loopbackOnly && !isLocalHostHeader(req.headers.host)) {
@@ -121,8 +131,12 @@ export class AdminServer {
     if (!this.auth) return true;
     const verdict = this.auth.check(req, path, query);
     if (verdict.kind === 'allowed') return true;
-    if (verdict.kind === 'login') res.writeHead(303, { location: './', 'set-cookie': verdict.cookie, 'cache-control': 'no-store' }).end();
-    else res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="otel-cluster admin"' }).end('admin token required: Authorization: Bearer <token>\n');
+    if (verdict.kind === 'login')
+      res.writeHead(303, { location: './', 'set-cookie': verdict.cookie, 'cache-control': 'no-store' }).end();
+    else
+      res
+        .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="otel-cluster admin"' })
+        .end('admin token required: Authorization: Bearer <token>\n');
     return false;
   }
 
@@ -134,7 +148,8 @@ export class AdminServer {
 
   /** A route behind the token (when one is set). Paths of OPEN_ROUTES are refused: see openRoute. */
   route(path: string, handler: AdminRoute): this {
-    if (OPEN_ROUTES.has(path)) throw new PluginError(`adminRoute('${path}'): this path answers without the token and is the cluster's own`);
+    if (OPEN_ROUTES.has(path))
+      throw new PluginError(`adminRoute('${path}'): this path answers without the token and is the cluster's own`);
     this.routes.set(path, handler);
     return this;
   }
@@ -181,7 +196,12 @@ function sameOrigin(req: http.IncomingMessage): boolean {
   }
 }
 
-export function sendJson(res: http.ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = 'application/json',
+): void {
   res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' }).end(`${JSON.stringify(body)}\n`);
 }
 

@@ -34,7 +34,12 @@ export class EventStream {
     }
     // The admin server's idle timeout must not cut a stream that is quiet between messages.
     req.socket.setTimeout(0);
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     const hello = this.o.hello();
     this.clients.set(res, Buffer.byteLength(hello) + this.o.maxBufferedBytes);
     res.on('close', () => this.clients.delete(res));

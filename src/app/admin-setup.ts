@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import { AdminServer, isLoopback, type AdminRoute } from '../admin/admin-server.js';
+import { type AdminRoute, AdminServer, isLoopback } from '../admin/admin-server.js';
 import type { ResolvedOptions } from '../config/validate.js';
 import { configError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ADMIN_TOKEN_ENV, takeAdminTokenEnv } from './admin-token-env.js';
-import { readinessRoutes, type ReadinessView } from './probes.js';
+import { type ReadinessView, readinessRoutes } from './probes.js';
 import type { ListenAddress } from './types.js';
 
 export const MIN_TOKEN_CHARS = 16;
@@ -27,7 +27,13 @@ export function adminToken(admin: Exclude<ResolvedOptions['admin'], false>, logg
     token = fromEnv;
   }
   if (token !== undefined && token.length < MIN_TOKEN_CHARS)
-    throw configError([{ code: 'CLUSTER_ERR_CONFIG_RANGE', path: source, message: `must be at least ${MIN_TOKEN_CHARS} characters, received a string of ${token.length}` }]);
+    throw configError([
+      {
+        code: 'CLUSTER_ERR_CONFIG_RANGE',
+        path: source,
+        message: `must be at least ${MIN_TOKEN_CHARS} characters, received a string of ${token.length}`,
+      },
+    ]);
   return token;
 }
 
@@ -36,10 +42,20 @@ function readTokenFile(file: string, logger: Logger): string {
   try {
     const st = fs.statSync(file);
     if (!st.isFile()) throw new Error('not a regular file');
-    if ((st.mode & 0o077) !== 0) logger.warn({ file, mode: (st.mode & 0o777).toString(8) }, 'admin.tokenFile is readable by other users: chmod 600 it');
+    if ((st.mode & 0o077) !== 0)
+      logger.warn(
+        { file, mode: (st.mode & 0o777).toString(8) },
+        'admin.tokenFile is readable by other users: chmod 600 it',
+      );
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw configError([{ code: 'CLUSTER_ERR_CONFIG_VALUE', path: 'admin.tokenFile', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+    throw configError([
+      {
+        code: 'CLUSTER_ERR_CONFIG_VALUE',
+        path: 'admin.tokenFile',
+        message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      },
+    ]);
   }
   return (text.split('\n', 1)[0] ?? '').trim();
 }

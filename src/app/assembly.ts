@@ -4,9 +4,9 @@ import type { AdminServer } from '../admin/admin-server.js';
 import type { ResolvedOptions } from '../config/validate.js';
 import type { Logger } from '../logger.js';
 import { type Plugin, PluginHost } from '../plugin-api/plugin-host.js';
-import type { WorkerInfo } from '../supervisor/supervisor.js';
 import type { ClusterStatus } from '../status/status-report.js';
 import { StatusService } from '../status/status-service.js';
+import type { WorkerInfo } from '../supervisor/supervisor.js';
 import { startAdmin } from './admin-setup.js';
 import { builtinPlugins, type HealthCheckFn } from './builtin-plugins.js';
 import type { ReadinessView } from './probes.js';
@@ -67,7 +67,9 @@ export class PrimarySide {
     private readonly topology: Topology,
     healthChecks: ReadonlyMap<string, HealthCheckFn>,
   ) {
-    this.messages = new WorkerMessageRouter((kind, err) => logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, "a plugin's worker-message handler failed"));
+    this.messages = new WorkerMessageRouter((kind, err) =>
+      logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, "a plugin's worker-message handler failed"),
+    );
     this.builtins = builtinPlugins(o, {
       healthChecks,
       minimumWorkers: () => topology.minimumWorkers(),
@@ -78,13 +80,23 @@ export class PrimarySide {
   /** The primary's telemetry (undefined with telemetry off); one process registers no globals of its own here. */
   async startTelemetry(): Promise<PrimaryTelemetry | undefined> {
     const t = this.topology;
-    this.telemetry = await primaryTelemetry(this.o, () => t.workers(), this.logger, t.kind === 'cluster' ? { givenUpSlots: t.givenUpSlots, global: t.heldMeters } : { registerGlobals: false });
+    this.telemetry = await primaryTelemetry(
+      this.o,
+      () => t.workers(),
+      this.logger,
+      t.kind === 'cluster' ? { givenUpSlots: t.givenUpSlots, global: t.heldMeters } : { registerGlobals: false },
+    );
     return this.telemetry;
   }
 
   /** The admin server (with `admin` on): token, probes, /metrics with telemetry. */
   async startAdmin(): Promise<AdminServer | undefined> {
-    const started = await startAdmin(this.o, () => this.topology.readiness(), this.telemetry?.metricsHandler, this.logger);
+    const started = await startAdmin(
+      this.o,
+      () => this.topology.readiness(),
+      this.telemetry?.metricsHandler,
+      this.logger,
+    );
     this.admin = started?.admin;
     this.adminAddress = started?.address;
     return this.admin;
@@ -118,7 +130,8 @@ export class PrimarySide {
 
   /** SIGTERM/SIGINT (and SIGUSR2 for a reload, in a cluster), when the app handles signals. */
   installSignals(app: AssembledApp): void {
-    if (this.o.handleSignals) this.removeSignals = installSignalHandlers(app, this.logger, this.topology.kind === 'cluster');
+    if (this.o.handleSignals)
+      this.removeSignals = installSignalHandlers(app, this.logger, this.topology.kind === 'cluster');
   }
 
   /** The status stream ends first: its clients are told before the pool goes. Idempotent. */

@@ -2,16 +2,15 @@ import { EventEmitter } from 'node:events';
 import type { RequestListener } from 'node:http';
 import type { ResolvedOptions } from '../config/validate.js';
 import { InvalidArgumentError, WrongRoleError } from '../errors.js';
-import type { HealthCheckFn } from './builtin-plugins.js';
-import type { Logger } from '../logger.js';
-import type { ClusterEventMap } from '../supervisor/events.js';
-import type { WorkerInfo } from '../supervisor/supervisor.js';
-import { kRoute, pathOf, Router, type Handler } from '../worker/router.js';
-import type { ClusterMetrics } from '../status/cluster-metrics.js';
-import type { AutoscalerStatus } from './builtin-plugins.js';
 import type { Message } from '../ipc/envelope.js';
 import type { SettledReply } from '../ipc/primary-ipc.js';
 import { Handlers, type MessageHandler } from '../ipc/rpc.js';
+import type { Logger } from '../logger.js';
+import type { ClusterMetrics } from '../status/cluster-metrics.js';
+import type { ClusterEventMap } from '../supervisor/events.js';
+import type { WorkerInfo } from '../supervisor/supervisor.js';
+import { type Handler, kRoute, pathOf, Router } from '../worker/router.js';
+import type { AutoscalerStatus, HealthCheckFn } from './builtin-plugins.js';
 import type { App, ListenAddress } from './types.js';
 
 /**
@@ -40,8 +39,12 @@ export abstract class BaseApp extends EventEmitter<ClusterEventMap> implements A
     protected readonly logger: Logger,
   ) {
     super();
-    this.router = new Router((err, req) => this.logger.error({ err, method: req.method, url: req.url }, 'request handler failed'));
-    this.handlers = new Handlers(options.ipc.maxMessageBytes, (type, err) => this.logger.error({ type, err }, 'onMessage handler failed'));
+    this.router = new Router((err, req) =>
+      this.logger.error({ err, method: req.method, url: req.url }, 'request handler failed'),
+    );
+    this.handlers = new Handlers(options.ipc.maxMessageBytes, (type, err) =>
+      this.logger.error({ type, err }, 'onMessage handler failed'),
+    );
   }
 
   onMessage(type: string, handler: MessageHandler): this {
@@ -112,9 +115,11 @@ export abstract class BaseApp extends EventEmitter<ClusterEventMap> implements A
    * in workers.
    */
   healthCheck(name: string, fn: HealthCheckFn): this {
-    if (typeof name !== 'string' || !name) throw new InvalidArgumentError('healthCheck(name, fn): name must be a non-empty string');
+    if (typeof name !== 'string' || !name)
+      throw new InvalidArgumentError('healthCheck(name, fn): name must be a non-empty string');
     if (typeof fn !== 'function') throw new InvalidArgumentError(`healthCheck('${name}', fn): fn must be a function`);
-    if (this.healthChecks.has(name)) throw new InvalidArgumentError(`healthCheck('${name}'): a check with this name is already registered`);
+    if (this.healthChecks.has(name))
+      throw new InvalidArgumentError(`healthCheck('${name}'): a check with this name is already registered`);
     this.healthChecks.set(name, fn);
     return this;
   }
@@ -123,7 +128,10 @@ export abstract class BaseApp extends EventEmitter<ClusterEventMap> implements A
   protected requestListener(): RequestListener {
     const mounted = this.options.handler as Handler | undefined;
     this.router.use((req, res, next) => {
-      const h = (req.method === 'GET' || req.method === 'HEAD') && this.defaultRoutes.size ? this.defaultRoutes.get(pathOf(req.url ?? '/')) : undefined;
+      const h =
+        (req.method === 'GET' || req.method === 'HEAD') && this.defaultRoutes.size
+          ? this.defaultRoutes.get(pathOf(req.url ?? '/'))
+          : undefined;
       if (!h) return next();
       (req as unknown as Record<symbol, string>)[kRoute] = pathOf(req.url ?? '/');
       return h(req, res, next);
@@ -158,9 +166,15 @@ export abstract class BaseApp extends EventEmitter<ClusterEventMap> implements A
   }
 
   protected wrongRole(method: string, needs: 'primary' | 'worker' = 'primary'): WrongRoleError {
-    const here = this.isWorker ? 'a worker' : this.isPrimaryOfCluster ? 'the cluster primary' : 'single-process mode (cluster.enabled false)';
+    const here = this.isWorker
+      ? 'a worker'
+      : this.isPrimaryOfCluster
+        ? 'the cluster primary'
+        : 'single-process mode (cluster.enabled false)';
     const wanted = needs === 'primary' ? 'the cluster primary' : 'a worker';
-    return new WrongRoleError(`${method}() is only available in ${wanted}, not in ${here}; check app.${needs === 'primary' ? 'isPrimary' : 'isWorker'} first`);
+    return new WrongRoleError(
+      `${method}() is only available in ${wanted}, not in ${here}; check app.${needs === 'primary' ? 'isPrimary' : 'isWorker'} first`,
+    );
   }
 
   /** True only for the primary of a cluster (not single-process mode). */

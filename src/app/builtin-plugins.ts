@@ -1,22 +1,32 @@
 // The composition root of the built-in plugins: the one module of src/ that imports plugins/
 // (.dependency-cruiser.cjs); the rest of src/app reaches them, and their public types, through it.
 import os from 'node:os';
-import { autoscalerPlugin, type AutoscalerPlugin } from '../../plugins/autoscaler/index.js';
+import { type AutoscalerPlugin, autoscalerPlugin } from '../../plugins/autoscaler/index.js';
 import { healthPlugin } from '../../plugins/health/index.js';
 import type { HealthCheckFn } from '../../plugins/health/report.js';
-import { heapLimitMiB } from '../../plugins/memory/memory-policy.js';
 import { memoryPlugin } from '../../plugins/memory/index.js';
+import { heapLimitMiB } from '../../plugins/memory/memory-policy.js';
 import { otelWorkerPlugin } from '../../plugins/otel-worker/index.js';
 
-export type { AutoscalerPlugin, AutoscalerStatus, HoldReason, Recommendation, ScaledEvent, ScaleEvent, Signals, Trigger } from '../../plugins/autoscaler/index.js';
-export type { HealthCheckFn } from '../../plugins/health/report.js';
+export type {
+  AutoscalerPlugin,
+  AutoscalerStatus,
+  HoldReason,
+  Recommendation,
+  ScaledEvent,
+  ScaleEvent,
+  Signals,
+  Trigger,
+} from '../../plugins/autoscaler/index.js';
 export type { UnhealthyEvent } from '../../plugins/health/index.js';
+export type { HealthCheckFn } from '../../plugins/health/report.js';
 export type { LeakEvent, MemoryEvent, MemoryLevel } from '../../plugins/memory/index.js';
 
 /** The worker's telemetry plugin (request metrics, runtime metrics, snapshots to the primary). */
 export function telemetryPlugin(): Plugin {
   return otelWorkerPlugin() as Plugin;
 }
+
 import type { ResolvedOptions } from '../config/validate.js';
 import type { Plugin } from '../plugin-api/plugin-host.js';
 import { memoryExecArgv } from '../runtime/adapter.js';
@@ -32,7 +42,10 @@ export interface BuiltinContext {
  * interface and registered before the user's (same list in the primary and in workers, so each
  * side pairs up). The auto-scaler is returned as well, for `app.getAutoscaler()`.
  */
-export function builtinPlugins(o: ResolvedOptions, b: BuiltinContext): { plugins: Plugin[]; autoscaler: AutoscalerPlugin | undefined; health: HealthView } {
+export function builtinPlugins(
+  o: ResolvedOptions,
+  b: BuiltinContext,
+): { plugins: Plugin[]; autoscaler: AutoscalerPlugin | undefined; health: HealthView } {
   const c = o.cluster.config;
   const r = c.resources;
   const health = healthPlugin({
@@ -48,7 +61,13 @@ export function builtinPlugins(o: ResolvedOptions, b: BuiltinContext): { plugins
   });
   const plugins: Plugin[] = [health as Plugin];
   if (r.memoryManagement.enabled)
-    plugins.push(memoryPlugin({ intervalMs: Math.max(250, o.telemetry.intervalMs), maxMemoryPerWorker: r.maxMemoryPerWorker, memoryManagement: r.memoryManagement }) as Plugin);
+    plugins.push(
+      memoryPlugin({
+        intervalMs: Math.max(250, o.telemetry.intervalMs),
+        maxMemoryPerWorker: r.maxMemoryPerWorker,
+        memoryManagement: r.memoryManagement,
+      }) as Plugin,
+    );
   const autoscaler = c.autoScaling.enabled && o.cluster.enabled ? autoscaler_(o) : undefined;
   if (autoscaler) plugins.push(autoscaler as Plugin);
   return { plugins, autoscaler, health: { stateOf: (pid) => health.stateOf(pid), probing: c.healthCheck.enabled } };

@@ -1,8 +1,8 @@
 import path from 'node:path';
+import { type Controllable, controlCommands } from '../control/control-commands.js';
 import { ControlServer } from '../control/control-server.js';
 import { controlPaths } from '../control/runtime-dir.js';
 import type { Logger } from '../logger.js';
-import { controlCommands, type Controllable } from '../control/control-commands.js';
 import type { ClusterStatus } from '../status/status-report.js';
 import { exitProcess, holdExitUntil } from './signals.js';
 
@@ -13,7 +13,10 @@ import { exitProcess, holdExitUntil } from './signals.js';
  */
 export async function openControl(
   o: { name: string; dir?: string | undefined },
-  app: Omit<Controllable, 'status'> & { clusterStatus(): ClusterStatus; readonly adminAddress: { host: string; port: number } | undefined },
+  app: Omit<Controllable, 'status'> & {
+    clusterStatus(): ClusterStatus;
+    readonly adminAddress: { host: string; port: number } | undefined;
+  },
   exitAfterStop: boolean,
   logger: Logger,
   port: number,
@@ -33,7 +36,13 @@ export async function openControl(
   );
   const script = process.env.OTEL_CLUSTER_SCRIPT ?? (process.argv[1] ? path.resolve(process.argv[1]) : undefined);
   // The app's teardown calls close() and publishes closedCleanly right after: read it then.
-  const server = await ControlServer.open(controlPaths(o.name, o.dir), commands, logger, { name: o.name, cwd: process.cwd(), script, admin: undefined, port }, { shutdown: () => app.closedCleanly });
+  const server = await ControlServer.open(
+    controlPaths(o.name, o.dir),
+    commands,
+    logger,
+    { name: o.name, cwd: process.cwd(), script, admin: undefined, port },
+    { shutdown: () => app.closedCleanly },
+  );
   if (exitAfterStop) holdExitUntil(server.drained());
   return server;
 }

@@ -14,7 +14,10 @@ import type { App, ServerOptions } from './types.js';
 const isOurWorker = cluster.isWorker && process.env[ENV.role] === 'worker';
 const roles = isOurWorker
   ? { WorkerApp: (await import('./worker-app.js')).WorkerApp }
-  : { PrimaryApp: (await import('./primary-app.js')).PrimaryApp, SingleApp: (await import('./single-app.js')).SingleApp };
+  : {
+      PrimaryApp: (await import('./primary-app.js')).PrimaryApp,
+      SingleApp: (await import('./single-app.js')).SingleApp,
+    };
 // The primary validates options with zod: its bundled copy loads faster than the package's CommonJS.
 if (!isOurWorker) provideZod((await import('../config/zod.js')).z);
 
@@ -41,7 +44,10 @@ export function createServer(options: ServerOptions = {}): App {
     return new roles.WorkerApp!(resolved, logger);
   }
   takeAdminTokenEnv();
-  const logger = createLogger(resolved.logger, { role: resolved.cluster.enabled ? 'primary' : 'single', primaryPid: process.pid });
+  const logger = createLogger(resolved.logger, {
+    role: resolved.cluster.enabled ? 'primary' : 'single',
+    primaryPid: process.pid,
+  });
   for (const s of resolved.inert ?? []) logger.warn({ option: s.key }, `${s.key} has no effect: ${s.why}`);
   if (!resolved.cluster.enabled) {
     registerWorkerMeterProvider(resolved, logger);

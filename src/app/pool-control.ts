@@ -1,12 +1,12 @@
+import os from 'node:os';
 import { PidSampler } from '../../otel/pid-sampler.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import { NoWorkerError } from '../errors.js';
-import type { WorkerHandle } from '../supervisor/worker-handle.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
 import type { PoolOperations } from '../supervisor/pool-operations.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
+import type { WorkerHandle } from '../supervisor/worker-handle.js';
 import type { PoolControl } from './telemetry-setup.js';
-import os from 'node:os';
 
 /** Memory a standby needs free on the host when no per-worker limit says how much: a worker's typical RSS, twice. */
 const STANDBY_FREE_BYTES = 128 * 1024 * 1024;
@@ -15,11 +15,16 @@ const STANDBY_FREE_BYTES = 128 * 1024 * 1024;
  * Whether the host has room for one more standby: free memory of at least the per-worker limit
  * (resources.maxMemoryPerWorker), or 128 MiB without one. A standby is idle; CPU does not cap it.
  */
-export function standbyAdmission(maxMemoryPerWorker: number | undefined, freeBytes = () => os.freemem()): () => string | undefined {
+export function standbyAdmission(
+  maxMemoryPerWorker: number | undefined,
+  freeBytes = () => os.freemem(),
+): () => string | undefined {
   return () => {
     const need = maxMemoryPerWorker ?? STANDBY_FREE_BYTES;
     const free = freeBytes();
-    return free < need ? `host memory: ${Math.round(free / 2 ** 20)} MiB free, a standby needs ${Math.round(need / 2 ** 20)} MiB` : undefined;
+    return free < need
+      ? `host memory: ${Math.round(free / 2 ** 20)} MiB free, a standby needs ${Math.round(need / 2 ** 20)} MiB`
+      : undefined;
   };
 }
 

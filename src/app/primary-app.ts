@@ -27,7 +27,14 @@ import type { AutoscalerStatus } from './builtin-plugins.js';
 import { workerExecArgv } from './builtin-plugins.js';
 import { openControl } from './control-wiring.js';
 import { poolControl, standbyAdmission } from './pool-control.js';
-import { bindPort, buildIpc, buildRouting, clusterTopology, routeWorkerMessages, statusBuilder } from './primary-wiring.js';
+import {
+  bindPort,
+  buildIpc,
+  buildRouting,
+  clusterTopology,
+  routeWorkerMessages,
+  statusBuilder,
+} from './primary-wiring.js';
 import type { ListenAddress } from './types.js';
 
 const FORWARDED_EVENTS: (keyof ClusterEventMap)[] = [
@@ -86,11 +93,19 @@ export class PrimaryApp extends BaseApp {
     // Bun cannot pass sockets: the kernel's SO_REUSEPORT spreading is its only path.
     const mode = isBun || strategy === 'os' ? 'shared' : defaultListenMode;
     if (isBun && lb.strategy !== 'os' && lb.strategy !== 'auto')
-      this.logger.warn({ strategy: lb.strategy, runtime: runtimeName }, "Bun cannot hand sockets between processes: routing uses the kernel's SO_REUSEPORT spreading ('os')");
+      this.logger.warn(
+        { strategy: lb.strategy, runtime: runtimeName },
+        "Bun cannot hand sockets between processes: routing uses the kernel's SO_REUSEPORT spreading ('os')",
+      );
     // An option that changes routing, and its throughput, without the user naming a strategy: said once.
     if (lb.strategy === 'auto' && mode !== 'shared' && cpuLimit)
       this.logger.info(
-        { option: 'resources.maxCpuPerWorker', maxCpuPerWorker: config.resources.maxCpuPerWorker, strategy, instead: 'os' },
+        {
+          option: 'resources.maxCpuPerWorker',
+          maxCpuPerWorker: config.resources.maxCpuPerWorker,
+          strategy,
+          instead: 'os',
+        },
         `resources.maxCpuPerWorker is set: loadBalancing.strategy 'auto' routes with '${strategy}' instead of 'os', a hand-off strategy (the only kind that can keep a worker over its CPU limit from new connections) at about half the throughput for a new connection per request (docs/operations.md#load-balancing)`,
       );
     // Every collaborator is kept in a field as soon as it exists: teardown() closes whichever
@@ -98,8 +113,19 @@ export class PrimaryApp extends BaseApp {
     const minimum = config.autoScaling.enabled ? config.autoScaling.minWorkers : 1;
     try {
       // First, so that a second start of the same app refuses before it binds or forks anything.
-      if (this.options.control) this.controlServer = await openControl(this.options.control, this, this.options.handleSignals, this.logger, port);
-      const { address, balancer } = await bindPort(mode, port, host, { routing: () => this.routing, logger: this.logger, readyTimeoutMs: pm.readyTimeoutMs });
+      if (this.options.control)
+        this.controlServer = await openControl(
+          this.options.control,
+          this,
+          this.options.handleSignals,
+          this.logger,
+          port,
+        );
+      const { address, balancer } = await bindPort(mode, port, host, {
+        routing: () => this.routing,
+        logger: this.logger,
+        readyTimeoutMs: pm.readyTimeoutMs,
+      });
       this.balancer = balancer;
       const spawner = createSpawner(
         {
@@ -117,23 +143,53 @@ export class PrimaryApp extends BaseApp {
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
       for (const e of FORWARDED_EVENTS) supervisor.on(e, ((payload: unknown) => emit(e, payload)) as never);
       supervisor.on('worker:ready', () => this.balancer?.flush());
-      const side = (this.side = new PrimarySide(this.options, this.logger, clusterTopology(supervisor, minimum, this.meters), this.healthChecks));
+      const side = (this.side = new PrimarySide(
+        this.options,
+        this.logger,
+        clusterTopology(supervisor, minimum, this.meters),
+        this.healthChecks,
+      ));
       const telemetry = await side.startTelemetry();
       if (telemetry) supervisor.deliverTelemetryTo(telemetryIntake(telemetry.store, this.logger));
       routeWorkerMessages(supervisor, telemetry, side.messages);
       this.ipc = buildIpc(supervisor, this.handlers, this.options.ipc, telemetry, this.logger, () => this.pool);
-      this.routing = buildRouting(supervisor, mode === 'shared' ? 'os' : strategy, this.options, telemetry, this.logger);
+      this.routing = buildRouting(
+        supervisor,
+        mode === 'shared' ? 'os' : strategy,
+        this.options,
+        telemetry,
+        this.logger,
+      );
       await side.startAdmin();
       this.adminAddress = side.adminAddress;
       side.hostPlugins(side.pluginList());
-      const pool = (this.pool = new PoolOperations(supervisor, minimum, config.autoScaling.maxWorkers, maxWorkersSource(config.autoScaling)));
-      const name = this.options.control ? this.options.control.name : serviceNameFor(this.options.telemetry.serviceName);
+      const pool = (this.pool = new PoolOperations(
+        supervisor,
+        minimum,
+        config.autoScaling.maxWorkers,
+        maxWorkersSource(config.autoScaling),
+      ));
+      const name = this.options.control
+        ? this.options.control.name
+        : serviceNameFor(this.options.telemetry.serviceName);
       const autoscaler = side.builtins.autoscaler;
-      this.status = statusBuilder(this.options, name, supervisor, pool, telemetry, side.builtins.health, () => autoscaler?.status());
+      this.status = statusBuilder(this.options, name, supervisor, pool, telemetry, side.builtins.health, () =>
+        autoscaler?.status(),
+      );
       side.serveStatus(this.status, this, name);
       // 'shared': the connections wait in the kernel's accept queue, not in the primary.
-      const pending = mode === 'shared' ? (this.acceptQueue = new AcceptQueueSampler(new AcceptQueueReader(address))).pending : () => this.balancer?.pendingCount ?? 0;
-      const control = (this.control = poolControl(this as never, supervisor, pool, telemetry, Math.max(250, this.options.telemetry.intervalMs), pending));
+      const pending =
+        mode === 'shared'
+          ? (this.acceptQueue = new AcceptQueueSampler(new AcceptQueueReader(address))).pending
+          : () => this.balancer?.pendingCount ?? 0;
+      const control = (this.control = poolControl(
+        this as never,
+        supervisor,
+        pool,
+        telemetry,
+        Math.max(250, this.options.telemetry.intervalMs),
+        pending,
+      ));
       await side.startPrimaryPlugins(control);
       side.installSignals(this);
       const started = Date.now();
@@ -213,16 +269,26 @@ export class PrimaryApp extends BaseApp {
   }
 
   override reload(): Promise<void> {
-    if (!this.pool) return Promise.reject(new NotListeningError('reload() needs a running cluster; call listen() first'));
+    if (!this.pool)
+      return Promise.reject(new NotListeningError('reload() needs a running cluster; call listen() first'));
     return this.pool.reload();
   }
 
   override scaleTo(n: number): Promise<void> {
-    if (!this.pool) return Promise.reject(new NotListeningError('scaleTo() needs a running cluster; call listen() first'));
+    if (!this.pool)
+      return Promise.reject(new NotListeningError('scaleTo() needs a running cluster; call listen() first'));
     const cores = os.availableParallelism();
     // More workers than cores is allowed (I/O-bound apps want it) but worth a line in the log.
-    if (Number.isInteger(n) && n > cores && n > this.pool.size && n <= this.options.cluster.config.autoScaling.maxWorkers)
-      this.logger.warn({ workers: n, cores }, `scaling to ${n} workers on ${cores} cores: CPU-bound work gains nothing past the core count`);
+    if (
+      Number.isInteger(n) &&
+      n > cores &&
+      n > this.pool.size &&
+      n <= this.options.cluster.config.autoScaling.maxWorkers
+    )
+      this.logger.warn(
+        { workers: n, cores },
+        `scaling to ${n} workers on ${cores} cores: CPU-bound work gains nothing past the core count`,
+      );
     return this.pool.scaleTo(n);
   }
 

@@ -1,6 +1,7 @@
 // The primary's collaborators, each built by one function from what it needs. PrimaryApp.start()
 // calls them in order; each returns what PrimaryApp keeps so that teardown() can close it.
 import { metrics } from '@opentelemetry/api';
+import type { HeldMeterProvider } from '../../otel/deferred-meter.js';
 import { M, PRIMARY_SCOPE } from '../../otel/instruments.js';
 import type { PrimaryTelemetry } from '../../otel/primary-telemetry.js';
 import { ProducedHistograms } from '../../otel/produced-histograms.js';
@@ -16,12 +17,11 @@ import type { Handlers } from '../ipc/rpc.js';
 import type { Logger } from '../logger.js';
 import { isBun, reusePortMigrationWarning, runtimeName } from '../runtime/adapter.js';
 import { privateApis } from '../runtime/internals.js';
+import { clusterMetrics } from '../status/cluster-metrics.js';
+import { type ClusterStatus, clusterStatus } from '../status/status-report.js';
 import { FILL_REASONS, isRecycleReason, RECYCLE_REASONS, RESTART_REASONS } from '../supervisor/exit-reason.js';
 import type { PoolOperations } from '../supervisor/pool-operations.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import { clusterMetrics } from '../status/cluster-metrics.js';
-import { type ClusterStatus, clusterStatus } from '../status/status-report.js';
-import type { HeldMeterProvider } from '../../otel/deferred-meter.js';
 import type { Topology } from './assembly.js';
 import type { AutoscalerStatus, HealthView } from './builtin-plugins.js';
 import type { WorkerMessageRouter } from './telemetry-setup.js';
@@ -44,7 +44,10 @@ export async function bindPort(
     });
     const address = await balancer.listen(port, host);
     if (balancer.publicPath && privateApis.acceptHandles)
-      o.logger.warn({ runtime: runtimeName }, "this Node release's listening handle has no onconnection: connections are passed to workers as sockets, which is slower (docs/internals.md)");
+      o.logger.warn(
+        { runtime: runtimeName },
+        "this Node release's listening handle has no onconnection: connections are passed to workers as sockets, which is slower (docs/internals.md)",
+      );
     return { address, balancer };
   }
   const address = await reservePort(port, host);
@@ -61,9 +64,14 @@ export async function bindPort(
  * own lifecycle metrics. Telemetry snapshots are a protocol message of their own, taken by the
  * supervisor's telemetry intake.
  */
-export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTelemetry | undefined, messages: WorkerMessageRouter): void {
+export function routeWorkerMessages(
+  supervisor: Supervisor,
+  telemetry: PrimaryTelemetry | undefined,
+  messages: WorkerMessageRouter,
+): void {
   supervisor.inbox.on('plugin', (h, kind, payload) => {
-    if (!messages.dispatch(h.slot, kind, payload, h.pid)) supervisor.refuse(h, `plugin message '${kind}' refused by its handler`);
+    if (!messages.dispatch(h.slot, kind, payload, h.pid))
+      supervisor.refuse(h, `plugin message '${kind}' refused by its handler`);
   });
   if (!telemetry) return;
   // Series of every reason this pool can produce start at 0: a recycle can always happen, for any
@@ -74,11 +82,19 @@ export function routeWorkerMessages(supervisor: Supervisor, telemetry: PrimaryTe
   telemetry.startReasonsAtZero(respawn ? RESTART_REASONS : [], RECYCLE_REASONS);
   supervisor.on('worker:restart', (e) => telemetry.recordRestart(e.reason));
   const meter = telemetry.meterProvider.getMeter(PRIMARY_SCOPE);
-  const activations = meter.createCounter(M.standbyActivations, { unit: '{worker}', description: 'Standby workers that took a slot, by why (restart, scale-up, recycle reason, reload).' });
-  if (supervisor.config.standbyWorkers > 0) for (const reason of FILL_REASONS) if (respawn || reason !== 'restart') activations.add(0, { 'cluster.standby.reason': reason });
+  const activations = meter.createCounter(M.standbyActivations, {
+    unit: '{worker}',
+    description: 'Standby workers that took a slot, by why (restart, scale-up, recycle reason, reload).',
+  });
+  if (supervisor.config.standbyWorkers > 0)
+    for (const reason of FILL_REASONS)
+      if (respawn || reason !== 'restart') activations.add(0, { 'cluster.standby.reason': reason });
   supervisor.on('worker:activated', (e) => activations.add(1, { 'cluster.standby.reason': e.reason }));
   meter
-    .createObservableCounter(M.standbyRefused, { unit: '{worker}', description: 'Standby workers not started because the host lacked free memory for them.' })
+    .createObservableCounter(M.standbyRefused, {
+      unit: '{worker}',
+      description: 'Standby workers not started because the host lacked free memory for them.',
+    })
     .addCallback((r) => r.observe(supervisor.standbys.refused));
   // A scaled-away slot's series disappear; a replaced worker keeps its slot's series.
   supervisor.on('worker:exit', (e) => e.reason === 'scaled-down' && telemetry.store.remove(e.slot));
@@ -112,7 +128,13 @@ export function buildIpc(
   return ipc;
 }
 
-export function buildRouting(supervisor: Supervisor, strategy: StrategyName, o: ResolvedOptions, telemetry: PrimaryTelemetry | undefined, logger: Logger): Routing {
+export function buildRouting(
+  supervisor: Supervisor,
+  strategy: StrategyName,
+  o: ResolvedOptions,
+  telemetry: PrimaryTelemetry | undefined,
+  logger: Logger,
+): Routing {
   const config = o.cluster.config;
   const lb = config.loadBalancing;
   return new Routing(
@@ -166,11 +188,20 @@ export function statusBuilder(
 }
 
 /** The cluster as the primary side sees it: the supervisor's workers, readiness and shutdown. */
-export function clusterTopology(supervisor: Supervisor, minimum: number, heldMeters: HeldMeterProvider | undefined): Topology {
+export function clusterTopology(
+  supervisor: Supervisor,
+  minimum: number,
+  heldMeters: HeldMeterProvider | undefined,
+): Topology {
   return {
     kind: 'cluster',
     workers: () => supervisor.list(),
-    readiness: () => ({ shuttingDown: supervisor.isShuttingDown, ready: supervisor.readyWorkers().length, minimum, workers: supervisor.list() }),
+    readiness: () => ({
+      shuttingDown: supervisor.isShuttingDown,
+      ready: supervisor.readyWorkers().length,
+      minimum,
+      workers: supervisor.list(),
+    }),
     minimumWorkers: () => minimum,
     shuttingDown: () => supervisor.isShuttingDown,
     givenUpSlots: () => supervisor.givenUpCount(),

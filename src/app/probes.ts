@@ -1,4 +1,4 @@
-import { sendJson, type AdminServer } from '../admin/admin-server.js';
+import { type AdminServer, sendJson } from '../admin/admin-server.js';
 import type { WorkerInfo } from '../supervisor/supervisor.js';
 
 export interface ReadinessView {
@@ -16,7 +16,13 @@ export interface ReadinessView {
  */
 export function readinessRoutes(admin: AdminServer, view: () => ReadinessView): void {
   const bare = admin.protected;
-  admin.openRoute('/livez', (_req, res) => sendJson(res, 200, bare ? { status: 'pass' } : { status: 'pass', pid: process.pid, uptimeS: Math.round(process.uptime()) }));
+  admin.openRoute('/livez', (_req, res) =>
+    sendJson(
+      res,
+      200,
+      bare ? { status: 'pass' } : { status: 'pass', pid: process.pid, uptimeS: Math.round(process.uptime()) },
+    ),
+  );
   admin.openRoute('/readyz', (_req, res) => {
     const v = view();
     const ok = !v.shuttingDown && v.ready >= v.minimum;

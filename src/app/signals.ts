@@ -51,7 +51,10 @@ export function installSignalHandlers(app: Stoppable, logger: Logger, withReload
   const onStop = (signal: NodeJS.Signals) => {
     if (first) {
       if (signal === first.signal && performance.now() - first.atMs < DUPLICATE_SIGNAL_MS) {
-        logger.info({ signal, windowMs: DUPLICATE_SIGNAL_MS }, 'duplicate signal ignored: the shutdown it asks for is under way');
+        logger.info(
+          { signal, windowMs: DUPLICATE_SIGNAL_MS },
+          'duplicate signal ignored: the shutdown it asks for is under way',
+        );
         return;
       }
       logger.warn({ signal }, 'second signal: forcing immediate stop');

@@ -4,8 +4,8 @@ import type { Message } from '../ipc/envelope.js';
 import { LocalIpc } from '../ipc/local-ipc.js';
 import type { SettledReply } from '../ipc/primary-ipc.js';
 import { type ClusterMetrics, clusterMetrics } from '../status/cluster-metrics.js';
-import type { WorkerInfo } from '../supervisor/supervisor.js';
 import { checkRecycleReason } from '../supervisor/exit-reason.js';
+import type { WorkerInfo } from '../supervisor/supervisor.js';
 import { HttpFrontend } from '../worker/http-frontend.js';
 import { PrimarySide, type Topology } from './assembly.js';
 import { BaseApp } from './base-app.js';
@@ -40,22 +40,32 @@ export class SingleApp extends BaseApp {
     if (this.listening) return Promise.reject(new AlreadyListeningError('listen() was already called on this app'));
     this.listening = (async () => {
       const lb = this.options.cluster.config.loadBalancing;
-      const frontend = (this.frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection }));
+      const frontend = (this.frontend = new HttpFrontend(this.requestListener(), {
+        maxConnectionAgeMs: lb.maxConnectionAgeMs,
+        maxRequestsPerConnection: lb.maxRequestsPerConnection,
+      }));
       const side = (this.side = new PrimarySide(this.options, this.logger, this.topology(), this.healthChecks));
       // One process plays both parts: its worker telemetry feeds its own store as slot 0.
       const primary = await side.startTelemetry();
       await primary?.startExport();
       // The built-in plugins as in a cluster: /health (the worker's endpoint and the admin
       // server's), memory; the auto-scaler leaves itself out (nothing to scale).
-      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, 0, side.builtins.plugins, this.logger);
+      const { telemetry, plugins: pluginList } = await workerTelemetry(
+        this.options,
+        0,
+        side.builtins.plugins,
+        this.logger,
+      );
       const plugins = side.hostPlugins(pluginList);
-      const toStore = (snap: Parameters<NonNullable<typeof primary>['store']['update']>[2]) => primary?.store.update(0, process.pid, snap);
+      const toStore = (snap: Parameters<NonNullable<typeof primary>['store']['update']>[2]) =>
+        primary?.store.update(0, process.pid, snap);
       if (telemetry) plugins.addCloseHook('telemetry', () => telemetry.close(toStore));
       try {
         const address = await listenOrThrow(frontend.server, port, host);
         await side.startAdmin();
         this.adminAddress = side.adminAddress;
-        const failed = (kind: string, err: unknown) => this.logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, "a plugin's message handler failed");
+        const failed = (kind: string, err: unknown) =>
+          this.logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, "a plugin's message handler failed");
         const fromPrimary = new WorkerMessageRouter(failed);
         const extra: PoolControl = {
           events: this,
@@ -92,7 +102,9 @@ export class SingleApp extends BaseApp {
         );
         frontend.startServing();
         this.readyAt = Date.now();
-        telemetry?.start(this.options.telemetry.intervalMs, toStore, (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'));
+        telemetry?.start(this.options.telemetry.intervalMs, toStore, (err) =>
+          this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'),
+        );
         side.installSignals(this);
         this.logger.info({ ...address, admin: this.adminAddress }, 'server ready (single process)');
         return address;
@@ -130,7 +142,17 @@ export class SingleApp extends BaseApp {
   /** The process itself as slot 0, so code written for a cluster reads one worker. */
   override getWorkers(): WorkerInfo[] {
     const state = this.closing ? 'draining' : this.readyAt === undefined ? 'starting' : 'ready';
-    return [{ slot: 0, pid: process.pid, state, startedAt: this.processStartedAt, readyAt: this.readyAt, lastSeenAt: Date.now(), restarts: 0 }];
+    return [
+      {
+        slot: 0,
+        pid: process.pid,
+        state,
+        startedAt: this.processStartedAt,
+        readyAt: this.readyAt,
+        lastSeenAt: Date.now(),
+        restarts: 0,
+      },
+    ];
   }
 
   override getClusterMetrics(windowMs = 10_000): ClusterMetrics {

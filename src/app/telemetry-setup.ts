@@ -1,20 +1,20 @@
 import { metrics, trace } from '@opentelemetry/api';
-import type { PrimaryTelemetry, WorkerView } from '../../otel/primary-telemetry.js';
 import { DeferredMeterProvider, type HeldMeterProvider } from '../../otel/deferred-meter.js';
 import { exportPlan, otlpProtocol, sdkDisabled } from '../../otel/export-plan.js';
-import { serviceNameFor } from '../../otel/service-name.js';
 import { WorkerMetricsStore } from '../../otel/metrics-store.js';
-import { metricsView } from '../plugin-api/metrics-view.js';
-import { registerGlobalMeterProvider, WorkerTelemetry, type TracingSettings } from '../../otel/worker-telemetry.js';
-import { telemetryPlugin } from './builtin-plugins.js';
+import type { PrimaryTelemetry, WorkerView } from '../../otel/primary-telemetry.js';
+import { serviceNameFor } from '../../otel/service-name.js';
+import { registerGlobalMeterProvider, type TracingSettings, WorkerTelemetry } from '../../otel/worker-telemetry.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import type { ResolvedOptions } from '../config/validate.js';
+import { PluginError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PrimaryPluginContext, WorkerPluginContext } from '../plugin-api/contexts.js';
+import { metricsView } from '../plugin-api/metrics-view.js';
 import type { Plugin, PluginContextBase } from '../plugin-api/plugin-host.js';
 import type { HttpFrontend } from '../worker/http-frontend.js';
-import { PluginError } from '../errors.js';
 import type { Handler } from '../worker/router.js';
+import { telemetryPlugin } from './builtin-plugins.js';
 
 /**
  * Tracing: the option, else the standard OTEL_TRACES_EXPORTER / OTEL_TRACES_SAMPLER_ARG /
@@ -45,12 +45,18 @@ export async function workerTelemetry(
 ): Promise<{ telemetry: WorkerTelemetry | undefined; plugins: Plugin[] }> {
   const user = [...builtins, ...(o.plugins as Plugin[])];
   if (!o.telemetry.enabled) return { telemetry: undefined, plugins: user };
-  const telemetry = await WorkerTelemetry.create({ 'service.name': serviceNameFor(o.telemetry.serviceName), 'worker.id': slot, 'process.pid': process.pid }, tracingSettings(o));
+  const telemetry = await WorkerTelemetry.create(
+    { 'service.name': serviceNameFor(o.telemetry.serviceName), 'worker.id': slot, 'process.pid': process.pid },
+    tracingSettings(o),
+  );
   const kept = Object.entries(telemetry.registerTracingGlobals() ?? {})
     .filter(([, ours]) => !ours)
     .map(([what]) => what);
   if (kept.length)
-    logger?.warn({ kept }, 'an OpenTelemetry global was registered before otel-cluster (your own SDK set-up?): it is kept, and spans recorded through it do not go to the worker tracer');
+    logger?.warn(
+      { kept },
+      'an OpenTelemetry global was registered before otel-cluster (your own SDK set-up?): it is kept, and spans recorded through it do not go to the worker tracer',
+    );
   // OTEL_SDK_DISABLED: as NodeSDK.start() does, instrumentations are left unregistered.
   if (sdkDisabled()) for (const i of o.telemetry.instrumentations) i.disable();
   else telemetry.enableInstrumentations(o.telemetry.instrumentations);
@@ -122,7 +128,8 @@ export function workerContext(
     onPrimaryMessage: (kind, handler) => fromPrimary.on(kind, (_slot, payload) => handler(payload)),
     handleRequest: frontend.handle,
     defaultRoute: (path, handler) => {
-      if (defaultRoutes.has(path)) throw new PluginError(`defaultRoute('${path}'): another plugin already serves this path`);
+      if (defaultRoutes.has(path))
+        throw new PluginError(`defaultRoute('${path}'): another plugin already serves this path`);
       defaultRoutes.set(path, handler);
     },
   };
@@ -133,7 +140,11 @@ export async function primaryTelemetry(
   o: ResolvedOptions,
   workers: () => WorkerView[],
   logger: Logger,
-  { givenUpSlots, registerGlobals = true, global }: { givenUpSlots?: () => number; registerGlobals?: boolean; global?: HeldMeterProvider | undefined } = {},
+  {
+    givenUpSlots,
+    registerGlobals = true,
+    global,
+  }: { givenUpSlots?: () => number; registerGlobals?: boolean; global?: HeldMeterProvider | undefined } = {},
 ): Promise<PrimaryTelemetry | undefined> {
   if (!o.telemetry.enabled) return undefined;
   const { PrimaryTelemetry } = await import('../../otel/primary-telemetry.js');
@@ -181,7 +192,16 @@ export class WorkerMessageRouter {
 /** What a primary plugin may do to the pool: supplied by the cluster primary (or single mode's stand-ins). */
 export type PoolControl = Pick<
   PrimaryPluginContext,
-  'events' | 'getWorkers' | 'sendToWorker' | 'emit' | 'recycleWorker' | 'excludeWorker' | 'readProcess' | 'scaleTo' | 'poolSize' | 'pendingConnections'
+  | 'events'
+  | 'getWorkers'
+  | 'sendToWorker'
+  | 'emit'
+  | 'recycleWorker'
+  | 'excludeWorker'
+  | 'readProcess'
+  | 'scaleTo'
+  | 'poolSize'
+  | 'pendingConnections'
 >;
 
 export function primaryContext(
@@ -196,7 +216,8 @@ export function primaryContext(
     ...base,
     ...extra,
     store: metricsView(store),
-    meter: (name, version) => (telemetry ? telemetry.meterProvider.getMeter(name, version) : metrics.getMeter(name, version)),
+    meter: (name, version) =>
+      telemetry ? telemetry.meterProvider.getMeter(name, version) : metrics.getMeter(name, version),
     gauge: (name, o, callback) => telemetry?.gauges.add(name, o, callback),
     adminRoute: (path, handler) => admin?.route(path, handler),
     onWorkerMessage: (kind, handler) => router.on(kind, handler),

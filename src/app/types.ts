@@ -1,14 +1,13 @@
-import type { HealthCheckFn } from './builtin-plugins.js';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ClusterConfigInput, LoggerLike } from '../config/schema.js';
-import type { Plugin } from '../plugin-api/plugin-host.js';
-import type { ClusterEventMap } from '../supervisor/events.js';
-import type { WorkerInfo } from '../supervisor/supervisor.js';
 import type { Message, Sender } from '../ipc/envelope.js';
 import type { SettledReply } from '../ipc/primary-ipc.js';
-import type { Handler } from '../worker/router.js';
+import type { Plugin } from '../plugin-api/plugin-host.js';
 import type { ClusterMetrics } from '../status/cluster-metrics.js';
-import type { AutoscalerStatus } from './builtin-plugins.js';
+import type { ClusterEventMap } from '../supervisor/events.js';
+import type { WorkerInfo } from '../supervisor/supervisor.js';
+import type { Handler } from '../worker/router.js';
+import type { AutoscalerStatus, HealthCheckFn } from './builtin-plugins.js';
 
 export interface ServerOptions {
   /** `{ enabled, config: {...} }` or the config keys flattened beside `enabled`. Omit for one process. */
@@ -16,7 +15,10 @@ export interface ServerOptions {
   /** Mount any Node request listener (Express, Koa's callback(), Hono's node adapter...). */
   handler?: RequestListener | ((req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => unknown);
   plugins?: Plugin[];
-  /** A pino-compatible logger, `{ level }` for the built-in JSON lines on stderr, or false. Default: the built-in at info. */
+  /**
+   * A pino-compatible logger, `{ level }` for the built-in JSON lines on stderr, or false. Default: the built-in at
+   * info.
+   */
   logger?: false | { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' } | LoggerLike;
   /**
    * The primary's admin server (/livez, /readyz, /metrics, /health, the status page at /). Default
@@ -44,7 +46,12 @@ export interface ServerOptions {
     otlp?: { endpoint?: string; intervalMs?: number };
   };
   /** User messaging limits. */
-  ipc?: { maxMessageBytes?: number; queueLimit?: number; requestTimeoutMs?: number; maxInvalidMessages?: number | false };
+  ipc?: {
+    maxMessageBytes?: number;
+    queueLimit?: number;
+    requestTimeoutMs?: number;
+    maxInvalidMessages?: number | false;
+  };
   /** Install SIGTERM/SIGINT (graceful stop) and SIGUSR2 (reload) handlers in the primary. Default true. */
   handleSignals?: boolean;
 }
@@ -67,7 +74,10 @@ export interface App {
    * nothing. Start background work (timers, queue consumers) after `whenActive()`.
    */
   readonly isStandby: boolean;
-  /** Resolves with this worker's slot once it serves (at once in a worker that was never a standby; undefined outside a worker). */
+  /**
+   * Resolves with this worker's slot once it serves (at once in a worker that was never a standby; undefined outside a
+   * worker).
+   */
   whenActive(): Promise<number | undefined>;
   /** Where the admin server listens, once listen() has resolved (primary / single process). */
   readonly adminAddress: ListenAddress | undefined;
@@ -87,7 +97,10 @@ export interface App {
   getWorkers(): WorkerInfo[];
   /** Request and error rates, latency quantiles and load, per worker and cluster-wide, over windowMs (default 10 s). */
   getClusterMetrics(windowMs?: number): ClusterMetrics;
-  /** Primary. The auto-scaler's last evaluation (signals, recommendation per trigger, why the size held) and last decision; undefined when autoScaling is off. */
+  /**
+   * Primary. The auto-scaler's last evaluation (signals, recommendation per trigger, why the size held) and last
+   * decision; undefined when autoScaling is off.
+   */
   getAutoscaler(): AutoscalerStatus | undefined;
   scaleTo(n: number): Promise<void>;
   scaleUp(n?: number): Promise<void>;

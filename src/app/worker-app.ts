@@ -1,5 +1,5 @@
-import { AlreadyListeningError, NotListeningError } from '../errors.js';
 import { WORKER_SCOPE } from '../../otel/instruments.js';
+import { AlreadyListeningError, NotListeningError } from '../errors.js';
 import type { Message } from '../ipc/envelope.js';
 import { WorkerIpc } from '../ipc/worker-ipc.js';
 import { PluginHost } from '../plugin-api/plugin-host.js';
@@ -45,13 +45,25 @@ export class WorkerApp extends BaseApp {
     if (this.listening) return Promise.reject(new AlreadyListeningError('listen() was already called on this app'));
     this.listening = (async () => {
       const lb = this.options.cluster.config.loadBalancing;
-      const frontend = new HttpFrontend(this.requestListener(), { maxConnectionAgeMs: lb.maxConnectionAgeMs, maxRequestsPerConnection: lb.maxRequestsPerConnection });
-      const { plugins: builtins } = builtinPlugins(this.options, { healthChecks: this.healthChecks, minimumWorkers: () => 1, shuttingDown: () => false });
+      const frontend = new HttpFrontend(this.requestListener(), {
+        maxConnectionAgeMs: lb.maxConnectionAgeMs,
+        maxRequestsPerConnection: lb.maxRequestsPerConnection,
+      });
+      const { plugins: builtins } = builtinPlugins(this.options, {
+        healthChecks: this.healthChecks,
+        minimumWorkers: () => 1,
+        shuttingDown: () => false,
+      });
       // Spans wait for their resource's worker.id: the slot once activated, -1 for a standby that
       // stops without ever serving (else its stop would wait for the exporter's timeout).
       let resolveResource: (slot: number) => void = () => {};
       const resourceSlot = this.slotNow ?? new Promise<number>((resolve) => (resolveResource = resolve));
-      const { telemetry, plugins: pluginList } = await workerTelemetry(this.options, resourceSlot, builtins, this.logger);
+      const { telemetry, plugins: pluginList } = await workerTelemetry(
+        this.options,
+        resourceSlot,
+        builtins,
+        this.logger,
+      );
       const plugins = new PluginHost(pluginList, this.logger);
       const runtime = new WorkerRuntime({
         frontend,
@@ -69,14 +81,25 @@ export class WorkerApp extends BaseApp {
       });
       this.runtime = runtime;
       const primaryMax = Number(process.env[ENV.ipcMaxBytes]);
-      const ipcOptions = primaryMax > 0 ? { ...this.options.ipc, maxMessageBytes: Math.min(this.options.ipc.maxMessageBytes, primaryMax) } : this.options.ipc;
+      const ipcOptions =
+        primaryMax > 0
+          ? { ...this.options.ipc, maxMessageBytes: Math.min(this.options.ipc.maxMessageBytes, primaryMax) }
+          : this.options.ipc;
       const ipc = (this.ipc = new WorkerIpc((env) => runtime.sendIpc(env), this.handlers, ipcOptions));
       runtime.inbox.on('ipc', (env) => ipc.onEnvelope(env));
-      const fromPrimary = new WorkerMessageRouter((kind, err) => this.logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, "a plugin's primary-message handler failed"));
+      const fromPrimary = new WorkerMessageRouter((kind, err) =>
+        this.logger.warn(
+          { kind, err: (err as Error)?.message ?? String(err) },
+          "a plugin's primary-message handler failed",
+        ),
+      );
       runtime.inbox.on('plugin', (kind, payload) => fromPrimary.dispatch(this.slotNow ?? -1, kind, payload));
       telemetry
         ?.meter(WORKER_SCOPE)
-        .createObservableCounter('cluster.worker.ipc.malformed', { unit: '{message}', description: 'Internal IPC messages from the primary that were malformed and dropped.' })
+        .createObservableCounter('cluster.worker.ipc.malformed', {
+          unit: '{message}',
+          description: 'Internal IPC messages from the primary that were malformed and dropped.',
+        })
         .addCallback((r) => r.observe(runtime.malformed + ipc.malformed));
       const send = (kind: string, payload: unknown) => runtime.sendPlugin(kind, payload);
       // Registered before the plugins' hooks, so it runs after them: the last snapshot counts everything.
@@ -89,7 +112,11 @@ export class WorkerApp extends BaseApp {
           (snap) => runtime.sendTelemetry(snap),
           (err) => this.logger.warn({ err: (err as Error)?.message }, 'telemetry snapshot failed'),
         );
-      await runtime.start(() => plugins.start('worker', (base) => workerContext(base, () => this.slotNow ?? -1, frontend, telemetry, send, fromPrimary, this.defaultRoutes)));
+      await runtime.start(() =>
+        plugins.start('worker', (base) =>
+          workerContext(base, () => this.slotNow ?? -1, frontend, telemetry, send, fromPrimary, this.defaultRoutes),
+        ),
+      );
       if (this.slotNow !== undefined) startTelemetry();
       return { host: process.env[ENV.host] || host || '::', port: Number(process.env[ENV.port]) };
     })();
@@ -117,7 +144,9 @@ export class WorkerApp extends BaseApp {
   }
 
   override requestWorker<T = unknown>(slot: number, msg: Message, o?: { timeoutMs?: number }): Promise<T> {
-    return this.ipc ? (this.ipc.requestWorker(slot, msg, o?.timeoutMs) as Promise<T>) : this.notListening('requestWorker');
+    return this.ipc
+      ? (this.ipc.requestWorker(slot, msg, o?.timeoutMs) as Promise<T>)
+      : this.notListening('requestWorker');
   }
 
   private notListening<T>(method: string): Promise<T> {

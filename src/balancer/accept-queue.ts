@@ -30,7 +30,11 @@ const LISTEN = '0A';
  * Addresses are printed as 32-bit words in host byte order, hence `littleEndian`. Rows it cannot
  * read are skipped.
  */
-export function parseAcceptQueue(text: string, target: ListenTarget, littleEndian = os.endianness() === 'LE'): AcceptQueue {
+export function parseAcceptQueue(
+  text: string,
+  target: ListenTarget,
+  littleEndian = os.endianness() === 'LE',
+): AcceptQueue {
   const want = wantedAddress(target.host);
   const portHex = `:${target.port.toString(16).toUpperCase().padStart(4, '0')} `;
   const out: AcceptQueue = { queued: 0, txQueue: 0, sockets: 0 };
@@ -128,7 +132,11 @@ export class AcceptQueueReader {
       if (text === undefined) continue; // tcp6 is absent where IPv6 is disabled
       const q = parseAcceptQueue(text, this.target);
       if (q.sockets) holding.push(file);
-      total = { queued: (total?.queued ?? 0) + q.queued, txQueue: (total?.txQueue ?? 0) + q.txQueue, sockets: (total?.sockets ?? 0) + q.sockets };
+      total = {
+        queued: (total?.queued ?? 0) + q.queued,
+        txQueue: (total?.txQueue ?? 0) + q.txQueue,
+        sockets: (total?.sockets ?? 0) + q.sockets,
+      };
     }
     this.holding = holding;
     return total;
@@ -191,7 +199,10 @@ export class AcceptQueueSampler {
     }
     this.lastCallAt = now;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.refresh(), this.gaps.length ? Math.max(0, Math.min(...this.gaps) - this.leadMs) : 0);
+    this.timer = setTimeout(
+      () => this.refresh(),
+      this.gaps.length ? Math.max(0, Math.min(...this.gaps) - this.leadMs) : 0,
+    );
     this.timer.unref();
     return this.latest;
   };

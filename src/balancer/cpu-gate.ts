@@ -23,7 +23,8 @@ export function nextCpuGate(state: CpuGateState, cpu: number, now: number, c: Cp
   const crossing = state.excluded ? cpu < c.limit * c.recoverRatio : cpu > c.limit;
   if (!crossing) return { excluded: state.excluded, since: undefined };
   const since = state.since ?? now;
-  if (now - since >= (state.excluded ? c.recoverMs : c.sustainMs)) return { excluded: !state.excluded, since: undefined };
+  if (now - since >= (state.excluded ? c.recoverMs : c.sustainMs))
+    return { excluded: !state.excluded, since: undefined };
   return { excluded: state.excluded, since };
 }
 

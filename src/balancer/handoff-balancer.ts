@@ -1,6 +1,6 @@
 import net from 'node:net';
-import type { Logger } from '../logger.js';
 import { WorkerGoneError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { privateApiLost, privateApis } from '../runtime/internals.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
 import { listenOrThrow } from './listen.js';

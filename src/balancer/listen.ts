@@ -2,7 +2,12 @@ import net from 'node:net';
 import { ListenError, PortInUseError } from '../errors.js';
 
 /** listen() as a promise, with EADDRINUSE and friends turned into typed errors. */
-export function listenOrThrow(server: net.Server, port: number, host: string | undefined, what = 'server'): Promise<{ host: string; port: number }> {
+export function listenOrThrow(
+  server: net.Server,
+  port: number,
+  host: string | undefined,
+  what = 'server',
+): Promise<{ host: string; port: number }> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       const where = `${host ?? '(all interfaces)'}:${port}`;

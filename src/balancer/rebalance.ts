@@ -28,5 +28,7 @@ export function planAfterJoin(loads: readonly ConnLoad[], joined: number): ShedO
 export function planForImbalance(loads: readonly ConnLoad[], threshold: number, minExcess = 2): ShedOrder[] {
   if (loads.length < 2) return [];
   const mean = loads.reduce((a, l) => a + l.connections, 0) / loads.length;
-  return loads.filter((l) => l.connections > mean * (1 + threshold) && l.connections - mean >= minExcess).map((l) => ({ slot: l.slot, share: (l.connections - mean) / l.connections }));
+  return loads
+    .filter((l) => l.connections > mean * (1 + threshold) && l.connections - mean >= minExcess)
+    .map((l) => ({ slot: l.slot, share: (l.connections - mean) / l.connections }));
 }

@@ -1,9 +1,16 @@
 import type { Logger } from '../logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
-import { eligible, nextCpuGate, OPEN, type CpuGateConfig, type CpuGateState } from './cpu-gate.js';
+import { type CpuGateConfig, type CpuGateState, eligible, nextCpuGate, OPEN } from './cpu-gate.js';
 import { planAfterJoin, planForImbalance, type ShedOrder } from './rebalance.js';
-import { leastConnections, leastLoad, RoundRobin, type Strategy, type StrategyName, type WorkerLoad } from './strategy.js';
+import {
+  leastConnections,
+  leastLoad,
+  RoundRobin,
+  type Strategy,
+  type StrategyName,
+  type WorkerLoad,
+} from './strategy.js';
 
 export interface RoutingOptions {
   strategy: StrategyName;
@@ -40,7 +47,12 @@ export class Routing {
     // Connections handed over but not yet adopted at the last heartbeat count as open, so a burst
     // is spread, and none is lost or counted twice when a heartbeat crosses a hand-off.
     const load = (h: WorkerHandle): WorkerLoad => ({ ...h.load, openConnections: h.openConnections });
-    const inner = o.strategy === 'least-connections' ? leastConnections(load) : o.strategy === 'least-load' ? leastLoad(load) : new RoundRobin<WorkerHandle>();
+    const inner =
+      o.strategy === 'least-connections'
+        ? leastConnections(load)
+        : o.strategy === 'least-load'
+          ? leastLoad(load)
+          : new RoundRobin<WorkerHandle>();
     this.strategy = {
       pick: (candidates) => {
         const h = inner.pick(candidates);
@@ -48,7 +60,10 @@ export class Routing {
         return h;
       },
     };
-    this.gate = o.cpuLimit === undefined ? undefined : { limit: o.cpuLimit, sustainMs: o.cpuSustainMs, recoverMs: o.cpuRecoverMs, recoverRatio: 0.8 };
+    this.gate =
+      o.cpuLimit === undefined
+        ? undefined
+        : { limit: o.cpuLimit, sustainMs: o.cpuSustainMs, recoverMs: o.cpuRecoverMs, recoverRatio: 0.8 };
     if (o.rebalance) sup.on('worker:ready', (e) => this.afterJoin(e.slot));
     this.timer = setInterval(() => this.tick(), o.intervalMs);
     this.timer.unref();
@@ -96,7 +111,16 @@ export class Routing {
     for (const o of orders) {
       const h = this.sup.current(o.slot);
       if (h?.state !== 'ready') continue;
-      this.logger.info({ slot: h.slot, pid: h.pid, reason, share: Math.round(o.share * 100) / 100, connections: h.load.openConnections }, 'rebalancing keep-alive connections');
+      this.logger.info(
+        {
+          slot: h.slot,
+          pid: h.pid,
+          reason,
+          share: Math.round(o.share * 100) / 100,
+          connections: h.load.openConnections,
+        },
+        'rebalancing keep-alive connections',
+      );
       h.send({ t: 'rebalance', share: o.share }).catch(() => {});
     }
   }

@@ -1,7 +1,7 @@
 import { parseArgs as parseTokens } from 'node:util';
 import { CONTROL_NAME } from '../control/runtime-dir.js';
 import { CliUsageError } from '../errors.js';
-import { parseInterpreter, type Interpreter } from './interpreter.js';
+import { type Interpreter, parseInterpreter } from './interpreter.js';
 
 export const COMMANDS = ['start', 'status', 'reload', 'scale', 'stop', 'help', 'version'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -174,7 +174,9 @@ function setValue(out: CliArgs, key: Key, flag: string, v: string): void {
       return;
     case 'name':
       if (!CONTROL_NAME.test(v)) {
-        throw new CliUsageError(`${flag} '${v}': letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`);
+        throw new CliUsageError(
+          `${flag} '${v}': letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`,
+        );
       }
       out.name = v;
       return;

@@ -8,7 +8,11 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import { kRoute } from '../worker/router.js';
 
-type Handler = (this: unknown, req: Request, server: unknown) => Response | Promise<Response> | undefined | Promise<Response | undefined>;
+type Handler = (
+  this: unknown,
+  req: Request,
+  server: unknown,
+) => Response | Promise<Response> | undefined | Promise<Response | undefined>;
 type RouteValue = Response | Handler | Partial<Record<string, Response | Handler>> | false;
 
 /** The Bun.serve options the bridge reads; the others (idleTimeout, maxRequestBodySize, ...) are Bun's. */
@@ -35,7 +39,9 @@ interface Route {
  * Bun's precedence: exact paths, then parameterised ones, then wildcards (longest prefix first).
  * Only the app's own keys become templates, so `http.route` never holds request text.
  */
-export function compileRoutes(routes: Record<string, RouteValue> | undefined): (path: string) => { route: Route; params: Record<string, string> } | undefined {
+export function compileRoutes(
+  routes: Record<string, RouteValue> | undefined,
+): (path: string) => { route: Route; params: Record<string, string> } | undefined {
   const exact = new Map<string, Route>();
   const param: Route[] = [];
   const wild: Route[] = [];
@@ -90,7 +96,13 @@ function toRequest(req: http.IncomingMessage, res: http.ServerResponse): Request
   const aborted = new AbortController();
   res.once('close', () => res.writableFinished || aborted.abort());
   const body = method === 'GET' || method === 'HEAD' ? undefined : (Readable.toWeb(req) as unknown as ReadableStream);
-  return new Request(new URL(req.url ?? '/', `http://${req.headers.host || 'localhost'}`), { method, headers, body, signal: aborted.signal, duplex: 'half' } as RequestInit);
+  return new Request(new URL(req.url ?? '/', `http://${req.headers.host || 'localhost'}`), {
+    method,
+    headers,
+    body,
+    signal: aborted.signal,
+    duplex: 'half',
+  } as RequestInit);
 }
 
 /** Resolves on the first of 'drain' and 'close', removing the other listener (a long stream waits many times). */
@@ -135,7 +147,11 @@ export function bridgedBunServe(original: (o: BunServeOptions) => unknown): (o: 
     let find = compileRoutes(o.routes);
     let pending = 0;
     const nodeReq = new WeakMap<Request, http.IncomingMessage>();
-    if (o.websocket !== undefined) process.emitWarning('Bun.serve websocket handlers are not served by otel-cluster start: server.upgrade() returns false', { code: 'OTEL_CLUSTER_BUN_WEBSOCKET' });
+    if (o.websocket !== undefined)
+      process.emitWarning(
+        'Bun.serve websocket handlers are not served by otel-cluster start: server.upgrade() returns false',
+        { code: 'OTEL_CLUSTER_BUN_WEBSOCKET' },
+      );
     const server = http.createServer((req, res) => {
       pending++;
       res.once('close', () => pending--);

@@ -1,12 +1,13 @@
 // The createServer options of an app run by `otel-cluster start`, built the same way in the primary
 // (the command line) and in each worker (preload.ts), so that both sides hold the same options and
 // a worker reuses what the primary validated (config/validate.ts compares their fingerprints).
-import path from 'node:path';
+
 import type { RequestListener, Server } from 'node:http';
-import type { Plugin, WorkerPluginContext } from '../plugin-api/index.js';
+import path from 'node:path';
 import type { ServerOptions } from '../app/types.js';
 import { CONTROL_NAME } from '../control/runtime-dir.js';
 import { ConfigFileError } from '../errors.js';
+import type { Plugin, WorkerPluginContext } from '../plugin-api/index.js';
 import type { CliArgs } from './args.js';
 import type { ConfigFile } from './config-file.js';
 
@@ -30,7 +31,10 @@ export const CLI_ENV = 'OTEL_CLUSTER_CLI';
 export function appName(args: Pick<CliArgs, 'name' | 'script'>, file: ConfigFile | undefined): string {
   if (args.name) return args.name;
   if (file?.name !== undefined) {
-    if (!CONTROL_NAME.test(file.name)) throw new ConfigFileError(`${path.basename(file.file)}: name '${file.name}': letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`);
+    if (!CONTROL_NAME.test(file.name))
+      throw new ConfigFileError(
+        `${path.basename(file.file)}: name '${file.name}': letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`,
+      );
     return file.name;
   }
   const raw = path.basename(args.script!).replace(/\.[cm]?[jt]s$/, '');
@@ -62,12 +66,14 @@ export function cliServerOptions(plan: CliPlan, file: ConfigFile | undefined, br
   const cluster = { ...((o.cluster as Record<string, unknown> | undefined) ?? {}) };
   cluster.enabled = true;
   if (plan.instances !== undefined) {
-    if (cluster.config && typeof cluster.config === 'object') cluster.config = { ...(cluster.config as object), workers: plan.instances };
+    if (cluster.config && typeof cluster.config === 'object')
+      cluster.config = { ...(cluster.config as object), workers: plan.instances };
     else cluster.workers = plan.instances;
   }
   // An unmodified app's start-up code may start background work that a standby would run twice:
   // standbys only where the file asks for them (processManagement.standbyWorkers).
-  const nested = cluster.config && typeof cluster.config === 'object' ? (cluster.config as Record<string, unknown>) : undefined;
+  const nested =
+    cluster.config && typeof cluster.config === 'object' ? (cluster.config as Record<string, unknown>) : undefined;
   const holder = nested ?? cluster;
   const pm = (holder.processManagement as Record<string, unknown> | undefined) ?? {};
   if (pm.standbyWorkers === undefined) {
@@ -79,7 +85,8 @@ export function cliServerOptions(plan: CliPlan, file: ConfigFile | undefined, br
   o.control = { name: plan.name, ...(plan.runtimeDir ? { dir: plan.runtimeDir } : {}) };
   if (plan.adminPort !== undefined) o.admin = { ...((o.admin as object | undefined) || {}), port: plan.adminPort };
   const telemetry = (o.telemetry as Record<string, unknown> | undefined) ?? {};
-  if (telemetry.serviceName === undefined && !process.env.OTEL_SERVICE_NAME) o.telemetry = { ...telemetry, serviceName: plan.name };
+  if (telemetry.serviceName === undefined && !process.env.OTEL_SERVICE_NAME)
+    o.telemetry = { ...telemetry, serviceName: plan.name };
   o.handler = bridge.listener;
   // Registered last, so its close hook runs first: the app shuts down once the worker has drained.
   const plugin: Plugin = {

@@ -1,8 +1,15 @@
 import { controlRequest } from '../control/control-client.js';
-import { checkControlSocket, CONTROL_NAME, controlPaths, listControlInfos, runtimeDir, type ControlPaths } from '../control/runtime-dir.js';
-import type { ClusterStatus } from '../status/status-report.js';
 import type { ReloadResult } from '../control/control-commands.js';
+import {
+  CONTROL_NAME,
+  type ControlPaths,
+  checkControlSocket,
+  controlPaths,
+  listControlInfos,
+  runtimeDir,
+} from '../control/runtime-dir.js';
 import { CliUsageError, ControlUnreachableError } from '../errors.js';
+import type { ClusterStatus } from '../status/status-report.js';
 import type { CliArgs } from './args.js';
 import { statusTable } from './status-table.js';
 
@@ -10,7 +17,9 @@ import { statusTable } from './status-table.js';
 export async function targetSocket(args: Pick<CliArgs, 'name' | 'runtimeDir'>): Promise<string> {
   if (args.name) return checked(controlPaths(args.name, args.runtimeDir));
   checked(controlPaths('probe', args.runtimeDir));
-  const here = listControlInfos(args.runtimeDir).filter((i) => i.cwd === process.cwd() && typeof i.name === 'string' && CONTROL_NAME.test(i.name));
+  const here = listControlInfos(args.runtimeDir).filter(
+    (i) => i.cwd === process.cwd() && typeof i.name === 'string' && CONTROL_NAME.test(i.name),
+  );
   const alive: string[] = [];
   for (const info of here) {
     const socket = controlPaths(info.name, args.runtimeDir).socket;
@@ -23,7 +32,10 @@ export async function targetSocket(args: Pick<CliArgs, 'name' | 'runtimeDir'>): 
       alive.push(info.name);
   }
   if (alive.length === 1) return checked(controlPaths(alive[0]!, args.runtimeDir));
-  if (alive.length === 0) throw new ControlUnreachableError(`no running cluster was started from ${process.cwd()} (runtime directory ${runtimeDir(args.runtimeDir)}); pass --name`);
+  if (alive.length === 0)
+    throw new ControlUnreachableError(
+      `no running cluster was started from ${process.cwd()} (runtime directory ${runtimeDir(args.runtimeDir)}); pass --name`,
+    );
   throw new CliUsageError(`several clusters were started from ${process.cwd()}: ${alive.join(', ')}; pass --name`);
 }
 
@@ -34,7 +46,8 @@ function checked(paths: ControlPaths): string {
 }
 
 // What the primary sent is printed for a person: control characters (terminal escapes) are not.
-// biome-ignore lint/complexity/useRegexLiterals: as a literal, the ranges that are the point trip noControlCharactersInRegex
+// As a literal, the ranges that are the point would trip noControlCharactersInRegex.
+// biome-ignore lint/complexity/useRegexLiterals: see above
 const CONTROL_CHARS = new RegExp('[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]', 'g');
 const print = (s: string) => process.stdout.write(s.replace(CONTROL_CHARS, '?'));
 
@@ -53,7 +66,9 @@ export async function runCommand(args: CliArgs): Promise<number> {
       else {
         // Standbys (slot -1) are replaced too, but hold no slot to report a move for.
         const after = r.after.filter((a) => a.slot >= 0);
-        const moves = after.map((a) => `slot ${a.slot}: pid ${r.before.find((b) => b.slot === a.slot)?.pid ?? '-'} → ${a.pid}`);
+        const moves = after.map(
+          (a) => `slot ${a.slot}: pid ${r.before.find((b) => b.slot === a.slot)?.pid ?? '-'} → ${a.pid}`,
+        );
         print(`reloaded ${after.length} workers in ${r.durationMs} ms\n  ${moves.join('\n  ')}\n`);
       }
       return 0;
@@ -64,9 +79,17 @@ export async function runCommand(args: CliArgs): Promise<number> {
       return 0;
     }
     case 'stop': {
-      const r = await controlRequest<{ clean: boolean; pid: number }>(socket, { cmd: 'stop' }, args.timeoutMs ?? 600_000);
+      const r = await controlRequest<{ clean: boolean; pid: number }>(
+        socket,
+        { cmd: 'stop' },
+        args.timeoutMs ?? 600_000,
+      );
       await processGone(r.pid, 10_000);
-      print(args.json ? `${JSON.stringify(r)}\n` : `stopped (primary pid ${r.pid})${r.clean ? '' : ': some workers had to be killed after gracefulShutdownTimeout'}\n`);
+      print(
+        args.json
+          ? `${JSON.stringify(r)}\n`
+          : `stopped (primary pid ${r.pid})${r.clean ? '' : ': some workers had to be killed after gracefulShutdownTimeout'}\n`,
+      );
       return r.clean ? 0 : 1;
     }
     default:

@@ -49,13 +49,19 @@ export async function loadConfigFile(file: string): Promise<ConfigFile> {
     throw new ConfigFileError(`${base}: could not load: ${(err as Error).message}`, { cause: err });
   }
   if (typeof raw === 'function') raw = await (raw as () => unknown)();
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigFileError(`${base}: must export an object of createServer options (got ${Array.isArray(raw) ? 'an array' : typeof raw})`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigFileError(
+      `${base}: must export an object of createServer options (got ${Array.isArray(raw) ? 'an array' : typeof raw})`,
+    );
   const { name, port, host, interpreter, ...options } = raw as Record<string, unknown>;
   if (name !== undefined && typeof name !== 'string') throw new ConfigFileError(`${base}: name must be a string`);
-  if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)) throw new ConfigFileError(`${base}: port must be an integer 0..65535`);
+  if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535))
+    throw new ConfigFileError(`${base}: port must be an integer 0..65535`);
   if (host !== undefined && typeof host !== 'string') throw new ConfigFileError(`${base}: host must be a string`);
   if (interpreter !== undefined && !(INTERPRETERS as readonly unknown[]).includes(interpreter))
-    throw new ConfigFileError(`${base}: interpreter must be ${INTERPRETERS.map((i) => `'${i}'`).join(' or ')} (as --interpreter), got ${JSON.stringify(interpreter) ?? typeof interpreter}`);
+    throw new ConfigFileError(
+      `${base}: interpreter must be ${INTERPRETERS.map((i) => `'${i}'`).join(' or ')} (as --interpreter), got ${JSON.stringify(interpreter) ?? typeof interpreter}`,
+    );
   return { file, options, name, port, host, interpreter } as ConfigFile;
 }
 
@@ -69,7 +75,10 @@ function parseJson(text: string, base: string): unknown {
   } catch (err) {
     const at = /position (\d+)/.exec((err as Error).message);
     const pos = at ? Number(at[1]) : undefined;
-    const where = pos === undefined ? '' : ` at line ${text.slice(0, pos).split('\n').length}, column ${pos - text.lastIndexOf('\n', pos - 1)}`;
+    const where =
+      pos === undefined
+        ? ''
+        : ` at line ${text.slice(0, pos).split('\n').length}, column ${pos - text.lastIndexOf('\n', pos - 1)}`;
     throw new ConfigFileError(`${base}: not valid JSON${where}`);
   }
 }

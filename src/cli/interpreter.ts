@@ -16,12 +16,15 @@ export type Interpreter = (typeof INTERPRETERS)[number];
 export const LAUNCHED_ENV = 'OTEL_CLUSTER_LAUNCHED_AS';
 
 /** The runtime this process runs on. */
-export const currentInterpreter = (): Interpreter => (typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : 'node');
+export const currentInterpreter = (): Interpreter =>
+  typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : 'node';
 
 /** Checks a value given to --interpreter (`where` names the flag or the config file's key). */
 export function parseInterpreter(v: unknown, where: string): Interpreter {
   if (typeof v === 'string' && (INTERPRETERS as readonly string[]).includes(v)) return v as Interpreter;
-  throw new CliUsageError(`${where} expects ${INTERPRETERS.map((i) => `'${i}'`).join(' or ')}, got ${typeof v === 'string' ? `'${v}'` : typeof v}`);
+  throw new CliUsageError(
+    `${where} expects ${INTERPRETERS.map((i) => `'${i}'`).join(' or ')}, got ${typeof v === 'string' ? `'${v}'` : typeof v}`,
+  );
 }
 
 const executable = (f: string): boolean => {
@@ -46,8 +49,15 @@ function binDirsUp(dir: string): string[] {
  * Where `name` is: the project's node_modules/.bin (from the working directory up, then from the
  * app's directory up), as npx looks, then PATH. Undefined when nowhere.
  */
-export function findInterpreter(name: Interpreter, from: { cwd: string; script: string | undefined; env: NodeJS.ProcessEnv }): string | undefined {
-  const dirs = [...binDirsUp(from.cwd), ...(from.script ? binDirsUp(path.dirname(path.resolve(from.cwd, from.script))) : []), ...(from.env.PATH ?? '').split(path.delimiter).filter(Boolean)];
+export function findInterpreter(
+  name: Interpreter,
+  from: { cwd: string; script: string | undefined; env: NodeJS.ProcessEnv },
+): string | undefined {
+  const dirs = [
+    ...binDirsUp(from.cwd),
+    ...(from.script ? binDirsUp(path.dirname(path.resolve(from.cwd, from.script))) : []),
+    ...(from.env.PATH ?? '').split(path.delimiter).filter(Boolean),
+  ];
   for (const dir of new Set(dirs)) {
     const f = path.join(dir, name);
     if (executable(f)) return f;
@@ -55,11 +65,19 @@ export function findInterpreter(name: Interpreter, from: { cwd: string; script: 
   return undefined;
 }
 
-export function notFound(name: Interpreter, from: { cwd: string; script: string | undefined }): InterpreterNotFoundError {
-  const install = name === 'bun' ? 'install it in the project (npm install --save-dev bun) or on PATH (https://bun.sh)' : 'install Node.js (https://nodejs.org) on PATH';
+export function notFound(
+  name: Interpreter,
+  from: { cwd: string; script: string | undefined },
+): InterpreterNotFoundError {
+  const install =
+    name === 'bun'
+      ? 'install it in the project (npm install --save-dev bun) or on PATH (https://bun.sh)'
+      : 'install Node.js (https://nodejs.org) on PATH';
   const appDir = from.script ? path.dirname(path.resolve(from.cwd, from.script)) : from.cwd;
   const where = appDir === from.cwd ? from.cwd : `${from.cwd} or ${appDir}`;
-  return new InterpreterNotFoundError(`--interpreter ${name}: '${name}' was found neither in node_modules/.bin (from ${where} up) nor on PATH; ${install}`);
+  return new InterpreterNotFoundError(
+    `--interpreter ${name}: '${name}' was found neither in node_modules/.bin (from ${where} up) nor on PATH; ${install}`,
+  );
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'];
@@ -88,8 +106,16 @@ export function stopWhenLauncherGone(): void {
  * died of a signal). Signals this process gets go to the primary: a Ctrl-C reaches both, and the
  * primary takes the second delivery as a duplicate (signals.ts).
  */
-export async function relaunch(name: Interpreter, entry: string, argv: string[], script: string | undefined): Promise<number> {
-  if (process.env[LAUNCHED_ENV]) throw new InterpreterNotFoundError(`--interpreter ${name}: the '${process.env[LAUNCHED_ENV]}' found runs as ${currentInterpreter()}, not ${name}`);
+export async function relaunch(
+  name: Interpreter,
+  entry: string,
+  argv: string[],
+  script: string | undefined,
+): Promise<number> {
+  if (process.env[LAUNCHED_ENV])
+    throw new InterpreterNotFoundError(
+      `--interpreter ${name}: the '${process.env[LAUNCHED_ENV]}' found runs as ${currentInterpreter()}, not ${name}`,
+    );
   const from = { cwd: process.cwd(), script, env: process.env };
   const exe = findInterpreter(name, from);
   if (!exe) throw notFound(name, from);
@@ -97,7 +123,11 @@ export async function relaunch(name: Interpreter, entry: string, argv: string[],
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   for (const sig of FORWARDED) process.on(sig, forward);
   return new Promise<number>((resolve, reject) => {
-    child.once('error', (err) => reject(new InterpreterNotFoundError(`--interpreter ${name}: could not run ${exe}: ${err.message}`, { cause: err })));
+    child.once('error', (err) =>
+      reject(
+        new InterpreterNotFoundError(`--interpreter ${name}: could not run ${exe}: ${err.message}`, { cause: err }),
+      ),
+    );
     child.once('exit', (code, signal) => {
       for (const sig of FORWARDED) process.off(sig, forward);
       resolve(code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0));

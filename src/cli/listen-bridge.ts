@@ -24,13 +24,24 @@ export const APP_SHUTDOWN_MS = 1500;
 const TUNABLES = ['keepAliveTimeout', 'headersTimeout', 'requestTimeout'] as const;
 
 /** Reads net.Server#listen's overloads: (port, host?, backlog?, cb?), (options, cb?), (path, cb?), (handle, cb?). */
-export function parseListenArgs(args: ListenArgs): { tcp: boolean; port: number | undefined; host: string | undefined; cb: (() => void) | undefined } {
+export function parseListenArgs(args: ListenArgs): {
+  tcp: boolean;
+  port: number | undefined;
+  host: string | undefined;
+  cb: (() => void) | undefined;
+} {
   const rest = [...args];
   const cb = typeof rest.at(-1) === 'function' ? (rest.pop() as () => void) : undefined;
   const a0 = rest[0];
   if (a0 !== null && typeof a0 === 'object') {
     const o = a0 as { port?: unknown; host?: unknown; path?: unknown; fd?: unknown; _handle?: unknown };
-    if (o.path !== undefined || o.fd !== undefined || o._handle !== undefined || (o.port === undefined && 'handle' in o)) return { tcp: false, port: undefined, host: undefined, cb };
+    if (
+      o.path !== undefined ||
+      o.fd !== undefined ||
+      o._handle !== undefined ||
+      (o.port === undefined && 'handle' in o)
+    )
+      return { tcp: false, port: undefined, host: undefined, cb };
     return { tcp: true, port: toPort(o.port), host: typeof o.host === 'string' ? o.host : undefined, cb };
   }
   if (typeof a0 === 'string' && !/^\d+$/.test(a0)) return { tcp: false, port: undefined, host: undefined, cb };
@@ -81,7 +92,8 @@ export class ListenBridge {
     const bridge = this;
     http.Server.prototype.listen = function (this: http.Server, ...args: ListenArgs) {
       const parsed = parseListenArgs(args);
-      if (!parsed.tcp || (this as { [kWorkerServer]?: true })[kWorkerServer] || !bridge.claims(parsed.port)) return original.apply(this, args as never);
+      if (!parsed.tcp || (this as { [kWorkerServer]?: true })[kWorkerServer] || !bridge.claims(parsed.port))
+        return original.apply(this, args as never);
       bridge.adopt(this, parsed);
       return this;
     } as typeof http.Server.prototype.listen;
@@ -116,7 +128,11 @@ export class ListenBridge {
   }
 
   private claims(port: number | undefined): boolean {
-    return this.requested === undefined || port === this.requested.port || (this.address !== undefined && port === this.address.port);
+    return (
+      this.requested === undefined ||
+      port === this.requested.port ||
+      (this.address !== undefined && port === this.address.port)
+    );
   }
 
   private adopt(server: http.Server, p: ReturnType<typeof parseListenArgs>): void {
@@ -132,7 +148,8 @@ export class ListenBridge {
     };
     server.close = ((cb?: (err?: Error) => void) => {
       if (!open) {
-        if (cb) process.nextTick(cb, Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' }));
+        if (cb)
+          process.nextTick(cb, Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' }));
         return server;
       }
       open = false;
@@ -171,9 +188,12 @@ export class ListenBridge {
    */
   async shutdown(): Promise<void> {
     this.draining = true;
-    const listeners = (sig: NodeJS.Signals) => process.listeners(sig).filter((l) => !(l as unknown as Record<symbol, unknown>)[kRuntimeSignal]);
+    const listeners = (sig: NodeJS.Signals) =>
+      process.listeners(sig).filter((l) => !(l as unknown as Record<symbol, unknown>)[kRuntimeSignal]);
     const term = listeners('SIGTERM');
-    const handlers = term.length ? term.map((l) => [l, 'SIGTERM'] as const) : listeners('SIGINT').map((l) => [l, 'SIGINT'] as const);
+    const handlers = term.length
+      ? term.map((l) => [l, 'SIGTERM'] as const)
+      : listeners('SIGINT').map((l) => [l, 'SIGINT'] as const);
     // The app's handlers first: the server.close(cb) they usually call finds its server open.
     for (const [l, sig] of handlers) {
       try {

@@ -2,8 +2,15 @@
 // `otel-cluster`: runs an unmodified app as a supervised cluster (start), and commands a running
 // one over its control socket (status, reload, scale, stop). Exit codes: see EXIT below.
 import { readFileSync } from 'node:fs';
-import { ClusterError, ConfigError, ConfigFileError, CliUsageError, ControlInUseError, ControlUnreachableError } from '../errors.js';
-import { parseArgs, type CliArgs } from './args.js';
+import {
+  CliUsageError,
+  ClusterError,
+  ConfigError,
+  ConfigFileError,
+  ControlInUseError,
+  ControlUnreachableError,
+} from '../errors.js';
+import { type CliArgs, parseArgs } from './args.js';
 import { runCommand } from './commands.js';
 import { findConfigFile, loadConfigFile } from './config-file.js';
 import { currentInterpreter, LAUNCHED_ENV, relaunch, stopWhenLauncherGone } from './interpreter.js';
@@ -46,7 +53,9 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (args.command === 'version') {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     process.stdout.write(`${pkg.version}\n`);
     return EXIT.ok;
   }
@@ -68,7 +77,10 @@ async function main(argv: string[]): Promise<number> {
     return await runCommand(args);
   } catch (err) {
     const code = err instanceof ClusterError && !err.message.includes(`[${err.code}]`) ? ` [${err.code}]` : '';
-    if (args.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: (err as ClusterError).code ?? 'ERROR', message: (err as Error).message } })}\n`);
+    if (args.json)
+      process.stdout.write(
+        `${JSON.stringify({ ok: false, error: { code: (err as ClusterError).code ?? 'ERROR', message: (err as Error).message } })}\n`,
+      );
     process.stderr.write(`otel-cluster ${args.command}: ${(err as Error).message}${code}\n`);
     return exitCodeOf(err);
   }

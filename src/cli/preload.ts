@@ -9,10 +9,10 @@ import { createServer } from '../app/create-server.js';
 import { ENV, ensureTracingChannelHasSubscribers, isBun } from '../runtime/adapter.js';
 import { WORKER_EXEC_ENV, WORKER_IMPORT_ENV } from '../supervisor/spawner.js';
 import { kRoute } from '../worker/router.js';
-import { CLI_ENV, cliServerOptions, type CliPlan } from './cli-options.js';
+import { type BunServeOptions, bridgedBunServe } from './bun-serve.js';
+import { CLI_ENV, type CliPlan, cliServerOptions } from './cli-options.js';
 import { loadConfigFile } from './config-file.js';
 import { ListenBridge } from './listen-bridge.js';
-import { bridgedBunServe, type BunServeOptions } from './bun-serve.js';
 
 const planText = process.env[CLI_ENV];
 // Only in a worker node:cluster forked: a process the app forks inherits the flag and the variables
@@ -25,7 +25,10 @@ if (planText && process.env[ENV.role] === 'worker' && cluster.isWorker) {
     serve: async (first) => {
       const address = await app!.listen();
       if (first.port !== undefined && first.port !== 0 && first.port !== address.port)
-        process.emitWarning(`the app listens on port ${first.port}; the cluster serves it on ${address.port} (pass --port ${first.port} to serve it there)`, { code: 'OTEL_CLUSTER_PORT' });
+        process.emitWarning(
+          `the app listens on port ${first.port}; the cluster serves it on ${address.port} (pass --port ${first.port} to serve it there)`,
+          { code: 'OTEL_CLUSTER_PORT' },
+        );
       return address;
     },
     stop: () => app!.close(),

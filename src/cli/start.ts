@@ -1,13 +1,13 @@
-import path from 'node:path';
 import fs from 'node:fs';
+import path from 'node:path';
 import { createServer } from '../app/create-server.js';
 import type { PrimaryApp } from '../app/primary-app.js';
 import { CliUsageError } from '../errors.js';
 import { LOG_FORMAT_ENV } from '../logger.js';
 import { WORKER_EXEC_ENV, WORKER_IMPORT_ENV } from '../supervisor/spawner.js';
 import type { CliArgs } from './args.js';
-import { appName, CLI_ENV, cliServerOptions, NO_BRIDGE, type CliPlan } from './cli-options.js';
-import { inFile, type ConfigFile } from './config-file.js';
+import { appName, CLI_ENV, type CliPlan, cliServerOptions, NO_BRIDGE } from './cli-options.js';
+import { type ConfigFile, inFile } from './config-file.js';
 
 /** The port when neither --port, the config file's `port` nor PORT says: what most apps default to. */
 export const DEFAULT_PORT = 3000;
@@ -23,7 +23,15 @@ export async function startCluster(args: CliArgs, preloadUrl: string, file: Conf
   if (!fs.existsSync(script)) throw new CliUsageError(`script not found: ${args.script} (looked at ${script})`);
   const configPath = file?.file;
   const name = appName(args, file);
-  const plan: CliPlan = { script, scriptArgs: args.scriptArgs, configFile: configPath, name, instances: args.instances, adminPort: args.adminPort, runtimeDir: args.runtimeDir };
+  const plan: CliPlan = {
+    script,
+    scriptArgs: args.scriptArgs,
+    configFile: configPath,
+    name,
+    instances: args.instances,
+    adminPort: args.adminPort,
+    runtimeDir: args.runtimeDir,
+  };
   // Readable lines on a terminal; JSON (for log shippers) otherwise, or when asked.
   if (process.stderr.isTTY && !args.jsonLogs && !process.env[LOG_FORMAT_ENV]) process.env[LOG_FORMAT_ENV] = 'pretty';
   if (args.jsonLogs) process.env[LOG_FORMAT_ENV] = 'json';
@@ -38,16 +46,26 @@ export async function startCluster(args: CliArgs, preloadUrl: string, file: Conf
   } catch (err) {
     throw configPath ? inFile(err, configPath) : err;
   }
-  const port = args.port ?? file?.port ?? (process.env.PORT && /^\d+$/.test(process.env.PORT) ? Number(process.env.PORT) : DEFAULT_PORT);
+  const port =
+    args.port ??
+    file?.port ??
+    (process.env.PORT && /^\d+$/.test(process.env.PORT) ? Number(process.env.PORT) : DEFAULT_PORT);
   const address = await app.listen(port, args.host ?? file?.host);
   if (process.stdout.isTTY) {
     const admin = app.adminAddress ? `, status page ${url(app.adminAddress)}/` : '';
-    process.stdout.write(`${name}: ${app.getWorkers().length} workers serving ${url(address)}${admin}\n  otel-cluster status --name ${name}   (reload, scale <n>, stop)\n`);
+    process.stdout.write(
+      `${name}: ${app.getWorkers().length} workers serving ${url(address)}${admin}\n  otel-cluster status --name ${name}   (reload, scale <n>, stop)\n`,
+    );
   }
 }
 
 /** A URL a person can open: the wildcard addresses as localhost, IPv6 in brackets. */
 function url(a: { host: string; port: number }): string {
-  const host = a.host === '' || a.host === '::' || a.host === '0.0.0.0' ? 'localhost' : a.host.includes(':') ? `[${a.host}]` : a.host;
+  const host =
+    a.host === '' || a.host === '::' || a.host === '0.0.0.0'
+      ? 'localhost'
+      : a.host.includes(':')
+        ? `[${a.host}]`
+        : a.host;
   return `http://${host}:${a.port}`;
 }

@@ -49,8 +49,12 @@ export function statusTable(s: ClusterStatus): string {
   const a = s.autoscaler;
   if (!a) out.push('auto-scaler: off');
   else {
-    const signals = a.signals.map((g) => `${g.trigger} ${num(g.value)}${g.unit === '%' ? '%' : ` ${g.unit}`} (target ${g.target})`).join(', ');
-    out.push(`auto-scaler: target ${a.desired} (min ${a.minWorkers}, max ${a.maxWorkers})${a.hold ? `, holding: ${a.hold}` : ''}${signals ? `; ${signals}` : ''}`);
+    const signals = a.signals
+      .map((g) => `${g.trigger} ${num(g.value)}${g.unit === '%' ? '%' : ` ${g.unit}`} (target ${g.target})`)
+      .join(', ');
+    out.push(
+      `auto-scaler: target ${a.desired} (min ${a.minWorkers}, max ${a.maxWorkers})${a.hold ? `, holding: ${a.hold}` : ''}${signals ? `; ${signals}` : ''}`,
+    );
     const d = a.lastDecision;
     out.push(
       d

@@ -20,7 +20,8 @@ export function adminSchemas(z: ZodKit) {
           })
           .check(
             z.refine((a) => a.token === undefined || a.tokenFile === undefined, {
-              message: 'admin.token and admin.tokenFile given at once; keep one (tokenFile keeps the token out of code and of the workers)',
+              message:
+                'admin.token and admin.tokenFile given at once; keep one (tokenFile keeps the token out of code and of the workers)',
               path: ['tokenFile'],
               params: { kind: 'conflict' },
             }),
@@ -32,7 +33,11 @@ export function adminSchemas(z: ZodKit) {
       z.union([
         z.literal(false),
         z.strictObject({
-          name: z.string().check(z.regex(CONTROL_NAME, 'letters, digits, ".", "_" and "-", at most 64, starting with a letter or digit')),
+          name: z
+            .string()
+            .check(
+              z.regex(CONTROL_NAME, 'letters, digits, ".", "_" and "-", at most 64, starting with a letter or digit'),
+            ),
           dir: optional(z.string().check(z.minLength(1))),
         }),
       ]),

@@ -7,7 +7,11 @@ import type { ZodKit } from './zod-kit.js';
  * worker, memory % of the per-worker limit, responseTime the p95 in ms, queueLength requests in
  * progress or waiting per worker. A trigger without a scale-up threshold is not read.
  */
-export function autoScalingSchema(z: ZodKit, int: (min: number, max: number) => ZodMiniNumberFormat, percent: () => ZodMiniNumber<number>) {
+export function autoScalingSchema(
+  z: ZodKit,
+  int: (min: number, max: number) => ZodMiniNumberFormat,
+  percent: () => ZodMiniNumber<number>,
+) {
   const { _default: withDefault, optional, prefault } = z;
   const ms = int; // durations: integer milliseconds
   // A trigger's threshold: a number, or false to turn a default one off (the result is then undefined).

@@ -32,8 +32,20 @@ const MM = ['resources', 'memoryManagement'];
  * each other's key at most one applies.
  */
 export const DERIVED_DEFAULTS: readonly Derivation[] = [
-  { key: [HC, 'timeout'], from: [HC, 'interval'], plainFits: (i) => i > 10_000, derive: (i) => Math.floor(i / 2), rule: 'interval / 2 where interval <= 10000' },
-  { key: [HC, 'interval'], from: [HC, 'timeout'], plainFits: (t) => t < 30_000, derive: (t) => Math.min(3_600_000, 2 * t), rule: '2 × timeout where timeout >= 30000' },
+  {
+    key: [HC, 'timeout'],
+    from: [HC, 'interval'],
+    plainFits: (i) => i > 10_000,
+    derive: (i) => Math.floor(i / 2),
+    rule: 'interval / 2 where interval <= 10000',
+  },
+  {
+    key: [HC, 'interval'],
+    from: [HC, 'timeout'],
+    plainFits: (t) => t < 30_000,
+    derive: (t) => Math.min(3_600_000, 2 * t),
+    rule: '2 × timeout where timeout >= 30000',
+  },
   {
     key: [PM, 'heartbeatTimeoutMs'],
     from: [PM, 'heartbeatIntervalMs'],
@@ -48,7 +60,13 @@ export const DERIVED_DEFAULTS: readonly Derivation[] = [
     derive: (t) => Math.max(50, Math.floor(t / 2)),
     rule: 'heartbeatTimeoutMs / 2 where heartbeatTimeoutMs <= 1000',
   },
-  { key: [PM, 'maxRestartDelayMs'], from: [PM, 'restartDelay'], plainFits: (d) => d <= 30_000, derive: (d) => d, rule: 'restartDelay where that is above 30000' },
+  {
+    key: [PM, 'maxRestartDelayMs'],
+    from: [PM, 'restartDelay'],
+    plainFits: (d) => d <= 30_000,
+    derive: (d) => d,
+    rule: 'restartDelay where that is above 30000',
+  },
   {
     key: [AS, 'burstWindowMs'],
     from: [AS, 'stableWindowMs'],
@@ -132,9 +150,17 @@ export function deriveDefaults(config: unknown): Derived {
   const out: Obj = { ...config };
   for (const d of DERIVED_DEFAULTS) {
     const from = get(out, d.from);
-    if (typeof from !== 'number' || !Number.isFinite(from) || get(config, d.key) !== undefined || notes.has(d.key.join('.')) || d.plainFits(from)) continue;
+    if (
+      typeof from !== 'number' ||
+      !Number.isFinite(from) ||
+      get(config, d.key) !== undefined ||
+      notes.has(d.key.join('.')) ||
+      d.plainFits(from)
+    )
+      continue;
     const value = d.derive(from);
-    if (set(out, d.key, value)) notes.set(d.key.join('.'), `derived from ${d.from[d.from.length - 1]} ${from}: ${d.rule}`);
+    if (set(out, d.key, value))
+      notes.set(d.key.join('.'), `derived from ${d.from[d.from.length - 1]} ${from}: ${d.rule}`);
   }
   return { config: out, notes };
 }
@@ -144,7 +170,12 @@ export function deriveDefaults(config: unknown): Derived {
  * below interval (1000)`. `involved` are paths from the options root (cluster.config.…);
  * `config` is the cluster config as given.
  */
-export function annotateConflict(message: string, involved: Path[], config: unknown, notes: Map<string, string>): string {
+export function annotateConflict(
+  message: string,
+  involved: Path[],
+  config: unknown,
+  notes: Map<string, string>,
+): string {
   // Positions are found in the message as written, then filled from the end: an annotation's own
   // text (a rule with parentheses) is never searched.
   const inserts: [at: number, text: string][] = [];

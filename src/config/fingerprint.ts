@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 
 /** Option paths whose values are secrets: never echoed in an error, never part of the fingerprint. */
 export const SECRET_PATHS = [['admin', 'token']];
-export const isSecretPath = (path: readonly (string | number)[]) => SECRET_PATHS.some((p) => p.length === path.length && p.every((k, i) => k === path[i]));
+export const isSecretPath = (path: readonly (string | number)[]) =>
+  SECRET_PATHS.some((p) => p.length === path.length && p.every((k, i) => k === path[i]));
 
 /**
  * A hash of the options as given, which a worker compares to recognise the primary's options. The
@@ -11,9 +12,22 @@ export const isSecretPath = (path: readonly (string | number)[]) => SECRET_PATHS
  */
 export function fingerprint(input: unknown): string {
   const json = JSON.stringify(input ?? {}, function (this: unknown, key, v: unknown) {
-    if (key === 'token' && this && typeof this === 'object' && this === (input as { admin?: unknown } | undefined)?.admin) return v === undefined ? v : '[secret]';
+    if (
+      key === 'token' &&
+      this &&
+      typeof this === 'object' &&
+      this === (input as { admin?: unknown } | undefined)?.admin
+    )
+      return v === undefined ? v : '[secret]';
     if (typeof v === 'function') return '[function]';
-    if (v && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) return '[instance]';
+    if (
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      Object.getPrototypeOf(v) !== Object.prototype &&
+      Object.getPrototypeOf(v) !== null
+    )
+      return '[instance]';
     return v;
   });
   return createHash('sha256').update(json).digest('base64url');

@@ -159,12 +159,21 @@ function build(z: ZodKit) {
       autoScaling,
     }),
     {},
-  ).check(z.superRefine((c, ctx) => crossFieldRules(c, (path, message, involved) => ctx.addIssue({ code: 'custom', path, message, params: { kind: 'conflict', involved } }))));
+  ).check(
+    z.superRefine((c, ctx) =>
+      crossFieldRules(c, (path, message, involved) =>
+        ctx.addIssue({ code: 'custom', path, message, params: { kind: 'conflict', involved } }),
+      ),
+    ),
+  );
 
   const isFn = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function';
 
   const loggerLike = z.custom<LoggerLike>(
-    (v: unknown) => !!v && typeof v === 'object' && ['info', 'warn', 'error', 'debug', 'child'].every((m) => isFn((v as Record<string, unknown>)[m])),
+    (v: unknown) =>
+      !!v &&
+      typeof v === 'object' &&
+      ['info', 'warn', 'error', 'debug', 'child'].every((m) => isFn((v as Record<string, unknown>)[m])),
     'expected false, { level }, or a pino-compatible logger (info, warn, error, debug, child)',
   );
 
@@ -180,7 +189,12 @@ function build(z: ZodKit) {
 
   /** An OpenTelemetry instrumentation instance (@opentelemetry/instrumentation-*): what registration calls. */
   const instrumentation = z.custom<InstrumentationLike>(
-    (v: unknown) => !!v && typeof v === 'object' && ['enable', 'disable', 'setTracerProvider', 'setMeterProvider'].every((m) => isFn((v as Record<string, unknown>)[m])),
+    (v: unknown) =>
+      !!v &&
+      typeof v === 'object' &&
+      ['enable', 'disable', 'setTracerProvider', 'setMeterProvider'].every((m) =>
+        isFn((v as Record<string, unknown>)[m]),
+      ),
     'expected an OpenTelemetry instrumentation instance (new XInstrumentation() from @opentelemetry/instrumentation-*)',
   );
 
@@ -217,9 +231,17 @@ function build(z: ZodKit) {
         config: clusterConfigSchema,
       }),
     ),
-    handler: optional(z.custom<(...args: never[]) => unknown>(isFn, 'expected a Node request listener (req, res) => void')),
+    handler: optional(
+      z.custom<(...args: never[]) => unknown>(isFn, 'expected a Node request listener (req, res) => void'),
+    ),
     plugins: withDefault(z.array(plugin), []),
-    logger: optional(z.union([z.literal(false), z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }), loggerLike])),
+    logger: optional(
+      z.union([
+        z.literal(false),
+        z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+        loggerLike,
+      ]),
+    ),
     ...adminSchemas(z),
     handleSignals: withDefault(z.boolean(), true),
     telemetry,

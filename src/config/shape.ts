@@ -26,7 +26,11 @@ export function normalizeShape(raw: Record<string, unknown>): Normalized {
   const restKeys = Object.keys(rest);
   if (config !== undefined && restKeys.length > 0)
     throw configError([
-      { code: 'CLUSTER_ERR_CONFIG_CONFLICT', path: `cluster.${restKeys[0]}`, message: `cluster.config and flattened cluster keys (${restKeys.join(', ')}) used at once; use one shape` },
+      {
+        code: 'CLUSTER_ERR_CONFIG_CONFLICT',
+        path: `cluster.${restKeys[0]}`,
+        message: `cluster.config and flattened cluster keys (${restKeys.join(', ')}) used at once; use one shape`,
+      },
     ]);
   const flattened = config === undefined && restKeys.length > 0;
   if (flattened) config = rest;
@@ -45,5 +49,10 @@ export function normalizeShape(raw: Record<string, unknown>): Normalized {
   }
   if (config === undefined) return { options: raw, flattened, given: undefined, notes: new Map() };
   const { config: derived, notes } = deriveDefaults(config);
-  return { options: { ...raw, cluster: enabled === undefined ? { config: derived } : { enabled, config: derived } }, flattened, given: config, notes };
+  return {
+    options: { ...raw, cluster: enabled === undefined ? { config: derived } : { enabled, config: derived } },
+    flattened,
+    given: config,
+    notes,
+  };
 }

@@ -1,15 +1,15 @@
-import { exportPlan } from '../../otel/export-plan.js';
 import os from 'node:os';
 import type { core } from 'zod/mini';
-import { configError, type ClusterErrorCode, type ConfigIssue } from '../errors.js';
-import { schemas, type ClusterConfig, type ParsedOptions } from './schema.js';
+import { exportPlan } from '../../otel/export-plan.js';
+import { type ClusterErrorCode, type ConfigIssue, configError } from '../errors.js';
 import { isBun } from '../runtime/adapter.js';
-import { inertSettings, type InertSetting } from './inert.js';
-import { suggest } from './suggest.js';
-import { normalizeShape, type Normalized } from './shape.js';
-import { annotateConflict } from './derived-defaults.js';
 import type { Path } from './cross-field.js';
+import { annotateConflict } from './derived-defaults.js';
 import { fingerprint, isSecretPath } from './fingerprint.js';
+import { type InertSetting, inertSettings } from './inert.js';
+import { type ClusterConfig, type ParsedOptions, schemas } from './schema.js';
+import { type Normalized, normalizeShape } from './shape.js';
+import { suggest } from './suggest.js';
 
 export { fingerprint } from './fingerprint.js';
 
@@ -36,7 +36,9 @@ export const manualScaleCap = (workers: number, cores: number) => Math.max(64, 2
 /** What bounds scaleTo() from above, as a refusal names it. */
 export function maxWorkersSource(a: { enabled: boolean; maxWorkersSet: boolean }): string {
   if (a.maxWorkersSet) return 'autoScaling.maxWorkers';
-  return a.enabled ? 'autoScaling.maxWorkers, by default the core count' : 'without autoScaling.maxWorkers, the largest of 64, twice the cores and workers';
+  return a.enabled
+    ? 'autoScaling.maxWorkers, by default the core count'
+    : 'without autoScaling.maxWorkers, the largest of 64, twice the cores and workers';
 }
 
 /** Environment variable carrying the primary's validated options to its workers. */
@@ -53,7 +55,12 @@ export function serializeForWorkers(o: ResolvedOptions): string {
   const plainLogger = logger === false || (logger && !('child' in logger)) ? logger : undefined;
   // The admin token stays in the primary: workers serve the app, not the admin server.
   const admin = data.admin && { ...data.admin, token: undefined };
-  return JSON.stringify({ ...data, admin, telemetry: { ...data.telemetry, instrumentations: [] }, logger: plainLogger });
+  return JSON.stringify({
+    ...data,
+    admin,
+    telemetry: { ...data.telemetry, instrumentations: [] },
+    logger: plainLogger,
+  });
 }
 
 /**
@@ -78,7 +85,14 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
       } as ResolvedOptions);
     }
   }
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw configError([{ code: 'CLUSTER_ERR_CONFIG_TYPE', path: '(options)', message: `expected an object, received ${describe(input)}` }]);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw configError([
+      {
+        code: 'CLUSTER_ERR_CONFIG_TYPE',
+        path: '(options)',
+        message: `expected an object, received ${describe(input)}`,
+      },
+    ]);
 
   const shape = normalizeShape(raw);
   const { flattened } = shape;
@@ -103,7 +117,8 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
   // 'auto' is the core count, brought into minWorkers..maxWorkers when auto-scaling is on (an
   // explicit number outside that range was rejected above).
   let workers = config.workers === 'auto' ? cores : config.workers;
-  if (a.enabled && config.workers === 'auto') workers = Math.min(Math.max(workers, a.minWorkers), a.maxWorkers ?? Math.max(workers, a.minWorkers));
+  if (a.enabled && config.workers === 'auto')
+    workers = Math.min(Math.max(workers, a.minWorkers), a.maxWorkers ?? Math.max(workers, a.minWorkers));
   else if (config.workers === 'auto' && a.maxWorkers !== undefined) workers = Math.min(workers, a.maxWorkers);
   // With auto-scaling off, manual scaling (scaleTo, `otel-cluster scale`) is bounded by an explicit
   // maxWorkers only, and else by a cap against typos: I/O-bound apps run more workers than cores.
@@ -113,7 +128,8 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
       {
         code: 'CLUSTER_ERR_CONFIG_CONFLICT',
         path: displayPath(['cluster', 'config', 'autoScaling', 'enabled'], flattened),
-        message: "auto-scaling decides from the workers' telemetry; it needs telemetry.enabled true (or set autoScaling.enabled false)",
+        message:
+          "auto-scaling decides from the workers' telemetry; it needs telemetry.enabled true (or set autoScaling.enabled false)",
       },
     ]);
   const resolved: ResolvedOptions & { inert?: InertSetting[] } = {
@@ -123,7 +139,10 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
       config: {
         ...config,
         workers,
-        processManagement: { ...config.processManagement, standbyWorkers: config.processManagement.standbyWorkers ?? (a.enabled ? 1 : 0) },
+        processManagement: {
+          ...config.processManagement,
+          standbyWorkers: config.processManagement.standbyWorkers ?? (a.enabled ? 1 : 0),
+        },
         autoScaling: { ...a, maxWorkers, maxWorkersSet: a.maxWorkers !== undefined },
       },
     },
@@ -146,7 +165,11 @@ export function resolveOptions(input: unknown, inherited?: string): ResolvedOpti
 
 type ZodIssue = core.$ZodIssue;
 
-function toIssues(issue: ZodIssue, input: unknown, shape: Pick<Normalized, 'flattened' | 'given' | 'notes'>): ConfigIssue[] {
+function toIssues(
+  issue: ZodIssue,
+  input: unknown,
+  shape: Pick<Normalized, 'flattened' | 'given' | 'notes'>,
+): ConfigIssue[] {
   const { flattened } = shape;
   const path = issue.path as (string | number)[];
   const where = (p: (string | number)[]) => displayPath(p, flattened);
@@ -193,19 +216,36 @@ function toIssues(issue: ZodIssue, input: unknown, shape: Pick<Normalized, 'flat
       ];
     case 'invalid_union': {
       // A union fails as a whole; report the branch that matched the input's type, or a type error.
-      const fitting = issue.errors.find((b) => b.every((i) => !(i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'))));
-      if (fitting?.length) return fitting.flatMap((i) => toIssues({ ...i, path: [...path, ...i.path] } as ZodIssue, input, shape));
+      const fitting = issue.errors.find((b) =>
+        b.every((i) => !(i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'))),
+      );
+      if (fitting?.length)
+        return fitting.flatMap((i) => toIssues({ ...i, path: [...path, ...i.path] } as ZodIssue, input, shape));
       // A string that is not one of the accepted words is a wrong value; anything else a wrong type.
-      const literalWords = issue.errors.some((b) => b.some((i) => i.code === 'invalid_value' && i.values.some((v) => typeof v === 'string')));
+      const literalWords = issue.errors.some((b) =>
+        b.some((i) => i.code === 'invalid_value' && i.values.some((v) => typeof v === 'string')),
+      );
       const code = typeof raw === 'string' && literalWords ? 'CLUSTER_ERR_CONFIG_VALUE' : 'CLUSTER_ERR_CONFIG_TYPE';
       return [{ code, path: where(path), message: `${unionExpectation(path)}, received ${describe(received)}` }];
     }
     case 'invalid_format':
-      return [{ code: 'CLUSTER_ERR_CONFIG_VALUE', path: where(path), message: `${issue.message}, received ${describe(received)}` }];
+      return [
+        {
+          code: 'CLUSTER_ERR_CONFIG_VALUE',
+          path: where(path),
+          message: `${issue.message}, received ${describe(received)}`,
+        },
+      ];
     case 'custom': {
       const kind = (issue.params as { kind?: string } | undefined)?.kind;
       const code: ClusterErrorCode =
-        kind === 'conflict' ? 'CLUSTER_ERR_CONFIG_CONFLICT' : kind === 'range' ? 'CLUSTER_ERR_CONFIG_RANGE' : kind === 'value' ? 'CLUSTER_ERR_CONFIG_VALUE' : 'CLUSTER_ERR_CONFIG_TYPE';
+        kind === 'conflict'
+          ? 'CLUSTER_ERR_CONFIG_CONFLICT'
+          : kind === 'range'
+            ? 'CLUSTER_ERR_CONFIG_RANGE'
+            : kind === 'value'
+              ? 'CLUSTER_ERR_CONFIG_VALUE'
+              : 'CLUSTER_ERR_CONFIG_TYPE';
       const suffix = kind ? '' : `, received ${describe(received)}`;
       const involved = (issue.params as { involved?: Path[] } | undefined)?.involved;
       const message = involved ? annotateConflict(issue.message, involved, shape.given, shape.notes) : issue.message;
@@ -224,7 +264,8 @@ function unionExpectation(path: (string | number)[]): string {
   if (last === 'logger') return 'expected false, { level }, or a pino-compatible logger';
   if (last === 'maxMemoryPerWorker') return "expected a size such as '256MB' or a byte count";
   if (last === 'maxInvalidMessages') return 'expected false or an integer 1..1000000';
-  if (path.includes('scaleUpThreshold') || path.includes('scaleDownThreshold')) return 'expected a number, or false to turn this trigger off';
+  if (path.includes('scaleUpThreshold') || path.includes('scaleDownThreshold'))
+    return 'expected a number, or false to turn this trigger off';
   return 'expected one of the accepted shapes';
 }
 
@@ -246,7 +287,9 @@ function knownKeysAt(path: (string | number)[]): string[] {
 }
 
 function shapeOf(schema: unknown): Record<string, unknown> | undefined {
-  let s = schema as { def?: { innerType?: unknown; in?: unknown; schema?: unknown }; shape?: Record<string, unknown> } | undefined;
+  let s = schema as
+    | { def?: { innerType?: unknown; in?: unknown; schema?: unknown }; shape?: Record<string, unknown> }
+    | undefined;
   for (let i = 0; s && i < 10; i++) {
     if (s.shape) return s.shape;
     s = (s.def?.innerType ?? s.def?.in ?? s.def?.schema) as typeof s;
@@ -269,7 +312,8 @@ class Secret {
 }
 
 function describe(v: unknown): string {
-  if (v instanceof Secret) return typeof v.value === 'string' ? `a string of ${v.value.length} characters` : describe(v.value);
+  if (v instanceof Secret)
+    return typeof v.value === 'string' ? `a string of ${v.value.length} characters` : describe(v.value);
   if (v === undefined) return 'undefined';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';

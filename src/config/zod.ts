@@ -5,7 +5,6 @@ import {
   array,
   boolean,
   custom,
-  enum as zodEnum,
   int,
   literal,
   maximum,
@@ -23,6 +22,7 @@ import {
   superRefine,
   transform,
   union,
+  enum as zodEnum,
 } from 'zod/mini';
 import type { ZodKit } from './zod-kit.js';
 

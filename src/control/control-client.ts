@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { ClusterError, ControlProtocolError, ControlUnreachableError, type ClusterErrorCode } from '../errors.js';
+import { ClusterError, type ClusterErrorCode, ControlProtocolError, ControlUnreachableError } from '../errors.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
 
 /** An error the primary answered with: its catalogue code when it had one. */
@@ -8,7 +8,10 @@ export class ControlCommandError extends ClusterError {
     readonly remoteCode: string,
     message: string,
   ) {
-    super((remoteCode.startsWith('CLUSTER_ERR_') ? remoteCode : 'CLUSTER_ERR_REMOTE_HANDLER') as ClusterErrorCode, message);
+    super(
+      (remoteCode.startsWith('CLUSTER_ERR_') ? remoteCode : 'CLUSTER_ERR_REMOTE_HANDLER') as ClusterErrorCode,
+      message,
+    );
   }
 }
 
@@ -28,7 +31,10 @@ export function controlRequest<T = unknown>(socketPath: string, req: ControlRequ
       s.destroy();
       fn();
     };
-    const timer = setTimeout(() => settle(() => reject(new ControlUnreachableError(`no answer on ${socketPath} within ${timeoutMs} ms`))), timeoutMs);
+    const timer = setTimeout(
+      () => settle(() => reject(new ControlUnreachableError(`no answer on ${socketPath} within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
     timer.unref();
     s.on('connect', () => s.write(`${JSON.stringify(req)}\n`));
     s.on('data', (d) => (buf += d.toString('utf8')));
@@ -38,7 +44,9 @@ export function controlRequest<T = unknown>(socketPath: string, req: ControlRequ
         try {
           r = JSON.parse(buf) as ControlReply;
         } catch {
-          return reject(new ControlProtocolError(`the primary's reply was not JSON: ${JSON.stringify(buf.slice(0, 200))}`));
+          return reject(
+            new ControlProtocolError(`the primary's reply was not JSON: ${JSON.stringify(buf.slice(0, 200))}`),
+          );
         }
         if (r.ok) resolve(r.result as T);
         else reject(new ControlCommandError(r.error.code, r.error.message));

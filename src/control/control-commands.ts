@@ -25,7 +25,10 @@ export interface ReloadResult {
  * `exitAfterStop` (the primary owns its process: signals handled) the process then exits as it
  * would on SIGTERM.
  */
-export function controlCommands(app: Controllable, exitAfterStop: ((code: number) => void) | undefined): ControlHandler {
+export function controlCommands(
+  app: Controllable,
+  exitAfterStop: ((code: number) => void) | undefined,
+): ControlHandler {
   const ids = (ws: WorkerInfo[]) => ws.map((w) => ({ slot: w.slot, pid: w.pid }));
   return async (req) => {
     switch (req.cmd) {
@@ -46,7 +49,10 @@ export function controlCommands(app: Controllable, exitAfterStop: ((code: number
         // close() is idempotent: a stop sent during a signalled shutdown joins it.
         await app.close();
         const clean = await app.closedCleanly;
-        return { result: { clean, pid: process.pid }, after: exitAfterStop ? () => exitAfterStop(clean ? 0 : 1) : undefined };
+        return {
+          result: { clean, pid: process.pid },
+          after: exitAfterStop ? () => exitAfterStop(clean ? 0 : 1) : undefined,
+        };
       }
     }
   };

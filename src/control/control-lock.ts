@@ -33,7 +33,12 @@ export async function acquireLock(paths: ControlPaths, name: string, logger: Log
       if (createLock(paths.lock)) return;
       const seen = readLock(paths.lock);
       if (!seen) continue; // removed meanwhile
-      if (seen.pid !== undefined && alive(seen.pid) && (Date.now() - seen.mtimeMs < STARTING_MS || (await answers(paths.socket)))) throw inUse(name, paths, seen.pid);
+      if (
+        seen.pid !== undefined &&
+        alive(seen.pid) &&
+        (Date.now() - seen.mtimeMs < STARTING_MS || (await answers(paths.socket)))
+      )
+        throw inUse(name, paths, seen.pid);
       const moved = moveAsideIfSame(paths.lock, seen);
       if (moved) {
         aside.push(moved);
@@ -63,7 +68,9 @@ export async function clearStaleSocket(paths: ControlPaths, name: string, logger
 
 export function inUse(name: string, paths: ControlPaths, pid: number | undefined): ControlInUseError {
   const who = pid === undefined ? '' : `pid ${pid}, `;
-  return new ControlInUseError(`'${name}' is already running (${who}control socket ${paths.socket}); stop it first or choose another --name`);
+  return new ControlInUseError(
+    `'${name}' is already running (${who}control socket ${paths.socket}); stop it first or choose another --name`,
+  );
 }
 
 /** Whether the file (info JSON or lock) names this pid. */

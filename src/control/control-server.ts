@@ -3,8 +3,14 @@ import net from 'node:net';
 import { ClusterError, ControlProtocolError, ControlUnsafeError, NotListeningError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { acquireLock, clearStaleSocket, inUse, ownedBy } from './control-lock.js';
-import { MAX_CONTROL_LINE_BYTES, parseControlRequest, type ControlCommand, type ControlReply, type ControlRequest } from './protocol.js';
-import { ensurePrivateDir, type ControlInfo, type ControlPaths } from './runtime-dir.js';
+import {
+  type ControlCommand,
+  type ControlReply,
+  type ControlRequest,
+  MAX_CONTROL_LINE_BYTES,
+  parseControlRequest,
+} from './protocol.js';
+import { type ControlInfo, type ControlPaths, ensurePrivateDir } from './runtime-dir.js';
 
 /** A command's result, and what to do once the reply is written (stop exits the process then). */
 export type ControlHandler = (req: ControlRequest) => Promise<{ result: unknown; after?: () => void }>;
@@ -59,7 +65,13 @@ export class ControlServer {
    * refuses (ControlInUseError) even while the first is still binding, and a socket that answers
    * is never replaced.
    */
-  static async open(paths: ControlPaths, handle: ControlHandler, logger: Logger, info: Omit<ControlInfo, 'pid' | 'startedAt'>, o: ControlServerOptions = {}): Promise<ControlServer> {
+  static async open(
+    paths: ControlPaths,
+    handle: ControlHandler,
+    logger: Logger,
+    info: Omit<ControlInfo, 'pid' | 'startedAt'>,
+    o: ControlServerOptions = {},
+  ): Promise<ControlServer> {
     ensurePrivateDir(paths.dir);
     await acquireLock(paths, info.name, logger);
     const c = new ControlServer(paths, handle, logger, o);
@@ -72,7 +84,9 @@ export class ControlServer {
       c.shutNow();
       if (err instanceof ClusterError) throw err;
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw inUse(info.name, paths, undefined);
-      throw new ControlUnsafeError(`cannot open the control socket ${paths.socket}: ${(err as Error).message}`, { cause: err });
+      throw new ControlUnsafeError(`cannot open the control socket ${paths.socket}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return c;
   }
@@ -84,7 +98,10 @@ export class ControlServer {
     try {
       this.writeInfo();
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message, file: this.paths.info }, 'could not update the control info file');
+      this.logger.warn(
+        { err: (err as Error).message, file: this.paths.info },
+        'could not update the control info file',
+      );
     }
   }
 
@@ -104,7 +121,9 @@ export class ControlServer {
         this.server.listen({ path: this.paths.socket, exclusive: true }, () => {
           this.server.off('error', onError);
           // From here, an accept error (EMFILE) is reported, never thrown into the primary.
-          this.server.on('error', (err) => this.logger.warn({ err: err.message, socket: this.paths.socket }, 'control socket error'));
+          this.server.on('error', (err) =>
+            this.logger.warn({ err: err.message, socket: this.paths.socket }, 'control socket error'),
+          );
           try {
             fs.chmodSync(this.paths.socket, 0o600);
             resolve();
@@ -140,7 +159,10 @@ export class ControlServer {
       const nl = chunk.indexOf(0x0a);
       if (size + (nl < 0 ? chunk.length : nl) > MAX_CONTROL_LINE_BYTES) {
         done();
-        return this.reply(socket, failure(new ControlProtocolError(`control request longer than ${MAX_CONTROL_LINE_BYTES} bytes`)));
+        return this.reply(
+          socket,
+          failure(new ControlProtocolError(`control request longer than ${MAX_CONTROL_LINE_BYTES} bytes`)),
+        );
       }
       if (nl < 0) {
         chunks.push(chunk);
@@ -168,7 +190,8 @@ export class ControlServer {
     } catch (err) {
       return this.reply(socket, failure(err));
     }
-    if (this.closing && !WHILE_CLOSING.includes(req.cmd)) return this.reply(socket, failure(new NotListeningError(`${req.cmd}: the cluster is shutting down`)));
+    if (this.closing && !WHILE_CLOSING.includes(req.cmd))
+      return this.reply(socket, failure(new NotListeningError(`${req.cmd}: the cluster is shutting down`)));
     this.logger.info({ cmd: req.cmd, ...(req.n !== undefined ? { n: req.n } : {}) }, 'control command');
     socket.setTimeout(0); // the command may take long (a reload); its reply is awaited
     this.pending.add(socket);
@@ -178,7 +201,9 @@ export class ControlServer {
         ({ result, after }) => this.reply(socket, { ok: true, result: result ?? null }, after),
         (err) => this.reply(socket, failure(err)),
       )
-      .catch((err: unknown) => this.logger.warn({ err: (err as Error)?.message, cmd: req.cmd }, 'control reply failed'));
+      .catch((err: unknown) =>
+        this.logger.warn({ err: (err as Error)?.message, cmd: req.cmd }, 'control reply failed'),
+      );
   }
 
   /**
@@ -242,12 +267,19 @@ export class ControlServer {
     this.shut = this.closing = true;
     for (const s of this.sockets) if (!this.pending.has(s) && !this.writing.has(s)) s.destroy();
     if (this.server.listening) this.server.close(); // unlinks the socket
-    for (const file of [this.paths.info, this.paths.lock]) if (ownedBy(file, process.pid)) fs.rmSync(file, { force: true });
+    for (const file of [this.paths.info, this.paths.lock])
+      if (ownedBy(file, process.pid)) fs.rmSync(file, { force: true });
     this.settle();
   }
 }
 
 function failure(err: unknown): ControlReply {
   const e = err as Error & { code?: unknown };
-  return { ok: false, error: { code: err instanceof ClusterError || typeof e?.code === 'string' ? String(e.code) : 'ERROR', message: e?.message ?? String(err) } };
+  return {
+    ok: false,
+    error: {
+      code: err instanceof ClusterError || typeof e?.code === 'string' ? String(e.code) : 'ERROR',
+      message: e?.message ?? String(err),
+    },
+  };
 }

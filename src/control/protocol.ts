@@ -28,14 +28,19 @@ export function parseControlRequest(line: string): ControlRequest {
   } catch {
     throw new ControlProtocolError('control request is not JSON');
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ControlProtocolError('control request must be a JSON object');
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw new ControlProtocolError('control request must be a JSON object');
   const { cmd, n, ...rest } = v as Record<string, unknown>;
   if (typeof cmd !== 'string' || !(CONTROL_COMMANDS as readonly string[]).includes(cmd))
-    throw new ControlProtocolError(`unknown control command ${quote(cmd)}; expected one of ${CONTROL_COMMANDS.join(', ')}`);
+    throw new ControlProtocolError(
+      `unknown control command ${quote(cmd)}; expected one of ${CONTROL_COMMANDS.join(', ')}`,
+    );
   const extra = Object.keys(rest);
-  if (extra.length) throw new ControlProtocolError(`unknown field(s) in control request: ${clip(extra.join(', '), 200)}`);
+  if (extra.length)
+    throw new ControlProtocolError(`unknown field(s) in control request: ${clip(extra.join(', '), 200)}`);
   if (cmd === 'scale') {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1024) throw new ControlProtocolError(`scale needs n, an integer 1..1024 (got ${quote(n)})`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1024)
+      throw new ControlProtocolError(`scale needs n, an integer 1..1024 (got ${quote(n)})`);
     return { cmd, n };
   }
   if (n !== undefined) throw new ControlProtocolError(`${cmd} takes no n`);

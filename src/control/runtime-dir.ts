@@ -37,7 +37,9 @@ export function controlPaths(name: string, dir?: string): ControlPaths {
   const d = runtimeDir(dir);
   const socket = path.join(d, `${name}.sock`);
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH)
-    throw new ControlUnsafeError(`control socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes (the Unix socket limit): use a shorter name or set ${RUNTIME_DIR_ENV}`);
+    throw new ControlUnsafeError(
+      `control socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes (the Unix socket limit): use a shorter name or set ${RUNTIME_DIR_ENV}`,
+    );
   return { dir: d, socket, info: path.join(d, `${name}.json`), lock: path.join(d, `${name}.lock`) };
 }
 
@@ -63,8 +65,14 @@ export function ensurePrivateDir(dir: string): void {
 export function checkPrivateDir(dir: string): void {
   const st = fs.lstatSync(dir);
   if (!st.isDirectory()) throw new ControlUnsafeError(`control directory ${dir} is not a directory`);
-  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new ControlUnsafeError(`control directory ${dir} belongs to uid ${st.uid}, not to this user (${process.getuid()})`);
-  if (st.mode & 0o022) throw new ControlUnsafeError(`control directory ${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}): chmod 700 it`);
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid())
+    throw new ControlUnsafeError(
+      `control directory ${dir} belongs to uid ${st.uid}, not to this user (${process.getuid()})`,
+    );
+  if (st.mode & 0o022)
+    throw new ControlUnsafeError(
+      `control directory ${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}): chmod 700 it`,
+    );
 }
 
 export interface ControlInfo {
@@ -112,7 +120,8 @@ export function checkControlSocket(paths: ControlPaths): void {
     return;
   }
   if (!st.isSocket()) throw new ControlUnsafeError(`${paths.socket} is not a socket`);
-  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new ControlUnsafeError(`${paths.socket} belongs to uid ${st.uid}, not to this user (${process.getuid()})`);
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid())
+    throw new ControlUnsafeError(`${paths.socket} belongs to uid ${st.uid}, not to this user (${process.getuid()})`);
 }
 
 export { CONTROL_NAME } from '../config/admin-schema.js';

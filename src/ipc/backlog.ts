@@ -1,6 +1,9 @@
 import type { Logger } from '../logger.js';
 
-/** `in`: a worker's requests (to the primary or relayed) not yet answered; `out`: writes to it not yet taken by its channel. */
+/**
+ * `in`: a worker's requests (to the primary or relayed) not yet answered; `out`: writes to it not yet taken by its
+ * channel.
+ */
 export type BacklogSide = 'in' | 'out';
 
 interface Held {
@@ -42,8 +45,14 @@ export class IpcBacklog {
     this.refused[side]++;
     if (!e.warned[side]) {
       e.warned[side] = true;
-      const what = side === 'in' ? 'requests from this worker still being answered' : 'messages written to this worker that it has not read';
-      this.logger.warn({ slot, pid, side, limit: this.limit }, `IPC backlog full (${what}): refusing more (counted in cluster.ipc.refused; logged once per worker and side)`);
+      const what =
+        side === 'in'
+          ? 'requests from this worker still being answered'
+          : 'messages written to this worker that it has not read';
+      this.logger.warn(
+        { slot, pid, side, limit: this.limit },
+        `IPC backlog full (${what}): refusing more (counted in cluster.ipc.refused; logged once per worker and side)`,
+      );
     }
     return false;
   }

@@ -60,27 +60,44 @@ export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** A request's timeout as it travels (`ms`): a whole number of milliseconds; throws for one no timer can keep. */
 export function checkTimeoutMs(ms: number): number {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0 || ms > MAX_TIMEOUT_MS)
-    throw new InvalidArgumentError(`timeoutMs must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}, received ${String(ms)}`);
+    throw new InvalidArgumentError(
+      `timeoutMs must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}, received ${String(ms)}`,
+    );
   return Math.ceil(ms);
 }
 
 /** Validates a user message and encodes its data; throws the typed error the caller should see. */
 export function encodeMessage(msg: unknown, maxBytes: number): { type: string; d: string | undefined } {
-  if (!msg || typeof msg !== 'object' || typeof (msg as Message).type !== 'string' || (msg as Message).type.length === 0)
+  if (
+    !msg ||
+    typeof msg !== 'object' ||
+    typeof (msg as Message).type !== 'string' ||
+    (msg as Message).type.length === 0
+  )
     throw new IpcInvalidMessageError(`expected a message { type: non-empty string, data? }, received ${describe(msg)}`);
   const { type, data } = msg as Message;
-  if (type.length > MAX_TYPE_LENGTH) throw new IpcInvalidMessageError(`message type "${type.slice(0, 40)}...": ${type.length} characters, over ${MAX_TYPE_LENGTH}`);
+  if (type.length > MAX_TYPE_LENGTH)
+    throw new IpcInvalidMessageError(
+      `message type "${type.slice(0, 40)}...": ${type.length} characters, over ${MAX_TYPE_LENGTH}`,
+    );
   let d: string | undefined;
   if (data !== undefined) {
     try {
       d = JSON.stringify(data);
     } catch (err) {
-      throw new IpcInvalidMessageError(`message "${type}": data cannot be serialized to JSON (${(err as Error).message})`, { cause: err });
+      throw new IpcInvalidMessageError(
+        `message "${type}": data cannot be serialized to JSON (${(err as Error).message})`,
+        { cause: err },
+      );
     }
-    if (d === undefined) throw new IpcInvalidMessageError(`message "${type}": data of type ${typeof data} cannot be serialized to JSON`);
+    if (d === undefined)
+      throw new IpcInvalidMessageError(`message "${type}": data of type ${typeof data} cannot be serialized to JSON`);
   }
   const bytes = d === undefined ? 0 : Buffer.byteLength(d);
-  if (bytes > maxBytes) throw new IpcTooLargeError(`message "${type}": data is ${bytes} bytes encoded, over ipc.maxMessageBytes (${maxBytes})`);
+  if (bytes > maxBytes)
+    throw new IpcTooLargeError(
+      `message "${type}": data is ${bytes} bytes encoded, over ipc.maxMessageBytes (${maxBytes})`,
+    );
   return { type, d };
 }
 
@@ -104,7 +121,8 @@ export function isValidEnvelope(m: unknown, sender: 'worker' | 'primary' = 'work
   if (e.id !== undefined && !(Number.isSafeInteger(e.id) && e.id > 0)) return false;
   if (e.to !== undefined && !isSlot(e.to) && !((e.to === 'all' || e.to === 'random') && e.k === 'msg')) return false;
   if (e.ms !== undefined && !(Number.isInteger(e.ms) && e.ms >= 1 && e.ms <= MAX_TIMEOUT_MS)) return false;
-  if (sender === 'worker' ? e.from !== undefined : e.from !== undefined && e.from !== 'primary' && !isSlot(e.from)) return false;
+  if (sender === 'worker' ? e.from !== undefined : e.from !== undefined && e.from !== 'primary' && !isSlot(e.from))
+    return false;
   if (e.k === 'res') return e.id !== undefined && (e.err === undefined || isWireError(e.err));
   if (typeof e.type !== 'string' || e.type.length === 0 || e.type.length > MAX_TYPE_LENGTH) return false;
   return e.k === 'msg' || e.id !== undefined;
@@ -113,7 +131,12 @@ export function isValidEnvelope(m: unknown, sender: 'worker' | 'primary' = 'work
 function isWireError(err: unknown): err is WireError {
   if (!err || typeof err !== 'object') return false;
   const e = err as WireError;
-  return typeof e.message === 'string' && isOptionalString(e.code) && isOptionalString(e.name) && (e.handler === undefined || typeof e.handler === 'boolean');
+  return (
+    typeof e.message === 'string' &&
+    isOptionalString(e.code) &&
+    isOptionalString(e.name) &&
+    (e.handler === undefined || typeof e.handler === 'boolean')
+  );
 }
 
 const LOCAL_CODES: Record<string, new (message: string) => ClusterError> = {
@@ -128,7 +151,8 @@ const LOCAL_CODES: Record<string, new (message: string) => ClusterError> = {
 
 /** What travels back when a handler throws (or the IPC layer itself fails). */
 export function toWire(err: unknown, handler: boolean): WireError {
-  if (err instanceof RemoteHandlerError) return { message: err.message, code: err.remoteCode, name: err.remoteName, handler: true };
+  if (err instanceof RemoteHandlerError)
+    return { message: err.message, code: err.remoteCode, name: err.remoteName, handler: true };
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return { message: err.message, code: typeof code === 'string' ? code : undefined, name: err.name, handler };

@@ -33,7 +33,12 @@ export class LocalIpc {
     return 0;
   }
 
-  async request(slot: number, msg: Message, timeoutMs = this.o.requestTimeoutMs, from: Sender = 'primary'): Promise<unknown> {
+  async request(
+    slot: number,
+    msg: Message,
+    timeoutMs = this.o.requestTimeoutMs,
+    from: Sender = 'primary',
+  ): Promise<unknown> {
     timeoutMs = checkTimeoutMs(timeoutMs);
     const env = this.encode(msg, 'req');
     this.only(slot);
@@ -59,7 +64,9 @@ export class LocalIpc {
   }
 
   private only(slot: number): void {
-    if (!Number.isInteger(slot) || slot < 0) throw new InvalidArgumentError(`slot must be a non-negative integer, received ${String(slot)}`);
-    if (slot !== 0) throw new NoWorkerError(`no worker in slot ${slot}: one process runs (cluster.enabled is false), it is slot 0`);
+    if (!Number.isInteger(slot) || slot < 0)
+      throw new InvalidArgumentError(`slot must be a non-negative integer, received ${String(slot)}`);
+    if (slot !== 0)
+      throw new NoWorkerError(`no worker in slot ${slot}: one process runs (cluster.enabled is false), it is slot 0`);
   }
 }

@@ -9,10 +9,9 @@ const KINDS = ['message', 'request', 'reply'] as const;
 const OUTCOMES = ['ok', 'error', 'timeout'] as const;
 const PROBLEMS: readonly InvalidProblem[] = ['malformed', 'oversized'];
 /** One frozen attribute set per outcome: the histogram resolves each once (produced-histograms.ts). */
-const BY_OUTCOME = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, Object.freeze({ 'cluster.ipc.outcome': outcome })])) as Record<
-  (typeof OUTCOMES)[number],
-  Readonly<{ 'cluster.ipc.outcome': string }>
->;
+const BY_OUTCOME = Object.fromEntries(
+  OUTCOMES.map((outcome) => [outcome, Object.freeze({ 'cluster.ipc.outcome': outcome })]),
+) as Record<(typeof OUTCOMES)[number], Readonly<{ 'cluster.ipc.outcome': string }>>;
 
 /**
  * The primary's IPC instruments: messages by direction and kind, request round trips, invalid
@@ -21,7 +20,10 @@ const BY_OUTCOME = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, Object
  */
 export function ipcMetrics(meter: Meter, backlog: IpcBacklog, histograms: ProducedHistograms): IpcMetrics {
   // Counted in plain integers and observed at collection (an SDK add() per message costs ~1 us).
-  const messages = meter.createObservableCounter('cluster.ipc.messages', { unit: '{message}', description: 'User IPC messages seen by the primary, by direction and kind.' });
+  const messages = meter.createObservableCounter('cluster.ipc.messages', {
+    unit: '{message}',
+    description: 'User IPC messages seen by the primary, by direction and kind.',
+  });
   const counts = new Map<string, number>();
   for (const direction of DIRECTIONS) for (const kind of KINDS) counts.set(`${direction}/${kind}`, 0);
   const duration = histograms.create('cluster.ipc.request.duration', {
@@ -32,7 +34,8 @@ export function ipcMetrics(meter: Meter, backlog: IpcBacklog, histograms: Produc
   });
   const malformed = meter.createCounter('cluster.ipc.malformed', {
     unit: '{message}',
-    description: 'Internal IPC messages from workers that were invalid (unknown shape, or data over ipc.maxMessageBytes) and dropped.',
+    description:
+      'Internal IPC messages from workers that were invalid (unknown shape, or data over ipc.maxMessageBytes) and dropped.',
   });
   for (const problem of PROBLEMS) malformed.add(0, { 'cluster.ipc.problem': problem });
   messages.addCallback((r) => {
@@ -45,13 +48,15 @@ export function ipcMetrics(meter: Meter, backlog: IpcBacklog, histograms: Produc
   meter
     .createObservableCounter('cluster.ipc.refused', {
       unit: '{message}',
-      description: "Messages refused because one worker's backlog was at ipc.queueLimit (in: its unanswered requests and relays; out: writes it has not read).",
+      description:
+        "Messages refused because one worker's backlog was at ipc.queueLimit (in: its unanswered requests and relays; out: writes it has not read).",
     })
     .addCallback((r) => sides.forEach((side) => r.observe(backlog.refused[side], { 'cluster.ipc.side': side })));
   meter
     .createObservableGauge('cluster.ipc.backlog', {
       unit: '{message}',
-      description: 'Messages the primary holds for workers, summed over workers (in: unanswered requests and relays; out: written, not yet read).',
+      description:
+        'Messages the primary holds for workers, summed over workers (in: unanswered requests and relays; out: written, not yet read).',
     })
     .addCallback((r) => sides.forEach((side) => r.observe(backlog.total(side), { 'cluster.ipc.side': side })));
   return {

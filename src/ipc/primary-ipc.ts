@@ -3,8 +3,16 @@ import type { Logger } from '../logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
 import type { IpcBacklog } from './backlog.js';
-import { checkTimeoutMs, decodeData, encodeMessage, toWire, type IpcEnvelope, type Message, type Sender } from './envelope.js';
-import { PendingRequests, type Handlers } from './rpc.js';
+import {
+  checkTimeoutMs,
+  decodeData,
+  encodeMessage,
+  type IpcEnvelope,
+  type Message,
+  type Sender,
+  toWire,
+} from './envelope.js';
+import { type Handlers, PendingRequests } from './rpc.js';
 
 export interface IpcOptions {
   maxMessageBytes: number;
@@ -23,11 +31,16 @@ export interface IpcMetrics {
 export interface InvalidPolicy {
   /** Invalid internal messages one worker process may send before it is recycled; false: never. */
   limit: number | false;
-  /** Recycles the worker if it is its slot's current one; false when it is not (yet): asked again on its next invalid message. */
+  /**
+   * Recycles the worker if it is its slot's current one; false when it is not (yet): asked again on its next invalid
+   * message.
+   */
   recycle(h: WorkerHandle): boolean;
 }
 
-export type SettledReply = { slot: number; status: 'fulfilled'; value: unknown } | { slot: number; status: 'rejected'; reason: Error };
+export type SettledReply =
+  | { slot: number; status: 'fulfilled'; value: unknown }
+  | { slot: number; status: 'rejected'; reason: Error };
 
 interface Queued {
   env: IpcEnvelope;
@@ -94,7 +107,12 @@ export class PrimaryIpc {
   }
 
   /** Resolves with the handler's reply; rejects with a typed error, never hangs. */
-  async request(slot: number, msg: Message, timeoutMs = this.o.requestTimeoutMs, from: Sender = 'primary'): Promise<unknown> {
+  async request(
+    slot: number,
+    msg: Message,
+    timeoutMs = this.o.requestTimeoutMs,
+    from: Sender = 'primary',
+  ): Promise<unknown> {
     const ms = checkTimeoutMs(timeoutMs);
     const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
     return this.requestEncoded(slot, type, d, ms, from);
@@ -106,7 +124,11 @@ export class PrimaryIpc {
     const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
     const slots = this.sup.slotIndices();
     const results = await Promise.allSettled(slots.map((slot) => this.requestEncoded(slot, type, d, ms, 'primary')));
-    return results.map((r, i) => (r.status === 'fulfilled' ? { slot: slots[i]!, status: 'fulfilled', value: r.value } : { slot: slots[i]!, status: 'rejected', reason: r.reason as Error }));
+    return results.map((r, i) =>
+      r.status === 'fulfilled'
+        ? { slot: slots[i]!, status: 'fulfilled', value: r.value }
+        : { slot: slots[i]!, status: 'rejected', reason: r.reason as Error },
+    );
   }
 
   /**
@@ -129,7 +151,12 @@ export class PrimaryIpc {
     if (env.k === 'res' && !this.pending.mayAnswer(env.id!, h)) return this.invalid(h, 'malformed');
     if (env.d !== undefined && env.d.length > this.o.maxMessageBytes) {
       if (env.k === 'res' && env.id !== undefined)
-        this.pending.fail(env.id, new IpcTooLargeError(`the reply from slot ${h.slot} is ${env.d.length} characters, over ipc.maxMessageBytes (${this.o.maxMessageBytes})`));
+        this.pending.fail(
+          env.id,
+          new IpcTooLargeError(
+            `the reply from slot ${h.slot} is ${env.d.length} characters, over ipc.maxMessageBytes (${this.o.maxMessageBytes})`,
+          ),
+        );
       return this.invalid(h, 'oversized');
     }
     // Workers encode data with JSON.stringify: text that does not parse is not ours, and is refused
@@ -139,7 +166,8 @@ export class PrimaryIpc {
     this.metrics.message('in', env.k === 'req' ? 'request' : env.k === 'res' ? 'reply' : 'message');
     if (env.k === 'res') return this.pending.settle(env);
     if (env.k === 'msg' && env.to === undefined) {
-      if (!this.handlers.deliver(env, h.slot, decoded)) this.logger.debug({ type: env.type, slot: h.slot }, 'message without a handler dropped');
+      if (!this.handlers.deliver(env, h.slot, decoded))
+        this.logger.debug({ type: env.type, slot: h.slot }, 'message without a handler dropped');
       return;
     }
     // What stays held until answered (a request, a relay) is bounded per worker.
@@ -149,7 +177,12 @@ export class PrimaryIpc {
           t: 'ipc',
           k: 'res',
           id: env.id,
-          err: toWire(new IpcQueueFullError(`the primary already holds ${this.backlog.limit} unanswered messages from slot ${h.slot} (ipc.queueLimit)`), false),
+          err: toWire(
+            new IpcQueueFullError(
+              `the primary already holds ${this.backlog.limit} unanswered messages from slot ${h.slot} (ipc.queueLimit)`,
+            ),
+            false,
+          ),
         });
       return;
     }
@@ -186,16 +219,29 @@ export class PrimaryIpc {
     const limit = this.invalidPolicy.limit;
     if (limit === false || n < limit || this.recycling.has(pid) || !this.invalidPolicy.recycle(h)) return;
     this.recycling.add(pid);
-    this.logger.error({ slot, pid, count: n, limit }, 'worker sent too many invalid internal messages (ipc.maxInvalidMessages): recycling it');
+    this.logger.error(
+      { slot, pid, count: n, limit },
+      'worker sent too many invalid internal messages (ipc.maxInvalidMessages): recycling it',
+    );
   }
 
   /** Rejects what is still waiting (shutdown). */
   close(): void {
     this.pending.failAll((type) => new WorkerGoneError(`request "${type}" abandoned: the cluster is shutting down`));
-    for (const [slot, q] of this.queues) for (const item of q.splice(0)) item.reject(new WorkerGoneError(`message "${item.env.type}" for slot ${slot} abandoned: the cluster is shutting down`));
+    for (const [slot, q] of this.queues)
+      for (const item of q.splice(0))
+        item.reject(
+          new WorkerGoneError(`message "${item.env.type}" for slot ${slot} abandoned: the cluster is shutting down`),
+        );
   }
 
-  private requestEncoded(slot: number, type: string, d: string | undefined, timeoutMs: number, from: Sender): Promise<unknown> {
+  private requestEncoded(
+    slot: number,
+    type: string,
+    d: string | undefined,
+    timeoutMs: number,
+    from: Sender,
+  ): Promise<unknown> {
     const { id, promise } = this.pending.add(type, timeoutMs, slot);
     this.deliver(slot, { t: 'ipc', k: 'req', type, d, id, ms: timeoutMs, from }).then(
       (h) => this.pending.setTarget(id, h.pid),
@@ -207,25 +253,42 @@ export class PrimaryIpc {
   /** Writes to the slot's worker, or queues while it is starting or being replaced. */
   private deliver(slot: number, env: IpcEnvelope): Promise<WorkerHandle> {
     const h = this.sup.current(slot);
-    if (!this.sup.hasSlot(slot) || (this.sup.isGivenUp(slot) && !h)) return Promise.reject(new NoWorkerError(`no worker in slot ${slot} (slots: ${this.sup.slotIndices().join(', ') || 'none'})`));
+    if (!this.sup.hasSlot(slot) || (this.sup.isGivenUp(slot) && !h))
+      return Promise.reject(
+        new NoWorkerError(`no worker in slot ${slot} (slots: ${this.sup.slotIndices().join(', ') || 'none'})`),
+      );
     if (h?.state === 'ready') return this.write(h, env);
     const q = this.queues.get(slot) ?? [];
-    if (q.length >= this.o.queueLimit) return Promise.reject(new IpcQueueFullError(`slot ${slot} is starting and already has ${q.length} messages waiting (ipc.queueLimit)`));
+    if (q.length >= this.o.queueLimit)
+      return Promise.reject(
+        new IpcQueueFullError(`slot ${slot} is starting and already has ${q.length} messages waiting (ipc.queueLimit)`),
+      );
     this.queues.set(slot, q);
     return new Promise((resolve, reject) => q.push({ env, resolve, reject }));
   }
 
   /** Resolves once the worker's channel has taken it; at most queueLimit writes per worker wait for that. */
   private write(h: WorkerHandle, env: IpcEnvelope): Promise<WorkerHandle> {
-    if (h.state === 'exited') return Promise.reject(new WorkerGoneError(`worker in slot ${h.slot} (pid ${h.pid}) is gone; "${env.type ?? 'reply'}" not delivered`));
+    if (h.state === 'exited')
+      return Promise.reject(
+        new WorkerGoneError(`worker in slot ${h.slot} (pid ${h.pid}) is gone; "${env.type ?? 'reply'}" not delivered`),
+      );
     if (!this.backlog.take('out', h.slot, h.pid, h.backlogged))
-      return Promise.reject(new IpcQueueFullError(`worker in slot ${h.slot} (pid ${h.pid}) has not read the last ${this.backlog.limit} messages written to it (ipc.queueLimit)`));
+      return Promise.reject(
+        new IpcQueueFullError(
+          `worker in slot ${h.slot} (pid ${h.pid}) has not read the last ${this.backlog.limit} messages written to it (ipc.queueLimit)`,
+        ),
+      );
     this.metrics.message('out', env.k === 'req' ? 'request' : env.k === 'res' ? 'reply' : 'message');
     return h.send(env).then(
       () => (this.backlog.release('out', h.pid), h),
       () => {
         this.backlog.release('out', h.pid);
-        return Promise.reject(new WorkerGoneError(`worker in slot ${h.slot} (pid ${h.pid}) is gone; "${env.type ?? 'reply'}" not delivered`));
+        return Promise.reject(
+          new WorkerGoneError(
+            `worker in slot ${h.slot} (pid ${h.pid}) is gone; "${env.type ?? 'reply'}" not delivered`,
+          ),
+        );
       },
     );
   }
@@ -242,10 +305,14 @@ export class PrimaryIpc {
     this.backlog.forget(pid);
     this.invalidCounts.delete(pid);
     this.recycling.delete(pid);
-    this.pending.failTarget(pid, (type) => new WorkerGoneError(`worker in slot ${slot} (pid ${pid}) exited before replying to "${type}"`));
+    this.pending.failTarget(
+      pid,
+      (type) => new WorkerGoneError(`worker in slot ${slot} (pid ${pid}) exited before replying to "${type}"`),
+    );
     // Queued messages wait for the replacement, unless there will be none.
     if (this.sup.hasSlot(slot) && !this.sup.isGivenUp(slot)) return;
-    for (const item of this.queues.get(slot)?.splice(0) ?? []) item.reject(new NoWorkerError(`slot ${slot} has no worker any more; "${item.env.type}" not delivered`));
+    for (const item of this.queues.get(slot)?.splice(0) ?? [])
+      item.reject(new NoWorkerError(`slot ${slot} has no worker any more; "${item.env.type}" not delivered`));
     this.queues.delete(slot);
   }
 
@@ -262,15 +329,32 @@ export class PrimaryIpc {
             ? this.sendToRandomEncoded(type, env.d, h.slot)
             : this.deliver(to, { t: 'ipc', k: 'msg', type, d: env.d, from: h.slot }).then(() => undefined);
       sent.then(
-        (value) => (release(), env.id !== undefined && this.reply(h, { t: 'ipc', k: 'res', id: env.id, d: value === undefined ? undefined : JSON.stringify(value) })),
-        (err: Error) => (release(), env.id !== undefined && this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(err, false) })),
+        (value) => (
+          release(),
+          env.id !== undefined &&
+            this.reply(h, {
+              t: 'ipc',
+              k: 'res',
+              id: env.id,
+              d: value === undefined ? undefined : JSON.stringify(value),
+            })
+        ),
+        (err: Error) => (
+          release(), env.id !== undefined && this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(err, false) })
+        ),
       );
       return;
     }
     if (typeof to !== 'number') return release(); // isValidEnvelope admits 'all' and 'random' on messages only
     this.requestEncoded(to, env.type!, env.d, env.ms ?? this.o.requestTimeoutMs, h.slot).then(
-      (value) => (release(), this.reply(h, { t: 'ipc', k: 'res', id: env.id, d: value === undefined ? undefined : JSON.stringify(value) })),
-      (err: Error) => (release(), this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(err, err.name === 'RemoteHandlerError') })),
+      (value) => (
+        release(),
+        this.reply(h, { t: 'ipc', k: 'res', id: env.id, d: value === undefined ? undefined : JSON.stringify(value) })
+      ),
+      (err: Error) => (
+        release(),
+        this.reply(h, { t: 'ipc', k: 'res', id: env.id, err: toWire(err, err.name === 'RemoteHandlerError') })
+      ),
     );
   }
 

@@ -3,7 +3,7 @@
  * `__oc` (protocol version) so it never collides with an application's own `process.send` traffic,
  * and it is dispatched from a table by its `t` field.
  */
-import { isValidEnvelope, type IpcEnvelope } from './envelope.js';
+import { type IpcEnvelope, isValidEnvelope } from './envelope.js';
 
 export const TAG = '__oc';
 export const PROTOCOL_VERSION = 1;
@@ -41,7 +41,12 @@ export type PrimaryToWorker =
   | ({ __oc: 1 } & IpcEnvelope);
 
 export function isInternal(msg: unknown): msg is { __oc: number; t: string } {
-  return !!msg && typeof msg === 'object' && (msg as Record<string, unknown>)[TAG] === PROTOCOL_VERSION && typeof (msg as { t?: unknown }).t === 'string';
+  return (
+    !!msg &&
+    typeof msg === 'object' &&
+    (msg as Record<string, unknown>)[TAG] === PROTOCOL_VERSION &&
+    typeof (msg as { t?: unknown }).t === 'string'
+  );
 }
 
 export function internal<T extends { t: string }>(m: T): T & { __oc: 1 } {

@@ -1,5 +1,14 @@
 import { InvalidArgumentError, IpcTimeoutError, NoHandlerError } from '../errors.js';
-import { decodeData, encodeMessage, fromWire, MAX_TIMEOUT_MS, MAX_TYPE_LENGTH, toWire, type IpcEnvelope, type Sender } from './envelope.js';
+import {
+  decodeData,
+  encodeMessage,
+  fromWire,
+  type IpcEnvelope,
+  MAX_TIMEOUT_MS,
+  MAX_TYPE_LENGTH,
+  type Sender,
+  toWire,
+} from './envelope.js';
 
 export type MessageHandler = (data: any, from: Sender) => unknown;
 
@@ -26,14 +35,19 @@ export class PendingRequests {
   private nextId = 1;
   private readonly map = new Map<number, Pending>();
 
-  constructor(private readonly onSettled: (type: string, outcome: 'ok' | 'error' | 'timeout', seconds: number) => void = () => {}) {}
+  constructor(
+    private readonly onSettled: (type: string, outcome: 'ok' | 'error' | 'timeout', seconds: number) => void = () => {},
+  ) {}
 
   add(type: string, timeoutMs: number, slot?: number): { id: number; promise: Promise<unknown> } {
     const id = this.nextId++;
     const promise = new Promise<unknown>((resolve, reject) => {
       // Bounded as a timer takes it: past MAX_TIMEOUT_MS Node would fire after 1 ms instead.
       const delay = Math.min(timeoutMs, MAX_TIMEOUT_MS);
-      const timer = setTimeout(() => this.fail(id, new IpcTimeoutError(`request "${type}" got no reply within ${timeoutMs} ms`), 'timeout'), delay);
+      const timer = setTimeout(
+        () => this.fail(id, new IpcTimeoutError(`request "${type}" got no reply within ${timeoutMs} ms`), 'timeout'),
+        delay,
+      );
       timer.unref();
       this.map.set(id, { resolve, reject, timer, type, slot, started: performance.now() });
     });
@@ -113,9 +127,13 @@ export class Handlers {
 
   on(type: string, handler: MessageHandler): void {
     if (typeof type !== 'string' || !type || type.length > MAX_TYPE_LENGTH)
-      throw new InvalidArgumentError(`onMessage(type, handler): type must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters`);
-    if (typeof handler !== 'function') throw new InvalidArgumentError(`onMessage("${type}", handler): handler must be a function`);
-    if (this.map.has(type)) throw new InvalidArgumentError(`onMessage("${type}"): a handler for this type is already registered`);
+      throw new InvalidArgumentError(
+        `onMessage(type, handler): type must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters`,
+      );
+    if (typeof handler !== 'function')
+      throw new InvalidArgumentError(`onMessage("${type}", handler): handler must be a function`);
+    if (this.map.has(type))
+      throw new InvalidArgumentError(`onMessage("${type}"): a handler for this type is already registered`);
     this.map.set(type, handler);
   }
 
@@ -125,7 +143,8 @@ export class Handlers {
     if (!h) return false;
     try {
       const out = h(decoded ? decoded.data : decodeData(env.d), from);
-      if (out && typeof (out as Promise<unknown>).then === 'function') (out as Promise<unknown>).then(undefined, (e) => this.onHandlerError(env.type!, e));
+      if (out && typeof (out as Promise<unknown>).then === 'function')
+        (out as Promise<unknown>).then(undefined, (e) => this.onHandlerError(env.type!, e));
     } catch (err) {
       this.onHandlerError(env.type!, err);
     }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, WorkerGoneError } from '../errors.js';
-import { checkTimeoutMs, encodeMessage, isValidEnvelope, type IpcEnvelope, type Message } from './envelope.js';
+import { checkTimeoutMs, encodeMessage, type IpcEnvelope, isValidEnvelope, type Message } from './envelope.js';
 import type { IpcOptions } from './primary-ipc.js';
-import { PendingRequests, type Handlers } from './rpc.js';
+import { type Handlers, PendingRequests } from './rpc.js';
 
 /**
  * A worker's side of user messaging: handlers for what the primary (or another worker, through the
@@ -17,7 +17,9 @@ export class WorkerIpc {
     private readonly handlers: Handlers,
     private readonly o: IpcOptions,
   ) {
-    process.once('disconnect', () => this.pending.failAll((type) => new WorkerGoneError(`request "${type}" abandoned: the primary is gone`)));
+    process.once('disconnect', () =>
+      this.pending.failAll((type) => new WorkerGoneError(`request "${type}" abandoned: the primary is gone`)),
+    );
   }
 
   onEnvelope(env: unknown): void {
@@ -82,5 +84,6 @@ export class WorkerIpc {
 }
 
 function checkSlot(slot: number): void {
-  if (!Number.isInteger(slot) || slot < 0) throw new InvalidArgumentError(`slot must be a non-negative integer, received ${String(slot)}`);
+  if (!Number.isInteger(slot) || slot < 0)
+    throw new InvalidArgumentError(`slot must be a non-negative integer, received ${String(slot)}`);
 }

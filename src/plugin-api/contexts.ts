@@ -92,7 +92,15 @@ export interface WorkerPluginContext extends PluginContextBase {
    * (`method` is the request's, as sent). For metrics recorded on every request; use onResponse
    * when you need the request or response objects.
    */
-  onResponseTiming(hook: (method: string | undefined, statusCode: number, route: string | undefined, aborted: boolean, durationS: number) => void): void;
+  onResponseTiming(
+    hook: (
+      method: string | undefined,
+      statusCode: number,
+      route: string | undefined,
+      aborted: boolean,
+      durationS: number,
+    ) => void,
+  ): void;
   /** Calls `fn` with each request in progress now (started, response not finished). */
   forEachActiveRequest(fn: (req: IncomingMessage) => void): void;
   /** Sends a message to this plugin's primary side (`ctx.onWorkerMessage(kind, ...)` there). */

@@ -19,10 +19,13 @@ export class PluginHost {
   ) {
     const seen = new Set<string>();
     for (const p of plugins) {
-      if (seen.has(p.name)) throw new PluginError(`plugin "${p.name}" is registered twice; plugin names must be unique`);
+      if (seen.has(p.name))
+        throw new PluginError(`plugin "${p.name}" is registered twice; plugin names must be unique`);
       for (const dep of p.dependencies ?? [])
         if (!seen.has(dep))
-          throw new PluginError(`plugin "${p.name}" depends on "${dep}", which is ${plugins.some((q) => q.name === dep) ? 'registered after it; register it first' : 'not registered'}`);
+          throw new PluginError(
+            `plugin "${p.name}" depends on "${dep}", which is ${plugins.some((q) => q.name === dep) ? 'registered after it; register it first' : 'not registered'}`,
+          );
       seen.add(p.name);
     }
   }
@@ -32,7 +35,10 @@ export class PluginHost {
     this.closeHooks.push({ name, hook });
   }
 
-  async start<K extends 'primary' | 'worker'>(role: K, makeContext: (base: PluginContextBase) => object): Promise<void> {
+  async start<K extends 'primary' | 'worker'>(
+    role: K,
+    makeContext: (base: PluginContextBase) => object,
+  ): Promise<void> {
     for (const plugin of this.plugins) {
       const hook = plugin[role] as ((ctx: object) => MaybePromise<void>) | undefined;
       if (!hook) continue;
@@ -42,13 +48,25 @@ export class PluginHost {
       };
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new PluginError(`plugin "${plugin.name}" did not finish starting (${role}) within ${this.startTimeoutMs} ms`)), this.startTimeoutMs);
+        timer = setTimeout(
+          () =>
+            reject(
+              new PluginError(
+                `plugin "${plugin.name}" did not finish starting (${role}) within ${this.startTimeoutMs} ms`,
+              ),
+            ),
+          this.startTimeoutMs,
+        );
         timer.unref();
       });
       try {
         await Promise.race([Promise.resolve().then(() => hook.call(plugin, makeContext(base))), timeout]);
       } catch (err) {
-        throw err instanceof PluginError ? err : new PluginError(`plugin "${plugin.name}" failed to start (${role}): ${(err as Error)?.message ?? err}`, { cause: err });
+        throw err instanceof PluginError
+          ? err
+          : new PluginError(`plugin "${plugin.name}" failed to start (${role}): ${(err as Error)?.message ?? err}`, {
+              cause: err,
+            });
       } finally {
         clearTimeout(timer);
       }

@@ -1,6 +1,6 @@
-import type { Server as HttpServer } from 'node:http';
 import diagnostics from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -18,7 +18,9 @@ export type ListenMode = 'handoff' | 'shared';
 
 export const defaultListenMode: ListenMode = isBun ? 'shared' : 'handoff';
 
-export const runtimeName = isBun ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}` : `node ${process.versions.node}`;
+export const runtimeName = isBun
+  ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
+  : `node ${process.versions.node}`;
 
 /** Environment variables that tell a forked process it is a worker, and how to serve. */
 export const ENV = {
@@ -49,7 +51,9 @@ export function stopListening(server: HttpServer): void {
     .map((sym) => (server as unknown as Record<symbol, unknown>)[sym])
     .find((v): v is { stop(closeActive: boolean): void; closeIdleConnections(): void } => {
       const o = v as { stop?: unknown; closeIdleConnections?: unknown } | null;
-      return !!o && typeof o === 'object' && typeof o.stop === 'function' && typeof o.closeIdleConnections === 'function';
+      return (
+        !!o && typeof o === 'object' && typeof o.stop === 'function' && typeof o.closeIdleConnections === 'function'
+      );
     });
   if (inner) inner.stop(false);
   else server.close();

@@ -31,7 +31,12 @@ const onNode = !isBun && !publicApisForced;
 function responseInternalsPresent(): boolean {
   if (typeof (http.ServerResponse.prototype as { detachSocket?: unknown }).detachSocket !== 'function') return false;
   try {
-    const probe = new http.ServerResponse({ method: 'GET', httpVersionMajor: 1, httpVersionMinor: 1, headers: {} } as http.IncomingMessage);
+    const probe = new http.ServerResponse({
+      method: 'GET',
+      httpVersionMajor: 1,
+      httpVersionMinor: 1,
+      headers: {},
+    } as http.IncomingMessage);
     return typeof (probe as unknown as { _keepAliveTimeout?: unknown })._keepAliveTimeout === 'number';
   } catch {
     return false;
@@ -40,7 +45,12 @@ function responseInternalsPresent(): boolean {
 
 const response = onNode && responseInternalsPresent();
 
-export const privateApis: Readonly<{ response: boolean; keepAliveSweep: boolean; acceptHandles: boolean; tickShape: boolean }> = Object.freeze({
+export const privateApis: Readonly<{
+  response: boolean;
+  keepAliveSweep: boolean;
+  acceptHandles: boolean;
+  tickShape: boolean;
+}> = Object.freeze({
   response,
   keepAliveSweep: response,
   acceptHandles: onNode,

@@ -17,19 +17,52 @@ const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
 
 /** What each event says. Events not listed here are not shown. */
 export const FEED_FORMATTERS: Formatters = {
-  'worker:ready': (p) => ({ level: 'info', slot: p.slot, pid: p.pid, text: `worker ${p.slot} ready (pid ${p.pid}) in ${p.startupMs} ms` }),
+  'worker:ready': (p) => ({
+    level: 'info',
+    slot: p.slot,
+    pid: p.pid,
+    text: `worker ${p.slot} ready (pid ${p.pid}) in ${p.startupMs} ms`,
+  }),
   'worker:exit': (p) => ({
     level: p.reason === 'scaled-down' || p.reason === 'reload' || p.reason === 'shutdown' ? 'info' : 'warn',
     slot: p.slot,
     pid: p.pid,
     text: `worker ${p.slot} (pid ${p.pid}) exited: ${p.reason}${p.signal ? `, ${p.signal}` : p.code !== null ? `, code ${p.code}` : ''}`,
   }),
-  'worker:restart': (p) => ({ level: 'warn', slot: p.slot, text: `worker ${p.slot} restarting after ${p.reason} in ${p.delayMs} ms (attempt ${p.attempt})` }),
-  'cluster:degraded': (p) => ({ level: 'error', slot: p.slot, text: `slot ${p.slot} given up (${p.reason}); ${p.readyWorkers} workers ready` }),
-  'worker:unhealthy': (p) => ({ level: 'error', slot: p.slot, pid: p.pid, text: `worker ${p.slot} unhealthy after ${p.failures} failed probes (${p.reasons.at(-1) ?? 'no reason'}): ${p.action}` }),
-  'worker:recovered': (p) => ({ level: 'info', slot: p.slot, pid: p.pid, text: `worker ${p.slot} health recovered after ${p.failures} failed probes` }),
-  'worker:excluded': (p) => ({ level: 'warn', slot: p.slot, pid: p.pid, text: `worker ${p.slot} out of routing: ${p.reason}` }),
-  'worker:readmitted': (p) => ({ level: 'info', slot: p.slot, pid: p.pid, text: `worker ${p.slot} back in routing: ${p.reason}` }),
+  'worker:restart': (p) => ({
+    level: 'warn',
+    slot: p.slot,
+    text: `worker ${p.slot} restarting after ${p.reason} in ${p.delayMs} ms (attempt ${p.attempt})`,
+  }),
+  'cluster:degraded': (p) => ({
+    level: 'error',
+    slot: p.slot,
+    text: `slot ${p.slot} given up (${p.reason}); ${p.readyWorkers} workers ready`,
+  }),
+  'worker:unhealthy': (p) => ({
+    level: 'error',
+    slot: p.slot,
+    pid: p.pid,
+    text: `worker ${p.slot} unhealthy after ${p.failures} failed probes (${p.reasons.at(-1) ?? 'no reason'}): ${p.action}`,
+  }),
+  'worker:recovered': (p) => ({
+    level: 'info',
+    slot: p.slot,
+    pid: p.pid,
+    text: `worker ${p.slot} health recovered after ${p.failures} failed probes`,
+  }),
+  'worker:excluded': (p) => ({
+    level: 'warn',
+    slot: p.slot,
+    pid: p.pid,
+    text: `worker ${p.slot} out of routing: ${p.reason}`,
+  }),
+  'worker:readmitted': (p) => ({
+    level: 'info',
+    slot: p.slot,
+    pid: p.pid,
+    text: `worker ${p.slot} back in routing: ${p.reason}`,
+  }),
   'worker:memory': (p) => ({
     level: p.level === 'ok' ? 'info' : p.level === 'warning' ? 'warn' : 'error',
     slot: p.slot,
@@ -54,7 +87,11 @@ export class EventFeed {
   private readonly items: FeedEvent[] = [];
   constructor(private readonly capacity = 200) {}
 
-  add<E extends keyof ClusterEventMap>(type: E, payload: ClusterEventMap[E][0], at = Date.now()): FeedEvent | undefined {
+  add<E extends keyof ClusterEventMap>(
+    type: E,
+    payload: ClusterEventMap[E][0],
+    at = Date.now(),
+  ): FeedEvent | undefined {
     const f = FEED_FORMATTERS[type] as ((p: ClusterEventMap[E][0]) => Omit<FeedEvent, 'at' | 'type'>) | undefined;
     if (!f) return undefined;
     const e: FeedEvent = { at, type, ...f(payload) };

@@ -14,7 +14,18 @@ export interface AutoscalerReading {
   maxWorkers: number;
   hold: string | undefined;
   signals: { stable: Partial<Record<Trigger, number | undefined>> };
-  lastDecision: { at: number; from: number; to: number; direction: 'up' | 'down'; trigger: string; value: number; target: number; exemplars: { traceId: string }[] } | undefined;
+  lastDecision:
+    | {
+        at: number;
+        from: number;
+        to: number;
+        direction: 'up' | 'down';
+        trigger: string;
+        value: number;
+        target: number;
+        exemplars: { traceId: string }[];
+      }
+    | undefined;
 }
 
 export type WorkerHealth = 'ok' | 'failing' | 'unhealthy' | 'excluded' | 'unknown';
@@ -46,7 +57,14 @@ export interface ClusterStatus {
   pid: number;
   /** The pool's target size (what scaleTo / the auto-scaler last set). */
   size: number;
-  cluster: { requestRate: number; errorRate: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null; activeRequests: number } | null;
+  cluster: {
+    requestRate: number;
+    errorRate: number;
+    p50Ms: number | null;
+    p95Ms: number | null;
+    p99Ms: number | null;
+    activeRequests: number;
+  } | null;
   workers: WorkerStatus[];
   autoscaler: {
     size: number;
@@ -55,7 +73,16 @@ export interface ClusterStatus {
     maxWorkers: number;
     hold: string | null;
     signals: AutoscalerSignal[];
-    lastDecision: { at: number; from: number; to: number; direction: 'up' | 'down'; trigger: string; value: number; target: number; traceIds: string[] } | null;
+    lastDecision: {
+      at: number;
+      from: number;
+      to: number;
+      direction: 'up' | 'down';
+      trigger: string;
+      value: number;
+      target: number;
+      traceIds: string[];
+    } | null;
   } | null;
 }
 
@@ -130,7 +157,11 @@ export function clusterStatus(i: StatusInputs): ClusterStatus {
   };
 }
 
-function autoscalerView(a: AutoscalerReading, targets: StatusInputs['targets'], below: StatusInputs['scaleDownBelow']): NonNullable<ClusterStatus['autoscaler']> {
+function autoscalerView(
+  a: AutoscalerReading,
+  targets: StatusInputs['targets'],
+  below: StatusInputs['scaleDownBelow'],
+): NonNullable<ClusterStatus['autoscaler']> {
   const d = a.lastDecision;
   return {
     size: a.size,
@@ -140,7 +171,24 @@ function autoscalerView(a: AutoscalerReading, targets: StatusInputs['targets'], 
     hold: a.hold ?? null,
     signals: (Object.keys(targets) as Trigger[])
       .filter((t) => targets[t] !== undefined)
-      .map((t) => ({ trigger: t, value: r2(a.signals.stable[t]), target: targets[t]!, scaleDownBelow: below[t] ?? null, unit: UNITS[t] })),
-    lastDecision: d ? { at: d.at, from: d.from, to: d.to, direction: d.direction, trigger: d.trigger, value: d.value, target: d.target, traceIds: d.exemplars.map((e) => e.traceId) } : null,
+      .map((t) => ({
+        trigger: t,
+        value: r2(a.signals.stable[t]),
+        target: targets[t]!,
+        scaleDownBelow: below[t] ?? null,
+        unit: UNITS[t],
+      })),
+    lastDecision: d
+      ? {
+          at: d.at,
+          from: d.from,
+          to: d.to,
+          direction: d.direction,
+          trigger: d.trigger,
+          value: d.value,
+          target: d.target,
+          traceIds: d.exemplars.map((e) => e.traceId),
+        }
+      : null,
   };
 }

@@ -1,4 +1,4 @@
-import { sendJson, type AdminServer } from '../admin/admin-server.js';
+import { type AdminServer, sendJson } from '../admin/admin-server.js';
 import { EventStream, sseFrame } from '../admin/event-stream.js';
 import { statusPageHtml } from '../admin/status-page-html.js';
 import type { ClusterEventMap } from '../supervisor/events.js';
@@ -36,7 +36,10 @@ export class StatusService {
 
   constructor(
     private readonly build: () => ClusterStatus,
-    events: { on(event: string, listener: (payload: never) => void): unknown; off(event: string, listener: (payload: never) => void): unknown },
+    events: {
+      on(event: string, listener: (payload: never) => void): unknown;
+      off(event: string, listener: (payload: never) => void): unknown;
+    },
     private readonly o: StatusServiceOptions,
   ) {
     this.stream = new EventStream({
@@ -44,7 +47,8 @@ export class StatusService {
       maxClients: o.maxClients ?? 64,
       // Serialised at most once per tick, however many pages connect (five minutes of a large
       // pool's history is megabytes of JSON).
-      hello: () => (this.hello ??= sseFrame('hello', { service: o.name, history: this.history, events: this.feed.list() })),
+      hello: () =>
+        (this.hello ??= sseFrame('hello', { service: o.name, history: this.history, events: this.feed.list() })),
     });
     for (const type of Object.keys(FEED_FORMATTERS) as (keyof ClusterEventMap)[]) {
       const listener = (payload: never) => {
@@ -94,7 +98,8 @@ export class StatusService {
         .writeHead(200, {
           'content-type': 'text/html; charset=utf-8',
           'cache-control': 'no-store',
-          'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
+          'content-security-policy':
+            "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
           'x-content-type-options': 'nosniff',
         })
         .end(page);

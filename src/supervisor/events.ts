@@ -8,7 +8,10 @@ export interface CoreEventMap {
   'worker:ready': [{ slot: number; pid: number; startupMs: number }];
   /** A standby has loaded the app and its plugins and waits for a slot. */
   'worker:standby': [{ pid: number; startupMs: number }];
-  /** A standby took a slot (reason: restart, scale-up, reload or a recycle reason); `worker:ready` follows when it serves. */
+  /**
+   * A standby took a slot (reason: restart, scale-up, reload or a recycle reason); `worker:ready` follows when it
+   * serves.
+   */
   'worker:activated': [{ slot: number; pid: number; reason: string }];
   /** slot -1: a standby that was never activated. `reason` may be a plugin's own recycle reason. */
   'worker:exit': [{ slot: number; pid: number; code: number | null; signal: string | null; reason: ExitReason }];

@@ -1,5 +1,11 @@
 import { InvalidArgumentError, NotListeningError, ReloadFailedError } from '../errors.js';
-import { checkRecycleReason, type FillReason, MAX_CUSTOM_RECYCLE_REASONS, RECYCLE_REASONS, type RecycleReason } from './exit-reason.js';
+import {
+  checkRecycleReason,
+  type FillReason,
+  MAX_CUSTOM_RECYCLE_REASONS,
+  RECYCLE_REASONS,
+  type RecycleReason,
+} from './exit-reason.js';
 import type { Supervisor } from './supervisor.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -59,7 +65,9 @@ export class PoolOperations {
   private admitReason(reason: RecycleReason): void {
     if ((RECYCLE_REASONS as readonly string[]).includes(reason) || this.customReasons.has(reason)) return;
     if (this.customReasons.size >= MAX_CUSTOM_RECYCLE_REASONS)
-      throw new InvalidArgumentError(`recycle reason '${reason}' refused: plugins already used ${MAX_CUSTOM_RECYCLE_REASONS} distinct reasons (each is a metric series; use a fixed set)`);
+      throw new InvalidArgumentError(
+        `recycle reason '${reason}' refused: plugins already used ${MAX_CUSTOM_RECYCLE_REASONS} distinct reasons (each is a metric series; use a fixed set)`,
+      );
     this.customReasons.add(reason);
   }
 
@@ -92,10 +100,16 @@ export class PoolOperations {
           return;
         }
         sup.takeOver(slotIndex, started.fresh);
-        sup.logger.info({ slot: slotIndex, pid: started.fresh.pid, oldPid: old.pid, reason }, 'replacement ready, draining old worker');
+        sup.logger.info(
+          { slot: slotIndex, pid: started.fresh.pid, oldPid: old.pid, reason },
+          'replacement ready, draining old worker',
+        );
       } else {
         old.respawnAfterExit();
-        sup.logger.error({ slot: slotIndex, pid: old.pid, reason, why: started.why }, 'replacement did not become ready; stopping the worker anyway');
+        sup.logger.error(
+          { slot: slotIndex, pid: old.pid, reason, why: started.why },
+          'replacement did not become ready; stopping the worker anyway',
+        );
       }
       if (old.alive) await sup.stopWorker(old, reason);
     });
@@ -115,8 +129,13 @@ export class PoolOperations {
       const started = await this.startReplacement(i, 'reload');
       if (!started) continue;
       if (!started.ok) {
-        sup.logger.error({ slot: i, pid: started.fresh.pid, reason: started.why }, 'reload stopped: replacement did not become ready');
-        throw new ReloadFailedError(`reload stopped at slot ${i}: replacement pid ${started.fresh.pid} exited before becoming ready (${started.why}); the remaining workers keep running`);
+        sup.logger.error(
+          { slot: i, pid: started.fresh.pid, reason: started.why },
+          'reload stopped: replacement did not become ready',
+        );
+        throw new ReloadFailedError(
+          `reload stopped at slot ${i}: replacement pid ${started.fresh.pid} exited before becoming ready (${started.why}); the remaining workers keep running`,
+        );
       }
       if (sup.current(i) !== old) {
         // The old worker died meanwhile and the slot's restart (a fork or a standby, both with the
@@ -125,18 +144,28 @@ export class PoolOperations {
         continue;
       }
       sup.takeOver(i, started.fresh);
-      sup.logger.info({ slot: i, pid: started.fresh.pid, oldPid: old?.pid, reason: 'reload' }, 'replacement ready, draining old worker');
+      sup.logger.info(
+        { slot: i, pid: started.fresh.pid, oldPid: old?.pid, reason: 'reload' },
+        'replacement ready, draining old worker',
+      );
       if (old?.alive) await sup.stopWorker(old, 'reload');
     }
   }
 
   /** Undefined when the slot is gone. */
-  private async startReplacement(slot: number, why: FillReason): Promise<{ ok: true; fresh: WorkerHandle } | { ok: false; fresh: WorkerHandle; why: string } | undefined> {
+  private async startReplacement(
+    slot: number,
+    why: FillReason,
+  ): Promise<{ ok: true; fresh: WorkerHandle } | { ok: false; fresh: WorkerHandle; why: string } | undefined> {
     const fresh = this.sup.startCandidate(slot, why);
     if (!fresh) return undefined;
     const outcome = await Promise.race([waitReady(this.sup, fresh), fresh.exited.then(() => 'exited' as const)]);
     if (outcome === 'ready') return { ok: true, fresh };
-    return { ok: false, fresh, why: `${fresh.requestedReason ?? 'crash'}${fresh.stderrTail ? `: ${lastLine(fresh.stderrTail)}` : ''}` };
+    return {
+      ok: false,
+      fresh,
+      why: `${fresh.requestedReason ?? 'crash'}${fresh.stderrTail ? `: ${lastLine(fresh.stderrTail)}` : ''}`,
+    };
   }
 
   private async resize(n: number): Promise<void> {

@@ -15,15 +15,25 @@ export interface RestartPolicy {
   minUptimeMs: number;
 }
 
-export type RestartDecision = { action: 'restart'; delayMs: number; unstableStreak: number } | { action: 'give-up'; unstableStreak: number } | { action: 'none' };
+export type RestartDecision =
+  | { action: 'restart'; delayMs: number; unstableStreak: number }
+  | { action: 'give-up'; unstableStreak: number }
+  | { action: 'none' };
 
-export function decideRestart(policy: RestartPolicy, unstableStreak: number, death: { uptimeMs: number; becameReady: boolean }): RestartDecision {
+export function decideRestart(
+  policy: RestartPolicy,
+  unstableStreak: number,
+  death: { uptimeMs: number; becameReady: boolean },
+): RestartDecision {
   if (!policy.respawn) return { action: 'none' };
   const stable = death.becameReady && death.uptimeMs >= policy.minUptimeMs;
   const streak = stable ? 0 : unstableStreak + 1;
   if (streak > policy.maxRestarts) return { action: 'give-up', unstableStreak: streak };
   if (death.becameReady) return { action: 'restart', delayMs: 0, unstableStreak: streak };
   const exponent = Math.max(0, streak - 1);
-  const delayMs = Math.min(policy.restartDelay * 2 ** exponent, Math.max(policy.maxRestartDelayMs, policy.restartDelay));
+  const delayMs = Math.min(
+    policy.restartDelay * 2 ** exponent,
+    Math.max(policy.maxRestartDelayMs, policy.restartDelay),
+  );
   return { action: 'restart', delayMs, unstableStreak: streak };
 }

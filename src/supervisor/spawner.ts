@@ -30,8 +30,17 @@ export function createSpawner(env: Record<string, string>, schedNone = false, ex
   if (schedNone) cluster.schedulingPolicy = cluster.SCHED_NONE;
   // The application's own flags first: ours (heap limit, --expose-gc) win where both are set.
   const exec = process.env[WORKER_EXEC_ENV] ? (JSON.parse(process.env[WORKER_EXEC_ENV]) as string[]) : undefined;
-  cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'pipe', 'ipc'], execArgv: [...process.execArgv, ...extraExecArgv], ...(exec ? { exec: exec[0], args: exec.slice(1) } : {}) });
+  cluster.setupPrimary({
+    stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
+    execArgv: [...process.execArgv, ...extraExecArgv],
+    ...(exec ? { exec: exec[0], args: exec.slice(1) } : {}),
+  });
   return {
-    fork: (slot) => cluster.fork({ ...env, [ENV.role]: 'worker', ...(slot === 'standby' ? { [ENV.standby]: '1' } : { [ENV.slot]: String(slot) }) }),
+    fork: (slot) =>
+      cluster.fork({
+        ...env,
+        [ENV.role]: 'worker',
+        ...(slot === 'standby' ? { [ENV.standby]: '1' } : { [ENV.slot]: String(slot) }),
+      }),
   };
 }

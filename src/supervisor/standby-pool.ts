@@ -83,7 +83,12 @@ export class StandbyPool {
   }
 
   private usable(h: WorkerHandle, now: number): boolean {
-    return h.state === 'standby' && h.requestedReason === undefined && h.disconnectedAt === undefined && now - h.lastHeartbeat <= 3 * this.policy.heartbeatIntervalMs;
+    return (
+      h.state === 'standby' &&
+      h.requestedReason === undefined &&
+      h.disconnectedAt === undefined &&
+      now - h.lastHeartbeat <= 3 * this.policy.heartbeatIntervalMs
+    );
   }
 
   /** Starts standbys up to the target, unless given up, shutting down, or refused by admission. */
@@ -93,7 +98,11 @@ export class StandbyPool {
       const refusal = this.admit();
       if (refusal) {
         this.refusals++;
-        if (this.refusedNow !== refusal) this.logger.warn({ standbys: this.members.size, wanted: this.target, why: refusal }, 'standby worker not started');
+        if (this.refusedNow !== refusal)
+          this.logger.warn(
+            { standbys: this.members.size, wanted: this.target, why: refusal },
+            'standby worker not started',
+          );
         this.refusedNow = refusal;
         this.later(this.admitRetryMs);
         return;
@@ -126,7 +135,10 @@ export class StandbyPool {
     this.streak = decision.unstableStreak;
     if (decision.action === 'give-up') {
       this.givenUp = true;
-      this.logger.error({ pid: h.pid, reason, unstableRestarts: decision.unstableStreak - 1 }, 'standby workers given up after repeated crashes: the pool runs without them');
+      this.logger.error(
+        { pid: h.pid, reason, unstableRestarts: decision.unstableStreak - 1 },
+        'standby workers given up after repeated crashes: the pool runs without them',
+      );
       return;
     }
     if (decision.delayMs === 0) return this.fill();

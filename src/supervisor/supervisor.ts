@@ -2,16 +2,16 @@ import { EventEmitter } from 'node:events';
 import { NoWorkersError } from '../errors.js';
 import { isWorkerMessage } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
-import { classifyExit, isRecycleReason, type ExitReason, type FillReason } from './exit-reason.js';
 import { Exclusions } from './exclusions.js';
+import { classifyExit, type ExitReason, type FillReason, isRecycleReason } from './exit-reason.js';
 import { unresponsive } from './liveness.js';
-import { settled } from './settled.js';
 import { decideRestart } from './restart-policy.js';
+import { settled } from './settled.js';
+import { SlotTable } from './slot-table.js';
 import type { Spawner } from './spawner.js';
 import { StandbyPool } from './standby-pool.js';
-import { NO_SLOT, WorkerHandle } from './worker-handle.js';
-import { SlotTable } from './slot-table.js';
 import type { Slot, SupervisorConfig, TelemetryIntake, WorkerInboxEvents, WorkerInfo } from './types.js';
+import { NO_SLOT, WorkerHandle } from './worker-handle.js';
 
 export type { SupervisorConfig, TelemetryIntake, WorkerInboxEvents, WorkerInfo } from './types.js';
 
@@ -73,7 +73,14 @@ export class Supervisor extends SlotTable {
 
   /** Adds slot i (a standby takes it, if one is ready) and waits until it is ready or given up. */
   startSlot(i: number): Promise<'ready' | 'given-up'> {
-    const slot: Slot = { index: i, current: undefined, restarts: 0, unstableStreak: 0, givenUp: false, restartTimer: undefined };
+    const slot: Slot = {
+      index: i,
+      current: undefined,
+      restarts: 0,
+      unstableStreak: 0,
+      givenUp: false,
+      restartTimer: undefined,
+    };
     this.slots.set(i, slot);
     this.fill(slot, false, 'scale-up');
     return settled(this, slot);
@@ -99,7 +106,9 @@ export class Supervisor extends SlotTable {
 
   /** Forks a worker for the slot. A candidate (reload) does not replace slot.current until ready. */
   private spawn(slot: Slot, candidate = false): WorkerHandle {
-    const handle = this.track(new WorkerHandle(slot.index, this.spawner.fork(slot.index), (h, m) => this.onMessage(h, m)));
+    const handle = this.track(
+      new WorkerHandle(slot.index, this.spawner.fork(slot.index), (h, m) => this.onMessage(h, m)),
+    );
     this.owner.set(handle, slot);
     if (!candidate) slot.current = handle;
     this.logger.info({ slot: slot.index, pid: handle.pid, candidate }, 'worker spawned');
@@ -109,7 +118,9 @@ export class Supervisor extends SlotTable {
 
   /** Forks a standby: it loads the app and plugins, reports ready, and waits for a slot. */
   spawnStandby(): WorkerHandle {
-    const handle = this.track(new WorkerHandle(NO_SLOT, this.spawner.fork('standby'), (h, m) => this.onMessage(h, m), true));
+    const handle = this.track(
+      new WorkerHandle(NO_SLOT, this.spawner.fork('standby'), (h, m) => this.onMessage(h, m), true),
+    );
     this.logger.info({ pid: handle.pid }, 'standby worker spawned');
     this.emit('worker:spawned', { slot: NO_SLOT, pid: handle.pid });
     return handle;
@@ -144,7 +155,10 @@ export class Supervisor extends SlotTable {
       h.kill('SIGTERM'); // it may not listen for IPC yet
     else if (h.markDraining()) h.send({ t: 'drain' }).catch(() => h.kill('SIGTERM'));
     const timer = setTimeout(() => {
-      this.logger.warn({ slot: h.slot, pid: h.pid, reason, timeoutMs: this.config.gracefulShutdownTimeout }, 'worker did not stop in time, killing');
+      this.logger.warn(
+        { slot: h.slot, pid: h.pid, reason, timeoutMs: this.config.gracefulShutdownTimeout },
+        'worker did not stop in time, killing',
+      );
       h.killForced();
     }, this.config.gracefulShutdownTimeout);
     timer.unref();
@@ -158,7 +172,10 @@ export class Supervisor extends SlotTable {
       this.shuttingDown = true;
       for (const s of this.slots.values()) clearTimeout(s.restartTimer);
       const handles = [...this.live];
-      this.logger.info({ workers: handles.length, timeoutMs: this.config.gracefulShutdownTimeout }, 'shutting down workers');
+      this.logger.info(
+        { workers: handles.length, timeoutMs: this.config.gracefulShutdownTimeout },
+        'shutting down workers',
+      );
       await Promise.all(handles.map((h) => this.stopWorker(h, 'shutdown')));
       clearInterval(this.watchdog);
       this.standbys.close();
@@ -190,7 +207,10 @@ export class Supervisor extends SlotTable {
     try {
       this.dispatch(h, m);
     } catch (err) {
-      this.logger.error({ slot: h.slot, pid: h.pid, t: m.t, err: (err as Error)?.message ?? String(err) }, 'handling a worker message failed: refused');
+      this.logger.error(
+        { slot: h.slot, pid: h.pid, t: m.t, err: (err as Error)?.message ?? String(err) },
+        'handling a worker message failed: refused',
+      );
       this.refuse(h, 'handler failed');
     }
   }
@@ -239,7 +259,15 @@ export class Supervisor extends SlotTable {
     const slot = this.owner.get(h);
     if (!slot) {
       this.logger[h.requestedReason ? 'info' : 'error'](
-        { pid: h.pid, code, signal, reason, uptimeMs, becameReady, stderrTail: h.requestedReason ? undefined : h.stderrTail.slice(-1000) || undefined },
+        {
+          pid: h.pid,
+          code,
+          signal,
+          reason,
+          uptimeMs,
+          becameReady,
+          stderrTail: h.requestedReason ? undefined : h.stderrTail.slice(-1000) || undefined,
+        },
         'standby worker exited',
       );
       this.emit('worker:exit', { slot: NO_SLOT, pid: h.pid, code, signal, reason });
@@ -250,8 +278,10 @@ export class Supervisor extends SlotTable {
     const expected = ['reload', 'scaled-down', 'shutdown'].includes(reason) || isRecycleReason(reason);
     const log = { slot: slot.index, pid: h.pid, code, signal, reason, uptimeMs, becameReady };
     if (expected) this.logger.info(log, 'worker exited');
-    else this.logger.error({ ...log, stderrTail: h.stderrTail.slice(-1000) || undefined }, 'worker exited unexpectedly');
-    if (!becameReady) slot.lastFailure = `${reason}${code !== null ? ` (exit code ${code})` : signal ? ` (${signal})` : ''}`;
+    else
+      this.logger.error({ ...log, stderrTail: h.stderrTail.slice(-1000) || undefined }, 'worker exited unexpectedly');
+    if (!becameReady)
+      slot.lastFailure = `${reason}${code !== null ? ` (exit code ${code})` : signal ? ` (${signal})` : ''}`;
     this.emit('worker:exit', { slot: slot.index, pid: h.pid, code, signal, reason });
     // A reload candidate that never took over, or a worker already replaced, leaves no hole to fill.
     if (slot.current !== h) return;
@@ -263,11 +293,17 @@ export class Supervisor extends SlotTable {
     if (decision.action === 'give-up') {
       slot.givenUp = true;
       const readyWorkers = this.readyWorkers().length;
-      this.logger.error({ slot: slot.index, pid: h.pid, reason, unstableRestarts: decision.unstableStreak - 1, readyWorkers }, 'slot given up after repeated crashes');
+      this.logger.error(
+        { slot: slot.index, pid: h.pid, reason, unstableRestarts: decision.unstableStreak - 1, readyWorkers },
+        'slot given up after repeated crashes',
+      );
       this.emit('cluster:degraded', { slot: slot.index, reason, readyWorkers });
       return;
     }
-    this.logger.warn({ slot: slot.index, pid: h.pid, reason, delayMs: decision.delayMs, attempt: slot.restarts + 1 }, 'restarting worker');
+    this.logger.warn(
+      { slot: slot.index, pid: h.pid, reason, delayMs: decision.delayMs, attempt: slot.restarts + 1 },
+      'restarting worker',
+    );
     this.emit('worker:restart', { slot: slot.index, reason, delayMs: decision.delayMs, attempt: slot.restarts + 1 });
     const restart = () => {
       slot.restartTimer = undefined;
@@ -284,7 +320,10 @@ export class Supervisor extends SlotTable {
   /** Ready timeout, heartbeat loss (a wedged event loop) and lost IPC channels: SIGKILL. */
   private checkLiveness(): void {
     for (const { h, why } of unresponsive(this.live, this.config, Date.now())) {
-      this.logger.error({ slot: h.slot, pid: h.pid, reason: 'unresponsive', why, standby: h.state === 'standby' || undefined }, 'killing unresponsive worker');
+      this.logger.error(
+        { slot: h.slot, pid: h.pid, reason: 'unresponsive', why, standby: h.state === 'standby' || undefined },
+        'killing unresponsive worker',
+      );
       h.markUnresponsive();
       h.kill('SIGKILL');
     }

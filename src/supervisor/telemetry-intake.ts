@@ -10,7 +10,10 @@ import { NO_SLOT } from './worker-handle.js';
  * shape is refused (the supervisor counts it as malformed, towards ipc.maxInvalidMessages), never
  * thrown; one over a count bound is kept without the excess, with a warning at most once a minute.
  */
-export function telemetryIntake(store: { update(slot: number, pid: number, snapshot: WorkerSnapshot): void }, logger: Logger): TelemetryIntake {
+export function telemetryIntake(
+  store: { update(slot: number, pid: number, snapshot: WorkerSnapshot): void },
+  logger: Logger,
+): TelemetryIntake {
   let lastDropWarning = 0;
   return {
     accept(h, payload) {
@@ -21,7 +24,10 @@ export function telemetryIntake(store: { update(slot: number, pid: number, snaps
       }
       if (checked.dropped > 0 && Date.now() - lastDropWarning > 60_000) {
         lastDropWarning = Date.now();
-        logger.warn({ slot: h.slot, pid: h.pid, dropped: checked.dropped }, 'telemetry snapshot over its bounds: the excess points and attributes were dropped (docs/operations.md#security)');
+        logger.warn(
+          { slot: h.slot, pid: h.pid, dropped: checked.dropped },
+          'telemetry snapshot over its bounds: the excess points and attributes were dropped (docs/operations.md#security)',
+        );
       }
       // A standby reports nothing under a slot: it serves nothing (its last snapshot at a stop is empty).
       if (h.slot !== NO_SLOT) store.update(h.slot, h.pid, checked.snapshot);

@@ -32,7 +32,10 @@ export interface TelemetryIntake {
   accept(h: WorkerHandle, snapshot: unknown): string | undefined;
 }
 
-/** The supervisor's inbox: plugin messages, user IPC envelopes (already checked), and internal messages of a shape we do not know. */
+/**
+ * The supervisor's inbox: plugin messages, user IPC envelopes (already checked), and internal messages of a shape we do
+ * not know.
+ */
 export interface WorkerInboxEvents {
   plugin: [h: WorkerHandle, kind: string, payload: unknown];
   ipc: [h: WorkerHandle, env: IpcEnvelope];
@@ -44,7 +47,10 @@ export interface WorkerInfo {
   pid: number;
   state: WorkerHandle['state'];
   startedAt: number;
-  /** A standby's activation into its slot (epoch ms); undefined for a worker forked for its slot. Its time in the slot counts from here. */
+  /**
+   * A standby's activation into its slot (epoch ms); undefined for a worker forked for its slot. Its time in the slot
+   * counts from here.
+   */
   activatedAt?: number | undefined;
   /** When it became ready (epoch ms), if it did. */
   readyAt: number | undefined;

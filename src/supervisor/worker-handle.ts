@@ -1,8 +1,8 @@
 import type { Worker } from 'node:cluster';
-import { internal, isInternal, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
-import type { ExitReason } from './exit-reason.js';
-import { isBun } from '../runtime/adapter.js';
 import { WorkerGoneError } from '../errors.js';
+import { type Body, internal, isInternal, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
+import { isBun } from '../runtime/adapter.js';
+import type { ExitReason } from './exit-reason.js';
 import { estimateOpen, type WorkerLoad } from './worker-load.js';
 
 /** `standby`: started and ready, holding no slot and serving nothing until activated (standby-pool.ts). */
@@ -20,7 +20,8 @@ const STDERR_TAIL_BYTES = 8192;
  *
  * Invariants: `state` only moves forward (starting -> ready -> draining -> exited, any step may be
  * skipped); a standby goes starting -> standby -> starting (activated: it has a slot now, and
- * listens) -> ready, and its slot is NO_SLOT until then and never changes after; `requestedReason` is set by whoever first asked the worker to stop (the exit is
+ * listens) -> ready, and its slot is NO_SLOT until then and never changes after; `requestedReason` is set by whoever
+ * first asked the worker to stop (the exit is
  * classified from it), and replaced only by markUnresponsive (our SIGKILL decides the exit then);
  * `forced` is never cleared.
  */
@@ -204,8 +205,11 @@ export class WorkerHandle {
   /** Resolves once the channel has taken the message (written to the pipe, not just queued). */
   send(m: Body<PrimaryToWorker>, handle?: unknown): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (!this.worker.isConnected()) return reject(new WorkerGoneError(`worker ${this.slot} (pid ${this.pid}) is not connected`));
-      this.channelFull = !this.worker.send(internal(m as PrimaryToWorker), handle as never, (err: Error | null) => (err ? reject(err) : resolve()));
+      if (!this.worker.isConnected())
+        return reject(new WorkerGoneError(`worker ${this.slot} (pid ${this.pid}) is not connected`));
+      this.channelFull = !this.worker.send(internal(m as PrimaryToWorker), handle as never, (err: Error | null) =>
+        err ? reject(err) : resolve(),
+      );
     });
   }
 

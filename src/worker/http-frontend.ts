@@ -9,7 +9,17 @@ import { privateApis } from '../runtime/internals.js';
 import { ConnectionList } from './connection-list.js';
 import { KeepAliveSweep } from './keep-alive.js';
 import { RouteLabels } from './route-label.js';
-import { adoptSwappedPrototype, kState, kWorkerServer, PlainResponse, TrackedRequest, TrackedResponse, type SocketState, type Tracked, type TrackedSocket } from './tracked.js';
+import {
+  adoptSwappedPrototype,
+  kState,
+  kWorkerServer,
+  PlainResponse,
+  type SocketState,
+  type Tracked,
+  TrackedRequest,
+  TrackedResponse,
+  type TrackedSocket,
+} from './tracked.js';
 
 /** Responses on this server's connections end through TrackedResponse#detachSocket (tracked.ts). */
 const endsViaDetach = privateApis.response;
@@ -18,7 +28,13 @@ type RequestHook = (req: http.IncomingMessage, res: http.ServerResponse) => void
 type ResponseHook = (info: RequestInfo) => void;
 type AroundHook = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void, startMs: number) => void;
 /** A finished response as plain values (see WorkerPluginContext.onResponseTiming). */
-export type TimingHook = (method: string | undefined, statusCode: number, route: string | undefined, aborted: boolean, durationS: number) => void;
+export type TimingHook = (
+  method: string | undefined,
+  statusCode: number,
+  route: string | undefined,
+  aborted: boolean,
+  durationS: number,
+) => void;
 
 export interface RecyclePolicy {
   maxConnectionAgeMs?: number | undefined;
@@ -45,7 +61,15 @@ export class HttpFrontend {
   /** Whether requests are timed: any response or timing hook, or a maximum connection age. */
   private timed: boolean;
   private timing: TimingHook | undefined;
-  private readonly info: RequestInfo = { req: undefined as never, res: undefined as never, route: undefined, statusCode: 0, startMs: 0, durationS: 0, aborted: false };
+  private readonly info: RequestInfo = {
+    req: undefined as never,
+    res: undefined as never,
+    route: undefined,
+    statusCode: 0,
+    startMs: 0,
+    durationS: 0,
+    aborted: false,
+  };
   private draining: Promise<void> | undefined;
   private readonly requestHooks: RequestHook[] = [];
   private around: AroundHook | undefined;
@@ -93,9 +117,16 @@ export class HttpFrontend {
       if (around === undefined) listener(req, res);
       else around(req, res, () => listener(req, res), startMs);
       // An app that swaps the response's prototype (Express does) takes our methods with it.
-      if (state !== undefined && endsViaDetach && Object.getPrototypeOf(res) !== TrackedResponse.prototype) adoptSwappedPrototype(tracked, onClose);
+      if (state !== undefined && endsViaDetach && Object.getPrototypeOf(res) !== TrackedResponse.prototype)
+        adoptSwappedPrototype(tracked, onClose);
     };
-    this.server = http.createServer({ IncomingMessage: TrackedRequest, ServerResponse: (endsViaDetach ? TrackedResponse : PlainResponse) as typeof http.ServerResponse }, this.handle);
+    this.server = http.createServer(
+      {
+        IncomingMessage: TrackedRequest,
+        ServerResponse: (endsViaDetach ? TrackedResponse : PlainResponse) as typeof http.ServerResponse,
+      },
+      this.handle,
+    );
     (this.server as http.Server & { [kWorkerServer]?: true })[kWorkerServer] = true;
     this.server.on('connection', (socket: Socket) => this.track(socket));
     this.keepAlive = new KeepAliveSweep(this.server, (fn) => this.sockets.forEach(fn));
@@ -168,7 +199,10 @@ export class HttpFrontend {
   /** See WorkerPluginContext.aroundRequest: wrappers nest, the first added outermost. */
   aroundRequest(wrap: AroundHook): void {
     const outer = this.around;
-    this.around = outer === undefined ? wrap : (req, res, next, startMs) => outer(req, res, () => wrap(req, res, next, startMs), startMs);
+    this.around =
+      outer === undefined
+        ? wrap
+        : (req, res, next, startMs) => outer(req, res, () => wrap(req, res, next, startMs), startMs);
   }
 
   /** Runs when a response finished or its connection closed, with the request's timing. */
@@ -202,7 +236,10 @@ export class HttpFrontend {
    */
   adopt(handleOrSocket: unknown): void {
     this.adopted++;
-    const socket = handleOrSocket instanceof net.Socket ? handleOrSocket : new net.Socket({ handle: handleOrSocket, readable: true, writable: true } as net.SocketConstructorOpts);
+    const socket =
+      handleOrSocket instanceof net.Socket
+        ? handleOrSocket
+        : new net.Socket({ handle: handleOrSocket, readable: true, writable: true } as net.SocketConstructorOpts);
     socket.setNoDelay(true);
     this.server.emit('connection', socket);
   }
@@ -241,7 +278,10 @@ export class HttpFrontend {
 
   private expired(s: SocketState, nowMs: number): boolean {
     const r = this.recycle;
-    return (r.maxRequestsPerConnection !== undefined && s.requests >= r.maxRequestsPerConnection) || (r.maxConnectionAgeMs !== undefined && nowMs - s.openedAt >= r.maxConnectionAgeMs);
+    return (
+      (r.maxRequestsPerConnection !== undefined && s.requests >= r.maxRequestsPerConnection) ||
+      (r.maxConnectionAgeMs !== undefined && nowMs - s.openedAt >= r.maxConnectionAgeMs)
+    );
   }
 
   get inflightCount(): number {
@@ -302,7 +342,18 @@ export class HttpFrontend {
   private track(socket: TrackedSocket): void {
     if (socket[kState]) return;
     const now = performance.now();
-    const state: SocketState = { owner: this, socket, idleSince: now, openedAt: now, requests: 0, shed: false, first: undefined, more: undefined, prev: undefined, next: undefined };
+    const state: SocketState = {
+      owner: this,
+      socket,
+      idleSince: now,
+      openedAt: now,
+      requests: 0,
+      shed: false,
+      first: undefined,
+      more: undefined,
+      prev: undefined,
+      next: undefined,
+    };
     socket[kState] = state;
     this.sockets.add(state);
     socket.on('close', this.untrack);

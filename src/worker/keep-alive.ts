@@ -20,15 +20,16 @@ type HttpSocket = Socket & { _httpMessage?: unknown; parser?: unknown };
  * Closes idle keep-alive connections from one periodic sweep, in place of Node's timer per request.
  *
  * Node's server arms a socket timer after every response (`socket.setTimeout(keepAliveTimeout +
- * buffer)`: a new Timeout, a bound function, a timer-list insert) and clears it when the next request
- * on that connection arrives. A hello-world worker spends ~300 ns a request on that pair, about 3% of
- * its CPU (bench/RESULTS.md, "Node's keep-alive timer per request, taken over"). The frontend already knows when each connection went
- * idle (its last response's end), so once serving starts it takes the timeout over: it reads
- * `server.keepAliveTimeout` (what the user or a plugin set), sets the server's to 0 so Node arms
- * nothing, and checks every connection a few times per timeout (at most once a second). An idle
- * connection past the timeout plus the buffer gets the socket's 'timeout' event, which runs Node's
- * own handling (the server's 'timeout' listeners, else the socket is destroyed) as its timer would.
- * Responses still advertise `Keep-Alive: timeout=N` (TrackedResponse reads `timeoutMs`).
+ * buffer)`: a new Timeout, a bound function, a timer-list insert) and clears it when the next
+ * request on that connection arrives. A hello-world worker spends ~300 ns a request on that pair,
+ * about 3% of its CPU (bench/RESULTS.md, "Node's keep-alive timer per request, taken over"). The
+ * frontend already knows when each connection went idle (its last response's end), so once serving
+ * starts it takes the timeout over: it reads `server.keepAliveTimeout` (what the user or a plugin
+ * set), sets the server's to 0 so Node arms nothing, and checks every connection a few times per
+ * timeout (at most once a second). An idle connection past the timeout plus the buffer gets the
+ * socket's 'timeout' event, which runs Node's own handling (the server's 'timeout' listeners, else
+ * the socket is destroyed) as its timer would. Responses still advertise `Keep-Alive: timeout=N`
+ * (TrackedResponse reads `timeoutMs`).
  *
  * One difference: Node's timer restarts on every read, so a client sending a request's headers a
  * few bytes at a time keeps its connection; the sweep sees only finished responses, so such a client
@@ -85,7 +86,14 @@ export class KeepAliveSweep {
       }
       // Idle: no response of ours in progress nor one Node runs without us (a 'checkContinue'
       // listener's), still HTTP (an upgraded socket has no parser), and everything written.
-      if (s.first !== undefined || socket._httpMessage || !socket.parser || now - s.idleSince < limit || socket.writableLength > 0) return;
+      if (
+        s.first !== undefined ||
+        socket._httpMessage ||
+        !socket.parser ||
+        now - s.idleSince < limit ||
+        socket.writableLength > 0
+      )
+        return;
       // Once per timeout, as Node's timer: a 'timeout' listener that keeps the socket gets it again later.
       s.idleSince = now;
       socket.emit('timeout');
@@ -108,8 +116,11 @@ export class KeepAliveSweep {
     this.server.keepAliveTimeout = this.timeoutMs;
     this.timeoutMs = 0;
     privateApiLost('keepAliveSweep');
-    process.emitWarning(`${missing} is missing on a served connection: this Node release changed a private API, so keep-alive timeouts are left to Node (docs/internals.md)`, {
-      code: 'OTEL_CLUSTER_PRIVATE_API',
-    });
+    process.emitWarning(
+      `${missing} is missing on a served connection: this Node release changed a private API, so keep-alive timeouts are left to Node (docs/internals.md)`,
+      {
+        code: 'OTEL_CLUSTER_PRIVATE_API',
+      },
+    );
   }
 }

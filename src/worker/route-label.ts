@@ -30,7 +30,10 @@ export class RouteLabels {
       if (this.seen.size >= this.maxRoutes) {
         if (!this.warned) {
           this.warned = true;
-          process.emitWarning(`more than ${this.maxRoutes} distinct routes in this worker: requests on new ones are recorded without http.route`, { code: 'OTEL_CLUSTER_ROUTES' });
+          process.emitWarning(
+            `more than ${this.maxRoutes} distinct routes in this worker: requests on new ones are recorded without http.route`,
+            { code: 'OTEL_CLUSTER_ROUTES' },
+          );
         }
         return undefined;
       }
@@ -72,7 +75,10 @@ interface Candidate {
 const MAX_CANDIDATES = 16;
 const MAX_LAYERS_WALKED = 10_000;
 const unknownMount = Symbol('unknown mount');
-/** Per Express Route object: weak, so routes an app drops go with it; filled on a Route's first request (apps mount before they listen). */
+/**
+ * Per Express Route object: weak, so routes an app drops go with it; filled on a Route's first request (apps mount
+ * before they listen).
+ */
 const candidatesOf = new WeakMap<object, Candidate[]>();
 
 /** The Express template of a request Express routed, or undefined. */
@@ -130,15 +136,34 @@ function routerOf(app: ExpressApp): unknown[] | undefined {
 }
 
 /** The mount patterns leading to `target` from each place it is in the tree under `stack`. */
-function walk(stack: unknown[], chain: unknown[], target: object, found: unknown[][], open: Set<unknown>, budget: { left: number }): void {
+function walk(
+  stack: unknown[],
+  chain: unknown[],
+  target: object,
+  found: unknown[][],
+  open: Set<unknown>,
+  budget: { left: number },
+): void {
   for (const item of stack) {
     if (--budget.left < 0 || found.length >= MAX_CANDIDATES) return;
     const layer = item as ExpressLayer | null;
     if (layer === null || typeof layer !== 'object') continue;
     if (layer.route === target) found.push(chain);
-    else if (layer.route === undefined && layer.handle && Array.isArray(layer.handle.stack) && !open.has(layer.handle)) {
+    else if (
+      layer.route === undefined &&
+      layer.handle &&
+      Array.isArray(layer.handle.stack) &&
+      !open.has(layer.handle)
+    ) {
       open.add(layer.handle);
-      walk(layer.handle.stack, [...chain, 'rawPath' in layer ? layer.rawPath : unknownMount], target, found, open, budget);
+      walk(
+        layer.handle.stack,
+        [...chain, 'rawPath' in layer ? layer.rawPath : unknownMount],
+        target,
+        found,
+        open,
+        budget,
+      );
       open.delete(layer.handle);
     }
   }
@@ -147,7 +172,8 @@ function walk(stack: unknown[], chain: unknown[], target: object, found: unknown
 /** The mount patterns above an Express app mounted in another (`parent.use(path, app)`). */
 function mountsOf(app: ExpressApp, depth: number): unknown[][] {
   const parent = app.parent;
-  if (parent === undefined || parent === null || (typeof parent !== 'function' && typeof parent !== 'object')) return [[]]; // an app is a function
+  if (parent === undefined || parent === null || (typeof parent !== 'function' && typeof parent !== 'object'))
+    return [[]]; // an app is a function
   if (depth > 16) return [[unknownMount]];
   return mountsOf(parent, depth + 1).map((prefix) => [...prefix, app.mountpath]);
 }
@@ -158,7 +184,8 @@ function expand(chain: unknown[]): (string[] | undefined)[] {
   for (const mount of chain) {
     const options = Array.isArray(mount) ? mount.flat(Infinity) : [mount];
     const next: (string[] | undefined)[] = [];
-    for (const prefix of out) for (const p of options) next.push(prefix !== undefined && typeof p === 'string' ? [...prefix, p] : undefined);
+    for (const prefix of out)
+      for (const p of options) next.push(prefix !== undefined && typeof p === 'string' ? [...prefix, p] : undefined);
     out = next.slice(0, MAX_CANDIDATES);
   }
   return out;

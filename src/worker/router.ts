@@ -42,14 +42,21 @@ export class Router {
   constructor(private readonly onError: (err: unknown, req: Request) => void = () => {}) {}
 
   use(pathOrHandler: string | Handler, maybeHandler?: Handler): void {
-    const [template, handler] = typeof pathOrHandler === 'string' ? [pathOrHandler, maybeHandler!] : ['/*', pathOrHandler];
+    const [template, handler] =
+      typeof pathOrHandler === 'string' ? [pathOrHandler, maybeHandler!] : ['/*', pathOrHandler];
     if (typeof handler !== 'function') throw new InvalidArgumentError('use() expects a handler function');
-    this.layers.push({ method: undefined, ...compile(template.endsWith('*') ? template : `${template.replace(/\/$/, '')}/*`), handler });
+    this.layers.push({
+      method: undefined,
+      ...compile(template.endsWith('*') ? template : `${template.replace(/\/$/, '')}/*`),
+      handler,
+    });
   }
 
   route(method: Method, template: string, handler: Handler): void {
-    if (typeof template !== 'string' || !template.startsWith('/')) throw new InvalidArgumentError(`route path must start with '/': ${String(template)}`);
-    if (typeof handler !== 'function') throw new InvalidArgumentError(`${method.toUpperCase()} ${template}: handler must be a function`);
+    if (typeof template !== 'string' || !template.startsWith('/'))
+      throw new InvalidArgumentError(`route path must start with '/': ${String(template)}`);
+    if (typeof handler !== 'function')
+      throw new InvalidArgumentError(`${method.toUpperCase()} ${template}: handler must be a function`);
     this.layers.push({ method: method === 'all' ? '*' : method.toUpperCase(), ...compile(template), handler });
   }
 
@@ -83,10 +90,12 @@ export class Router {
       if (!params) continue;
       request.params = params;
       if (lm !== undefined) (request as unknown as Record<symbol, string>)[kRoute] = layer.template;
-      const next: Next = (err?: unknown) => (err !== undefined ? this.fail(err, request, res) : this.dispatch(request, res, path, i + 1));
+      const next: Next = (err?: unknown) =>
+        err !== undefined ? this.fail(err, request, res) : this.dispatch(request, res, path, i + 1);
       try {
         const out = layer.handler(request, res, next);
-        if (out && typeof (out as Promise<unknown>).then === 'function') (out as Promise<unknown>).then(undefined, (e) => this.fail(e, request, res));
+        if (out && typeof (out as Promise<unknown>).then === 'function')
+          (out as Promise<unknown>).then(undefined, (e) => this.fail(e, request, res));
       } catch (e) {
         this.fail(e, request, res);
       }
@@ -111,7 +120,12 @@ export class Router {
   }
 }
 
-function compile(template: string): { template: string; segments: string[]; wildcard: boolean; exact: string | undefined } {
+function compile(template: string): {
+  template: string;
+  segments: string[];
+  wildcard: boolean;
+  exact: string | undefined;
+} {
   const segments = split(template);
   const wildcard = segments[segments.length - 1] === '*';
   if (wildcard) segments.pop();
@@ -151,6 +165,7 @@ function split(path: string): string[] {
  * that is already in that form (nearly all) is returned as it is, without allocating.
  */
 function normalise(path: string): string {
-  const normal = path.charCodeAt(0) === 47 && !path.includes('//') && (path.length === 1 || path.charCodeAt(path.length - 1) !== 47);
+  const normal =
+    path.charCodeAt(0) === 47 && !path.includes('//') && (path.length === 1 || path.charCodeAt(path.length - 1) !== 47);
   return normal ? path : `/${split(path).join('/')}`;
 }

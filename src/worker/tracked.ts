@@ -3,8 +3,8 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { kRoute } from './router.js';
 import type { Linked } from './connection-list.js';
+import { kRoute } from './router.js';
 
 /** What a connection's state needs of the frontend that owns it (http-frontend.ts). */
 export interface ConnectionOwner {
@@ -73,7 +73,10 @@ export class TrackedResponse extends http.ServerResponse {
    * itself (keep-alive.ts) the server's is 0, so the value in force is read from the frontend.
    */
   get _keepAliveTimeout(): number {
-    return this[kKeepAlive] || ((this.state ?? (this.socket as TrackedSocket | null)?.[kState])?.owner.keepAliveTimeoutMs ?? 0);
+    return (
+      this[kKeepAlive] ||
+      ((this.state ?? (this.socket as TrackedSocket | null)?.[kState])?.owner.keepAliveTimeoutMs ?? 0)
+    );
   }
 
   set _keepAliveTimeout(ms: number) {
@@ -110,7 +113,8 @@ export function adoptSwappedPrototype(res: Tracked, onClose: (this: Tracked) => 
   res.on('close', onClose);
   grafted.add(proto);
   for (const key of ['detachSocket', '_keepAliveTimeout'] as const) {
-    if (!Object.hasOwn(proto, key)) Object.defineProperty(proto, key, Object.getOwnPropertyDescriptor(TrackedResponse.prototype, key)!);
+    if (!Object.hasOwn(proto, key))
+      Object.defineProperty(proto, key, Object.getOwnPropertyDescriptor(TrackedResponse.prototype, key)!);
   }
 }
 

@@ -1,8 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { internal, isInternal, MAX_KIND_CHARS, type Body, type PrimaryToWorker, type WorkerToPrimary } from '../ipc/protocol.js';
-import type { IpcEnvelope } from '../ipc/envelope.js';
 import { InvalidArgumentError, WorkerGoneError } from '../errors.js';
+import type { IpcEnvelope } from '../ipc/envelope.js';
+import {
+  type Body,
+  internal,
+  isInternal,
+  MAX_KIND_CHARS,
+  type PrimaryToWorker,
+  type WorkerToPrimary,
+} from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
 import type { PluginHost } from '../plugin-api/plugin-host.js';
 import { ENV, type ListenMode } from '../runtime/adapter.js';
@@ -71,7 +78,8 @@ export class WorkerRuntime {
     // other worker (seen as a 1.3 s p99 in bench/RESULTS.md). So a large drop is reported at once
     // (at most every 50 ms).
     f.watchConnectionCount((open) => {
-      if (this.reported - open >= Math.max(4, this.reported / 4) && performance.now() - this.reportedAt >= 50) this.beat();
+      if (this.reported - open >= Math.max(4, this.reported / 4) && performance.now() - this.reportedAt >= 50)
+        this.beat();
     });
     this.o.logger.debug({ mode, standby: this.slotNow === undefined || undefined }, 'worker ready');
   }
@@ -101,7 +109,10 @@ export class WorkerRuntime {
         try {
           this.o.onActivated?.(slot, reason);
         } catch (err) {
-          this.o.logger.error({ slot, err: (err as Error)?.message ?? String(err) }, "a 'worker:activated' listener failed");
+          this.o.logger.error(
+            { slot, err: (err as Error)?.message ?? String(err) },
+            "a 'worker:activated' listener failed",
+          );
         }
       },
       (err: Error) => {
@@ -149,7 +160,9 @@ export class WorkerRuntime {
   sendIpc(env: IpcEnvelope): Promise<void> {
     return new Promise((resolve, reject) => {
       if (!process.connected || !process.send) return reject(new WorkerGoneError('the primary is gone'));
-      process.send(internal(env as Body<WorkerToPrimary>), undefined, undefined, (err: Error | null) => (err ? reject(new WorkerGoneError(`IPC write failed: ${err.message}`)) : resolve()));
+      process.send(internal(env as Body<WorkerToPrimary>), undefined, undefined, (err: Error | null) =>
+        err ? reject(new WorkerGoneError(`IPC write failed: ${err.message}`)) : resolve(),
+      );
     });
   }
 
@@ -158,7 +171,8 @@ export class WorkerRuntime {
     const m = msg as PrimaryToWorker;
     if (m.t === 'conn' && handle) this.o.frontend.adopt(handle);
     else if (m.t === 'drain') void this.drainAndExit('primary');
-    else if (m.t === 'activate' && Number.isSafeInteger(m.slot) && m.slot >= 0) this.activate(m.slot, typeof m.reason === 'string' ? m.reason : 'unknown');
+    else if (m.t === 'activate' && Number.isSafeInteger(m.slot) && m.slot >= 0)
+      this.activate(m.slot, typeof m.reason === 'string' ? m.reason : 'unknown');
     else if (m.t === 'ipc') this.inbox.emit('ipc', m);
     else if (m.t === 'rebalance' && typeof m.share === 'number') this.o.frontend.shed(m.share);
     else if (m.t === 'plugin' && typeof m.kind === 'string') this.inbox.emit('plugin', m.kind, m.payload);

@@ -1,8 +1,8 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { killAll, ROOT, type LogLine } from './cluster-process.js';
+import { killAll, type LogLine, ROOT } from './cluster-process.js';
 
 export const CLI = path.join(ROOT, 'dist/bundle/cli/main.js');
 export const CLI_FIXTURES = path.join(ROOT, 'test/fixtures/cli');
@@ -14,11 +14,19 @@ export interface CliResult {
 }
 
 /** Runs one `otel-cluster ...` command to its end. */
-export function runCli(args: string[], o: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  o: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: o.cwd ?? CLI_FIXTURES, env: { ...process.env, ...o.env }, timeout: o.timeoutMs ?? 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: o.cwd ?? CLI_FIXTURES, env: { ...process.env, ...o.env }, timeout: o.timeoutMs ?? 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -45,7 +53,11 @@ export class CliCluster {
   private waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
   constructor(script: string, args: string[], o: { cwd?: string; env?: Record<string, string> } = {}) {
-    this.child = spawn(process.execPath, [CLI, 'start', script, ...args], { cwd: o.cwd ?? CLI_FIXTURES, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [CLI, 'start', script, ...args], {
+      cwd: o.cwd ?? CLI_FIXTURES,
+      env: { ...process.env, ...o.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.pids.add(this.child.pid!);
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
     this.child.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
@@ -80,7 +92,9 @@ export class CliCluster {
       const w = { match, resolve: (l: LogLine) => (clearTimeout(t), resolve(l)) };
       const t = setTimeout(() => {
         this.waiters = this.waiters.filter((x) => x !== w);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${label}; stderr tail: ${this.stderr.slice(-1500)}`));
+        reject(
+          new Error(`timed out after ${timeoutMs} ms waiting for ${label}; stderr tail: ${this.stderr.slice(-1500)}`),
+        );
       }, timeoutMs);
       this.waiters.push(w);
     });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -91,7 +91,11 @@ export class ClusterProcess {
   waitForLog(match: (l: LogLine) => boolean, timeoutMs = 15_000, label = 'log line'): Promise<LogLine> {
     const seen = this.logs.find(match);
     if (seen) return Promise.resolve(seen);
-    return this.logWaiters.wait(match, timeoutMs, () => `timed out after ${timeoutMs} ms waiting for ${label}; last logs: ${JSON.stringify(this.logs.slice(-8))}`);
+    return this.logWaiters.wait(
+      match,
+      timeoutMs,
+      () => `timed out after ${timeoutMs} ms waiting for ${label}; last logs: ${JSON.stringify(this.logs.slice(-8))}`,
+    );
   }
 
   /** Resolves with the first event (already seen or future) matching; rejects after timeoutMs. */
@@ -106,11 +110,14 @@ export class ClusterProcess {
     return this.eventWaiters.wait(
       match,
       timeoutMs,
-      () => `timed out after ${timeoutMs} ms waiting for ${label}; events: ${JSON.stringify(this.events.slice(-12))}\nstderr tail: ${this.stderr.slice(-2000)}`,
+      () =>
+        `timed out after ${timeoutMs} ms waiting for ${label}; events: ${JSON.stringify(this.events.slice(-12))}\nstderr tail: ${this.stderr.slice(-2000)}`,
     );
   }
 
-  async listening(timeoutMs = 20_000): Promise<{ port: number; admin: { host: string; port: number }; pid: number; workers: WorkerRow[] }> {
+  async listening(
+    timeoutMs = 20_000,
+  ): Promise<{ port: number; admin: { host: string; port: number }; pid: number; workers: WorkerRow[] }> {
     const e = await this.waitFor((x) => x.event === 'listening' || x.event === 'listen-failed', timeoutMs, 'listening');
     if (e.event === 'listen-failed') throw new Error(`listen failed: ${String(e.message)}`);
     return e as never;
@@ -238,7 +245,13 @@ export interface HttpResult {
 }
 
 /** One request; `agent: false` opens a fresh connection (closed after), or pass a keep-alive agent. */
-export function request(port: number, urlPath: string, agent: http.Agent | false = false, timeoutMs = 15_000, headers: Record<string, string> = {}): Promise<HttpResult> {
+export function request(
+  port: number,
+  urlPath: string,
+  agent: http.Agent | false = false,
+  timeoutMs = 15_000,
+  headers: Record<string, string> = {},
+): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent, timeout: timeoutMs, headers }, (res) => {
       let body = '';
@@ -252,7 +265,9 @@ export function request(port: number, urlPath: string, agent: http.Agent | false
   });
 }
 
-export async function workersFromAdmin(admin: { port: number }): Promise<{ status: number; readyWorkers: number; workers: WorkerRow[] }> {
+export async function workersFromAdmin(admin: {
+  port: number;
+}): Promise<{ status: number; readyWorkers: number; workers: WorkerRow[] }> {
   const r = await request(admin.port, '/readyz');
   return { ...(JSON.parse(r.body) as { readyWorkers: number; workers: WorkerRow[] }), status: r.status };
 }
@@ -282,7 +297,15 @@ export function runLoad(
   live?: (r: LoadResult) => void,
 ): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.keepAlive });
-  const result: LoadResult = { ok: 0, failed: 0, failedKeepAlive: 0, failedFresh: 0, errors: [], pids: new Set(), byPid: new Map() };
+  const result: LoadResult = {
+    ok: 0,
+    failed: 0,
+    failedKeepAlive: 0,
+    failedFresh: 0,
+    errors: [],
+    pids: new Set(),
+    byPid: new Map(),
+  };
   const deadline = Date.now() + o.maxMs;
   let sent = 0;
   const loop = async (a: http.Agent | false) => {
@@ -308,7 +331,10 @@ export function runLoad(
     }
   };
   live?.(result);
-  return Promise.all([...Array.from({ length: o.keepAlive }, () => loop(agent)), ...Array.from({ length: o.fresh }, () => loop(false))]).then(() => {
+  return Promise.all([
+    ...Array.from({ length: o.keepAlive }, () => loop(agent)),
+    ...Array.from({ length: o.fresh }, () => loop(false)),
+  ]).then(() => {
     agent.destroy();
     return result;
   });
@@ -341,7 +367,12 @@ export async function scrape(adminPort: number): Promise<Sample[]> {
 }
 
 /** Re-evaluates check() until it returns a value (not undefined) or the deadline passes. */
-export async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number, label: string, everyMs = 100): Promise<T> {
+export async function until<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  label: string,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -351,7 +382,8 @@ export async function until<T>(check: () => Promise<T | undefined>, timeoutMs: n
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -361,9 +393,18 @@ export async function until<T>(check: () => Promise<T | undefined>, timeoutMs: n
  * after, and returns its result and what the load saw: the one load helper of the
  * operation-under-load tests.
  */
-export async function underLoad<T>(port: number, op: () => Promise<T>, o: { keepAlive?: number; fresh?: number } = {}): Promise<{ value: T; result: LoadResult }> {
+export async function underLoad<T>(
+  port: number,
+  op: () => Promise<T>,
+  o: { keepAlive?: number; fresh?: number } = {},
+): Promise<{ value: T; result: LoadResult }> {
   let done = false;
-  const load = runLoad(port, () => done, { keepAlive: o.keepAlive ?? 4, fresh: o.fresh ?? 2, maxRequests: 100_000, maxMs: 60_000 });
+  const load = runLoad(port, () => done, {
+    keepAlive: o.keepAlive ?? 4,
+    fresh: o.fresh ?? 2,
+    maxRequests: 100_000,
+    maxMs: 60_000,
+  });
   await new Promise((r) => setTimeout(r, 300));
   const value = await op();
   await new Promise((r) => setTimeout(r, 300));
@@ -372,7 +413,10 @@ export async function underLoad<T>(port: number, op: () => Promise<T>, o: { keep
 }
 
 /** A rolling reload (stdin command) under load (see underLoad). */
-export async function reloadUnderLoad(c: ClusterProcess, port: number): Promise<{ reload: ClusterEvent; result: LoadResult }> {
+export async function reloadUnderLoad(
+  c: ClusterProcess,
+  port: number,
+): Promise<{ reload: ClusterEvent; result: LoadResult }> {
   const { value, result } = await underLoad(port, () => c.command('reload'));
   return { reload: value, result };
 }
@@ -400,5 +444,7 @@ export async function fixtureOp(cp: ClusterProcess, o: Record<string, unknown>, 
 
 /** The sum of a metric's samples whose labels include `labels`, from one scrape. */
 export async function metricSum(adminPort: number, name: string, labels: Record<string, string> = {}): Promise<number> {
-  return (await scrape(adminPort)).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+  return (await scrape(adminPort))
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((a, s) => a + s.value, 0);
 }

@@ -21,7 +21,13 @@ Object.assign(anyValue, {
 const attributes = (n: number): Schema => ({ [n]: ['attributes', keyValue, true] });
 const resource: Schema = attributes(1);
 const scope: Schema = { 1: ['name', 'string'], 2: ['version', 'string'], ...attributes(3) };
-const exemplar: Schema = { 2: ['timeUnixNano', 'fixed64'], 3: ['asDouble', 'double'], 4: ['spanId', 'hex'], 5: ['traceId', 'hex'], 6: ['asInt', 'fixed64'] };
+const exemplar: Schema = {
+  2: ['timeUnixNano', 'fixed64'],
+  3: ['asDouble', 'double'],
+  4: ['spanId', 'hex'],
+  5: ['traceId', 'hex'],
+  6: ['asInt', 'fixed64'],
+};
 const numberPoint: Schema = {
   ...attributes(7),
   2: ['startTimeUnixNano', 'fixed64'],
@@ -47,7 +53,10 @@ const metric: Schema = {
   2: ['description', 'string'],
   3: ['unit', 'string'],
   5: ['gauge', { 1: ['dataPoints', numberPoint, true] }],
-  7: ['sum', { 1: ['dataPoints', numberPoint, true], 2: ['aggregationTemporality', 'varint'], 3: ['isMonotonic', 'bool'] }],
+  7: [
+    'sum',
+    { 1: ['dataPoints', numberPoint, true], 2: ['aggregationTemporality', 'varint'], 3: ['isMonotonic', 'bool'] },
+  ],
   9: ['histogram', { 1: ['dataPoints', histogramPoint, true], 2: ['aggregationTemporality', 'varint'] }],
 };
 const span: Schema = {
@@ -62,8 +71,20 @@ const span: Schema = {
   ...attributes(9),
   15: ['status', { 2: ['message', 'string'], 3: ['code', 'varint'] }],
 };
-export const METRICS_SCHEMA: Schema = { 1: ['resourceMetrics', { 1: ['resource', resource], 2: ['scopeMetrics', { 1: ['scope', scope], 2: ['metrics', metric, true] }, true] }, true] };
-export const TRACES_SCHEMA: Schema = { 1: ['resourceSpans', { 1: ['resource', resource], 2: ['scopeSpans', { 1: ['scope', scope], 2: ['spans', span, true] }, true] }, true] };
+export const METRICS_SCHEMA: Schema = {
+  1: [
+    'resourceMetrics',
+    { 1: ['resource', resource], 2: ['scopeMetrics', { 1: ['scope', scope], 2: ['metrics', metric, true] }, true] },
+    true,
+  ],
+};
+export const TRACES_SCHEMA: Schema = {
+  1: [
+    'resourceSpans',
+    { 1: ['resource', resource], 2: ['scopeSpans', { 1: ['scope', scope], 2: ['spans', span, true] }, true] },
+    true,
+  ],
+};
 
 function varint(buf: Buffer, at: number): [bigint, number] {
   let v = 0n;
@@ -113,7 +134,8 @@ export function decodeProtobuf(buf: Buffer, schema: Schema): Record<string, unkn
     else {
       const b = raw as Buffer;
       const list: unknown[] = [];
-      for (let i = 0; i + 8 <= b.length; i += 8) list.push(kind === 'packedDouble' ? b.readDoubleLE(i) : toNumber(b.readBigUInt64LE(i)));
+      for (let i = 0; i + 8 <= b.length; i += 8)
+        list.push(kind === 'packedDouble' ? b.readDoubleLE(i) : toNumber(b.readBigUInt64LE(i)));
       value = list;
     }
     if (repeated) (out[name] as unknown[]).push(value);
@@ -157,10 +179,14 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       const contentType = String(req.headers['content-type'] ?? '');
       const path = req.url ?? '';
       const protobuf = contentType.includes('protobuf');
-      const body = protobuf ? decodeProtobuf(raw, path.includes('traces') ? TRACES_SCHEMA : METRICS_SCHEMA) : JSON.parse(raw.toString('utf8'));
+      const body = protobuf
+        ? decodeProtobuf(raw, path.includes('traces') ? TRACES_SCHEMA : METRICS_SCHEMA)
+        : JSON.parse(raw.toString('utf8'));
       received.push({ path, contentType, body });
       // An empty ExportServiceResponse: an empty body in protobuf, {} in JSON.
-      res.writeHead(200, { 'content-type': protobuf ? 'application/x-protobuf' : 'application/json' }).end(protobuf ? '' : '{}');
+      res
+        .writeHead(200, { 'content-type': protobuf ? 'application/x-protobuf' : 'application/json' })
+        .end(protobuf ? '' : '{}');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -46,8 +46,15 @@ export interface Prometheus {
   stop(): Promise<void>;
 }
 
-/** Starts Prometheus with `config` (prometheus.yml text), storage in `dir` and the features asked for; resolves once ready. */
-export async function startPrometheus(dir: string, config: string, options: PrometheusOptions = {}): Promise<Prometheus> {
+/**
+ * Starts Prometheus with `config` (prometheus.yml text), storage in `dir` and the features asked for; resolves once
+ * ready.
+ */
+export async function startPrometheus(
+  dir: string,
+  config: string,
+  options: PrometheusOptions = {},
+): Promise<Prometheus> {
   const port = await freePort();
   writeFileSync(path.join(dir, 'prometheus.yml'), config);
   const child: ChildProcess = spawn(
@@ -62,13 +69,21 @@ export async function startPrometheus(dir: string, config: string, options: Prom
     { stdio: 'ignore' },
   );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const query = async (q: string) => JSON.parse((await request(port, `/api/v1/query?query=${encodeURIComponent(q)}`)).body) as PromResult;
+  const query = async (q: string) =>
+    JSON.parse((await request(port, `/api/v1/query?query=${encodeURIComponent(q)}`)).body) as PromResult;
   const prom: Prometheus = {
     port,
     query,
     exemplars: async (q, rangeS = 300) => {
       const end = Date.now() / 1000;
-      const r = JSON.parse((await request(port, `/api/v1/query_exemplars?query=${encodeURIComponent(q)}&start=${end - rangeS}&end=${end + 60}`)).body) as {
+      const r = JSON.parse(
+        (
+          await request(
+            port,
+            `/api/v1/query_exemplars?query=${encodeURIComponent(q)}&start=${end - rangeS}&end=${end + 60}`,
+          )
+        ).body,
+      ) as {
         status: string;
         error?: string;
         data?: PromExemplars[];
@@ -86,7 +101,12 @@ export async function startPrometheus(dir: string, config: string, options: Prom
     },
   };
   try {
-    await until(async () => ((await request(port, '/-/ready')).status === 200 ? true : undefined), 20_000, 'prometheus ready', 200);
+    await until(
+      async () => ((await request(port, '/-/ready')).status === 200 ? true : undefined),
+      20_000,
+      'prometheus ready',
+      200,
+    );
   } catch (err) {
     await prom.stop();
     throw err;

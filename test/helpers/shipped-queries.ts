@@ -39,7 +39,10 @@ export function dashboards(): { file: string; json: DashboardJson }[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => ({ file: `grafana/dashboards/${f}`, json: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as DashboardJson }));
+    .map((f) => ({
+      file: `grafana/dashboards/${f}`,
+      json: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as DashboardJson,
+    }));
 }
 
 export function yamlDocs(file: string): Record<string, any>[] {
@@ -75,10 +78,18 @@ export function shippedQueries(): ShippedQuery[] {
       if (!sel) throw new Error(`${file}: variable ${v.name} is not label_values(selector, label): ${String(v.query)}`);
       out.push({ where: `${file} variable $${v.name}`, expr: sel });
     }
-    for (const p of json.panels) for (const t of p.targets ?? []) if (t.expr) out.push({ where: `${file} panel "${p.title}"`, expr: t.expr });
+    for (const p of json.panels)
+      for (const t of p.targets ?? []) if (t.expr) out.push({ where: `${file} panel "${p.title}"`, expr: t.expr });
   }
-  for (const r of rules()) out.push({ where: `${path.relative(ROOT, RULES_FILE)} ${r.alert ? `alert ${r.alert}` : `record ${r.record}`}`, expr: r.expr, alert: !!r.alert });
-  for (const t of yamlDocs(path.join(K8S, 'keda-scaledobject.yaml'))[0]!.spec.triggers as { metadata: { query: string } }[])
+  for (const r of rules())
+    out.push({
+      where: `${path.relative(ROOT, RULES_FILE)} ${r.alert ? `alert ${r.alert}` : `record ${r.record}`}`,
+      expr: r.expr,
+      alert: !!r.alert,
+    });
+  for (const t of yamlDocs(path.join(K8S, 'keda-scaledobject.yaml'))[0]!.spec.triggers as {
+    metadata: { query: string };
+  }[])
     out.push({ where: `${path.relative(ROOT, K8S)}/keda-scaledobject.yaml trigger`, expr: t.metadata.query });
   const adapter = yamlDocs(path.join(K8S, 'prometheus-adapter.yaml'))[0]!;
   out.push(...parseAdapterRules(adapter.data['config.yaml']));
@@ -90,7 +101,10 @@ function parseAdapterRules(configYaml: string): ShippedQuery[] {
   return (parse(configYaml).rules as { seriesQuery: string; metricsQuery: string }[]).flatMap((r) => {
     const series = /^(\w+)\{(.*)\}$/.exec(r.seriesQuery);
     if (!series) throw new Error(`adapter seriesQuery not understood: ${r.seriesQuery}`);
-    const expr = r.metricsQuery.replace('<<.Series>>', series[1]!).replace('<<.LabelMatchers>>', 'namespace="default", pod=~".+"').replace('<<.GroupBy>>', 'pod');
+    const expr = r.metricsQuery
+      .replace('<<.Series>>', series[1]!)
+      .replace('<<.LabelMatchers>>', 'namespace="default", pod=~".+"')
+      .replace('<<.GroupBy>>', 'pod');
     return [
       { where: `${path.relative(ROOT, K8S)}/prometheus-adapter.yaml seriesQuery`, expr: r.seriesQuery },
       { where: `${path.relative(ROOT, K8S)}/prometheus-adapter.yaml metricsQuery`, expr },
@@ -100,7 +114,13 @@ function parseAdapterRules(configYaml: string): ShippedQuery[] {
 
 /** Grafana's variables as the test runs them: every job, instance and worker; short windows for 1 s scrapes. */
 export function substitute(expr: string): string {
-  return expr.replaceAll('$__rate_interval', '10s').replaceAll('$__interval', '5s').replaceAll('$__range', '1m').replaceAll('$job', '.*').replaceAll('$instance', '.*').replaceAll('$worker_id', '.*');
+  return expr
+    .replaceAll('$__rate_interval', '10s')
+    .replaceAll('$__interval', '5s')
+    .replaceAll('$__range', '1m')
+    .replaceAll('$job', '.*')
+    .replaceAll('$instance', '.*')
+    .replaceAll('$worker_id', '.*');
 }
 
 /** Syntax errors of a PromQL expression (lezer-promql, Prometheus' own grammar for its UI): positions. */
@@ -147,9 +167,14 @@ export function groupingLabels(expr: string): string[] {
  * groups by (a misspelt label still returns data, grouped under nothing); a value that is not a
  * number (allowed for histogram_quantile, which is NaN while a window has no observations).
  */
-export function resultProblem(expr: string, result: { metric: Record<string, string>; value: [number, string] }[]): string | undefined {
+export function resultProblem(
+  expr: string,
+  result: { metric: Record<string, string>; value: [number, string] }[],
+): string | undefined {
   if (result.length === 0) return 'no data';
-  for (const label of groupingLabels(expr)) if (!result.some((r) => r.metric[label] !== undefined)) return `no series has the label "${label}" it groups by`;
-  if (!expr.includes('histogram_quantile') && result.some((r) => !Number.isFinite(Number(r.value[1])))) return `a value is not finite (${result.map((r) => r.value[1]).join(', ')})`;
+  for (const label of groupingLabels(expr))
+    if (!result.some((r) => r.metric[label] !== undefined)) return `no series has the label "${label}" it groups by`;
+  if (!expr.includes('histogram_quantile') && result.some((r) => !Number.isFinite(Number(r.value[1]))))
+    return `a value is not finite (${result.map((r) => r.value[1]).join(', ')})`;
   return undefined;
 }

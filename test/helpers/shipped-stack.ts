@@ -6,7 +6,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { ROOT, until } from './cluster-process.js';
 import type { Prometheus } from './prometheus.js';
-import { alertSignal, K8S, RULES_FILE, resultProblem, type ShippedQuery, shippedQueries, substitute, yamlDocs } from './shipped-queries.js';
+import {
+  alertSignal,
+  K8S,
+  RULES_FILE,
+  resultProblem,
+  type ShippedQuery,
+  shippedQueries,
+  substitute,
+  yamlDocs,
+} from './shipped-queries.js';
 
 /** The ServiceMonitor's job name: the KEDA and HPA queries read series of this job. */
 export const EXAMPLE_JOB = 'otel-cluster-example';
@@ -15,7 +24,14 @@ export const EXAMPLE_JOB = 'otel-cluster-example';
 function deploymentEnv(): Record<string, string> {
   const container = yamlDocs(path.join(K8S, 'deployment.yaml'))[0]!.spec.template.spec.containers[0];
   const env = Object.fromEntries((container.env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
-  return { ...env, HOST: '127.0.0.1', ADMIN_HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0', OTEL_CLUSTER_LOG_LEVEL: 'warn' };
+  return {
+    ...env,
+    HOST: '127.0.0.1',
+    ADMIN_HOST: '127.0.0.1',
+    PORT: '0',
+    ADMIN_PORT: '0',
+    OTEL_CLUSTER_LOG_LEVEL: 'warn',
+  };
 }
 
 export interface ExampleApp {
@@ -27,7 +43,10 @@ export interface ExampleApp {
 
 /** examples/basic/server.mjs, as the Deployment runs it; resolves once its banner names both ports. */
 export async function startExample(): Promise<ExampleApp> {
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'examples/basic/server.mjs')], { env: { ...process.env, ...deploymentEnv() }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'examples/basic/server.mjs')], {
+    env: { ...process.env, ...deploymentEnv() },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise((r) => child.once('exit', r));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -52,7 +71,9 @@ export async function startExample(): Promise<ExampleApp> {
   }
 }
 
-/** Scrapes every second with the shipped rules loaded: the fixture as `job`, the example as the ServiceMonitor would. */
+/**
+ * Scrapes every second with the shipped rules loaded: the fixture as `job`, the example as the ServiceMonitor would.
+ */
 export function prometheusConfig(job: string, fixtureAdminPort: number, exampleAdminPort: number): string {
   return [
     'global:',

@@ -48,7 +48,13 @@ const protectedPath = fc.oneof(
     '*',
     '/livez#x',
   ),
-  fc.constantFrom('/?token=', `/?token=${TOKEN.slice(0, -1)}`, `/?token=${TOKEN}x`, '/?token=%ff%fe', '/?token&token=x'),
+  fc.constantFrom(
+    '/?token=',
+    `/?token=${TOKEN.slice(0, -1)}`,
+    `/?token=${TOKEN}x`,
+    '/?token=%ff%fe',
+    '/?token&token=x',
+  ),
   fc.string({ maxLength: 64 }).map((s) => `/${encodeURI(s)}`),
 );
 const header = fc.oneof(
@@ -71,10 +77,26 @@ const header = fc.oneof(
     'Connection: upgrade',
     'Upgrade: websocket',
   ),
-  fc.tuple(fc.constantFrom('Cookie', 'X-Big', 'Authorization', 'Host'), fc.integer({ min: 1, max: 40_000 })).map(([k, n]) => `${k}: ${'a'.repeat(n)}`),
-  fc.tuple(fc.stringMatching(/^[A-Za-z-]{1,20}$/), fc.string({ maxLength: 80 })).map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, '')}`),
+  fc
+    .tuple(fc.constantFrom('Cookie', 'X-Big', 'Authorization', 'Host'), fc.integer({ min: 1, max: 40_000 }))
+    .map(([k, n]) => `${k}: ${'a'.repeat(n)}`),
+  fc
+    .tuple(fc.stringMatching(/^[A-Za-z-]{1,20}$/), fc.string({ maxLength: 80 }))
+    .map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, '')}`),
 );
-const method = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'TRACE', 'FOO', 'CONNECT', 'get');
+const method = fc.constantFrom(
+  'GET',
+  'POST',
+  'PUT',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+  'PATCH',
+  'TRACE',
+  'FOO',
+  'CONNECT',
+  'get',
+);
 const requestWith = (extra: string[], paths: fc.Arbitrary<string>) =>
   fc
     .record({
@@ -88,7 +110,14 @@ const requestWith = (extra: string[], paths: fc.Arbitrary<string>) =>
     })
     .map((r) => {
       const repeated = Array.from({ length: r.repeat }, (_, i) => `X-R: ${i}`);
-      const head = [`${r.method} ${r.path} ${r.version}`, 'Host: 127.0.0.1', ...extra, ...r.headers, ...repeated, ...(r.close ? ['Connection: close'] : [])].join('\r\n');
+      const head = [
+        `${r.method} ${r.path} ${r.version}`,
+        'Host: 127.0.0.1',
+        ...extra,
+        ...r.headers,
+        ...repeated,
+        ...(r.close ? ['Connection: close'] : []),
+      ].join('\r\n');
       return Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), Buffer.from(r.body)]);
     });
 /** Bytes of one exchange: a request, several pipelined, or bytes that are no HTTP at all (non-UTF-8 included). */
@@ -100,7 +129,19 @@ const exchangeOf = (one: fc.Arbitrary<Buffer>) =>
   );
 const unauthorized = exchangeOf(requestWith([], protectedPath));
 // With the token, routes run: those that throw among them (the event stream, which never ends, aside).
-const routePath = fc.constantFrom('/', '/metrics', '/status', '/health', '/boom-sync', '/boom-async', '/poke', '/user-hits', '/livez', '/readyz', '/nope');
+const routePath = fc.constantFrom(
+  '/',
+  '/metrics',
+  '/status',
+  '/health',
+  '/boom-sync',
+  '/boom-async',
+  '/poke',
+  '/user-hits',
+  '/livez',
+  '/readyz',
+  '/nope',
+);
 const authorized = exchangeOf(requestWith([`Authorization: Bearer ${TOKEN}`], routePath));
 describe('the admin server under fuzzed requests', () => {
   let cp: ClusterProcess;
@@ -112,7 +153,9 @@ describe('the admin server under fuzzed requests', () => {
   });
   afterAll(() => cp.cleanup());
 
-  it(`seed ${SEED}: no protected path answers without the token, the primary never exits, its memory stays bounded`, { timeout: 180_000 }, async () => {
+  it(`seed ${SEED}: no protected path answers without the token, the primary never exits, its memory stays bounded`, {
+    timeout: 180_000,
+  }, async () => {
     // Warm the paths once so that the baseline includes what the first requests allocate.
     await exchange(admin.port, Buffer.from('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'));
     const before = rssKiB(pid);
@@ -140,7 +183,9 @@ describe('the admin server under fuzzed requests', () => {
     expect(rssKiB(pid) - before, `RSS KiB; statuses seen: ${JSON.stringify([...seen])}`).toBeLessThan(40 * 1024);
   });
 
-  it(`seed ${SEED}: with the token, routes that throw or get garbage answer and the primary stays up`, { timeout: 180_000 }, async () => {
+  it(`seed ${SEED}: with the token, routes that throw or get garbage answer and the primary stays up`, {
+    timeout: 180_000,
+  }, async () => {
     const seen = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(authorized, async (bytes) => {

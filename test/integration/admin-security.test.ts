@@ -1,7 +1,7 @@
 // The admin server against hostile requests, in both topologies (a cluster and one process: one
 // admin assembly), and the admin token kept where it belongs: not in cookies, not in the
 // environment of the primary's /proc entry or of workers, not in the probes' open answers.
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -19,12 +19,23 @@ function call(
   o: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: urlPath, method: o.method ?? 'GET', headers: o.headers, agent: false, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: urlPath,
+        method: o.method ?? 'GET',
+        headers: o.headers,
+        agent: false,
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${urlPath} timed out`)));
     req.on('error', reject);
     req.end(o.body);
@@ -47,7 +58,8 @@ describe.each([
   beforeAll(async () => {
     writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
     // The token comes from a file in the cluster and from the variable in one process: both paths.
-    const env: Record<string, string> = single === '1' ? { OTEL_CLUSTER_ADMIN_TOKEN: TOKEN } : { ADMIN_TOKEN_FILE: tokenFile };
+    const env: Record<string, string> =
+      single === '1' ? { OTEL_CLUSTER_ADMIN_TOKEN: TOKEN } : { ADMIN_TOKEN_FILE: tokenFile };
     cp = new ClusterProcess('app.mjs', { ...env, SINGLE: single, HOSTILE: '1', WORKERS: '2' });
     ({ admin, port, pid: primaryPid } = await cp.listening());
   });
@@ -57,10 +69,15 @@ describe.each([
   });
 
   it('every protected path answers 401 without the token, and 200 with it (any case of "Bearer")', async () => {
-    for (const p of ['/metrics', '/status', '/', '/events', '/health', '/boom-sync', '/nope']) expect((await call(admin.port, p)).status, p).toBe(401);
+    for (const p of ['/metrics', '/status', '/', '/events', '/health', '/boom-sync', '/nope'])
+      expect((await call(admin.port, p)).status, p).toBe(401);
     expect((await call(admin.port, '/metrics', { headers: { authorization: `Bearer ${TOKEN}x` } })).status).toBe(401);
     expect((await call(admin.port, '/metrics', { headers: { authorization: TOKEN } })).status).toBe(401);
-    for (const scheme of ['Bearer', 'bearer', 'BEARER']) expect((await call(admin.port, '/metrics', { headers: { authorization: `${scheme} ${TOKEN}` } })).status, scheme).toBe(200);
+    for (const scheme of ['Bearer', 'bearer', 'BEARER'])
+      expect(
+        (await call(admin.port, '/metrics', { headers: { authorization: `${scheme} ${TOKEN}` } })).status,
+        scheme,
+      ).toBe(200);
   });
 
   it('the probes stay open, and say pass or fail and nothing more', async () => {
@@ -85,7 +102,9 @@ describe.each([
     expect((await call(admin.port, '/metrics', { headers: { cookie } })).status).toBe(200);
     expect((await call(admin.port, '/metrics', { headers: { authorization: `Bearer ${id}` } })).status).toBe(401);
     // The token itself as the cookie is not a session.
-    expect((await call(admin.port, '/metrics', { headers: { cookie: `otel_cluster_admin=${TOKEN}` } })).status).toBe(401);
+    expect((await call(admin.port, '/metrics', { headers: { cookie: `otel_cluster_admin=${TOKEN}` } })).status).toBe(
+      401,
+    );
     // A second login is another session.
     const again = String((await call(admin.port, `/?token=${TOKEN}`)).headers['set-cookie']).split(';')[0];
     expect(again).not.toBe(cookie);
@@ -97,28 +116,51 @@ describe.each([
       expect(r.status, p).toBe(500);
       expect(r.body).not.toContain('boom');
     }
-    await cp.waitForLog((l) => l.msg === 'admin route failed' && l.path === '/boom-sync', 5000, 'the sync failure logged');
-    await cp.waitForLog((l) => l.msg === 'admin route failed' && l.path === '/boom-async', 5000, 'the async failure logged');
+    await cp.waitForLog(
+      (l) => l.msg === 'admin route failed' && l.path === '/boom-sync',
+      5000,
+      'the sync failure logged',
+    );
+    await cp.waitForLog(
+      (l) => l.msg === 'admin route failed' && l.path === '/boom-async',
+      5000,
+      'the async failure logged',
+    );
     expect((await call(admin.port, '/livez')).status).toBe(200);
     expect((await request(port, '/pid')).status).toBe(200);
   });
 
   it('a state-changing request from another origin (another port of this host included) is refused', async () => {
     const self = `http://127.0.0.1:${admin.port}`;
-    expect((await call(admin.port, '/poke', { method: 'POST', headers: { ...bearer, origin: 'http://127.0.0.1:3000' } })).status).toBe(403);
-    expect((await call(admin.port, '/poke', { method: 'POST', headers: { ...bearer, 'sec-fetch-site': 'same-site' } })).status).toBe(403);
-    expect((await call(admin.port, '/poke', { method: 'POST', headers: { ...bearer, origin: 'null' } })).status).toBe(403);
-    const same = await call(admin.port, '/poke', { method: 'POST', headers: { ...bearer, origin: self, host: `127.0.0.1:${admin.port}` } });
+    expect(
+      (await call(admin.port, '/poke', { method: 'POST', headers: { ...bearer, origin: 'http://127.0.0.1:3000' } }))
+        .status,
+    ).toBe(403);
+    expect(
+      (await call(admin.port, '/poke', { method: 'POST', headers: { ...bearer, 'sec-fetch-site': 'same-site' } }))
+        .status,
+    ).toBe(403);
+    expect((await call(admin.port, '/poke', { method: 'POST', headers: { ...bearer, origin: 'null' } })).status).toBe(
+      403,
+    );
+    const same = await call(admin.port, '/poke', {
+      method: 'POST',
+      headers: { ...bearer, origin: self, host: `127.0.0.1:${admin.port}` },
+    });
     expect(same).toMatchObject({ status: 200, body: 'poked' });
     // Reading stays open to any origin that holds the token (a GET changes nothing).
-    expect((await call(admin.port, '/poke', { headers: { ...bearer, origin: 'http://elsewhere.example' } })).status).toBe(200);
+    expect(
+      (await call(admin.port, '/poke', { headers: { ...bearer, origin: 'http://elsewhere.example' } })).status,
+    ).toBe(200);
   });
 
   it('connections are capped and a connection serves a bounded number of requests', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     let closedAt = 0;
     for (let i = 1; i <= 101 && !closedAt; i++) {
-      const r = await new Promise<http.IncomingMessage>((resolve, reject) => http.get({ host: '127.0.0.1', port: admin.port, path: '/livez', agent }, resolve).on('error', reject));
+      const r = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        http.get({ host: '127.0.0.1', port: admin.port, path: '/livez', agent }, resolve).on('error', reject),
+      );
       r.resume();
       if (r.headers.connection === 'close') closedAt = i;
     }
@@ -178,17 +220,36 @@ describe('a worker message that a plugin or the store refuses', () => {
   it('a null telemetry snapshot, a snapshot of the wrong shape and a payload a handler throws on are counted, and stop nothing', async () => {
     const before = await malformed();
     await send({ __oc: 1, t: 'telemetry', snapshot: null });
-    await send({ __oc: 1, t: 'telemetry', snapshot: { at: Date.now(), scopeMetrics: [{ scope: { name: 'x' }, metrics: [{ descriptor: null }] }], extras: {} } });
+    await send({
+      __oc: 1,
+      t: 'telemetry',
+      snapshot: {
+        at: Date.now(),
+        scopeMetrics: [{ scope: { name: 'x' }, metrics: [{ descriptor: null }] }],
+        extras: {},
+      },
+    });
     await send({ __oc: 1, t: 'plugin', kind: 'explode', payload: { explode: true } });
     await send({ __oc: 1, t: 'hb', c: 'many', a: -1 });
     await send({ __oc: 1, t: 'plugin', kind: 42, payload: {} });
     // A worker speaks only for itself: messages naming another process are refused.
-    await send({ __oc: 1, t: 'plugin', kind: 'memory:gc-done', payload: { pid: process.pid, collected: true, heapBeforeBytes: 2, heapAfterBytes: 1 } });
+    await send({
+      __oc: 1,
+      t: 'plugin',
+      kind: 'memory:gc-done',
+      payload: { pid: process.pid, collected: true, heapBeforeBytes: 2, heapAfterBytes: 1 },
+    });
     await send({ __oc: 1, t: 'plugin', kind: 'memory:snapshot-done', payload: { pid: 1, path: '/etc/passwd' } });
-    expect(await until(async () => ((await malformed()) - before === 7 ? true : undefined), 5000, '7 counted')).toBe(true);
+    expect(await until(async () => ((await malformed()) - before === 7 ? true : undefined), 5000, '7 counted')).toBe(
+      true,
+    );
     expect(cp.events.filter((e) => e.event === 'worker:gc' || e.event === 'worker:leak')).toEqual([]);
     expect(cp.logs.some((l) => l.msg === 'heap snapshot written')).toBe(false);
-    await cp.waitForLog((l) => l.msg === "a plugin's worker-message handler failed" && l.kind === 'explode', 5000, 'the handler failure logged');
+    await cp.waitForLog(
+      (l) => l.msg === "a plugin's worker-message handler failed" && l.kind === 'explode',
+      5000,
+      'the handler failure logged',
+    );
     // The cluster is whole: no exit, the worker serves, the store keeps taking good snapshots.
     expect(cp.events.filter((e) => e.event === 'worker:exit')).toEqual([]);
     expect((await request(port, '/pid')).status).toBe(200);

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ADMIN_LIMITS } from '../../src/admin/admin-server.js';
 import { DUPLICATE_SIGNAL_MS } from '../../src/app/signals.js';
-import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterProcess, request, waitGone } from '../helpers/cluster-process.js';
 
 describe('primary API and failure paths (node)', () => {
@@ -69,7 +69,11 @@ describe('primary API and failure paths (node)', () => {
 
   it('runs as a single process with the same API when cluster.enabled is false', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'oc-single-'));
-    const c = (cp = new ClusterProcess('app.mjs', { SINGLE: '1', HEALTH_FAIL_DIR: dir, CONFIG_JSON: JSON.stringify({ healthCheck: { enabled: true } }) }));
+    const c = (cp = new ClusterProcess('app.mjs', {
+      SINGLE: '1',
+      HEALTH_FAIL_DIR: dir,
+      CONFIG_JSON: JSON.stringify({ healthCheck: { enabled: true } }),
+    }));
     const { port, admin } = await c.listening();
     const a = JSON.parse((await request(port, '/pid')).body);
     expect(a.pid).toBe(c.child.pid);
@@ -147,7 +151,8 @@ describe('primary API and failure paths (node)', () => {
     const idle = await open(400);
     const slow = await open(20);
     for (const s of slow) s.write('GET /livez HTTP/1.1\r\nHost: x\r\n'); // headers never finished
-    const closed = (s: net.Socket) => new Promise<void>((r) => (s.destroyed || s.readyState === 'closed' ? r() : s.once('close', () => r())));
+    const closed = (s: net.Socket) =>
+      new Promise<void>((r) => (s.destroyed || s.readyState === 'closed' ? r() : s.once('close', () => r())));
     const allClosed = Promise.all([...idle, ...slow].map(closed));
     const t0 = Date.now();
     expect((await request(admin.port, '/livez')).status).toBe(200);
@@ -165,7 +170,9 @@ describe('primary API and failure paths (node)', () => {
     expect((await slow).status).toBe(200); // drained, not cut
     const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === started.worker);
     expect(exit).toMatchObject({ reason: 'signal', code: 0 });
-    const ready = await c.waitFor((e) => e.event === 'worker:ready' && e.slot === started.slot && e.pid !== started.worker);
+    const ready = await c.waitFor(
+      (e) => e.event === 'worker:ready' && e.slot === started.slot && e.pid !== started.worker,
+    );
     expect(workers.map((w) => w.pid)).not.toContain(ready.pid);
   });
 

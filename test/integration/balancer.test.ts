@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClusterProcess, reloadUnderLoad, request, runLoad, type LoadResult } from '../helpers/cluster-process.js';
+import { ClusterProcess, type LoadResult, reloadUnderLoad, request, runLoad } from '../helpers/cluster-process.js';
 
 const slotOf = async (port: number) => (JSON.parse((await request(port, '/pid')).body) as { slot: number }).slot;
 
@@ -12,10 +12,20 @@ describe('load balancer (node, handoff)', () => {
 
   /** Worker 0 holds 4 long requests; then slot 1 joins; where do 3 new connections go? */
   async function whereNewConnectionsGo(strategy: string): Promise<number[]> {
-    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', HB_INTERVAL: '100', LB_STRATEGY: strategy, LB_REBALANCE: '0' }));
+    const c = (cp = new ClusterProcess('app.mjs', {
+      WORKERS: '1',
+      HB_INTERVAL: '100',
+      LB_STRATEGY: strategy,
+      LB_REBALANCE: '0',
+    }));
     const { port } = await c.listening();
     const long = Array.from({ length: 4 }, () => request(port, '/slow?ms=4000').catch(() => undefined));
-    for (let n = 1; n <= 4; n++) await c.waitFor(() => c.events.filter((e) => e.event === 'slow-start').length >= n, 5000, `long request ${n} started`);
+    for (let n = 1; n <= 4; n++)
+      await c.waitFor(
+        () => c.events.filter((e) => e.event === 'slow-start').length >= n,
+        5000,
+        `long request ${n} started`,
+      );
     await c.command('scale 2');
     const slots = [];
     for (let i = 0; i < 3; i++) slots.push(await slotOf(port));
@@ -54,7 +64,8 @@ describe('load balancer (node, handoff)', () => {
   });
 
   it("says once at start that maxCpuPerWorker switches 'auto' from 'os' to a hand-off strategy, and only then", async () => {
-    const switchLines = (c: ClusterProcess) => c.logs.filter((l) => /resources\.maxCpuPerWorker is set/.test(String(l.msg)));
+    const switchLines = (c: ClusterProcess) =>
+      c.logs.filter((l) => /resources\.maxCpuPerWorker is set/.test(String(l.msg)));
     const start = async (env: Record<string, string>) => {
       const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', LB_STRATEGY: 'auto', ...env }));
       const { port } = await c.listening();
@@ -65,7 +76,13 @@ describe('load balancer (node, handoff)', () => {
     const limited = await start({ MAX_CPU: '80' });
     const lines = switchLines(limited.c);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 30, option: 'resources.maxCpuPerWorker', maxCpuPerWorker: 80, strategy: 'least-load', instead: 'os' });
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      option: 'resources.maxCpuPerWorker',
+      maxCpuPerWorker: 80,
+      strategy: 'least-load',
+      instead: 'os',
+    });
     expect(String(lines[0]!.msg)).toMatch(/'auto' routes with 'least-load' instead of 'os'.*about half the throughput/);
     expect(limited.ready).toMatchObject({ strategy: 'least-load', mode: 'handoff' });
     await cp!.cleanup();
@@ -86,7 +103,11 @@ describe('load balancer (node, handoff)', () => {
 
   /** Keep-alive load on one worker; scale to two; share of responses from the new one over 2 s. */
   async function newWorkerShare(rebalance: boolean): Promise<number> {
-    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', HB_INTERVAL: '100', LB_REBALANCE: rebalance ? '1' : '0' }));
+    const c = (cp = new ClusterProcess('app.mjs', {
+      WORKERS: '1',
+      HB_INTERVAL: '100',
+      LB_REBALANCE: rebalance ? '1' : '0',
+    }));
     const { port, workers } = await c.listening();
     let stop = false;
     let live: LoadResult | undefined;

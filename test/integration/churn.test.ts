@@ -8,7 +8,8 @@ import { ClusterProcess, request, scrape, skipLong } from '../helpers/cluster-pr
 const RESTARTS = 150;
 
 const fdsOf = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
-const childrenOf = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
+const childrenOf = (pid: number) =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
 
 /** The fewest of a few looks: a /proc read or a handoff in flight holds a descriptor for a moment. */
 async function settledFds(pid: number): Promise<number> {
@@ -28,11 +29,20 @@ describe('churn (node)', () => {
     `after ${RESTARTS} SIGKILLed workers and scale cycles the primary's fds, children, handles and series are back to their start`,
     async () => {
       // MIN_UPTIME 0: each replacement counts as stable, so the slots are never given up.
-      const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', MIN_UPTIME: '0', TELEMETRY_INTERVAL: '100', LOG_LEVEL: 'warn' }));
+      const c = (cp = new ClusterProcess('app.mjs', {
+        WORKERS: '2',
+        MIN_UPTIME: '0',
+        TELEMETRY_INTERVAL: '100',
+        LOG_LEVEL: 'warn',
+      }));
       const { pid, port, admin, workers } = await c.listening();
       // One restart and one resize first: what is made once (sampler state, instruments) exists after them.
       const kill = async (victim: number, slot: number) => {
-        const ready = c.next((e) => e.event === 'worker:ready' && e.slot === slot && e.pid !== victim, 10_000, `slot ${slot} replaced`);
+        const ready = c.next(
+          (e) => e.event === 'worker:ready' && e.slot === slot && e.pid !== victim,
+          10_000,
+          `slot ${slot} replaced`,
+        );
         process.kill(victim, 'SIGKILL');
         return (await ready).pid as number;
       };
@@ -59,11 +69,16 @@ describe('churn (node)', () => {
       // closing when the start was read), and the same listeners.
       const after = await c.command('resources');
       const start = before.resources.active as Record<string, number>;
-      for (const [kind, n] of Object.entries(after.active as Record<string, number>)) expect(n, kind).toBeLessThanOrEqual(start[kind] ?? 0);
+      for (const [kind, n] of Object.entries(after.active as Record<string, number>))
+        expect(n, kind).toBeLessThanOrEqual(start[kind] ?? 0);
       expect(after.listeners).toBe(before.resources.listeners);
-      const ids = new Set((await scrape(admin.port)).filter((s) => s.labels.worker_id !== undefined).map((s) => s.labels.worker_id));
+      const ids = new Set(
+        (await scrape(admin.port)).filter((s) => s.labels.worker_id !== undefined).map((s) => s.labels.worker_id),
+      );
       expect(ids).toEqual(new Set(['0', '1']));
-      const restarts = (await scrape(admin.port)).filter((s) => s.name.startsWith('cluster_worker_restarts')).reduce((n, s) => n + s.value, 0);
+      const restarts = (await scrape(admin.port))
+        .filter((s) => s.name.startsWith('cluster_worker_restarts'))
+        .reduce((n, s) => n + s.value, 0);
       expect(restarts).toBe(RESTARTS + 1);
     },
     240_000,

@@ -4,8 +4,8 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, metricSum, request, scrape, until, waitGone } from '../helpers/cluster-process.js';
 import { CLI_FIXTURES, CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
+import { bunAvailable, metricSum, request, scrape, until, waitGone } from '../helpers/cluster-process.js';
 
 const rt = tempRuntimeDir();
 afterAll(() => rt.remove());
@@ -29,12 +29,29 @@ async function servingPids(port: number, count: number): Promise<number[]> {
 describe.skipIf(!bunAvailable)('otel-cluster start on Bun', () => {
   it("the config file's interpreter; a standby serves the app once scale-up activates it; SIGTERM to the launcher stops it all with 0", async () => {
     const config = path.join(rt.parent, 'standby.config.json');
-    writeFileSync(config, JSON.stringify({ interpreter: 'bun', cluster: { processManagement: { standbyWorkers: 1 } } }));
+    writeFileSync(
+      config,
+      JSON.stringify({ interpreter: 'bun', cluster: { processManagement: { standbyWorkers: 1 } } }),
+    );
     const name = 'bun-standby';
-    const c = (running = new CliCluster('express.mjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', name, '--runtime-dir', rt.dir, '--config', config]));
+    const c = (running = new CliCluster('express.mjs', [
+      '-i',
+      '1',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--name',
+      name,
+      '--runtime-dir',
+      rt.dir,
+      '--config',
+      config,
+    ]));
     const { port, admin } = await c.ready();
     expect(c.logs.find((l) => l.msg === 'cluster ready')?.runtime).toMatch(/^bun /);
-    const standby = (await c.waitForLog((l) => l.msg === 'standby worker ready', 20_000, 'standby ready')).pid as number;
+    const standby = (await c.waitForLog((l) => l.msg === 'standby worker ready', 20_000, 'standby ready'))
+      .pid as number;
 
     // Warm but not serving: every connection reaches the one worker.
     const before = new Set(await servingPids(port, 20));
@@ -50,7 +67,12 @@ describe.skipIf(!bunAvailable)('otel-cluster start on Bun', () => {
     const seen = new Set<number>();
     for (let i = 0; i < 200 && !seen.has(standby); i++) for (const pid of await servingPids(port, 1)) seen.add(pid);
     expect(seen.has(standby)).toBe(true);
-    await until(async () => ((await metricSum(admin.port, 'http_server_request_duration_count', { worker_id: '1' })) > 0 ? true : undefined), 15_000, 'worker 1 metrics');
+    await until(
+      async () =>
+        (await metricSum(admin.port, 'http_server_request_duration_count', { worker_id: '1' })) > 0 ? true : undefined,
+      15_000,
+      'worker 1 metrics',
+    );
 
     // The launcher (node) forwards SIGTERM to the primary (bun) and exits with its code.
     c.child.kill('SIGTERM');
@@ -59,7 +81,20 @@ describe.skipIf(!bunAvailable)('otel-cluster start on Bun', () => {
   }, 90_000);
 
   it('a launcher killed outright (SIGKILL) takes the primary and its workers with it', async () => {
-    const c = (running = new CliCluster('http.cjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'bun-orphan', '--runtime-dir', rt.dir, '--interpreter', 'bun']));
+    const c = (running = new CliCluster('http.cjs', [
+      '-i',
+      '1',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--name',
+      'bun-orphan',
+      '--runtime-dir',
+      rt.dir,
+      '--interpreter',
+      'bun',
+    ]));
     const { port } = await c.ready();
     expect(await servingPids(port, 1)).toHaveLength(1);
     const primary = c.logs.find((l) => l.msg === 'cluster ready')?.primaryPid as number;
@@ -72,7 +107,20 @@ describe.skipIf(!bunAvailable)('otel-cluster start on Bun', () => {
 
 describe.skipIf(!bunAvailable)('a Bun.serve app through the bridge', () => {
   it('routes (parameters, methods, static), bodies both ways, cookies, streams, its error handler, and the server it was given', async () => {
-    const c = (running = new CliCluster('bun-serve.ts', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'bun-serve-api', '--runtime-dir', rt.dir, '--interpreter', 'bun']));
+    const c = (running = new CliCluster('bun-serve.ts', [
+      '-i',
+      '1',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--name',
+      'bun-serve-api',
+      '--runtime-dir',
+      rt.dir,
+      '--interpreter',
+      'bun',
+    ]));
     const { port, admin } = await c.ready();
     const base = `http://127.0.0.1:${port}`;
     const echo = await fetch(`${base}/echo`, { method: 'POST', body: 'x'.repeat(100_000) });
@@ -90,7 +138,12 @@ describe.skipIf(!bunAvailable)('a Bun.serve app through the bridge', () => {
     const boom = await fetch(`${base}/boom`);
     expect([boom.status, await boom.text()]).toEqual([503, 'handled: boom']);
     // The server the handler gets reports the cluster's port, not the one the app asked for.
-    const info = (await (await fetch(`${base}/server`)).json()) as { port: number; url: string; pending: number; ip: string };
+    const info = (await (await fetch(`${base}/server`)).json()) as {
+      port: number;
+      url: string;
+      pending: number;
+      ip: string;
+    };
     expect(info).toMatchObject({ port, url: `http://localhost:${port}/`, pending: 1 });
     expect(info.ip).toMatch(/127\.0\.0\.1$/);
 
@@ -103,8 +156,22 @@ describe.skipIf(!bunAvailable)('a Bun.serve app through the bridge', () => {
       15_000,
       'metrics',
     );
-    expect(new Set(routes.map((x) => `${x.labels.http_request_method} ${x.labels.http_response_status_code} ${x.labels.http_route ?? '-'}`))).toEqual(
-      new Set(['POST 200 /echo', 'GET 200 -', 'GET 200 /static', 'GET 204 /cookies', 'GET 200 /stream', 'GET 503 /boom', 'GET 200 /server']),
+    expect(
+      new Set(
+        routes.map(
+          (x) => `${x.labels.http_request_method} ${x.labels.http_response_status_code} ${x.labels.http_route ?? '-'}`,
+        ),
+      ),
+    ).toEqual(
+      new Set([
+        'POST 200 /echo',
+        'GET 200 -',
+        'GET 200 /static',
+        'GET 204 /cookies',
+        'GET 200 /stream',
+        'GET 503 /boom',
+        'GET 200 /server',
+      ]),
     );
   }, 60_000);
 });
@@ -114,9 +181,14 @@ describe('--interpreter errors', () => {
     // A directory with no node_modules above it, and a PATH without bun.
     const dir = mkdtempSync(path.join(rt.parent, 'no-bun-'));
     copyFileSync(path.join(CLI_FIXTURES, 'http.cjs'), path.join(dir, 'http.cjs'));
-    const r = await runCli(['start', 'http.cjs', '--interpreter', 'bun', '--port', '0', '--runtime-dir', rt.dir], { cwd: dir, env: { PATH: '' } });
+    const r = await runCli(['start', 'http.cjs', '--interpreter', 'bun', '--port', '0', '--runtime-dir', rt.dir], {
+      cwd: dir,
+      env: { PATH: '' },
+    });
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toContain(`otel-cluster start: --interpreter bun: 'bun' was found neither in node_modules/.bin (from ${dir} up) nor on PATH`);
+    expect(r.stderr).toContain(
+      `otel-cluster start: --interpreter bun: 'bun' was found neither in node_modules/.bin (from ${dir} up) nor on PATH`,
+    );
     expect(r.stderr).toContain('npm install --save-dev bun');
     expect(r.stderr).toContain('[CLUSTER_ERR_INTERPRETER_NOT_FOUND]');
   });

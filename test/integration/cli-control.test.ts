@@ -1,13 +1,22 @@
 // The control channel and the commands that use it, against real clusters: `otel-cluster start`
 // of an unmodified app, and a createServer app with the `control` option.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterProcess, isAlive, request, underLoad, waitGone } from '../helpers/cluster-process.js';
 import { CLI, CLI_FIXTURES, CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
+import { ClusterProcess, isAlive, request, underLoad, waitGone } from '../helpers/cluster-process.js';
 
 const rt = tempRuntimeDir();
 afterAll(() => rt.remove());
@@ -27,14 +36,35 @@ interface StatusJson {
   name: string;
   pid: number;
   size: number;
-  workers: { slot: number; pid: number; state: string; startedAt: number; readyAt: number; restarts: number; health: string; cpuPct: number | null }[];
+  workers: {
+    slot: number;
+    pid: number;
+    state: string;
+    startedAt: number;
+    readyAt: number;
+    restarts: number;
+    health: string;
+    cpuPct: number | null;
+  }[];
 }
 
 describe('otel-cluster commands against a running `start`', () => {
   let c: CliCluster;
   let port: number;
   beforeAll(async () => {
-    c = new CliCluster('http.cjs', ['-i', '2', '--config', 'scalable.config.json', '--port', '0', '--admin-port', '0', '--name', 'ctl', ...at]);
+    c = new CliCluster('http.cjs', [
+      '-i',
+      '2',
+      '--config',
+      'scalable.config.json',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--name',
+      'ctl',
+      ...at,
+    ]);
     ({ port } = await c.ready());
   });
   afterAll(() => c.cleanup());
@@ -92,7 +122,9 @@ describe('otel-cluster commands against a running `start`', () => {
   });
 
   it('reload under load: every worker replaced, zero failed requests', async () => {
-    const before = (JSON.parse((await runCli(['status', '--json', '--name', 'ctl', ...at])).stdout) as StatusJson).workers.map((w) => w.pid);
+    const before = (
+      JSON.parse((await runCli(['status', '--json', '--name', 'ctl', ...at])).stdout) as StatusJson
+    ).workers.map((w) => w.pid);
     const { value: reload, result } = await underLoad(port, () => runCli(['reload', '--json', '--name', 'ctl', ...at]));
     expect(reload.code, reload.stderr).toBe(0);
     const r = JSON.parse(reload.stdout) as { before: { pid: number }[]; after: { pid: number }[]; durationMs: number };
@@ -132,7 +164,17 @@ describe('manual scaling as PM2 users expect', () => {
   it('`start -i 1` then `scale` past the core count: scaled, with a warning, not refused', async () => {
     // No config file: auto-scaling is off and maxWorkers is not given.
     const cores = os.availableParallelism();
-    const c = new CliCluster('http.cjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'past-cores', ...at]);
+    const c = new CliCluster('http.cjs', [
+      '-i',
+      '1',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--name',
+      'past-cores',
+      ...at,
+    ]);
     try {
       await c.ready();
       const up = await runCli(['scale', String(cores + 1), '--json', '--name', 'past-cores', ...at]);
@@ -140,12 +182,18 @@ describe('manual scaling as PM2 users expect', () => {
       const s = JSON.parse(up.stdout) as StatusJson;
       expect(s.size).toBe(cores + 1);
       expect(s.workers.filter((w) => w.state === 'ready')).toHaveLength(cores + 1);
-      const warning = await c.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith(`scaling to ${cores + 1} workers on ${cores} cores`), 5000, 'the warning');
+      const warning = await c.waitForLog(
+        (l) => typeof l.msg === 'string' && l.msg.startsWith(`scaling to ${cores + 1} workers on ${cores} cores`),
+        5000,
+        'the warning',
+      );
       expect(warning.level).toBe(40);
       // The safety cap still refuses, naming what bounds it.
       const tooMany = await runCli(['scale', '1000', '--name', 'past-cores', ...at]);
       expect(tooMany.code).not.toBe(0);
-      expect(tooMany.stderr).toMatch(/expected an integer from 1 to \d+ \(the upper bound: without autoScaling\.maxWorkers, the largest of 64, twice the cores and workers\)/);
+      expect(tooMany.stderr).toMatch(
+        /expected an integer from 1 to \d+ \(the upper bound: without autoScaling\.maxWorkers, the largest of 64, twice the cores and workers\)/,
+      );
     } finally {
       await c.cleanup();
     }
@@ -156,7 +204,10 @@ describe('output', () => {
   it('on a terminal, start prints readable lines and how to reach the cluster; JSON otherwise', async () => {
     // `script` runs the command on a pseudo-terminal.
     const cmd = `${process.execPath} ${CLI} start http.cjs -i 1 --port 0 --admin-port 0 --name tty --runtime-dir ${rt.dir}`;
-    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: CLI_FIXTURES, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      cwd: CLI_FIXTURES,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const ready = new Promise<void>((resolve) =>
       child.stdout.on('data', (d: Buffer) => {
@@ -183,7 +234,9 @@ describe('output', () => {
     const cp = new ClusterProcess('app.mjs', { WORKERS: '1', ADMIN_HOST: '0.0.0.0' });
     try {
       await cp.listening();
-      const warn = await cp.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('admin server bound beyond loopback'));
+      const warn = await cp.waitForLog(
+        (l) => typeof l.msg === 'string' && l.msg.startsWith('admin server bound beyond loopback'),
+      );
       expect(warn).toMatchObject({ level: 40, host: '0.0.0.0', token: 'none' });
     } finally {
       await cp.cleanup();
@@ -196,10 +249,16 @@ describe('the app inside the worker', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'oc-app-'));
     const file = path.join(dir, 'shutdown.log');
     writeFileSync(file, '');
-    const c = new CliCluster('lifecycle.cjs', ['-i', '2', '--port', '0', '--admin-port', '0', '--name', 'life', ...at], { env: { SHUTDOWN_FILE: file, WS: '1' } });
+    const c = new CliCluster(
+      'lifecycle.cjs',
+      ['-i', '2', '--port', '0', '--admin-port', '0', '--name', 'life', ...at],
+      { env: { SHUTDOWN_FILE: file, WS: '1' } },
+    );
     try {
       const { port } = await c.ready();
-      const before = (JSON.parse((await runCli(['status', '--json', '--name', 'life', ...at])).stdout) as StatusJson).workers.map((w) => w.pid);
+      const before = (
+        JSON.parse((await runCli(['status', '--json', '--name', 'life', ...at])).stdout) as StatusJson
+      ).workers.map((w) => w.pid);
       const reload = await runCli(['reload', '--name', 'life', ...at]);
       expect(reload.code, reload.stderr).toBe(0);
       // Each old worker ran the app's handler: its server.close callback (without an error), then its own exit.
@@ -221,7 +280,17 @@ describe('the app inside the worker', () => {
   });
 
   it('an app without an upgrade listener answers an Upgrade request as a plain one, as Node does', async () => {
-    const c = new CliCluster('koa.mjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'plain-upgrade', ...at]);
+    const c = new CliCluster('koa.mjs', [
+      '-i',
+      '1',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--name',
+      'plain-upgrade',
+      ...at,
+    ]);
     try {
       const { port } = await c.ready();
       const r = await request(port, '/', false, 5000, { connection: 'upgrade', upgrade: 'h2c' });
@@ -240,7 +309,9 @@ describe('stale sockets, bad input, exit codes', () => {
     const a = new CliCluster('http.cjs', args);
     const b = new CliCluster('http.cjs', args);
     try {
-      const outcomes = await Promise.all([a, b].map((c) => Promise.race([c.ready().then(() => 'ready'), c.exited.then(({ code }) => `exit ${code}`)])));
+      const outcomes = await Promise.all(
+        [a, b].map((c) => Promise.race([c.ready().then(() => 'ready'), c.exited.then(({ code }) => `exit ${code}`)])),
+      );
       expect(outcomes.sort()).toEqual(['exit 4', 'ready']);
       expect((await runCli(['stop', '--name', 'race', ...at])).code).toBe(0);
     } finally {
@@ -258,7 +329,17 @@ describe('stale sockets, bad input, exit codes', () => {
     } finally {
       await first.cleanup();
     }
-    const second = new CliCluster('http.cjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'stale', ...at]);
+    const second = new CliCluster('http.cjs', [
+      '-i',
+      '1',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--name',
+      'stale',
+      ...at,
+    ]);
     try {
       await second.ready();
       expect(second.logs.some((l) => l.msg === 'replacing a stale control socket (its primary is gone)')).toBe(true);
@@ -271,8 +352,14 @@ describe('stale sockets, bad input, exit codes', () => {
   it('a bad config file: the schema error names the file (exit 2), and nothing starts', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'oc-cfg-'));
     try {
-      writeFileSync(path.join(dir, 'otel-cluster.config.json'), JSON.stringify({ cluster: { workers: 2, procesManagement: {} } }));
-      writeFileSync(path.join(dir, 'app.cjs'), "require('node:http').createServer((q, s) => s.end('x')).listen(process.env.PORT)");
+      writeFileSync(
+        path.join(dir, 'otel-cluster.config.json'),
+        JSON.stringify({ cluster: { workers: 2, procesManagement: {} } }),
+      );
+      writeFileSync(
+        path.join(dir, 'app.cjs'),
+        "require('node:http').createServer((q, s) => s.end('x')).listen(process.env.PORT)",
+      );
       const bad = new CliCluster('app.cjs', ['--port', '0', '--admin-port', '0', ...at], { cwd: dir });
       expect((await bad.exited).code).toBe(2);
       expect(bad.stderr).toContain('otel-cluster.config.json: invalid otel-cluster options');
@@ -281,7 +368,9 @@ describe('stale sockets, bad input, exit codes', () => {
       expect(await waitGone(bad.pids, 5000)).toEqual([]);
 
       writeFileSync(path.join(dir, 'broken.config.mjs'), 'export default { cluster: { workers: 2 ');
-      const broken = await runCli(['start', 'app.cjs', '--config', 'broken.config.mjs', '--port', '0', ...at], { cwd: dir });
+      const broken = await runCli(['start', 'app.cjs', '--config', 'broken.config.mjs', '--port', '0', ...at], {
+        cwd: dir,
+      });
       expect(broken.code).toBe(2);
       expect(broken.stderr).toContain('broken.config.mjs: could not load');
       expect(broken.stderr).toContain('CLUSTER_ERR_CONFIG_FILE');
@@ -317,9 +406,18 @@ describe('a createServer app with the control option, and the admin token', () =
   afterAll(() => cp.cleanup());
 
   it('status --json lists the workers getWorkers() returns', async () => {
-    const fromApi = (await cp.command('workers')).workers as { slot: number; pid: number; state: string; startedAt: number; readyAt: number; restarts: number }[];
+    const fromApi = (await cp.command('workers')).workers as {
+      slot: number;
+      pid: number;
+      state: string;
+      startedAt: number;
+      readyAt: number;
+      restarts: number;
+    }[];
     const s = JSON.parse((await runCli(['status', '--json', '--name', 'lib', ...at])).stdout) as StatusJson;
-    const pick = (w: Pick<StatusJson['workers'][number], 'slot' | 'pid' | 'state' | 'startedAt' | 'readyAt' | 'restarts'>) => ({
+    const pick = (
+      w: Pick<StatusJson['workers'][number], 'slot' | 'pid' | 'state' | 'startedAt' | 'readyAt' | 'restarts'>,
+    ) => ({
       slot: w.slot,
       pid: w.pid,
       state: w.state,
@@ -332,8 +430,11 @@ describe('a createServer app with the control option, and the admin token', () =
   });
 
   it('the admin token: 401 without it on everything but /livez and /readyz', async () => {
-    for (const p of ['/metrics', '/health', '/status', '/', '/events']) expect((await request(admin.port, p)).status, p).toBe(401);
-    expect((await request(admin.port, '/metrics', false, 5000, { authorization: 'Bearer wrong-token-0123456789' })).status).toBe(401);
+    for (const p of ['/metrics', '/health', '/status', '/', '/events'])
+      expect((await request(admin.port, p)).status, p).toBe(401);
+    expect(
+      (await request(admin.port, '/metrics', false, 5000, { authorization: 'Bearer wrong-token-0123456789' })).status,
+    ).toBe(401);
     expect((await request(admin.port, '/livez')).status).toBe(200);
     expect((await request(admin.port, '/readyz')).status).toBe(200);
     const ok = await request(admin.port, '/metrics', false, 5000, { authorization: `Bearer ${token}` });
@@ -355,7 +456,9 @@ describe('a createServer app with the control option, and the admin token', () =
   it('bound to loopback, it answers only requests for a local name (DNS rebinding), probes excepted', async () => {
     const auth = { authorization: `Bearer ${token}` };
     expect((await request(admin.port, '/status', false, 5000, { ...auth, host: 'attacker.example' })).status).toBe(403);
-    expect((await request(admin.port, '/status', false, 5000, { ...auth, host: `localhost:${admin.port}` })).status).toBe(200);
+    expect(
+      (await request(admin.port, '/status', false, 5000, { ...auth, host: `localhost:${admin.port}` })).status,
+    ).toBe(200);
     expect((await request(admin.port, '/livez', false, 5000, { host: 'attacker.example' })).status).toBe(200);
   });
 
@@ -374,21 +477,34 @@ describe('a stop sent while a SIGTERM shutdown is under way', () => {
     // An app holding one response open: the shutdown lasts until the test lets it go, so the stop
     // deterministically arrives while the primary is shutting down.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'oc-hold-'));
-    writeFileSync(path.join(dir, 'hold.cjs'), "require('node:http').createServer((q, s) => (q.url === '/hold' ? s.writeHead(200).write('holding\\n') : s.end('ok'))).listen(process.env.PORT)");
-    const c = new CliCluster('hold.cjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'sigstop', ...at], { cwd: dir });
+    writeFileSync(
+      path.join(dir, 'hold.cjs'),
+      "require('node:http').createServer((q, s) => (q.url === '/hold' ? s.writeHead(200).write('holding\\n') : s.end('ok'))).listen(process.env.PORT)",
+    );
+    const c = new CliCluster('hold.cjs', ['-i', '1', '--port', '0', '--admin-port', '0', '--name', 'sigstop', ...at], {
+      cwd: dir,
+    });
     let held: http.ClientRequest | undefined;
     try {
       const { port } = await c.ready();
       await new Promise<void>((resolve, reject) => {
-        held = http.get({ port, host: '127.0.0.1', path: '/hold', agent: false }, (res) => res.once('data', () => resolve()));
+        held = http.get({ port, host: '127.0.0.1', path: '/hold', agent: false }, (res) =>
+          res.once('data', () => resolve()),
+        );
         held.on('error', reject);
       });
       process.kill(c.child.pid!, 'SIGTERM');
       await c.waitForLog((l) => l.msg === 'signal received: graceful shutdown');
       const stopping = runCli(['stop', '--name', 'sigstop', ...at]);
       // The primary took the stop (or the stop already ended, which is the failure to show).
-      const first = await Promise.race([c.waitForLog((l) => l.msg === 'control command' && l.cmd === 'stop').then(() => 'taken'), stopping]);
-      expect(first, typeof first === 'string' ? '' : `stop ended before the primary took it: ${JSON.stringify(first)}`).toBe('taken');
+      const first = await Promise.race([
+        c.waitForLog((l) => l.msg === 'control command' && l.cmd === 'stop').then(() => 'taken'),
+        stopping,
+      ]);
+      expect(
+        first,
+        typeof first === 'string' ? '' : `stop ended before the primary took it: ${JSON.stringify(first)}`,
+      ).toBe('taken');
       held!.destroy(); // the worker's drain ends, and with it the shutdown
       const stop = await stopping;
       expect(stop.code, stop.stderr).toBe(0);

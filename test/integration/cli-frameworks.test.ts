@@ -5,8 +5,16 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, request, scrape, until, waitGone, type Runtime, type Sample } from '../helpers/cluster-process.js';
 import { CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
+import {
+  bunAvailable,
+  type Runtime,
+  request,
+  type Sample,
+  scrape,
+  until,
+  waitGone,
+} from '../helpers/cluster-process.js';
 
 const rt = tempRuntimeDir();
 afterAll(() => rt.remove());
@@ -36,63 +44,85 @@ const CASES: Case[] = [
 const BUN_CASES: Case[] = [{ framework: 'bun-serve', script: 'bun-serve.ts', route: '/users/:id' }];
 
 describe.each(runtimes)('otel-cluster start runs unmodified apps on %s', (runtime) => {
-  it.each(runtime === 'bun' ? [...CASES, ...BUN_CASES] : CASES)('$framework: 2 workers serve it, measured, and stop leaves no process', async ({ framework, script, route }) => {
-    const name = `fw-${runtime}-${framework}`;
-    const c = (running = new CliCluster(script, ['-i', '2', '--port', '0', '--admin-port', '0', '--name', name, '--runtime-dir', rt.dir, ...interpreter(runtime), '--', 'app-arg']));
-    const { port, admin } = await c.ready();
-    // The primary runs on the runtime asked for (its workers are its forks).
-    expect(c.logs.find((l) => l.msg === 'cluster ready')?.runtime).toMatch(new RegExp(`^${runtime} `));
+  it.each(runtime === 'bun' ? [...CASES, ...BUN_CASES] : CASES)(
+    '$framework: 2 workers serve it, measured, and stop leaves no process',
+    async ({ framework, script, route }) => {
+      const name = `fw-${runtime}-${framework}`;
+      const c = (running = new CliCluster(script, [
+        '-i',
+        '2',
+        '--port',
+        '0',
+        '--admin-port',
+        '0',
+        '--name',
+        name,
+        '--runtime-dir',
+        rt.dir,
+        ...interpreter(runtime),
+        '--',
+        'app-arg',
+      ]));
+      const { port, admin } = await c.ready();
+      // The primary runs on the runtime asked for (its workers are its forks).
+      expect(c.logs.find((l) => l.msg === 'cluster ready')?.runtime).toMatch(new RegExp(`^${runtime} `));
 
-    // New connections until both workers have answered (bounded).
-    const pids = new Set<number>();
-    let fresh = 0;
-    for (; fresh < 200 && pids.size < 2; fresh++) {
-      const r = await request(port, '/users/42');
-      expect(r.status, r.body).toBe(200);
-      const body = JSON.parse(r.body) as { framework: string; pid: number; argv?: string[] };
-      expect(body.framework).toBe(framework);
-      if (body.argv) expect(body.argv).toEqual(['app-arg']);
-      pids.add(body.pid);
-    }
-    expect(pids.size).toBe(2);
-    // Served by processes of the runtime asked for, which status reports as the pool.
-    if (process.platform === 'linux') for (const pid of pids) expect(path.basename(readlinkSync(`/proc/${pid}/exe`))).toMatch(new RegExp(`^${runtime}`));
-    const status = await runCli(['status', '--json', '--name', name, '--runtime-dir', rt.dir]);
-    expect(status.code, status.stderr).toBe(0);
-    const workers = (JSON.parse(status.stdout) as { workers: { slot: number; pid: number; state: string }[] }).workers;
-    expect(new Set(workers.filter((w) => w.state === 'ready').map((w) => w.pid))).toEqual(pids);
-    // And a few on one keep-alive connection, left open while the metrics are read.
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    let last: Awaited<ReturnType<typeof request>> | undefined;
-    for (let i = 0; i < 5; i++) expect((last = await request(port, '/users/7', agent)).status).toBe(200);
-    // Clients learn the idle timeout (Express swaps the response's prototype: still announced).
-    expect(last!.headers['keep-alive']).toMatch(/^timeout=\d+$/);
-    const total = fresh + 5;
+      // New connections until both workers have answered (bounded).
+      const pids = new Set<number>();
+      let fresh = 0;
+      for (; fresh < 200 && pids.size < 2; fresh++) {
+        const r = await request(port, '/users/42');
+        expect(r.status, r.body).toBe(200);
+        const body = JSON.parse(r.body) as { framework: string; pid: number; argv?: string[] };
+        expect(body.framework).toBe(framework);
+        if (body.argv) expect(body.argv).toEqual(['app-arg']);
+        pids.add(body.pid);
+      }
+      expect(pids.size).toBe(2);
+      // Served by processes of the runtime asked for, which status reports as the pool.
+      if (process.platform === 'linux')
+        for (const pid of pids)
+          expect(path.basename(readlinkSync(`/proc/${pid}/exe`))).toMatch(new RegExp(`^${runtime}`));
+      const status = await runCli(['status', '--json', '--name', name, '--runtime-dir', rt.dir]);
+      expect(status.code, status.stderr).toBe(0);
+      const workers = (JSON.parse(status.stdout) as { workers: { slot: number; pid: number; state: string }[] })
+        .workers;
+      expect(new Set(workers.filter((w) => w.state === 'ready').map((w) => w.pid))).toEqual(pids);
+      // And a few on one keep-alive connection, left open while the metrics are read.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      let last: Awaited<ReturnType<typeof request>> | undefined;
+      for (let i = 0; i < 5; i++) expect((last = await request(port, '/users/7', agent)).status).toBe(200);
+      // Clients learn the idle timeout (Express swaps the response's prototype: still announced).
+      expect(last!.headers['keep-alive']).toMatch(/^timeout=\d+$/);
+      const total = fresh + 5;
 
-    // The requests are in the cluster's metrics, per worker, with the template (or no route).
-    const samples = await until(
-      async () => {
-        const s = (await scrape(admin.port)).filter((x) => x.name === 'http_server_request_duration_count' && x.labels.http_response_status_code === '200');
-        return s.reduce((a, x) => a + x.value, 0) >= total ? s : undefined;
-      },
-      15_000,
-      'request metrics',
-    );
-    expect(new Set(samples.map((s) => s.labels.worker_id))).toEqual(new Set(['0', '1']));
-    const routes = new Set(samples.map((s) => s.labels.http_route));
-    expect(routes).toEqual(new Set([route]));
-    expect([...routes].some((r) => r?.includes('42'))).toBe(false);
-    // Every request finished as answered (Express swaps the response's prototype: still ours to time).
-    expect(samples.filter((x) => x.labels.error_type !== undefined)).toEqual([]);
-    const all = await scrape(admin.port);
-    expect(all.filter((x) => x.name === 'http_server_active_requests').reduce((a, x) => a + x.value, 0)).toBe(0);
-    agent.destroy();
+      // The requests are in the cluster's metrics, per worker, with the template (or no route).
+      const samples = await until(
+        async () => {
+          const s = (await scrape(admin.port)).filter(
+            (x) => x.name === 'http_server_request_duration_count' && x.labels.http_response_status_code === '200',
+          );
+          return s.reduce((a, x) => a + x.value, 0) >= total ? s : undefined;
+        },
+        15_000,
+        'request metrics',
+      );
+      expect(new Set(samples.map((s) => s.labels.worker_id))).toEqual(new Set(['0', '1']));
+      const routes = new Set(samples.map((s) => s.labels.http_route));
+      expect(routes).toEqual(new Set([route]));
+      expect([...routes].some((r) => r?.includes('42'))).toBe(false);
+      // Every request finished as answered (Express swaps the response's prototype: still ours to time).
+      expect(samples.filter((x) => x.labels.error_type !== undefined)).toEqual([]);
+      const all = await scrape(admin.port);
+      expect(all.filter((x) => x.name === 'http_server_active_requests').reduce((a, x) => a + x.value, 0)).toBe(0);
+      agent.destroy();
 
-    const stop = await runCli(['stop', '--name', name, '--runtime-dir', rt.dir]);
-    expect(stop.code, stop.stderr).toBe(0);
-    expect((await c.exited).code).toBe(0);
-    expect(await waitGone(c.pids, 5000)).toEqual([]);
-  });
+      const stop = await runCli(['stop', '--name', name, '--runtime-dir', rt.dir]);
+      expect(stop.code, stop.stderr).toBe(0);
+      expect((await c.exited).code).toBe(0);
+      expect(await waitGone(c.pids, 5000)).toEqual([]);
+    },
+  );
 });
 
 // Hostile URLs: ids in a parameterised mount (Express) or prefix (Fastify), and many distinct paths.
@@ -104,12 +134,19 @@ const TENANT_CASES = [
 const DISTINCT_PATHS = 20_000;
 const TEMPLATE = '/tenants/:id/orders';
 
-const vmRssMiB = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const vmRssMiB = (pid: number) =>
+  Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 const durationCounts = (all: Sample[]) => all.filter((x) => x.name === 'http_server_request_duration_count');
 const total = (samples: Sample[]) => samples.reduce((a, x) => a + x.value, 0);
 
 /** `count` requests on a keep-alive agent, 16 at a time, every one answered, within `budgetMs`. */
-async function load(port: number, agent: http.Agent, count: number, pathOf: (i: number) => string, budgetMs: number): Promise<void> {
+async function load(
+  port: number,
+  agent: http.Agent,
+  count: number,
+  pathOf: (i: number) => string,
+  budgetMs: number,
+): Promise<void> {
   const deadline = Date.now() + budgetMs;
   let next = 0;
   const lane = async () => {
@@ -126,7 +163,19 @@ describe.skipIf(process.platform !== 'linux').each(runtimes)('route labels under
   it.each(TENANT_CASES)(
     '$framework: a parameterised mount is labelled with its pattern; 20k distinct paths leave the worker bounded',
     async ({ framework, script }) => {
-      const c = (running = new CliCluster(script, ['-i', '1', '--port', '0', '--admin-port', '0', '--name', `fw-tenants-${runtime}-${framework}`, '--runtime-dir', rt.dir, ...interpreter(runtime)]));
+      const c = (running = new CliCluster(script, [
+        '-i',
+        '1',
+        '--port',
+        '0',
+        '--admin-port',
+        '0',
+        '--name',
+        `fw-tenants-${runtime}-${framework}`,
+        '--runtime-dir',
+        rt.dir,
+        ...interpreter(runtime),
+      ]));
       const { port, admin } = await c.ready();
       const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
       try {
@@ -163,7 +212,9 @@ describe.skipIf(process.platform !== 'linux').each(runtimes)('route labels under
         expect(total(samples)).toBe(sent);
         expect(new Set(samples.map((s) => s.labels.worker_id))).toEqual(new Set(['0']));
         // One series for the routed requests, one for the 404s (no route): no series per URL.
-        expect(samples.map((s) => `${s.labels.http_response_status_code} ${s.labels.http_route ?? '(no route)'}`).sort()).toEqual([`200 ${TEMPLATE}`, '404 (no route)']);
+        expect(
+          samples.map((s) => `${s.labels.http_response_status_code} ${s.labels.http_route ?? '(no route)'}`).sort(),
+        ).toEqual([`200 ${TEMPLATE}`, '404 (no route)']);
         // What the worker kept, not the load's peak: V8 shrinks a heap grown under load once
         // allocation calms (its memory reducer), so a reading at or above the bound is taken again
         // for up to 20 s; a per-URL series or cache would stay above it.
@@ -172,7 +223,10 @@ describe.skipIf(process.platform !== 'linux').each(runtimes)('route labels under
           await new Promise((r) => setTimeout(r, 250));
           keptMiB = Math.min(keptMiB, vmRssMiB(pid) - rssBefore);
         }
-        expect(keptMiB, `worker RSS grew ${keptMiB.toFixed(1)} MiB (${rssGrowthMiB.toFixed(1)} right after the load)`).toBeLessThan(30);
+        expect(
+          keptMiB,
+          `worker RSS grew ${keptMiB.toFixed(1)} MiB (${rssGrowthMiB.toFixed(1)} right after the load)`,
+        ).toBeLessThan(30);
       } finally {
         agent.destroy();
       }

@@ -23,7 +23,11 @@ describe('examples/config-update (the seed broadcast pattern)', () => {
         'listening',
       );
       expect(JSON.parse((await request(port, '/config?greeting=hej')).body)).toEqual({ greeting: 'hej', sentTo: [0] });
-      await until(async () => ((await request(port, '/greeting')).body.startsWith('hej') ? true : undefined), 5000, 'hej');
+      await until(
+        async () => ((await request(port, '/greeting')).body.startsWith('hej') ? true : undefined),
+        5000,
+        'hej',
+      );
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
@@ -44,7 +48,9 @@ describe('examples/config-update (the seed broadcast pattern)', () => {
         .forEach((l) => lines.push(JSON.parse(l))),
     );
     try {
-      const { port } = (await until(async () => lines.find((l) => l.event === 'listening'), 15_000, 'listening')) as { port: number };
+      const { port } = (await until(async () => lines.find((l) => l.event === 'listening'), 15_000, 'listening')) as {
+        port: number;
+      };
       const answers = async () => {
         const seen = new Map<string, string>();
         for (let i = 0; i < 20 && seen.size < 2; i++) {

@@ -10,8 +10,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CONTROL_CONNECTIONS } from '../../src/control/control-server.js';
 import { CONTROL_COMMANDS, MAX_CONTROL_LINE_BYTES, parseControlRequest } from '../../src/control/protocol.js';
-import { isAlive } from '../helpers/cluster-process.js';
 import { CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
+import { isAlive } from '../helpers/cluster-process.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x0c7a11);
 const rt = tempRuntimeDir();
@@ -30,7 +30,8 @@ type Expect = { reply: 'none' } | { reply: 'ok' } | { reply: 'refused'; code: st
 function expected(f: Frame): Expect {
   const bytes = Buffer.concat(f.chunks);
   const nl = bytes.indexOf(0x0a);
-  if ((nl < 0 ? bytes.length : nl) > MAX_CONTROL_LINE_BYTES) return { reply: 'refused', code: 'CLUSTER_ERR_CONTROL_PROTOCOL' };
+  if ((nl < 0 ? bytes.length : nl) > MAX_CONTROL_LINE_BYTES)
+    return { reply: 'refused', code: 'CLUSTER_ERR_CONTROL_PROTOCOL' };
   if (nl < 0) return f.end ? { reply: 'refused', code: 'CLUSTER_ERR_CONTROL_PROTOCOL' } : { reply: 'none' };
   try {
     parseControlRequest(bytes.subarray(0, nl).toString('utf8'));
@@ -52,7 +53,10 @@ function harmless(bytes: Uint8Array): Uint8Array {
 }
 
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
-const anyCommand = fc.oneof(fc.constantFrom(...CONTROL_COMMANDS, 'STATUS', '', 'status ', 'constructor', '__proto__'), fc.jsonValue());
+const anyCommand = fc.oneof(
+  fc.constantFrom(...CONTROL_COMMANDS, 'STATUS', '', 'status ', 'constructor', '__proto__'),
+  fc.jsonValue(),
+);
 const wrongShape = fc.oneof(
   fc.jsonValue(),
   fc.record({ cmd: anyCommand, n: fc.oneof(fc.integer(), fc.double(), fc.jsonValue()) }, { requiredKeys: [] }),
@@ -77,18 +81,37 @@ const lineBytes = fc.oneof(
   nasty.map(utf8),
 );
 const frameBytes = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(lineBytes, fc.boolean()).map(([b, nl]) => (nl ? Buffer.concat([b, utf8('\n')]) : b)) },
+  {
+    weight: 6,
+    arbitrary: fc.tuple(lineBytes, fc.boolean()).map(([b, nl]) => (nl ? Buffer.concat([b, utf8('\n')]) : b)),
+  },
   // Truncated: a line cut short (the client then ends, or just leaves after a while).
-  { weight: 2, arbitrary: fc.tuple(lineBytes, fc.nat()).map(([b, cut]) => b.subarray(0, b.length ? cut % b.length : 0)) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(lineBytes, fc.nat()).map(([b, cut]) => b.subarray(0, b.length ? cut % b.length : 0)),
+  },
   // Oversized: past the 64 KiB limit, with or without its newline.
-  { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1, max: 64 * 1024 }), fc.boolean()).map(([extra, nl]) => oversized(MAX_CONTROL_LINE_BYTES + extra, nl)) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 1, max: 64 * 1024 }), fc.boolean())
+      .map(([extra, nl]) => oversized(MAX_CONTROL_LINE_BYTES + extra, nl)),
+  },
   // Two lines at once: only the first counts.
-  { weight: 1, arbitrary: fc.tuple(lineBytes, lineBytes).map(([a, b]) => Buffer.concat([a, utf8('\n'), b, utf8('\n')])) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(lineBytes, lineBytes).map(([a, b]) => Buffer.concat([a, utf8('\n'), b, utf8('\n')])),
+  },
 );
 /** Bytes split into chunks at arbitrary points (inside a UTF-8 sequence too). */
 const frame: fc.Arbitrary<Frame> = fc
   .oneof(
-    { weight: 9, arbitrary: fc.tuple(frameBytes.map(harmless), fc.array(fc.nat(), { maxLength: 4 }), fc.boolean()).map(([b, cuts, end]) => ({ chunks: split(b, cuts), end })) },
+    {
+      weight: 9,
+      arbitrary: fc
+        .tuple(frameBytes.map(harmless), fc.array(fc.nat(), { maxLength: 4 }), fc.boolean())
+        .map(([b, cuts, end]) => ({ chunks: split(b, cuts), end })),
+    },
     { weight: 1, arbitrary: fc.constant<Frame>({ chunks: [], end: false }) },
   )
   .map((f) => Object.assign(f, { [fc.toStringMethod]: () => describeFrame(f) }));
@@ -130,7 +153,15 @@ function exchange(f: Frame, leaveAfterMs: number): Promise<Buffer> {
     };
     const waitsForever = expected(f).reply === 'none';
     const leave = setTimeout(() => waitsForever && finish(), leaveAfterMs);
-    const guard = setTimeout(() => reject(new Error(`no end of reply within 15 s for ${JSON.stringify(Buffer.concat(f.chunks).subarray(0, 80).toString())}`)), 15_000);
+    const guard = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `no end of reply within 15 s for ${JSON.stringify(Buffer.concat(f.chunks).subarray(0, 80).toString())}`,
+          ),
+        ),
+      15_000,
+    );
     s.on('connect', () => {
       for (const c of f.chunks) s.write(c);
       if (f.end) s.end();
@@ -139,7 +170,9 @@ function exchange(f: Frame, leaveAfterMs: number): Promise<Buffer> {
     s.on('end', finish);
     s.on('close', finish);
     // Over the connection cap the primary closes new connections at once.
-    s.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? finish() : reject(err)));
+    s.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'ECONNRESET' || err.code === 'EPIPE' ? finish() : reject(err),
+    );
   });
 }
 
@@ -156,7 +189,10 @@ function checkReplyTo(f: Frame, reply: Buffer): void {
   const want = expected(f);
   if (want.reply === 'none') return void expect(reply.length, 'a frame without a line end got a reply').toBe(0);
   const text = reply.toString('utf8');
-  expect(text.endsWith('\n') && text.indexOf('\n') === text.length - 1, `one JSON line, got ${JSON.stringify(text.slice(0, 200))}`).toBe(true);
+  expect(
+    text.endsWith('\n') && text.indexOf('\n') === text.length - 1,
+    `one JSON line, got ${JSON.stringify(text.slice(0, 200))}`,
+  ).toBe(true);
   const r = JSON.parse(text) as { ok: boolean; result?: unknown; error?: { code: unknown; message: unknown } };
   if (want.reply === 'ok') return void expect(r.ok, text.slice(0, 200)).toBe(true);
   expect(r).toEqual({ ok: false, error: { code: want.code, message: expect.any(String) } });
@@ -174,7 +210,8 @@ describe('control socket under hostile input', () => {
     await c.ready();
     primary = c.child.pid!;
     // Warm: the first status and protocol error allocate what every later one reuses.
-    for (let i = 0; i < 20; i++) await exchange({ chunks: [utf8(i % 2 ? '{"cmd":"status"}\n' : 'x\n')], end: false }, 100);
+    for (let i = 0; i < 20; i++)
+      await exchange({ chunks: [utf8(i % 2 ? '{"cmd":"status"}\n' : 'x\n')], end: false }, 100);
     rssBefore = rssKiB(primary);
   });
   afterAll(async () => {
@@ -187,7 +224,9 @@ describe('control socket under hostile input', () => {
       await fc.assert(property, { seed: SEED, numRuns, endOnFailure: true });
     } catch (err) {
       const cause = (err as Error).cause as Error | undefined;
-      throw new Error(`control fuzz failed with seed ${SEED} (rerun: FUZZ_SEED=${SEED})\n${(err as Error).message.slice(0, 4000)}\n${cause?.message ?? ''}`);
+      throw new Error(
+        `control fuzz failed with seed ${SEED} (rerun: FUZZ_SEED=${SEED})\n${(err as Error).message.slice(0, 4000)}\n${cause?.message ?? ''}`,
+      );
     }
   };
 
@@ -241,7 +280,9 @@ describe('control socket under hostile input', () => {
       await new Promise((r) => setTimeout(r, 250));
       grownMiB = Math.min(grownMiB, (rssKiB(primary) - rssBefore) / 1024);
     }
-    console.log(`[control-fuzz] primary RSS ${(rssBefore / 1024).toFixed(1)} MiB after warm-up, grew ${grownMiB.toFixed(1)} MiB`);
+    console.log(
+      `[control-fuzz] primary RSS ${(rssBefore / 1024).toFixed(1)} MiB after warm-up, grew ${grownMiB.toFixed(1)} MiB`,
+    );
     expect(grownMiB, `primary RSS grew by ${grownMiB.toFixed(1)} MiB`).toBeLessThan(50);
     expect(c.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
   });

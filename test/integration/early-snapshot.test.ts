@@ -1,6 +1,13 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, metricSum, request, type LogLine, type Runtime } from '../helpers/cluster-process.js';
+import {
+  bunAvailable,
+  ClusterProcess,
+  type LogLine,
+  metricSum,
+  type Runtime,
+  request,
+} from '../helpers/cluster-process.js';
 
 const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 
@@ -44,11 +51,19 @@ describe.each(runtimes)('early snapshots on %s', (runtime) => {
   });
 
   it('a step of slow requests is decided on before the next snapshot or tick could have', async () => {
-    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', TELEMETRY_INTERVAL: String(INTERVAL_MS), LOG_LEVEL: 'debug', CONFIG_JSON: config }, runtime));
+    const c = (cp = new ClusterProcess(
+      'app.mjs',
+      { WORKERS: '2', TELEMETRY_INTERVAL: String(INTERVAL_MS), LOG_LEVEL: 'debug', CONFIG_JSON: config },
+      runtime,
+    ));
     const { port } = await c.listening();
     // A regular evaluation past the settling window (the second tick): the next one is a whole
     // interval after it, and every worker has sent its first snapshot (at its start).
-    const tick = await c.waitForLog((l) => l.msg === 'auto-scaling holds' && l.reason !== 'settling', 4 * INTERVAL_MS, 'a regular evaluation past settling');
+    const tick = await c.waitForLog(
+      (l) => l.msg === 'auto-scaling holds' && l.reason !== 'settling',
+      4 * INTERVAL_MS,
+      'a regular evaluation past settling',
+    );
     const nextTick = time(tick) + INTERVAL_MS;
 
     const stepAt = Date.now();
@@ -81,7 +96,11 @@ describe.each(runtimes)('early snapshots on %s', (runtime) => {
   it.runIf(runtime === 'node')(
     'a worker that floods early-snapshot messages adds at most one evaluation per 100 ms, and is not refused',
     async () => {
-      const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', TELEMETRY_INTERVAL: String(INTERVAL_MS), CONFIG_JSON: config }, runtime));
+      const c = (cp = new ClusterProcess(
+        'app.mjs',
+        { WORKERS: '2', TELEMETRY_INTERVAL: String(INTERVAL_MS), CONFIG_JSON: config },
+        runtime,
+      ));
       const { port, admin } = await c.listening();
       // Every evaluation that leaves the size (all of them here: no load) is counted by reason.
       const evaluations = () => metricSum(admin.port, 'cluster_autoscaler_holds_total');
@@ -102,7 +121,9 @@ describe.each(runtimes)('early snapshots on %s', (runtime) => {
       expect(evaluated).toBeLessThanOrEqual(Math.floor(elapsedMs / 100) + 1 + regularTicks);
       expect((await malformed()) - malformedBefore).toBe(0);
       expect(c.events.filter((e) => e.event === 'worker:exit')).toEqual([]);
-      console.log(`${runtime}: 300 early-snapshot messages in ${floodMs} ms -> ${evaluated} evaluations (bound ${Math.floor(elapsedMs / 100) + 1 + regularTicks})`);
+      console.log(
+        `${runtime}: 300 early-snapshot messages in ${floodMs} ms -> ${evaluated} evaluations (bound ${Math.floor(elapsedMs / 100) + 1 + regularTicks})`,
+      );
     },
     60_000,
   );

@@ -7,7 +7,11 @@ import { EventStream, sseFrame } from '../../src/admin/event-stream.js';
 import { until } from '../helpers/cluster-process.js';
 
 describe('EventStream', () => {
-  const stream = new EventStream({ maxBufferedBytes: 256 * 1024, maxClients: 2, hello: () => sseFrame('hello', { history: [] }) });
+  const stream = new EventStream({
+    maxBufferedBytes: 256 * 1024,
+    maxClients: 2,
+    hello: () => sseFrame('hello', { history: [] }),
+  });
   const server = http.createServer(stream.handle);
   afterAll(() => {
     stream.close();
@@ -21,7 +25,9 @@ describe('EventStream', () => {
     // Counted on whole lines: a chunk may end inside one.
     let received = 0;
     let partial = '';
-    const reader = await new Promise<http.IncomingMessage>((resolve) => http.get({ port, host: '127.0.0.1', path: '/' }, resolve));
+    const reader = await new Promise<http.IncomingMessage>((resolve) =>
+      http.get({ port, host: '127.0.0.1', path: '/' }, resolve),
+    );
     reader.on('data', (d: Buffer) => {
       const lines = (partial + d.toString()).split('\n');
       partial = lines.pop()!;
@@ -36,7 +42,9 @@ describe('EventStream', () => {
     await until(async () => (stream.clientCount === 2 ? true : undefined), 5000, 'two clients');
 
     // A third is refused while two are connected.
-    const third = await new Promise<http.IncomingMessage>((resolve) => http.get({ port, host: '127.0.0.1', path: '/' }, resolve));
+    const third = await new Promise<http.IncomingMessage>((resolve) =>
+      http.get({ port, host: '127.0.0.1', path: '/' }, resolve),
+    );
     expect(third.statusCode).toBe(503);
     third.resume();
 

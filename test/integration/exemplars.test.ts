@@ -6,7 +6,8 @@ import { ClusterProcess, request, until } from '../helpers/cluster-process.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { type Prometheus, prometheusAvailable, startPrometheus } from '../helpers/prometheus.js';
 
-const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+const PROMETHEUS_ACCEPT =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
 // Debian's Prometheus with exemplar storage scrapes a traced cluster (2 workers, spans to an OTLP
 // receiver in the test): the trace ids it stores on the request-duration buckets are those of spans
@@ -20,7 +21,11 @@ describe.runIf(prometheusAvailable)('exemplars in a real Prometheus', () => {
     try {
       receiver = await startOtlpReceiver();
       const received = receiver.received;
-      c = new ClusterProcess('app.mjs', { WORKERS: '2', TRACES_URL: `http://127.0.0.1:${receiver.port}/v1/traces`, OTEL_BSP_SCHEDULE_DELAY: '200' });
+      c = new ClusterProcess('app.mjs', {
+        WORKERS: '2',
+        TRACES_URL: `http://127.0.0.1:${receiver.port}/v1/traces`,
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      });
       const { port, admin } = await c.listening();
 
       // Today's text format for a scraper that does not ask for OpenMetrics; OpenMetrics for one that does.
@@ -34,10 +39,19 @@ describe.runIf(prometheusAvailable)('exemplars in a real Prometheus', () => {
       expect(om.body.startsWith('# TYPE target info\n')).toBe(true);
       expect(om.body.endsWith('\n# EOF\n')).toBe(true);
 
-      const p = (prom = await startPrometheus(dir, `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: otel-cluster\n    static_configs:\n      - targets: ['127.0.0.1:${admin.port}']\n`, {
-        features: ['exemplar-storage'],
-      }));
-      await until(async () => ((await p.value('up{job="otel-cluster"}')) === 1 ? true : undefined), 20_000, 'first scrape', 200);
+      const p = (prom = await startPrometheus(
+        dir,
+        `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: otel-cluster\n    static_configs:\n      - targets: ['127.0.0.1:${admin.port}']\n`,
+        {
+          features: ['exemplar-storage'],
+        },
+      ));
+      await until(
+        async () => ((await p.value('up{job="otel-cluster"}')) === 1 ? true : undefined),
+        20_000,
+        'first scrape',
+        200,
+      );
 
       // Bounded load: batches of 4 concurrent requests (so both workers serve), at most 40 batches,
       // until Prometheus holds exemplars of both workers.
@@ -82,7 +96,12 @@ describe.runIf(prometheusAvailable)('exemplars in a real Prometheus', () => {
             .flatMap((b) =>
               (b.body.resourceSpans ?? []).flatMap((rs: any) => {
                 const worker = rs.resource.attributes.find((a: any) => a.key === 'worker.id')?.value;
-                return (rs.scopeSpans ?? []).flatMap((ss: any) => (ss.spans ?? []).map((s: any) => [s.traceId, { ...s, worker: String(worker?.intValue ?? worker?.stringValue) }]));
+                return (rs.scopeSpans ?? []).flatMap((ss: any) =>
+                  (ss.spans ?? []).map((s: any) => [
+                    s.traceId,
+                    { ...s, worker: String(worker?.intValue ?? worker?.stringValue) },
+                  ]),
+                );
               }),
             ),
         );
@@ -107,10 +126,14 @@ describe.runIf(prometheusAvailable)('exemplars in a real Prometheus', () => {
       }
       const perWorker = new Map<string, number>();
       for (const e of exemplars) perWorker.set(e.series.worker_id!, (perWorker.get(e.series.worker_id!) ?? 0) + 1);
-      console.log(`[exemplars] ${exemplars.length} stored after ${batches} batches of 4 requests: ${JSON.stringify(Object.fromEntries(perWorker))} by worker_id`);
+      console.log(
+        `[exemplars] ${exemplars.length} stored after ${batches} batches of 4 requests: ${JSON.stringify(Object.fromEntries(perWorker))} by worker_id`,
+      );
 
       // The same series as the text format: the request-duration histogram of each worker queries as before.
-      expect(await p.value('sum(http_server_request_duration_count{job="otel-cluster", http_route="/slow"})')).toBeGreaterThan(0);
+      expect(
+        await p.value('sum(http_server_request_duration_count{job="otel-cluster", http_route="/slow"})'),
+      ).toBeGreaterThan(0);
     } finally {
       await prom?.stop();
       await c?.cleanup();

@@ -30,66 +30,88 @@ const CONFIG = {
     scaleUpThreshold: { cpu: false, memory: false, responseTime: false, queueLength: 1000 },
     scaleDownThreshold: { cpu: false },
   },
-  resources: { maxMemoryPerWorker: '512MB', memoryManagement: { leakDetection: { warmupMs: 0, minSamples: 3, minSpanMs: 0 } } },
+  resources: {
+    maxMemoryPerWorker: '512MB',
+    memoryManagement: { leakDetection: { warmupMs: 0, minSamples: 3, minSpanMs: 0 } },
+  },
 };
 
 /**
  * What must not have happened for the cluster to count as plain: the events behind the zero series.
  * (A leak report may: with no warm-up the detector reads a new worker's growth, and reports it.)
  */
-const EVENTFUL = new Set(['worker:exit', 'worker:restart', 'worker:unhealthy', 'cluster:degraded', 'cluster:scale', 'worker:activated', 'worker:gc']);
+const EVENTFUL = new Set([
+  'worker:exit',
+  'worker:restart',
+  'worker:unhealthy',
+  'cluster:degraded',
+  'cluster:scale',
+  'worker:activated',
+  'worker:gc',
+]);
 
-describe.runIf(prometheusAvailable)('shipped queries against a real Prometheus: a cluster where nothing happened', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'otel-cluster-plain-'));
-  let c: ClusterProcess;
-  let example: ExampleApp | undefined;
-  let prom: Prometheus | undefined;
-  let stopLoad = false;
-  let load: Promise<void> | undefined;
+describe.runIf(prometheusAvailable)(
+  'shipped queries against a real Prometheus: a cluster where nothing happened',
+  () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'otel-cluster-plain-'));
+    let c: ClusterProcess;
+    let example: ExampleApp | undefined;
+    let prom: Prometheus | undefined;
+    let stopLoad = false;
+    let load: Promise<void> | undefined;
 
-  beforeAll(async () => {
-    c = new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: JSON.stringify(CONFIG), HB_TIMEOUT: '20000' }, 'node', ['--expose-gc']);
-    const listening = await c.listening();
-    example = await startExample();
-    prom = await startPrometheus(dir, prometheusConfig('otel-cluster-plain', listening.admin.port, example.adminPort));
-    // Light traffic for the whole test (bounded): a few requests every 100 ms.
-    load = (async () => {
-      const deadline = Date.now() + 150_000;
-      for (let i = 0; !stopLoad && Date.now() < deadline; i++) {
-        await Promise.all([
-          request(listening.port, `/users/${i}`),
-          request(listening.port, i % 10 ? '/pid' : '/status/503'),
-          i % 5 === 0 ? request(listening.port, '/gc') : undefined,
-          request(example!.port, `/users/${i}`),
-        ]).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-  }, 60_000);
+    beforeAll(async () => {
+      c = new ClusterProcess(
+        'app.mjs',
+        { WORKERS: '2', CONFIG_JSON: JSON.stringify(CONFIG), HB_TIMEOUT: '20000' },
+        'node',
+        ['--expose-gc'],
+      );
+      const listening = await c.listening();
+      example = await startExample();
+      prom = await startPrometheus(
+        dir,
+        prometheusConfig('otel-cluster-plain', listening.admin.port, example.adminPort),
+      );
+      // Light traffic for the whole test (bounded): a few requests every 100 ms.
+      load = (async () => {
+        const deadline = Date.now() + 150_000;
+        for (let i = 0; !stopLoad && Date.now() < deadline; i++) {
+          await Promise.all([
+            request(listening.port, `/users/${i}`),
+            request(listening.port, i % 10 ? '/pid' : '/status/503'),
+            i % 5 === 0 ? request(listening.port, '/gc') : undefined,
+            request(example!.port, `/users/${i}`),
+          ]).catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+    }, 60_000);
 
-  afterAll(async () => {
-    stopLoad = true;
-    await load;
-    await prom?.stop();
-    await c?.cleanup();
-    await example?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      stopLoad = true;
+      await load;
+      await prom?.stop();
+      await c?.cleanup();
+      await example?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
 
-  it('every dashboard panel, variable, rule and Kubernetes query returns data, grouped by the labels it names', async () => {
-    expect(await everyShippedQueryHasData(prom!)).toBeGreaterThan(50);
-    // The data is zeros, not leftovers: nothing those series count happened.
-    expect(c.events.filter((e) => EVENTFUL.has(e.event)).map((e) => e.event)).toEqual([]);
-    expect(c.logs.filter((l) => l.msg === 'health probe failed')).toEqual([]);
-    for (const counter of [
-      'cluster_ipc_messages_total',
-      'cluster_ipc_request_duration_count',
-      'cluster_ipc_malformed_total',
-      'cluster_autoscaler_decisions_total',
-      'cluster_worker_health_failures_total',
-      'cluster_worker_restarts_total',
-      'cluster_worker_recycles_total',
-    ])
-      expect(await prom!.value(`sum(${counter}{job="otel-cluster-plain"})`), counter).toBe(0);
-  }, 120_000);
-});
+    it('every dashboard panel, variable, rule and Kubernetes query returns data, grouped by the labels it names', async () => {
+      expect(await everyShippedQueryHasData(prom!)).toBeGreaterThan(50);
+      // The data is zeros, not leftovers: nothing those series count happened.
+      expect(c.events.filter((e) => EVENTFUL.has(e.event)).map((e) => e.event)).toEqual([]);
+      expect(c.logs.filter((l) => l.msg === 'health probe failed')).toEqual([]);
+      for (const counter of [
+        'cluster_ipc_messages_total',
+        'cluster_ipc_request_duration_count',
+        'cluster_ipc_malformed_total',
+        'cluster_autoscaler_decisions_total',
+        'cluster_worker_health_failures_total',
+        'cluster_worker_restarts_total',
+        'cluster_worker_recycles_total',
+      ])
+        expect(await prom!.value(`sum(${counter}{job="otel-cluster-plain"})`), counter).toBe(0);
+    }, 120_000);
+  },
+);

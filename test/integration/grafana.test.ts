@@ -29,7 +29,10 @@ const CONFIG = {
     scaleDownThreshold: { cpu: false },
   },
   // The leak detector reports its growth rate after three post-GC samples (the load asks for GCs).
-  resources: { maxMemoryPerWorker: '512MB', memoryManagement: { leakDetection: { warmupMs: 0, minSamples: 3, minSpanMs: 0 } } },
+  resources: {
+    maxMemoryPerWorker: '512MB',
+    memoryManagement: { leakDetection: { warmupMs: 0, minSamples: 3, minSpanMs: 0 } },
+  },
 };
 
 describe.runIf(prometheusAvailable)('shipped dashboards, rules and manifests against a real Prometheus', () => {
@@ -42,11 +45,19 @@ describe.runIf(prometheusAvailable)('shipped dashboards, rules and manifests aga
   let load: Promise<void> | undefined;
 
   beforeAll(async () => {
-    c = new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: JSON.stringify(CONFIG), HEALTH_FAIL_DIR: dir, HB_TIMEOUT: '20000' }, 'node', ['--expose-gc']);
+    c = new ClusterProcess(
+      'app.mjs',
+      { WORKERS: '2', CONFIG_JSON: JSON.stringify(CONFIG), HEALTH_FAIL_DIR: dir, HB_TIMEOUT: '20000' },
+      'node',
+      ['--expose-gc'],
+    );
     const listening = await c.listening();
     port = listening.port;
     example = await startExample();
-    prom = await startPrometheus(dir, prometheusConfig('otel-cluster-fixture', listening.admin.port, example.adminPort));
+    prom = await startPrometheus(
+      dir,
+      prometheusConfig('otel-cluster-fixture', listening.admin.port, example.adminPort),
+    );
 
     // Background traffic for the whole test (bounded): successes, 5xx, GCs, plugin messages to the primary.
     load = (async () => {
@@ -74,7 +85,8 @@ describe.runIf(prometheusAvailable)('shipped dashboards, rules and manifests aga
     // A scale-up: more requests in progress per worker than the queueLength target of 1.
     const serial = Array.from({ length: 6 }, async () => {
       const until = Date.now() + 20_000;
-      while (!c.events.some((e) => e.event === 'cluster:scale') && Date.now() < until) await request(port, '/serial?ms=30').catch(() => undefined);
+      while (!c.events.some((e) => e.event === 'cluster:scale') && Date.now() < until)
+        await request(port, '/serial?ms=30').catch(() => undefined);
     });
     await c.waitFor((e) => e.event === 'cluster:scale' && e.direction === 'up', 20_000, 'a scale-up');
     await Promise.all(serial);

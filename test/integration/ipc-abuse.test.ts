@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, fixtureOp, metricSum as metric, until, type Runtime } from '../helpers/cluster-process.js';
+import {
+  bunAvailable,
+  ClusterProcess,
+  fixtureOp,
+  metricSum as metric,
+  type Runtime,
+  until,
+} from '../helpers/cluster-process.js';
 
 const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 
@@ -27,7 +34,9 @@ describe.each(runtimes)('IPC floods and bad actors on %s', (runtime) => {
     expect(flood.CLUSTER_ERR_IPC_QUEUE_FULL).toBeGreaterThan(10_000);
     // Every request settles: answered, refused, or (when the refusal could not be written because the
     // flooder itself was not reading fast enough: that is the out bound) timed out. Nothing else.
-    expect(Object.keys(flood).filter((k) => !['ok', 'CLUSTER_ERR_IPC_QUEUE_FULL', 'CLUSTER_ERR_IPC_TIMEOUT'].includes(k))).toEqual([]);
+    expect(
+      Object.keys(flood).filter((k) => !['ok', 'CLUSTER_ERR_IPC_QUEUE_FULL', 'CLUSTER_ERR_IPC_TIMEOUT'].includes(k)),
+    ).toEqual([]);
     expect(flood.ok + flood.CLUSTER_ERR_IPC_QUEUE_FULL + (flood.CLUSTER_ERR_IPC_TIMEOUT ?? 0)).toBe(40_000);
     const refusedIn = await metric(admin.port, 'cluster_ipc_refused_total', { cluster_ipc_side: 'in' });
     expect(refusedIn).toBeGreaterThanOrEqual(flood.CLUSTER_ERR_IPC_QUEUE_FULL);
@@ -58,7 +67,9 @@ describe.each(runtimes)('IPC floods and bad actors on %s', (runtime) => {
     expect(outcomes.ok + outcomes.CLUSTER_ERR_IPC_QUEUE_FULL).toBe(10_000);
     expect(outcomes.ok).toBeGreaterThanOrEqual(500);
     expect(outcomes.CLUSTER_ERR_IPC_QUEUE_FULL).toBeGreaterThan(5000);
-    expect(await metric(admin.port, 'cluster_ipc_refused_total', { cluster_ipc_side: 'out' })).toBe(outcomes.CLUSTER_ERR_IPC_QUEUE_FULL);
+    expect(await metric(admin.port, 'cluster_ipc_refused_total', { cluster_ipc_side: 'out' })).toBe(
+      outcomes.CLUSTER_ERR_IPC_QUEUE_FULL,
+    );
     const counts = (await op({ op: 'request', slot: 1, msg: { type: 'stats' } })).counts;
     expect(counts.padded).toBe(outcomes.ok);
     // A burst to a worker that reads is not refused.
@@ -79,7 +90,13 @@ describe.each(runtimes)('IPC floods and bad actors on %s', (runtime) => {
     const { admin, workers } = await cp.listening();
     const old = workers.find((w) => w.slot === 0)!.pid;
     await op({ op: 'request', slot: 0, msg: { type: 'raw-invalid', data: { malformed: 20, oversized: 20 } } });
-    expect(await until(async () => ((await metric(admin.port, 'cluster_ipc_malformed_total')) === 40 ? true : undefined), 5000, '40 counted')).toBe(true);
+    expect(
+      await until(
+        async () => ((await metric(admin.port, 'cluster_ipc_malformed_total')) === 40 ? true : undefined),
+        5000,
+        '40 counted',
+      ),
+    ).toBe(true);
     expect(await metric(admin.port, 'cluster_ipc_malformed_total', { cluster_ipc_problem: 'oversized' })).toBe(20);
     expect(cp.events.filter((e) => e.event === 'worker:exit')).toEqual([]); // under the limit: kept
     await op({ op: 'request', slot: 0, msg: { type: 'raw-invalid', data: { malformed: 10, oversized: 0 } } });
@@ -87,6 +104,12 @@ describe.each(runtimes)('IPC floods and bad actors on %s', (runtime) => {
     expect(exit).toMatchObject({ slot: 0, pid: old, reason: 'invalid-ipc' });
     const replaced = await op({ op: 'request', slot: 0, msg: { type: 'echo', data: 1 } });
     expect(replaced.pid).not.toBe(old);
-    expect(cp.logs.some((l) => l.msg === 'worker sent too many invalid internal messages (ipc.maxInvalidMessages): recycling it' && l.pid === old)).toBe(true);
+    expect(
+      cp.logs.some(
+        (l) =>
+          l.msg === 'worker sent too many invalid internal messages (ipc.maxInvalidMessages): recycling it' &&
+          l.pid === old,
+      ),
+    ).toBe(true);
   });
 });

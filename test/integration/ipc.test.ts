@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, fixtureOp, metricSum, scrape, until, type Runtime } from '../helpers/cluster-process.js';
+import {
+  bunAvailable,
+  ClusterProcess,
+  fixtureOp,
+  metricSum,
+  type Runtime,
+  scrape,
+  until,
+} from '../helpers/cluster-process.js';
 
 const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 
@@ -11,7 +19,8 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
   });
   const start = (env: Record<string, string> = {}) => (cp = new ClusterProcess('ipc.mjs', env, runtime));
   const op = (o: Record<string, unknown>, timeoutMs = 20_000) => fixtureOp(cp!, o, timeoutMs);
-  const stats = async (slot: number) => (await op({ op: 'request', slot, msg: { type: 'stats' } })).value.counts as Record<string, number>;
+  const stats = async (slot: number) =>
+    (await op({ op: 'request', slot, msg: { type: 'stats' } })).value.counts as Record<string, number>;
 
   it('broadcasts to every worker exactly once; 200 random sends reach every worker', async () => {
     start({ WORKERS: '3' });
@@ -41,12 +50,25 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
   it('gives typed errors for timeout, exit mid-request, missing handler and a throwing handler, and stays healthy', async () => {
     start({ WORKERS: '2' });
     await cp!.listening();
-    expect(await op({ op: 'request', slot: 0, msg: { type: 'slow', data: { ms: 2000 } }, timeoutMs: 100 })).toMatchObject({ ok: false, code: 'CLUSTER_ERR_IPC_TIMEOUT' });
+    expect(
+      await op({ op: 'request', slot: 0, msg: { type: 'slow', data: { ms: 2000 } }, timeoutMs: 100 }),
+    ).toMatchObject({ ok: false, code: 'CLUSTER_ERR_IPC_TIMEOUT' });
     const t0 = Date.now();
-    expect(await op({ op: 'request', slot: 1, msg: { type: 'nope' } })).toMatchObject({ ok: false, code: 'CLUSTER_ERR_NO_HANDLER' });
+    expect(await op({ op: 'request', slot: 1, msg: { type: 'nope' } })).toMatchObject({
+      ok: false,
+      code: 'CLUSTER_ERR_NO_HANDLER',
+    });
     expect(Date.now() - t0).toBeLessThan(2000); // at once, not at the timeout
-    expect(await op({ op: 'request', slot: 0, msg: { type: 'boom' } })).toMatchObject({ ok: false, code: 'CLUSTER_ERR_REMOTE_HANDLER', message: 'kaboom', remoteCode: 'E_BOOM' });
-    expect(await op({ op: 'request', slot: 1, msg: { type: 'die' }, timeoutMs: 10_000 })).toMatchObject({ ok: false, code: 'CLUSTER_ERR_WORKER_GONE' });
+    expect(await op({ op: 'request', slot: 0, msg: { type: 'boom' } })).toMatchObject({
+      ok: false,
+      code: 'CLUSTER_ERR_REMOTE_HANDLER',
+      message: 'kaboom',
+      remoteCode: 'E_BOOM',
+    });
+    expect(await op({ op: 'request', slot: 1, msg: { type: 'die' }, timeoutMs: 10_000 })).toMatchObject({
+      ok: false,
+      code: 'CLUSTER_ERR_WORKER_GONE',
+    });
     // Healthy: the dead worker is replaced and both slots answer.
     const all = await until(
       async () => {
@@ -62,7 +84,8 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
     expect(late.value.data).toBe('after');
     // Each round trip is in the request-duration histogram under its outcome.
     const { admin } = await cp!.listening();
-    const counted = async (outcome: string) => metricSum(admin.port, 'cluster_ipc_request_duration_count', { cluster_ipc_outcome: outcome });
+    const counted = async (outcome: string) =>
+      metricSum(admin.port, 'cluster_ipc_request_duration_count', { cluster_ipc_outcome: outcome });
     expect(await counted('timeout')).toBe(1);
     expect(await counted('error')).toBeGreaterThanOrEqual(3);
     expect(await counted('ok')).toBeGreaterThanOrEqual(3);
@@ -93,7 +116,13 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
     start({ WORKERS: '1', IPC_QUEUE: '3' });
     await cp!.listening();
     const r = await op({ op: 'overflow', to: 2, n: 5 });
-    expect(r.value.outcomes).toEqual(['sent', 'sent', 'sent', 'CLUSTER_ERR_IPC_QUEUE_FULL', 'CLUSTER_ERR_IPC_QUEUE_FULL']);
+    expect(r.value.outcomes).toEqual([
+      'sent',
+      'sent',
+      'sent',
+      'CLUSTER_ERR_IPC_QUEUE_FULL',
+      'CLUSTER_ERR_IPC_QUEUE_FULL',
+    ]);
     expect(r.value.stats.counts.queued).toBe(3);
   });
 
@@ -103,7 +132,11 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
     const viaPrimary = await op({ op: 'request', slot: 0, msg: { type: 'ask-primary', data: 'ping' } });
     expect(viaPrimary.value).toMatchObject({ data: 'ping', from: 0 });
     const missing = await op({ op: 'request', slot: 0, msg: { type: 'ask-primary-missing' } });
-    expect(missing).toMatchObject({ ok: false, code: 'CLUSTER_ERR_REMOTE_HANDLER', remoteCode: 'CLUSTER_ERR_NO_HANDLER' });
+    expect(missing).toMatchObject({
+      ok: false,
+      code: 'CLUSTER_ERR_REMOTE_HANDLER',
+      remoteCode: 'CLUSTER_ERR_NO_HANDLER',
+    });
     const peer = await op({ op: 'request', slot: 0, msg: { type: 'ask-peer', data: { slot: 1 } } });
     expect(peer.value).toMatchObject({ data: 'hi', from: 0, slot: 1 });
     expect((await op({ op: 'request', slot: 1, msg: { type: 'tell-peer', data: { slot: 0 } } })).value).toBe('sent');
@@ -120,7 +153,9 @@ describe.each(runtimes)('IPC between real processes on %s', (runtime) => {
     expect((await op({ op: 'request', slot: 0, msg: { type: 'garbage' } })).value).toBe('sent garbage');
     const malformed = await until(
       async () => {
-        const s = (await scrape(admin.port)).find((x) => x.name === 'cluster_ipc_malformed_total' && x.labels.cluster_ipc_problem === 'malformed');
+        const s = (await scrape(admin.port)).find(
+          (x) => x.name === 'cluster_ipc_malformed_total' && x.labels.cluster_ipc_problem === 'malformed',
+        );
         return s && s.value >= 2 ? s.value : undefined;
       },
       5000,

@@ -36,7 +36,9 @@ class RawConnection {
       const end = this.buf.indexOf('\r\n\r\n');
       if (end >= 0) {
         const [statusLine, ...lines] = this.buf.slice(0, end).split('\r\n');
-        const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+        const headers = Object.fromEntries(
+          lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+        );
         const length = Number(headers['content-length']);
         if (this.buf.length >= end + 4 + length) {
           const body = this.buf.slice(end + 4, end + 4 + length);
@@ -113,7 +115,12 @@ describe.each([
     // is closed by the new value.
     const after = open(port);
     expect((await after.get('/pid')).headers['keep-alive']).toBe('timeout=2');
-    if (sweepOn) await until(async () => ((await request(port, '/keepalive')).body === '0' ? true : undefined), 5000, 'the new timeout taken over');
+    if (sweepOn)
+      await until(
+        async () => ((await request(port, '/keepalive')).body === '0' ? true : undefined),
+        5000,
+        'the new timeout taken over',
+      );
     await after.closed;
   });
 });

@@ -1,17 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   bunAvailable,
-  kernelMigratesQueuedConnections,
   ClusterProcess,
   isAlive,
+  kernelMigratesQueuedConnections,
   metricSum,
+  type Runtime,
   reloadUnderLoad,
   request,
   scrape,
   until,
   waitGone,
   workersFromAdmin,
-  type Runtime,
 } from '../helpers/cluster-process.js';
 
 // The lifecycle suite runs under Node and under Bun (from the bun devDependency). On Bun there is no
@@ -63,7 +63,8 @@ describe.each(runtimes)('cluster lifecycle on %s', (runtime) => {
     expect(slot1).toMatchObject({ pid: ready.pid, restarts: 1 });
     // The replacement serves.
     const seen = new Set<number>();
-    for (let i = 0; i < 30 && !seen.has(ready.pid as number); i++) seen.add((JSON.parse((await request(port, '/pid')).body) as { pid: number }).pid);
+    for (let i = 0; i < 30 && !seen.has(ready.pid as number); i++)
+      seen.add((JSON.parse((await request(port, '/pid')).body) as { pid: number }).pid);
     expect(seen.has(ready.pid as number)).toBe(true);
     // The lifecycle log carries slot, pid and reason.
     const log = c.stderr.split('\n').find((l) => l.includes('"restarting worker"'));
@@ -128,7 +129,9 @@ describe.each(runtimes)('cluster lifecycle on %s', (runtime) => {
     const before = new Set(workers.map((w) => w.pid));
     const { reload, result } = await reloadUnderLoad(c, port);
     expect(reload.ok).toBe(true);
-    const after = (reload.workers as { pid: number; state: string }[]).filter((w) => w.state === 'ready').map((w) => w.pid);
+    const after = (reload.workers as { pid: number; state: string }[])
+      .filter((w) => w.state === 'ready')
+      .map((w) => w.pid);
     expect(after).toHaveLength(2);
     for (const pid of after) expect(before.has(pid)).toBe(false);
     if (runtime === 'bun' && !kernelMigrates) {
@@ -177,18 +180,28 @@ describe.each(runtimes)('cluster lifecycle on %s', (runtime) => {
     const { port, admin, workers } = await c.listening();
     const [survivor, victim] = [workers.find((w) => w.slot === 0)!, workers.find((w) => w.slot === 1)!];
     process.kill(victim.pid, 'SIGKILL');
-    expect(await c.waitFor((e) => e.event === 'worker:exit' && e.pid === victim.pid)).toMatchObject({ slot: 1, reason: 'signal', signal: 'SIGKILL' });
+    expect(await c.waitFor((e) => e.event === 'worker:exit' && e.pid === victim.pid)).toMatchObject({
+      slot: 1,
+      reason: 'signal',
+      signal: 'SIGKILL',
+    });
     // With respawn the replacement is ready within RESTART_DELAY (100 ms) and a start-up (the test
     // above): fifty times that passes with no restart and no worker in slot 1.
-    const replaced = await c.next((e) => (e.event === 'worker:ready' && e.slot === 1) || e.event === 'worker:restart', 5000).catch(() => undefined);
+    const replaced = await c
+      .next((e) => (e.event === 'worker:ready' && e.slot === 1) || e.event === 'worker:restart', 5000)
+      .catch(() => undefined);
     expect(replaced).toBeUndefined();
-    expect(c.logs.find((l) => l.msg === 'worker exited unexpectedly' && l.pid === victim.pid)).toMatchObject({ slot: 1, reason: 'signal' });
+    expect(c.logs.find((l) => l.msg === 'worker exited unexpectedly' && l.pid === victim.pid)).toMatchObject({
+      slot: 1,
+      reason: 'signal',
+    });
     const readiness = await workersFromAdmin(admin);
     expect(readiness).toMatchObject({ status: 200, readyWorkers: 1 }); // 1 ready >= the minimum of 1
     expect(readiness.workers.map((w) => [w.slot, w.pid, w.state])).toEqual([[0, survivor.pid, 'ready']]);
     expect(await metricSum(admin.port, 'cluster_workers', { cluster_worker_state: 'ready' })).toBe(1);
     expect(await metricSum(admin.port, 'cluster_worker_restarts_total')).toBe(0);
-    for (let i = 0; i < 10; i++) expect(JSON.parse((await request(port, '/pid')).body)).toMatchObject({ slot: 0, pid: survivor.pid });
+    for (let i = 0; i < 10; i++)
+      expect(JSON.parse((await request(port, '/pid')).body)).toMatchObject({ slot: 0, pid: survivor.pid });
     // The last one too: nothing serves, /readyz fails, the primary itself lives on.
     process.kill(survivor.pid, 'SIGKILL');
     await c.waitFor((e) => e.event === 'worker:exit' && e.pid === survivor.pid);
@@ -198,11 +211,21 @@ describe.each(runtimes)('cluster lifecycle on %s', (runtime) => {
   });
 
   it('with zombieDetection: false, a worker whose event loop is wedged is left running (the test above: killed within the heartbeat timeout); its snapshot age shows it', async () => {
-    const c = start({ WORKERS: '2', HB_INTERVAL: '100', HB_TIMEOUT: '1000', CONFIG_JSON: JSON.stringify({ processManagement: { zombieDetection: false } }) });
+    const c = start({
+      WORKERS: '2',
+      HB_INTERVAL: '100',
+      HB_TIMEOUT: '1000',
+      CONFIG_JSON: JSON.stringify({ processManagement: { zombieDetection: false } }),
+    });
     const { port, admin, workers } = await c.listening();
     await request(port, '/wedge', false).catch(() => undefined);
     // Which worker wedged: the one whose telemetry stopped. Five heartbeat timeouts later it still runs.
-    const stale = await until(async () => (await scrape(admin.port)).find((s) => s.name === 'cluster_worker_snapshot_age' && s.value > 5), 30_000, 'a snapshot older than 5 s', 250);
+    const stale = await until(
+      async () => (await scrape(admin.port)).find((s) => s.name === 'cluster_worker_snapshot_age' && s.value > 5),
+      30_000,
+      'a snapshot older than 5 s',
+      250,
+    );
     const wedged = workers.find((w) => w.slot === Number(stale.labels.worker_id))!;
     expect(isAlive(wedged.pid)).toBe(true);
     expect(c.events.filter((e) => e.event === 'worker:exit')).toEqual([]);

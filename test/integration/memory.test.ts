@@ -4,13 +4,32 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, type TestContext } from 'vitest';
-import { bunAvailable, ClusterProcess, mainLane, metricSum, request, runLoad, skipLong, waitingLane, type Runtime } from '../helpers/cluster-process.js';
+import {
+  bunAvailable,
+  ClusterProcess,
+  mainLane,
+  metricSum,
+  type Runtime,
+  request,
+  runLoad,
+  skipLong,
+  waitingLane,
+} from '../helpers/cluster-process.js';
 
 const MB = 1024 * 1024;
 // The detector's fast thresholds for a one-minute test (bench/leak-detector.mjs: their detection
 // time and false-positive rate on synthetic series).
-const leakDetection = { warmupMs: 5000, windowMs: 45_000, minSamples: 5, minSpanMs: 15_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
-const memory = (mm: Record<string, unknown>, resources: Record<string, unknown> = {}) => JSON.stringify({ resources: { ...resources, memoryManagement: { leakDetection, ...mm } } });
+const leakDetection = {
+  warmupMs: 5000,
+  windowMs: 45_000,
+  minSamples: 5,
+  minSpanMs: 15_000,
+  minGrowthBytesPerMin: 30 * MB,
+  minFit: 0.9,
+  minTrend: 0.8,
+};
+const memory = (mm: Record<string, unknown>, resources: Record<string, unknown> = {}) =>
+  JSON.stringify({ resources: { ...resources, memoryManagement: { leakDetection, ...mm } } });
 /** Resolves with the worker's worker:leak event; on a miss, fails with the detector's verdict after each GC sample. */
 const leakReported = (c: ClusterProcess, pid: number, timeoutMs: number) =>
   c
@@ -18,7 +37,17 @@ const leakReported = (c: ClusterProcess, pid: number, timeoutMs: number) =>
     .catch((err: Error) => {
       const checks = c.logs
         .filter((l) => l.msg === 'leak check' && l.pid === pid)
-        .map((l) => JSON.stringify({ t: l.time, verdict: l.verdict, samples: l.samples, spanMs: l.spanMs, growth: l.growthBytesPerMin, fit: l.fit, trend: l.trend }));
+        .map((l) =>
+          JSON.stringify({
+            t: l.time,
+            verdict: l.verdict,
+            samples: l.samples,
+            spanMs: l.spanMs,
+            growth: l.growthBytesPerMin,
+            fit: l.fit,
+            trend: l.trend,
+          }),
+        );
       throw new Error(`${err.message.slice(0, 200)}\nleak checks:\n${checks.join('\n')}`);
     });
 /** Five requests a second on one keep-alive connection until stopped: a quiet app's traffic. */
@@ -51,7 +80,10 @@ describe.skipIf(!waitingLane)('memory manager (node): the leak detector over min
   it.skipIf(skipLong)(
     'does not report a healthy sawtooth (allocate and free 50 MB) within 3 minutes',
     async (ctx) => {
-      const c = owned(ctx, new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: memory({ leakAction: 'warn' }) }));
+      const c = owned(
+        ctx,
+        new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: memory({ leakAction: 'warn' }) }),
+      );
       const { port, admin } = await c.listening();
       const pid = await pidVia(port, '/sawtooth?mb=50');
       // Wait for the detector to have judged this worker (its growth-rate gauge appears once it has
@@ -88,7 +120,10 @@ describe.skipIf(!waitingLane)('memory manager (node): the leak detector over min
     const [l, s] = await Promise.all([leaking.listening(), sawtooth.listening()]);
     let stop = false;
     const paced = [lightTraffic(l.port, () => stop), lightTraffic(s.port, () => stop)];
-    const [leakStart, sawStart] = await Promise.all([leaking.waitFor((e) => e.event === 'fixture-shape'), sawtooth.waitFor((e) => e.event === 'fixture-shape')]);
+    const [leakStart, sawStart] = await Promise.all([
+      leaking.waitFor((e) => e.event === 'fixture-shape'),
+      sawtooth.waitFor((e) => e.event === 'fixture-shape'),
+    ]);
     const leak = await leakReported(leaking, leakStart.pid as number, 60_000 - (Date.now() - (leakStart.at as number)));
     const detectedAfterS = (Date.now() - (leakStart.at as number)) / 1000;
     expect(detectedAfterS).toBeLessThan(60);
@@ -108,7 +143,9 @@ describe.skipIf(!waitingLane)('memory manager (node): the leak detector over min
     const gcs = async (admin: number) => ({
       major: await metricSum(admin, 'v8js_gc_duration_count', { v8js_gc_type: 'major' }),
       forced: await metricSum(admin, 'cluster_worker_gc_forced_duration_count', { cluster_gc_reason: 'leak-check' }),
-      forcedPauseS: await metricSum(admin, 'cluster_worker_gc_forced_duration_sum', { cluster_gc_reason: 'leak-check' }),
+      forcedPauseS: await metricSum(admin, 'cluster_worker_gc_forced_duration_sum', {
+        cluster_gc_reason: 'leak-check',
+      }),
     });
     const [lg, sg] = await Promise.all([gcs(l.admin.port), gcs(s.admin.port)]);
     // The sawtooth was read as often as the leak: the detector had readings, and found no trend.
@@ -129,12 +166,21 @@ describe.skipIf(!mainLane)('memory manager (node)', { concurrent: true }, () => 
     'with default thresholds, reports a worker retaining 2 MB/s early (its trend reaches the heap limit within the hour) and, with recycle, replaces it dropping no request',
     async (ctx) => {
       const config = JSON.stringify({ resources: { memoryManagement: { leakAction: 'recycle' } } });
-      const c = owned(ctx, new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: config, HB_TIMEOUT: '20000', LOG_LEVEL: 'debug' }));
+      const c = owned(
+        ctx,
+        new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: config, HB_TIMEOUT: '20000', LOG_LEVEL: 'debug' }),
+      );
       const { port } = await c.listening();
       const started = Date.now();
       const pid = await pidVia(port, '/leak?mbps=2');
       let stop = false;
-      const load = runLoad(port, () => stop, { keepAlive: 1, fresh: 1, maxRequests: 1_000_000, maxMs: 180_000, path: '/pid' });
+      const load = runLoad(port, () => stop, {
+        keepAlive: 1,
+        fresh: 1,
+        maxRequests: 1_000_000,
+        maxMs: 180_000,
+        path: '/pid',
+      });
       // No GC of the app's own: the memory manager asks for the readings it lacks.
       const leak = await leakReported(c, pid, 90_000);
       const detectedAfterS = (Date.now() - started) / 1000;
@@ -149,7 +195,9 @@ describe.skipIf(!mainLane)('memory manager (node)', { concurrent: true }, () => 
       const result = await load;
       expect(result.failed).toBe(0);
       expect(result.ok).toBeGreaterThan(50);
-      console.log(`default thresholds: leak detected ${detectedAfterS.toFixed(1)} s after it began (${leak.samples} GC samples, ${leak.timeToLimitS} s to the heap limit)`);
+      console.log(
+        `default thresholds: leak detected ${detectedAfterS.toFixed(1)} s after it began (${leak.samples} GC samples, ${leak.timeToLimitS} s to the heap limit)`,
+      );
     },
     150_000,
   );
@@ -157,7 +205,14 @@ describe.skipIf(!mainLane)('memory manager (node)', { concurrent: true }, () => 
   it('writes a heap snapshot with leakAction snapshot', async (ctx) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'oc-snap-'));
     ctx.onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    const c = owned(ctx, new ClusterProcess('app.mjs', { WORKERS: '1', CONFIG_JSON: memory({ leakAction: 'snapshot', heapSnapshotDir: dir }), HB_TIMEOUT: '30000' }));
+    const c = owned(
+      ctx,
+      new ClusterProcess('app.mjs', {
+        WORKERS: '1',
+        CONFIG_JSON: memory({ leakAction: 'snapshot', heapSnapshotDir: dir }),
+        HB_TIMEOUT: '30000',
+      }),
+    );
     const { port } = await c.listening();
     const pid = await pidVia(port, '/leak?mbps=2');
     const leak = await leakReported(c, pid, 90_000);
@@ -181,12 +236,19 @@ describe.skipIf(!mainLane)('memory manager (node)', { concurrent: true }, () => 
       new ClusterProcess('app.mjs', {
         WORKERS: '1',
         HB_TIMEOUT: '10000', // filling 200 MB blocks the event loop: see startRss
-        CONFIG_JSON: memory({ memoryWarningThreshold: 50, memoryCriticalThreshold: 60, memoryLeakDetection: false }, { maxMemoryPerWorker: '400MB' }),
+        CONFIG_JSON: memory(
+          { memoryWarningThreshold: 50, memoryCriticalThreshold: 60, memoryLeakDetection: false },
+          { maxMemoryPerWorker: '400MB' },
+        ),
       }),
     );
     const { port, admin } = await c.listening();
     const pid = await pidVia(port, '/native?mb=200');
-    const critical = await c.waitFor((e) => e.event === 'worker:memory' && e.pid === pid && e.level === 'critical', 10_000, 'critical');
+    const critical = await c.waitFor(
+      (e) => e.event === 'worker:memory' && e.pid === pid && e.level === 'critical',
+      10_000,
+      'critical',
+    );
     expect(critical.utilization as number).toBeGreaterThanOrEqual(0.6);
     expect(critical.utilization as number).toBeLessThan(1);
     const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === pid, 20_000, 'recycled worker exit');
@@ -195,7 +257,9 @@ describe.skipIf(!mainLane)('memory manager (node)', { concurrent: true }, () => 
     expect(replacement).toBeGreaterThan(-1);
     expect(replacement).toBeLessThan(c.events.indexOf(exit)); // the replacement served before the old one left
     expect(c.events.some((e) => e.event === 'worker:restart')).toBe(false);
-    expect(await metricSum(admin.port, 'cluster_worker_recycles_total', { cluster_exit_reason: 'memory-critical' })).toBe(1);
+    expect(
+      await metricSum(admin.port, 'cluster_worker_recycles_total', { cluster_exit_reason: 'memory-critical' }),
+    ).toBe(1);
     expect(JSON.parse((await request(port, '/pid')).body)).toMatchObject({ slot: 0, pid: c.events[replacement]!.pid });
   });
 
@@ -207,7 +271,10 @@ describe.skipIf(!mainLane)('memory manager (node)', { concurrent: true }, () => 
       new ClusterProcess('app.mjs', {
         WORKERS: '1',
         TELEMETRY_INTERVAL: '5000',
-        CONFIG_JSON: memory({ memoryLeakDetection: false, memoryCriticalThreshold: 99 }, { maxMemoryPerWorker: '96MB' }),
+        CONFIG_JSON: memory(
+          { memoryLeakDetection: false, memoryCriticalThreshold: 99 },
+          { maxMemoryPerWorker: '96MB' },
+        ),
       }),
     );
     const { port } = await c.listening();
@@ -225,17 +292,29 @@ describe.skipIf(!mainLane)('memory manager (node)', { concurrent: true }, () => 
       new ClusterProcess('app.mjs', {
         WORKERS: '1',
         CONFIG_JSON: memory(
-          { garbageCollectionHint: true, gcHintCooldownMs: 300, memoryWarningThreshold: 10, memoryCriticalThreshold: 99, memoryLeakDetection: false },
+          {
+            garbageCollectionHint: true,
+            gcHintCooldownMs: 300,
+            memoryWarningThreshold: 10,
+            memoryCriticalThreshold: 99,
+            memoryLeakDetection: false,
+          },
           { maxMemoryPerWorker: '400MB' },
         ),
       }),
     );
     const { port, admin } = await c.listening();
     const pid = await pidVia(port, '/churn?ms=5000');
-    const gc = await c.waitFor((e) => e.event === 'worker:gc' && e.pid === pid && (e.heapAfterBytes as number) < (e.heapBeforeBytes as number), 10_000, 'worker:gc');
+    const gc = await c.waitFor(
+      (e) => e.event === 'worker:gc' && e.pid === pid && (e.heapAfterBytes as number) < (e.heapBeforeBytes as number),
+      10_000,
+      'worker:gc',
+    );
     expect((gc.heapBeforeBytes as number) - (gc.heapAfterBytes as number)).toBeGreaterThan(1e6);
     expect(c.events.find((e) => e.event === 'worker:memory' && e.pid === pid)).toMatchObject({ level: 'warning' });
-    expect((await request(admin.port, '/metrics')).body).toMatch(/cluster_worker_gc_hints_total\{[^}]*worker_id="0"[^}]*\} [1-9]/);
+    expect((await request(admin.port, '/metrics')).body).toMatch(
+      /cluster_worker_gc_hints_total\{[^}]*worker_id="0"[^}]*\} [1-9]/,
+    );
   });
 });
 
@@ -247,7 +326,10 @@ const startRss = (runtime: Runtime) =>
     {
       WORKERS: '2',
       HB_TIMEOUT: '10000',
-      CONFIG_JSON: memory({ memoryWarningThreshold: 90, memoryCriticalThreshold: 99, memoryLeakDetection: false }, { maxMemoryPerWorker: '256MB' }),
+      CONFIG_JSON: memory(
+        { memoryWarningThreshold: 90, memoryCriticalThreshold: 99, memoryLeakDetection: false },
+        { maxMemoryPerWorker: '256MB' },
+      ),
     },
     runtime,
   );
@@ -255,7 +337,11 @@ const startRss = (runtime: Runtime) =>
 async function rssLimitRecycles(c: ClusterProcess): Promise<void> {
   const { port } = await c.listening();
   const pid = await pidVia(port, '/native?mb=300');
-  const over = await c.waitFor((e) => e.event === 'worker:memory' && e.pid === pid && e.level === 'over-limit', 10_000, 'over-limit');
+  const over = await c.waitFor(
+    (e) => e.event === 'worker:memory' && e.pid === pid && e.level === 'over-limit',
+    10_000,
+    'over-limit',
+  );
   expect(over.usedBytes as number).toBeGreaterThan(256e6);
   const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === pid, 20_000, 'recycled worker exit');
   expect(exit).toMatchObject({ reason: 'memory-limit', code: 0 });

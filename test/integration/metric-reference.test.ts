@@ -46,7 +46,12 @@ describe('docs/telemetry.md against a real scrape', () => {
       resources: { maxMemoryPerWorker: '512MB', memoryManagement: { garbageCollectionHint: true } },
       autoScaling: { enabled: true, minWorkers: 2, maxWorkers: 3 },
     };
-    cp = new ClusterProcess('app.mjs', { WORKERS: '2', STANDBY: '1', CONFIG_JSON: JSON.stringify(config), TELEMETRY_INTERVAL: '200' }, 'node', ['--expose-gc']);
+    cp = new ClusterProcess(
+      'app.mjs',
+      { WORKERS: '2', STANDBY: '1', CONFIG_JSON: JSON.stringify(config), TELEMETRY_INTERVAL: '200' },
+      'node',
+      ['--expose-gc'],
+    );
     const { port, admin } = await cp.listening();
     const { names, prefixes } = documented();
     const isDocumented = (f: string) => names.has(f) || prefixes.some((p) => f.startsWith(p));
@@ -65,7 +70,9 @@ describe('docs/telemetry.md against a real scrape', () => {
       250,
     );
     // fixture_*: the test app's own plugin metrics; target_info: the resource.
-    const undocumented = [...families].filter((f) => !isDocumented(f) && f !== 'target_info' && !f.startsWith('fixture_'));
+    const undocumented = [...families].filter(
+      (f) => !isDocumented(f) && f !== 'target_info' && !f.startsWith('fixture_'),
+    );
     expect(undocumented, 'exported but not in docs/telemetry.md').toEqual([]);
   });
 });

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll, type LogLine, ROOT, request } from '../helpers/cluster-process.js';
 
 const run = promisify(execFile);
-const npm = (args: string[], cwd: string) => run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, timeout: 240_000, maxBuffer: 2 ** 24 });
+const npm = (args: string[], cwd: string) =>
+  run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, timeout: 240_000, maxBuffer: 2 ** 24 });
 
 /** A process of the installed package, its JSON log lines (stderr) and every pid they name. */
 class Started {
@@ -44,7 +45,8 @@ class Started {
     for (;;) {
       const l = this.logs.find((x) => x.msg === 'cluster ready');
       if (l) return l;
-      if (this.child.exitCode !== null || Date.now() > deadline) throw new Error(`no 'cluster ready' (exit ${this.child.exitCode}): ${this.stderr.slice(-2000)}`);
+      if (this.child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`no 'cluster ready' (exit ${this.child.exitCode}): ${this.stderr.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -71,7 +73,13 @@ describe('the npm pack tarball, installed into an empty project', () => {
   let project: string;
   const started: Started[] = [];
   const start = (cmd: string, args: string[]) => {
-    const s = new Started(spawn(cmd, args, { cwd: project, env: { ...process.env, OTEL_CLUSTER_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] }));
+    const s = new Started(
+      spawn(cmd, args, {
+        cwd: project,
+        env: { ...process.env, OTEL_CLUSTER_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
     started.push(s);
     return s;
   };
@@ -79,17 +87,29 @@ describe('the npm pack tarball, installed into an empty project', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'otel-cluster-pack-'));
     // The repo is built before the tests (npm test's pretest): no prepare script here.
-    const packed = JSON.parse((await npm(['pack', '--json', '--ignore-scripts', '--pack-destination', dir], ROOT)).stdout) as { filename: string; files: { path: string }[] }[];
+    const packed = JSON.parse(
+      (await npm(['pack', '--json', '--ignore-scripts', '--pack-destination', dir], ROOT)).stdout,
+    ) as { filename: string; files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
     // The bundle and the declarations: no second JavaScript tree (dist/src/**/*.js, dist/otel, ...).
     expect(files).toEqual(
-      expect.arrayContaining(['package.json', 'dist/bundle/index.js', 'dist/bundle/plugin.js', 'dist/bundle/cli/main.js', 'dist/src/index.d.ts', 'dist/src/plugin-api/index.d.ts']),
+      expect.arrayContaining([
+        'package.json',
+        'dist/bundle/index.js',
+        'dist/bundle/plugin.js',
+        'dist/bundle/cli/main.js',
+        'dist/src/index.d.ts',
+        'dist/src/plugin-api/index.d.ts',
+      ]),
     );
     expect(files.filter((f) => f.endsWith('.js') && !f.startsWith('dist/bundle/'))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
     project = path.join(dir, 'project');
     mkdirSync(project);
-    writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'packed-app', private: true, type: 'module' }));
+    writeFileSync(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'packed-app', private: true, type: 'module' }),
+    );
     writeFileSync(path.join(project, 'app.mjs'), APP);
     writeFileSync(path.join(project, 'server.cjs'), CLI_APP);
     await npm(['install', '--prefer-offline', '--ignore-scripts', path.join(dir, packed[0]!.filename)], project);
@@ -142,7 +162,9 @@ app.on('worker:unhealthy', (e) => e.reasons.join());
         file,
       ];
       if (resolution === 'node10') args.push('--ignoreDeprecations', '5.0');
-      const r = await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), ...args], { cwd: project }).catch((err: { stdout: string }) => ({ stdout: err.stdout }));
+      const r = await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), ...args], {
+        cwd: project,
+      }).catch((err: { stdout: string }) => ({ stdout: err.stdout }));
       expect(r.stdout).toBe('');
     },
     120_000,
@@ -172,7 +194,22 @@ app.on('worker:unhealthy', (e) => e.reasons.join());
   }, 90_000);
 
   it('npx otel-cluster start server.cjs -i 2 answers on both workers and stops on SIGTERM', async () => {
-    const s = start('npx', ['--no-install', 'otel-cluster', 'start', 'server.cjs', '-i', '2', '--port', '0', '--admin-port', '0', '--name', 'packed', '--runtime-dir', path.join(dir, 'rt')]);
+    const s = start('npx', [
+      '--no-install',
+      'otel-cluster',
+      'start',
+      'server.cjs',
+      '-i',
+      '2',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--name',
+      'packed',
+      '--runtime-dir',
+      path.join(dir, 'rt'),
+    ]);
     const ready = await s.ready();
     const pids = new Set<number>();
     for (let i = 0; i < 40 && pids.size < 2; i++) {

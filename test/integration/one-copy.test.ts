@@ -14,7 +14,9 @@ import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.j
 
 const root = path.resolve(process.env.ONE_COPY_ROOT ?? ROOT);
 
-/** Recorders: an ES module load hook (its own thread) and CommonJS Module.prototype.load, appending to <dir>/<pid>.txt. */
+/**
+ * Recorders: an ES module load hook (its own thread) and CommonJS Module.prototype.load, appending to <dir>/<pid>.txt.
+ */
 function writeRecorders(dir: string): string {
   writeFileSync(
     path.join(dir, 'hooks.mjs'),
@@ -58,7 +60,9 @@ function places(files: string[]): Map<string, Set<string>> {
     if (!file.endsWith('.js') || !file.includes(`${path.sep}dist${path.sep}bundle${path.sep}`)) continue;
     // A chunk of ours: the packages inlined into it, each with the build it came from (an ES module
     // build and a CommonJS build of one package are two copies too).
-    for (const [, name, rest] of readFileSync(file, 'utf8').matchAll(/^\/\/ \S*node_modules\/((?:@[^/]+\/)?[^/]+)\/(\S+)$/gm))
+    for (const [, name, rest] of readFileSync(file, 'utf8').matchAll(
+      /^\/\/ \S*node_modules\/((?:@[^/]+\/)?[^/]+)\/(\S+)$/gm,
+    ))
       add(name!, `bundle (${/(^|\/)esm\/|\.mjs$/.test(rest!) ? 'ES module build' : 'CommonJS build'})`);
   }
   return found;
@@ -111,11 +115,13 @@ describe('one copy of each package at run time', () => {
     for (const pid of pids) {
       for (const [name, where] of places(loadedFiles(dir, pid))) {
         for (const p of where) all.set(name, (all.get(name) ?? new Set()).add(p));
-        if (where.size > 1) twice.push(`${pid === c.child.pid ? 'primary' : `worker ${pid}`}: ${name} from ${[...where].join(' and ')}`);
+        if (where.size > 1)
+          twice.push(`${pid === c.child.pid ? 'primary' : `worker ${pid}`}: ${name} from ${[...where].join(' and ')}`);
       }
     }
     // Inlined in one role and loaded from node_modules in another is two copies as well.
-    for (const [name, where] of all) if (where.size > 1) twice.push(`across processes: ${name} from ${[...where].join(' and ')}`);
+    for (const [name, where] of all)
+      if (where.size > 1) twice.push(`across processes: ${name} from ${[...where].join(' and ')}`);
     expect(twice).toEqual([]);
     // The recorders saw the package: the bundle, and @opentelemetry/api from node_modules.
     expect([...(all.get('@opentelemetry/sdk-metrics') ?? [])]).toHaveLength(1);

@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, kernelMigratesQueuedConnections, underLoad, type LoadResult, type Runtime } from '../helpers/cluster-process.js';
+import {
+  bunAvailable,
+  ClusterProcess,
+  kernelMigratesQueuedConnections,
+  type LoadResult,
+  type Runtime,
+  underLoad,
+} from '../helpers/cluster-process.js';
 
 // Every planned operation under keep-alive and connection-per-request load (4 + 2 closed loops on
 // /pid): zero failed requests. A crash loses at most what the crashed worker had in flight. The
@@ -58,8 +65,14 @@ describe.each(runtimes)('operations under load on %s', (runtime) => {
 
   it('recycle (a worker failing its health checks): replaced first, then drained, no request fails', async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'oc-ops-'));
-    const config = JSON.stringify({ healthCheck: { enabled: true, interval: 200, timeout: 150, maxFailures: 2, gracePeriodMs: 0 } });
-    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', CONFIG_JSON: config, HEALTH_FAIL_DIR: dir, HB_TIMEOUT: '20000' }, runtime));
+    const config = JSON.stringify({
+      healthCheck: { enabled: true, interval: 200, timeout: 150, maxFailures: 2, gracePeriodMs: 0 },
+    });
+    const c = (cp = new ClusterProcess(
+      'app.mjs',
+      { WORKERS: '2', CONFIG_JSON: config, HEALTH_FAIL_DIR: dir, HB_TIMEOUT: '20000' },
+      runtime,
+    ));
     const { port, workers } = await c.listening();
     const victim = workers[0]!.pid;
     const { value: exit, result } = await underLoad(port, async () => {
@@ -89,6 +102,8 @@ describe.each(runtimes)('operations under load on %s', (runtime) => {
     expect(result.failed).toBeLessThanOrEqual(loops.keepAlive + loops.fresh);
     expect(result.ok).toBeGreaterThan(50);
     expect(ready.pid).not.toBe(victim);
-    console.log(`[${runtime}] crash under load: ${result.ok} ok, ${result.failed} failed (${result.errors.join('; ')})`);
+    console.log(
+      `[${runtime}] crash under load: ${result.ok} ok, ${result.failed} failed (${result.errors.join('; ')})`,
+    );
   });
 });

@@ -14,7 +14,13 @@ describe('OpenTelemetry environment variables', () => {
 
   const metricNames = (r: OtlpReceiver) =>
     new Set(
-      r.received.filter((b) => b.path === '/v1/metrics').flatMap((b) => (b.body.resourceMetrics ?? []).flatMap((rm: any) => rm.scopeMetrics.flatMap((sm: any) => sm.metrics.map((m: any) => m.name)))),
+      r.received
+        .filter((b) => b.path === '/v1/metrics')
+        .flatMap((b) =>
+          (b.body.resourceMetrics ?? []).flatMap((rm: any) =>
+            rm.scopeMetrics.flatMap((sm: any) => sm.metrics.map((m: any) => m.name)),
+          ),
+        ),
     );
 
   it('OTEL_SDK_DISABLED=true: exports nothing, even where options ask, and serves and decides as before', async () => {
@@ -30,7 +36,10 @@ describe('OpenTelemetry environment variables', () => {
     for (let i = 0; i < 20; i++) expect((await request(port, '/pid')).status).toBe(200);
     expect((await request(admin.port, '/metrics')).status).toBe(404);
     expect((await request(admin.port, '/health')).status).toBe(200);
-    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'disabled', exports: [] });
+    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({
+      sdk: 'disabled',
+      exports: [],
+    });
     // The primary still reads the workers' snapshots: its decisions do not depend on export.
     await until(
       async () => {
@@ -51,7 +60,10 @@ describe('OpenTelemetry environment variables', () => {
     const { port, admin } = await c.listening();
     expect((await request(port, '/pid')).status).toBe(200);
     expect((await request(admin.port, '/metrics')).status).toBe(404);
-    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'disabled', exports: [] });
+    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({
+      sdk: 'disabled',
+      exports: [],
+    });
     c.child.stdin!.write('close\n');
     expect((await c.exited).code).toBe(0);
     // (The fixture's own inert-setting warning aside.)
@@ -71,10 +83,21 @@ describe('OpenTelemetry environment variables', () => {
     expect((await request(port, '/pid')).status).toBe(200);
     expect((await request(admin.port, '/metrics')).status).toBe(404);
     const r = receiver;
-    await until(async () => (metricNames(r).has('http.server.request.duration') ? true : undefined), 10_000, 'request metrics over OTLP');
+    await until(
+      async () => (metricNames(r).has('http.server.request.duration') ? true : undefined),
+      10_000,
+      'request metrics over OTLP',
+    );
     expect(r.received.every((b) => b.contentType === 'application/json')).toBe(true);
-    await until(async () => (/descriptor[\s\S]*http\.server\.request\.duration/.test(c.stdout) ? true : undefined), 10_000, 'the console exporter output');
-    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'global', exports: ['otlp http/json', 'console'] });
+    await until(
+      async () => (/descriptor[\s\S]*http\.server\.request\.duration/.test(c.stdout) ? true : undefined),
+      10_000,
+      'the console exporter output',
+    );
+    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({
+      sdk: 'global',
+      exports: ['otlp http/json', 'console'],
+    });
   });
 
   it('OTEL_NODE_RESOURCE_DETECTORS chooses the detectors: host attributes by default, none with env only', async () => {
@@ -85,7 +108,11 @@ describe('OpenTelemetry environment variables', () => {
       await cp.cleanup();
       return labels;
     };
-    expect(await targetInfo({})).toMatchObject({ team: 'shop', host_name: expect.any(String), process_runtime_name: 'nodejs' });
+    expect(await targetInfo({})).toMatchObject({
+      team: 'shop',
+      host_name: expect.any(String),
+      process_runtime_name: 'nodejs',
+    });
     const envOnly = await targetInfo({ OTEL_NODE_RESOURCE_DETECTORS: 'env' });
     expect(envOnly).toMatchObject({ team: 'shop', service_name: 'fixture' });
     expect(envOnly).not.toHaveProperty('host_name');
@@ -94,7 +121,11 @@ describe('OpenTelemetry environment variables', () => {
   it('names a value it ignores', async () => {
     const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', OTEL_METRICS_EXPORTER: 'prometheus,zipkin' }));
     const { admin } = await c.listening();
-    await c.waitForLog((l) => /OTEL_METRICS_EXPORTER: unknown exporter 'zipkin'/.test(String(l.msg)), 5000, 'the warning');
+    await c.waitForLog(
+      (l) => /OTEL_METRICS_EXPORTER: unknown exporter 'zipkin'/.test(String(l.msg)),
+      5000,
+      'the warning',
+    );
     expect((await request(admin.port, '/metrics')).status).toBe(200);
   });
 });

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterProcess, request, until } from '../helpers/cluster-process.js';
-import { METRICS_EXPORT, type OtlpGrpcReceiver, startOtlpGrpcReceiver, TRACES_EXPORT } from '../helpers/otlp-grpc-receiver.js';
+import {
+  METRICS_EXPORT,
+  type OtlpGrpcReceiver,
+  startOtlpGrpcReceiver,
+  TRACES_EXPORT,
+} from '../helpers/otlp-grpc-receiver.js';
 import { attr, type KeyValue } from '../helpers/otlp-receiver.js';
 
 // OTLP over gRPC, configured only by the standard variables (OTEL_EXPORTER_OTLP_PROTOCOL=grpc and
@@ -29,7 +34,10 @@ describe('OTLP export over gRPC', () => {
       OTEL_BSP_SCHEDULE_DELAY: '200',
     }));
     const { port } = await c.listening();
-    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'global', exports: ['prometheus', 'otlp grpc'] });
+    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({
+      sdk: 'global',
+      exports: ['prometheus', 'otlp grpc'],
+    });
 
     // One traced request per worker (round-robin: two requests reach both slots).
     const traced = new Map<number, { traceId: string; parentId: string }>();
@@ -46,7 +54,10 @@ describe('OTLP export over gRPC', () => {
         const found = new Map<number, { span: any; resource: any }>();
         for (const b of r.received.filter((x) => x.path === TRACES_EXPORT))
           for (const rs of b.body.resourceSpans)
-            for (const ss of rs.scopeSpans) for (const s of ss.spans) for (const [slot, ids] of traced) if (s.traceId === ids.traceId) found.set(slot, { span: s, resource: rs.resource });
+            for (const ss of rs.scopeSpans)
+              for (const s of ss.spans)
+                for (const [slot, ids] of traced)
+                  if (s.traceId === ids.traceId) found.set(slot, { span: s, resource: rs.resource });
         return found.size === 2 ? found : undefined;
       },
       10_000,
@@ -68,14 +79,21 @@ describe('OTLP export over gRPC', () => {
         for (const rm of b.body.resourceMetrics)
           for (const sm of rm.scopeMetrics)
             for (const m of sm.metrics.filter((x: any) => x.name === name))
-              for (const dp of (m.histogram ?? m.gauge ?? m.sum)?.dataPoints ?? []) if (keep(dp.attributes)) slots.add(attr(dp.attributes, 'worker.id'));
+              for (const dp of (m.histogram ?? m.gauge ?? m.sum)?.dataPoints ?? [])
+                if (keep(dp.attributes)) slots.add(attr(dp.attributes, 'worker.id'));
       return slots;
     };
     await until(
       async () => {
         const requests = slotsOf('http.server.request.duration', (a) => attr(a, 'http.route') === '/pid');
         const memory = slotsOf('process.memory.usage');
-        return requests.has(0) && requests.has(1) && memory.has(0) && memory.has(1) && slotsOf('cluster.workers').size > 0 ? true : undefined;
+        return requests.has(0) &&
+          requests.has(1) &&
+          memory.has(0) &&
+          memory.has(1) &&
+          slotsOf('cluster.workers').size > 0
+          ? true
+          : undefined;
       },
       10_000,
       "the workers' request histogram and the primary's per-worker memory over gRPC",

@@ -36,7 +36,9 @@ describe('OTLP export', () => {
     const span = await until(
       async () => {
         for (const b of bodies.filter((x) => x.path === '/v1/traces'))
-          for (const rs of b.body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) if (s.traceId === traceId) return { span: s, resource: rs.resource };
+          for (const rs of b.body.resourceSpans ?? [])
+            for (const ss of rs.scopeSpans ?? [])
+              for (const s of ss.spans ?? []) if (s.traceId === traceId) return { span: s, resource: rs.resource };
         return undefined;
       },
       10_000,
@@ -59,7 +61,11 @@ describe('OTLP export', () => {
           for (const rm of b.body.resourceMetrics ?? [])
             for (const sm of rm.scopeMetrics ?? [])
               for (const m of sm.metrics ?? [])
-                if (m.name === 'http.server.request.duration' && m.histogram?.dataPoints?.some((dp: any) => attr(dp.attributes, 'http.route') === '/slow')) return { m, resource: rm.resource };
+                if (
+                  m.name === 'http.server.request.duration' &&
+                  m.histogram?.dataPoints?.some((dp: any) => attr(dp.attributes, 'http.route') === '/slow')
+                )
+                  return { m, resource: rm.resource };
         return undefined;
       },
       10_000,
@@ -77,12 +83,19 @@ describe('OTLP export', () => {
     expect(attr(metric.resource.attributes, 'host.name')).toBeTruthy();
     const scraped = await scrape(admin.port);
     const target = scraped.find((s) => s.name === 'target_info');
-    expect(target?.labels).toMatchObject({ service_name: 'fixture', deployment_environment_name: 'test', team: 'shop' });
+    expect(target?.labels).toMatchObject({
+      service_name: 'fixture',
+      deployment_environment_name: 'test',
+      team: 'shop',
+    });
     // The global API in the primary: a counter made and added to before listen() (the SDK not loaded
     // yet) and after it, exported with the cluster's metrics. host.id (an asynchronous detector) too.
     expect(scraped.find((x) => x.name === 'fixture_deploys_total')?.value).toBe(2);
     if (existsSync('/etc/machine-id')) expect(target?.labels.host_id).toMatch(/\S/);
-    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({ sdk: 'global', exports: ['prometheus', 'otlp http/protobuf'] });
+    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toEqual({
+      sdk: 'global',
+      exports: ['prometheus', 'otlp http/protobuf'],
+    });
 
     // The slow request is an exemplar of the latency readings decisions are made from.
     const m = (await c.command('metrics 60000')).metrics as { cluster: { exemplars: { traceId: string }[] } };
@@ -94,19 +107,34 @@ describe('OTLP export', () => {
       bodies
         .filter((b) => b.path === '/v1/metrics')
         .flatMap((b) =>
-          (b.body.resourceMetrics ?? []).flatMap((rm: any) => (rm.scopeMetrics ?? []).flatMap((sm: any) => (sm.metrics ?? []).filter((x: any) => x.name === 'cluster.ipc.request.duration'))),
+          (b.body.resourceMetrics ?? []).flatMap((rm: any) =>
+            (rm.scopeMetrics ?? []).flatMap((sm: any) =>
+              (sm.metrics ?? []).filter((x: any) => x.name === 'cluster.ipc.request.duration'),
+            ),
+          ),
         );
-    const exported = await until(async () => (ipcHistograms().length >= 2 ? ipcHistograms() : undefined), 10_000, 'two exports of cluster.ipc.request.duration');
+    const exported = await until(
+      async () => (ipcHistograms().length >= 2 ? ipcHistograms() : undefined),
+      10_000,
+      'two exports of cluster.ipc.request.duration',
+    );
     for (const h of exported) {
       expect(h.histogram.aggregationTemporality).toBe(2); // CUMULATIVE
-      const points = h.histogram.dataPoints.map((dp: any) => [attr(dp.attributes, 'cluster.ipc.outcome'), Number(dp.count ?? 0), dp.min, dp.max]);
+      const points = h.histogram.dataPoints.map((dp: any) => [
+        attr(dp.attributes, 'cluster.ipc.outcome'),
+        Number(dp.count ?? 0),
+        dp.min,
+        dp.max,
+      ]);
       expect(points.sort()).toEqual([
         ['error', 0, undefined, undefined],
         ['ok', 0, undefined, undefined],
         ['timeout', 0, undefined, undefined],
       ]);
     }
-    expect(new Set(exported.flatMap((h: any) => h.histogram.dataPoints.map((dp: any) => String(dp.startTimeUnixNano)))).size).toBe(1);
+    expect(
+      new Set(exported.flatMap((h: any) => h.histogram.dataPoints.map((dp: any) => String(dp.startTimeUnixNano)))).size,
+    ).toBe(1);
   });
 
   it('runs handlers in the request span: global-API spans are its children, an instrumented fetch carries traceparent and is measured per worker', async () => {
@@ -129,14 +157,23 @@ describe('OTLP export', () => {
         OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
       }));
       const { port, admin } = await c.listening();
-      const { parent, own } = JSON.parse((await request(port, '/global-api')).body) as { parent?: { traceId: string; spanId: string }; own: { traceId: string; spanId: string } };
+      const { parent, own } = JSON.parse((await request(port, '/global-api')).body) as {
+        parent?: { traceId: string; spanId: string };
+        own: { traceId: string; spanId: string };
+      };
       expect(parent, 'the handler runs inside the server span').toBeDefined();
       expect(own.traceId).toBe(parent!.traceId);
       expect((await request(port, `/outgoing?port=${dport}`)).body).toBe('downstream');
       expect(seen[0]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
       const [, traceId, clientSpanId] = seen[0]!.split('-');
       const spans = async () =>
-        bodies.filter((b) => b.path === '/v1/traces').flatMap((b) => (b.body.resourceSpans ?? []).flatMap((rs: any) => (rs.scopeSpans ?? []).flatMap((ss: any) => ss.spans ?? [])));
+        bodies
+          .filter((b) => b.path === '/v1/traces')
+          .flatMap((b) =>
+            (b.body.resourceSpans ?? []).flatMap((rs: any) =>
+              (rs.scopeSpans ?? []).flatMap((ss: any) => ss.spans ?? []),
+            ),
+          );
       const found = await until(
         async () => {
           const all = await spans();
@@ -172,13 +209,28 @@ describe('OTLP export', () => {
   it('keeps a MeterProvider the app registered itself, and says so', async () => {
     const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', OWN_METER_PROVIDER: '1' }));
     const { port, admin } = await c.listening();
-    await c.waitForLog((l) => /global MeterProvider was registered before otel-cluster/.test(String(l.msg)), 10_000, 'the kept-provider warning');
+    await c.waitForLog(
+      (l) => /global MeterProvider was registered before otel-cluster/.test(String(l.msg)),
+      10_000,
+      'the kept-provider warning',
+    );
     // The primary keeps it too: its own exports go through a provider of ours, not NodeSDK's global one.
-    await c.waitForLog((l) => /registered in the primary before otel-cluster/.test(String(l.msg)), 10_000, "the primary's kept-provider warning");
-    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toMatchObject({ sdk: 'own-provider' });
+    await c.waitForLog(
+      (l) => /registered in the primary before otel-cluster/.test(String(l.msg)),
+      10_000,
+      "the primary's kept-provider warning",
+    );
+    expect((await c.waitForLog((l) => l.msg === 'cluster ready', 5000, 'cluster ready')).telemetry).toMatchObject({
+      sdk: 'own-provider',
+    });
     expect((await request(port, '/global-api')).status).toBe(200);
     // Our own metrics still arrive; the app's global counter went to its own provider.
-    await until(async () => ((await scrape(admin.port)).some((x) => x.name === 'http_server_request_duration_count') ? true : undefined), 10_000, 'request metrics');
+    await until(
+      async () =>
+        (await scrape(admin.port)).some((x) => x.name === 'http_server_request_duration_count') ? true : undefined,
+      10_000,
+      'request metrics',
+    );
     expect((await scrape(admin.port)).some((x) => x.name === 'shop_orders_total')).toBe(false);
   });
 });

@@ -19,7 +19,12 @@ describe.runIf(prometheusAvailable)('a real Prometheus', () => {
       ));
       // Ready comes before targets are applied (service discovery updates are throttled to 5 s):
       // start the load only once the cluster has been scraped, so the rate window is full of samples.
-      await until(async () => ((await p.value('up{job="otel-cluster"}')) === 1 ? true : undefined), 20_000, 'first scrape', 200);
+      await until(
+        async () => ((await p.value('up{job="otel-cluster"}')) === 1 ? true : undefined),
+        20_000,
+        'first scrape',
+        200,
+      );
 
       // Bounded load at a fixed rate: 40 req/s to /users/:id and 4 req/s to /slow (300 ms), 13 s.
       const rate = 40;
@@ -34,7 +39,9 @@ describe.runIf(prometheusAvailable)('a real Prometheus', () => {
         await new Promise((r) => setTimeout(r, 5));
       }
       const measured = await p.value('sum(rate(http_server_request_duration_count{http_route="/users/:id"}[10s]))');
-      const p95 = await p.value('histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_bucket{http_route="/slow"}[10s])))');
+      const p95 = await p.value(
+        'histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_bucket{http_route="/slow"}[10s])))',
+      );
       await Promise.all(inflight);
       console.log(`[prometheus] rate ${measured?.toFixed(1)} req/s for ${rate} sent; p95 of /slow ${p95}`);
       expect(Math.abs(measured! - rate) / rate).toBeLessThan(0.15);

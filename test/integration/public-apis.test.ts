@@ -30,14 +30,31 @@ describe('Node private APIs', () => {
 
     // Keep-alive and connection-per-request traffic, all answered.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-    const results = await Promise.all([...Array.from({ length: 100 }, (_, i) => request(port, `/users/${i}`, agent)), ...Array.from({ length: 50 }, (_, i) => request(port, `/users/${i}`))]);
+    const results = await Promise.all([
+      ...Array.from({ length: 100 }, (_, i) => request(port, `/users/${i}`, agent)),
+      ...Array.from({ length: 50 }, (_, i) => request(port, `/users/${i}`)),
+    ]);
     agent.destroy();
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
     // Each response ended through its 'close' listener exactly once.
-    await until(async () => ((await metricSum(admin.port, 'http_server_request_duration_count', { http_route: '/users/:id' })) === 150 ? true : undefined), 10_000, '150 requests counted');
+    await until(
+      async () =>
+        (await metricSum(admin.port, 'http_server_request_duration_count', { http_route: '/users/:id' })) === 150
+          ? true
+          : undefined,
+      10_000,
+      '150 requests counted',
+    );
     // A later request seen in the scrape means later snapshots: a double count would show by then.
     await request(port, '/status/201');
-    await until(async () => ((await metricSum(admin.port, 'http_server_request_duration_count', { http_response_status_code: '201' })) >= 1 ? true : undefined), 10_000, 'a later request counted');
+    await until(
+      async () =>
+        (await metricSum(admin.port, 'http_server_request_duration_count', { http_response_status_code: '201' })) >= 1
+          ? true
+          : undefined,
+      10_000,
+      'a later request counted',
+    );
     expect(await metricSum(admin.port, 'http_server_request_duration_count', { http_route: '/users/:id' })).toBe(150);
 
     // Node's own keep-alive timer advertises and enforces the timeout (the fixture's default 5 s).

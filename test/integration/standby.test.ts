@@ -6,8 +6,16 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, metricSum, request, until, type ClusterEvent, type Runtime } from '../helpers/cluster-process.js';
 import { CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
+import {
+  bunAvailable,
+  type ClusterEvent,
+  ClusterProcess,
+  metricSum,
+  type Runtime,
+  request,
+  until,
+} from '../helpers/cluster-process.js';
 
 interface Row {
   slot: number;
@@ -17,13 +25,18 @@ interface Row {
   lastSeenAt: number;
 }
 
-const setups: [Runtime, string][] = [['node', 'least-connections'], ['node', 'os'], ...(bunAvailable ? ([['bun', 'os']] as [Runtime, string][]) : [])];
+const setups: [Runtime, string][] = [
+  ['node', 'least-connections'],
+  ['node', 'os'],
+  ...(bunAvailable ? ([['bun', 'os']] as [Runtime, string][]) : []),
+];
 const dir = mkdtempSync(path.join(os.tmpdir(), 'oc-standby-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.each(setups)('standby workers on %s (%s)', (runtime, strategy) => {
   let cp: ClusterProcess | undefined;
-  const start = (env: Record<string, string> = {}) => (cp = new ClusterProcess('app.mjs', { WORKERS: '2', STANDBY: '1', LB_STRATEGY: strategy, ...env }, runtime));
+  const start = (env: Record<string, string> = {}) =>
+    (cp = new ClusterProcess('app.mjs', { WORKERS: '2', STANDBY: '1', LB_STRATEGY: strategy, ...env }, runtime));
   afterEach(async () => {
     await cp?.cleanup();
     cp = undefined;
@@ -69,10 +82,22 @@ describe.each(setups)('standby workers on %s (%s)', (runtime, strategy) => {
     const active = await c.waitFor((e) => e.event === 'fixture-active' && e.pid === standby.pid);
     expect(active).toMatchObject({ standbyAtLoad: true });
     const slot = active.slot as number;
-    expect(await c.waitFor((e) => e.event === 'fixture-activated' && e.pid === standby.pid)).toMatchObject({ slot, reason: 'restart' });
+    expect(await c.waitFor((e) => e.event === 'fixture-activated' && e.pid === standby.pid)).toMatchObject({
+      slot,
+      reason: 'restart',
+    });
     // The slot is served by the standby's pid, and its restart is counted.
-    await until(async () => (JSON.parse((await request(port, '/pid')).body).pid === standby.pid ? true : undefined), 10_000, "the standby's pid answering", 0);
-    expect((await rows(c)).find((w) => w.slot === slot)).toMatchObject({ pid: standby.pid, restarts: 1, state: 'ready' });
+    await until(
+      async () => (JSON.parse((await request(port, '/pid')).body).pid === standby.pid ? true : undefined),
+      10_000,
+      "the standby's pid answering",
+      0,
+    );
+    expect((await rows(c)).find((w) => w.slot === slot)).toMatchObject({
+      pid: standby.pid,
+      restarts: 1,
+      state: 'ready',
+    });
   });
 
   it('a scale-up activates the standby, then starts its successor', async () => {
@@ -81,7 +106,11 @@ describe.each(setups)('standby workers on %s (%s)', (runtime, strategy) => {
     const standby = await c.waitFor((e) => e.event === 'worker:standby', 15_000, 'a standby');
     const scaled = await c.command('scale 3');
     expect(scaled.ok).toBe(true);
-    expect(c.events.find((e) => e.event === 'worker:activated')).toMatchObject({ slot: 2, pid: standby.pid, reason: 'scale-up' });
+    expect(c.events.find((e) => e.event === 'worker:activated')).toMatchObject({
+      slot: 2,
+      pid: standby.pid,
+      reason: 'scale-up',
+    });
     expect((scaled.workers as Row[]).find((w) => w.slot === 2)).toMatchObject({ pid: standby.pid, state: 'ready' });
     // No fork for slot 2: the standby took it.
     expect(c.events.some((e) => e.event === 'worker:spawned' && e.slot === 2)).toBe(false);
@@ -96,12 +125,19 @@ describe.each(setups)('standby workers on %s (%s)', (runtime, strategy) => {
     const reloaded = await c.command('reload');
     expect(reloaded.ok).toBe(true);
     const during = c.events.slice(from);
-    expect(during.find((e) => e.event === 'worker:exit' && e.pid === old.pid)).toMatchObject({ slot: -1, reason: 'reload' });
+    expect(during.find((e) => e.event === 'worker:exit' && e.pid === old.pid)).toMatchObject({
+      slot: -1,
+      reason: 'reload',
+    });
     expect(c.events.some((e) => e.event === 'worker:activated' && e.pid === old.pid)).toBe(false);
     // Whatever was activated during the reload was forked during it (new code).
     const forked = new Set(during.filter((e) => e.event === 'worker:spawned').map((e) => e.pid));
     for (const a of during.filter((e) => e.event === 'worker:activated')) expect(forked.has(a.pid)).toBe(true);
-    await until(async () => ((await rows(c)).some((w) => w.state === 'standby' && forked.has(w.pid)) ? true : undefined), 15_000, 'a new-code standby');
+    await until(
+      async () => ((await rows(c)).some((w) => w.state === 'standby' && forked.has(w.pid)) ? true : undefined),
+      15_000,
+      'a new-code standby',
+    );
   });
 
   it('a wedged standby is never activated: the slot gets a fork, and the standby is replaced', async () => {
@@ -111,14 +147,31 @@ describe.each(setups)('standby workers on %s (%s)', (runtime, strategy) => {
     const standby = await c.waitFor((e) => e.event === 'worker:standby', 15_000, 'a standby');
     writeFileSync(wedge, '');
     // Unheard for more than three heartbeat intervals (200 ms): no longer offered.
-    await until(async () => ((await rows(c)).some((w) => w.pid === standby.pid && Date.now() - w.lastSeenAt > 800) ? true : undefined), 10_000, 'the standby silent');
+    await until(
+      async () =>
+        (await rows(c)).some((w) => w.pid === standby.pid && Date.now() - w.lastSeenAt > 800) ? true : undefined,
+      10_000,
+      'the standby silent',
+    );
     const victim = (await rows(c)).find((w) => w.state === 'ready')!;
-    const refilled = c.next((e) => e.event === 'worker:spawned' && e.slot === victim.slot, 10_000, 'a fork for the slot');
+    const refilled = c.next(
+      (e) => e.event === 'worker:spawned' && e.slot === victim.slot,
+      10_000,
+      'a fork for the slot',
+    );
     process.kill(victim.pid, 'SIGKILL');
     await refilled;
-    await c.waitFor((e) => e.event === 'worker:ready' && e.slot === victim.slot && e.pid !== victim.pid, 15_000, 'the slot ready');
+    await c.waitFor(
+      (e) => e.event === 'worker:ready' && e.slot === victim.slot && e.pid !== victim.pid,
+      15_000,
+      'the slot ready',
+    );
     rmSync(wedge);
-    await c.waitForLog((l) => l.msg === 'killing unresponsive worker' && l.pid === standby.pid, 15_000, 'the wedged standby killed');
+    await c.waitForLog(
+      (l) => l.msg === 'killing unresponsive worker' && l.pid === standby.pid,
+      15_000,
+      'the wedged standby killed',
+    );
     await c.waitFor((e) => e.event === 'worker:standby' && e.pid !== standby.pid, 15_000, 'its replacement');
     expect(c.events.some((e) => e.event === 'worker:activated')).toBe(false);
   });
@@ -149,7 +202,12 @@ describe('standby workers seen by operators', () => {
   });
 
   it('status (table and JSON), the status page JSON and cluster_workers{state="standby"} show the standby', async () => {
-    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', STANDBY: '1', CONTROL_NAME: 'standby', CONTROL_DIR: rt.dir }));
+    const c = (cp = new ClusterProcess('app.mjs', {
+      WORKERS: '2',
+      STANDBY: '1',
+      CONTROL_NAME: 'standby',
+      CONTROL_DIR: rt.dir,
+    }));
     const { admin } = await c.listening();
     const standby = await c.waitFor((e) => e.event === 'worker:standby', 15_000, 'a standby');
     const json = await runCli(['status', '--json', '--name', 'standby', '--runtime-dir', rt.dir]);
@@ -161,15 +219,28 @@ describe('standby workers seen by operators', () => {
     expect(table.stdout).toMatch(/2 of 2 workers ready, 1 standby/);
     expect(table.stdout).toMatch(new RegExp(`\\n\\s*-\\s+${standby.pid}\\s+standby`));
     // The cluster's /health counts workers in slots: a standby is neither 'not ready' nor a component.
-    const health = JSON.parse((await request(admin.port, '/health')).body) as { status: string; checks: Record<string, { componentId?: string }[]> };
+    const health = JSON.parse((await request(admin.port, '/health')).body) as {
+      status: string;
+      checks: Record<string, { componentId?: string }[]>;
+    };
     expect(health.status).toBe('pass');
     expect(health.checks['worker:health']!.map((c) => c.componentId)).toEqual(['worker-0', 'worker-1']);
     const page = JSON.parse((await request(admin.port, '/status')).body) as { workers: Row[] };
     expect(page.workers.find((w) => w.pid === standby.pid)).toMatchObject({ state: 'standby' });
-    await until(async () => ((await metricSum(admin.port, 'cluster_workers', { cluster_worker_state: 'standby' })) === 1 ? true : undefined), 10_000, 'the standby gauge');
+    await until(
+      async () =>
+        (await metricSum(admin.port, 'cluster_workers', { cluster_worker_state: 'standby' })) === 1 ? true : undefined,
+      10_000,
+      'the standby gauge',
+    );
     // Its CPU and memory are sampled, and it has no worker.id series of its own.
     await until(
-      async () => (JSON.parse((await request(admin.port, '/status')).body).workers.find((w: Row & { rssBytes: number | null }) => w.pid === standby.pid)?.rssBytes > 0 ? true : undefined),
+      async () =>
+        JSON.parse((await request(admin.port, '/status')).body).workers.find(
+          (w: Row & { rssBytes: number | null }) => w.pid === standby.pid,
+        )?.rssBytes > 0
+          ? true
+          : undefined,
       10_000,
       'its RSS',
     );
@@ -177,7 +248,11 @@ describe('standby workers seen by operators', () => {
   });
 
   it('a standby the host has no memory for is not started: logged and counted', async () => {
-    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1', STANDBY: '1', CONFIG_JSON: JSON.stringify({ resources: { maxMemoryPerWorker: 2 ** 50 } }) }));
+    const c = (cp = new ClusterProcess('app.mjs', {
+      WORKERS: '1',
+      STANDBY: '1',
+      CONFIG_JSON: JSON.stringify({ resources: { maxMemoryPerWorker: 2 ** 50 } }),
+    }));
     const { admin, port } = await c.listening();
     const log = await c.waitForLog((l) => l.msg === 'standby worker not started', 10_000, 'the refusal');
     expect(String(log.why)).toMatch(/^host memory: \d+ MiB free, a standby needs \d+ MiB$/);
@@ -195,13 +270,30 @@ describe('standby workers under the command line (opt-in)', () => {
   it('an unmodified app in a standby is served by its bridged server once activated', async () => {
     const config = path.join(dir, 'standby.config.json');
     writeFileSync(config, JSON.stringify({ cluster: { processManagement: { standbyWorkers: 1, restartDelay: 0 } } }));
-    const c = new CliCluster('http.cjs', ['-i', '2', '--config', config, '--port', '0', '--admin-port', '0', '--name', 'sbcli', '--runtime-dir', rt.dir]);
+    const c = new CliCluster('http.cjs', [
+      '-i',
+      '2',
+      '--config',
+      config,
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--name',
+      'sbcli',
+      '--runtime-dir',
+      rt.dir,
+    ]);
     try {
       const { port } = await c.ready();
       const standby = await c.waitForLog((l) => l.msg === 'standby worker ready', 20_000, 'a standby');
       const victim = JSON.parse((await request(port, '/')).body) as { pid: number };
       process.kill(victim.pid, 'SIGKILL');
-      const activated = await c.waitForLog((l) => l.msg === 'standby worker activated' && l.why === 'restart', 10_000, 'the activation');
+      const activated = await c.waitForLog(
+        (l) => l.msg === 'standby worker activated' && l.why === 'restart',
+        10_000,
+        'the activation',
+      );
       expect(activated.pid).toBe(standby.pid);
       // The app's own server, listening in the standby since its start, now answers through the worker.
       const seen = await until(

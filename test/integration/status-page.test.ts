@@ -6,8 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterProcess, ROOT, runLoad, type LoadResult } from '../helpers/cluster-process.js';
 import { chromiumAvailable, openBrowser, type TestBrowser } from '../helpers/browser.js';
+import { ClusterProcess, type LoadResult, ROOT, runLoad } from '../helpers/cluster-process.js';
 
 // In CI a missing browser is a failure, not a skip (.ci/run installs it).
 const run = chromiumAvailable() || !!process.env.CI;
@@ -25,7 +25,10 @@ describe.skipIf(!run)('status page', () => {
       WORKERS: '2',
       STANDBY: '1',
       TELEMETRY_INTERVAL: '250',
-      CONFIG_JSON: JSON.stringify({ autoScaling: { enabled: true, minWorkers: 2, maxWorkers: 2, intervalMs: 500 }, resources: { maxMemoryPerWorker: '512MB' } }),
+      CONFIG_JSON: JSON.stringify({
+        autoScaling: { enabled: true, minWorkers: 2, maxWorkers: 2, intervalMs: 500 },
+        resources: { maxMemoryPerWorker: '512MB' },
+      }),
     });
     ({ port, admin } = await cp.listening());
     await cp.waitFor((e) => e.event === 'worker:standby', 15_000, 'the standby');
@@ -40,7 +43,9 @@ describe.skipIf(!run)('status page', () => {
     await cp?.cleanup();
   });
 
-  it('shows each worker, live charts and rates, and the event of a killed worker; saves a screenshot', { timeout: 120_000 }, async () => {
+  it('shows each worker, live charts and rates, and the event of a killed worker; saves a screenshot', {
+    timeout: 120_000,
+  }, async () => {
     const page = await browser.page(`http://127.0.0.1:${admin.port}/`);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
@@ -58,25 +63,41 @@ describe.skipIf(!run)('status page', () => {
       { timeout: 15_000 },
       workers.length,
     );
-    const rows = await page.$$eval('#workers tr.worker', (trs) => trs.map((tr) => ({ slot: tr.querySelector('[data-col=slot]')?.textContent, pid: tr.querySelector('[data-col=pid]')?.textContent })));
-    expect(rows).toEqual([...workers.map((w) => ({ slot: String(w.slot), pid: String(w.pid) })), { slot: '–', pid: String(standby.pid) }]);
+    const rows = await page.$$eval('#workers tr.worker', (trs) =>
+      trs.map((tr) => ({
+        slot: tr.querySelector('[data-col=slot]')?.textContent,
+        pid: tr.querySelector('[data-col=pid]')?.textContent,
+      })),
+    );
+    expect(rows).toEqual([
+      ...workers.map((w) => ({ slot: String(w.slot), pid: String(w.pid) })),
+      { slot: '–', pid: String(standby.pid) },
+    ]);
 
     // The cluster's request-rate chart gains points and shows a non-zero rate under load.
     await page.waitForFunction(
       () => {
-        const points = document.querySelector('#cluster [data-metric=requestRate] svg.chart polyline')?.getAttribute('points') ?? '';
-        const rate = Number.parseFloat(document.querySelector('#cluster [data-metric=requestRate] .v')?.textContent ?? '0');
+        const points =
+          document.querySelector('#cluster [data-metric=requestRate] svg.chart polyline')?.getAttribute('points') ?? '';
+        const rate = Number.parseFloat(
+          document.querySelector('#cluster [data-metric=requestRate] .v')?.textContent ?? '0',
+        );
         return points.trim().split(/\s+/).length >= 4 && rate > 0;
       },
       { timeout: 20_000 },
     );
     // Each worker's CPU sparkline has points; the auto-scaler panel shows its signals.
     await page.waitForFunction(
-      () => [...document.querySelectorAll('#workers tr.worker td[data-col=cpu] svg.chart polyline')].every((p) => (p.getAttribute('points') ?? '').trim().split(/\s+/).length >= 2),
+      () =>
+        [...document.querySelectorAll('#workers tr.worker td[data-col=cpu] svg.chart polyline')].every(
+          (p) => (p.getAttribute('points') ?? '').trim().split(/\s+/).length >= 2,
+        ),
       { timeout: 15_000 },
     );
     expect(await page.$eval('#autoscaler', (el) => el.getAttribute('data-on'))).toBe('true');
-    expect(await page.$$eval('#as-signals .signal', (els) => els.map((e) => e.getAttribute('data-trigger')))).toContain('cpu');
+    expect(await page.$$eval('#as-signals .signal', (els) => els.map((e) => e.getAttribute('data-trigger')))).toContain(
+      'cpu',
+    );
     expect(await page.$eval('#conn', (el) => el.getAttribute('data-state'))).toBe('live');
 
     // For the README's screenshot: charts with a minute of history.
@@ -86,14 +107,21 @@ describe.skipIf(!run)('status page', () => {
     const victim = workers[0]!;
     process.kill(victim.pid, 'SIGKILL');
     await page.waitForFunction(
-      (pid: number) => [...document.querySelectorAll('#events li.event[data-type="worker:exit"]')].some((li) => li.textContent?.includes(String(pid))),
+      (pid: number) =>
+        [...document.querySelectorAll('#events li.event[data-type="worker:exit"]')].some((li) =>
+          li.textContent?.includes(String(pid)),
+        ),
       { timeout: 15_000 },
       victim.pid,
     );
     await page.waitForFunction(
       (slot: number, pid: number) => {
         const row = document.querySelector(`#workers tr.worker[data-slot="${slot}"]`);
-        return row && row.querySelector('[data-col=pid]')?.textContent === String(pid) && row.querySelector('[data-col=state] .badge')?.textContent === 'ready';
+        return (
+          row &&
+          row.querySelector('[data-col=pid]')?.textContent === String(pid) &&
+          row.querySelector('[data-col=state] .badge')?.textContent === 'ready'
+        );
       },
       { timeout: 20_000 },
       victim.slot,
@@ -102,7 +130,9 @@ describe.skipIf(!run)('status page', () => {
     expect(await page.$$eval('#events li.event[data-type="worker:restart"]', (els) => els.length)).toBeGreaterThan(0);
 
     // UPDATE_SCREENSHOT=1 writes the one the README shows.
-    const out = process.env.UPDATE_SCREENSHOT ? path.join(ROOT, 'docs/status-page.png') : path.join(os.tmpdir(), 'otel-cluster-status-page.png');
+    const out = process.env.UPDATE_SCREENSHOT
+      ? path.join(ROOT, 'docs/status-page.png')
+      : path.join(os.tmpdir(), 'otel-cluster-status-page.png');
     mkdirSync(path.dirname(out), { recursive: true });
     await page.screenshot({ path: out as `${string}.png`, fullPage: false });
     expect(errors).toEqual([]);
@@ -120,7 +150,9 @@ describe.skipIf(!run)('status page with hostile strings', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('a health check failing with markup shows it as text in the feed, and runs nothing', { timeout: 60_000 }, async () => {
+  it('a health check failing with markup shows it as text in the feed, and runs nothing', {
+    timeout: 60_000,
+  }, async () => {
     cp = new ClusterProcess('app.mjs', {
       WORKERS: '1',
       HEALTH_FAIL_DIR: dir,
@@ -139,7 +171,11 @@ describe.skipIf(!run)('status page with hostile strings', () => {
     page.on('pageerror', (e) => errors.push(String(e)));
     writeFileSync(path.join(dir, String(workers[0]!.pid)), '');
     await cp.waitFor((e) => e.event === 'worker:unhealthy', 15_000, 'worker:unhealthy');
-    await page.waitForFunction((text: string) => [...document.querySelectorAll('#events li.event')].some((li) => li.textContent?.includes(text)), { timeout: 15_000 }, markup);
+    await page.waitForFunction(
+      (text: string) => [...document.querySelectorAll('#events li.event')].some((li) => li.textContent?.includes(text)),
+      { timeout: 15_000 },
+      markup,
+    );
     expect(await page.$$eval('#events img, #events script', (els) => els.length)).toBe(0);
     expect(await page.evaluate(() => document.querySelectorAll('img[src="x"]').length)).toBe(0);
     expect(dialogs).toEqual([]);

@@ -5,7 +5,16 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bunAvailable, ClusterProcess, ROOT, request, scrape, until, type Runtime, type Sample } from '../helpers/cluster-process.js';
+import {
+  bunAvailable,
+  ClusterProcess,
+  ROOT,
+  type Runtime,
+  request,
+  type Sample,
+  scrape,
+  until,
+} from '../helpers/cluster-process.js';
 
 const runtimes: Runtime[] = bunAvailable ? ['node', 'bun'] : ['node'];
 
@@ -32,7 +41,9 @@ const WORKER_METRICS = [
 
 const countsByStatus = (samples: Sample[]) => {
   const out: Record<string, number> = {};
-  for (const s of samples) if (s.name === 'http_server_request_duration_count') out[s.labels.http_response_status_code!] = (out[s.labels.http_response_status_code!] ?? 0) + s.value;
+  for (const s of samples)
+    if (s.name === 'http_server_request_duration_count')
+      out[s.labels.http_response_status_code!] = (out[s.labels.http_response_status_code!] ?? 0) + s.value;
   return out;
 };
 
@@ -51,16 +62,23 @@ describe('telemetry pipeline (node)', () => {
     const samples = await until(
       async () => {
         // The kernel spreads connections ('os'): GCs are asked for until each worker has had one.
-        if (missing.length === 0 || missing.some((m) => m.includes('gc'))) for (let i = 0; i < 4; i++) await request(port, '/gc');
+        if (missing.length === 0 || missing.some((m) => m.includes('gc')))
+          for (let i = 0; i < 4; i++) await request(port, '/gc');
         const s = await scrape(admin.port);
-        missing = WORKER_METRICS.flatMap((name) => ['0', '1'].filter((w) => !s.some((x) => x.name === name && x.labels.worker_id === w)).map((w) => `${name}{worker_id=${w}}`));
+        missing = WORKER_METRICS.flatMap((name) =>
+          ['0', '1']
+            .filter((w) => !s.some((x) => x.name === name && x.labels.worker_id === w))
+            .map((w) => `${name}{worker_id=${w}}`),
+        );
         if (missing.length) throw new Error(`missing ${missing.join(', ')}`);
         return s;
       },
       10_000,
       'every metric for both workers',
     );
-    expect(samples.find((s) => s.name === 'http_server_request_duration_count' && s.labels.http_route === '/users/:id')).toBeDefined();
+    expect(
+      samples.find((s) => s.name === 'http_server_request_duration_count' && s.labels.http_route === '/users/:id'),
+    ).toBeDefined();
     const text = (await request(admin.port, '/metrics')).body;
     const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(check.stdout + check.stderr).toBe('');
@@ -91,7 +109,9 @@ describe('telemetry pipeline (node)', () => {
       expect(after[k]).toBe(n);
       expect(settled[k]).toBe(n);
     }
-    const errors = (await scrape(admin.port)).filter((s) => s.name === 'http_server_request_duration_count' && s.labels.error_type === '503');
+    const errors = (await scrape(admin.port)).filter(
+      (s) => s.name === 'http_server_request_duration_count' && s.labels.error_type === '503',
+    );
     expect(errors.reduce((a, s) => a + s.value, 0)).toBe(30);
     const m = (await c.command('metrics 60000')).metrics as { cluster: { requests: number; errorRate: number } };
     expect(m.cluster.requests).toBeGreaterThanOrEqual(137);
@@ -105,8 +125,15 @@ describe('telemetry pipeline (node)', () => {
       for (let i = 0; i < n; i++) await request(port, `/users/${i}`);
     };
     const seriesOf = (s: Sample[]) =>
-      new Set(s.filter((x) => x.name.startsWith('http_server_request_duration') && x.labels.worker_id === '1').map((x) => `${x.name}${JSON.stringify({ ...x.labels })}`));
-    const count1 = (s: Sample[]) => s.filter((x) => x.name === 'http_server_request_duration_count' && x.labels.worker_id === '1').reduce((a, x) => a + x.value, 0);
+      new Set(
+        s
+          .filter((x) => x.name.startsWith('http_server_request_duration') && x.labels.worker_id === '1')
+          .map((x) => `${x.name}${JSON.stringify({ ...x.labels })}`),
+      );
+    const count1 = (s: Sample[]) =>
+      s
+        .filter((x) => x.name === 'http_server_request_duration_count' && x.labels.worker_id === '1')
+        .reduce((a, x) => a + x.value, 0);
     await hitBoth(40);
     const before = await until(
       async () => {
@@ -126,7 +153,14 @@ describe('telemetry pipeline (node)', () => {
       async () => {
         const s = await scrape(admin.port);
         const n = count1(s);
-        return n > 0 && n < count1(before) && s.some((x) => x.name === 'cluster_worker_info' && x.labels.worker_id === '1' && x.labels.process_pid !== String(victim)) ? s : undefined;
+        return n > 0 &&
+          n < count1(before) &&
+          s.some(
+            (x) =>
+              x.name === 'cluster_worker_info' && x.labels.worker_id === '1' && x.labels.process_pid !== String(victim),
+          )
+          ? s
+          : undefined;
       },
       10_000,
       'replacement snapshot',
@@ -163,7 +197,10 @@ describe('host disk metrics', () => {
     const file = path.join(ROOT, `.disk-metric-test-${process.pid}`);
     try {
       const { admin } = await c.listening();
-      const written = async () => (await scrape(admin.port)).filter((x) => x.name === 'system_disk_io_total' && x.labels.disk_io_direction === 'write').reduce((a, x) => a + x.value, 0);
+      const written = async () =>
+        (await scrape(admin.port))
+          .filter((x) => x.name === 'system_disk_io_total' && x.labels.disk_io_direction === 'write')
+          .reduce((a, x) => a + x.value, 0);
       const before = await written();
       expect(before).toBeGreaterThan(0);
       const fd = openSync(file, 'w');
@@ -171,7 +208,11 @@ describe('host disk metrics', () => {
       for (let i = 0; i < 64; i++) writeSync(fd, chunk);
       fsyncSync(fd);
       closeSync(fd);
-      await until(async () => ((await written()) - before >= 64 * (1 << 20) ? true : undefined), 10_000, '64 MB more written');
+      await until(
+        async () => ((await written()) - before >= 64 * (1 << 20) ? true : undefined),
+        10_000,
+        '64 MB more written',
+      );
       const fs = (await scrape(admin.port)).filter((x) => x.name === 'system_filesystem_utilization');
       expect(fs.length).toBeGreaterThan(0);
       for (const x of fs) {
@@ -200,7 +241,9 @@ describe('a user plugin', () => {
       for (let i = 0; i < 10; i++) await request(port, `/users/${i}`);
       const hits = await until(
         async () => {
-          const s = (await scrape(admin.port)).filter((x) => x.name === 'fixture_hits_total' && x.labels.route === '/users/:id');
+          const s = (await scrape(admin.port)).filter(
+            (x) => x.name === 'fixture_hits_total' && x.labels.route === '/users/:id',
+          );
           return s.reduce((a, x) => a + x.value, 0) === 10 ? s : undefined;
         },
         5000,
@@ -211,8 +254,12 @@ describe('a user plugin', () => {
       // onResponseTiming saw the same responses, with their method, status and route template.
       await until(
         async () => {
-          const s = (await scrape(admin.port)).filter((x) => x.name === 'fixture_timed_total' && x.labels.route === '/users/:id');
-          const ok = s.every((x) => x.labels.method === 'GET' && x.labels.status === '200' && x.labels.aborted === 'false');
+          const s = (await scrape(admin.port)).filter(
+            (x) => x.name === 'fixture_timed_total' && x.labels.route === '/users/:id',
+          );
+          const ok = s.every(
+            (x) => x.labels.method === 'GET' && x.labels.status === '200' && x.labels.aborted === 'false',
+          );
           return ok && s.reduce((a, x) => a + x.value, 0) === 10 ? s : undefined;
         },
         5000,
@@ -234,7 +281,9 @@ describe('a user plugin', () => {
       // The built-in http.server.active_requests reads the same list when telemetry collects.
       await until(
         async () => {
-          const s = (await scrape(admin.port)).filter((x) => x.name === 'http_server_active_requests' && x.labels.http_request_method === 'GET');
+          const s = (await scrape(admin.port)).filter(
+            (x) => x.name === 'http_server_active_requests' && x.labels.http_request_method === 'GET',
+          );
           return s.length === 1 && s[0]!.value === 1 ? s : undefined;
         },
         1500,
@@ -257,7 +306,9 @@ describe('telemetry in single-process mode', () => {
       const s = await until(
         async () => {
           const x = await scrape(admin.port);
-          const counted = x.some((y) => y.name === 'http_server_request_duration_count' && y.value >= 5 && y.labels.worker_id === '0');
+          const counted = x.some(
+            (y) => y.name === 'http_server_request_duration_count' && y.value >= 5 && y.labels.worker_id === '0',
+          );
           return counted && x.some((y) => y.name === 'process_memory_usage') ? x : undefined;
         },
         5000,
@@ -292,9 +343,17 @@ describe.each(runtimes)('request accounting on %s', (runtime) => {
     socket.write('GET /slow?ms=400 HTTP/1.1\r\nHost: x\r\n\r\nGET /slow?ms=400 HTTP/1.1\r\nHost: x\r\n\r\n');
     await bothStarted;
     socket.destroy();
-    const active = (s: Sample[]) => s.filter((x) => x.name === 'http_server_active_requests').reduce((a, x) => a + x.value, 0);
+    const active = (s: Sample[]) =>
+      s.filter((x) => x.name === 'http_server_active_requests').reduce((a, x) => a + x.value, 0);
     const aborted = (s: Sample[]) =>
-      s.filter((x) => x.name === 'http_server_request_duration_count' && x.labels.http_route === '/slow' && x.labels.error_type === 'aborted').reduce((a, x) => a + x.value, 0);
+      s
+        .filter(
+          (x) =>
+            x.name === 'http_server_request_duration_count' &&
+            x.labels.http_route === '/slow' &&
+            x.labels.error_type === 'aborted',
+        )
+        .reduce((a, x) => a + x.value, 0);
     const settled = await until(
       async () => {
         const s = await scrape(admin.port);
@@ -309,7 +368,10 @@ describe.each(runtimes)('request accounting on %s', (runtime) => {
     // double count would be too.
     await bothEnded;
     expect((await request(port, '/pid')).status).toBe(200);
-    const pidCount = (s: Sample[]) => s.filter((x) => x.name === 'http_server_request_duration_count' && x.labels.http_route === '/pid').reduce((a, x) => a + x.value, 0);
+    const pidCount = (s: Sample[]) =>
+      s
+        .filter((x) => x.name === 'http_server_request_duration_count' && x.labels.http_route === '/pid')
+        .reduce((a, x) => a + x.value, 0);
     const later = await until(
       async () => {
         const s = await scrape(admin.port);

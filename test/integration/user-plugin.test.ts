@@ -20,14 +20,26 @@ describe('a user plugin through otel-cluster/plugin (node)', () => {
     let stop = false;
     const load = runLoad(port, () => stop, { keepAlive: 0, fresh: 4, maxRequests: 20_000, maxMs: 30_000 });
     try {
-      const verdict = (await c.waitFor((e) => e.event === 'p99:slow-worker', 20_000, 'the plugin event')) as unknown as P99SlowWorkerEvent & { event: string };
+      const verdict = (await c.waitFor(
+        (e) => e.event === 'p99:slow-worker',
+        20_000,
+        'the plugin event',
+      )) as unknown as P99SlowWorkerEvent & { event: string };
       expect(verdict).toMatchObject({ slot, pid: slowPid, thresholdMs: 100, windowMs: 1500 });
       expect(verdict.p99Ms).toBeGreaterThan(100);
-      const exit = await c.waitFor((e) => e.event === 'worker:exit' && e.pid === slowPid, 20_000, "the slow worker's exit");
+      const exit = await c.waitFor(
+        (e) => e.event === 'worker:exit' && e.pid === slowPid,
+        20_000,
+        "the slow worker's exit",
+      );
       expect(exit.reason).toBe('p99-slow');
       expect(exit.slot).toBe(slot);
       // Its replacement took the slot and serves.
-      await c.waitFor((e) => e.event === 'worker:ready' && e.slot === slot && e.pid !== slowPid, 20_000, 'the replacement');
+      await c.waitFor(
+        (e) => e.event === 'worker:ready' && e.slot === slot && e.pid !== slowPid,
+        20_000,
+        'the replacement',
+      );
       // The fast worker was never judged.
       expect(c.events.filter((e) => e.event === 'p99:slow-worker').map((e) => e.pid)).toEqual([slowPid]);
     } finally {

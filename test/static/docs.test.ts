@@ -56,7 +56,8 @@ describe('README and docs links', () => {
       const [rel, anchor] = target!.split('#');
       const resolved = rel ? path.normalize(path.join(path.dirname(file), rel)) : file;
       if (!existsSync(path.join(ROOT, resolved))) broken.push(`${target} (no ${resolved})`);
-      else if (anchor && resolved.endsWith('.md') && !anchorsOf(resolved).has(anchor)) broken.push(`${target} (no heading #${anchor} in ${resolved})`);
+      else if (anchor && resolved.endsWith('.md') && !anchorsOf(resolved).has(anchor))
+        broken.push(`${target} (no heading #${anchor} in ${resolved})`);
     }
     expect(broken).toEqual([]);
   });

@@ -5,7 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { renderDashboards } from '../../grafana/src/build.js';
 import { DATASOURCE } from '../../grafana/src/common.js';
 import { ROOT } from '../helpers/cluster-process.js';
-import { alertSignal, dashboards, resultProblem, GRAFANA, RULES_FILE, rules, shippedQueries, substitute, syntaxErrors, yamlDocs } from '../helpers/shipped-queries.js';
+import {
+  alertSignal,
+  dashboards,
+  GRAFANA,
+  RULES_FILE,
+  resultProblem,
+  rules,
+  shippedQueries,
+  substitute,
+  syntaxErrors,
+  yamlDocs,
+} from '../helpers/shipped-queries.js';
 
 // What can be checked of the shipped Grafana and Prometheus files without a cluster (the Kubernetes
 // manifests: kubernetes.test.ts). test/integration/grafana.test.ts runs every query against a real
@@ -17,7 +28,10 @@ describe('shipped dashboards', () => {
     const rendered = renderDashboards();
     const committed = dashboards();
     expect(committed.map((d) => path.basename(d.file, '.json'))).toEqual(Object.keys(rendered).sort());
-    for (const { file } of committed) expect(readFileSync(path.join(ROOT, file), 'utf8'), `${file} is stale: run npm run dashboards`).toBe(rendered[path.basename(file, '.json')]);
+    for (const { file } of committed)
+      expect(readFileSync(path.join(ROOT, file), 'utf8'), `${file} is stale: run npm run dashboards`).toBe(
+        rendered[path.basename(file, '.json')],
+      );
   });
 
   it('target one schema version, with unique panel ids, a unit on every panel and no data source uid', () => {
@@ -36,9 +50,11 @@ describe('shipped dashboards', () => {
       }
       const vars = json.templating.list.map((v) => v.name);
       expect(vars.slice(0, 3), file).toEqual(['datasource', 'job', 'instance']);
-      for (const v of json.templating.list.filter((x) => x.type === 'query')) expect(v.datasource?.uid, `${file} $${v.name}`).toBe(DATASOURCE.uid);
+      for (const v of json.templating.list.filter((x) => x.type === 'query'))
+        expect(v.datasource?.uid, `${file} $${v.name}`).toBe(DATASOURCE.uid);
       // Rates over Grafana's own window, never a fixed one that breaks at other scrape intervals.
-      for (const p of json.panels) for (const t of p.targets ?? []) expect(t.expr ?? '', `${file} "${p.title}"`).not.toMatch(/\[\d+[smh]\]/);
+      for (const p of json.panels)
+        for (const t of p.targets ?? []) expect(t.expr ?? '', `${file} "${p.title}"`).not.toMatch(/\[\d+[smh]\]/);
     }
   });
 
@@ -53,7 +69,9 @@ describe('shipped dashboards', () => {
       expect(asking[0]!.expr).toContain('http_server_request_duration_bucket');
     }
     // /metrics serves exemplars on the request-duration buckets only: nowhere else to ask.
-    for (const p of panels) for (const t of p.targets ?? []) if (t.exemplar) expect(t.expr, `panel "${p.title}"`).toContain('http_server_request_duration_bucket');
+    for (const p of panels)
+      for (const t of p.targets ?? [])
+        if (t.exemplar) expect(t.expr, `panel "${p.title}"`).toContain('http_server_request_duration_bucket');
   });
 });
 
@@ -70,7 +88,9 @@ describe('every shipped PromQL expression', () => {
     expect(resultProblem('sum by (instance) (x)', [])).toBe('no data');
     expect(resultProblem('sum by (instanse) (x)', [row({}, '1')])).toMatch(/label "instanse"/);
     expect(resultProblem('a / b', [row({}, 'NaN')])).toMatch(/not finite/);
-    expect(resultProblem('histogram_quantile(0.5, sum by (instance, le) (x))', [row({ instance: 'i' }, 'NaN')])).toBeUndefined();
+    expect(
+      resultProblem('histogram_quantile(0.5, sum by (instance, le) (x))', [row({ instance: 'i' }, 'NaN')]),
+    ).toBeUndefined();
   });
 
   it('finds the signal of a threshold alert', () => {
@@ -85,7 +105,10 @@ describe('alert and recording rules', () => {
   it.runIf(promtool)('pass promtool check rules and the promtool unit tests', () => {
     const check = spawnSync('promtool', ['check', 'rules', RULES_FILE], { encoding: 'utf8' });
     expect(check.status, check.stdout + check.stderr).toBe(0);
-    const test = spawnSync('promtool', ['test', 'rules', 'otel-cluster.rules.test.yml'], { cwd: path.dirname(RULES_FILE), encoding: 'utf8' });
+    const test = spawnSync('promtool', ['test', 'rules', 'otel-cluster.rules.test.yml'], {
+      cwd: path.dirname(RULES_FILE),
+      encoding: 'utf8',
+    });
     expect(test.status, test.stdout + test.stderr).toBe(0);
   });
 
@@ -113,7 +136,8 @@ describe('Grafana provisioning and the compose set-up', () => {
     const compose = yamlDocs(path.join(GRAFANA, 'docker-compose.yml'))[0]!;
     const mounts: string[] = compose.services.grafana.volumes;
     expect(mounts).toContain(`./dashboards:${provider.providers[0].options.path}:ro`);
-    for (const m of [...mounts, ...compose.services.prometheus.volumes]) expect(existsSync(path.join(GRAFANA, m.split(':')[0]!)), m).toBe(true);
+    for (const m of [...mounts, ...compose.services.prometheus.volumes])
+      expect(existsSync(path.join(GRAFANA, m.split(':')[0]!)), m).toBe(true);
     const prom = yamlDocs(path.join(GRAFANA, 'prometheus.yml'))[0]!;
     expect(prom.rule_files[0]).toBe(`/etc/prometheus/rules/${path.basename(RULES_FILE)}`);
   });

@@ -74,9 +74,11 @@ function adapterProblems(configYaml: string): string[] {
   if (!Array.isArray(config?.rules) || config.rules.length === 0) problems.push('config: no rules');
   for (const [i, r] of (config?.rules ?? []).entries()) {
     keys(`rules[${i}]`, r, ADAPTER_KEYS.rule!);
-    for (const k of ['seriesQuery', 'metricsQuery']) if (typeof r[k] !== 'string') problems.push(`rules[${i}].${k}: not a string`);
+    for (const k of ['seriesQuery', 'metricsQuery'])
+      if (typeof r[k] !== 'string') problems.push(`rules[${i}].${k}: not a string`);
     keys(`rules[${i}].resources`, r.resources, ADAPTER_KEYS.resources!);
-    for (const [label, gr] of Object.entries(r.resources?.overrides ?? {})) keys(`rules[${i}].resources.overrides.${label}`, gr, ADAPTER_KEYS.groupResource!);
+    for (const [label, gr] of Object.entries(r.resources?.overrides ?? {}))
+      keys(`rules[${i}].resources.overrides.${label}`, gr, ADAPTER_KEYS.groupResource!);
     if (r.name !== undefined) keys(`rules[${i}].name`, r.name, ADAPTER_KEYS.name!);
   }
   return problems;
@@ -84,7 +86,14 @@ function adapterProblems(configYaml: string): string[] {
 
 describe('Kubernetes manifests against the upstream schemas', () => {
   it('every object in every file is valid (kubernetes-models, KEDA, Prometheus Operator)', () => {
-    expect(FILES).toEqual(['deployment.yaml', 'hpa.yaml', 'keda-scaledobject.yaml', 'prometheus-adapter.yaml', 'service.yaml', 'servicemonitor.yaml']);
+    expect(FILES).toEqual([
+      'deployment.yaml',
+      'hpa.yaml',
+      'keda-scaledobject.yaml',
+      'prometheus-adapter.yaml',
+      'service.yaml',
+      'servicemonitor.yaml',
+    ]);
     const all = objects();
     expect(all.length).toBeGreaterThanOrEqual(FILES.length);
     const refused = all.flatMap(({ file, i, o }) => {
@@ -92,11 +101,15 @@ describe('Kubernetes manifests against the upstream schemas', () => {
       return why ? [`${file} #${i} ${o.kind}: ${why}`] : [];
     });
     expect(refused).toEqual([]);
-    expect(new Set(all.map(({ o }) => o.kind))).toEqual(new Set(['Deployment', 'Service', 'HorizontalPodAutoscaler', 'ScaledObject', 'ServiceMonitor', 'ConfigMap']));
+    expect(new Set(all.map(({ o }) => o.kind))).toEqual(
+      new Set(['Deployment', 'Service', 'HorizontalPodAutoscaler', 'ScaledObject', 'ServiceMonitor', 'ConfigMap']),
+    );
   });
 
   it('an object of a kind with no schema here fails', () => {
-    expect(refusal({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' } })).toMatch(/no schema for apiVersion v1 kind Pod/);
+    expect(refusal({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' } })).toMatch(
+      /no schema for apiVersion v1 kind Pod/,
+    );
     expect(refusal({ apiVersion: 'apps/v1beta1', kind: 'Deployment' })).toMatch(/no schema/);
   });
 
@@ -130,7 +143,10 @@ describe('Kubernetes manifests against the upstream schemas', () => {
     const typo = parse(cm.data['config.yaml']);
     typo.rules[0].metricsQueries = typo.rules[0].metricsQuery;
     delete typo.rules[0].metricsQuery;
-    expect(adapterProblems(JSON.stringify(typo))).toEqual(['rules[0]: unknown key metricsQueries', 'rules[0].metricsQuery: not a string']);
+    expect(adapterProblems(JSON.stringify(typo))).toEqual([
+      'rules[0]: unknown key metricsQueries',
+      'rules[0].metricsQuery: not a string',
+    ]);
   });
 });
 
@@ -140,7 +156,8 @@ describe('Kubernetes manifests: references between them', () => {
     const d = deployment();
     const c = d.spec.template.spec.containers[0];
     const ports = new Set((c.ports as { name: string }[]).map((p) => p.name));
-    for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) expect(ports.has(probe.httpGet.port), probe.httpGet.port).toBe(true);
+    for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe])
+      expect(ports.has(probe.httpGet.port), probe.httpGet.port).toBe(true);
     expect(c.livenessProbe.httpGet.path).toBe('/livez');
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
     const svc = first('service.yaml');
@@ -149,8 +166,11 @@ describe('Kubernetes manifests: references between them', () => {
     expect(svc.spec.ports.map((p: { name: string }) => p.name)).toContain(sm.spec.endpoints[0].port);
     expect(sm.spec.endpoints[0].path).toBe('/metrics');
     const annotations = d.spec.template.metadata.annotations;
-    expect(Number(annotations['prometheus.io/port'])).toBe(c.ports.find((p: { name: string }) => p.name === 'admin').containerPort);
-    for (const f of ['hpa.yaml', 'keda-scaledobject.yaml']) expect(first(f).spec.scaleTargetRef.name, f).toBe(d.metadata.name);
+    expect(Number(annotations['prometheus.io/port'])).toBe(
+      c.ports.find((p: { name: string }) => p.name === 'admin').containerPort,
+    );
+    for (const f of ['hpa.yaml', 'keda-scaledobject.yaml'])
+      expect(first(f).spec.scaleTargetRef.name, f).toBe(d.metadata.name);
     // The entry point the container runs is the repository's own example app.
     expect(c.command).toEqual(['node', 'examples/basic/server.mjs']);
     expect(readdirSync(path.join(ROOT, 'examples/basic'))).toContain('server.mjs');
@@ -159,7 +179,8 @@ describe('Kubernetes manifests: references between them', () => {
   it('give the pod longer than the graceful shutdown to stop (gracefulShutdownTimeout default + preStop)', () => {
     const spec = deployment().spec.template.spec;
     const preStop = spec.containers[0].lifecycle.preStop.sleep.seconds as number;
-    const graceful = resolveOptions({ cluster: { enabled: true } }).cluster.config.processManagement.gracefulShutdownTimeout / 1000;
+    const graceful =
+      resolveOptions({ cluster: { enabled: true } }).cluster.config.processManagement.gracefulShutdownTimeout / 1000;
     expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(graceful + preStop);
   });
 });

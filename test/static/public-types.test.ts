@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expectTypeOf, it } from 'vitest';
 import {
+  type App,
+  type ClusterError,
+  type ClusterEventMap,
   createServer,
   definePlugin,
-  type App,
-  type ClusterEventMap,
-  type ClusterError,
   type Plugin,
   type PluginEventMap,
   type PrimaryPluginContext,

@@ -2,7 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { type AcceptQueue, AcceptQueueReader, AcceptQueueSampler, parseAcceptQueue } from '../../src/balancer/accept-queue.js';
+import {
+  type AcceptQueue,
+  AcceptQueueReader,
+  AcceptQueueSampler,
+  parseAcceptQueue,
+} from '../../src/balancer/accept-queue.js';
 
 // Recorded on Linux 6.18 (x86_64, little-endian) while connections waited on a listener whose event
 // loop was blocked (test/fixtures/proc-net): each holds the listener, its queued connections seen
@@ -51,7 +56,8 @@ describe('parseAcceptQueue on recorded /proc/net/tcp{,6}', () => {
 });
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
-const row = (local: string, st: string, queues: string) => `   0: ${local} 00000000:0000 ${st} ${queues} 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0`;
+const row = (local: string, st: string, queues: string) =>
+  `   0: ${local} 00000000:0000 ${st} ${queues} 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0`;
 
 describe('parseAcceptQueue on synthetic rows', () => {
   it('reads addresses in the host byte order it is told', () => {
@@ -131,7 +137,9 @@ describe('AcceptQueueReader', () => {
   it('is undefined when no file can be read, and reads the others when one cannot', async () => {
     const missing = path.join(dir, 'missing');
     expect(await new AcceptQueueReader({ port: 3000 }, { files: [missing] }).read()).toBeUndefined();
-    expect(await new AcceptQueueReader({ port: 3000 }, { files: [missing, file('one', listener(4))] }).read()).toEqual(q(4, 1));
+    expect(await new AcceptQueueReader({ port: 3000 }, { files: [missing, file('one', listener(4))] }).read()).toEqual(
+      q(4, 1),
+    );
   });
 
   it('is undefined off Linux', async () => {

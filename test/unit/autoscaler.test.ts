@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { decide, hpaDesired, initialState, type Decision, type Readings, type ScalePolicy, type ScalerState, type Signals } from '../../plugins/autoscaler/decide.js';
+import {
+  type Decision,
+  decide,
+  hpaDesired,
+  initialState,
+  type Readings,
+  type ScalePolicy,
+  type ScalerState,
+  type Signals,
+} from '../../plugins/autoscaler/decide.js';
 import { initialSettle, nextSettle, readingsFrom } from '../../plugins/autoscaler/settle.js';
 import { SampleSeries } from '../../plugins/autoscaler/signals.js';
 
@@ -74,20 +83,35 @@ describe('auto-scaler decision (HPA rule, stabilisation, burst mode)', () => {
     const up = decide(policy(), readings({ now: 1000, size: 4, counted: 3, stable: { cpu: 90 } }), initialState(0, 4));
     expect(up).toMatchObject({ direction: 'up', to: 5 });
     // 3 workers at half the target need 2: one slot of the 4 goes (the highest, as scaleDown does).
-    const down = decide(policy({ scaleDownStabilizationMs: 0 }), readings({ now: 1000, size: 4, counted: 3, stable: { cpu: 37.5 } }), initialState(0, 4));
+    const down = decide(
+      policy({ scaleDownStabilizationMs: 0 }),
+      readings({ now: 1000, size: 4, counted: 3, stable: { cpu: 37.5 } }),
+      initialState(0, 4),
+    );
     expect(down).toMatchObject({ direction: 'down', to: 3 });
   });
 
   it('a reading that is not a finite number is no reading', () => {
     const p = policy({ scaleDownStabilizationMs: 0 });
-    expect(decide(p, readings({ now: 1000, size: 2, stable: { cpu: NaN } }), initialState(0, 2))).toMatchObject({ direction: 'none', hold: 'no-data' });
-    expect(decide(p, readings({ now: 1000, size: 2, stable: { cpu: Infinity } }), initialState(0, 2))).toMatchObject({ direction: 'none', hold: 'no-data' });
+    expect(decide(p, readings({ now: 1000, size: 2, stable: { cpu: NaN } }), initialState(0, 2))).toMatchObject({
+      direction: 'none',
+      hold: 'no-data',
+    });
+    expect(decide(p, readings({ now: 1000, size: 2, stable: { cpu: Infinity } }), initialState(0, 2))).toMatchObject({
+      direction: 'none',
+      hold: 'no-data',
+    });
   });
 
   it('a step up scales within one evaluation', () => {
     const { decisions } = simulate(policy(), 1, 5, (t, n) => ({ stable: perWorker(t >= 2 ? 220 : 20)(n) }));
     expect(decisions).toHaveLength(1);
-    expect(decisions[0]).toMatchObject({ t: 2, direction: 'up', to: 3, reason: { trigger: 'cpu', value: 220, target: 75 } });
+    expect(decisions[0]).toMatchObject({
+      t: 2,
+      direction: 'up',
+      to: 3,
+      reason: { trigger: 'cpu', value: 220, target: 75 },
+    });
   });
 
   it('a step down waits for the stabilisation window after the last high recommendation', () => {
@@ -99,7 +123,9 @@ describe('auto-scaler decision (HPA rule, stabilisation, burst mode)', () => {
   });
 
   it('a square wave shorter than the stabilisation window: one scale-up, no scale-down, no oscillation', () => {
-    const { decisions, sizes } = simulate(policy(), 1, 180, (t, n) => ({ stable: perWorker(Math.floor(t / 20) % 2 === 0 ? 200 : 30)(n) }));
+    const { decisions, sizes } = simulate(policy(), 1, 180, (t, n) => ({
+      stable: perWorker(Math.floor(t / 20) % 2 === 0 ? 200 : 30)(n),
+    }));
     expect(decisions.filter((d) => d.direction === 'up')).toHaveLength(1);
     expect(decisions.filter((d) => d.direction === 'down')).toHaveLength(0);
     expect(new Set(sizes.slice(5))).toEqual(new Set([3]));
@@ -112,7 +138,12 @@ describe('auto-scaler decision (HPA rule, stabilisation, burst mode)', () => {
     const calm = decide(p, readings({ now: 1000, size: 2, stable: { cpu: 120 }, burst: { cpu: 120 } }), state);
     expect(calm).toMatchObject({ direction: 'none', hold: 'cooldown' });
     const burst = decide(p, readings({ now: 2000, size: 2, stable: { cpu: 90 }, burst: { cpu: 300 } }), calm.state);
-    expect(burst).toMatchObject({ direction: 'up', to: 6, burst: true, reason: { window: 'burst', trigger: 'cpu', value: 300 } });
+    expect(burst).toMatchObject({
+      direction: 'up',
+      to: 6,
+      burst: true,
+      reason: { window: 'burst', trigger: 'cpu', value: 300 },
+    });
     // Load gone, but within a stable window of the burst: no scale-down.
     const after = decide(p, readings({ now: 20_000, size: 6, stable: { cpu: 5 }, burst: { cpu: 5 } }), burst.state);
     expect(after).toMatchObject({ direction: 'none', hold: 'burst', burst: true });
@@ -122,28 +153,54 @@ describe('auto-scaler decision (HPA rule, stabilisation, burst mode)', () => {
 
   it('a worker that is starting or warming is not counted as capacity', () => {
     const p = policy();
-    expect(decide(p, readings({ now: 1000, size: 1, counted: 0, warming: 1, stable: { cpu: 300 } }), initialState(0, 1))).toMatchObject({ hold: 'warming', direction: 'none' });
+    expect(
+      decide(p, readings({ now: 1000, size: 1, counted: 0, warming: 1, stable: { cpu: 300 } }), initialState(0, 1)),
+    ).toMatchObject({ hold: 'warming', direction: 'none' });
     // One counted worker at twice the target wants 2; the warming one already makes 2.
-    const d = decide(p, readings({ now: 1000, size: 2, counted: 1, warming: 1, stable: { cpu: 150 } }), initialState(0, 2));
+    const d = decide(
+      p,
+      readings({ now: 1000, size: 2, counted: 1, warming: 1, stable: { cpu: 150 } }),
+      initialState(0, 2),
+    );
     expect(d).toMatchObject({ direction: 'none', desired: 2 });
     // ... and while one warms, nothing is removed.
-    const idle = decide(policy({ scaleDownStabilizationMs: 0 }), readings({ now: 1000, size: 3, counted: 2, warming: 1, stable: { cpu: 1 } }), initialState(0, 3));
+    const idle = decide(
+      policy({ scaleDownStabilizationMs: 0 }),
+      readings({ now: 1000, size: 3, counted: 2, warming: 1, stable: { cpu: 1 } }),
+      initialState(0, 3),
+    );
     expect(idle).toMatchObject({ direction: 'none', hold: 'warming' });
   });
 
   it('missing data: no decision from nothing; a missing trigger never removes capacity but others still add it', () => {
     const p = policy({ targets: { cpu: 75, queueLength: 5 }, scaleDownStabilizationMs: 0 });
-    expect(decide(p, readings({ now: 1000, size: 2, stable: {} }), initialState(0, 2))).toMatchObject({ direction: 'none', hold: 'no-data', missing: ['cpu', 'queueLength'] });
-    expect(decide(p, readings({ now: 1000, size: 2, stable: { cpu: 1 } }), initialState(0, 2))).toMatchObject({ direction: 'none', hold: 'missing-data', missing: ['queueLength'] });
-    expect(decide(p, readings({ now: 1000, size: 2, stable: { cpu: 300 } }), initialState(0, 2))).toMatchObject({ direction: 'up', to: 6, desired: 8 }); // maxScaleUpStep 4
+    expect(decide(p, readings({ now: 1000, size: 2, stable: {} }), initialState(0, 2))).toMatchObject({
+      direction: 'none',
+      hold: 'no-data',
+      missing: ['cpu', 'queueLength'],
+    });
+    expect(decide(p, readings({ now: 1000, size: 2, stable: { cpu: 1 } }), initialState(0, 2))).toMatchObject({
+      direction: 'none',
+      hold: 'missing-data',
+      missing: ['queueLength'],
+    });
+    expect(decide(p, readings({ now: 1000, size: 2, stable: { cpu: 300 } }), initialState(0, 2))).toMatchObject({
+      direction: 'up',
+      to: 6,
+      desired: 8,
+    }); // maxScaleUpStep 4
     // A scale-down threshold with no reading holds too.
     const gated = policy({ scaleDownBelow: { memory: 50 }, scaleDownStabilizationMs: 0 });
-    expect(decide(gated, readings({ now: 1000, size: 2, stable: { cpu: 1 } }), initialState(0, 2))).toMatchObject({ hold: 'missing-data' });
+    expect(decide(gated, readings({ now: 1000, size: 2, stable: { cpu: 1 } }), initialState(0, 2))).toMatchObject({
+      hold: 'missing-data',
+    });
   });
 
   it('a window with no load is zero, and an idle pool goes down to minWorkers', () => {
     const p = policy({ minWorkers: 2, targets: { responseTime: 200, queueLength: 4 }, scaleDownStabilizationMs: 0 });
-    expect(decide(p, readings({ now: 1000, size: 6, stable: { responseTime: 0, queueLength: 0 } }), initialState(0, 6))).toMatchObject({ direction: 'down', to: 2 });
+    expect(
+      decide(p, readings({ now: 1000, size: 6, stable: { responseTime: 0, queueLength: 0 } }), initialState(0, 6)),
+    ).toMatchObject({ direction: 'down', to: 2 });
   });
 
   it.each([
@@ -159,7 +216,11 @@ describe('auto-scaler decision (HPA rule, stabilisation, burst mode)', () => {
 
   it('several triggers: the largest recommendation wins', () => {
     const p = policy({ targets: { cpu: 75, memory: 80, responseTime: 500, queueLength: 4 } });
-    const d = decide(p, readings({ now: 1000, size: 2, stable: { cpu: 100, memory: 40, responseTime: 900, queueLength: 4 } }), initialState(0, 2));
+    const d = decide(
+      p,
+      readings({ now: 1000, size: 2, stable: { cpu: 100, memory: 40, responseTime: 900, queueLength: 4 } }),
+      initialState(0, 2),
+    );
     expect(d.recommendations.map((r) => [r.trigger, r.desired])).toEqual([
       ['cpu', 3],
       ['memory', 1],
@@ -170,35 +231,74 @@ describe('auto-scaler decision (HPA rule, stabilisation, burst mode)', () => {
   });
 
   it('the host cap and maxWorkers refuse workers, and say which refused', () => {
-    const host = decide(policy({ maxWorkers: 8 }), readings({ now: 1000, size: 1, stable: { cpu: 600 }, hostCap: 2 }), initialState(0, 1));
+    const host = decide(
+      policy({ maxWorkers: 8 }),
+      readings({ now: 1000, size: 1, stable: { cpu: 600 }, hostCap: 2 }),
+      initialState(0, 1),
+    );
     expect(host).toMatchObject({ direction: 'up', to: 2, desired: 2, capped: 'host-cap' });
-    const atHost = decide(policy({ maxWorkers: 8 }), readings({ now: 1000, size: 2, stable: { cpu: 600 }, hostCap: 2 }), initialState(0, 2));
+    const atHost = decide(
+      policy({ maxWorkers: 8 }),
+      readings({ now: 1000, size: 2, stable: { cpu: 600 }, hostCap: 2 }),
+      initialState(0, 2),
+    );
     expect(atHost).toMatchObject({ direction: 'none', hold: 'host-cap', capped: 'host-cap' });
-    const atMax = decide(policy({ maxWorkers: 4 }), readings({ now: 1000, size: 4, stable: { cpu: 600 } }), initialState(0, 4));
+    const atMax = decide(
+      policy({ maxWorkers: 4 }),
+      readings({ now: 1000, size: 4, stable: { cpu: 600 } }),
+      initialState(0, 4),
+    );
     expect(atMax).toMatchObject({ direction: 'none', hold: 'at-max', capped: 'at-max', desired: 4 });
     // The host cap never removes workers it already has.
-    const shrunk = decide(policy({ scaleDownStabilizationMs: 0 }), readings({ now: 1000, size: 4, stable: { cpu: 75 }, hostCap: 2 }), initialState(0, 4));
+    const shrunk = decide(
+      policy({ scaleDownStabilizationMs: 0 }),
+      readings({ now: 1000, size: 4, stable: { cpu: 75 }, hostCap: 2 }),
+      initialState(0, 4),
+    );
     expect(shrunk).toMatchObject({ direction: 'none', to: 4 });
   });
 
   it('step limits and cooldowns', () => {
-    const step = decide(policy({ maxScaleUpStep: 1 }), readings({ now: 1000, size: 1, stable: { cpu: 300 } }), initialState(0, 1));
+    const step = decide(
+      policy({ maxScaleUpStep: 1 }),
+      readings({ now: 1000, size: 1, stable: { cpu: 300 } }),
+      initialState(0, 1),
+    );
     expect(step).toMatchObject({ direction: 'up', to: 2, desired: 4 });
-    const down = decide(policy({ maxScaleDownStep: 1, scaleDownStabilizationMs: 0 }), readings({ now: 1000, size: 4, stable: { cpu: 1 } }), initialState(0, 4));
+    const down = decide(
+      policy({ maxScaleDownStep: 1, scaleDownStabilizationMs: 0 }),
+      readings({ now: 1000, size: 4, stable: { cpu: 1 } }),
+      initialState(0, 4),
+    );
     expect(down).toMatchObject({ direction: 'down', to: 3 });
-    const cooling = decide(policy({ scaleDownCooldownMs: 10_000, scaleDownStabilizationMs: 0 }), readings({ now: 5000, size: 4, stable: { cpu: 1 } }), { ...initialState(0, 4), lastUpAt: 0 });
+    const cooling = decide(
+      policy({ scaleDownCooldownMs: 10_000, scaleDownStabilizationMs: 0 }),
+      readings({ now: 5000, size: 4, stable: { cpu: 1 } }),
+      { ...initialState(0, 4), lastUpAt: 0 },
+    );
     expect(cooling).toMatchObject({ direction: 'none', hold: 'cooldown' });
   });
 
   it('scale-down thresholds must hold before anything is removed', () => {
     const p = policy({ targets: { cpu: 75 }, scaleDownBelow: { cpu: 25 }, scaleDownStabilizationMs: 0 });
-    expect(decide(p, readings({ now: 1000, size: 4, stable: { cpu: 30 } }), initialState(0, 4))).toMatchObject({ direction: 'none', hold: 'above-scale-down-threshold', desired: 2 });
-    expect(decide(p, readings({ now: 1000, size: 4, stable: { cpu: 20 } }), initialState(0, 4))).toMatchObject({ direction: 'down', to: 2 });
+    expect(decide(p, readings({ now: 1000, size: 4, stable: { cpu: 30 } }), initialState(0, 4))).toMatchObject({
+      direction: 'none',
+      hold: 'above-scale-down-threshold',
+      desired: 2,
+    });
+    expect(decide(p, readings({ now: 1000, size: 4, stable: { cpu: 20 } }), initialState(0, 4))).toMatchObject({
+      direction: 'down',
+      to: 2,
+    });
   });
 
   it('at minWorkers and within tolerance it says why it holds', () => {
-    expect(decide(policy({ minWorkers: 2 }), readings({ now: 1000, size: 2, stable: { cpu: 10 } }), initialState(0, 2))).toMatchObject({ hold: 'at-min', desired: 2 });
-    expect(decide(policy(), readings({ now: 1000, size: 2, stable: { cpu: 78 } }), initialState(0, 2))).toMatchObject({ hold: 'steady' });
+    expect(
+      decide(policy({ minWorkers: 2 }), readings({ now: 1000, size: 2, stable: { cpu: 10 } }), initialState(0, 2)),
+    ).toMatchObject({ hold: 'at-min', desired: 2 });
+    expect(decide(policy(), readings({ now: 1000, size: 2, stable: { cpu: 78 } }), initialState(0, 2))).toMatchObject({
+      hold: 'steady',
+    });
   });
 });
 

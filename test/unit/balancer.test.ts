@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { eligible, nextCpuGate, OPEN, type CpuGateConfig, type CpuGateState } from '../../src/balancer/cpu-gate.js';
+import { type CpuGateConfig, type CpuGateState, eligible, nextCpuGate, OPEN } from '../../src/balancer/cpu-gate.js';
 import { estimateOpen, leastConnections, leastLoad, RoundRobin, type WorkerLoad } from '../../src/balancer/strategy.js';
 
 interface W {
   id: number;
   load: WorkerLoad;
 }
-const w = (id: number, l: Partial<WorkerLoad> = {}): W => ({ id, load: { openConnections: 0, activeRequests: 0, eventLoopDelayS: 0, cpu: 0, ...l } });
-const picks = (s: { pick(c: readonly W[]): W | undefined }, c: W[], n: number) => Array.from({ length: n }, () => s.pick(c)!.id);
+const w = (id: number, l: Partial<WorkerLoad> = {}): W => ({
+  id,
+  load: { openConnections: 0, activeRequests: 0, eventLoopDelayS: 0, cpu: 0, ...l },
+});
+const picks = (s: { pick(c: readonly W[]): W | undefined }, c: W[], n: number) =>
+  Array.from({ length: n }, () => s.pick(c)!.id);
 
 describe('pick', () => {
   it('round-robin cycles and copes with a shrinking list', () => {
@@ -18,9 +22,13 @@ describe('pick', () => {
   });
   it('least-connections picks the fewest open connections, rotating among ties', () => {
     const lc = leastConnections<W>((x) => x.load);
-    expect(picks(lc, [w(0, { openConnections: 5 }), w(1, { openConnections: 2 }), w(2, { openConnections: 9 })], 3)).toEqual([1, 1, 1]);
+    expect(
+      picks(lc, [w(0, { openConnections: 5 }), w(1, { openConnections: 2 }), w(2, { openConnections: 9 })], 3),
+    ).toEqual([1, 1, 1]);
     const fresh = leastConnections<W>((x) => x.load);
-    expect(picks(fresh, [w(0, { openConnections: 1 }), w(1, { openConnections: 1 }), w(2, { openConnections: 4 })], 4)).toEqual([0, 1, 0, 1]);
+    expect(
+      picks(fresh, [w(0, { openConnections: 1 }), w(1, { openConnections: 1 }), w(2, { openConnections: 4 })], 4),
+    ).toEqual([0, 1, 0, 1]);
     expect(lc.pick([])).toBeUndefined();
   });
   it('least-load weighs in-flight requests, event-loop delay and CPU', () => {

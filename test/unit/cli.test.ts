@@ -1,16 +1,22 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/args.js';
-import { appName, cliServerOptions, NO_BRIDGE, type CliPlan } from '../../src/cli/cli-options.js';
+import { appName, type CliPlan, cliServerOptions, NO_BRIDGE } from '../../src/cli/cli-options.js';
 import { findConfigFile, loadConfigFile } from '../../src/cli/config-file.js';
 import { findInterpreter, notFound } from '../../src/cli/interpreter.js';
 import { parseListenArgs } from '../../src/cli/listen-bridge.js';
 import { humanDuration, statusTable } from '../../src/cli/status-table.js';
 import { parseControlRequest } from '../../src/control/protocol.js';
 import { controlPaths, ensurePrivateDir, runtimeDir } from '../../src/control/runtime-dir.js';
-import { CliUsageError, ConfigFileError, ControlProtocolError, ControlUnsafeError, InterpreterNotFoundError } from '../../src/errors.js';
+import {
+  CliUsageError,
+  ConfigFileError,
+  ControlProtocolError,
+  ControlUnsafeError,
+  InterpreterNotFoundError,
+} from '../../src/errors.js';
 import type { ClusterStatus } from '../../src/status/status-report.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'oc-unit-'));
@@ -18,9 +24,18 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('parseArgs', () => {
   it.each([
-    [['start', 'app.js', '-i', '4', '--port', '8080'], { command: 'start', script: 'app.js', instances: 4, port: 8080, scriptArgs: [] }],
-    [['start', '-i', 'max', 'app.js', '--name=api', '--', '--flag', 'x'], { command: 'start', script: 'app.js', instances: 'auto', name: 'api', scriptArgs: ['--flag', 'x'] }],
-    [['start', 'app.js', '-i', 'auto', '--json-logs', '--config', 'c.json'], { instances: 'auto', jsonLogs: true, config: 'c.json' }],
+    [
+      ['start', 'app.js', '-i', '4', '--port', '8080'],
+      { command: 'start', script: 'app.js', instances: 4, port: 8080, scriptArgs: [] },
+    ],
+    [
+      ['start', '-i', 'max', 'app.js', '--name=api', '--', '--flag', 'x'],
+      { command: 'start', script: 'app.js', instances: 'auto', name: 'api', scriptArgs: ['--flag', 'x'] },
+    ],
+    [
+      ['start', 'app.js', '-i', 'auto', '--json-logs', '--config', 'c.json'],
+      { instances: 'auto', jsonLogs: true, config: 'c.json' },
+    ],
     [['status', '--json', '-n', 'api'], { command: 'status', json: true, name: 'api' }],
     [['scale', '3', '--name', 'api'], { command: 'scale', size: 3, name: 'api' }],
     [['reload', '--timeout-ms', '5000'], { command: 'reload', timeoutMs: 5000 }],
@@ -136,23 +151,49 @@ describe('config files', () => {
 });
 
 describe('options of an app run by the CLI', () => {
-  const plan: CliPlan = { script: '/srv/app.js', scriptArgs: [], configFile: undefined, name: 'api', instances: 3, adminPort: 0, runtimeDir: undefined };
+  const plan: CliPlan = {
+    script: '/srv/app.js',
+    scriptArgs: [],
+    configFile: undefined,
+    name: 'api',
+    instances: 3,
+    adminPort: 0,
+    runtimeDir: undefined,
+  };
   it('puts -i where the file keeps its cluster config, in either shape', () => {
-    const nested = cliServerOptions(plan, { file: 'f', options: { cluster: { config: { workers: 1, healthCheck: { enabled: true } } } } }, NO_BRIDGE);
+    const nested = cliServerOptions(
+      plan,
+      { file: 'f', options: { cluster: { config: { workers: 1, healthCheck: { enabled: true } } } } },
+      NO_BRIDGE,
+    );
     // Standbys are opt-in for an unmodified app: 0 unless the file sets them.
-    expect(nested.cluster).toEqual({ enabled: true, config: { workers: 3, healthCheck: { enabled: true }, processManagement: { standbyWorkers: 0 } } });
+    expect(nested.cluster).toEqual({
+      enabled: true,
+      config: { workers: 3, healthCheck: { enabled: true }, processManagement: { standbyWorkers: 0 } },
+    });
     const flat = cliServerOptions(plan, { file: 'f', options: { cluster: { workers: 1 } } }, NO_BRIDGE);
     expect(flat.cluster).toEqual({ enabled: true, workers: 3, processManagement: { standbyWorkers: 0 } });
-    const opted = cliServerOptions(plan, { file: 'f', options: { cluster: { processManagement: { standbyWorkers: 2 } } } }, NO_BRIDGE);
+    const opted = cliServerOptions(
+      plan,
+      { file: 'f', options: { cluster: { processManagement: { standbyWorkers: 2 } } } },
+      NO_BRIDGE,
+    );
     expect(opted.cluster).toEqual({ enabled: true, workers: 3, processManagement: { standbyWorkers: 2 } });
     expect(flat.control).toEqual({ name: 'api' });
     expect(flat.admin).toEqual({ port: 0 });
   });
   it('names the app from --name, the file, or the script, made safe for a socket name', () => {
     expect(appName({ name: undefined, script: '/srv/my app.mjs' }, undefined)).toBe('my-app');
-    expect(appName({ name: undefined, script: 'x.js' }, { file: 'f', options: {}, name: 'from-file' })).toBe('from-file');
+    expect(appName({ name: undefined, script: 'x.js' }, { file: 'f', options: {}, name: 'from-file' })).toBe(
+      'from-file',
+    );
     expect(appName({ name: 'given', script: 'x.js' }, { file: 'f', options: {}, name: 'from-file' })).toBe('given');
-    expect(() => appName({ name: undefined, script: 'x.js' }, { file: '/d/otel-cluster.config.json', options: {}, name: '../etc' })).toThrow("otel-cluster.config.json: name '../etc'");
+    expect(() =>
+      appName(
+        { name: undefined, script: 'x.js' },
+        { file: '/d/otel-cluster.config.json', options: {}, name: '../etc' },
+      ),
+    ).toThrow("otel-cluster.config.json: name '../etc'");
   });
 });
 
@@ -228,14 +269,25 @@ describe('status table', () => {
         maxWorkers: 4,
         hold: 'cooldown',
         signals: [{ trigger: 'cpu', value: 80, target: 75, scaleDownBelow: 25, unit: '%' }],
-        lastDecision: { at: 0, from: 1, to: 2, direction: 'up', trigger: 'cpu', value: 90, target: 75, traceIds: ['abc'] },
+        lastDecision: {
+          at: 0,
+          from: 1,
+          to: 2,
+          direction: 'up',
+          trigger: 'cpu',
+          value: 90,
+          target: 75,
+          traceIds: ['abc'],
+        },
       },
     };
     const t = statusTable(s);
     expect(t).toContain('api (primary pid 10): 1 of 2 workers ready');
     expect(t).toContain('slot  pid  state     uptime  restarts  cpu %                   rss  req/s  p95 ms  health\n');
     expect(t).toContain('   0  11   ready     1m 5s          0   12.5  60.0 MiB / 512.0 MiB   60.2     9.0  ok\n');
-    expect(t).toContain('   1  12   starting  1s             2      -                     -      -       -  failing (2)\n');
+    expect(t).toContain(
+      '   1  12   starting  1s             2      -                     -      -       -  failing (2)\n',
+    );
     expect(t).toContain('cluster: 120.5 req/s, errors 1.00%, p50 2.0 ms, p95 9.5 ms, p99 20.0 ms, 3 in progress');
     expect(t).toContain('auto-scaler: target 3 (min 1, max 4), holding: cooldown; cpu 80.0% (target 75)');
     expect(t).toContain('last decision: up 1 → 2 at 1970-01-01T00:00:00.000Z (cpu 90.0 against 75); traces abc');
@@ -244,11 +296,19 @@ describe('status table', () => {
 
 describe('--interpreter', () => {
   it('takes node or bun, on start only; anything else is a usage error naming the flag', () => {
-    expect(parseArgs(['start', 'app.ts', '--interpreter', 'bun'])).toMatchObject({ script: 'app.ts', interpreter: 'bun' });
-    expect(parseArgs(['start', '--interpreter=node', 'app.js'])).toMatchObject({ script: 'app.js', interpreter: 'node' });
+    expect(parseArgs(['start', 'app.ts', '--interpreter', 'bun'])).toMatchObject({
+      script: 'app.ts',
+      interpreter: 'bun',
+    });
+    expect(parseArgs(['start', '--interpreter=node', 'app.js'])).toMatchObject({
+      script: 'app.js',
+      interpreter: 'node',
+    });
     for (const bad of ['deno', 'Bun', '']) {
       expect(() => parseArgs(['start', 'app.js', '--interpreter', bad])).toThrow(CliUsageError);
-      expect(() => parseArgs(['start', 'app.js', '--interpreter', bad])).toThrow(`--interpreter expects 'node' or 'bun', got '${bad}'`);
+      expect(() => parseArgs(['start', 'app.js', '--interpreter', bad])).toThrow(
+        `--interpreter expects 'node' or 'bun', got '${bad}'`,
+      );
     }
     expect(() => parseArgs(['status', '--interpreter', 'bun'])).toThrow('--interpreter does not go with status');
   });
@@ -262,7 +322,9 @@ describe('--interpreter', () => {
     const bad = path.join(tmp, 'i2.json');
     writeFileSync(bad, JSON.stringify({ interpreter: 'deno' }));
     await expect(loadConfigFile(bad)).rejects.toThrow(ConfigFileError);
-    await expect(loadConfigFile(bad)).rejects.toThrow(`i2.json: interpreter must be 'node' or 'bun' (as --interpreter), got "deno"`);
+    await expect(loadConfigFile(bad)).rejects.toThrow(
+      `i2.json: interpreter must be 'node' or 'bun' (as --interpreter), got "deno"`,
+    );
   });
 
   it('is found in node_modules/.bin from the working directory up, then from the app, then on PATH', () => {

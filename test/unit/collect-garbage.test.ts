@@ -1,4 +1,4 @@
-import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { collectGarbage } from '../../src/runtime/adapter.js';
@@ -10,7 +10,9 @@ describe.skipIf(typeof (globalThis as { gc?: unknown }).gc === 'function')('coll
     const majors: PerformanceEntry[] = [];
     const seen = new Promise<void>((resolve) => {
       const obs = new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(e);
+        for (const e of list.getEntries())
+          if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)
+            majors.push(e);
         if (majors.length) {
           obs.disconnect();
           resolve();

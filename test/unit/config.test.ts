@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { resolveOptions } from '../../src/config/validate.js';
-import { ConfigConflictError, type ConfigError, ConfigRangeError, ConfigTypeError, ConfigUnknownKeyError, ConfigValueError } from '../../src/errors.js';
 import { parseSize } from '../../src/config/size.js';
+import { resolveOptions } from '../../src/config/validate.js';
+import {
+  ConfigConflictError,
+  type ConfigError,
+  ConfigRangeError,
+  ConfigTypeError,
+  ConfigUnknownKeyError,
+  ConfigValueError,
+} from '../../src/errors.js';
 
 const seedBasic = {
-  cluster: { enabled: true, config: { workers: 'auto', resources: { maxMemoryPerWorker: '256MB', maxCpuPerWorker: 50 } } },
+  cluster: {
+    enabled: true,
+    config: { workers: 'auto', resources: { maxMemoryPerWorker: '256MB', maxCpuPerWorker: 50 } },
+  },
 };
 const seedAdvanced = {
   enabled: true,
@@ -12,13 +22,35 @@ const seedAdvanced = {
   resources: {
     maxMemoryPerWorker: '512MB',
     maxCpuPerWorker: 75,
-    memoryManagement: { enabled: true, memoryWarningThreshold: 80, memoryCriticalThreshold: 95, memoryLeakDetection: true, garbageCollectionHint: true },
+    memoryManagement: {
+      enabled: true,
+      memoryWarningThreshold: 80,
+      memoryCriticalThreshold: 95,
+      memoryLeakDetection: true,
+      garbageCollectionHint: true,
+    },
   },
-  processManagement: { respawn: true, maxRestarts: 3, restartDelay: 2000, gracefulShutdownTimeout: 30000, zombieDetection: true },
+  processManagement: {
+    respawn: true,
+    maxRestarts: 3,
+    restartDelay: 2000,
+    gracefulShutdownTimeout: 30000,
+    zombieDetection: true,
+  },
   healthCheck: { enabled: true, interval: 30000, timeout: 10000, maxFailures: 3, endpoint: '/health' },
-  autoScaling: { enabled: true, minWorkers: 2, maxWorkers: 8, scaleUpThreshold: { cpu: 75, memory: 80, responseTime: 1500 } },
+  autoScaling: {
+    enabled: true,
+    minWorkers: 2,
+    maxWorkers: 8,
+    scaleUpThreshold: { cpu: 75, memory: 80, responseTime: 1500 },
+  },
 };
-const seedHealth = { cluster: { enabled: true, config: { healthCheck: { enabled: true, interval: 30000, timeout: 10000, maxFailures: 3, endpoint: '/health' } } } };
+const seedHealth = {
+  cluster: {
+    enabled: true,
+    config: { healthCheck: { enabled: true, interval: 30000, timeout: 10000, maxFailures: 3, endpoint: '/health' } },
+  },
+};
 
 describe('config: the seed examples are accepted as written', () => {
   it('basic configuration', () => {
@@ -33,7 +65,13 @@ describe('config: the seed examples are accepted as written', () => {
     expect(r.cluster.config.workers).toBe(4);
     expect(r.cluster.config.processManagement).toMatchObject({ maxRestarts: 3, restartDelay: 2000, minUptimeMs: 5000 });
     expect(r.cluster.config.autoScaling.maxWorkers).toBe(8);
-    expect(r.cluster.config.autoScaling).toMatchObject({ enabled: true, minWorkers: 2, maxWorkers: 8, maxWorkersSet: true, scaleUpThreshold: { cpu: 75, memory: 80, responseTime: 1500 } });
+    expect(r.cluster.config.autoScaling).toMatchObject({
+      enabled: true,
+      minWorkers: 2,
+      maxWorkers: 8,
+      maxWorkersSet: true,
+      scaleUpThreshold: { cpu: 75, memory: 80, responseTime: 1500 },
+    });
   });
   it('advanced configuration nested under config', () => {
     const { enabled, ...config } = seedAdvanced;
@@ -53,10 +91,38 @@ const C = (config: object) => ({ cluster: { enabled: true, config } });
 const F = (flat: object) => ({ cluster: { enabled: true, ...flat } });
 
 const bad: Case[] = [
-  ['misspelled section', C({ processManagment: {} }), 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'cluster.config.processManagment', ConfigUnknownKeyError, /did you mean processManagement\?/],
-  ['misspelled nested key', C({ healthCheck: { intervall: 5 } }), 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'cluster.config.healthCheck.intervall', ConfigUnknownKeyError, /did you mean interval\?/],
-  ['unknown flattened key', F({ worker: 2 }), 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'cluster.worker', ConfigUnknownKeyError, /did you mean workers\?/],
-  ['unknown top-level key', { clustr: {} }, 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'clustr', ConfigUnknownKeyError, /did you mean cluster\?/],
+  [
+    'misspelled section',
+    C({ processManagment: {} }),
+    'CLUSTER_ERR_CONFIG_UNKNOWN_KEY',
+    'cluster.config.processManagment',
+    ConfigUnknownKeyError,
+    /did you mean processManagement\?/,
+  ],
+  [
+    'misspelled nested key',
+    C({ healthCheck: { intervall: 5 } }),
+    'CLUSTER_ERR_CONFIG_UNKNOWN_KEY',
+    'cluster.config.healthCheck.intervall',
+    ConfigUnknownKeyError,
+    /did you mean interval\?/,
+  ],
+  [
+    'unknown flattened key',
+    F({ worker: 2 }),
+    'CLUSTER_ERR_CONFIG_UNKNOWN_KEY',
+    'cluster.worker',
+    ConfigUnknownKeyError,
+    /did you mean workers\?/,
+  ],
+  [
+    'unknown top-level key',
+    { clustr: {} },
+    'CLUSTER_ERR_CONFIG_UNKNOWN_KEY',
+    'clustr',
+    ConfigUnknownKeyError,
+    /did you mean cluster\?/,
+  ],
   [
     'unknown memoryManagement key',
     C({ resources: { memoryManagement: { leakDetector: true } } }),
@@ -64,16 +130,75 @@ const bad: Case[] = [
     'cluster.config.resources.memoryManagement.leakDetector',
     ConfigUnknownKeyError,
   ],
-  ['workers zero', C({ workers: 0 }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.workers', ConfigRangeError, /expected >= 1, received number 0/],
+  [
+    'workers zero',
+    C({ workers: 0 }),
+    'CLUSTER_ERR_CONFIG_RANGE',
+    'cluster.config.workers',
+    ConfigRangeError,
+    /expected >= 1, received number 0/,
+  ],
   ['workers too many', F({ workers: 5000 }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.workers', ConfigRangeError],
-  ['workers word', C({ workers: 'many' }), 'CLUSTER_ERR_CONFIG_VALUE', 'cluster.config.workers', ConfigValueError, /'auto' or an integer/],
-  ['workers boolean', C({ workers: true }), 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config.workers', ConfigTypeError, /received boolean true/],
-  ['workers fractional', C({ workers: 1.5 }), 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config.workers', ConfigTypeError, /integer/],
-  ['enabled as string', { cluster: { enabled: 'yes' } }, 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.enabled', ConfigTypeError, /expected boolean/],
-  ['size with unknown unit', C({ resources: { maxMemoryPerWorker: '256XB' } }), 'CLUSTER_ERR_CONFIG_VALUE', 'cluster.config.resources.maxMemoryPerWorker', ConfigValueError],
-  ['size too small', C({ resources: { maxMemoryPerWorker: '1MB' } }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.resources.maxMemoryPerWorker', ConfigRangeError],
-  ['size negative bytes', C({ resources: { maxMemoryPerWorker: -5 } }), 'CLUSTER_ERR_CONFIG_VALUE', 'cluster.config.resources.maxMemoryPerWorker', ConfigValueError],
-  ['cpu over 100', C({ resources: { maxCpuPerWorker: 150 } }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.resources.maxCpuPerWorker', ConfigRangeError],
+  [
+    'workers word',
+    C({ workers: 'many' }),
+    'CLUSTER_ERR_CONFIG_VALUE',
+    'cluster.config.workers',
+    ConfigValueError,
+    /'auto' or an integer/,
+  ],
+  [
+    'workers boolean',
+    C({ workers: true }),
+    'CLUSTER_ERR_CONFIG_TYPE',
+    'cluster.config.workers',
+    ConfigTypeError,
+    /received boolean true/,
+  ],
+  [
+    'workers fractional',
+    C({ workers: 1.5 }),
+    'CLUSTER_ERR_CONFIG_TYPE',
+    'cluster.config.workers',
+    ConfigTypeError,
+    /integer/,
+  ],
+  [
+    'enabled as string',
+    { cluster: { enabled: 'yes' } },
+    'CLUSTER_ERR_CONFIG_TYPE',
+    'cluster.enabled',
+    ConfigTypeError,
+    /expected boolean/,
+  ],
+  [
+    'size with unknown unit',
+    C({ resources: { maxMemoryPerWorker: '256XB' } }),
+    'CLUSTER_ERR_CONFIG_VALUE',
+    'cluster.config.resources.maxMemoryPerWorker',
+    ConfigValueError,
+  ],
+  [
+    'size too small',
+    C({ resources: { maxMemoryPerWorker: '1MB' } }),
+    'CLUSTER_ERR_CONFIG_RANGE',
+    'cluster.config.resources.maxMemoryPerWorker',
+    ConfigRangeError,
+  ],
+  [
+    'size negative bytes',
+    C({ resources: { maxMemoryPerWorker: -5 } }),
+    'CLUSTER_ERR_CONFIG_VALUE',
+    'cluster.config.resources.maxMemoryPerWorker',
+    ConfigValueError,
+  ],
+  [
+    'cpu over 100',
+    C({ resources: { maxCpuPerWorker: 150 } }),
+    'CLUSTER_ERR_CONFIG_RANGE',
+    'cluster.config.resources.maxCpuPerWorker',
+    ConfigRangeError,
+  ],
   [
     'threshold as string',
     C({ resources: { memoryManagement: { memoryWarningThreshold: '80%' } } }),
@@ -88,8 +213,20 @@ const bad: Case[] = [
     'cluster.config.resources.memoryManagement.memoryWarningThreshold',
     ConfigConflictError,
   ],
-  ['negative maxRestarts', C({ processManagement: { maxRestarts: -1 } }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.processManagement.maxRestarts', ConfigRangeError],
-  ['restartDelay as string', C({ processManagement: { restartDelay: '2s' } }), 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config.processManagement.restartDelay', ConfigTypeError],
+  [
+    'negative maxRestarts',
+    C({ processManagement: { maxRestarts: -1 } }),
+    'CLUSTER_ERR_CONFIG_RANGE',
+    'cluster.config.processManagement.maxRestarts',
+    ConfigRangeError,
+  ],
+  [
+    'restartDelay as string',
+    C({ processManagement: { restartDelay: '2s' } }),
+    'CLUSTER_ERR_CONFIG_TYPE',
+    'cluster.config.processManagement.restartDelay',
+    ConfigTypeError,
+  ],
   [
     'restartDelay above cap',
     C({ processManagement: { restartDelay: 60000, maxRestartDelayMs: 1000 } }),
@@ -104,11 +241,41 @@ const bad: Case[] = [
     'cluster.config.processManagement.heartbeatTimeoutMs',
     ConfigConflictError,
   ],
-  ['respawn as number', C({ processManagement: { respawn: 1 } }), 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config.processManagement.respawn', ConfigTypeError],
-  ['health timeout >= interval', C({ healthCheck: { interval: 5000, timeout: 5000 } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.healthCheck.timeout', ConfigConflictError],
-  ['health endpoint without slash', C({ healthCheck: { endpoint: 'health' } }), 'CLUSTER_ERR_CONFIG_VALUE', 'cluster.config.healthCheck.endpoint', ConfigValueError],
-  ['maxFailures zero', C({ healthCheck: { maxFailures: 0 } }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.healthCheck.maxFailures', ConfigRangeError],
-  ['min above max workers', C({ autoScaling: { minWorkers: 5, maxWorkers: 2 } }), 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.config.autoScaling.minWorkers', ConfigConflictError],
+  [
+    'respawn as number',
+    C({ processManagement: { respawn: 1 } }),
+    'CLUSTER_ERR_CONFIG_TYPE',
+    'cluster.config.processManagement.respawn',
+    ConfigTypeError,
+  ],
+  [
+    'health timeout >= interval',
+    C({ healthCheck: { interval: 5000, timeout: 5000 } }),
+    'CLUSTER_ERR_CONFIG_CONFLICT',
+    'cluster.config.healthCheck.timeout',
+    ConfigConflictError,
+  ],
+  [
+    'health endpoint without slash',
+    C({ healthCheck: { endpoint: 'health' } }),
+    'CLUSTER_ERR_CONFIG_VALUE',
+    'cluster.config.healthCheck.endpoint',
+    ConfigValueError,
+  ],
+  [
+    'maxFailures zero',
+    C({ healthCheck: { maxFailures: 0 } }),
+    'CLUSTER_ERR_CONFIG_RANGE',
+    'cluster.config.healthCheck.maxFailures',
+    ConfigRangeError,
+  ],
+  [
+    'min above max workers',
+    C({ autoScaling: { minWorkers: 5, maxWorkers: 2 } }),
+    'CLUSTER_ERR_CONFIG_CONFLICT',
+    'cluster.config.autoScaling.minWorkers',
+    ConfigConflictError,
+  ],
   [
     'workers outside autoscaling bounds',
     C({ workers: 10, autoScaling: { enabled: true, minWorkers: 1, maxWorkers: 4 } }),
@@ -146,7 +313,13 @@ const bad: Case[] = [
     ConfigTypeError,
     /a number, or false/,
   ],
-  ['scale-up threshold out of range', C({ autoScaling: { scaleUpThreshold: { cpu: 150 } } }), 'CLUSTER_ERR_CONFIG_RANGE', 'cluster.config.autoScaling.scaleUpThreshold.cpu', ConfigRangeError],
+  [
+    'scale-up threshold out of range',
+    C({ autoScaling: { scaleUpThreshold: { cpu: 150 } } }),
+    'CLUSTER_ERR_CONFIG_RANGE',
+    'cluster.config.autoScaling.scaleUpThreshold.cpu',
+    ConfigRangeError,
+  ],
   [
     'misspelled autoscaling key',
     C({ autoScaling: { stableWindow: 1000 } }),
@@ -177,20 +350,72 @@ const bad: Case[] = [
     'cluster.config.autoScaling.scaleUpThreshold.responseTime',
     ConfigRangeError,
   ],
-  ['both shapes at once', { cluster: { enabled: true, workers: 2, config: {} } }, 'CLUSTER_ERR_CONFIG_CONFLICT', 'cluster.workers', ConfigConflictError, /use one shape/],
-  ['config not an object', { cluster: { enabled: true, config: 4 } }, 'CLUSTER_ERR_CONFIG_TYPE', 'cluster.config', ConfigTypeError, /expected object, received number 4/],
+  [
+    'both shapes at once',
+    { cluster: { enabled: true, workers: 2, config: {} } },
+    'CLUSTER_ERR_CONFIG_CONFLICT',
+    'cluster.workers',
+    ConfigConflictError,
+    /use one shape/,
+  ],
+  [
+    'config not an object',
+    { cluster: { enabled: true, config: 4 } },
+    'CLUSTER_ERR_CONFIG_TYPE',
+    'cluster.config',
+    ConfigTypeError,
+    /expected object, received number 4/,
+  ],
   ['admin port out of range', { admin: { port: 70000 } }, 'CLUSTER_ERR_CONFIG_RANGE', 'admin.port', ConfigRangeError],
   ['admin as string', { admin: 'on' }, 'CLUSTER_ERR_CONFIG_TYPE', 'admin', ConfigTypeError],
   ['logger as string', { logger: 'debug' }, 'CLUSTER_ERR_CONFIG_TYPE', 'logger', ConfigTypeError],
   ['unknown log level', { logger: { level: 'loud' } }, 'CLUSTER_ERR_CONFIG_VALUE', 'logger.level', ConfigValueError],
   ['handler not a function', { handler: {} }, 'CLUSTER_ERR_CONFIG_TYPE', 'handler', ConfigTypeError],
   ['plugin without name', { plugins: [{ worker() {} }] }, 'CLUSTER_ERR_CONFIG_TYPE', 'plugins.0', ConfigTypeError],
-  ['telemetry interval too short', { telemetry: { intervalMs: 10 } }, 'CLUSTER_ERR_CONFIG_RANGE', 'telemetry.intervalMs', ConfigRangeError],
-  ['tracing endpoint not a URL', { telemetry: { tracing: { endpoint: 'localhost:4318' } } }, 'CLUSTER_ERR_CONFIG_VALUE', 'telemetry.tracing.endpoint', ConfigValueError, /http\(s\) URL/],
-  ['sample ratio above 1', { telemetry: { tracing: { sampleRatio: 2 } } }, 'CLUSTER_ERR_CONFIG_RANGE', 'telemetry.tracing.sampleRatio', ConfigRangeError],
-  ['misspelled telemetry key', { telemetry: { tracng: {} } }, 'CLUSTER_ERR_CONFIG_UNKNOWN_KEY', 'telemetry.tracng', ConfigUnknownKeyError, /did you mean tracing\?/],
-  ['ipc.maxInvalidMessages zero', { ipc: { maxInvalidMessages: 0 } }, 'CLUSTER_ERR_CONFIG_RANGE', 'ipc.maxInvalidMessages', ConfigRangeError],
-  ['ipc.maxInvalidMessages true', { ipc: { maxInvalidMessages: true } }, 'CLUSTER_ERR_CONFIG_TYPE', 'ipc.maxInvalidMessages', ConfigTypeError],
+  [
+    'telemetry interval too short',
+    { telemetry: { intervalMs: 10 } },
+    'CLUSTER_ERR_CONFIG_RANGE',
+    'telemetry.intervalMs',
+    ConfigRangeError,
+  ],
+  [
+    'tracing endpoint not a URL',
+    { telemetry: { tracing: { endpoint: 'localhost:4318' } } },
+    'CLUSTER_ERR_CONFIG_VALUE',
+    'telemetry.tracing.endpoint',
+    ConfigValueError,
+    /http\(s\) URL/,
+  ],
+  [
+    'sample ratio above 1',
+    { telemetry: { tracing: { sampleRatio: 2 } } },
+    'CLUSTER_ERR_CONFIG_RANGE',
+    'telemetry.tracing.sampleRatio',
+    ConfigRangeError,
+  ],
+  [
+    'misspelled telemetry key',
+    { telemetry: { tracng: {} } },
+    'CLUSTER_ERR_CONFIG_UNKNOWN_KEY',
+    'telemetry.tracng',
+    ConfigUnknownKeyError,
+    /did you mean tracing\?/,
+  ],
+  [
+    'ipc.maxInvalidMessages zero',
+    { ipc: { maxInvalidMessages: 0 } },
+    'CLUSTER_ERR_CONFIG_RANGE',
+    'ipc.maxInvalidMessages',
+    ConfigRangeError,
+  ],
+  [
+    'ipc.maxInvalidMessages true',
+    { ipc: { maxInvalidMessages: true } },
+    'CLUSTER_ERR_CONFIG_TYPE',
+    'ipc.maxInvalidMessages',
+    ConfigTypeError,
+  ],
   ['options not an object', 'cluster', 'CLUSTER_ERR_CONFIG_TYPE', '(options)', ConfigTypeError],
 ];
 
@@ -215,7 +440,11 @@ describe('config: bad options name the code and the path', () => {
       resolveOptions(C({ workers: 0, healthCheck: { maxFailures: 0 }, typo: 1 }));
       expect.unreachable();
     } catch (err) {
-      expect((err as ConfigError).issues.map((i) => i.path).sort()).toEqual(['cluster.config.healthCheck.maxFailures', 'cluster.config.typo', 'cluster.config.workers']);
+      expect((err as ConfigError).issues.map((i) => i.path).sort()).toEqual([
+        'cluster.config.healthCheck.maxFailures',
+        'cluster.config.typo',
+        'cluster.config.workers',
+      ]);
     }
   });
 });
@@ -223,18 +452,31 @@ describe('config: bad options name the code and the path', () => {
 describe('config: auto-scaling bounds', () => {
   it("clamps workers: 'auto' into minWorkers..maxWorkers when auto-scaling is on", () => {
     const cores = resolveOptions(C({ workers: 'auto' })).cluster.config.workers;
-    expect(resolveOptions(C({ workers: 'auto', autoScaling: { enabled: true, minWorkers: cores + 2, maxWorkers: cores + 4 } })).cluster.config.workers).toBe(cores + 2);
-    expect(resolveOptions(C({ workers: 'auto', autoScaling: { enabled: true, minWorkers: 1, maxWorkers: 1 } })).cluster.config.workers).toBe(1);
+    expect(
+      resolveOptions(
+        C({ workers: 'auto', autoScaling: { enabled: true, minWorkers: cores + 2, maxWorkers: cores + 4 } }),
+      ).cluster.config.workers,
+    ).toBe(cores + 2);
+    expect(
+      resolveOptions(C({ workers: 'auto', autoScaling: { enabled: true, minWorkers: 1, maxWorkers: 1 } })).cluster
+        .config.workers,
+    ).toBe(1);
     // Off: 'auto' is the core count whatever minWorkers says.
-    expect(resolveOptions(C({ workers: 'auto', autoScaling: { minWorkers: cores + 2 } })).cluster.config.workers).toBe(cores);
+    expect(resolveOptions(C({ workers: 'auto', autoScaling: { minWorkers: cores + 2 } })).cluster.config.workers).toBe(
+      cores,
+    );
   });
   it('a trigger turned off with false is not read; the others keep their defaults', () => {
-    const a = resolveOptions(C({ autoScaling: { scaleUpThreshold: { cpu: false, queueLength: 8 } } })).cluster.config.autoScaling;
+    const a = resolveOptions(C({ autoScaling: { scaleUpThreshold: { cpu: false, queueLength: 8 } } })).cluster.config
+      .autoScaling;
     expect(a.scaleUpThreshold).toEqual({ cpu: undefined, memory: 80, responseTime: 1500, queueLength: 8 });
     expect(a.maxWorkersSet).toBe(false);
     // The cpu scale-down gate's default goes with the cpu trigger; one the user sets stays.
     expect(a.scaleDownThreshold.cpu).toBeUndefined();
-    expect(resolveOptions(C({ autoScaling: { scaleUpThreshold: { cpu: false }, scaleDownThreshold: { cpu: 10 } } })).cluster.config.autoScaling.scaleDownThreshold.cpu).toBe(10);
+    expect(
+      resolveOptions(C({ autoScaling: { scaleUpThreshold: { cpu: false }, scaleDownThreshold: { cpu: 10 } } })).cluster
+        .config.autoScaling.scaleDownThreshold.cpu,
+    ).toBe(10);
     expect(resolveOptions(C({})).cluster.config.autoScaling.scaleDownThreshold.cpu).toBe(25);
   });
 });
@@ -261,9 +503,17 @@ describe('config: workers reuse what the primary validated', () => {
   it('reuses the inherited options when the fingerprint matches, keeping the worker own functions', async () => {
     const { serializeForWorkers } = await import('../../src/config/validate.js');
     const handler = () => {};
-    const options = { cluster: { enabled: true, config: { workers: 3 } }, handler, plugins: [{ name: 'p', worker() {} }] };
+    const options = {
+      cluster: { enabled: true, config: { workers: 3 } },
+      handler,
+      plugins: [{ name: 'p', worker() {} }],
+    };
     const inherited = serializeForWorkers(resolveOptions(options));
-    const again = { cluster: { enabled: true, config: { workers: 3 } }, handler: () => {}, plugins: [{ name: 'p', worker() {} }] };
+    const again = {
+      cluster: { enabled: true, config: { workers: 3 } },
+      handler: () => {},
+      plugins: [{ name: 'p', worker() {} }],
+    };
     const r = resolveOptions(again, inherited);
     expect(r.cluster.config.workers).toBe(3);
     expect(r.handler).toBe(again.handler);
@@ -281,7 +531,10 @@ describe('config: workers reuse what the primary validated', () => {
 describe('config: defaults follow the values given', () => {
   const cfg = (config: object) => resolveOptions(C(config)).cluster.config;
   it('a health-check interval alone gets a timeout below it (half) where the 10 s default would not be', () => {
-    expect(cfg({ healthCheck: { enabled: true, interval: 1000 } }).healthCheck).toMatchObject({ interval: 1000, timeout: 500 });
+    expect(cfg({ healthCheck: { enabled: true, interval: 1000 } }).healthCheck).toMatchObject({
+      interval: 1000,
+      timeout: 500,
+    });
     expect(cfg({ healthCheck: { interval: 10_000 } }).healthCheck.timeout).toBe(5000);
     // Where the plain default is valid it stays: a configuration that was valid means what it meant.
     expect(cfg({ healthCheck: { interval: 15_000 } }).healthCheck.timeout).toBe(10_000);
@@ -291,25 +544,56 @@ describe('config: defaults follow the values given', () => {
   });
   it('every pair of related keys: one given, the other derived, and the result valid', () => {
     expect(cfg({ processManagement: { heartbeatIntervalMs: 5000 } }).processManagement.heartbeatTimeoutMs).toBe(10_000);
-    expect(cfg({ processManagement: { heartbeatIntervalMs: 20_000 } }).processManagement.heartbeatTimeoutMs).toBe(60_000);
+    expect(cfg({ processManagement: { heartbeatIntervalMs: 20_000 } }).processManagement.heartbeatTimeoutMs).toBe(
+      60_000,
+    );
     expect(cfg({ processManagement: { heartbeatTimeoutMs: 600 } }).processManagement.heartbeatIntervalMs).toBe(300);
     expect(cfg({ processManagement: { restartDelay: 60_000 } }).processManagement.maxRestartDelayMs).toBe(60_000);
     // Knative's panic window (a tenth of the stable window), and the evaluation interval below it.
-    expect(cfg({ autoScaling: { stableWindowMs: 2000 } }).autoScaling).toMatchObject({ stableWindowMs: 2000, burstWindowMs: 200, intervalMs: 100 });
-    expect(cfg({ autoScaling: { burstWindowMs: 6000 } }).autoScaling).toMatchObject({ stableWindowMs: 30_000, burstWindowMs: 6000, intervalMs: 1000 });
-    expect(cfg({ autoScaling: { burstWindowMs: 40_000 } }).autoScaling).toMatchObject({ stableWindowMs: 400_000, burstWindowMs: 40_000, intervalMs: 1000 });
-    expect(cfg({ autoScaling: { burstWindowMs: 600 } }).autoScaling).toMatchObject({ stableWindowMs: 30_000, intervalMs: 200 });
-    expect(cfg({ autoScaling: { stableWindowMs: 500 } }).autoScaling).toMatchObject({ burstWindowMs: 200, intervalMs: 100 });
+    expect(cfg({ autoScaling: { stableWindowMs: 2000 } }).autoScaling).toMatchObject({
+      stableWindowMs: 2000,
+      burstWindowMs: 200,
+      intervalMs: 100,
+    });
+    expect(cfg({ autoScaling: { burstWindowMs: 6000 } }).autoScaling).toMatchObject({
+      stableWindowMs: 30_000,
+      burstWindowMs: 6000,
+      intervalMs: 1000,
+    });
+    expect(cfg({ autoScaling: { burstWindowMs: 40_000 } }).autoScaling).toMatchObject({
+      stableWindowMs: 400_000,
+      burstWindowMs: 40_000,
+      intervalMs: 1000,
+    });
+    expect(cfg({ autoScaling: { burstWindowMs: 600 } }).autoScaling).toMatchObject({
+      stableWindowMs: 30_000,
+      intervalMs: 200,
+    });
+    expect(cfg({ autoScaling: { stableWindowMs: 500 } }).autoScaling).toMatchObject({
+      burstWindowMs: 200,
+      intervalMs: 100,
+    });
     expect(cfg({ autoScaling: { stableWindowMs: 60_000 } }).autoScaling.burstWindowMs).toBe(3000);
     expect(cfg({ autoScaling: { scaleUpThreshold: { cpu: 40 } } }).autoScaling.scaleDownThreshold.cpu).toBe(25);
     expect(cfg({ autoScaling: { scaleUpThreshold: { cpu: 20 } } }).autoScaling.scaleDownThreshold.cpu).toBe(10);
     expect(cfg({ autoScaling: { scaleUpThreshold: { cpu: 1 } } }).autoScaling.scaleDownThreshold.cpu).toBeUndefined();
-    expect(cfg({ resources: { memoryManagement: { memoryWarningThreshold: 92 } } }).resources.memoryManagement.memoryCriticalThreshold).toBe(95);
-    expect(cfg({ resources: { memoryManagement: { memoryWarningThreshold: 97 } } }).resources.memoryManagement.memoryCriticalThreshold).toBe(100);
-    expect(cfg({ resources: { memoryManagement: { memoryCriticalThreshold: 70 } } }).resources.memoryManagement.memoryWarningThreshold).toBe(65);
+    expect(
+      cfg({ resources: { memoryManagement: { memoryWarningThreshold: 92 } } }).resources.memoryManagement
+        .memoryCriticalThreshold,
+    ).toBe(95);
+    expect(
+      cfg({ resources: { memoryManagement: { memoryWarningThreshold: 97 } } }).resources.memoryManagement
+        .memoryCriticalThreshold,
+    ).toBe(100);
+    expect(
+      cfg({ resources: { memoryManagement: { memoryCriticalThreshold: 70 } } }).resources.memoryManagement
+        .memoryWarningThreshold,
+    ).toBe(65);
   });
   it('a value given is never replaced: both given and in conflict is refused', () => {
-    expect(() => cfg({ healthCheck: { interval: 1000, timeout: 1000 } })).toThrow(/timeout \(1000\) must be below interval \(1000\)/);
+    expect(() => cfg({ healthCheck: { interval: 1000, timeout: 1000 } })).toThrow(
+      /timeout \(1000\) must be below interval \(1000\)/,
+    );
   });
   it('where a conflict remains, the message says which side the user did not write', () => {
     const message = (config: object) => {
@@ -321,11 +605,15 @@ describe('config: defaults follow the values given', () => {
       return 'accepted';
     };
     // The default interval (30 s) against a timeout the range allows above it.
-    expect(message({ healthCheck: { timeout: 600_000, interval: 30_000 } })).toMatch(/timeout \(600000\) must be below interval \(30000\)/);
+    expect(message({ healthCheck: { timeout: 600_000, interval: 30_000 } })).toMatch(
+      /timeout \(600000\) must be below interval \(30000\)/,
+    );
     expect(message({ resources: { memoryManagement: { memoryWarningThreshold: 100 } } })).toMatch(
       /memoryWarningThreshold \(100\) must be below memoryCriticalThreshold \(100, derived from memoryWarningThreshold 100: memoryWarningThreshold \+ 5 \(at most 100\) where that is >= 95\)/,
     );
-    expect(message({ autoScaling: { scaleDownThreshold: { cpu: 80 } } })).toMatch(/scaleDownThreshold\.cpu \(80\) must be below scaleUpThreshold\.cpu \(75, the default\)/);
+    expect(message({ autoScaling: { scaleDownThreshold: { cpu: 80 } } })).toMatch(
+      /scaleDownThreshold\.cpu \(80\) must be below scaleUpThreshold\.cpu \(75, the default\)/,
+    );
     expect(message({ autoScaling: { burstWindowMs: 100 } })).toContain(
       'intervalMs (100, derived from burstWindowMs 100: burstWindowMs / 3 (at least 100) where burstWindowMs <= 1000) must be below burstWindowMs (100)',
     );
@@ -351,15 +639,25 @@ describe("config: the seed's advanced block under cluster.config", () => {
 
 describe('config: manual scaling bounds', () => {
   it('refuses workers above an explicit maxWorkers with auto-scaling off, and brings auto under it', () => {
-    expect(() => resolveOptions(C({ workers: 8, autoScaling: { maxWorkers: 4 } }))).toThrow(/workers \(8\) must be <= autoScaling\.maxWorkers \(4\)/);
+    expect(() => resolveOptions(C({ workers: 8, autoScaling: { maxWorkers: 4 } }))).toThrow(
+      /workers \(8\) must be <= autoScaling\.maxWorkers \(4\)/,
+    );
     expect(resolveOptions(C({ workers: 'auto', autoScaling: { maxWorkers: 1 } })).cluster.config.workers).toBe(1);
   });
   it('with auto-scaling off, maxWorkers is an explicit value or a safety cap above the cores', () => {
     const cores = resolveOptions(C({ workers: 'auto' })).cluster.config.workers;
-    expect(resolveOptions(C({ workers: 2 })).cluster.config.autoScaling).toMatchObject({ maxWorkers: Math.max(64, 2 * cores), maxWorkersSet: false });
-    expect(resolveOptions(C({ workers: 2, autoScaling: { maxWorkers: 3 } })).cluster.config.autoScaling).toMatchObject({ maxWorkers: 3, maxWorkersSet: true });
+    expect(resolveOptions(C({ workers: 2 })).cluster.config.autoScaling).toMatchObject({
+      maxWorkers: Math.max(64, 2 * cores),
+      maxWorkersSet: false,
+    });
+    expect(resolveOptions(C({ workers: 2, autoScaling: { maxWorkers: 3 } })).cluster.config.autoScaling).toMatchObject({
+      maxWorkers: 3,
+      maxWorkersSet: true,
+    });
     expect(resolveOptions(C({ workers: 100 })).cluster.config.autoScaling.maxWorkers).toBe(Math.max(100, 2 * cores));
     // With auto-scaling on, the core count still bounds the scaler (and manual scaling with it).
-    expect(resolveOptions(C({ workers: 1, autoScaling: { enabled: true } })).cluster.config.autoScaling.maxWorkers).toBe(Math.max(1, cores));
+    expect(
+      resolveOptions(C({ workers: 1, autoScaling: { enabled: true } })).cluster.config.autoScaling.maxWorkers,
+    ).toBe(Math.max(1, cores));
   });
 });

@@ -1,7 +1,16 @@
 // The control lock against hostile timing: two starts taking over one stale lock at once, and a
 // live socket whose lock file is gone. Real processes, interleaved by a gate (not by sleeps).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,7 +68,9 @@ afterEach(() => {
 });
 
 function startChild(dir: string, name: string, tag: string): { child: ChildProcess; firstLine: Promise<string> } {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, dir, name, tag], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, dir, name, tag], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let out = '';
   let err = '';
@@ -80,7 +91,8 @@ async function fileAppears(file: string, child: ChildProcess, timeoutMs = 15_000
   const until = Date.now() + timeoutMs;
   while (!existsSync(file)) {
     if (child.exitCode !== null) throw new Error(`child exited (${child.exitCode}) before ${path.basename(file)}`);
-    if (Date.now() > until) throw new Error(`no ${path.basename(file)} within ${timeoutMs} ms: the child never reached the takeover`);
+    if (Date.now() > until)
+      throw new Error(`no ${path.basename(file)} within ${timeoutMs} ms: the child never reached the takeover`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -107,7 +119,10 @@ describe('control lock', () => {
 
     const a = startChild(dir, name, 'a');
     const b = startChild(dir, name, 'b');
-    await Promise.all([fileAppears(path.join(gate, 'judged-a'), a.child), fileAppears(path.join(gate, 'judged-b'), b.child)]);
+    await Promise.all([
+      fileAppears(path.join(gate, 'judged-a'), a.child),
+      fileAppears(path.join(gate, 'judged-b'), b.child),
+    ]);
     writeFileSync(path.join(gate, 'go-a'), '');
     expect(await a.firstLine).toBe('opened');
     writeFileSync(path.join(gate, 'go-b'), '');
@@ -131,7 +146,13 @@ describe('control lock', () => {
     );
     await new Promise<void>((r) => live.listen(paths.socket, r));
     try {
-      const outcome = await ControlServer.open(paths, async () => ({ result: null }), createLogger(false, {}), { name: 'live', cwd: '/', script: undefined, admin: undefined, port: 0 }).then(
+      const outcome = await ControlServer.open(paths, async () => ({ result: null }), createLogger(false, {}), {
+        name: 'live',
+        cwd: '/',
+        script: undefined,
+        admin: undefined,
+        port: 0,
+      }).then(
         (opened) => (opened.close(), 'opened'),
         (err: unknown) => err,
       );

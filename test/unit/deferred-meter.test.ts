@@ -15,7 +15,10 @@ async function values(reader: Reader): Promise<Record<string, number[]>> {
   const { resourceMetrics } = await reader.collect();
   const out: Record<string, number[]> = {};
   for (const sm of resourceMetrics.scopeMetrics)
-    for (const m of sm.metrics) out[m.descriptor.name] = m.dataPoints.map((dp) => (typeof dp.value === 'number' ? dp.value : (dp.value as { count: number }).count));
+    for (const m of sm.metrics)
+      out[m.descriptor.name] = m.dataPoints.map((dp) =>
+        typeof dp.value === 'number' ? dp.value : (dp.value as { count: number }).count,
+      );
   return out;
 }
 
@@ -38,7 +41,13 @@ describe('DeferredMeterProvider', () => {
     deferred.bind(real);
     counter.add(4, { reason: 'crash' });
     meter.createCounter('made-after').add(1);
-    expect(await values(reader)).toEqual({ restarts: [7], latency: [1], workers: [3], batched: [7], 'made-after': [1] });
+    expect(await values(reader)).toEqual({
+      restarts: [7],
+      latency: [1],
+      workers: [3],
+      batched: [7],
+      'made-after': [1],
+    });
     expect(deferred.getMeter('later')).toBe(real.getMeter('later'));
     expect(deferred.dropped).toBe(0);
   });

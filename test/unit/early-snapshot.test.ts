@@ -1,5 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CONFIRM_MS, earlyGapMs, earlySendAt, JumpWatch, jumpLevel, MIN_EARLY_GAP_MS, MIN_RISE } from '../../plugins/otel-worker/early-snapshot.js';
+import {
+  CONFIRM_MS,
+  earlyGapMs,
+  earlySendAt,
+  JumpWatch,
+  jumpLevel,
+  MIN_EARLY_GAP_MS,
+  MIN_RISE,
+} from '../../plugins/otel-worker/early-snapshot.js';
 
 describe('when requests in progress have jumped (pure rule)', () => {
   it('needs the count doubled and up by MIN_RISE at least', () => {
@@ -38,7 +46,11 @@ type Step = { at: number; start?: number; end?: number; unseen?: number; snapsho
  * count in progress. Early snapshots report their count too, as the real one does (its collection
  * runs the callback).
  */
-function run(steps: Step[], intervalMs = 1000, untilMs = 10_000): { early: { at: number; inflight: number; baseline: number }[] } {
+function run(
+  steps: Step[],
+  intervalMs = 1000,
+  untilMs = 10_000,
+): { early: { at: number; inflight: number; baseline: number }[] } {
   const t0 = Date.now();
   const at = () => Date.now() - t0;
   let inflight = 0;
@@ -127,8 +139,10 @@ describe('JumpWatch over synthetic series', () => {
     const { early } = run(steps, 1000, 4000);
     expect(early.length).toBeGreaterThan(0);
     expect(early[0]!.at).toBeLessThanOrEqual(2 * CONFIRM_MS);
-    for (let i = 1; i < early.length; i++) expect(early[i]!.at - early[i - 1]!.at).toBeGreaterThanOrEqual(earlyGapMs(1000));
-    for (let t = 0; t < 4000; t += 1000) expect(early.filter((e) => e.at >= t && e.at < t + 1000).length).toBeLessThanOrEqual(4);
+    for (let i = 1; i < early.length; i++)
+      expect(early[i]!.at - early[i - 1]!.at).toBeGreaterThanOrEqual(earlyGapMs(1000));
+    for (let t = 0; t < 4000; t += 1000)
+      expect(early.filter((e) => e.at >= t && e.at < t + 1000).length).toBeLessThanOrEqual(4);
     // Each one is a real doubling of the count the primary had.
     for (const e of early) expect(e.inflight).toBeGreaterThanOrEqual(jumpLevel(e.baseline));
   });

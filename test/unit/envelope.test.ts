@@ -1,7 +1,22 @@
 import { describe, expect, it, vi } from 'vitest';
-import { checkTimeoutMs, decodeData, encodeMessage, fromWire, isValidEnvelope, MAX_TIMEOUT_MS, MAX_TYPE_LENGTH, toWire } from '../../src/ipc/envelope.js';
+import {
+  InvalidArgumentError,
+  IpcInvalidMessageError,
+  IpcTimeoutError,
+  IpcTooLargeError,
+  RemoteHandlerError,
+} from '../../src/errors.js';
+import {
+  checkTimeoutMs,
+  decodeData,
+  encodeMessage,
+  fromWire,
+  isValidEnvelope,
+  MAX_TIMEOUT_MS,
+  MAX_TYPE_LENGTH,
+  toWire,
+} from '../../src/ipc/envelope.js';
 import { Handlers, PendingRequests } from '../../src/ipc/rpc.js';
-import { InvalidArgumentError, IpcInvalidMessageError, IpcTimeoutError, IpcTooLargeError, RemoteHandlerError } from '../../src/errors.js';
 
 describe('IPC envelope', () => {
   it('encodes data once as JSON and decodes it back', () => {
@@ -40,7 +55,16 @@ describe('IPC envelope', () => {
     expect(isValidEnvelope({ t: 'ipc', k: 'msg', type: 'x', id: 1, to: 'all' })).toBe(true);
     expect(isValidEnvelope({ t: 'ipc', k: 'msg', type: 'x', id: 1, to: 'random' })).toBe(true);
     expect(isValidEnvelope({ t: 'ipc', k: 'req', type: 'x', id: 1, to: 'all' })).toBe(false);
-    for (const bad of [{ k: 'req', type: 'x' }, { k: 'msg' }, { k: 'res' }, { k: 'zzz', type: 'x' }, { k: 'msg', type: 'x', d: 5 }, { k: 'msg', type: 'x', to: 'a' }, null, 'x'])
+    for (const bad of [
+      { k: 'req', type: 'x' },
+      { k: 'msg' },
+      { k: 'res' },
+      { k: 'zzz', type: 'x' },
+      { k: 'msg', type: 'x', d: 5 },
+      { k: 'msg', type: 'x', to: 'a' },
+      null,
+      'x',
+    ])
       expect(isValidEnvelope(bad)).toBe(false);
   });
   it('keeps IPC-layer codes as their classes and wraps handler errors with their code and name', () => {
@@ -61,21 +85,41 @@ describe('IPC envelope from a hostile sender', () => {
   it('takes ms only as a whole number of milliseconds a timer can keep (1 to 2^31-1)', () => {
     expect(MAX_TIMEOUT_MS).toBe(2 ** 31 - 1);
     for (const ms of [1, 5000, 2 ** 31 - 1]) expect(isValidEnvelope(req({ ms }))).toBe(true);
-    for (const ms of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -1, 0.5, 1.5, 2 ** 31, 1e300, Number.MAX_VALUE, '5', null, {}, [1], true]) {
+    for (const ms of [
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      0,
+      -1,
+      0.5,
+      1.5,
+      2 ** 31,
+      1e300,
+      Number.MAX_VALUE,
+      '5',
+      null,
+      {},
+      [1],
+      true,
+    ]) {
       expect(isValidEnvelope(req({ ms })), `ms ${String(ms)}`).toBe(false);
-      expect(isValidEnvelope({ t: 'ipc', k: 'msg', type: 'x', id: 1, to: 2, ms }), `relayed ms ${String(ms)}`).toBe(false);
+      expect(isValidEnvelope({ t: 'ipc', k: 'msg', type: 'x', id: 1, to: 2, ms }), `relayed ms ${String(ms)}`).toBe(
+        false,
+      );
     }
   });
 
   it('takes ids and slots only as safe integers', () => {
-    for (const id of [1, 2 ** 53 - 1]) expect(isValidEnvelope(req({ id })) && isValidEnvelope({ t: 'ipc', k: 'res', id })).toBe(true);
+    for (const id of [1, 2 ** 53 - 1])
+      expect(isValidEnvelope(req({ id })) && isValidEnvelope({ t: 'ipc', k: 'res', id })).toBe(true);
     for (const id of [0, -1, 1.5, 2 ** 53, 1e300, Number.NaN, '1', null, {}, [1]]) {
       expect(isValidEnvelope(req({ id })), `req id ${String(id)}`).toBe(false);
       expect(isValidEnvelope({ t: 'ipc', k: 'res', id }), `res id ${String(id)}`).toBe(false);
       expect(isValidEnvelope({ t: 'ipc', k: 'msg', type: 'x', id }), `msg id ${String(id)}`).toBe(false);
     }
     expect(isValidEnvelope(req({ to: 0 }))).toBe(true);
-    for (const to of [-1, 1.5, 2 ** 53, 1e300, Number.NaN, '0', null, {}]) expect(isValidEnvelope(req({ to })), `to ${String(to)}`).toBe(false);
+    for (const to of [-1, 1.5, 2 ** 53, 1e300, Number.NaN, '0', null, {}])
+      expect(isValidEnvelope(req({ to })), `to ${String(to)}`).toBe(false);
   });
 
   it('bounds the type at MAX_TYPE_LENGTH, where it is sent, received and registered', () => {
@@ -100,12 +144,23 @@ describe('IPC envelope from a hostile sender', () => {
     }
     expect(isValidEnvelope({ t: 'ipc', k: 'res', id: 1, from: 'primary' })).toBe(false);
     expect(isValidEnvelope({ t: 'ipc', k: 'msg', type: 'x', from: 1 })).toBe(false);
-    for (const from of [-1, 1.5, 'worker', null, {}]) expect(isValidEnvelope(req({ from }), 'primary'), `primary-sent from ${String(from)}`).toBe(false);
+    for (const from of [-1, 1.5, 'worker', null, {}])
+      expect(isValidEnvelope(req({ from }), 'primary'), `primary-sent from ${String(from)}`).toBe(false);
   });
 
   it('checks every field of a wire error, and keeps a hostile code away from Object.prototype', () => {
-    expect(isValidEnvelope({ t: 'ipc', k: 'res', id: 1, err: { message: 'm', code: 'C', name: 'N', handler: false } })).toBe(true);
-    for (const err of [{ message: 'm', code: 5 }, { message: 'm', name: {} }, { message: 'm', handler: 'yes' }, { message: 5 }, 'boom', null, []])
+    expect(
+      isValidEnvelope({ t: 'ipc', k: 'res', id: 1, err: { message: 'm', code: 'C', name: 'N', handler: false } }),
+    ).toBe(true);
+    for (const err of [
+      { message: 'm', code: 5 },
+      { message: 'm', name: {} },
+      { message: 'm', handler: 'yes' },
+      { message: 5 },
+      'boom',
+      null,
+      [],
+    ])
       expect(isValidEnvelope({ t: 'ipc', k: 'res', id: 1, err }), JSON.stringify(err)).toBe(false);
     for (const code of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
       const e = fromWire({ message: 'm', code, handler: false });
@@ -118,14 +173,27 @@ describe('IPC envelope from a hostile sender', () => {
     expect(checkTimeoutMs(1)).toBe(1);
     expect(checkTimeoutMs(1.2)).toBe(2);
     expect(checkTimeoutMs(MAX_TIMEOUT_MS)).toBe(MAX_TIMEOUT_MS);
-    for (const ms of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, MAX_TIMEOUT_MS + 1, 1e300, '100' as unknown as number]) expect(() => checkTimeoutMs(ms), String(ms)).toThrow(InvalidArgumentError);
+    for (const ms of [
+      0,
+      -5,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      MAX_TIMEOUT_MS + 1,
+      1e300,
+      '100' as unknown as number,
+    ])
+      expect(() => checkTimeoutMs(ms), String(ms)).toThrow(InvalidArgumentError);
     const warn = vi.spyOn(process, 'emitWarning');
     try {
       const pending = new PendingRequests();
       const { id, promise } = pending.add('t', 1e12);
       promise.catch(() => {});
       pending.fail(id, new Error('done'));
-      expect(warn.mock.calls.filter(([w]) => String((w as Error)?.name ?? w).includes('TimeoutOverflow') || String(w).includes('does not fit'))).toEqual([]);
+      expect(
+        warn.mock.calls.filter(
+          ([w]) => String((w as Error)?.name ?? w).includes('TimeoutOverflow') || String(w).includes('does not fit'),
+        ),
+      ).toEqual([]);
     } finally {
       warn.mockRestore();
     }

@@ -6,12 +6,24 @@ import { checkCounting, checkSnapshot, SnapshotProblem } from '../../otel/snapsh
 import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
 
 const NOW = 1_800_000_000_000;
-const good = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', durationS: 0.25, at: NOW - 1000, method: 'GET', route: '/users/:id', statusCode: 200 };
+const good = {
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+  spanId: 'b7ad6b7169203331',
+  durationS: 0.25,
+  at: NOW - 1000,
+  method: 'GET',
+  route: '/users/:id',
+  statusCode: 200,
+};
 const snapshot = (exemplars: unknown[]) => ({ at: NOW, scopeMetrics: [], extras: { exemplars } });
 
 describe('exemplars in a snapshot', () => {
   it('are kept as sent when every field is what a span gives (route and errorType optional, null from JSON)', () => {
-    const list = [good, { ...good, route: null, statusCode: 503, errorType: '503' }, { ...good, route: undefined, durationS: 0 }];
+    const list = [
+      good,
+      { ...good, route: null, statusCode: 503, errorType: '503' },
+      { ...good, route: undefined, durationS: 0 },
+    ];
     const s = checkSnapshot(JSON.parse(JSON.stringify(snapshot(list))), NOW);
     expect(s).not.toBeInstanceOf(SnapshotProblem);
     expect((s as WorkerSnapshot).extras.exemplars).toEqual(JSON.parse(JSON.stringify(list)));
@@ -41,7 +53,9 @@ describe('exemplars in a snapshot', () => {
   });
 
   it('refuse a list that is not one', () => {
-    expect(checkSnapshot({ at: NOW, scopeMetrics: [], extras: { exemplars: 'x' } }, NOW)).toBeInstanceOf(SnapshotProblem);
+    expect(checkSnapshot({ at: NOW, scopeMetrics: [], extras: { exemplars: 'x' } }, NOW)).toBeInstanceOf(
+      SnapshotProblem,
+    );
   });
 
   it('are at most 32 a snapshot', () => {

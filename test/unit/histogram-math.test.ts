@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { histogramDelta, histogramQuantile, isReset, mergeHistograms, type HistogramPoint } from '../../otel/histogram-math.js';
+import {
+  type HistogramPoint,
+  histogramDelta,
+  histogramQuantile,
+  isReset,
+  mergeHistograms,
+} from '../../otel/histogram-math.js';
 
 // The semantic-convention boundaries for http.server.request.duration, in seconds.
 const SEMCONV = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];

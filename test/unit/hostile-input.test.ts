@@ -5,24 +5,24 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { AggregationTemporality, AggregationType, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, AggregationType, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DURATION_BOUNDARIES_S, M } from '../../otel/instruments.js';
-import { checkCounting, checkSnapshot, SnapshotProblem } from '../../otel/snapshot-check.js';
 import { digest, WorkerMetricsStore } from '../../otel/metrics-store.js';
+import { checkCounting, checkSnapshot, SnapshotProblem } from '../../otel/snapshot-check.js';
 import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
 import { AdminAuth, bearerOf, cookieValue, MAX_SESSIONS, SESSION_MS } from '../../src/admin/admin-auth.js';
 import { AdminServer } from '../../src/admin/admin-server.js';
 import { loadConfigFile } from '../../src/cli/config-file.js';
 import { fingerprint, resolveOptions } from '../../src/config/validate.js';
 import { InvalidArgumentError, PluginError } from '../../src/errors.js';
-import { WorkerRuntime } from '../../src/worker/worker-runtime.js';
 import { isWorkerMessage } from '../../src/ipc/protocol.js';
 import { PendingRequests } from '../../src/ipc/rpc.js';
+import { WorkerRuntime } from '../../src/worker/worker-runtime.js';
 import { ROOT } from '../helpers/cluster-process.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261207);
@@ -38,16 +38,27 @@ class Reader extends MetricReader {
 /** A snapshot as a worker sends it: real SDK output of every instrument kind, through JSON. */
 async function realSnapshot(): Promise<unknown> {
   const reader = new Reader();
-  const provider = new MeterProvider({ readers: [reader], views: [{ instrumentName: 'e', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }] });
+  const provider = new MeterProvider({
+    readers: [reader],
+    views: [{ instrumentName: 'e', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }],
+  });
   const m = provider.getMeter('user');
   // The names the store reads, as the worker's own instruments write them.
-  m.createHistogram(M.requestDuration, { unit: 's', advice: { explicitBucketBoundaries: [...DURATION_BOUNDARIES_S] } }).record(0.01, {
+  m.createHistogram(M.requestDuration, {
+    unit: 's',
+    advice: { explicitBucketBoundaries: [...DURATION_BOUNDARIES_S] },
+  }).record(0.01, {
     'http.request.method': 'GET',
     'http.response.status_code': 200,
   });
   m.createGauge(M.activeRequests).record(2);
   m.createHistogram('e').record(3);
-  m.createCounter('attrs').add(1, { nul: null as never, nan: Number.NaN, arr: ['a', null as never], long: 'x'.repeat(5000) });
+  m.createCounter('attrs').add(1, {
+    nul: null as never,
+    nan: Number.NaN,
+    arr: ['a', null as never],
+    long: 'x'.repeat(5000),
+  });
   m.createCounter('c').add(3, { route: '/a' });
   m.createUpDownCounter('u').add(-2);
   m.createHistogram('h', { unit: 's' }).record(0.2);
@@ -55,7 +66,13 @@ async function realSnapshot(): Promise<unknown> {
   m.createGauge('g2').record(7, { flag: true, list: ['a', 'b'] });
   const { resourceMetrics } = await reader.collect();
   await provider.shutdown();
-  return JSON.parse(JSON.stringify({ at: Date.now(), scopeMetrics: resourceMetrics.scopeMetrics, extras: { heapLimitBytes: 1e9, exemplars: [] } }));
+  return JSON.parse(
+    JSON.stringify({
+      at: Date.now(),
+      scopeMetrics: resourceMetrics.scopeMetrics,
+      extras: { heapLimitBytes: 1e9, exemplars: [] },
+    }),
+  );
 }
 
 describe('worker snapshots, checked where they enter the primary', () => {
@@ -63,8 +80,12 @@ describe('worker snapshots, checked where they enter the primary', () => {
     const s = checkSnapshot(await realSnapshot());
     expect(s).not.toBeInstanceOf(SnapshotProblem);
     const snap = s as WorkerSnapshot;
-    const names = snap.scopeMetrics.flatMap((sm) => sm.metrics.map((x) => `${x.descriptor.name}:${x.dataPoints.length}`));
-    expect(names.sort()).toEqual(['attrs:1', 'c:1', 'e:1', 'g2:1', 'g:0', 'h:1', `${M.activeRequests}:1`, `${M.requestDuration}:1`, 'u:1'].sort());
+    const names = snap.scopeMetrics.flatMap((sm) =>
+      sm.metrics.map((x) => `${x.descriptor.name}:${x.dataPoints.length}`),
+    );
+    expect(names.sort()).toEqual(
+      ['attrs:1', 'c:1', 'e:1', 'g2:1', 'g:0', 'h:1', `${M.activeRequests}:1`, `${M.requestDuration}:1`, 'u:1'].sort(),
+    );
     // Attributes JSON or a bound cannot keep are dropped or truncated, not a reason to refuse.
     const attrs = snap.scopeMetrics[0]!.metrics.find((x) => x.descriptor.name === 'attrs')!.dataPoints[0]!.attributes;
     expect(attrs).toEqual({ arr: ['a', null], long: 'x'.repeat(4096) });
@@ -79,30 +100,70 @@ describe('worker snapshots, checked where they enter the primary', () => {
     ['an array', []],
     ['no scopeMetrics', { at: Date.now(), extras: {} }],
     ['a time far from now', { at: 0, scopeMetrics: [], extras: {} }],
-    ['a metric without descriptor', { at: Date.now(), scopeMetrics: [{ scope: { name: 'x' }, metrics: [{ descriptor: null }] }], extras: {} }],
+    [
+      'a metric without descriptor',
+      { at: Date.now(), scopeMetrics: [{ scope: { name: 'x' }, metrics: [{ descriptor: null }] }], extras: {} },
+    ],
     [
       'an unknown point type',
       {
         at: Date.now(),
-        scopeMetrics: [{ scope: { name: 'x' }, metrics: [{ descriptor: { name: 'a', description: '', unit: '', valueType: 1 }, dataPointType: 9, aggregationTemporality: 1, dataPoints: [] }] }],
+        scopeMetrics: [
+          {
+            scope: { name: 'x' },
+            metrics: [
+              {
+                descriptor: { name: 'a', description: '', unit: '', valueType: 1 },
+                dataPointType: 9,
+                aggregationTemporality: 1,
+                dataPoints: [],
+              },
+            ],
+          },
+        ],
         extras: {},
       },
     ],
-    ['buckets that do not match', { at: Date.now(), scopeMetrics: [{ scope: { name: 'x' }, metrics: [hist({ boundaries: [1, 2], counts: [1] })] }], extras: {} }],
+    [
+      'buckets that do not match',
+      {
+        at: Date.now(),
+        scopeMetrics: [{ scope: { name: 'x' }, metrics: [hist({ boundaries: [1, 2], counts: [1] })] }],
+        extras: {},
+      },
+    ],
     ['exemplars that are not a list', { at: Date.now(), scopeMetrics: [], extras: { exemplars: { traceId: 5 } } }],
   ])('refuses %s', (_what, payload) => {
     expect(checkSnapshot(payload)).toBeInstanceOf(SnapshotProblem);
   });
 
   it('drops points past the bound and refuses a snapshot past the character budget', () => {
-    const points = (n: number, attributes = {}) => Array.from({ length: n }, () => ({ startTime: [0, 0], endTime: [0, 0], attributes, value: 1 }));
-    const gaugeOf = (dataPoints: unknown[]) => ({ descriptor: { name: 'a', description: '', unit: '', valueType: 1 }, dataPointType: 2, aggregationTemporality: 1, dataPoints });
-    const over = checkCounting({ at: Date.now(), scopeMetrics: [{ scope: { name: 'x' }, metrics: [gaugeOf(points(50_010))] }], extras: {} });
+    const points = (n: number, attributes = {}) =>
+      Array.from({ length: n }, () => ({ startTime: [0, 0], endTime: [0, 0], attributes, value: 1 }));
+    const gaugeOf = (dataPoints: unknown[]) => ({
+      descriptor: { name: 'a', description: '', unit: '', valueType: 1 },
+      dataPointType: 2,
+      aggregationTemporality: 1,
+      dataPoints,
+    });
+    const over = checkCounting({
+      at: Date.now(),
+      scopeMetrics: [{ scope: { name: 'x' }, metrics: [gaugeOf(points(50_010))] }],
+      extras: {},
+    });
     expect(over).not.toBeInstanceOf(SnapshotProblem);
     expect((over as { dropped: number }).dropped).toBe(10);
-    expect((over as { snapshot: WorkerSnapshot }).snapshot.scopeMetrics[0]!.metrics[0]!.dataPoints).toHaveLength(50_000);
+    expect((over as { snapshot: WorkerSnapshot }).snapshot.scopeMetrics[0]!.metrics[0]!.dataPoints).toHaveLength(
+      50_000,
+    );
     const wide = { k: 'v'.repeat(4000) };
-    expect(checkSnapshot({ at: Date.now(), scopeMetrics: [{ scope: { name: 'x' }, metrics: [gaugeOf(points(3000, wide))] }], extras: {} })).toBeInstanceOf(SnapshotProblem);
+    expect(
+      checkSnapshot({
+        at: Date.now(),
+        scopeMetrics: [{ scope: { name: 'x' }, metrics: [gaugeOf(points(3000, wide))] }],
+        extras: {},
+      }),
+    ).toBeInstanceOf(SnapshotProblem);
   });
 
   it("the store reads only its own histogram's boundaries and numeric gauges under its names", () => {
@@ -112,8 +173,14 @@ describe('worker snapshots, checked where they enter the primary', () => {
         {
           scope: { name: 'x' },
           metrics: [
-            { ...hist({ boundaries: [1, 2], counts: [0, 1, 0] }), descriptor: { name: M.requestDuration, description: '', unit: 's', valueType: 1 } },
-            { ...hist({ boundaries: [1], counts: [1, 0] }), descriptor: { name: M.activeRequests, description: '', unit: '', valueType: 1 } },
+            {
+              ...hist({ boundaries: [1, 2], counts: [0, 1, 0] }),
+              descriptor: { name: M.requestDuration, description: '', unit: 's', valueType: 1 },
+            },
+            {
+              ...hist({ boundaries: [1], counts: [1, 0] }),
+              descriptor: { name: M.activeRequests, description: '', unit: '', valueType: 1 },
+            },
           ],
         },
       ],
@@ -127,7 +194,9 @@ describe('worker snapshots, checked where they enter the primary', () => {
   it(`fuzz (seed ${SEED}): whatever JSON a worker sends, the check never throws, and what it accepts the store digests, merges and windows, and the exporters serialise`, async () => {
     const good = (await realSnapshot()) as Record<string, unknown>;
     // Mutations of a real snapshot reach deep paths; arbitrary JSON covers the rest.
-    const mutated = fc.tuple(fc.jsonValue(), fc.array(fc.nat(), { maxLength: 8 })).map(([v, route]) => replaceAt(structuredClone(good), route, v));
+    const mutated = fc
+      .tuple(fc.jsonValue(), fc.array(fc.nat(), { maxLength: 8 }))
+      .map(([v, route]) => replaceAt(structuredClone(good), route, v));
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.jsonValue(), mutated), async (payload) => {
         const s = checkSnapshot(payload);
@@ -155,7 +224,9 @@ function hist(buckets: { boundaries: number[]; counts: number[] }) {
     descriptor: { name: 'h', description: '', unit: 's', valueType: 1 },
     dataPointType: 0,
     aggregationTemporality: 1,
-    dataPoints: [{ startTime: [0, 0], endTime: [0, 0], attributes: {}, value: { buckets, count: 1, sum: 1, min: 1, max: 1 } }],
+    dataPoints: [
+      { startTime: [0, 0], endTime: [0, 0], attributes: {}, value: { buckets, count: 1, sum: 1, min: 1, max: 1 } },
+    ],
   };
 }
 
@@ -251,7 +322,9 @@ describe('admin credentials', () => {
     expect(cookie).not.toContain(token);
     const id = cookie.split(';')[0]!;
     expect(auth.check(req({ cookie: id }), '/metrics', undefined, 1000).kind).toBe('allowed');
-    expect(auth.check(req({ authorization: `Bearer ${id.split('=')[1]}` }), '/metrics', undefined, 1000).kind).toBe('refused');
+    expect(auth.check(req({ authorization: `Bearer ${id.split('=')[1]}` }), '/metrics', undefined, 1000).kind).toBe(
+      'refused',
+    );
     expect(auth.check(req({ cookie: id }), '/metrics', undefined, SESSION_MS + 1).kind).toBe('refused');
     // The oldest session goes when the bound is reached.
     const first = (auth.check(req({}), '/', `token=${token}`, 0) as { cookie: string }).cookie.split(';')[0]!;
@@ -283,7 +356,9 @@ describe('secrets in options and config files', () => {
   });
 
   it('token and tokenFile at once are a conflict', () => {
-    expect(() => resolveOptions({ admin: { token: 'x'.repeat(16), tokenFile: '/tmp/t' } })).toThrow(/CLUSTER_ERR_CONFIG_CONFLICT|tokenFile/);
+    expect(() => resolveOptions({ admin: { token: 'x'.repeat(16), tokenFile: '/tmp/t' } })).toThrow(
+      /CLUSTER_ERR_CONFIG_CONFLICT|tokenFile/,
+    );
   });
 
   it('the fingerprint workers compare does not depend on the token', () => {
@@ -308,12 +383,19 @@ describe('secrets in options and config files', () => {
     }
   });
 
-  it.runIf(process.platform === 'linux')("forgetEnv leaves the value neither in process.env nor in the kernel's copy (/proc/<pid>/environ)", () => {
-    const script = `import { forgetEnv } from ${JSON.stringify(path.join(ROOT, 'dist/src/runtime/forget-env.js'))};
+  it.runIf(process.platform === 'linux')(
+    "forgetEnv leaves the value neither in process.env nor in the kernel's copy (/proc/<pid>/environ)",
+    () => {
+      const script = `import { forgetEnv } from ${JSON.stringify(path.join(ROOT, 'dist/src/runtime/forget-env.js'))};
       const scrubbed = forgetEnv('OC_SECRET');
       const fs = await import('node:fs');
       console.log(JSON.stringify({ scrubbed, env: process.env.OC_SECRET ?? null, proc: fs.readFileSync('/proc/self/environ', 'utf8').includes('s3cr3t-value') }));`;
-    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, OC_SECRET: 's3cr3t-value' } }).toString());
-    expect(out).toEqual({ scrubbed: true, env: null, proc: false });
-  });
+      const out = JSON.parse(
+        execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+          env: { ...process.env, OC_SECRET: 's3cr3t-value' },
+        }).toString(),
+      );
+      expect(out).toEqual({ scrubbed: true, env: null, proc: false });
+    },
+  );
 });

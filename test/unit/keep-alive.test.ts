@@ -5,15 +5,36 @@ import { KeepAliveSweep } from '../../src/worker/keep-alive.js';
 import type { SocketState } from '../../src/worker/tracked.js';
 
 /** A connection as the sweep sees it: its state, and a socket that counts 'timeout' events. */
-function connection(o: { idleSince: number; busy?: boolean; httpMessage?: boolean; upgraded?: boolean; unwritten?: number; requests?: number }) {
-  const socket = Object.assign(new EventEmitter(), { _httpMessage: o.httpMessage ? {} : null, parser: o.upgraded ? null : {}, writableLength: o.unwritten ?? 0, timeouts: 0, armed: [] as number[] });
+function connection(o: {
+  idleSince: number;
+  busy?: boolean;
+  httpMessage?: boolean;
+  upgraded?: boolean;
+  unwritten?: number;
+  requests?: number;
+}) {
+  const socket = Object.assign(new EventEmitter(), {
+    _httpMessage: o.httpMessage ? {} : null,
+    parser: o.upgraded ? null : {},
+    writableLength: o.unwritten ?? 0,
+    timeouts: 0,
+    armed: [] as number[],
+  });
   Object.assign(socket, { setTimeout: (ms: number) => socket.armed.push(ms) });
   socket.on('timeout', () => socket.timeouts++);
-  const state = { socket, idleSince: o.idleSince, first: o.busy ? {} : undefined, requests: o.requests ?? 1 } as unknown as SocketState;
+  const state = {
+    socket,
+    idleSince: o.idleSince,
+    first: o.busy ? {} : undefined,
+    requests: o.requests ?? 1,
+  } as unknown as SocketState;
   return { state, socket };
 }
 
-function sweepOver(server: Partial<http.Server> & { keepAliveTimeoutBuffer?: number }, conns: ReturnType<typeof connection>[]) {
+function sweepOver(
+  server: Partial<http.Server> & { keepAliveTimeoutBuffer?: number },
+  conns: ReturnType<typeof connection>[],
+) {
   const s = new KeepAliveSweep(server as http.Server, (fn) => conns.forEach((c) => fn(c.state)));
   return s;
 }

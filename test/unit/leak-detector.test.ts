@@ -5,7 +5,16 @@ import { firstDetection, heapSeries } from '../fixtures/heap-series.mjs';
 
 const MB = 1024 * 1024;
 // The integration test's thresholds (bench/leak-detector.mjs reports their false-positive rate).
-const fast: LeakDetectorConfig = { ...LEAK_DEFAULTS, warmupMs: 5000, windowMs: 45_000, minSamples: 5, minSpanMs: 15_000, minGrowthBytesPerMin: 30 * MB, minFit: 0.9, minTrend: 0.8 };
+const fast: LeakDetectorConfig = {
+  ...LEAK_DEFAULTS,
+  warmupMs: 5000,
+  windowMs: 45_000,
+  minSamples: 5,
+  minSpanMs: 15_000,
+  minGrowthBytesPerMin: 30 * MB,
+  minFit: 0.9,
+  minTrend: 0.8,
+};
 
 // V8's default heap limit on this 24 GB machine (~4 GB), and the old space of a 512 MB worker.
 const DEFAULT_HEAP_LIMIT = 4144 * MB;
@@ -14,9 +23,20 @@ const WORKER_512_HEAP = 384 * MB;
 describe('detectLeak', () => {
   it('reports a fast leak early when its trend reaches the heap limit within the horizon', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
-      const t = firstDetection(detectLeak, heapSeries('leak', { seed, rateMBps: 2 }), LEAK_DEFAULTS, DEFAULT_HEAP_LIMIT);
+      const t = firstDetection(
+        detectLeak,
+        heapSeries('leak', { seed, rateMBps: 2 }),
+        LEAK_DEFAULTS,
+        DEFAULT_HEAP_LIMIT,
+      );
       expect(t, `seed ${seed}`).toBeLessThan(60_000);
-      const v = detectLeak(heapSeries('leak', { seed, rateMBps: 2, durationMs: t! }), 0, t!, LEAK_DEFAULTS, WORKER_512_HEAP);
+      const v = detectLeak(
+        heapSeries('leak', { seed, rateMBps: 2, durationMs: t! }),
+        0,
+        t!,
+        LEAK_DEFAULTS,
+        WORKER_512_HEAP,
+      );
       expect(v).toMatchObject({ verdict: 'leak' });
       // 384 MB at 2 MB/s from ~40 MB + 2 MB/s × t: about (344 MB - t × 2 MB/s) / 2 MB/s left.
       if (v.verdict === 'leak') expect(v.timeToLimitMs! / 1000).toBeGreaterThan(100);
@@ -25,8 +45,17 @@ describe('detectLeak', () => {
 
   it('keeps the slow-leak window for a leak far from the limit (0.1 MB/s: 11 hours to 4 GB)', () => {
     const slow = heapSeries('leak', { seed: 2, rateMBps: 0.1, durationMs: 30 * 60_000 });
-    expect(firstDetection(detectLeak, slow, LEAK_DEFAULTS, DEFAULT_HEAP_LIMIT)).toBe(firstDetection(detectLeak, slow, LEAK_DEFAULTS));
-    expect(firstDetection(detectLeak, heapSeries('leak', { seed: 2 }), { ...LEAK_DEFAULTS, urgentHorizonMs: 0 }, DEFAULT_HEAP_LIMIT)).toBeGreaterThan(3 * 60_000);
+    expect(firstDetection(detectLeak, slow, LEAK_DEFAULTS, DEFAULT_HEAP_LIMIT)).toBe(
+      firstDetection(detectLeak, slow, LEAK_DEFAULTS),
+    );
+    expect(
+      firstDetection(
+        detectLeak,
+        heapSeries('leak', { seed: 2 }),
+        { ...LEAK_DEFAULTS, urgentHorizonMs: 0 },
+        DEFAULT_HEAP_LIMIT,
+      ),
+    ).toBeGreaterThan(3 * 60_000);
   });
 
   it('finds a steady 2 MB/s leak with the defaults within 3 minutes of start', () => {
@@ -38,7 +67,11 @@ describe('detectLeak', () => {
   });
 
   it('finds a slow leak (2 MB/min) too, later', () => {
-    const t = firstDetection(detectLeak, heapSeries('leak', { seed: 9, rateMBps: 2 / 60, durationMs: 30 * 60_000, gcEveryMs: 20_000 }), LEAK_DEFAULTS);
+    const t = firstDetection(
+      detectLeak,
+      heapSeries('leak', { seed: 9, rateMBps: 2 / 60, durationMs: 30 * 60_000, gcEveryMs: 20_000 }),
+      LEAK_DEFAULTS,
+    );
     expect(t).toBeDefined();
   });
 
@@ -47,7 +80,10 @@ describe('detectLeak', () => {
       for (let seed = 1; seed <= 30; seed++) {
         const series = heapSeries(kind, { seed, durationMs: 30 * 60_000 });
         expect(firstDetection(detectLeak, series, LEAK_DEFAULTS), `${kind} seed ${seed}`).toBeUndefined();
-        expect(firstDetection(detectLeak, series, LEAK_DEFAULTS, WORKER_512_HEAP), `${kind} seed ${seed}, urgent`).toBeUndefined();
+        expect(
+          firstDetection(detectLeak, series, LEAK_DEFAULTS, WORKER_512_HEAP),
+          `${kind} seed ${seed}, urgent`,
+        ).toBeUndefined();
       }
     }
   });
@@ -55,9 +91,16 @@ describe('detectLeak', () => {
   it("with the integration test's fast thresholds: a 2 MB/s leak within 45 s, rare false positives on a random sawtooth", () => {
     let sawtoothReports = 0;
     for (let seed = 1; seed <= 30; seed++) {
-      expect(firstDetection(detectLeak, heapSeries('leak', { seed, durationMs: 2 * 60_000 }), fast)).toBeLessThan(45_000);
-      for (const kind of ['step', 'noise']) expect(firstDetection(detectLeak, heapSeries(kind, { seed, durationMs: 30 * 60_000 }), fast), `${kind} ${seed}`).toBeUndefined();
-      if (firstDetection(detectLeak, heapSeries('sawtooth', { seed, durationMs: 30 * 60_000 }), fast) !== undefined) sawtoothReports++;
+      expect(firstDetection(detectLeak, heapSeries('leak', { seed, durationMs: 2 * 60_000 }), fast)).toBeLessThan(
+        45_000,
+      );
+      for (const kind of ['step', 'noise'])
+        expect(
+          firstDetection(detectLeak, heapSeries(kind, { seed, durationMs: 30 * 60_000 }), fast),
+          `${kind} ${seed}`,
+        ).toBeUndefined();
+      if (firstDetection(detectLeak, heapSeries('sawtooth', { seed, durationMs: 30 * 60_000 }), fast) !== undefined)
+        sawtoothReports++;
     }
     // A 45 s window holds ~9 GCs: a uniformly random sawtooth occasionally lines up (2 of 50
     // half-hour series in bench/leak-detector.mjs). The defaults' 10-minute window never does.
@@ -72,7 +115,10 @@ describe('detectLeak', () => {
   });
 
   it('finds a slow leak under noise (2 MB/min), which consecutive differences alone would miss', () => {
-    for (const seed of [1, 2, 3]) expect(firstDetection(detectLeak, heapSeries('leak', { seed, rateMBps: 2 / 60 }), LEAK_DEFAULTS)).toBeLessThan(4 * 60_000);
+    for (const seed of [1, 2, 3])
+      expect(firstDetection(detectLeak, heapSeries('leak', { seed, rateMBps: 2 / 60 }), LEAK_DEFAULTS)).toBeLessThan(
+        4 * 60_000,
+      );
   });
 
   it('reports the growth rate it saw', () => {

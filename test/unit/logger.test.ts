@@ -31,7 +31,12 @@ describe('built-in JSON logger', () => {
     log.error({ err }, 'failed');
     (log.error as unknown as (e: Error) => void)(err);
     for (const line of lines) {
-      expect(line.err).toMatchObject({ type: 'Error', message: 'boom', code: 'CLUSTER_ERR_X', cause: { type: 'TypeError', message: 'root' } });
+      expect(line.err).toMatchObject({
+        type: 'Error',
+        message: 'boom',
+        code: 'CLUSTER_ERR_X',
+        cause: { type: 'TypeError', message: 'root' },
+      });
       expect(String((line.err as { stack: string }).stack)).toContain('boom');
     }
     expect(lines.map((l) => l.msg)).toEqual(['failed', 'boom']);
@@ -53,9 +58,17 @@ describe('pretty lines', () => {
   const unsafe = (s: string) =>
     [...s].some((ch) => {
       const c = ch.codePointAt(0)!;
-      return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+      return (
+        c < 0x20 ||
+        (c >= 0x7f && c <= 0x9f) ||
+        c === 0x2028 ||
+        c === 0x2029 ||
+        (c >= 0x202a && c <= 0x202e) ||
+        (c >= 0x2066 && c <= 0x2069)
+      );
     });
-  const ourColours = (s: string) => ['0', '2', '31', '32', '33', '35', '90'].reduce((t, c) => t.replaceAll(`\x1b[${c}m`, ''), s);
+  const ourColours = (s: string) =>
+    ['0', '2', '31', '32', '33', '35', '90'].reduce((t, c) => t.replaceAll(`\x1b[${c}m`, ''), s);
   const pretty = (write: (log: ReturnType<typeof jsonLogger>) => void, color = false) => {
     const lines: string[] = [];
     write(jsonLogger('info', { role: 'primary', primaryPid: 7 }, (line) => lines.push(prettyLine(line, color))));
@@ -73,17 +86,24 @@ describe('pretty lines', () => {
   };
 
   it('escapes control characters, separators and bidi overrides in the message and every value, as JSON would', () => {
-    const line = pretty((log) => log.warn({ ...hostile, 'key\nforged=1': 'v', nested: { s: '\u009b\u2028\x1b' } }, 'msg\r\n\x1b[31mred'));
+    const line = pretty((log) =>
+      log.warn({ ...hostile, 'key\nforged=1': 'v', nested: { s: '\u009b\u2028\x1b' } }, 'msg\r\n\x1b[31mred'),
+    );
     expect(line.endsWith('\n')).toBe(true);
     expect(unsafe(line.slice(0, -1))).toBe(false);
     expect(line).toContain(' msg\\r\\n\\u001b[31mred  ');
-    expect(line).toContain('crlf=a\\r\\n12:00:00.000 ERROR primary   forged line esc=\\u001b[2J\\u001b]0;owned\\u0007 ');
-    expect(line).toContain('c1=\\u009b31mred\\u0085 del=x\\u007fy separators=a\\u2028b\\u2029c bidi=\\u202eevil\\u202c \\u2066iso\\u2069 ');
+    expect(line).toContain(
+      'crlf=a\\r\\n12:00:00.000 ERROR primary   forged line esc=\\u001b[2J\\u001b]0;owned\\u0007 ',
+    );
+    expect(line).toContain(
+      'c1=\\u009b31mred\\u0085 del=x\\u007fy separators=a\\u2028b\\u2029c bidi=\\u202eevil\\u202c \\u2066iso\\u2069 ',
+    );
     expect(line).toContain('tab=a\\tb\\bc\\fd\\u0000 key\\nforged=1=v nested={"s":"\\u009b\\u2028\\u001b"}');
   });
 
   it('writes each C0 control as JSON.stringify does, and ordinary text as it is', () => {
-    for (let c = 0; c < 0x20; c++) expect(escapeForTerminal(String.fromCharCode(c))).toBe(JSON.stringify(String.fromCharCode(c)).slice(1, -1));
+    for (let c = 0; c < 0x20; c++)
+      expect(escapeForTerminal(String.fromCharCode(c))).toBe(JSON.stringify(String.fromCharCode(c)).slice(1, -1));
     const readable = 'C:\\apps\\srv "quoted" café 日本語 ✓ 😀 שלום';
     expect(escapeForTerminal(readable)).toBe(readable);
     expect(pretty((log) => log.info({ path: readable }, readable))).toContain(` ${readable}  path=${readable}\n`);

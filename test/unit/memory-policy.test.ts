@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { decideMemory, heapLimitMiB, INITIAL_MEMORY_STATE, type MemoryPolicyConfig, type MemoryState } from '../../plugins/memory/memory-policy.js';
+import {
+  decideMemory,
+  heapLimitMiB,
+  INITIAL_MEMORY_STATE,
+  type MemoryPolicyConfig,
+  type MemoryState,
+} from '../../plugins/memory/memory-policy.js';
 
-const c: MemoryPolicyConfig = { warningPct: 80, criticalPct: 95, gcHint: true, gcHintCooldownMs: 60_000, sustainReadings: 2, hysteresisPct: 5, hardLimit: true };
+const c: MemoryPolicyConfig = {
+  warningPct: 80,
+  criticalPct: 95,
+  gcHint: true,
+  gcHintCooldownMs: 60_000,
+  sustainReadings: 2,
+  hysteresisPct: 5,
+  hardLimit: true,
+};
 const MB = 1e6;
 
 /** Feeds readings (MB used of a 100 MB limit, one per second) and collects the decisions. */

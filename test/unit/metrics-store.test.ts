@@ -1,12 +1,20 @@
-import { DataPointType, AggregationTemporality, type MetricData } from '@opentelemetry/sdk-metrics';
 import { ValueType } from '@opentelemetry/api';
+import { AggregationTemporality, DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { DURATION_BOUNDARIES_S, M } from '../../otel/instruments.js';
 import { WorkerMetricsStore } from '../../otel/metrics-store.js';
 import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
 
 /** A synthetic cumulative snapshot: `fast` requests at 3 ms and `slow` at 300 ms, `errors` of them 503. */
-function snapshot(at: number, startMs: number, fast: number, slow: number, errors = 0, active = 0, majorGcs = Math.floor(at / 1000)): WorkerSnapshot {
+function snapshot(
+  at: number,
+  startMs: number,
+  fast: number,
+  slow: number,
+  errors = 0,
+  active = 0,
+  majorGcs = Math.floor(at / 1000),
+): WorkerSnapshot {
   const bucket = (n: number, value: number) => {
     const counts = new Array(DURATION_BOUNDARIES_S.length + 1).fill(0);
     counts[DURATION_BOUNDARIES_S.findIndex((b) => value <= b)] = n;
@@ -16,8 +24,18 @@ function snapshot(at: number, startMs: number, fast: number, slow: number, error
   const point = (n: number, v: number, status: number) => ({
     startTime: hr(startMs),
     endTime: hr(at),
-    attributes: { 'http.request.method': 'GET', 'http.response.status_code': status, ...(status >= 500 ? { 'error.type': String(status) } : {}) },
-    value: { buckets: { boundaries: DURATION_BOUNDARIES_S, counts: bucket(n, v) }, count: n, sum: n * v, min: n ? v : null, max: n ? v : null },
+    attributes: {
+      'http.request.method': 'GET',
+      'http.response.status_code': status,
+      ...(status >= 500 ? { 'error.type': String(status) } : {}),
+    },
+    value: {
+      buckets: { boundaries: DURATION_BOUNDARIES_S, counts: bucket(n, v) },
+      count: n,
+      sum: n * v,
+      min: n ? v : null,
+      max: n ? v : null,
+    },
   });
   const duration: MetricData = {
     descriptor: { name: M.requestDuration, description: '', unit: 's', valueType: ValueType.DOUBLE },
@@ -36,14 +54,31 @@ function snapshot(at: number, startMs: number, fast: number, slow: number, error
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
     dataPointType: DataPointType.HISTOGRAM,
     dataPoints: [
-      { startTime: hr(startMs), endTime: hr(at), attributes: { 'v8js.gc.type': 'major' }, value: { buckets: { boundaries: [1], counts: [majorGcs, 0] }, count: majorGcs, sum: 0 } },
-      { startTime: hr(startMs), endTime: hr(at), attributes: { 'v8js.gc.type': 'minor' }, value: { buckets: { boundaries: [1], counts: [50, 0] }, count: 50, sum: 0 } },
+      {
+        startTime: hr(startMs),
+        endTime: hr(at),
+        attributes: { 'v8js.gc.type': 'major' },
+        value: { buckets: { boundaries: [1], counts: [majorGcs, 0] }, count: majorGcs, sum: 0 },
+      },
+      {
+        startTime: hr(startMs),
+        endTime: hr(at),
+        attributes: { 'v8js.gc.type': 'minor' },
+        value: { buckets: { boundaries: [1], counts: [50, 0] }, count: 50, sum: 0 },
+      },
     ] as never,
   };
   return {
     at,
-    scopeMetrics: [{ scope: { name: 'otel-cluster/worker' }, metrics: [duration, gc, gauge(M.activeRequests, active), gauge(M.heapAfterGc, 1e6 + at)] }],
-    extras: { exemplars: [{ traceId: `t${at}`, spanId: 's', durationS: slow ? 0.3 : 0.003, route: '/x', statusCode: 200 }] },
+    scopeMetrics: [
+      {
+        scope: { name: 'otel-cluster/worker' },
+        metrics: [duration, gc, gauge(M.activeRequests, active), gauge(M.heapAfterGc, 1e6 + at)],
+      },
+    ],
+    extras: {
+      exemplars: [{ traceId: `t${at}`, spanId: 's', durationS: slow ? 0.3 : 0.003, route: '/x', statusCode: 200 }],
+    },
   };
 }
 
@@ -60,7 +95,9 @@ describe('WorkerMetricsStore', () => {
     expect((duration.dataPoints[2]!.value as { min?: number }).min).toBeUndefined();
     store.remove(1);
     const after = await store.collect();
-    expect(after.resourceMetrics.scopeMetrics[0]!.metrics[0]!.dataPoints.every((p) => p.attributes['worker.id'] === 0)).toBe(true);
+    expect(
+      after.resourceMetrics.scopeMetrics[0]!.metrics[0]!.dataPoints.every((p) => p.attributes['worker.id'] === 0),
+    ).toBe(true);
   });
 
   it('answers rate, error rate and quantiles over a window from cumulative snapshots', () => {

@@ -32,7 +32,9 @@ describe('serveOpenMetrics', () => {
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
     expect(r.headers.vary).toBe('accept');
-    expect(r.body).toContain('# TYPE jobs_done counter\n# HELP jobs_done description missing\njobs_done_total{queue="a",otel_scope_name="m"} 3\n');
+    expect(r.body).toContain(
+      '# TYPE jobs_done counter\n# HELP jobs_done description missing\njobs_done_total{queue="a",otel_scope_name="m"} 3\n',
+    );
     expect(r.body.endsWith('# EOF\n')).toBe(true);
   });
 

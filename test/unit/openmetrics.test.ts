@@ -7,7 +7,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Attributes } from '@opentelemetry/api';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type MetricData,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { prefersOpenMetrics } from '../../otel/exposition-format.js';
 import type { Exemplar } from '../../otel/metrics-store.js';
@@ -15,12 +20,17 @@ import { type OmExemplar, toOpenMetrics } from '../../otel/openmetrics.js';
 import { requestExemplars } from '../../otel/request-exemplars.js';
 import { ROOT } from '../helpers/cluster-process.js';
 
-const recorded = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/openmetrics/recorded-collection.json'), 'utf8')) as {
+const recorded = JSON.parse(
+  readFileSync(path.join(ROOT, 'test/fixtures/openmetrics/recorded-collection.json'), 'utf8'),
+) as {
   resourceMetrics: ResourceMetrics;
   exemplars: [number, Exemplar[]][];
 };
 const rm = recorded.resourceMetrics;
-const store = { slotIds: () => recorded.exemplars.map(([s]) => s), recentExemplars: (slot: number) => recorded.exemplars.find(([s]) => s === slot)?.[1] ?? [] };
+const store = {
+  slotIds: () => recorded.exemplars.map(([s]) => s),
+  recentExemplars: (slot: number) => recorded.exemplars.find(([s]) => s === slot)?.[1] ?? [],
+};
 
 interface Line {
   name: string;
@@ -44,7 +54,9 @@ function samples(text: string): Line[] {
   const out: Line[] = [];
   for (const l of text.split('\n')) {
     if (l === '' || l.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})? (\S+)(?: # (\{.*\}) (\S+) (\S+))?$/.exec(l);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})? (\S+)(?: # (\{.*\}) (\S+) (\S+))?$/.exec(
+      l,
+    );
     expect(m, l).not.toBeNull();
     const line: Line = { name: m![1]!, labels: parseLabels(m![2] ?? ''), value: m![3]! };
     if (m![4]) line.exemplar = { labels: parseLabels(m![4]), value: Number(m![5]), ts: m![6]! };
@@ -82,7 +94,13 @@ describe('OpenMetrics exposition of a recorded collection', () => {
     expect(om.indexOf('# EOF')).toBe(om.length - 6);
     const types = families(om).filter((m) => m.kind === 'TYPE');
     expect(new Set(types.map((t) => t.name)).size).toBe(types.length);
-    const suffixes: Record<string, string[]> = { counter: ['_total'], gauge: [''], histogram: ['_bucket', '_count', '_sum'], info: ['_info'], unknown: [''] };
+    const suffixes: Record<string, string[]> = {
+      counter: ['_total'],
+      gauge: [''],
+      histogram: ['_bucket', '_count', '_sum'],
+      info: ['_info'],
+      unknown: [''],
+    };
     let family: { name: string; type: string; seen: string[] } | undefined;
     for (const l of om.split('\n')) {
       if (l === '' || l === '# EOF') continue;
@@ -134,7 +152,11 @@ describe('OpenMetrics exposition of a recorded collection', () => {
     expect(series.size).toBeGreaterThan(4);
     for (const group of series.values()) {
       const buckets = group.filter((s) => s.name.endsWith('_bucket'));
-      expect(group.map((s) => s.name.slice('http_server_request_duration'.length))).toEqual([...buckets.map(() => '_bucket'), '_count', '_sum']);
+      expect(group.map((s) => s.name.slice('http_server_request_duration'.length))).toEqual([
+        ...buckets.map(() => '_bucket'),
+        '_count',
+        '_sum',
+      ]);
       const les = buckets.map((b) => (b.labels.le === '+Inf' ? Infinity : Number(b.labels.le)));
       expect(les.at(-1)).toBe(Infinity);
       for (let i = 1; i < les.length; i++) {
@@ -147,7 +169,9 @@ describe('OpenMetrics exposition of a recorded collection', () => {
 
   it("puts the workers' sampled requests on the buckets that counted them, one each at most, with ids, value and timestamp", () => {
     const withExemplar = samples(om).filter((s) => s.exemplar);
-    const byWorker = new Map(recorded.exemplars.map(([slot, list]) => [String(slot), new Map(list.map((e) => [e.traceId, e]))]));
+    const byWorker = new Map(
+      recorded.exemplars.map(([slot, list]) => [String(slot), new Map(list.map((e) => [e.traceId, e]))]),
+    );
     for (const s of withExemplar) {
       expect(s.name).toBe('http_server_request_duration_bucket');
       const e = s.exemplar!;
@@ -177,10 +201,19 @@ describe('OpenMetrics exposition of a recorded collection', () => {
   });
 });
 
-const point = (attributes: Attributes, value: unknown) => ({ startTime: [1, 0], endTime: [2, 0], attributes, value }) as never;
+const point = (attributes: Attributes, value: unknown) =>
+  ({ startTime: [1, 0], endTime: [2, 0], attributes, value }) as never;
 const metric = (name: string, o: Partial<MetricData> & { dataPoints: unknown[] }): MetricData =>
-  ({ descriptor: { name, description: '', unit: '', valueType: 1 }, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, ...o }) as MetricData;
-const resource = (scopeMetrics: ResourceMetrics['scopeMetrics']): ResourceMetrics => ({ resource: { attributes: { 'service.name': 's' } } as never, scopeMetrics });
+  ({
+    descriptor: { name, description: '', unit: '', valueType: 1 },
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.GAUGE,
+    ...o,
+  }) as MetricData;
+const resource = (scopeMetrics: ResourceMetrics['scopeMetrics']): ResourceMetrics => ({
+  resource: { attributes: { 'service.name': 's' } } as never,
+  scopeMetrics,
+});
 
 describe('OpenMetrics format rules', () => {
   it('writes UNIT only when the unit is the suffix of the family name, and escapes HELP and label values', () => {
@@ -188,8 +221,14 @@ describe('OpenMetrics format rules', () => {
       {
         scope: { name: 'a' },
         metrics: [
-          metric('job.latency_seconds', { descriptor: { name: 'job.latency_seconds', description: 'say "hi"\nback\\slash', unit: 's', valueType: 1 }, dataPoints: [point({ q: 'a"b\nc\\d' }, 1)] }),
-          metric('job.duration', { descriptor: { name: 'job.duration', description: 'd', unit: 's', valueType: 1 }, dataPoints: [point({}, 2)] }),
+          metric('job.latency_seconds', {
+            descriptor: { name: 'job.latency_seconds', description: 'say "hi"\nback\\slash', unit: 's', valueType: 1 },
+            dataPoints: [point({ q: 'a"b\nc\\d' }, 1)],
+          }),
+          metric('job.duration', {
+            descriptor: { name: 'job.duration', description: 'd', unit: 's', valueType: 1 },
+            dataPoints: [point({}, 2)],
+          }),
           metric('bytes.sent_bytes', {
             descriptor: { name: 'bytes.sent_bytes', description: 'b', unit: 'By', valueType: 1 },
             dataPointType: DataPointType.SUM,
@@ -200,22 +239,46 @@ describe('OpenMetrics format rules', () => {
       },
     ]);
     const om = toOpenMetrics(rm);
-    expect(om).toContain('# TYPE job_latency_seconds gauge\n# UNIT job_latency_seconds seconds\n# HELP job_latency_seconds say \\"hi\\"\\nback\\\\slash\n');
+    expect(om).toContain(
+      '# TYPE job_latency_seconds gauge\n# UNIT job_latency_seconds seconds\n# HELP job_latency_seconds say \\"hi\\"\\nback\\\\slash\n',
+    );
     expect(om).toContain('job_latency_seconds{q="a\\"b\\nc\\\\d",otel_scope_name="a"} 1\n');
     expect(om).toContain('# TYPE job_duration gauge\n# HELP job_duration d\n');
     // A counter's family is named without _total: its unit is the family's suffix.
-    expect(om).toContain('# TYPE bytes_sent_bytes counter\n# UNIT bytes_sent_bytes bytes\n# HELP bytes_sent_bytes b\nbytes_sent_bytes_total{otel_scope_name="a"} 3\n');
+    expect(om).toContain(
+      '# TYPE bytes_sent_bytes counter\n# UNIT bytes_sent_bytes bytes\n# HELP bytes_sent_bytes b\nbytes_sent_bytes_total{otel_scope_name="a"} 3\n',
+    );
   });
 
   it('writes one family for a name several scopes share, leaves out a later one of another type, and types exponential histograms unknown', () => {
-    const g = (scope: string, v: number) => ({ scope: { name: scope, version: '1.0' }, metrics: [metric('shared', { dataPoints: [point({}, v)] })] });
+    const g = (scope: string, v: number) => ({
+      scope: { name: scope, version: '1.0' },
+      metrics: [metric('shared', { dataPoints: [point({}, v)] })],
+    });
     const om = toOpenMetrics(
       resource([
         g('a', 1),
         g('b', 2),
-        { scope: { name: 'c' }, metrics: [metric('shared', { dataPointType: DataPointType.SUM, isMonotonic: false, dataPoints: [point({}, 3)] } as never)] },
-        { scope: { name: 'd' }, metrics: [metric('shared', { dataPointType: DataPointType.HISTOGRAM, dataPoints: [] })] },
-        { scope: { name: 'e' }, metrics: [metric('expo', { dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM, dataPoints: [point({}, {})] })] },
+        {
+          scope: { name: 'c' },
+          metrics: [
+            metric('shared', {
+              dataPointType: DataPointType.SUM,
+              isMonotonic: false,
+              dataPoints: [point({}, 3)],
+            } as never),
+          ],
+        },
+        {
+          scope: { name: 'd' },
+          metrics: [metric('shared', { dataPointType: DataPointType.HISTOGRAM, dataPoints: [] })],
+        },
+        {
+          scope: { name: 'e' },
+          metrics: [
+            metric('expo', { dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM, dataPoints: [point({}, {})] }),
+          ],
+        },
       ]),
     );
     expect(om.match(/# TYPE shared /g)).toHaveLength(1);
@@ -227,12 +290,24 @@ describe('OpenMetrics format rules', () => {
   });
 
   it('places each exemplar in the lowest bucket that holds it, the newest of a bucket winning, +Inf past the last bound', () => {
-    const ex = (value: number, timestampMs: number, id: string): OmExemplar => ({ traceId: id.repeat(32), spanId: id.repeat(16), value, timestampMs });
+    const ex = (value: number, timestampMs: number, id: string): OmExemplar => ({
+      traceId: id.repeat(32),
+      spanId: id.repeat(16),
+      value,
+      timestampMs,
+    });
     const h = metric('h', {
       dataPointType: DataPointType.HISTOGRAM,
-      dataPoints: [point({ k: 'v' }, { buckets: { boundaries: [0.1, 1], counts: [2, 1, 1] }, count: 4, sum: 5.3, min: 0, max: 4 })],
+      dataPoints: [
+        point({ k: 'v' }, { buckets: { boundaries: [0.1, 1], counts: [2, 1, 1] }, count: 4, sum: 5.3, min: 0, max: 4 }),
+      ],
     });
-    const om = toOpenMetrics(resource([{ scope: { name: 's' }, metrics: [h] }]), () => [ex(0.1, 1_000, 'a'), ex(0.05, 2_500, 'b'), ex(0.5, 1_000, 'c'), ex(4, 3_000, 'd')]);
+    const om = toOpenMetrics(resource([{ scope: { name: 's' }, metrics: [h] }]), () => [
+      ex(0.1, 1_000, 'a'),
+      ex(0.05, 2_500, 'b'),
+      ex(0.5, 1_000, 'c'),
+      ex(4, 3_000, 'd'),
+    ]);
     expect(om).toContain(
       [
         `h_bucket{k="v",otel_scope_name="s",le="0.1"} 2 # {trace_id="${'b'.repeat(32)}",span_id="${'b'.repeat(16)}"} 0.05 2.500`,
@@ -247,19 +322,49 @@ describe('OpenMetrics format rules', () => {
 });
 
 describe('requestExemplars', () => {
-  const e = (o: Partial<Exemplar>): Exemplar => ({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), durationS: 0.2, at: 5_000, method: 'GET', route: '/x', statusCode: 200, ...o });
+  const e = (o: Partial<Exemplar>): Exemplar => ({
+    traceId: 'a'.repeat(32),
+    spanId: 'b'.repeat(16),
+    durationS: 0.2,
+    at: 5_000,
+    method: 'GET',
+    route: '/x',
+    statusCode: 200,
+    ...o,
+  });
   const lookup = requestExemplars({
     slotIds: () => [0, 1],
-    recentExemplars: (slot) => (slot === 0 ? [e({}), e({ route: undefined, statusCode: 404, traceId: 'c'.repeat(32) }), e({ statusCode: 503, errorType: '503', traceId: 'd'.repeat(32) })] : []),
+    recentExemplars: (slot) =>
+      slot === 0
+        ? [
+            e({}),
+            e({ route: undefined, statusCode: 404, traceId: 'c'.repeat(32) }),
+            e({ statusCode: 503, errorType: '503', traceId: 'd'.repeat(32) }),
+          ]
+        : [],
   });
   const scope = { name: 'otel-cluster/worker' };
   const duration = metric('http.server.request.duration', { dataPointType: DataPointType.HISTOGRAM, dataPoints: [] });
-  const attrs = (more: Attributes) => ({ 'http.request.method': 'GET', 'http.response.status_code': 200, 'http.route': '/x', 'worker.id': 0, ...more });
+  const attrs = (more: Attributes) => ({
+    'http.request.method': 'GET',
+    'http.response.status_code': 200,
+    'http.route': '/x',
+    'worker.id': 0,
+    ...more,
+  });
 
   it("finds a worker's exemplars by the series' attributes", () => {
     expect(lookup(scope, duration, attrs({}))?.map((x) => x.traceId)).toEqual(['a'.repeat(32)]);
-    expect(lookup(scope, duration, { 'http.request.method': 'GET', 'http.response.status_code': 404, 'worker.id': 0 })?.[0]?.traceId).toBe('c'.repeat(32));
-    expect(lookup(scope, duration, attrs({ 'http.response.status_code': 503, 'error.type': '503' }))?.[0]).toEqual({ traceId: 'd'.repeat(32), spanId: 'b'.repeat(16), value: 0.2, timestampMs: 5_000 });
+    expect(
+      lookup(scope, duration, { 'http.request.method': 'GET', 'http.response.status_code': 404, 'worker.id': 0 })?.[0]
+        ?.traceId,
+    ).toBe('c'.repeat(32));
+    expect(lookup(scope, duration, attrs({ 'http.response.status_code': 503, 'error.type': '503' }))?.[0]).toEqual({
+      traceId: 'd'.repeat(32),
+      spanId: 'b'.repeat(16),
+      value: 0.2,
+      timestampMs: 5_000,
+    });
   });
 
   it('has none for another worker, series, metric or scope', () => {
@@ -273,7 +378,10 @@ describe('requestExemplars', () => {
 
 describe('prefersOpenMetrics', () => {
   it.each([
-    ['application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1', true],
+    [
+      'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+      true,
+    ],
     ['application/openmetrics-text; version=0.0.1,text/plain;version=0.0.4;q=0.5,*/*;q=0.1', true],
     ['application/openmetrics-text', true],
     ['Application/OpenMetrics-Text; q=0.9, text/plain; q=0.9', true],

@@ -1,6 +1,11 @@
 // The test receiver's protobuf decoder (test/helpers/otlp-receiver.ts) against the SDK's own
 // serializers: the same export request, encoded both ways, decodes to the same fields.
-import { JsonMetricsSerializer, JsonTraceSerializer, ProtobufMetricsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import {
+  JsonMetricsSerializer,
+  JsonTraceSerializer,
+  ProtobufMetricsSerializer,
+  ProtobufTraceSerializer,
+} from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -18,13 +23,21 @@ class Reader extends MetricReader {
 describe('the test OTLP receiver decodes protobuf as the JSON encoding reads', () => {
   it('metrics: resource, names, sums, histograms and attributes', async () => {
     const reader = new Reader();
-    const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': 'shop', team: 'a', n: 3 }), readers: [reader] });
+    const provider = new MeterProvider({
+      resource: resourceFromAttributes({ 'service.name': 'shop', team: 'a', n: 3 }),
+      readers: [reader],
+    });
     const meter = provider.getMeter('scope-x');
     meter.createCounter('orders', { unit: '{order}' }).add(5, { 'worker.id': 1, kind: 'book' });
-    meter.createHistogram('latency', { unit: 's', advice: { explicitBucketBoundaries: [0.1, 1] } }).record(0.5, { route: '/a' });
+    meter
+      .createHistogram('latency', { unit: 's', advice: { explicitBucketBoundaries: [0.1, 1] } })
+      .record(0.5, { route: '/a' });
     const { resourceMetrics } = await reader.collect();
     const json = JSON.parse(new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(resourceMetrics)!));
-    const proto = decodeProtobuf(Buffer.from(ProtobufMetricsSerializer.serializeRequest(resourceMetrics)!), METRICS_SCHEMA) as any;
+    const proto = decodeProtobuf(
+      Buffer.from(ProtobufMetricsSerializer.serializeRequest(resourceMetrics)!),
+      METRICS_SCHEMA,
+    ) as any;
     const pick = (body: any) => {
       const rm = body.resourceMetrics[0];
       const metrics = rm.scopeMetrics[0].metrics;
@@ -33,7 +46,11 @@ describe('the test OTLP receiver decodes protobuf as the JSON encoding reads', (
       return {
         resource: rm.resource.attributes.map((a: any) => [a.key, a.value.stringValue ?? Number(a.value.intValue)]),
         scope: rm.scopeMetrics[0].scope.name,
-        orders: [orders.unit, Number(orders.sum.dataPoints[0].asDouble ?? orders.sum.dataPoints[0].asInt), orders.sum.dataPoints[0].attributes],
+        orders: [
+          orders.unit,
+          Number(orders.sum.dataPoints[0].asDouble ?? orders.sum.dataPoints[0].asInt),
+          orders.sum.dataPoints[0].attributes,
+        ],
         latency: [
           Number(latency.histogram.dataPoints[0].count),
           latency.histogram.dataPoints[0].sum,
@@ -48,7 +65,10 @@ describe('the test OTLP receiver decodes protobuf as the JSON encoding reads', (
 
   it('spans: hex ids, parent, kind and name', async () => {
     const exporter = new InMemorySpanExporter();
-    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'shop' }), spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'shop' }),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
     const tracer = provider.getTracer('t');
     const parent = tracer.startSpan('parent', { kind: 1 });
     const { trace, context } = await import('@opentelemetry/api');

@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { PluginError } from '../../src/errors.js';
-import { PluginHost, type Plugin } from '../../src/plugin-api/plugin-host.js';
 import { createLogger } from '../../src/logger.js';
+import { type Plugin, PluginHost } from '../../src/plugin-api/plugin-host.js';
 
 const logger = createLogger(false, {});
 
 describe('PluginHost', () => {
   it('rejects duplicate names and unmet or misordered dependencies, naming the plugins', () => {
     expect(() => new PluginHost([{ name: 'a' }, { name: 'a' }], logger)).toThrow(/plugin "a" is registered twice/);
-    expect(() => new PluginHost([{ name: 'b', dependencies: ['a'] }], logger)).toThrow(/"b" depends on "a", which is not registered/);
-    expect(() => new PluginHost([{ name: 'b', dependencies: ['a'] }, { name: 'a' }], logger)).toThrow(/registered after it/);
+    expect(() => new PluginHost([{ name: 'b', dependencies: ['a'] }], logger)).toThrow(
+      /"b" depends on "a", which is not registered/,
+    );
+    expect(() => new PluginHost([{ name: 'b', dependencies: ['a'] }, { name: 'a' }], logger)).toThrow(
+      /registered after it/,
+    );
     expect(() => new PluginHost([{ name: 'a' }, { name: 'b', dependencies: ['a'] }], logger)).not.toThrow();
   });
 

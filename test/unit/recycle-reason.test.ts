@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/errors.js';
-import { checkRecycleReason, classifyExit, isRecycleReason, MAX_RECYCLE_REASON_LENGTH, RECYCLE_REASONS } from '../../src/supervisor/exit-reason.js';
-import { metricsView } from '../../src/plugin-api/metrics-view.js';
 import { WorkerMetricsStore } from '../../otel/metrics-store.js';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { metricsView } from '../../src/plugin-api/metrics-view.js';
+import {
+  checkRecycleReason,
+  classifyExit,
+  isRecycleReason,
+  MAX_RECYCLE_REASON_LENGTH,
+  RECYCLE_REASONS,
+} from '../../src/supervisor/exit-reason.js';
 
 describe('recycle reasons are open', () => {
   it('accepts the built-in names and a plugin’s own', () => {
-    for (const r of [...RECYCLE_REASONS, 'p99-slow', 'my.plugin:too_slow', 'a', 'x'.repeat(MAX_RECYCLE_REASON_LENGTH)]) expect(checkRecycleReason(r)).toBe(r);
+    for (const r of [...RECYCLE_REASONS, 'p99-slow', 'my.plugin:too_slow', 'a', 'x'.repeat(MAX_RECYCLE_REASON_LENGTH)])
+      expect(checkRecycleReason(r)).toBe(r);
   });
 
   it('refuses what cannot be a metric label or a log field, and the core’s non-recycle reasons', () => {
@@ -38,7 +45,8 @@ describe('recycle reasons are open', () => {
   it('a plugin’s reason reads as a recycle; the core’s own exits do not', () => {
     expect(isRecycleReason('p99-slow')).toBe(true);
     expect(isRecycleReason('leak')).toBe(true);
-    for (const r of ['crash', 'signal', 'oom', 'unresponsive', 'reload', 'scaled-down', 'shutdown']) expect(isRecycleReason(r)).toBe(false);
+    for (const r of ['crash', 'signal', 'oom', 'unresponsive', 'reload', 'scaled-down', 'shutdown'])
+      expect(isRecycleReason(r)).toBe(false);
     expect(classifyExit('p99-slow', null, 'SIGTERM', '')).toBe('p99-slow');
   });
 });

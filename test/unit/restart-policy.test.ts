@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { classifyExit } from '../../src/supervisor/exit-reason.js';
 import { decideRestart, type RestartPolicy } from '../../src/supervisor/restart-policy.js';
 
-const policy: RestartPolicy = { respawn: true, maxRestarts: 3, restartDelay: 100, maxRestartDelayMs: 1000, minUptimeMs: 5000 };
+const policy: RestartPolicy = {
+  respawn: true,
+  maxRestarts: 3,
+  restartDelay: 100,
+  maxRestartDelayMs: 1000,
+  minUptimeMs: 5000,
+};
 const quick = { uptimeMs: 200, becameReady: true };
 const failedStart = { uptimeMs: 200, becameReady: false };
 const stable = { uptimeMs: 60_000, becameReady: true };
@@ -61,7 +67,14 @@ describe('classifyExit', () => {
     expect(classifyExit('unresponsive', null, 'SIGKILL', '')).toBe('unresponsive');
   });
   it('tells a V8 out-of-memory abort from other signals by its stderr marker', () => {
-    expect(classifyExit(undefined, null, 'SIGABRT', 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory')).toBe('oom');
+    expect(
+      classifyExit(
+        undefined,
+        null,
+        'SIGABRT',
+        'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory',
+      ),
+    ).toBe('oom');
     expect(classifyExit(undefined, null, 'SIGABRT', 'some other abort')).toBe('signal');
   });
   it('calls any other exit a crash or a signal', () => {

@@ -1,27 +1,49 @@
-import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:cluster';
+import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { StandbyPool, type StandbyHost } from '../../src/supervisor/standby-pool.js';
+import { type StandbyHost, StandbyPool } from '../../src/supervisor/standby-pool.js';
 import { NO_SLOT, WorkerHandle } from '../../src/supervisor/worker-handle.js';
 
 let nextPid = 1000;
 /** A WorkerHandle over a stand-in for node:cluster's Worker: the pool only reads its state. */
 function handle(): WorkerHandle {
-  const w = Object.assign(new EventEmitter(), { process: { pid: nextPid++ }, isConnected: () => true, send: () => true });
+  const w = Object.assign(new EventEmitter(), {
+    process: { pid: nextPid++ },
+    isConnected: () => true,
+    send: () => true,
+  });
   return new WorkerHandle(NO_SLOT, w as unknown as Worker, () => {}, true);
 }
 const logs: { level: string; msg: string }[] = [];
-const logger = Object.fromEntries(['info', 'warn', 'error', 'debug'].map((level) => [level, (_o: unknown, msg: string) => logs.push({ level, msg })])) as never;
-const policy = { respawn: true, maxRestarts: 2, restartDelay: 0, maxRestartDelayMs: 0, minUptimeMs: 1000, heartbeatIntervalMs: 100 };
+const logger = Object.fromEntries(
+  ['info', 'warn', 'error', 'debug'].map((level) => [level, (_o: unknown, msg: string) => logs.push({ level, msg })]),
+) as never;
+const policy = {
+  respawn: true,
+  maxRestarts: 2,
+  restartDelay: 0,
+  maxRestartDelayMs: 0,
+  minUptimeMs: 1000,
+  heartbeatIntervalMs: 100,
+};
 
 function pool(target: number) {
   const spawned: WorkerHandle[] = [];
-  const host: StandbyHost = { isShuttingDown: false, spawnStandby: () => (spawned.push(handle()), spawned.at(-1)!), stopWorker: async () => {} };
+  const host: StandbyHost = {
+    isShuttingDown: false,
+    spawnStandby: () => (spawned.push(handle()), spawned.at(-1)!),
+    stopWorker: async () => {},
+  };
   return { p: new StandbyPool(target, policy, host, logger), spawned };
 }
 
 /** The newest standby dies, `times` times in a row (each death may start the next). */
-function dieInTurn(p: StandbyPool, spawned: WorkerHandle[], times: number, death: { reason: 'crash' | 'signal'; uptimeMs: number; becameReady: boolean }): void {
+function dieInTurn(
+  p: StandbyPool,
+  spawned: WorkerHandle[],
+  times: number,
+  death: { reason: 'crash' | 'signal'; uptimeMs: number; becameReady: boolean },
+): void {
   for (let i = 0; i < times; i++) {
     const h = spawned.at(-1)!;
     if (death.becameReady) h.markReady();
@@ -50,7 +72,11 @@ describe('standby pool', () => {
     h.markReady();
     expect(h.readyAt).toBeDefined();
     expect(h.activate(3)).toBe(true);
-    expect({ slot: h.slot, state: h.state, readyAt: h.readyAt }).toEqual({ slot: 3, state: 'starting', readyAt: undefined });
+    expect({ slot: h.slot, state: h.state, readyAt: h.readyAt }).toEqual({
+      slot: 3,
+      state: 'starting',
+      readyAt: undefined,
+    });
     expect(h.activate(4)).toBe(false);
     h.markReady();
     expect(h.state).toBe('ready');

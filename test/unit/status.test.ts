@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { isLoopback } from '../../src/admin/admin-server.js';
-import { EventFeed } from '../../src/status/status-events.js';
-import { clusterStatus, type StatusInputs } from '../../src/status/status-report.js';
 import type { AutoscalerStatus } from '../../src/index.js';
 import { prettyLine } from '../../src/logger.js';
+import { EventFeed } from '../../src/status/status-events.js';
+import { clusterStatus, type StatusInputs } from '../../src/status/status-report.js';
 
-const worker = (slot: number, pid: number, state = 'ready') => ({ slot, pid, state: state as 'ready', startedAt: 1000, readyAt: 1200, lastSeenAt: 5000, restarts: slot });
+const worker = (slot: number, pid: number, state = 'ready') => ({
+  slot,
+  pid,
+  state: state as 'ready',
+  startedAt: 1000,
+  readyAt: 1200,
+  lastSeenAt: 5000,
+  restarts: slot,
+});
 
 function inputs(over: Partial<StatusInputs> = {}): StatusInputs {
   return {
@@ -27,7 +35,18 @@ function inputs(over: Partial<StatusInputs> = {}): StatusInputs {
         exemplars: [],
       },
       workers: [
-        { slot: 0, pid: 10, state: 'ready', snapshotAgeS: 0.2, cpu: 0.256, rssBytes: 5e7, requests: 60, requestRate: 6, p95S: 0.01, eventLoopDelayP99S: 0.0021 },
+        {
+          slot: 0,
+          pid: 10,
+          state: 'ready',
+          snapshotAgeS: 0.2,
+          cpu: 0.256,
+          rssBytes: 5e7,
+          requests: 60,
+          requestRate: 6,
+          p95S: 0.01,
+          eventLoopDelayP99S: 0.0021,
+        },
         { slot: 1, pid: 11, state: 'ready', snapshotAgeS: undefined, cpu: undefined, rssBytes: undefined },
       ],
     },
@@ -46,7 +65,14 @@ function inputs(over: Partial<StatusInputs> = {}): StatusInputs {
 describe('clusterStatus', () => {
   it('joins the supervisor, the measurements and the health verdicts per worker', () => {
     const s = clusterStatus(inputs());
-    expect(s.cluster).toEqual({ requestRate: 10, errorRate: 0.02, p50Ms: 2, p95Ms: 12.35, p99Ms: 50, activeRequests: 1 });
+    expect(s.cluster).toEqual({
+      requestRate: 10,
+      errorRate: 0.02,
+      p50Ms: 2,
+      p95Ms: 12.35,
+      p99Ms: 50,
+      activeRequests: 1,
+    });
     expect(s.workers[0]).toMatchObject({
       slot: 0,
       pid: 10,
@@ -61,7 +87,13 @@ describe('clusterStatus', () => {
       health: 'ok',
     });
     // No measurement yet: nulls, not zeros.
-    expect(s.workers[1]).toMatchObject({ cpuPct: null, rssBytes: null, requestRate: null, p95Ms: null, eventLoopDelayMs: null });
+    expect(s.workers[1]).toMatchObject({
+      cpuPct: null,
+      rssBytes: null,
+      requestRate: null,
+      p95Ms: null,
+      eventLoopDelayMs: null,
+    });
     expect(s.autoscaler).toBeNull();
   });
 
@@ -146,10 +178,24 @@ describe('EventFeed', () => {
       4,
     );
     expect(feed.list()).toEqual([
-      { at: 3, type: 'worker:restart', level: 'warn', slot: 1, text: 'worker 1 restarting after signal in 100 ms (attempt 1)' },
-      { at: 4, type: 'cluster:scale', level: 'info', text: 'scaled up 2 → 3: responseTime 1800 against 1500 (burst window)', traceIds: ['abc'] },
+      {
+        at: 3,
+        type: 'worker:restart',
+        level: 'warn',
+        slot: 1,
+        text: 'worker 1 restarting after signal in 100 ms (attempt 1)',
+      },
+      {
+        at: 4,
+        type: 'cluster:scale',
+        level: 'info',
+        text: 'scaled up 2 → 3: responseTime 1800 against 1500 (burst window)',
+        traceIds: ['abc'],
+      },
     ]);
-    expect(new EventFeed().add('worker:exit', { slot: 0, pid: 7, code: 0, signal: null, reason: 'scaled-down' })).toMatchObject({
+    expect(
+      new EventFeed().add('worker:exit', { slot: 0, pid: 7, code: 0, signal: null, reason: 'scaled-down' }),
+    ).toMatchObject({
       level: 'info',
       text: 'worker 0 (pid 7) exited: scaled-down, code 0',
     });
@@ -159,7 +205,9 @@ describe('EventFeed', () => {
 describe('prettyLine', () => {
   it('turns a JSON log line into a readable one', () => {
     const line = `${JSON.stringify({ level: 40, time: Date.UTC(2026, 0, 1, 12, 0, 1, 234), role: 'worker', slot: 1, pid: 9, msg: 'health probe failed', failures: 2, reason: 'timeout' })}\n`;
-    expect(prettyLine(line, false)).toBe('12:00:01.234 WARN  worker 1  health probe failed  failures=2 reason=timeout\n');
+    expect(prettyLine(line, false)).toBe(
+      '12:00:01.234 WARN  worker 1  health probe failed  failures=2 reason=timeout\n',
+    );
     expect(prettyLine(line, true)).toContain('\x1b[33mWARN \x1b[0m');
     expect(prettyLine('not json\n', false)).toBe('not json\n');
   });

@@ -17,7 +17,9 @@ function snapshot(at: number, eventLoopDelayS: number): unknown {
     dataPointType: DataPointType.GAUGE,
     dataPoints: [point],
   };
-  return JSON.parse(JSON.stringify({ at, scopeMetrics: [{ scope: { name: 'otel-cluster/worker' }, metrics: [metric] }], extras: {} }));
+  return JSON.parse(
+    JSON.stringify({ at, scopeMetrics: [{ scope: { name: 'otel-cluster/worker' }, metrics: [metric] }], extras: {} }),
+  );
 }
 const worker = (slot: number, pid: number) => ({ slot, pid }) as WorkerHandle;
 
@@ -39,7 +41,13 @@ describe('the telemetry snapshot message, as it enters the primary', () => {
     const store = new WorkerMetricsStore();
     const intake = telemetryIntake(store, logger);
     expect(intake.accept(worker(0, 1), null)).toMatch(/expected an object/);
-    expect(intake.accept(worker(0, 1), { at: Date.now(), scopeMetrics: [{ scope: { name: 'x' }, metrics: [{ descriptor: null }] }], extras: {} })).toBeTypeOf('string');
+    expect(
+      intake.accept(worker(0, 1), {
+        at: Date.now(),
+        scopeMetrics: [{ scope: { name: 'x' }, metrics: [{ descriptor: null }] }],
+        extras: {},
+      }),
+    ).toBeTypeOf('string');
     expect(store.slotIds()).toEqual([]);
   });
 

@@ -30,7 +30,9 @@ describe('urgent evaluations of the auto-scaler (rate bound)', () => {
       urgent.push(now - t0);
       u.evaluated(now);
     });
-    const events = [...signals.map((at) => ({ at, tick: false })), ...ticks.map((at) => ({ at, tick: true }))].sort((a, b) => a.at - b.at);
+    const events = [...signals.map((at) => ({ at, tick: false })), ...ticks.map((at) => ({ at, tick: true }))].sort(
+      (a, b) => a.at - b.at,
+    );
     for (const e of events) {
       vi.advanceTimersByTime(e.at - (Date.now() - t0));
       if (e.tick) u.evaluated(Date.now());

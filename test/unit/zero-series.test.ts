@@ -1,8 +1,8 @@
 import type { Attributes } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { liveSlots, SlotCounts } from '../../otel/slot-counts.js';
-import { knownSeries } from '../../plugins/autoscaler/known-series.js';
 import { decide, HOLD_REASONS, initialState, type ScalePolicy } from '../../plugins/autoscaler/decide.js';
+import { knownSeries } from '../../plugins/autoscaler/known-series.js';
 
 // Series whose label sets are known in advance start at 0; these are the pure parts that say which.
 
@@ -28,14 +28,20 @@ describe('knownSeries (auto-scaler)', () => {
     expect(keys(k.decisions)).toEqual(['down/cpu', 'down/queueLength', 'up/cpu', 'up/queueLength']);
     expect(keys(k.capped)).toEqual(['at-max']);
     expect(keys(k.holds)).toEqual([...HOLD_REASONS.filter((r) => r !== 'host-cap'), 'scaling', 'settling'].sort());
-    expect(keys(knownSeries(policy, { maxMemoryPerWorker: 512e6, coresCap: undefined }).capped)).toEqual(['at-max', 'host-cap']);
+    expect(keys(knownSeries(policy, { maxMemoryPerWorker: 512e6, coresCap: undefined }).capped)).toEqual([
+      'at-max',
+      'host-cap',
+    ]);
     expect(keys(knownSeries(policy, { maxMemoryPerWorker: undefined, coresCap: 2 }).holds)).toContain('host-cap');
     // maxWorkers defaulted to the cores: the cap equals the bound and never refuses on its own.
     expect(keys(knownSeries(policy, { maxMemoryPerWorker: undefined, coresCap: 4 }).capped)).toEqual(['at-max']);
   });
 
   it('no decision series where no size can change (minWorkers = maxWorkers)', () => {
-    expect(knownSeries({ ...policy, minWorkers: 2, maxWorkers: 2 }, { maxMemoryPerWorker: undefined, coresCap: undefined }).decisions).toEqual([]);
+    expect(
+      knownSeries({ ...policy, minWorkers: 2, maxWorkers: 2 }, { maxMemoryPerWorker: undefined, coresCap: undefined })
+        .decisions,
+    ).toEqual([]);
   });
 
   it('every decision decide() makes has a zero series (the known sets are the real ones)', () => {
@@ -50,7 +56,15 @@ describe('knownSeries (auto-scaler)', () => {
       const size = 1 + (i % 4);
       const d = decide(
         policy,
-        { now: i * 100, size, counted: size, warming: i % 7 === 0 ? 1 : 0, stable: { cpu: v, queueLength: v / 40 }, burst: i % 3 ? {} : { cpu: v }, hostCap: i % 5 ? Infinity : 3 },
+        {
+          now: i * 100,
+          size,
+          counted: size,
+          warming: i % 7 === 0 ? 1 : 0,
+          stable: { cpu: v, queueLength: v / 40 },
+          burst: i % 3 ? {} : { cpu: v },
+          hostCap: i % 5 ? Infinity : 3,
+        },
         state,
       );
       state = d.state;
@@ -60,7 +74,8 @@ describe('knownSeries (auto-scaler)', () => {
       made.add(d.direction === 'none' ? `hold ${d.hold}` : d.direction).add(d.capped ? `capped ${d.capped}` : '');
     }
     // The series exercised the cases it checks.
-    for (const m of ['up', 'down', 'capped host-cap']) expect(made.has(m), `${m} in ${[...made].join(', ')}`).toBe(true);
+    for (const m of ['up', 'down', 'capped host-cap'])
+      expect(made.has(m), `${m} in ${[...made].join(', ')}`).toBe(true);
   });
 });
 
