@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClusterEventMap } from './events.js';
-import type { Slot } from './types.js';
-import type { WorkerHandle } from './worker-handle.js';
+import type { Slot, WorkerInfo } from './types.js';
+import { NO_SLOT, type WorkerHandle } from './worker-handle.js';
 
 /**
  * The supervisor's slots and live workers, and the only ways to read or move them: pool
@@ -70,4 +70,23 @@ export abstract class SlotTable extends EventEmitter<ClusterEventMap> {
     for (const s of this.slots.values()) if (s.current?.state === 'ready') out.push(s.current);
     return out;
   }
+
+  /** Every live worker, slots in order, standbys (no slot) after them. */
+  list(): WorkerInfo[] {
+    return [...this.live]
+      .map((h) => ({
+        slot: h.slot,
+        pid: h.pid,
+        state: h.state,
+        startedAt: h.startedAt,
+        activatedAt: h.activatedAt,
+        readyAt: h.readyAt,
+        lastSeenAt: h.lastHeartbeat,
+        restarts: this.slots.get(h.slot)?.restarts ?? 0,
+      }))
+      .sort((a, b) => slotOrder(a.slot) - slotOrder(b.slot) || a.startedAt - b.startedAt);
+  }
 }
+
+/** Slots in order, standbys (no slot) after them. */
+const slotOrder = (slot: number) => (slot === NO_SLOT ? Number.MAX_SAFE_INTEGER : slot);

@@ -1,6 +1,4 @@
-import { EventEmitter } from 'node:events';
 import { NoWorkersError } from '../errors.js';
-import { isWorkerMessage } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
 import { Exclusions } from './exclusions.js';
 import { classifyExit, type ExitReason, type FillReason, isRecycleReason } from './exit-reason.js';
@@ -10,8 +8,9 @@ import { settled } from './settled.js';
 import { SlotTable } from './slot-table.js';
 import type { Spawner } from './spawner.js';
 import { StandbyPool } from './standby-pool.js';
-import type { Slot, SupervisorConfig, TelemetryIntake, WorkerInboxEvents, WorkerInfo } from './types.js';
+import type { Slot, SupervisorConfig, TelemetryIntake } from './types.js';
 import { NO_SLOT, WorkerHandle } from './worker-handle.js';
+import { WorkerInbox } from './worker-inbox.js';
 
 export type { SupervisorConfig, TelemetryIntake, WorkerInboxEvents, WorkerInfo } from './types.js';
 
@@ -29,9 +28,7 @@ export class Supervisor extends SlotTable {
   private watchdog: NodeJS.Timeout | undefined;
   private closing: Promise<{ clean: boolean }> | undefined;
   /** What workers send beyond lifecycle messages, for the primary's other parts to subscribe to. */
-  readonly inbox = new EventEmitter<WorkerInboxEvents>();
-  /** Where telemetry snapshots go (the metrics store); without one (telemetry off) they are dropped. */
-  private telemetry: TelemetryIntake | undefined;
+  readonly inbox: WorkerInbox;
 
   constructor(
     readonly config: SupervisorConfig,
@@ -41,10 +38,14 @@ export class Supervisor extends SlotTable {
     super();
     this.exclusions = new Exclusions(this, logger);
     this.standbys = new StandbyPool(config.standbyWorkers, { ...config, respawn: true }, this, logger);
+    this.inbox = new WorkerInbox(
+      { ready: (h) => this.onReady(h), serves: (h) => this.slots.get(h.slot)?.current === h },
+      logger,
+    );
   }
 
   deliverTelemetryTo(intake: TelemetryIntake): void {
-    this.telemetry = intake;
+    this.inbox.deliverTelemetryTo(intake);
   }
 
   /** Starts a candidate for slot i (reload, recycle): it serves once takeOver() gives it the slot. */
@@ -107,7 +108,7 @@ export class Supervisor extends SlotTable {
   /** Forks a worker for the slot. A candidate (reload) does not replace slot.current until ready. */
   private spawn(slot: Slot, candidate = false): WorkerHandle {
     const handle = this.track(
-      new WorkerHandle(slot.index, this.spawner.fork(slot.index), (h, m) => this.onMessage(h, m)),
+      new WorkerHandle(slot.index, this.spawner.fork(slot.index), (h, m) => this.inbox.receive(h, m)),
     );
     this.owner.set(handle, slot);
     if (!candidate) slot.current = handle;
@@ -119,7 +120,7 @@ export class Supervisor extends SlotTable {
   /** Forks a standby: it loads the app and plugins, reports ready, and waits for a slot. */
   spawnStandby(): WorkerHandle {
     const handle = this.track(
-      new WorkerHandle(NO_SLOT, this.spawner.fork('standby'), (h, m) => this.onMessage(h, m), true),
+      new WorkerHandle(NO_SLOT, this.spawner.fork('standby'), (h, m) => this.inbox.receive(h, m), true),
     );
     this.logger.info({ pid: handle.pid }, 'standby worker spawned');
     this.emit('worker:spawned', { slot: NO_SLOT, pid: handle.pid });
@@ -130,21 +131,6 @@ export class Supervisor extends SlotTable {
     this.live.add(handle);
     void handle.exited.then(({ code, signal }) => this.onExit(handle, code, signal));
     return handle;
-  }
-
-  list(): WorkerInfo[] {
-    return [...this.live]
-      .map((h) => ({
-        slot: h.slot,
-        pid: h.pid,
-        state: h.state,
-        startedAt: h.startedAt,
-        activatedAt: h.activatedAt,
-        readyAt: h.readyAt,
-        lastSeenAt: h.lastHeartbeat,
-        restarts: this.slots.get(h.slot)?.restarts ?? 0,
-      }))
-      .sort((a, b) => slotOrder(a.slot) - slotOrder(b.slot) || a.startedAt - b.startedAt);
   }
 
   /** Asks a worker to drain and exit; SIGKILL after gracefulShutdownTimeout. Resolves on exit. */
@@ -198,55 +184,22 @@ export class Supervisor extends SlotTable {
     this.standbys.close();
   }
 
-  /**
-   * Everything a worker sends enters here, and nothing it sends may stop the primary: a message of
-   * a shape we do not know is refused (counted as malformed), and a failure in what handles it is
-   * logged and refused the same way, never thrown into the event loop.
-   */
-  private onMessage(h: WorkerHandle, m: { t: string }): void {
-    try {
-      this.dispatch(h, m);
-    } catch (err) {
-      this.logger.error(
-        { slot: h.slot, pid: h.pid, t: m.t, err: (err as Error)?.message ?? String(err) },
-        'handling a worker message failed: refused',
-      );
-      this.refuse(h, 'handler failed');
-    }
-  }
-
   /** Counts a worker's message as malformed (cluster.ipc.malformed, and towards ipc.maxInvalidMessages). */
   refuse(h: WorkerHandle, why: string): void {
-    this.logger.debug({ slot: h.slot, pid: h.pid, why }, 'worker message refused');
-    this.inbox.emit('malformed', h);
+    this.inbox.refuse(h, why);
   }
 
-  private dispatch(h: WorkerHandle, m: { t: string }): void {
-    if (!isWorkerMessage(m)) return this.refuse(h, `unknown or malformed message '${String(m.t).slice(0, 32)}'`);
-    if (m.t === 'hb') return h.heard({ open: m.c, active: m.a, adopted: m.r });
-    h.heard();
-    if (m.t === 'ready' && h.markReady()) {
-      const startupMs = h.readyAt! - h.startingSince;
-      if (h.state === 'standby') {
-        this.logger.info({ pid: h.pid, startupMs }, 'standby worker ready');
-        return void this.emit('worker:standby', { pid: h.pid, startupMs });
-      }
-      const slot = this.slots.get(h.slot);
-      this.logger.info({ slot: h.slot, pid: h.pid, startupMs, standby: h.isStandby || undefined }, 'worker ready');
-      if (slot && slot.current === h) slot.givenUp = false;
-      this.emit('worker:ready', { slot: h.slot, pid: h.pid, startupMs });
-    } else if (m.t === 'telemetry') {
-      const refused = this.telemetry?.accept(h, m.snapshot);
-      if (refused) this.refuse(h, refused);
-    } else if (m.t === 'plugin') {
-      this.inbox.emit('plugin', h, m.kind, m.payload);
-    } else if (m.t === 'ipc') {
-      this.inbox.emit('ipc', h, m);
-    } else if (m.t === 'draining' && h.state !== 'exited') {
-      h.markDraining();
-      h.requestStop('signal');
-      this.logger.info({ slot: h.slot, pid: h.pid, reason: 'signal' }, 'worker draining on its own');
+  /** A worker's first `ready`: a standby waits for a slot; a slot's worker serves. */
+  private onReady(h: WorkerHandle): void {
+    const startupMs = h.readyAt! - h.startingSince;
+    if (h.state === 'standby') {
+      this.logger.info({ pid: h.pid, startupMs }, 'standby worker ready');
+      return void this.emit('worker:standby', { pid: h.pid, startupMs });
     }
+    const slot = this.slots.get(h.slot);
+    this.logger.info({ slot: h.slot, pid: h.pid, startupMs, standby: h.isStandby || undefined }, 'worker ready');
+    if (slot && slot.current === h) slot.givenUp = false;
+    this.emit('worker:ready', { slot: h.slot, pid: h.pid, startupMs });
   }
 
   private onExit(h: WorkerHandle, code: number | null, signal: string | null): void {
@@ -329,6 +282,3 @@ export class Supervisor extends SlotTable {
     }
   }
 }
-
-/** Slots in order, standbys (no slot) after them. */
-const slotOrder = (slot: number) => (slot === NO_SLOT ? Number.MAX_SAFE_INTEGER : slot);

@@ -16,7 +16,7 @@ export function telemetryIntake(
 ): TelemetryIntake {
   let lastDropWarning = 0;
   return {
-    accept(h, payload) {
+    accept(h, payload, keep) {
       const checked = checkCounting(payload);
       if (checked instanceof SnapshotProblem) {
         logger.debug({ slot: h.slot, pid: h.pid, problem: checked.reason }, 'telemetry snapshot refused');
@@ -29,8 +29,8 @@ export function telemetryIntake(
           'telemetry snapshot over its bounds: the excess points and attributes were dropped (docs/operations.md#security)',
         );
       }
-      // A standby reports nothing under a slot: it serves nothing (its last snapshot at a stop is empty).
-      if (h.slot !== NO_SLOT) store.update(h.slot, h.pid, checked.snapshot);
+      // A standby serves nothing, and a replaced worker's counters are not the slot's any more.
+      if (keep && h.slot !== NO_SLOT) store.update(h.slot, h.pid, checked.snapshot);
       return undefined;
     },
   };

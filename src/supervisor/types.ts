@@ -27,9 +27,12 @@ export interface Slot {
   lastFailure?: string;
 }
 
-/** Takes a worker's telemetry snapshot as it arrived; returns why it was refused, if it was. */
+/**
+ * Takes a worker's telemetry snapshot as it arrived: checks it, and keeps it when `keep` (the sender
+ * is its slot's current worker). Returns why it was refused, if it was.
+ */
 export interface TelemetryIntake {
-  accept(h: WorkerHandle, snapshot: unknown): string | undefined;
+  accept(h: WorkerHandle, snapshot: unknown, keep: boolean): string | undefined;
 }
 
 /**

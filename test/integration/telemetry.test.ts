@@ -169,6 +169,43 @@ describe('telemetry pipeline (node)', () => {
     expect(count1(after)).toBeLessThan(count1(before));
   });
 
+  it("keeps a slot's series on its new worker while the replaced one drains (reload)", async () => {
+    const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '1' }));
+    const { port, admin, workers } = await c.listening();
+    const old = workers[0]!.pid;
+    const count0 = (s: Sample[]) =>
+      s
+        .filter((x) => x.name === 'http_server_request_duration_count' && x.labels.worker_id === '0')
+        .reduce((a, x) => a + x.value, 0);
+    for (let i = 0; i < 30; i++) await request(port, `/users/${i}`);
+    await until(async () => (count0(await scrape(admin.port)) >= 30 ? true : undefined), 10_000, 'old worker counted');
+    // A slow request keeps the old worker draining (and sending snapshots) for 4 s after the takeover.
+    const slowStarted = c.next((e) => e.event === 'slow-start' && e.worker === old);
+    const slow = request(port, '/slow?ms=4000');
+    await slowStarted;
+    const exited = c.next((e) => e.event === 'worker:exit' && e.pid === old, 30_000, 'old worker exit');
+    let gone = false;
+    void exited.then(() => (gone = true));
+    const reloaded = c.command('reload', 60_000);
+    await c.next((e) => e.event === 'worker:ready' && e.slot === 0 && e.pid !== old, 20_000, 'replacement ready');
+    // Every scrape from the takeover until the old worker is gone, and one after.
+    const readings: number[] = [];
+    while (!gone) {
+      readings.push(count0(await scrape(admin.port)));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    readings.push(count0(await scrape(admin.port)));
+    expect((await slow).status).toBe(200);
+    expect((await reloaded).ok).toBe(true);
+    const firstFresh = readings.findIndex((n) => n < 30);
+    expect(firstFresh, `readings: ${readings.join(' ')}`).toBeGreaterThanOrEqual(0);
+    // The replaced worker's counters (30 and more) never come back once the new worker's are shown.
+    expect(
+      readings.slice(firstFresh).filter((n) => n >= 30),
+      `readings: ${readings.join(' ')}`,
+    ).toEqual([]);
+  });
+
   it('keeps CPU and RSS series for a worker whose event loop is blocked, and its snapshot age grows', async () => {
     const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', HB_TIMEOUT: '20000' }));
     const { port, admin } = await c.listening();

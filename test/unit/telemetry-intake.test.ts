@@ -29,7 +29,7 @@ describe('the telemetry snapshot message, as it enters the primary', () => {
   it('keeps a good snapshot under the worker slot, and the balancer reads its event-loop delay', () => {
     const store = new WorkerMetricsStore();
     const intake = telemetryIntake(store, logger);
-    expect(intake.accept(worker(2, 42), snapshot(Date.now(), 0.025))).toBeUndefined();
+    expect(intake.accept(worker(2, 42), snapshot(Date.now(), 0.025), true)).toBeUndefined();
     expect(store.slotIds()).toEqual([2]);
     expect(store.eventLoopDelayOf(2, 42)).toBe(0.025);
     // Another process in the slot (a replacement): not its reading.
@@ -40,13 +40,17 @@ describe('the telemetry snapshot message, as it enters the primary', () => {
   it('refuses a snapshot of the wrong shape with its reason, and keeps nothing', () => {
     const store = new WorkerMetricsStore();
     const intake = telemetryIntake(store, logger);
-    expect(intake.accept(worker(0, 1), null)).toMatch(/expected an object/);
+    expect(intake.accept(worker(0, 1), null, true)).toMatch(/expected an object/);
     expect(
-      intake.accept(worker(0, 1), {
-        at: Date.now(),
-        scopeMetrics: [{ scope: { name: 'x' }, metrics: [{ descriptor: null }] }],
-        extras: {},
-      }),
+      intake.accept(
+        worker(0, 1),
+        {
+          at: Date.now(),
+          scopeMetrics: [{ scope: { name: 'x' }, metrics: [{ descriptor: null }] }],
+          extras: {},
+        },
+        true,
+      ),
     ).toBeTypeOf('string');
     expect(store.slotIds()).toEqual([]);
   });
@@ -54,8 +58,20 @@ describe('the telemetry snapshot message, as it enters the primary', () => {
   it('checks a standby snapshot, and keeps it under no slot', () => {
     const store = new WorkerMetricsStore();
     const intake = telemetryIntake(store, logger);
-    expect(intake.accept(worker(-1, 7), snapshot(Date.now(), 0.01))).toBeUndefined();
-    expect(intake.accept(worker(-1, 7), 'x')).toBeTypeOf('string');
+    expect(intake.accept(worker(-1, 7), snapshot(Date.now(), 0.01), true)).toBeUndefined();
+    expect(intake.accept(worker(-1, 7), 'x', true)).toBeTypeOf('string');
     expect(store.slotIds()).toEqual([]);
+  });
+
+  it("checks a snapshot from a worker that is not its slot's current one, and keeps nothing of it", () => {
+    // A reload candidate before it takes over, or a draining worker already replaced: the slot's
+    // series stay the current process's, and a bad snapshot still counts against its sender.
+    const store = new WorkerMetricsStore();
+    const intake = telemetryIntake(store, logger);
+    expect(intake.accept(worker(1, 50), snapshot(Date.now(), 0.02), true)).toBeUndefined();
+    expect(intake.accept(worker(1, 51), snapshot(Date.now(), 0.09), false)).toBeUndefined();
+    expect(store.eventLoopDelayOf(1, 50)).toBe(0.02);
+    expect(store.eventLoopDelayOf(1, 51)).toBeUndefined();
+    expect(intake.accept(worker(1, 51), 'x', false)).toBeTypeOf('string');
   });
 });
