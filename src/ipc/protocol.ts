@@ -8,6 +8,26 @@ import { type IpcEnvelope, isValidEnvelope } from './envelope.js';
 export const TAG = '__oc';
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * The revision of this protocol the primary speaks, given to every worker in its environment
+ * (ENV.protocol). A worker's code can be newer than its primary's: a reload after `npm i` loads the
+ * new package in the workers while the primary runs the old one. So a worker speaks what its
+ * primary reads, and a primary reads what older workers send:
+ * - 1 (0.1.0, no variable): the telemetry snapshot travels as the plugin message LEGACY_SNAPSHOT_KIND.
+ * - 2: the telemetry snapshot is its own message, `{ t: 'telemetry' }`.
+ * The tag (`__oc: 1`) stays: a primary that did not know a new tag would take our messages for the
+ * application's own.
+ */
+export const PROTOCOL_REVISION = 2;
+/** The plugin message kind revision 1 carried telemetry snapshots in; reserved, as it was then. */
+export const LEGACY_SNAPSHOT_KIND = 'otel:snapshot';
+
+/** The revision the primary said it speaks: 1 when it said nothing (or nothing we can read). */
+export function primaryRevision(value: string | undefined): number {
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n >= 1 ? n : 1;
+}
+
 /** Worker -> primary. */
 export type WorkerToPrimary =
   | { __oc: 1; t: 'ready' }

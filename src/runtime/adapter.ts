@@ -33,6 +33,8 @@ export const ENV = {
   host: 'OTEL_CLUSTER_HOST',
   /** The primary's ipc.maxMessageBytes: a worker never sends more than its primary accepts. */
   ipcMaxBytes: 'OTEL_CLUSTER_IPC_MAX_BYTES',
+  /** The internal protocol's revision the primary speaks (src/ipc/protocol.ts PROTOCOL_REVISION). */
+  protocol: 'OTEL_CLUSTER_PROTOCOL',
 } as const;
 
 /**

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { PROTOCOL_REVISION } from '../ipc/protocol.js';
 import { ENV, isBun } from '../runtime/adapter.js';
 
 export interface Spawner {
@@ -40,6 +41,7 @@ export function createSpawner(env: Record<string, string>, schedNone = false, ex
       cluster.fork({
         ...env,
         [ENV.role]: 'worker',
+        [ENV.protocol]: String(PROTOCOL_REVISION),
         ...(slot === 'standby' ? { [ENV.standby]: '1' } : { [ENV.slot]: String(slot) }),
       }),
   };

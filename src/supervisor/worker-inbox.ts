@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { isWorkerMessage } from '../ipc/protocol.js';
+import { isWorkerMessage, LEGACY_SNAPSHOT_KIND } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
 import type { TelemetryIntake, WorkerInboxEvents } from './types.js';
 import type { WorkerHandle } from './worker-handle.js';
@@ -61,9 +61,10 @@ export class WorkerInbox extends EventEmitter<WorkerInboxEvents> {
     h.heard();
     if (m.t === 'ready') {
       if (h.markReady()) this.host.ready(h);
-    } else if (m.t === 'telemetry') {
+    } else if (m.t === 'telemetry' || (m.t === 'plugin' && m.kind === LEGACY_SNAPSHOT_KIND)) {
       // Checked whoever sent it (a bad one counts against its sender), kept only from a slot's worker.
-      const refused = this.telemetry?.accept(h, m.snapshot, this.host.serves(h));
+      // A worker of protocol revision 1 (an older package) sends it as a plugin message.
+      const refused = this.telemetry?.accept(h, m.t === 'telemetry' ? m.snapshot : m.payload, this.host.serves(h));
       if (refused) this.refuse(h, refused);
     } else if (m.t === 'plugin') {
       this.emit('plugin', h, m.kind, m.payload);

@@ -6,8 +6,10 @@ import {
   type Body,
   internal,
   isInternal,
+  LEGACY_SNAPSHOT_KIND,
   MAX_KIND_CHARS,
   type PrimaryToWorker,
+  primaryRevision,
   type WorkerToPrimary,
 } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
@@ -143,12 +145,18 @@ export class WorkerRuntime {
   sendPlugin(kind: string, payload: unknown): void {
     if (typeof kind !== 'string' || kind.length === 0 || kind.length > MAX_KIND_CHARS)
       throw new InvalidArgumentError(`sendToPrimary(kind): kind must be a string of 1 to ${MAX_KIND_CHARS} characters`);
+    if (kind === LEGACY_SNAPSHOT_KIND)
+      throw new InvalidArgumentError(`sendToPrimary(kind): '${kind}' is reserved (the telemetry snapshot's kind)`);
     this.send({ t: 'plugin', kind, payload });
   }
 
+  /** The revision of the internal protocol the primary reads (an older primary: see protocol.ts). */
+  private readonly protocol = primaryRevision(process.env[ENV.protocol]);
+
   /** The telemetry snapshot, for the primary's metrics store (dropped once the primary is gone). */
   sendTelemetry(snapshot: object): void {
-    this.send({ t: 'telemetry', snapshot });
+    if (this.protocol >= 2) this.send({ t: 'telemetry', snapshot });
+    else this.send({ t: 'plugin', kind: LEGACY_SNAPSHOT_KIND, payload: snapshot });
   }
 
   /** Plugin messages and user IPC envelopes from the primary, for the worker app to subscribe to. */

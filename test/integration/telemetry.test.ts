@@ -206,6 +206,33 @@ describe('telemetry pipeline (node)', () => {
     ).toEqual([]);
   });
 
+  it('takes the snapshots of workers from an older package (protocol revision 1), who send them so', async () => {
+    // A reload after `npm i` runs new workers under an old primary, and the reverse after a
+    // downgrade: each side must read the other's telemetry.
+    const worker = path.join(ROOT, 'test/fixtures/legacy-protocol-worker.mjs');
+    const c = (cp = new ClusterProcess('app.mjs', {
+      WORKERS: '1',
+      OTEL_CLUSTER_WORKER_EXEC: JSON.stringify([worker]),
+    }));
+    const { port, admin } = await c.listening();
+    // The worker, told no revision, sends its snapshot as the plugin message 0.1.0 primaries read.
+    expect((await c.waitFor((e) => e.event === 'snapshot-form')).form).toBe('plugin');
+    for (let i = 0; i < 10; i++) await request(port, `/users/${i}`);
+    const counted = await until(
+      async () => {
+        const s = await scrape(admin.port);
+        const n = s
+          .filter((x) => x.name === 'http_server_request_duration_count' && x.labels.worker_id === '0')
+          .reduce((a, x) => a + x.value, 0);
+        return n >= 10 ? s : undefined;
+      },
+      10_000,
+      'requests counted',
+    );
+    // Read as a snapshot, not refused as a plugin message nobody handles.
+    expect(counted.filter((x) => x.name === 'cluster_ipc_malformed_total').reduce((a, x) => a + x.value, 0)).toBe(0);
+  });
+
   it('keeps CPU and RSS series for a worker whose event loop is blocked, and its snapshot age grows', async () => {
     const c = (cp = new ClusterProcess('app.mjs', { WORKERS: '2', HB_TIMEOUT: '20000' }));
     const { port, admin } = await c.listening();
