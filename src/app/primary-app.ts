@@ -4,50 +4,36 @@ import { serviceNameFor } from '../../otel/service-name.js';
 import { AcceptQueueReader, AcceptQueueSampler } from '../balancer/accept-queue.js';
 import type { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import type { Routing } from '../balancer/routing.js';
-import { resolveStrategy } from '../balancer/strategy.js';
 import type { ResolvedOptions } from '../config/validate.js';
-import { maxWorkersSource, OPTIONS_ENV, serializeForWorkers } from '../config/validate.js';
+import { maxWorkersSource } from '../config/validate.js';
 import type { ControlServer } from '../control/control-server.js';
 import { AlreadyListeningError, NotListeningError } from '../errors.js';
 import type { Message } from '../ipc/envelope.js';
 import type { PrimaryIpc, SettledReply } from '../ipc/primary-ipc.js';
 import type { Logger } from '../logger.js';
-import { defaultListenMode, ENV, isBun, runtimeName } from '../runtime/adapter.js';
+import { runtimeName } from '../runtime/adapter.js';
 import { privateApisInUse } from '../runtime/internals.js';
 import { type ClusterMetrics, clusterMetrics } from '../status/cluster-metrics.js';
 import type { ClusterStatus } from '../status/status-report.js';
-import type { ClusterEventMap } from '../supervisor/events.js';
 import { PoolOperations } from '../supervisor/pool-operations.js';
-import { createSpawner } from '../supervisor/spawner.js';
-import { Supervisor, type WorkerInfo } from '../supervisor/supervisor.js';
+import type { Supervisor, WorkerInfo } from '../supervisor/supervisor.js';
 import { telemetryIntake } from '../supervisor/telemetry-intake.js';
 import { PrimarySide } from './assembly.js';
 import { BaseApp } from './base-app.js';
 import type { AutoscalerStatus } from './builtin-plugins.js';
-import { workerExecArgv } from './builtin-plugins.js';
 import { openControl } from './control-wiring.js';
-import { poolControl, standbyAdmission } from './pool-control.js';
+import { poolControl } from './pool-control.js';
 import {
   bindPort,
   buildIpc,
   buildRouting,
+  buildSupervisor,
   clusterTopology,
   routeWorkerMessages,
   statusBuilder,
 } from './primary-wiring.js';
+import { chooseRouting } from './routing-choice.js';
 import type { ListenAddress } from './types.js';
-
-const FORWARDED_EVENTS: (keyof ClusterEventMap)[] = [
-  'worker:spawned',
-  'worker:ready',
-  'worker:standby',
-  'worker:activated',
-  'worker:exit',
-  'worker:restart',
-  'cluster:degraded',
-  'worker:excluded',
-  'worker:readmitted',
-];
 
 /** The primary: owns the port (on Node), the supervisor, the admin server and the signals. */
 export class PrimaryApp extends BaseApp {
@@ -85,29 +71,7 @@ export class PrimaryApp extends BaseApp {
     const config = this.options.cluster.config;
     const pm = config.processManagement;
 
-    const lb = config.loadBalancing;
-    // CPU is sampled only with telemetry: without it the limit is inert (config/inert.ts says so at
-    // start), and 'auto' keeps the faster 'os'.
-    const cpuLimit = config.resources.maxCpuPerWorker !== undefined && this.options.telemetry.enabled;
-    const strategy = resolveStrategy(lb.strategy, cpuLimit);
-    // Bun cannot pass sockets: the kernel's SO_REUSEPORT spreading is its only path.
-    const mode = isBun || strategy === 'os' ? 'shared' : defaultListenMode;
-    if (isBun && lb.strategy !== 'os' && lb.strategy !== 'auto')
-      this.logger.warn(
-        { strategy: lb.strategy, runtime: runtimeName },
-        "Bun cannot hand sockets between processes: routing uses the kernel's SO_REUSEPORT spreading ('os')",
-      );
-    // An option that changes routing, and its throughput, without the user naming a strategy: said once.
-    if (lb.strategy === 'auto' && mode !== 'shared' && cpuLimit)
-      this.logger.info(
-        {
-          option: 'resources.maxCpuPerWorker',
-          maxCpuPerWorker: config.resources.maxCpuPerWorker,
-          strategy,
-          instead: 'os',
-        },
-        `resources.maxCpuPerWorker is set: loadBalancing.strategy 'auto' routes with '${strategy}' instead of 'os', a hand-off strategy (the only kind that can keep a worker over its CPU limit from new connections) at about half the throughput for a new connection per request (docs/operations.md#load-balancing)`,
-      );
+    const { mode, strategy } = chooseRouting(this.options, this.logger);
     // Every collaborator is kept in a field as soon as it exists: teardown() closes whichever
     // exist, in shutdown order, so a failure at any step leaves nothing running.
     const minimum = config.autoScaling.enabled ? config.autoScaling.minWorkers : 1;
@@ -127,21 +91,8 @@ export class PrimaryApp extends BaseApp {
         readyTimeoutMs: pm.readyTimeoutMs,
       });
       this.balancer = balancer;
-      const spawner = createSpawner(
-        {
-          [ENV.listen]: mode,
-          [ENV.port]: String(address.port),
-          [ENV.host]: host ?? '',
-          [ENV.ipcMaxBytes]: String(this.options.ipc.maxMessageBytes),
-          [OPTIONS_ENV]: serializeForWorkers(this.options),
-        },
-        mode === 'shared' && !isBun,
-        workerExecArgv(this.options),
-      );
-      const supervisor = (this.supervisor = new Supervisor(pm, spawner, this.logger));
-      supervisor.standbys.setAdmission(standbyAdmission(config.resources.maxMemoryPerWorker));
       const emit = this.emit.bind(this) as (event: string, payload: unknown) => boolean;
-      for (const e of FORWARDED_EVENTS) supervisor.on(e, ((payload: unknown) => emit(e, payload)) as never);
+      const supervisor = (this.supervisor = buildSupervisor(this.options, mode, address, host, this.logger, emit));
       supervisor.on('worker:ready', () => this.balancer?.flush());
       const side = (this.side = new PrimarySide(
         this.options,

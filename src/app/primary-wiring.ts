@@ -9,21 +9,24 @@ import { HandoffBalancer } from '../balancer/handoff-balancer.js';
 import { reservePort } from '../balancer/listen.js';
 import { Routing } from '../balancer/routing.js';
 import type { StrategyName } from '../balancer/strategy.js';
-import type { ResolvedOptions } from '../config/validate.js';
+import { OPTIONS_ENV, type ResolvedOptions, serializeForWorkers } from '../config/validate.js';
 import { IpcBacklog } from '../ipc/backlog.js';
 import { ipcMetrics } from '../ipc/metrics.js';
 import { PrimaryIpc } from '../ipc/primary-ipc.js';
 import type { Handlers } from '../ipc/rpc.js';
 import type { Logger } from '../logger.js';
-import { isBun, reusePortMigrationWarning, runtimeName } from '../runtime/adapter.js';
+import { ENV, isBun, type ListenMode, reusePortMigrationWarning, runtimeName } from '../runtime/adapter.js';
 import { privateApis } from '../runtime/internals.js';
 import { clusterMetrics } from '../status/cluster-metrics.js';
 import { type ClusterStatus, clusterStatus } from '../status/status-report.js';
+import type { ClusterEventMap } from '../supervisor/events.js';
 import { FILL_REASONS, isRecycleReason, RECYCLE_REASONS, RESTART_REASONS } from '../supervisor/exit-reason.js';
 import type { PoolOperations } from '../supervisor/pool-operations.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import { createSpawner } from '../supervisor/spawner.js';
+import { Supervisor } from '../supervisor/supervisor.js';
 import type { Topology } from './assembly.js';
-import type { AutoscalerStatus, HealthView } from './builtin-plugins.js';
+import { type AutoscalerStatus, type HealthView, workerExecArgv } from './builtin-plugins.js';
+import { standbyAdmission } from './pool-control.js';
 import type { WorkerMessageRouter } from './telemetry-setup.js';
 import type { ListenAddress } from './types.js';
 
@@ -56,6 +59,48 @@ export async function bindPort(
   const warning = isBun ? reusePortMigrationWarning() : undefined;
   if (warning) o.logger.warn({ mode, runtime: runtimeName }, warning);
   return { address, balancer: undefined };
+}
+
+/** The supervisor events the app emits as its own. */
+const FORWARDED_EVENTS: (keyof ClusterEventMap)[] = [
+  'worker:spawned',
+  'worker:ready',
+  'worker:standby',
+  'worker:activated',
+  'worker:exit',
+  'worker:restart',
+  'cluster:degraded',
+  'worker:excluded',
+  'worker:readmitted',
+];
+
+/**
+ * The supervisor, forking workers that serve the way the primary listens (mode, the bound port),
+ * with the app's options; its lifecycle events are forwarded to the app through `emit`.
+ */
+export function buildSupervisor(
+  o: ResolvedOptions,
+  mode: ListenMode,
+  address: ListenAddress,
+  host: string | undefined,
+  logger: Logger,
+  emit: (event: string, payload: unknown) => boolean,
+): Supervisor {
+  const spawner = createSpawner(
+    {
+      [ENV.listen]: mode,
+      [ENV.port]: String(address.port),
+      [ENV.host]: host ?? '',
+      [ENV.ipcMaxBytes]: String(o.ipc.maxMessageBytes),
+      [OPTIONS_ENV]: serializeForWorkers(o),
+    },
+    mode === 'shared' && !isBun,
+    workerExecArgv(o),
+  );
+  const supervisor = new Supervisor(o.cluster.config.processManagement, spawner, logger);
+  supervisor.standbys.setAdmission(standbyAdmission(o.cluster.config.resources.maxMemoryPerWorker));
+  for (const e of FORWARDED_EVENTS) supervisor.on(e, ((payload: unknown) => emit(e, payload)) as never);
+  return supervisor;
 }
 
 /**

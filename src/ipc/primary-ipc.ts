@@ -12,7 +12,11 @@ import {
   type Sender,
   toWire,
 } from './envelope.js';
+import { InvalidCounter, type InvalidPolicy, type InvalidProblem } from './invalid-counter.js';
 import { type Handlers, PendingRequests } from './rpc.js';
+import { type MessageKind, SlotOutbox } from './slot-outbox.js';
+
+export type { InvalidPolicy, InvalidProblem } from './invalid-counter.js';
 
 export interface IpcOptions {
   maxMessageBytes: number;
@@ -20,44 +24,24 @@ export interface IpcOptions {
   requestTimeoutMs: number;
 }
 
-export type InvalidProblem = 'malformed' | 'oversized';
-
 export interface IpcMetrics {
-  message(direction: 'in' | 'out', kind: 'message' | 'request' | 'reply'): void;
+  message(direction: 'in' | 'out', kind: MessageKind): void;
   request(outcome: 'ok' | 'error' | 'timeout', seconds: number): void;
   invalid(problem: InvalidProblem): void;
-}
-
-export interface InvalidPolicy {
-  /** Invalid internal messages one worker process may send before it is recycled; false: never. */
-  limit: number | false;
-  /**
-   * Recycles the worker if it is its slot's current one; false when it is not (yet): asked again on its next invalid
-   * message.
-   */
-  recycle(h: WorkerHandle): boolean;
 }
 
 export type SettledReply =
   | { slot: number; status: 'fulfilled'; value: unknown }
   | { slot: number; status: 'rejected'; reason: Error };
 
-interface Queued {
-  env: IpcEnvelope;
-  resolve: (h: WorkerHandle) => void;
-  reject: (e: Error) => void;
-}
-
 /**
- * The primary's side of user messaging: to workers (queued while a slot's worker is starting),
+ * The primary's side of user messaging: to workers (queued while a slot's worker is starting: slot-outbox.ts),
  * requests with timeouts, replies to workers' requests, and worker-to-worker relay.
  */
 export class PrimaryIpc {
   private readonly pending: PendingRequests;
-  private readonly queues = new Map<number, Queued[]>();
-  /** Invalid internal messages per live worker pid, and the pids already being recycled for them. */
-  private readonly invalidCounts = new Map<number, number>();
-  private readonly recycling = new Set<number>();
+  private readonly outbox: SlotOutbox;
+  private readonly invalidCounter: InvalidCounter;
 
   constructor(
     private readonly sup: Supervisor,
@@ -66,17 +50,19 @@ export class PrimaryIpc {
     private readonly logger: Logger,
     private readonly metrics: IpcMetrics,
     private readonly backlog: IpcBacklog,
-    private readonly invalidPolicy: InvalidPolicy,
+    invalidPolicy: InvalidPolicy,
   ) {
     this.pending = new PendingRequests((_type, outcome, s) => metrics.request(outcome, s));
-    sup.on('worker:ready', (e) => this.flush(e.slot));
+    this.outbox = new SlotOutbox(sup, o.queueLimit, backlog, metrics);
+    this.invalidCounter = new InvalidCounter(invalidPolicy, metrics, logger);
+    sup.on('worker:ready', (e) => this.outbox.flush(e.slot));
     sup.on('worker:exit', (e) => this.onExit(e.slot, e.pid));
   }
 
   /** Resolves once the message is written to the worker's channel (after it is ready). */
   async sendToWorker(slot: number, msg: Message): Promise<void> {
     const { type, d } = encodeMessage(msg, this.o.maxMessageBytes);
-    await this.deliver(slot, { t: 'ipc', k: 'msg', type, d, from: 'primary' });
+    await this.outbox.deliver(slot, { t: 'ipc', k: 'msg', type, d, from: 'primary' });
   }
 
   /** Resolves with the slots it was written to, once written to every worker (starting ones when ready). */
@@ -88,7 +74,7 @@ export class PrimaryIpc {
   private async broadcastEncoded(type: string, d: string | undefined, from: Sender): Promise<number[]> {
     const sup = this.sup;
     const slots = sup.slotIndices().filter((i) => sup.current(i) || !sup.isGivenUp(i));
-    await Promise.all(slots.map((slot) => this.deliver(slot, { t: 'ipc', k: 'msg', type, d, from })));
+    await Promise.all(slots.map((slot) => this.outbox.deliver(slot, { t: 'ipc', k: 'msg', type, d, from })));
     return slots;
   }
 
@@ -102,7 +88,7 @@ export class PrimaryIpc {
     const ready = this.sup.readyWorkers();
     if (!ready.length) throw new NoWorkerError('sendToRandomWorker: no worker is ready');
     const h = ready[Math.floor(Math.random() * ready.length)]!;
-    await this.deliver(h.slot, { t: 'ipc', k: 'msg', type, d, from });
+    await this.outbox.deliver(h.slot, { t: 'ipc', k: 'msg', type, d, from });
     return h.slot;
   }
 
@@ -210,29 +196,13 @@ export class PrimaryIpc {
    * its channel is corrupted or something other than this library is writing to it.
    */
   invalid(h: WorkerHandle, problem: InvalidProblem): void {
-    this.metrics.invalid(problem);
-    if (h.state === 'exited') return;
-    const { slot, pid } = h;
-    const n = (this.invalidCounts.get(pid) ?? 0) + 1;
-    this.invalidCounts.set(pid, n);
-    this.logger.debug({ slot, pid, problem, count: n }, 'invalid internal message dropped');
-    const limit = this.invalidPolicy.limit;
-    if (limit === false || n < limit || this.recycling.has(pid) || !this.invalidPolicy.recycle(h)) return;
-    this.recycling.add(pid);
-    this.logger.error(
-      { slot, pid, count: n, limit },
-      'worker sent too many invalid internal messages (ipc.maxInvalidMessages): recycling it',
-    );
+    this.invalidCounter.count(h, problem);
   }
 
   /** Rejects what is still waiting (shutdown). */
   close(): void {
     this.pending.failAll((type) => new WorkerGoneError(`request "${type}" abandoned: the cluster is shutting down`));
-    for (const [slot, q] of this.queues)
-      for (const item of q.splice(0))
-        item.reject(
-          new WorkerGoneError(`message "${item.env.type}" for slot ${slot} abandoned: the cluster is shutting down`),
-        );
+    this.outbox.close();
   }
 
   private requestEncoded(
@@ -243,77 +213,21 @@ export class PrimaryIpc {
     from: Sender,
   ): Promise<unknown> {
     const { id, promise } = this.pending.add(type, timeoutMs, slot);
-    this.deliver(slot, { t: 'ipc', k: 'req', type, d, id, ms: timeoutMs, from }).then(
+    this.outbox.deliver(slot, { t: 'ipc', k: 'req', type, d, id, ms: timeoutMs, from }).then(
       (h) => this.pending.setTarget(id, h.pid),
       (err: Error) => this.pending.fail(id, err),
     );
     return promise;
   }
 
-  /** Writes to the slot's worker, or queues while it is starting or being replaced. */
-  private deliver(slot: number, env: IpcEnvelope): Promise<WorkerHandle> {
-    const h = this.sup.current(slot);
-    if (!this.sup.hasSlot(slot) || (this.sup.isGivenUp(slot) && !h))
-      return Promise.reject(
-        new NoWorkerError(`no worker in slot ${slot} (slots: ${this.sup.slotIndices().join(', ') || 'none'})`),
-      );
-    if (h?.state === 'ready') return this.write(h, env);
-    const q = this.queues.get(slot) ?? [];
-    if (q.length >= this.o.queueLimit)
-      return Promise.reject(
-        new IpcQueueFullError(`slot ${slot} is starting and already has ${q.length} messages waiting (ipc.queueLimit)`),
-      );
-    this.queues.set(slot, q);
-    return new Promise((resolve, reject) => q.push({ env, resolve, reject }));
-  }
-
-  /** Resolves once the worker's channel has taken it; at most queueLimit writes per worker wait for that. */
-  private write(h: WorkerHandle, env: IpcEnvelope): Promise<WorkerHandle> {
-    if (h.state === 'exited')
-      return Promise.reject(
-        new WorkerGoneError(`worker in slot ${h.slot} (pid ${h.pid}) is gone; "${env.type ?? 'reply'}" not delivered`),
-      );
-    if (!this.backlog.take('out', h.slot, h.pid, h.backlogged))
-      return Promise.reject(
-        new IpcQueueFullError(
-          `worker in slot ${h.slot} (pid ${h.pid}) has not read the last ${this.backlog.limit} messages written to it (ipc.queueLimit)`,
-        ),
-      );
-    this.metrics.message('out', env.k === 'req' ? 'request' : env.k === 'res' ? 'reply' : 'message');
-    return h.send(env).then(
-      () => (this.backlog.release('out', h.pid), h),
-      () => {
-        this.backlog.release('out', h.pid);
-        return Promise.reject(
-          new WorkerGoneError(
-            `worker in slot ${h.slot} (pid ${h.pid}) is gone; "${env.type ?? 'reply'}" not delivered`,
-          ),
-        );
-      },
-    );
-  }
-
-  private flush(slot: number): void {
-    const h = this.sup.current(slot);
-    const q = this.queues.get(slot);
-    if (h?.state !== 'ready' || !q) return;
-    this.queues.delete(slot);
-    for (const item of q) this.write(h, item.env).then(item.resolve, item.reject);
-  }
-
   private onExit(slot: number, pid: number): void {
     this.backlog.forget(pid);
-    this.invalidCounts.delete(pid);
-    this.recycling.delete(pid);
+    this.invalidCounter.forget(pid);
     this.pending.failTarget(
       pid,
       (type) => new WorkerGoneError(`worker in slot ${slot} (pid ${pid}) exited before replying to "${type}"`),
     );
-    // Queued messages wait for the replacement, unless there will be none.
-    if (this.sup.hasSlot(slot) && !this.sup.isGivenUp(slot)) return;
-    for (const item of this.queues.get(slot)?.splice(0) ?? [])
-      item.reject(new NoWorkerError(`slot ${slot} has no worker any more; "${item.env.type}" not delivered`));
-    this.queues.delete(slot);
+    this.outbox.onExit(slot);
   }
 
   /** Worker to worker: a message is acknowledged once handed on; a request's reply is passed back. */
@@ -327,7 +241,7 @@ export class PrimaryIpc {
           ? this.broadcastEncoded(type, env.d, h.slot)
           : to === 'random'
             ? this.sendToRandomEncoded(type, env.d, h.slot)
-            : this.deliver(to, { t: 'ipc', k: 'msg', type, d: env.d, from: h.slot }).then(() => undefined);
+            : this.outbox.deliver(to, { t: 'ipc', k: 'msg', type, d: env.d, from: h.slot }).then(() => undefined);
       sent.then(
         (value) => (
           release(),
@@ -360,7 +274,7 @@ export class PrimaryIpc {
 
   private reply(h: WorkerHandle, env: IpcEnvelope): void {
     if (h.state === 'exited') return;
-    this.write(h, env).catch(() => {}); // the asker is gone: nobody to tell
+    this.outbox.write(h, env).catch(() => {}); // the asker is gone: nobody to tell
   }
 }
 

@@ -1,13 +1,12 @@
 import http from 'node:http';
-import net, { type Socket } from 'node:net';
 // The module binding, not the global: `globalThis.performance` is an accessor that optimised code
 // calls on every use (Builtins_LoadGlobalIC at ~40 ns per request in the worker's profile).
 import { performance } from 'node:perf_hooks';
 import type { RequestInfo } from '../plugin-api/contexts.js';
 import { stopListening } from '../runtime/adapter.js';
 import { privateApis } from '../runtime/internals.js';
-import { ConnectionList } from './connection-list.js';
 import { KeepAliveSweep } from './keep-alive.js';
+import { closeAfter, OpenConnections } from './open-connections.js';
 import { RouteLabels } from './route-label.js';
 import {
   adoptSwappedPrototype,
@@ -51,10 +50,10 @@ export class HttpFrontend {
   readonly server: http.Server;
   /** The whole request handling (tracking, hooks, the app), also served on the health probe port. */
   readonly handle: http.RequestListener;
-  private readonly sockets = new ConnectionList<SocketState>();
+  /** Tracking, adoption and closing of connections (open-connections.ts); the request path is here. */
+  private readonly connections: OpenConnections;
   private readonly keepAlive: KeepAliveSweep;
   private inflight = 0;
-  private adopted = 0;
   /** Responses without connection state (see handle). */
   private readonly loose = new Set<Tracked>();
   private readonly routes = new RouteLabels();
@@ -128,8 +127,9 @@ export class HttpFrontend {
       this.handle,
     );
     (this.server as http.Server & { [kWorkerServer]?: true })[kWorkerServer] = true;
-    this.server.on('connection', (socket: Socket) => this.track(socket));
-    this.keepAlive = new KeepAliveSweep(this.server, (fn) => this.sockets.forEach(fn));
+    const connections = new OpenConnections(this.server, this);
+    this.connections = connections;
+    this.keepAlive = new KeepAliveSweep(this.server, (fn) => connections.forEach(fn));
   }
 
   /**
@@ -223,57 +223,35 @@ export class HttpFrontend {
 
   /** Calls `fn` with each request whose response has not finished yet. */
   forEachActiveRequest(fn: (req: http.IncomingMessage) => void): void {
-    this.sockets.forEach((state) => {
+    this.connections.forEach((state) => {
       if (state.first) fn(state.first.req);
       if (state.more) for (const res of state.more) fn(res.req);
     });
     for (const res of this.loose) fn(res.req);
   }
 
-  /**
-   * Adopts a connection accepted elsewhere: the primary hands raw TCP handles over IPC (a Socket
-   * is accepted too). Wrapped the way net.Server wraps what it accepts.
-   */
+  /** A connection the primary accepted and handed over (OpenConnections#adopt). */
   adopt(handleOrSocket: unknown): void {
-    this.adopted++;
-    const socket =
-      handleOrSocket instanceof net.Socket
-        ? handleOrSocket
-        : new net.Socket({ handle: handleOrSocket, readable: true, writable: true } as net.SocketConstructorOpts);
-    socket.setNoDelay(true);
-    this.server.emit('connection', socket);
+    this.connections.adopt(handleOrSocket);
   }
 
-  /**
-   * A server fed by adopt() never listens, and Node arms its connection tracking (the checks behind
-   * headersTimeout and requestTimeout, i.e. slowloris protection) on 'listening'. Run those
-   * listeners ourselves, once plugins have had a chance to tune the server's timeouts.
-   */
+  /** Arms Node's connection checks on a server fed by adopt() only (OpenConnections#armTimeouts). */
   armTimeouts(): void {
-    if (this.server.listening) return;
-    for (const listener of this.server.listeners('listening')) (listener as () => void).call(this.server);
+    this.connections.armTimeouts();
   }
 
   /** Connections adopted from the primary since start (hand-off mode). */
   get adoptedCount(): number {
-    return this.adopted;
+    return this.connections.adoptedCount;
   }
 
   get connectionCount(): number {
-    return this.sockets.size;
+    return this.connections.size;
   }
 
-  /**
-   * Keep-alive rebalancing: mark a share of the open connections (oldest first) to get
-   * `Connection: close` on their next response, so their clients reconnect and are routed afresh.
-   * Never cuts a request. Returns how many were marked.
-   */
+  /** Keep-alive rebalancing: `Connection: close` on the next response of a share of the connections. */
   shed(share: number): number {
-    const open: SocketState[] = [];
-    this.sockets.forEach((s) => !s.shed && open.push(s)); // oldest first: the list is in opening order
-    const n = Math.min(open.length, Math.round(open.length * Math.max(0, Math.min(1, share))));
-    for (let i = 0; i < n; i++) open[i]!.shed = true;
-    return n;
+    return this.connections.shed(share);
   }
 
   private expired(s: SocketState, nowMs: number): boolean {
@@ -290,72 +268,17 @@ export class HttpFrontend {
 
   /** Resolves once every request has finished and every connection is closed. Idempotent. */
   drain(): Promise<void> {
-    this.draining ??= new Promise<void>((resolve) => {
-      stopListening(this.server);
-      // The drain closes idle connections sooner (idleGraceMs) than keep-alive would.
-      this.keepAlive.stop();
-      const closeAfter = (res: Tracked | undefined) => res && !res.headersSent && res.setHeader('connection', 'close');
-      this.sockets.forEach((state) => {
-        closeAfter(state.first);
-        state.more?.forEach(closeAfter);
-      });
-      for (const res of this.loose) closeAfter(res);
-      const sweep = () => {
-        const now = performance.now();
-        this.sockets.forEach((state) => {
-          if (state.first === undefined && now - state.idleSince >= this.idleGraceMs) state.socket.end();
-        });
-        if (this.inflight === 0 && this.sockets.size === 0) {
-          clearInterval(timer);
-          resolve();
-        }
-      };
-      const timer = setInterval(sweep, 25);
-      timer.unref();
-      sweep();
-    });
+    if (this.draining) return this.draining;
+    stopListening(this.server);
+    // The drain closes idle connections sooner (idleGraceMs) than keep-alive would.
+    this.keepAlive.stop();
+    for (const res of this.loose) closeAfter(res);
+    this.draining = this.connections.closeAll(this.idleGraceMs, () => this.inflight === 0);
     return this.draining;
   }
 
-  // One function for all connections (`this` is the socket): no closure per connection.
-  private readonly untrack = ((frontend: HttpFrontend) =>
-    function (this: TrackedSocket): void {
-      const state = this[kState];
-      if (state?.owner !== frontend) return;
-      this[kState] = undefined;
-      frontend.sockets.remove(state);
-      // Responses the connection took with it: finished as aborted.
-      while (state.first !== undefined) frontend.finished(state.first);
-      frontend.connectionCountWatcher?.(frontend.sockets.size);
-    })(this);
-
-  private connectionCountWatcher: ((open: number) => void) | undefined;
-
-  /**
-   * Calls `fn` when a connection closes, with the count left (the worker runtime reports big
-   * moves). One watcher, called directly: this runs on every connection close.
-   */
+  /** Calls `fn` when a connection closes, with the count left (OpenConnections#watch). */
   watchConnectionCount(fn: (open: number) => void): void {
-    this.connectionCountWatcher = fn;
-  }
-
-  private track(socket: TrackedSocket): void {
-    if (socket[kState]) return;
-    const now = performance.now();
-    const state: SocketState = {
-      owner: this,
-      socket,
-      idleSince: now,
-      openedAt: now,
-      requests: 0,
-      shed: false,
-      first: undefined,
-      more: undefined,
-      prev: undefined,
-      next: undefined,
-    };
-    socket[kState] = state;
-    this.sockets.add(state);
-    socket.on('close', this.untrack);
+    this.connections.watch(fn);
   }
 }
