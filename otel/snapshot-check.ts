@@ -1,5 +1,5 @@
 import { AggregationTemporality, DataPointType, type MetricData, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
-import type { WorkerSnapshot } from './worker-telemetry.js';
+import type { WorkerSnapshot } from './snapshot.js';
 
 /**
  * Bounds on one snapshot. A worker's own histogram stops at 2000 series, and a user's SDK
@@ -103,6 +103,19 @@ interface Budget {
   points: number;
   chars: number;
   dropped: number;
+}
+
+/**
+ * A metric a plugin produced (`ctx.telemetry.addMetric`), checked in the worker before it joins a
+ * snapshot, against the rules the primary applies to each metric: one of the wrong shape is left
+ * out there (and reported), instead of getting the whole snapshot refused and counted against the
+ * worker (ipc.maxInvalidMessages). Non-finite numbers pass: JSON makes them null, which the primary
+ * drops point by point. The count and size bounds over the whole snapshot stay the primary's.
+ */
+export function checkProducedMetric(m: unknown, scope: string): SnapshotProblem | undefined {
+  const budget: Budget = { points: SNAPSHOT_LIMITS.points, chars: SNAPSHOT_LIMITS.chars, dropped: 0 };
+  const checked = checkMetric(m, `metric of ${scope}`, budget);
+  return checked instanceof SnapshotProblem ? checked : undefined;
 }
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
@@ -224,11 +237,12 @@ function cleanAttributes(a: unknown, budget: Budget): Record<string, unknown> | 
 function checkValue(type: DataPointType, v: unknown): unknown {
   const B = SNAPSHOT_LIMITS.buckets;
   if (type === DataPointType.SUM || type === DataPointType.GAUGE) {
-    if (v === null) return undefined;
+    // Non-finite: only before JSON (a worker checking its own metric); JSON makes it null.
+    if (v === null || (typeof v === 'number' && !Number.isFinite(v))) return undefined;
     return isNum(v) ? v : new SnapshotProblem('expected a number');
   }
   if (!isObj(v) || !isNum(v.count) || v.count < 0) return new SnapshotProblem('expected a histogram with a count');
-  const optional = (x: unknown) => x === undefined || x === null || isNum(x);
+  const optional = (x: unknown) => x === undefined || x === null || typeof x === 'number';
   if (!optional(v.sum) || !optional(v.min) || !optional(v.max))
     return new SnapshotProblem('expected numeric sum, min and max');
   if (type === DataPointType.HISTOGRAM) {

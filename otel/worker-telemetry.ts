@@ -1,15 +1,11 @@
 import { context, type Meter, metrics, propagation, type Tracer, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  MeterProvider,
-  type MetricData,
-  MetricReader,
-  type ScopeMetrics,
-} from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, MeterProvider, type MetricData, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { BasicTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { OtlpProtocol } from './export-plan.js';
+import type { WorkerSnapshot } from './snapshot.js';
+import { checkProducedMetric } from './snapshot-check.js';
 
 /** A reader we drive ourselves: every interval the worker collects and ships the result over IPC. */
 class PullReader extends MetricReader {
@@ -91,13 +87,7 @@ async function traceExporter(protocol: OtlpProtocol, url: string | undefined): P
  */
 export const EARLY_SNAPSHOT_KIND = 'otel:snapshot-early';
 
-/** What a worker sends to the primary every telemetry interval (and early, on a jump in load). */
-export interface WorkerSnapshot {
-  /** Epoch ms when collected. */
-  at: number;
-  scopeMetrics: ScopeMetrics[];
-  extras: Record<string, unknown>;
-}
+export type { WorkerSnapshot } from './snapshot.js';
 
 /**
  * A worker's OpenTelemetry providers. Metrics are cumulative and pulled by us, not exported by the
@@ -210,7 +200,10 @@ export class WorkerTelemetry {
     const own: { scope: { name: string }; metrics: MetricData[] }[] = [];
     for (const p of this.producers) {
       try {
-        own.push({ scope: { name: p.scope }, metrics: [p.collect()] });
+        const metric = p.collect();
+        const problem = checkProducedMetric(metric, p.scope);
+        if (problem) throw new Error(problem.reason);
+        own.push({ scope: { name: p.scope }, metrics: [metric] });
       } catch (err) {
         this.reportOnce(`metric of ${p.scope}`, err);
       }
