@@ -1,12 +1,5 @@
 import os from 'node:os';
-import type { Attributes } from '@opentelemetry/api';
-import {
-  EARLY_SNAPSHOT_KIND,
-  type Exemplar,
-  PRIMARY_SCOPE,
-  type PrimaryPluginContext,
-  type WorkerInfo,
-} from 'otel-cluster/plugin';
+import { EARLY_SNAPSHOT_KIND, type Exemplar, type PrimaryPluginContext, type WorkerInfo } from 'otel-cluster/plugin';
 import {
   type Decision,
   decide,
@@ -16,13 +9,13 @@ import {
   type ScalePolicy,
   type ScalerState,
   type Signals,
-  TRIGGERS,
 } from './decide.js';
 import { type ScaleEvent, scaleAndReport } from './events.js';
-import { ATTR_TRIGGER, knownSeries, type LoopHold } from './known-series.js';
+import type { LoopHold } from './known-series.js';
 import { responseTime, type SampleSources, takeSample } from './sample.js';
 import { initialSettle, nextSettle, readingsFrom, type SettleState } from './settle.js';
 import { SampleSeries } from './signals.js';
+import { round, ScalerTelemetry } from './telemetry.js';
 import { UrgentEvaluations } from './urgent.js';
 
 export interface AutoscalerOptions {
@@ -62,8 +55,6 @@ export interface AutoscalerStatus {
   evaluatedAt: number | undefined;
 }
 
-const round = (v: number) => Math.round(v * 1000) / 1000;
-
 /**
  * The auto-scaler's loop: every intervalMs it samples the counted workers (CPU and RSS from the
  * primary's sampler, requests in progress from their snapshots, connections waiting in the
@@ -72,6 +63,7 @@ const round = (v: number) => Math.round(v * 1000) / 1000;
  * their warm-up, describe a pool that no longer exists: windows start after the last resize has
  * settled (every worker warm) and a decision needs a whole short window after that. A worker's
  * early snapshot (its requests in progress jumped) is evaluated at once, not at the next tick.
+ * Its counters, gauges and hold/cap reports are telemetry.ts's.
  */
 export class Autoscaler {
   private readonly timer: NodeJS.Timeout;
@@ -83,11 +75,7 @@ export class Autoscaler {
   /** Standbys activated for a scale-up, for cluster:scaled. */
   private scaleUpActivations = 0;
   private settle: SettleState;
-  private lastCapped: string | undefined;
-  private lastHold: AutoscalerStatus['hold'];
-  private readonly decisions;
-  private readonly cappedCounter;
-  private readonly holds;
+  private readonly report: ScalerTelemetry;
   readonly status: AutoscalerStatus;
 
   constructor(
@@ -122,66 +110,7 @@ export class Autoscaler {
       lastDecision: undefined,
       evaluatedAt: undefined,
     };
-    const meter = ctx.meter(PRIMARY_SCOPE);
-    this.decisions = meter.createCounter('cluster.autoscaler.decisions', {
-      unit: '{decision}',
-      description: 'Auto-scaling decisions, by direction and trigger.',
-    });
-    this.cappedCounter = meter.createCounter('cluster.autoscaler.capped', {
-      unit: '{evaluation}',
-      description:
-        'Evaluations that wanted more workers than allowed, by what refused them (at-max: autoScaling.maxWorkers; host-cap: cores or free memory).',
-    });
-    this.holds = meter.createCounter('cluster.autoscaler.holds', {
-      unit: '{evaluation}',
-      description:
-        'Evaluations that left the size as it was, by why (cooldown, stabilizing, at-max, missing-data, ...).',
-    });
-    // Zero series: a cluster that never scaled reads 0 decisions, not "No data".
-    const known = knownSeries(p, o);
-    for (const a of known.decisions) this.decisions.add(0, a);
-    for (const a of known.capped) this.cappedCounter.add(0, a);
-    for (const a of known.holds) this.holds.add(0, a);
-    meter
-      .createObservableGauge('cluster.autoscaler.desired_workers', {
-        unit: '{worker}',
-        description: 'The size the auto-scaler wants now, within its bounds and the host cap.',
-      })
-      .addCallback((r) => r.observe(this.status.desired));
-    meter
-      .createObservableGauge('cluster.autoscaler.wanted_workers', {
-        unit: '{worker}',
-        description:
-          'The largest recommendation of the triggers, not bounded by maxWorkers or the host: the metric to scale machines or pods on.',
-      })
-      .addCallback((r) => r.observe(this.status.wanted));
-    // A trigger without a reading has no series (the SDK's observable gauge would keep the last).
-    ctx.gauge(
-      'cluster.autoscaler.signal',
-      {
-        scope: PRIMARY_SCOPE,
-        unit: '1',
-        description:
-          'Each trigger over the stable window, in its unit: cpu % of one core, memory % of the limit, responseTime p95 ms, queueLength requests per worker.',
-      },
-      (observe) => {
-        for (const t of TRIGGERS) {
-          const v = this.status.signals.stable[t];
-          if (v !== undefined) observe(v, { [ATTR_TRIGGER]: t });
-        }
-      },
-    );
-    meter
-      .createObservableGauge('cluster.autoscaler.target', {
-        unit: '1',
-        description: "Each trigger's scale-up threshold (the HPA target), in the unit of cluster.autoscaler.signal.",
-      })
-      .addCallback((r) => {
-        for (const t of TRIGGERS) {
-          const v = p.targets[t];
-          if (v !== undefined) r.observe(v, { [ATTR_TRIGGER]: t } as Attributes);
-        }
-      });
+    this.report = new ScalerTelemetry(ctx, o, this.status);
     this.timer = setInterval(() => this.tick(), o.intervalMs);
     this.timer.unref();
     ctx.onWorkerMessage(EARLY_SNAPSHOT_KIND, () => this.urgent.request());
@@ -214,7 +143,7 @@ export class Autoscaler {
   private evaluate(now: number, urgent: boolean): void {
     const size = this.ctx.poolSize();
     Object.assign(this.status, { evaluatedAt: now, size });
-    if (this.scaling) return this.held('scaling', size);
+    if (this.scaling) return this.report.held('scaling', size);
     const current = currentWorkers(this.ctx.getWorkers());
     const counted = current.filter((w) => w.state === 'ready' && w.readyAt! <= now - this.o.warmupMs);
     const warming = current.length - counted.length;
@@ -227,7 +156,7 @@ export class Autoscaler {
     const extra = urgent ? sample : undefined;
     Object.assign(this.status, { counted: counted.length, warming });
     const from = readingsFrom(this.settle, now, this.o.burstWindowMs);
-    if (from === undefined) return this.held('settling', size);
+    if (from === undefined) return this.report.held('settling', size);
 
     const p = this.o.policy;
     const stableFrom = Math.max(now - p.stableWindowMs, from);
@@ -253,8 +182,8 @@ export class Autoscaler {
       signals: { stable, burst },
       recommendations: d.recommendations,
     });
-    this.held(d.hold, size, d);
-    this.reportCap(d, size);
+    this.report.held(d.hold, size, d);
+    this.report.capped(d, size);
     if (d.direction !== 'none') {
       const exemplars = d.reason!.window === 'burst' ? burstRt.exemplars : stableRt.exemplars;
       this.act(d, size, d.reason!.window === 'burst' ? now - burstFrom : now - stableFrom, exemplars, now, urgent);
@@ -286,7 +215,7 @@ export class Autoscaler {
       { ...event, desired: d.desired, capped: d.capped, urgent },
       d.direction === 'up' ? 'auto-scaling up' : 'auto-scaling down',
     );
-    this.decisions.add(1, { 'cluster.autoscaler.direction': event.direction, [ATTR_TRIGGER]: r.trigger });
+    this.report.decided(event);
     this.ctx.emit('cluster:scale', event);
     // A listener of cluster:scaled that throws must not become an unhandled rejection in the primary.
     this.scaling = scaleAndReport(this.ctx, event, () => this.scaleUpActivations, startedAt)
@@ -294,53 +223,6 @@ export class Autoscaler {
         this.ctx.logger.error({ err: (err as Error)?.message ?? String(err) }, 'reporting a scaling outcome failed'),
       )
       .finally(() => (this.scaling = undefined));
-  }
-
-  /**
-   * Why this evaluation did not change the size (undefined: it did). Counted every evaluation;
-   * logged (debug) and emitted as `cluster:scale-hold` when the reason changes.
-   */
-  private held(hold: AutoscalerStatus['hold'], size: number, d?: Decision): void {
-    this.status.hold = hold;
-    if (hold) this.holds.add(1, { 'cluster.autoscaler.reason': hold });
-    if (hold === this.lastHold) return;
-    this.lastHold = hold;
-    if (!hold) return;
-    const r = d?.reason;
-    const detail = {
-      reason: hold,
-      size,
-      wanted: this.status.wanted,
-      desired: this.status.desired,
-      ...(r ? { trigger: r.trigger, value: round(r.value), target: r.target } : {}),
-    };
-    this.ctx.logger.debug(detail, 'auto-scaling holds');
-    this.ctx.emit('cluster:scale-hold', detail);
-  }
-
-  /** Counts every evaluation refused by a cap; logs when the cap starts or ends, not every tick. */
-  private reportCap(d: Decision, size: number): void {
-    if (d.capped) this.cappedCounter.add(1, { 'cluster.autoscaler.reason': d.capped });
-    if (d.capped === this.lastCapped) return;
-    this.lastCapped = d.capped;
-    if (!d.capped) return;
-    const r = d.reason!;
-    this.ctx.logger.warn(
-      {
-        size,
-        wanted: r.desired,
-        allowed: d.desired,
-        reason: d.capped,
-        trigger: r.trigger,
-        value: round(r.value),
-        target: r.target,
-        hostCap: this.status.hostCap,
-        maxWorkers: this.o.policy.maxWorkers,
-      },
-      d.capped === 'at-max'
-        ? 'auto-scaling wants more workers than autoScaling.maxWorkers'
-        : 'auto-scaling wants more workers than the host has cores or free memory for',
-    );
   }
 
   private hostCap(size: number): number {

@@ -1,46 +1,22 @@
-import os from 'node:os';
 import { liveSlots, PRIMARY_SCOPE, type PrimaryPluginContext, SlotCounts } from 'otel-cluster/plugin';
-import {
-  type HeapSamplingConfig,
-  heapSamplingConfig,
-  initialSamplerState,
-  planHeapSample,
-  type SamplerState,
-  withPause,
-} from './heap-sampler.js';
-import { detectLeak, type HeapSample, type LeakDetectorConfig } from './leak-detector.js';
+import { LeakWatch, type LeakWatchOptions, type WorkerLeakState } from './leak-watch.js';
 import { decideMemory, INITIAL_MEMORY_STATE, type MemoryPolicyConfig, type MemoryState } from './memory-policy.js';
-import { GC_DONE, GC_HINT, type GcReason, OLD_GENERATION_KEY, SNAPSHOT, SNAPSHOT_DONE } from './worker.js';
+import { GC_DONE, GC_HINT, type GcReason, SNAPSHOT_DONE } from './worker.js';
 
 /** Forced GC pauses, in seconds: a heap of large strings takes milliseconds, one of small objects up to seconds. */
 const PAUSE_BOUNDARIES_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-export interface PrimaryMemoryOptions {
+export interface PrimaryMemoryOptions extends LeakWatchOptions {
   intervalMs: number;
   /** resources.maxMemoryPerWorker (bytes): the RSS limit; undefined: V8's heap limit is the limit. */
   limitBytes: number | undefined;
   policy: Omit<MemoryPolicyConfig, 'hardLimit'>;
   leakDetection: boolean;
-  leak: LeakDetectorConfig & { gcPauseBudget: number };
-  leakAction: 'warn' | 'snapshot' | 'recycle';
-  heapSnapshotDir: string | undefined;
 }
 
-interface WorkerMemory {
-  slot: number;
+interface WorkerMemory extends WorkerLeakState {
   state: MemoryState;
   utilization: number | undefined;
-  series: HeapSample[];
-  lastGrowthBytesPerMin: number | undefined;
-  leakReported: boolean;
-  /** When to ask this worker for a full GC, to give the leak detector a reading (heap-sampler.ts). */
-  sampler: SamplerState;
-  /** False once the worker said it cannot collect on request. */
-  canCollect: boolean;
-  /** Series length at the last logged verdict (one debug line per new sample). */
-  judgedSamples: number;
-  /** The verdict's numbers when a leak was reported. */
-  leak?: { growthBytesPerMin: number; fit: number; samples: number; timeToLimitS?: number };
 }
 
 /**
@@ -48,14 +24,14 @@ interface WorkerMemory {
  * sampler (it keeps flowing when a worker is stuck), heap used and heap-after-major-GC from the
  * workers' telemetry snapshots. Per worker it applies the thresholds (memory-policy.ts), asks for
  * GC hints, recycles over the limit, and runs the leak detector (leak-detector.ts) on the
- * heap-after-GC series, asking for a full GC when that series is too sparse (heap-sampler.ts).
+ * heap-after-GC series, asking for a full GC when that series is too sparse (leak-watch.ts).
  */
 export class MemoryManager {
   private readonly workers = new Map<number, WorkerMemory>();
   private readonly timer: NodeJS.Timeout;
   private readonly hints = new SlotCounts();
   private readonly policy: MemoryPolicyConfig;
-  private readonly sampling: HeapSamplingConfig;
+  private readonly leakWatch: LeakWatch;
   private readonly forcedGcs;
 
   constructor(
@@ -77,7 +53,7 @@ export class MemoryManager {
         (observe) => this.hints.observe(liveSlots(ctx.getWorkers()), observe),
       );
     }
-    this.sampling = heapSamplingConfig(o.leak, o.leak.gcPauseBudget);
+    this.leakWatch = new LeakWatch(ctx, o);
     this.forcedGcs = ctx.meter(PRIMARY_SCOPE).createHistogram('cluster.worker.gc.forced.duration', {
       unit: 's',
       description:
@@ -132,7 +108,8 @@ export class MemoryManager {
       if (p.collected && pauseMs !== undefined)
         this.forcedGcs.record(pauseMs / 1000, { 'worker.id': slot, 'cluster.gc.reason': reason });
       if (reason === 'leak-check') {
-        this.leakCheckDone(p.pid, !!p.collected, pauseMs);
+        const w = this.workers.get(p.pid);
+        if (w) this.leakWatch.gcDone(w, p.pid, !!p.collected, pauseMs);
         return;
       }
       if (!p.collected) {
@@ -156,7 +133,7 @@ export class MemoryManager {
       if (typeof p?.path === 'string') ctx.logger.warn({ slot, pid: p.pid, path: p.path }, 'heap snapshot written');
       else ctx.logger.error({ slot, pid: p?.pid, err: p?.error }, 'heap snapshot failed');
       if (w && typeof p.pid === 'number')
-        this.reportLeak(w, p.pid, 'snapshot', typeof p.path === 'string' ? p.path : undefined);
+        this.leakWatch.report(w, p.pid, 'snapshot', typeof p.path === 'string' ? p.path : undefined);
     });
     this.timer = setInterval(() => this.tick(), o.intervalMs);
     this.timer.unref();
@@ -174,21 +151,11 @@ export class MemoryManager {
       if (!w)
         this.workers.set(
           info.pid,
-          (w = {
-            slot: info.slot,
-            state: INITIAL_MEMORY_STATE,
-            utilization: undefined,
-            series: [],
-            lastGrowthBytesPerMin: undefined,
-            leakReported: false,
-            sampler: initialSamplerState(this.sampling),
-            canCollect: true,
-            judgedSamples: 0,
-          }),
+          (w = { ...this.leakWatch.initialState(info.slot), state: INITIAL_MEMORY_STATE, utilization: undefined }),
         );
       this.thresholds(w, info.pid, now);
       // An activated standby's warm-up (JIT, caches) starts with its activation, not its fork.
-      if (this.o.leakDetection) this.leaks(w, info.pid, info.activatedAt ?? info.startedAt, now);
+      if (this.o.leakDetection) this.leakWatch.check(w, info.pid, info.activatedAt ?? info.startedAt, now);
     }
   }
 
@@ -237,94 +204,6 @@ export class MemoryManager {
         .recycleWorker(w.slot, d.recycle)
         .catch((err: Error) => this.ctx.logger.error({ slot: w.slot, pid, err: err.message }, 'memory recycle failed'));
     }
-  }
-
-  private leaks(w: WorkerMemory, pid: number, startedAt: number, now: number): void {
-    const last = w.series.length ? w.series[w.series.length - 1]!.at : -Infinity;
-    for (const p of this.ctx.store.heapAfterGcSeries(w.slot, pid)) if (p.at > last) w.series.push(p);
-    const from = now - this.o.leak.windowMs;
-    while (w.series.length && w.series[0]!.at < from) w.series.shift();
-    // The heap limit V8 reports (with maxMemoryPerWorker, the old space it was given): what the
-    // urgent read projects the series towards.
-    const v = detectLeak(w.series, startedAt, now, this.o.leak, this.ctx.store.heapOf(w.slot, pid)?.limitBytes);
-    if (w.series.length > w.judgedSamples) {
-      w.judgedSamples = w.series.length;
-      this.ctx.logger.debug({ slot: w.slot, pid, ...v }, 'leak check');
-    }
-    if (!w.leakReported) this.sample(w, pid, startedAt, now);
-    if (v.verdict === 'insufficient') return;
-    w.lastGrowthBytesPerMin = v.growthBytesPerMin;
-    if (v.verdict !== 'leak' || w.leakReported) return;
-    w.leakReported = true;
-    w.leak = {
-      growthBytesPerMin: v.growthBytesPerMin,
-      fit: v.fit,
-      samples: v.samples,
-      ...(v.timeToLimitMs !== undefined ? { timeToLimitS: Math.round(v.timeToLimitMs / 1000) } : {}),
-    };
-    const detail = {
-      slot: w.slot,
-      pid,
-      growthBytesPerMin: Math.round(v.growthBytesPerMin),
-      fit: Math.round(v.fit * 1000) / 1000,
-      samples: v.samples,
-      action: this.o.leakAction,
-      ...(v.timeToLimitMs !== undefined ? { urgent: true, timeToLimitS: Math.round(v.timeToLimitMs / 1000) } : {}),
-    };
-    this.ctx.logger.error(detail, 'memory leak suspected');
-    if (this.o.leakAction === 'snapshot') {
-      // Reported once the worker says where the snapshot went.
-      this.ctx
-        .sendToWorker(w.slot, SNAPSHOT, { dir: this.o.heapSnapshotDir ?? os.tmpdir() })
-        .catch(() => this.reportLeak(w, pid, 'snapshot', undefined));
-      return;
-    }
-    this.reportLeak(w, pid, this.o.leakAction, undefined);
-    if (this.o.leakAction === 'recycle') {
-      this.ctx
-        .recycleWorker(w.slot, 'leak')
-        .catch((err: Error) => this.ctx.logger.error({ slot: w.slot, pid, err: err.message }, 'leak recycle failed'));
-    }
-  }
-
-  /** Asks the worker for a full GC when its series is too sparse and its heap grows (heap-sampler.ts). */
-  private sample(w: WorkerMemory, pid: number, startedAt: number, now: number): void {
-    if (!w.canCollect || !this.ctx.store.heapOf(w.slot, pid)) return;
-    const old = this.ctx.store.snapshotExtra(w.slot, OLD_GENERATION_KEY);
-    const d = planHeapSample(
-      w.sampler,
-      { now, startedAt, series: w.series, heapBytes: typeof old === 'number' ? old : undefined },
-      this.sampling,
-      Math.random,
-    );
-    w.sampler = d.state;
-    if (!d.collect) return;
-    this.ctx.logger.debug({ slot: w.slot, pid, intervalMs: d.state.intervalMs }, 'leak check: asking for a full GC');
-    this.ctx.sendToWorker(w.slot, GC_HINT, { reason: 'leak-check' }).catch(() => {});
-  }
-
-  private leakCheckDone(pid: number, collected: boolean, pauseMs: number | undefined): void {
-    const w = this.workers.get(pid);
-    if (!w) return;
-    if (!collected) {
-      w.canCollect = false;
-      this.ctx.logger.warn(
-        { slot: w.slot, pid },
-        'leak check: the worker cannot collect on request; the detector reads its own major GCs only',
-      );
-      return;
-    }
-    if (pauseMs !== undefined) w.sampler = withPause(w.sampler, pauseMs);
-  }
-
-  private reportLeak(
-    w: WorkerMemory,
-    pid: number,
-    action: 'warn' | 'snapshot' | 'recycle',
-    snapshotPath: string | undefined,
-  ): void {
-    const v = w.leak ?? { growthBytesPerMin: 0, fit: 0, samples: 0 };
-    this.ctx.emit('worker:leak', { slot: w.slot, pid, ...v, action, ...(snapshotPath ? { snapshotPath } : {}) });
   }
 }
 

@@ -4,8 +4,11 @@ import type { ZodMiniNumberFormat } from 'zod/mini';
 import { adminSchemas } from './admin-schema.js';
 import { autoScalingSchema } from './autoscaling-schema.js';
 import { crossFieldRules } from './cross-field.js';
+import { objectSchemas } from './object-schemas.js';
 import { parseSize } from './size.js';
 import type { ZodKit } from './zod-kit.js';
+
+export type { InstrumentationLike, LoggerLike, PluginLike } from './object-schemas.js';
 
 /**
  * The option schema: every key with its type, range, default and unit. The README's option table
@@ -167,36 +170,7 @@ function build(z: ZodKit) {
     ),
   );
 
-  const isFn = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function';
-
-  const loggerLike = z.custom<LoggerLike>(
-    (v: unknown) =>
-      !!v &&
-      typeof v === 'object' &&
-      ['info', 'warn', 'error', 'debug', 'child'].every((m) => isFn((v as Record<string, unknown>)[m])),
-    'expected false, { level }, or a pino-compatible logger (info, warn, error, debug, child)',
-  );
-
-  const plugin = z.custom<PluginLike>(
-    (v: unknown) =>
-      !!v &&
-      typeof v === 'object' &&
-      typeof (v as PluginLike).name === 'string' &&
-      ((v as PluginLike).primary === undefined || isFn((v as PluginLike).primary)) &&
-      ((v as PluginLike).worker === undefined || isFn((v as PluginLike).worker)),
-    'expected a plugin object { name: string, dependencies?: string[], primary?(ctx), worker?(ctx) }',
-  );
-
-  /** An OpenTelemetry instrumentation instance (@opentelemetry/instrumentation-*): what registration calls. */
-  const instrumentation = z.custom<InstrumentationLike>(
-    (v: unknown) =>
-      !!v &&
-      typeof v === 'object' &&
-      ['enable', 'disable', 'setTracerProvider', 'setMeterProvider'].every((m) =>
-        isFn((v as Record<string, unknown>)[m]),
-      ),
-    'expected an OpenTelemetry instrumentation instance (new XInstrumentation() from @opentelemetry/instrumentation-*)',
-  );
+  const { loggerLike, plugin, instrumentation, handler } = objectSchemas(z);
 
   const url = () => z.string().check(z.regex(/^https?:\/\/\S+$/, 'expected an http(s) URL'));
   const telemetry = prefault(
@@ -231,9 +205,7 @@ function build(z: ZodKit) {
         config: clusterConfigSchema,
       }),
     ),
-    handler: optional(
-      z.custom<(...args: never[]) => unknown>(isFn, 'expected a Node request listener (req, res) => void'),
-    ),
+    handler: optional(handler),
     plugins: withDefault(z.array(plugin), []),
     logger: optional(
       z.union([
@@ -257,32 +229,6 @@ function build(z: ZodKit) {
   });
 
   return { clusterConfigSchema, optionsSchema };
-}
-
-export interface LoggerLike {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-  child(bindings: object): LoggerLike;
-}
-
-/**
- * What otel-cluster calls on an instrumentation (the @opentelemetry/instrumentation base class's
- * methods): given the worker's providers and enabled in workers, disabled in the primary.
- */
-export interface InstrumentationLike {
-  enable(): void;
-  disable(): void;
-  setTracerProvider(provider: unknown): void;
-  setMeterProvider(provider: unknown): void;
-}
-
-export interface PluginLike {
-  name: string;
-  dependencies?: string[];
-  primary?: (...args: never[]) => unknown;
-  worker?: (...args: never[]) => unknown;
 }
 
 type Schemas = ReturnType<typeof build>;
