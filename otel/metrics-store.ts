@@ -39,8 +39,12 @@ export class WorkerMetricsStore implements MetricProducer {
     this.slots.set(slot, state);
   }
 
-  remove(slot: number): void {
-    this.slots.delete(slot);
+  /**
+   * Forgets the slot's series, unless given the pid of a process that no longer holds them: a slot
+   * scaled down and up again while its old worker drained belongs to the new worker by then.
+   */
+  remove(slot: number, pid?: number): void {
+    if (pid === undefined || this.slots.get(slot)?.pid === pid) this.slots.delete(slot);
   }
 
   slotIds(): number[] {

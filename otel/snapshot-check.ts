@@ -112,7 +112,8 @@ interface Budget {
  * worker (ipc.maxInvalidMessages). Non-finite numbers pass: JSON makes them null, which the primary
  * drops point by point. The count and size bounds over the whole snapshot stay the primary's.
  */
-export function checkProducedMetric(m: unknown, scope: string): SnapshotProblem | undefined {
+export function checkProducedMetric(m: unknown, scope: unknown): SnapshotProblem | undefined {
+  if (!isStr(scope, 256)) return new SnapshotProblem('scope: expected a name of at most 256 characters');
   const budget: Budget = { points: SNAPSHOT_LIMITS.points, chars: SNAPSHOT_LIMITS.chars, dropped: 0 };
   const checked = checkMetric(m, `metric of ${scope}`, budget);
   return checked instanceof SnapshotProblem ? checked : undefined;

@@ -142,7 +142,7 @@ export function routeWorkerMessages(
     })
     .addCallback((r) => r.observe(supervisor.standbys.refused));
   // A scaled-away slot's series disappear; a replaced worker keeps its slot's series.
-  supervisor.on('worker:exit', (e) => e.reason === 'scaled-down' && telemetry.store.remove(e.slot));
+  supervisor.on('worker:exit', (e) => e.reason === 'scaled-down' && telemetry.store.remove(e.slot, e.pid));
   supervisor.on('worker:exit', (e) => isRecycleReason(e.reason) && telemetry.recordRecycle(e.reason));
 }
 

@@ -7,7 +7,8 @@ import { serviceNameFor } from '../../otel/service-name.js';
 import { registerGlobalMeterProvider, type TracingSettings, WorkerTelemetry } from '../../otel/worker-telemetry.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import type { ResolvedOptions } from '../config/validate.js';
-import { PluginError } from '../errors.js';
+import { InvalidArgumentError, PluginError } from '../errors.js';
+import { pluginKindProblem } from '../ipc/protocol.js';
 import type { Logger } from '../logger.js';
 import type { PrimaryPluginContext, WorkerPluginContext } from '../plugin-api/contexts.js';
 import { metricsView } from '../plugin-api/metrics-view.js';
@@ -123,7 +124,12 @@ export function workerContext(
     onResponse: (hook) => frontend.onResponse(hook),
     onResponseTiming: (hook) => frontend.onResponseTiming(hook),
     forEachActiveRequest: (fn) => frontend.forEachActiveRequest(fn),
-    sendToPrimary,
+    // Checked here too: single-process mode hands the message over without a channel.
+    sendToPrimary: (kind, payload) => {
+      const problem = pluginKindProblem(kind);
+      if (problem) throw new InvalidArgumentError(`sendToPrimary(kind): ${problem}`);
+      sendToPrimary(kind, payload);
+    },
     addToSnapshot: (key, get) => telemetry?.addToSnapshot(key, get),
     onPrimaryMessage: (kind, handler) => fromPrimary.on(kind, (_slot, payload) => handler(payload)),
     handleRequest: frontend.handle,
@@ -171,6 +177,8 @@ export class WorkerMessageRouter {
   private readonly handlers = new Map<string, ((slot: number, payload: unknown, pid: number) => void)[]>();
   constructor(private readonly onError: (kind: string, err: unknown) => void = () => {}) {}
   on(kind: string, handler: (slot: number, payload: unknown, pid: number) => void): void {
+    const problem = pluginKindProblem(kind);
+    if (problem) throw new InvalidArgumentError(`onWorkerMessage/onPrimaryMessage(kind): ${problem}`);
     this.handlers.set(kind, [...(this.handlers.get(kind) ?? []), handler]);
   }
   /** False when a handler threw synchronously (an asynchronous failure is reported when it happens). */

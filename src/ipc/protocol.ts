@@ -79,6 +79,14 @@ export type Body<T> = T extends unknown ? Omit<T, '__oc'> : never;
 /** Longest plugin message kind accepted (kinds are names a plugin chose, not data). */
 export const MAX_KIND_CHARS = 128;
 
+/** Why a plugin message kind would be refused (the primary counts such a message as malformed). */
+export function pluginKindProblem(kind: unknown): string | undefined {
+  if (typeof kind !== 'string' || kind.length === 0 || kind.length > MAX_KIND_CHARS)
+    return `kind must be a string of 1 to ${MAX_KIND_CHARS} characters`;
+  if (kind === LEGACY_SNAPSHOT_KIND) return `'${kind}' is reserved (the telemetry snapshot's kind)`;
+  return undefined;
+}
+
 const count = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
 
 /** Whether a tagged message from a worker has a shape the primary handles; anything else is malformed. */

@@ -7,8 +7,8 @@ import {
   internal,
   isInternal,
   LEGACY_SNAPSHOT_KIND,
-  MAX_KIND_CHARS,
   type PrimaryToWorker,
+  pluginKindProblem,
   primaryRevision,
   type WorkerToPrimary,
 } from '../ipc/protocol.js';
@@ -143,10 +143,8 @@ export class WorkerRuntime {
    * refuse (and count against this worker) is refused here first.
    */
   sendPlugin(kind: string, payload: unknown): void {
-    if (typeof kind !== 'string' || kind.length === 0 || kind.length > MAX_KIND_CHARS)
-      throw new InvalidArgumentError(`sendToPrimary(kind): kind must be a string of 1 to ${MAX_KIND_CHARS} characters`);
-    if (kind === LEGACY_SNAPSHOT_KIND)
-      throw new InvalidArgumentError(`sendToPrimary(kind): '${kind}' is reserved (the telemetry snapshot's kind)`);
+    const problem = pluginKindProblem(kind);
+    if (problem) throw new InvalidArgumentError(`sendToPrimary(kind): ${problem}`);
     this.send({ t: 'plugin', kind, payload });
   }
 

@@ -206,17 +206,18 @@ describe('telemetry pipeline (node)', () => {
     ).toEqual([]);
   });
 
-  it('takes the snapshots of workers from an older package (protocol revision 1), who send them so', async () => {
-    // A reload after `npm i` runs new workers under an old primary, and the reverse after a
-    // downgrade: each side must read the other's telemetry.
+  // A reload after `npm i` runs new workers under an old primary, and the reverse after a downgrade:
+  // each side must read the other's telemetry. Told no revision (a 0.1.0 primary), a worker sends its
+  // snapshot as the plugin message 0.1.0 primaries read; told revision 2, as its own message.
+  it.each([
+    ['no revision (an older primary)', '0', 'plugin'],
+    ['revision 2', '1', 'telemetry'],
+  ])('takes the snapshots of workers told %s, each in the form it was told', async (_told, keep, form) => {
     const worker = path.join(ROOT, 'test/fixtures/legacy-protocol-worker.mjs');
-    const c = (cp = new ClusterProcess('app.mjs', {
-      WORKERS: '1',
-      OTEL_CLUSTER_WORKER_EXEC: JSON.stringify([worker]),
-    }));
+    const env = { WORKERS: '1', KEEP_PROTOCOL: keep, OTEL_CLUSTER_WORKER_EXEC: JSON.stringify([worker]) };
+    const c = (cp = new ClusterProcess('app.mjs', env));
     const { port, admin } = await c.listening();
-    // The worker, told no revision, sends its snapshot as the plugin message 0.1.0 primaries read.
-    expect((await c.waitFor((e) => e.event === 'snapshot-form')).form).toBe('plugin');
+    expect((await c.waitFor((e) => e.event === 'snapshot-form')).form).toBe(form);
     for (let i = 0; i < 10; i++) await request(port, `/users/${i}`);
     const counted = await until(
       async () => {

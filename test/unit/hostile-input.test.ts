@@ -17,8 +17,9 @@ import { checkCounting, checkSnapshot, SnapshotProblem } from '../../otel/snapsh
 import type { WorkerSnapshot } from '../../otel/worker-telemetry.js';
 import { AdminAuth, bearerOf, cookieValue, MAX_SESSIONS, SESSION_MS } from '../../src/admin/admin-auth.js';
 import { AdminServer } from '../../src/admin/admin-server.js';
+import { WorkerMessageRouter } from '../../src/app/telemetry-setup.js';
 import { loadConfigFile } from '../../src/cli/config-file.js';
-import { fingerprint, resolveOptions } from '../../src/config/validate.js';
+import { fingerprint, resolveOptions, serializeForWorkers } from '../../src/config/validate.js';
 import { InvalidArgumentError, PluginError } from '../../src/errors.js';
 import { isWorkerMessage } from '../../src/ipc/protocol.js';
 import { PendingRequests } from '../../src/ipc/rpc.js';
@@ -277,7 +278,15 @@ describe("a plugin's messages to its primary side", () => {
     const runtime = new WorkerRuntime({} as never);
     expect(() => runtime.sendPlugin('k'.repeat(129), {})).toThrow(InvalidArgumentError);
     expect(() => runtime.sendPlugin('', {})).toThrow(InvalidArgumentError);
+    expect(() => runtime.sendPlugin('otel:snapshot', {})).toThrow(/reserved/);
     expect(() => runtime.sendPlugin('k'.repeat(128), {})).not.toThrow(); // not connected: nothing written
+  });
+
+  it('refuses the reserved kind on either side, in a cluster and in a single process', () => {
+    const router = new WorkerMessageRouter();
+    expect(() => router.on('otel:snapshot', () => {})).toThrow(/reserved/);
+    expect(() => router.on('k'.repeat(129), () => {})).toThrow(InvalidArgumentError);
+    expect(() => router.on('otel:snapshot-early', () => {})).not.toThrow();
   });
 });
 
@@ -364,6 +373,17 @@ describe('secrets in options and config files', () => {
   it('the fingerprint workers compare does not depend on the token', () => {
     expect(fingerprint({ admin: { token: 'a'.repeat(16) } })).toBe(fingerprint({ admin: { token: 'b'.repeat(16) } }));
     expect(fingerprint({ admin: { port: 1 } })).not.toBe(fingerprint({ admin: { port: 2 } }));
+  });
+
+  it("a worker of another package version does not take the primary's options as its own", () => {
+    const input = { cluster: { enabled: true, config: { workers: 3 } } };
+    expect(fingerprint(input, '0.1.0')).not.toBe(fingerprint(input, '0.2.0'));
+    // What a 0.2.0 primary sent is validated again by a worker of this build, not reused.
+    const sent = JSON.parse(serializeForWorkers(resolveOptions(input)));
+    sent.cluster.config.workers = 99; // tells which options the worker took
+    const other = JSON.stringify({ ...sent, fingerprint: fingerprint(input, '0.2.0') });
+    expect(resolveOptions(input, other).cluster.config.workers).toBe(3);
+    expect(resolveOptions(input, JSON.stringify(sent)).cluster.config.workers).toBe(99); // same build: reused
   });
 
   it('a broken JSON config file is named by line and column, never by the text around the error', async () => {

@@ -93,7 +93,10 @@ describe('WorkerMetricsStore', () => {
     expect(new Set(duration.dataPoints.map((p) => p.attributes['worker.id']))).toEqual(new Set([0, 1]));
     // JSON's null for an empty histogram's min/max is turned back into "absent".
     expect((duration.dataPoints[2]!.value as { min?: number }).min).toBeUndefined();
-    store.remove(1);
+    // The exit of a process that no longer holds the slot (scaled down, then the slot refilled).
+    store.remove(1, 99);
+    expect(store.slotIds()).toEqual([0, 1]);
+    store.remove(1, 101);
     const after = await store.collect();
     expect(
       after.resourceMetrics.scopeMetrics[0]!.metrics[0]!.dataPoints.every((p) => p.attributes['worker.id'] === 0),

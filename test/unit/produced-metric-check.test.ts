@@ -22,6 +22,7 @@ describe("a plugin's produced metric, checked in the worker", () => {
     telemetry.addMetric('nan', () => gauge('plugin.nan', Number.NaN));
     telemetry.addMetric('bad-value', () => gauge('plugin.bad', 'three'));
     telemetry.addMetric('bad-time', () => ({ ...gauge('plugin.time', 1), dataPoints: [{ value: 1 }] }) as never);
+    telemetry.addMetric('s'.repeat(300), () => gauge('plugin.long-scope', 1));
     telemetry.addMetric('throws', () => {
       throw new Error('boom');
     });
@@ -39,11 +40,13 @@ describe("a plugin's produced metric, checked in the worker", () => {
     expect(scopes).not.toContain('bad-value');
     expect(scopes).not.toContain('bad-time');
     expect(scopes).not.toContain('throws');
+    expect(scopes).not.toContain('s'.repeat(300));
     // Once each, however many snapshots.
     expect(errors.filter((e) => e.includes('metric of bad-value'))).toHaveLength(1);
     expect(errors.find((e) => e.includes('metric of bad-value'))).toMatch(/value: expected a number/);
     expect(errors.filter((e) => e.includes('metric of bad-time'))).toHaveLength(1);
     expect(errors.filter((e) => e.includes('metric of throws'))).toHaveLength(1);
+    expect(errors.find((e) => e.includes('s'.repeat(300)))).toMatch(/scope: expected a name/);
     // What crosses the channel (JSON) passes the primary's check of the whole snapshot.
     const checked = checkCounting(JSON.parse(JSON.stringify(sent.at(-1))));
     expect(checked).not.toBeInstanceOf(SnapshotProblem);
