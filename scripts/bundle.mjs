@@ -13,21 +13,25 @@
 // worker imports the package in about half the time and the primary ~20 ms sooner, both on the
 // cold-start path (figures: bench/RESULTS.md).
 //
-// One copy of each third-party package at run time: everything is bundled except what must be shared
-// with the app or is never bundled (EXTERNAL), so no package runs both inlined here and from
+// One copy of each third-party package at run time: everything is bundled except what must be
+// shared with the app or is never bundled (EXTERNAL), so no package runs both inlined here and from
 // node_modules (readers made by one copy of sdk-metrics handed to another's provider). The packages
 // a role loads on demand (exporters, host-metrics, the container detector) are chunks of their own,
-// loaded by dynamic import. `@opentelemetry/api` stays external: the app and its instrumentations
-// must share it with us. pidusage too (the primary's fallback where there is no /proc). The zod/mini
-// functions the option schema uses are bundled for the primary's validation (config/zod.ts, its own
-// chunk: workers never load it); config/schema.ts still requires the package where no bundled copy
-// was handed over (tests, scripts, a worker whose options differ from the primary's): one copy in
-// each process. test/integration/one-copy.test.ts checks what a primary and a worker load.
+// loaded by dynamic import; those published as CommonJS only are converted to ES modules as they
+// are bundled (scripts/cjs-to-esm.mjs), so that their require()s do not turn the OpenTelemetry
+// modules every process loads into esbuild's lazy wrappers. `@opentelemetry/api` stays external:
+// the app and its instrumentations must share it with us. pidusage too (the primary's fallback
+// where there is no /proc). The zod/mini functions the option schema uses are bundled for the
+// primary's validation (config/zod.ts, its own chunk: workers never load it); config/schema.ts
+// still requires the package where no bundled copy was handed over (tests, scripts, a worker whose
+// options differ from the primary's): one copy in each process. test/integration/one-copy.test.ts
+// checks what a primary and a worker load.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, transform } from 'esbuild';
+import { cjsToEsm } from './cjs-to-esm.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** Loaded from node_modules, never bundled; every other dependency is bundled (see above). */
@@ -88,6 +92,8 @@ const processShim = {
  * gives only a default export: a small module in between re-exports its names (read with Node's
  * own import at build time), so `const { PrometheusExporter } = await import(...)` works.
  */
+/** CommonJS files requiring an OpenTelemetry package that cjsToEsm could not convert (reported). */
+const leftCommonJs = new Set();
 const oneBuild = {
   name: 'one-build',
   setup(b) {
@@ -137,6 +143,14 @@ const oneBuild = {
       );
       return { contents: lines.join('\n'), loader: 'js', resolveDir: path.dirname(entry) };
     });
+    // The CommonJS-only OpenTelemetry packages as ES modules (scripts/cjs-to-esm.mjs says why).
+    b.onLoad({ filter: /[\\/]node_modules[\\/]@opentelemetry[\\/][^\\/]+[\\/]build[\\/]src[\\/].*\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const esm = cjsToEsm(source);
+      if (esm === undefined && /require\("@opentelemetry\//.test(source))
+        leftCommonJs.add(path.relative(root, args.path));
+      return esm === undefined ? undefined : { contents: esm, loader: 'js' };
+    });
     // Not Node's built-ins: their names differ between runtimes (Bun's http has no _connectionListener),
     // and a chunk re-exporting a name the runtime lacks fails to link there.
     const dynamicPackage = (p) => !EXTERNAL.includes(p) && !p.startsWith('node:') && !builtinModules.includes(p);
@@ -173,6 +187,8 @@ const options = {
   },
   logLevel: 'warning',
   metafile: true,
+  // config/fingerprint.ts: a worker of another version does not take the primary's options as its own.
+  define: { __OTEL_CLUSTER_VERSION__: JSON.stringify(pkg.version) },
 };
 
 // Pass 1, the module graph: which of our modules each one imports, and the dynamic imports' targets.
@@ -265,6 +281,8 @@ const result = await build({
   chunkNames: 'lib/[name]-[hash]',
   plugins: [processShim, oneBuild, sharedCore],
 });
+if (leftCommonJs.size)
+  console.warn(`bundle: left as CommonJS (their OpenTelemetry imports are wrapped): ${[...leftCommonJs].join(', ')}`);
 rmSync(path.join(root, ENTRY));
 rmSync(path.join(root, PLUGIN_ENTRY));
 
