@@ -13,6 +13,11 @@ export interface CliResult {
   stderr: string;
 }
 
+/** `otel-cluster start`'s flags most tests share: n workers, ephemeral app and admin ports, a name. */
+export function startArgs(workers: number, name: string): string[] {
+  return ['-i', String(workers), '--port', '0', '--admin-port', '0', '--name', name];
+}
+
 /** Runs one `otel-cluster ...` command to its end. */
 export function runCli(
   args: string[],

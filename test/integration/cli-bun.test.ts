@@ -4,7 +4,7 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CLI_FIXTURES, CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
+import { CLI_FIXTURES, CliCluster, runCli, startArgs, tempRuntimeDir } from '../helpers/cli.js';
 import { bunAvailable, metricSum, request, scrape, until, waitGone } from '../helpers/cluster-process.js';
 
 const rt = tempRuntimeDir();
@@ -35,14 +35,7 @@ describe.skipIf(!bunAvailable)('otel-cluster start on Bun', () => {
     );
     const name = 'bun-standby';
     const c = (running = new CliCluster('express.mjs', [
-      '-i',
-      '1',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--name',
-      name,
+      ...startArgs(1, name),
       '--runtime-dir',
       rt.dir,
       '--config',
@@ -82,14 +75,7 @@ describe.skipIf(!bunAvailable)('otel-cluster start on Bun', () => {
 
   it('a launcher killed outright (SIGKILL) takes the primary and its workers with it', async () => {
     const c = (running = new CliCluster('http.cjs', [
-      '-i',
-      '1',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--name',
-      'bun-orphan',
+      ...startArgs(1, 'bun-orphan'),
       '--runtime-dir',
       rt.dir,
       '--interpreter',
@@ -108,14 +94,7 @@ describe.skipIf(!bunAvailable)('otel-cluster start on Bun', () => {
 describe.skipIf(!bunAvailable)('a Bun.serve app through the bridge', () => {
   it('routes (parameters, methods, static), bodies both ways, cookies, streams, its error handler, and the server it was given', async () => {
     const c = (running = new CliCluster('bun-serve.ts', [
-      '-i',
-      '1',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--name',
-      'bun-serve-api',
+      ...startArgs(1, 'bun-serve-api'),
       '--runtime-dir',
       rt.dir,
       '--interpreter',

@@ -15,7 +15,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, CLI_FIXTURES, CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
+import { CLI, CLI_FIXTURES, CliCluster, runCli, startArgs, tempRuntimeDir } from '../helpers/cli.js';
 import { ClusterProcess, isAlive, request, underLoad, waitGone } from '../helpers/cluster-process.js';
 
 const rt = tempRuntimeDir();
@@ -52,19 +52,7 @@ describe('otel-cluster commands against a running `start`', () => {
   let c: CliCluster;
   let port: number;
   beforeAll(async () => {
-    c = new CliCluster('http.cjs', [
-      '-i',
-      '2',
-      '--config',
-      'scalable.config.json',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--name',
-      'ctl',
-      ...at,
-    ]);
+    c = new CliCluster('http.cjs', [...startArgs(2, 'ctl'), '--config', 'scalable.config.json', ...at]);
     ({ port } = await c.ready());
   });
   afterAll(() => c.cleanup());
@@ -164,17 +152,7 @@ describe('manual scaling as PM2 users expect', () => {
   it('`start -i 1` then `scale` past the core count: scaled, with a warning, not refused', async () => {
     // No config file: auto-scaling is off and maxWorkers is not given.
     const cores = os.availableParallelism();
-    const c = new CliCluster('http.cjs', [
-      '-i',
-      '1',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--name',
-      'past-cores',
-      ...at,
-    ]);
+    const c = new CliCluster('http.cjs', [...startArgs(1, 'past-cores'), ...at]);
     try {
       await c.ready();
       const up = await runCli(['scale', String(cores + 1), '--json', '--name', 'past-cores', ...at]);
@@ -280,17 +258,7 @@ describe('the app inside the worker', () => {
   });
 
   it('an app without an upgrade listener answers an Upgrade request as a plain one, as Node does', async () => {
-    const c = new CliCluster('koa.mjs', [
-      '-i',
-      '1',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--name',
-      'plain-upgrade',
-      ...at,
-    ]);
+    const c = new CliCluster('koa.mjs', [...startArgs(1, 'plain-upgrade'), ...at]);
     try {
       const { port } = await c.ready();
       const r = await request(port, '/', false, 5000, { connection: 'upgrade', upgrade: 'h2c' });
@@ -329,17 +297,7 @@ describe('stale sockets, bad input, exit codes', () => {
     } finally {
       await first.cleanup();
     }
-    const second = new CliCluster('http.cjs', [
-      '-i',
-      '1',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--name',
-      'stale',
-      ...at,
-    ]);
+    const second = new CliCluster('http.cjs', [...startArgs(1, 'stale'), ...at]);
     try {
       await second.ready();
       expect(second.logs.some((l) => l.msg === 'replacing a stale control socket (its primary is gone)')).toBe(true);

@@ -5,7 +5,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
+import { CliCluster, runCli, startArgs, tempRuntimeDir } from '../helpers/cli.js';
 import {
   bunAvailable,
   type Runtime,
@@ -49,14 +49,7 @@ describe.each(runtimes)('otel-cluster start runs unmodified apps on %s', (runtim
     async ({ framework, script, route }) => {
       const name = `fw-${runtime}-${framework}`;
       const c = (running = new CliCluster(script, [
-        '-i',
-        '2',
-        '--port',
-        '0',
-        '--admin-port',
-        '0',
-        '--name',
-        name,
+        ...startArgs(2, name),
         '--runtime-dir',
         rt.dir,
         ...interpreter(runtime),
@@ -164,14 +157,7 @@ describe.skipIf(process.platform !== 'linux').each(runtimes)('route labels under
     '$framework: a parameterised mount is labelled with its pattern; 20k distinct paths leave the worker bounded',
     async ({ framework, script }) => {
       const c = (running = new CliCluster(script, [
-        '-i',
-        '1',
-        '--port',
-        '0',
-        '--admin-port',
-        '0',
-        '--name',
-        `fw-tenants-${runtime}-${framework}`,
+        ...startArgs(1, `fw-tenants-${runtime}-${framework}`),
         '--runtime-dir',
         rt.dir,
         ...interpreter(runtime),

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startArgs } from '../helpers/cli.js';
 import { killAll, type LogLine, ROOT, request } from '../helpers/cluster-process.js';
 
 const run = promisify(execFile);
@@ -199,14 +200,7 @@ app.on('worker:unhealthy', (e) => e.reasons.join());
       'otel-cluster',
       'start',
       'server.cjs',
-      '-i',
-      '2',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--name',
-      'packed',
+      ...startArgs(2, 'packed'),
       '--runtime-dir',
       path.join(dir, 'rt'),
     ]);

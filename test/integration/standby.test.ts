@@ -6,7 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CliCluster, runCli, tempRuntimeDir } from '../helpers/cli.js';
+import { CliCluster, runCli, startArgs, tempRuntimeDir } from '../helpers/cli.js';
 import {
   bunAvailable,
   type ClusterEvent,
@@ -270,20 +270,7 @@ describe('standby workers under the command line (opt-in)', () => {
   it('an unmodified app in a standby is served by its bridged server once activated', async () => {
     const config = path.join(dir, 'standby.config.json');
     writeFileSync(config, JSON.stringify({ cluster: { processManagement: { standbyWorkers: 1, restartDelay: 0 } } }));
-    const c = new CliCluster('http.cjs', [
-      '-i',
-      '2',
-      '--config',
-      config,
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--name',
-      'sbcli',
-      '--runtime-dir',
-      rt.dir,
-    ]);
+    const c = new CliCluster('http.cjs', [...startArgs(2, 'sbcli'), '--config', config, '--runtime-dir', rt.dir]);
     try {
       const { port } = await c.ready();
       const standby = await c.waitForLog((l) => l.msg === 'standby worker ready', 20_000, 'a standby');
